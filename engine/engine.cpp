@@ -1,0 +1,469 @@
+#include "engine/engine.hpp"
+
+#include <algorithm>
+#include <cassert>
+
+#include "events/ids.hpp"
+
+namespace encore::engine {
+namespace {
+
+constexpr time_ms ms_per_second = 1000;
+
+// Everything one apply call needs, so helpers stay short and take one argument.
+struct context {
+    partition_state& state;
+    const command& cmd;
+    log_position at;
+    apply_output& out;
+
+    time_ms now() const { return state.clock; }
+
+    template <class Body>
+    void emit(Body&& body, log_position answers = no_position) {
+        event& e = out.events.emplace_back();
+        e.sequence = state.next_event_sequence++;
+        e.cause = at;
+        e.answers = answers;
+        e.at = state.clock;
+        e.body = std::forward<Body>(body);
+    }
+    // The event that answers the client's request (the command being applied).
+    template <class Body>
+    void answer(Body&& body) { emit(std::forward<Body>(body), at); }
+    void refuse(refusal reason, std::uint64_t detail = 0) {
+        answer(refused{cmd.type(), reason, cmd.meta.user, detail});
+    }
+};
+
+// ---- lookups ---------------------------------------------------------------------------------
+
+concert_state* concert_of(partition_state& s, concert_id c) {
+    auto it = s.concert_index.find(c);
+    return it == s.concert_index.end() ? nullptr : &s.concerts[it->second];
+}
+
+reservation_record* reservation_of(partition_state& s, reservation_id r) {
+    auto p = r.position();
+    if (p.partition != s.partition) return nullptr;
+    auto it = std::lower_bound(s.reservations.begin(), s.reservations.end(), p.offset,
+                               [](const reservation_record& rec, std::uint64_t off) { return rec.offset < off; });
+    return it != s.reservations.end() && it->offset == p.offset ? &*it : nullptr;
+}
+
+std::uint32_t slot_of(const partition_state& s, const reservation_record& r) {
+    return static_cast<std::uint32_t>(&r - s.reservations.data());
+}
+
+date_state* date_of(concert_state& c, day_number day) {
+    auto it = std::lower_bound(c.dates.begin(), c.dates.end(), day,
+                               [](const date_state& d, day_number v) { return d.date < v; });
+    return it != c.dates.end() && it->date == day ? &*it : nullptr;
+}
+
+void lower_deadline(partition_state& s, time_ms at) {
+    if (s.next_deadline == 0 || at < s.next_deadline) s.next_deadline = at;
+}
+
+// ---- waiting room ----------------------------------------------------------------------------
+
+void activate(context& cx, concert_state& c, user_id user, attendee& a) {
+    a.status = queue_status::active;
+    a.active_until = cx.now() + c.config.queue.active_ttl_seconds * ms_per_second;
+    ++c.active;
+    c.active_deadlines.push_back({a.active_until, a.ticket});
+    c.active_users.push_back(user.value);
+    lower_deadline(cx.state, a.active_until);
+}
+
+// Each free slot admits the longest-waiting user.
+void admit_waiting(context& cx, concert_state& c) {
+    while (c.active < c.config.queue.active_capacity && !c.waiting.empty()) {
+        user_id user = c.waiting.front();
+        c.waiting.pop_front();
+        ++c.admitted_through;
+        attendee& a = c.attendees.at(user);
+        assert(a.ticket == c.admitted_through && a.status == queue_status::waiting);
+        activate(cx, c, user, a);
+        cx.emit(queue_admitted{c.config.concert, user, a.ticket, a.active_until});
+    }
+}
+
+void leave_active(context& cx, concert_state& c, user_id user, attendee& a, bool completed) {
+    assert(a.status == queue_status::active && c.active > 0);
+    a.status = completed ? queue_status::completed : queue_status::expired;
+    --c.active;
+    cx.emit(queue_left{c.config.concert, user, a.ticket, completed});
+}
+
+// ---- holds -----------------------------------------------------------------------------------
+
+void release_seat(partition_state& s, reservation_record& r, reservation_status to) {
+    assert(r.status == reservation_status::held && !r.payment_pending);
+    concert_state& c = s.concerts[r.concert_index];
+    date_state& d = c.dates[r.date_index];
+    assert(d.seat_cells[r.seat - 1] == slot_of(s, r) + 1);
+    d.seat_cells[r.seat - 1] = no_reservation;
+    --d.held;
+    r.status = to;
+    attendee& a = c.attendees.at(r.user);
+    assert(a.holds > 0);
+    --a.holds;
+}
+
+void expire_hold(context& cx, reservation_record& r) {
+    release_seat(cx.state, r, reservation_status::expired);
+    cx.emit(hold_expired{to_reservation(cx.state, r)});
+}
+
+// Moves every deadline that the clock has passed: holds expire, active tokens run out, freed
+// slots admit waiting users. Concerts are visited in creation order, deadlines in time order.
+void pass_deadlines(context& cx) {
+    partition_state& s = cx.state;
+    if (s.next_deadline == 0 || s.next_deadline > s.clock) return;
+    time_ms next = 0;
+    auto consider = [&next](time_ms at) {
+        if (next == 0 || at < next) next = at;
+    };
+    for (concert_state& c : s.concerts) {
+        while (!c.hold_deadlines.empty() && c.hold_deadlines.front().at <= s.clock) {
+            reservation_record& r = s.reservations[c.hold_deadlines.front().subject];
+            c.hold_deadlines.pop_front();
+            // A hold with a payment in flight is kept: the accepted payment completes.
+            if (r.status == reservation_status::held && !r.payment_pending) expire_hold(cx, r);
+        }
+        bool freed = false;
+        while (!c.active_deadlines.empty() && c.active_deadlines.front().at <= s.clock) {
+            deadline d = c.active_deadlines.front();
+            user_id user{c.active_users.front()};
+            c.active_deadlines.pop_front();
+            c.active_users.pop_front();
+            attendee& a = c.attendees.at(user);
+            if (a.ticket == d.subject && a.status == queue_status::active) {
+                leave_active(cx, c, user, a, false);
+                freed = true;
+            }
+        }
+        if (freed) admit_waiting(cx, c);
+        if (!c.hold_deadlines.empty()) consider(c.hold_deadlines.front().at);
+        if (!c.active_deadlines.empty()) consider(c.active_deadlines.front().at);
+    }
+    s.next_deadline = next;
+}
+
+// ---- commands --------------------------------------------------------------------------------
+
+bool valid_catalog(const create_concert& c) {
+    if (c.concert.value == 0 || c.title.empty() || c.title.size() > title_length_max ||
+        c.venue.size() > title_length_max)
+        return false;
+    if (c.schedules.empty() || c.schedules.size() > dates_per_concert_max) return false;
+    if (c.queue.active_capacity < 1 || c.queue.active_capacity > active_capacity_max) return false;
+    if (c.queue.active_ttl_seconds < 1 || c.queue.active_ttl_seconds > ttl_seconds_max) return false;
+    if (c.hold_ttl_seconds < 1 || c.hold_ttl_seconds > ttl_seconds_max) return false;
+    if (c.max_holds_per_user < 1 || c.max_holds_per_user > max_holds_per_user_max) return false;
+    for (const schedule& s : c.schedules) {
+        if (s.seats < 1 || s.seats > seats_per_date_max || s.price < 0 || s.price > price_max) return false;
+    }
+    auto sorted = c.schedules;
+    std::sort(sorted.begin(), sorted.end());
+    return std::adjacent_find(sorted.begin(), sorted.end(),
+                              [](const schedule& a, const schedule& b) { return a.date == b.date; }) == sorted.end();
+}
+
+void on(context& cx, const create_concert& body) {
+    partition_state& s = cx.state;
+    if (!valid_catalog(body) || partition_of(body.concert, s.partitions) != s.partition)
+        return cx.refuse(refusal::invalid_request);
+    if (s.concert_index.contains(body.concert)) return cx.refuse(refusal::concert_exists);
+    concert_state& c = s.concerts.emplace_back();
+    c.config = body;
+    for (const schedule& sch : body.schedules) {
+        date_state& d = c.dates.emplace_back();
+        d.date = sch.date;
+        d.price = sch.price;
+        d.seats = sch.seats;
+        d.seat_cells.assign(sch.seats, no_reservation);
+    }
+    std::sort(c.dates.begin(), c.dates.end(), [](const date_state& a, const date_state& b) { return a.date < b.date; });
+    s.concert_index.emplace(body.concert, static_cast<std::uint32_t>(s.concerts.size() - 1));
+    cx.answer(concert_created{body});
+}
+
+void on(context& cx, const register_user& body) {
+    user_id user = cx.cmd.meta.user;
+    if (user.value == 0 || body.name.size() > user_name_length_max ||
+        partition_of(user, cx.state.partitions) != cx.state.partition)
+        return cx.refuse(refusal::invalid_request);
+    cx.state.wallets[user].name = body.name;
+    cx.answer(user_registered{user, body.name});
+}
+
+void on(context& cx, const enqueue& body) {
+    concert_state* c = concert_of(cx.state, body.concert);
+    user_id user = cx.cmd.meta.user;
+    if (user.value == 0) return cx.refuse(refusal::invalid_request);
+    if (c == nullptr) return cx.refuse(refusal::concert_not_found);
+    attendee& a = c->attendees[user];
+    if (a.ticket != 0 && (a.status == queue_status::waiting || a.status == queue_status::active)) {
+        std::uint64_t position = a.status == queue_status::waiting ? a.ticket - c->admitted_through : 0;
+        return cx.answer(queue_joined{body.concert, user, a.ticket, a.status, position, a.active_until, false});
+    }
+    a.ticket = c->next_ticket++;
+    a.active_until = 0;
+    if (c->waiting.empty() && c->active < c->config.queue.active_capacity) {
+        c->admitted_through = a.ticket;
+        activate(cx, *c, user, a);
+        return cx.answer(queue_joined{body.concert, user, a.ticket, a.status, 0, a.active_until, true});
+    }
+    a.status = queue_status::waiting;
+    c->waiting.push_back(user);
+    assert(c->admitted_through + c->waiting.size() == a.ticket);
+    cx.answer(queue_joined{body.concert, user, a.ticket, a.status, a.ticket - c->admitted_through, 0, true});
+}
+
+// The queue-token checks, in API.md's order. Returns refusal::none when the caller may act.
+refusal check_admission(const concert_state* c, user_id user, std::uint64_t ticket, std::uint64_t& position) {
+    if (c == nullptr || ticket == 0 || ticket >= c->next_ticket) return refusal::queue_token_invalid;
+    auto it = c->attendees.find(user);
+    if (it == c->attendees.end() || it->second.ticket < ticket) return refusal::queue_token_invalid;
+    const attendee& a = it->second;
+    if (a.ticket != ticket || a.status == queue_status::expired || a.status == queue_status::completed)
+        return refusal::queue_token_expired;
+    if (a.status == queue_status::waiting) {
+        position = a.ticket - c->admitted_through;
+        return refusal::not_your_turn;
+    }
+    return refusal::none;
+}
+
+void on(context& cx, const hold_seat& body) {
+    partition_state& s = cx.state;
+    user_id user = cx.cmd.meta.user;
+    concert_state* c = concert_of(s, body.concert);
+    std::uint64_t position = 0;
+    if (refusal r = check_admission(c, user, body.ticket, position); r != refusal::none) return cx.refuse(r, position);
+    date_state* d = date_of(*c, body.date);
+    if (d == nullptr) return cx.refuse(refusal::date_not_bookable);
+    if (body.seat < 1 || body.seat > d->seats) return cx.refuse(refusal::invalid_seat);
+    if (d->seat_cells[body.seat - 1] != no_reservation) return cx.refuse(refusal::seat_taken);
+    attendee& a = c->attendees.at(user);
+    if (a.holds >= c->config.max_holds_per_user) return cx.refuse(refusal::hold_limit);
+
+    assert(s.reservations.empty() || s.reservations.back().offset < cx.at.offset);
+    reservation_record& r = s.reservations.emplace_back();
+    r.offset = cx.at.offset;
+    r.user = user;
+    r.concert_index = s.concert_index.at(body.concert);
+    r.date_index = static_cast<std::uint32_t>(d - c->dates.data());
+    r.seat = body.seat;
+    r.price = d->price;
+    r.held_at = cx.now();
+    r.expires_at = cx.now() + c->config.hold_ttl_seconds * ms_per_second;
+    std::uint32_t slot = slot_of(s, r);
+    d->seat_cells[body.seat - 1] = slot + 1;
+    ++d->held;
+    ++a.holds;
+    c->hold_deadlines.push_back({r.expires_at, slot});
+    lower_deadline(s, r.expires_at);
+    cx.answer(seat_held{to_reservation(s, r)});
+}
+
+// The checks shared by cancel and pay: the reservation must exist, be the caller's, and be HELD.
+refusal check_open_hold(const reservation_record* r, user_id user, time_ms now) {
+    if (r == nullptr || r->user != user) return refusal::reservation_not_found;
+    switch (r->status) {
+        case reservation_status::confirmed: return refusal::already_paid;
+        case reservation_status::cancelled: return refusal::reservation_cancelled;
+        case reservation_status::expired: return refusal::hold_expired;
+        case reservation_status::held: break;
+    }
+    // A payment in flight: it will either confirm (then this one is a second payment) or fail.
+    if (r->payment_pending) return refusal::already_paid;
+    if (now >= r->expires_at) return refusal::hold_expired;
+    return refusal::none;
+}
+
+void on(context& cx, const cancel_hold& body) {
+    reservation_record* r = reservation_of(cx.state, body.reservation);
+    if (refusal why = check_open_hold(r, cx.cmd.meta.user, cx.now()); why != refusal::none) return cx.refuse(why);
+    release_seat(cx.state, *r, reservation_status::cancelled);
+    cx.answer(hold_cancelled{to_reservation(cx.state, *r)});
+}
+
+void on(context& cx, const pay& body) {
+    partition_state& s = cx.state;
+    reservation_record* r = reservation_of(s, body.reservation);
+    if (refusal why = check_open_hold(r, cx.cmd.meta.user, cx.now()); why != refusal::none) return cx.refuse(why);
+    r->payment_pending = true;
+    r->payment_offset = cx.at.offset;
+    payment_id payment = payment_id::at(cx.at);
+    cx.emit(payment_started{payment, body.reservation, r->user, r->price});
+    outbound_command& m = cx.out.messages.emplace_back();
+    m.partition = partition_of(r->user, s.partitions);
+    m.cmd.meta = command_meta{cx.now(), r->user, {}, cx.at};
+    m.cmd.body = debit_request{payment, body.reservation, r->price};
+}
+
+void on(context& cx, const charge& body) {
+    partition_state& s = cx.state;
+    user_id user = cx.cmd.meta.user;
+    if (user.value == 0 || partition_of(user, s.partitions) != s.partition) return cx.refuse(refusal::invalid_request);
+    if (body.amount < charge_amount_min || body.amount > charge_amount_max) return cx.refuse(refusal::invalid_amount);
+    wallet& w = s.wallets[user];
+    if (w.balance > balance_max - body.amount) return cx.refuse(refusal::balance_limit);
+    w.balance += body.amount;
+    cx.answer(charged{user, body.amount, w.balance});
+}
+
+// Saga steps arrive in origin order per origin partition; a redelivered one is dropped.
+bool first_delivery(partition_state& s, log_position origin) {
+    assert(origin.partition != no_partition);
+    std::uint64_t& high = s.saga_high_water[origin.partition];
+    if (origin.offset + 1 <= high) return false;
+    high = origin.offset + 1;
+    return true;
+}
+
+void on(context& cx, const debit_request& body) {
+    partition_state& s = cx.state;
+    if (!first_delivery(s, cx.cmd.meta.origin)) return;
+    user_id user = cx.cmd.meta.user;
+    assert(partition_of(user, s.partitions) == s.partition);
+    wallet& w = s.wallets[user];
+    bool debited = w.balance >= body.amount;
+    if (debited) {
+        w.balance -= body.amount;
+        cx.emit(wallet_debited{body.payment, body.reservation, user, body.amount, w.balance});
+    } else {
+        cx.emit(debit_refused{body.payment, body.reservation, user, body.amount, w.balance});
+    }
+    outbound_command& m = cx.out.messages.emplace_back();
+    m.partition = body.payment.position().partition;
+    m.cmd.meta = command_meta{cx.now(), user, {}, cx.at};
+    m.cmd.body = debit_result{body.payment, body.reservation, debited, w.balance};
+}
+
+void on(context& cx, const debit_result& body) {
+    partition_state& s = cx.state;
+    if (!first_delivery(s, cx.cmd.meta.origin)) return;
+    reservation_record* r = reservation_of(s, body.reservation);
+    // A result always answers the payment this partition started: anything else is a bug.
+    assert(r != nullptr && r->payment_pending && r->payment_offset == body.payment.position().offset);
+    r->payment_pending = false;
+    log_position request = body.payment.position();
+    if (!body.debited) {
+        r->payment_offset = 0;
+        cx.emit(payment_failed{body.payment, body.reservation, r->user, refusal::insufficient_balance, body.balance},
+                request);
+        if (cx.now() >= r->expires_at) expire_hold(cx, *r);
+        return;
+    }
+    concert_state& c = s.concerts[r->concert_index];
+    date_state& d = c.dates[r->date_index];
+    --d.held;
+    ++d.sold;
+    r->status = reservation_status::confirmed;
+    r->paid_at = cx.now();
+    attendee& a = c.attendees.at(r->user);
+    assert(a.holds > 0);
+    --a.holds;
+    cx.emit(payment_confirmed{to_reservation(s, *r), body.balance}, request);
+    if (a.status == queue_status::active) {
+        leave_active(cx, c, r->user, a, true);
+        admit_waiting(cx, c);
+    }
+}
+
+void on(context&, const tick&) {}
+
+// ---- idempotency -----------------------------------------------------------------------------
+
+std::string idempotency_slot(const command& c) {
+    std::string key(sizeof(std::uint64_t), '\0');
+    for (std::size_t i = 0; i < sizeof(std::uint64_t); ++i) key[i] = static_cast<char>(c.meta.user.value >> (8 * i));
+    key += c.meta.idempotency_key;
+    return key;
+}
+
+void forget_old_keys(partition_state& s) {
+    while (!s.idempotency_expiry.empty() && s.idempotency_expiry.front().first <= s.clock) {
+        s.idempotency.erase(s.idempotency_expiry.front().second);
+        s.idempotency_expiry.pop_front();
+    }
+}
+
+// True when the command repeats an earlier (user, key): it is answered with the first request.
+bool replayed(context& cx) {
+    const command& c = cx.cmd;
+    if (c.meta.idempotency_key.empty() || c.meta.origin != no_position) return false;
+    std::string slot = idempotency_slot(c);
+    auto [it, inserted] = cx.state.idempotency.try_emplace(slot, cx.at);
+    if (inserted) {
+        cx.state.idempotency_expiry.emplace_back(cx.now() + idempotency_retention_ms, std::move(slot));
+        return false;
+    }
+    cx.answer(idempotent_replay{it->second});
+    return true;
+}
+
+}  // namespace
+
+// ---- public ----------------------------------------------------------------------------------
+
+partition_state make_partition(std::uint32_t partition, std::uint32_t partitions) {
+    assert(partitions >= 1 && partitions <= partitions_max && partition < partitions);
+    partition_state s;
+    s.partition = partition;
+    s.partitions = partitions;
+    return s;
+}
+
+void apply(partition_state& state, const command& c, log_position at, apply_output& out) {
+    assert(at.partition == state.partition);
+    assert(at.offset == state.next_command_offset);
+    state.next_command_offset = at.offset + 1;
+    time_ms before = state.clock;
+    state.clock = std::max(state.clock, c.meta.accepted_at);
+    assert(state.clock >= before);
+
+    context cx{state, c, at, out};
+    pass_deadlines(cx);
+    forget_old_keys(state);
+    if (replayed(cx)) return;
+    std::visit([&](const auto& body) { on(cx, body); }, c.body);
+}
+
+const concert_state* find_concert(const partition_state& state, concert_id c) {
+    return concert_of(const_cast<partition_state&>(state), c);
+}
+
+const reservation_record* find_reservation(const partition_state& state, reservation_id r) {
+    return reservation_of(const_cast<partition_state&>(state), r);
+}
+
+reservation to_reservation(const partition_state& state, const reservation_record& r) {
+    const concert_state& c = state.concerts[r.concert_index];
+    reservation out;
+    out.id = reservation_id::at({state.partition, r.offset});
+    out.concert = c.config.concert;
+    out.user = r.user;
+    out.date = c.dates[r.date_index].date;
+    out.seat = r.seat;
+    out.price = r.price;
+    out.status = r.status;
+    out.held_at = r.held_at;
+    out.expires_at = r.expires_at;
+    out.paid_at = r.paid_at;
+    out.payment = r.payment_offset == 0 ? payment_id{} : payment_id::at({state.partition, r.payment_offset});
+    return out;
+}
+
+seat_status seat_of(const date_state& d, std::uint32_t seat, const partition_state& state) {
+    std::uint32_t cell = d.seat_cells.at(seat - 1);
+    if (cell == no_reservation) return seat_status::available;
+    return state.reservations[cell - 1].status == reservation_status::confirmed ? seat_status::sold
+                                                                                : seat_status::held;
+}
+
+}  // namespace encore::engine

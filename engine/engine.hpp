@@ -1,0 +1,53 @@
+#pragma once
+// The engine: the whole domain as a pure, deterministic state machine for one partition.
+//
+//   apply(state, command, position, out)
+//
+// appends the events the command causes (and any saga commands for other partitions) to `out`.
+// It reads no clock, no random source, no environment; time comes in with the command. Applying
+// the same commands from the same state always yields the same bytes. A refused command changes
+// nothing but `clock`/`next_event_sequence` and emits one `refused` event.
+
+#include <string>
+#include <vector>
+
+#include "engine/state.hpp"
+#include "events/command.hpp"
+#include "events/event.hpp"
+#include "events/result.hpp"
+
+namespace encore::engine {
+
+// A command for another partition, produced by a saga step.
+struct outbound_command {
+    std::uint32_t partition = 0;
+    command cmd;
+};
+
+struct apply_output {
+    std::vector<event> events;
+    std::vector<outbound_command> messages;
+    void clear() {
+        events.clear();
+        messages.clear();
+    }
+};
+
+// `at` must be the next offset of this partition's command log (asserted): the engine's ids and
+// de-duplication depend on positions.
+void apply(partition_state& state, const command& c, log_position at, apply_output& out);
+
+// Exact, deterministic serialisation: restore(snapshot(s)) behaves exactly like s, and two states
+// that behave alike snapshot to the same bytes.
+std::string snapshot(const partition_state& state);
+result<partition_state> restore(std::string_view bytes);
+// SHA-256 of the snapshot, hex: equal states hash equal.
+std::string state_hash(const partition_state& state);
+
+// Read-only views for tests, the simulation's invariant checks and the benchmark.
+const concert_state* find_concert(const partition_state& state, concert_id c);
+const reservation_record* find_reservation(const partition_state& state, reservation_id r);
+reservation to_reservation(const partition_state& state, const reservation_record& r);
+seat_status seat_of(const date_state& d, std::uint32_t seat, const partition_state& state);
+
+}  // namespace encore::engine

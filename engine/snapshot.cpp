@@ -1,0 +1,250 @@
+// Snapshot and restore of a partition's state. The layout is private to this file and versioned;
+// unordered containers are written sorted by key so equal states give equal bytes.
+
+#include <algorithm>
+
+#include "engine/engine.hpp"
+#include "events/binary.hpp"
+#include "events/chain.hpp"
+#include "events/codec.hpp"
+
+namespace encore::engine {
+namespace {
+
+constexpr std::uint32_t snapshot_magic = 0x534e4345;  // "ECNS"
+constexpr std::uint8_t snapshot_version = 1;
+
+template <class Map>
+std::vector<typename Map::key_type> sorted_keys(const Map& m) {
+    std::vector<typename Map::key_type> keys;
+    keys.reserve(m.size());
+    for (const auto& [k, v] : m) keys.push_back(k);
+    std::sort(keys.begin(), keys.end());
+    return keys;
+}
+
+void put_deadlines(byte_writer& w, const std::deque<deadline>& ds) {
+    w.put_int(static_cast<std::uint64_t>(ds.size()));
+    for (const deadline& d : ds) {
+        w.put_int(d.at);
+        w.put_int(d.subject);
+    }
+}
+
+void get_deadlines(byte_reader& r, std::deque<deadline>& ds) {
+    auto n = r.get_int<std::uint64_t>();
+    if (n > r.remaining() / 16) return r.fail("deadline count runs past the snapshot");
+    for (std::uint64_t i = 0; i < n; ++i) {
+        deadline d;
+        d.at = r.get_int<time_ms>();
+        d.subject = r.get_int<std::uint64_t>();
+        ds.push_back(d);
+    }
+}
+
+void put_concert(byte_writer& w, const concert_state& c) {
+    w.put_long_string(encode(command{command_meta{}, c.config}));
+    for (const date_state& d : c.dates) {
+        w.put_int(d.held);
+        w.put_int(d.sold);
+        w.put_long_string(std::string_view(reinterpret_cast<const char*>(d.seat_cells.data()),
+                                           d.seat_cells.size() * sizeof(std::uint32_t)));
+    }
+    auto users = sorted_keys(c.attendees);
+    w.put_int(static_cast<std::uint64_t>(users.size()));
+    for (user_id u : users) {
+        const attendee& a = c.attendees.at(u);
+        w.put_int(u.value);
+        w.put_int(a.ticket);
+        w.put_int(static_cast<std::uint8_t>(a.status));
+        w.put_int(a.active_until);
+        w.put_int(a.holds);
+    }
+    w.put_int(c.next_ticket);
+    w.put_int(c.admitted_through);
+    w.put_int(static_cast<std::uint64_t>(c.waiting.size()));
+    for (user_id u : c.waiting) w.put_int(u.value);
+    w.put_int(c.active);
+    put_deadlines(w, c.active_deadlines);
+    for (std::uint64_t u : c.active_users) w.put_int(u);
+    put_deadlines(w, c.hold_deadlines);
+}
+
+bool get_concert(byte_reader& r, concert_state& c) {
+    auto decoded = decode_command(r.get_long_string());
+    if (r.failed() || !decoded || decoded->type() != command_type::create_concert) return false;
+    c.config = std::get<create_concert>(decoded->body);
+    auto schedules = c.config.schedules;
+    std::sort(schedules.begin(), schedules.end());
+    for (const schedule& sch : schedules) {
+        date_state& d = c.dates.emplace_back();
+        d.date = sch.date;
+        d.price = sch.price;
+        d.seats = sch.seats;
+        d.held = r.get_int<std::uint32_t>();
+        d.sold = r.get_int<std::uint32_t>();
+        std::string cells = r.get_long_string();
+        if (cells.size() != std::size_t{sch.seats} * sizeof(std::uint32_t)) return false;
+        d.seat_cells.resize(sch.seats);
+        std::memcpy(d.seat_cells.data(), cells.data(), cells.size());
+    }
+    auto users = r.get_int<std::uint64_t>();
+    if (users > r.remaining() / 25) return false;
+    for (std::uint64_t i = 0; i < users; ++i) {
+        user_id u{r.get_int<std::uint64_t>()};
+        attendee& a = c.attendees[u];
+        a.ticket = r.get_int<std::uint64_t>();
+        auto status = r.get_int<std::uint8_t>();
+        if (status > 3) return false;
+        a.status = static_cast<queue_status>(status);
+        a.active_until = r.get_int<time_ms>();
+        a.holds = r.get_int<std::uint32_t>();
+    }
+    c.next_ticket = r.get_int<std::uint64_t>();
+    c.admitted_through = r.get_int<std::uint64_t>();
+    auto waiting = r.get_int<std::uint64_t>();
+    if (waiting > r.remaining() / 8) return false;
+    for (std::uint64_t i = 0; i < waiting; ++i) c.waiting.push_back(user_id{r.get_int<std::uint64_t>()});
+    c.active = r.get_int<std::uint32_t>();
+    get_deadlines(r, c.active_deadlines);
+    if (c.active_deadlines.size() > r.remaining() / 8) return false;
+    for (std::size_t i = 0; i < c.active_deadlines.size(); ++i) c.active_users.push_back(r.get_int<std::uint64_t>());
+    get_deadlines(r, c.hold_deadlines);
+    return !r.failed();
+}
+
+void put_reservation(byte_writer& w, const reservation_record& rec) {
+    w.put_int(rec.offset);
+    w.put_int(rec.user.value);
+    w.put_int(rec.concert_index);
+    w.put_int(rec.date_index);
+    w.put_int(rec.seat);
+    w.put_int(rec.price);
+    w.put_int(rec.held_at);
+    w.put_int(rec.expires_at);
+    w.put_int(rec.paid_at);
+    w.put_int(rec.payment_offset);
+    w.put_int(static_cast<std::uint8_t>(rec.status));
+    w.put_int(static_cast<std::uint8_t>(rec.payment_pending ? 1 : 0));
+}
+
+bool get_reservation(byte_reader& r, reservation_record& rec, const partition_state& s) {
+    rec.offset = r.get_int<std::uint64_t>();
+    rec.user = user_id{r.get_int<std::uint64_t>()};
+    rec.concert_index = r.get_int<std::uint32_t>();
+    rec.date_index = r.get_int<std::uint32_t>();
+    rec.seat = r.get_int<std::uint32_t>();
+    rec.price = r.get_int<won>();
+    rec.held_at = r.get_int<time_ms>();
+    rec.expires_at = r.get_int<time_ms>();
+    rec.paid_at = r.get_int<time_ms>();
+    rec.payment_offset = r.get_int<std::uint64_t>();
+    auto status = r.get_int<std::uint8_t>();
+    auto pending = r.get_int<std::uint8_t>();
+    if (r.failed() || status > 3 || pending > 1 || rec.concert_index >= s.concerts.size()) return false;
+    const concert_state& c = s.concerts[rec.concert_index];
+    if (rec.date_index >= c.dates.size() || rec.seat < 1 || rec.seat > c.dates[rec.date_index].seats) return false;
+    rec.status = static_cast<reservation_status>(status);
+    rec.payment_pending = pending == 1;
+    return true;
+}
+
+}  // namespace
+
+std::string snapshot(const partition_state& s) {
+    std::string out;
+    byte_writer w(out);
+    w.put_int(snapshot_magic);
+    w.put_int(snapshot_version);
+    w.put_int(s.partition);
+    w.put_int(s.partitions);
+    w.put_int(s.clock);
+    w.put_int(s.next_event_sequence);
+    w.put_int(s.next_command_offset);
+    w.put_int(s.next_deadline);
+    w.put_int(static_cast<std::uint64_t>(s.concerts.size()));
+    for (const concert_state& c : s.concerts) put_concert(w, c);
+    w.put_int(static_cast<std::uint64_t>(s.reservations.size()));
+    for (const reservation_record& rec : s.reservations) put_reservation(w, rec);
+    auto users = sorted_keys(s.wallets);
+    w.put_int(static_cast<std::uint64_t>(users.size()));
+    for (user_id u : users) {
+        w.put_int(u.value);
+        w.put_int(s.wallets.at(u).balance);
+        w.put_string(s.wallets.at(u).name);
+    }
+    w.put_int(static_cast<std::uint64_t>(s.saga_high_water.size()));
+    for (const auto& [partition, high] : s.saga_high_water) {
+        w.put_int(partition);
+        w.put_int(high);
+    }
+    w.put_int(static_cast<std::uint64_t>(s.idempotency_expiry.size()));
+    for (const auto& [at, key] : s.idempotency_expiry) {
+        const log_position& first = s.idempotency.at(key);
+        w.put_int(at);
+        w.put_string(key);
+        w.put_int(first.partition);
+        w.put_int(first.offset);
+    }
+    return out;
+}
+
+result<partition_state> restore(std::string_view bytes) {
+    byte_reader r(bytes);
+    auto corrupt = [&r](const char* what) {
+        return error{errc::corrupt, std::string("snapshot: ") + what + (r.failed() ? ": " + r.why() : "")};
+    };
+    if (r.get_int<std::uint32_t>() != snapshot_magic || r.get_int<std::uint8_t>() != snapshot_version)
+        return corrupt("not a snapshot of this version");
+    partition_state s;
+    s.partition = r.get_int<std::uint32_t>();
+    s.partitions = r.get_int<std::uint32_t>();
+    s.clock = r.get_int<time_ms>();
+    s.next_event_sequence = r.get_int<std::uint64_t>();
+    s.next_command_offset = r.get_int<std::uint64_t>();
+    s.next_deadline = r.get_int<time_ms>();
+    if (r.failed() || s.partitions < 1 || s.partitions > partitions_max || s.partition >= s.partitions)
+        return corrupt("bad header");
+    auto concerts = r.get_int<std::uint64_t>();
+    if (concerts > r.remaining()) return corrupt("concert count");
+    for (std::uint64_t i = 0; i < concerts; ++i) {
+        concert_state& c = s.concerts.emplace_back();
+        if (!get_concert(r, c)) return corrupt("concert");
+        s.concert_index.emplace(c.config.concert, static_cast<std::uint32_t>(i));
+    }
+    auto reservations = r.get_int<std::uint64_t>();
+    if (reservations > r.remaining() / 64) return corrupt("reservation count");
+    s.reservations.resize(reservations);
+    for (reservation_record& rec : s.reservations) {
+        if (!get_reservation(r, rec, s)) return corrupt("reservation");
+    }
+    auto wallets = r.get_int<std::uint64_t>();
+    if (wallets > r.remaining() / 18) return corrupt("wallet count");
+    for (std::uint64_t i = 0; i < wallets; ++i) {
+        user_id u{r.get_int<std::uint64_t>()};
+        wallet& w = s.wallets[u];
+        w.balance = r.get_int<won>();
+        w.name = r.get_string();
+    }
+    auto origins = r.get_int<std::uint64_t>();
+    if (origins > partitions_max) return corrupt("saga origin count");
+    for (std::uint64_t i = 0; i < origins; ++i) {
+        auto partition = r.get_int<std::uint32_t>();
+        s.saga_high_water[partition] = r.get_int<std::uint64_t>();
+    }
+    auto keys = r.get_int<std::uint64_t>();
+    if (keys > r.remaining() / 22) return corrupt("idempotency key count");
+    for (std::uint64_t i = 0; i < keys; ++i) {
+        auto at = r.get_int<time_ms>();
+        std::string key = r.get_string();
+        log_position first{r.get_int<std::uint32_t>(), r.get_int<std::uint64_t>()};
+        s.idempotency.emplace(key, first);
+        s.idempotency_expiry.emplace_back(at, std::move(key));
+    }
+    if (r.failed() || !r.at_end()) return corrupt("trailing or missing bytes");
+    return s;
+}
+
+std::string state_hash(const partition_state& state) { return to_hex(chain_next(chain_genesis, snapshot(state))); }
+
+}  // namespace encore::engine

@@ -1,0 +1,105 @@
+#pragma once
+// The state of one partition: the concerts routed to it (catalog, seats, holds, waiting room) and
+// the wallets of the users routed to it. Owned by exactly one partition runner thread; nothing
+// here is shared or locked. Everything that reaches an output is iterated in a fixed order:
+// unordered containers are used for lookup only, and snapshots sort them.
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "events/command.hpp"
+#include "events/event.hpp"
+#include "events/types.hpp"
+
+namespace encore::engine {
+
+// Idempotency keys are remembered this long (by the partition clock), then forgotten.
+inline constexpr time_ms idempotency_retention_ms = 24LL * 3600 * 1000;
+
+inline constexpr std::uint32_t no_reservation = 0;  // a seat cell holding this is AVAILABLE
+
+struct date_state {
+    day_number date = 0;
+    won price = 0;
+    std::uint32_t seats = 0;
+    std::uint32_t held = 0;
+    std::uint32_t sold = 0;
+    // One cell per seat: the reservation slot + 1 that holds or bought it, or no_reservation.
+    std::vector<std::uint32_t> seat_cells;
+};
+
+// What one user is doing at one concert: their latest queue ticket and their open holds.
+struct attendee {
+    std::uint64_t ticket = 0;  // latest ticket; 0 = never queued
+    queue_status status = queue_status::expired;
+    time_ms active_until = 0;
+    std::uint32_t holds = 0;   // reservations HELD right now (a payment in flight counts)
+};
+
+struct deadline {
+    time_ms at = 0;
+    std::uint64_t subject = 0;  // hold: reservation slot; active token: ticket
+};
+
+struct concert_state {
+    create_concert config;
+    std::vector<date_state> dates;  // ascending by date
+    std::unordered_map<user_id, attendee> attendees;
+    std::uint64_t next_ticket = 1;
+    // Admission is strictly in ticket order and waiting users never leave, so every ticket in
+    // (admitted_through, next_ticket) is WAITING and a waiting ticket's position is
+    // ticket - admitted_through.
+    std::uint64_t admitted_through = 0;
+    std::deque<user_id> waiting;             // front = ticket admitted_through + 1
+    std::uint32_t active = 0;
+    std::deque<deadline> active_deadlines;   // admission order = deadline order (one TTL per concert)
+    std::deque<std::uint64_t> active_users;  // parallel to active_deadlines: the user of each entry
+    std::deque<deadline> hold_deadlines;     // hold order = deadline order (one TTL per concert)
+};
+
+struct reservation_record {
+    std::uint64_t offset = 0;       // with the partition, the reservation id
+    user_id user;
+    std::uint32_t concert_index = 0;
+    std::uint32_t date_index = 0;
+    std::uint32_t seat = 0;
+    won price = 0;
+    time_ms held_at = 0;
+    time_ms expires_at = 0;
+    time_ms paid_at = 0;
+    std::uint64_t payment_offset = 0;  // 0 = no payment accepted yet (offset 0 is never a Pay: see apply)
+    reservation_status status = reservation_status::held;
+    bool payment_pending = false;
+};
+
+struct wallet {
+    won balance = 0;
+    std::string name;
+};
+
+struct partition_state {
+    std::uint32_t partition = 0;
+    std::uint32_t partitions = 1;
+    time_ms clock = 0;                      // max accept time seen: the engine's only clock
+    std::uint64_t next_event_sequence = 0;
+    std::uint64_t next_command_offset = 0;  // the offset apply expects next (asserted)
+    time_ms next_deadline = 0;              // earliest hold/active deadline of any concert; 0 = none
+
+    std::vector<concert_state> concerts;    // creation order
+    std::unordered_map<concert_id, std::uint32_t> concert_index;
+    std::vector<reservation_record> reservations;  // ascending by offset (created in log order)
+    std::unordered_map<user_id, wallet> wallets;
+    // Saga de-duplication: per origin partition, one past the highest origin offset applied.
+    std::map<std::uint32_t, std::uint64_t> saga_high_water;
+    // Idempotency: (user, key) -> the request that first used it, and when to forget it.
+    std::unordered_map<std::string, log_position> idempotency;
+    std::deque<std::pair<time_ms, std::string>> idempotency_expiry;
+};
+
+partition_state make_partition(std::uint32_t partition, std::uint32_t partitions);
+
+}  // namespace encore::engine

@@ -1,0 +1,33 @@
+#include "events/chain.hpp"
+
+#include <openssl/evp.h>
+
+#include <cassert>
+
+namespace encore {
+
+chain_link chain_next(const chain_link& previous, std::string_view event_bytes) {
+    // One context per thread, reused: creating an EVP context per event costs more than hashing.
+    thread_local EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+    chain_link out{};
+    unsigned int length = 0;
+    [[maybe_unused]] int ok = EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
+    ok &= EVP_DigestUpdate(ctx, previous.data(), previous.size());
+    ok &= EVP_DigestUpdate(ctx, event_bytes.data(), event_bytes.size());
+    ok &= EVP_DigestFinal_ex(ctx, out.data(), &length);
+    assert(ok == 1 && length == out.size());
+    return out;
+}
+
+std::string to_hex(const chain_link& link) {
+    static constexpr char digits[] = "0123456789abcdef";
+    std::string s;
+    s.reserve(64);
+    for (auto b : link) {
+        s.push_back(digits[b >> 4]);
+        s.push_back(digits[b & 15]);
+    }
+    return s;
+}
+
+}  // namespace encore

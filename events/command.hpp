@@ -1,0 +1,132 @@
+#pragma once
+// The command vocabulary: what clients (through api/) and other partitions (saga steps) ask a
+// partition's engine to do. A command is an input; it states intent and never a result.
+
+#include <cstdint>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "events/types.hpp"
+
+namespace encore {
+
+struct schedule {
+    day_number date = 0;
+    std::uint32_t seats = 0;
+    won price = 0;
+    auto operator<=>(const schedule&) const = default;
+};
+
+struct queue_settings {
+    std::uint32_t active_capacity = 100;
+    std::uint32_t active_ttl_seconds = 600;
+    auto operator<=>(const queue_settings&) const = default;
+};
+
+inline constexpr std::uint32_t hold_ttl_seconds_default = 300;
+inline constexpr std::uint32_t max_holds_per_user_default = 4;
+
+struct create_concert {
+    concert_id concert;
+    std::string title;
+    std::string venue;
+    std::vector<schedule> schedules;
+    queue_settings queue;
+    std::uint32_t hold_ttl_seconds = hold_ttl_seconds_default;
+    std::uint32_t max_holds_per_user = max_holds_per_user_default;
+    auto operator<=>(const create_concert&) const = default;
+};
+
+// Records a user's name in the user's (wallet) partition.
+struct register_user {
+    std::string name;
+    auto operator<=>(const register_user&) const = default;
+};
+
+struct enqueue {
+    concert_id concert;
+    auto operator<=>(const enqueue&) const = default;
+};
+
+// Appended by a partition's owner when the partition is idle, so that its clock moves and
+// deadlines (hold expiry, active-token expiry) pass with no request arriving.
+struct tick {
+    auto operator<=>(const tick&) const = default;
+};
+
+struct hold_seat {
+    concert_id concert;
+    std::uint64_t ticket = 0;  // the queue ticket named by the caller's queue token
+    day_number date = 0;
+    std::uint32_t seat = 0;
+    auto operator<=>(const hold_seat&) const = default;
+};
+
+struct cancel_hold {
+    reservation_id reservation;
+    auto operator<=>(const cancel_hold&) const = default;
+};
+
+struct pay {
+    reservation_id reservation;
+    auto operator<=>(const pay&) const = default;
+};
+
+struct charge {
+    won amount = 0;
+    auto operator<=>(const charge&) const = default;
+};
+
+// Saga step, concert partition -> wallet partition: take `amount` from the user's wallet.
+struct debit_request {
+    payment_id payment;
+    reservation_id reservation;
+    won amount = 0;
+    auto operator<=>(const debit_request&) const = default;
+};
+
+// Saga step, wallet partition -> concert partition: the debit's outcome.
+struct debit_result {
+    payment_id payment;
+    reservation_id reservation;
+    bool debited = false;
+    won balance = 0;  // the balance after the debit, or the (short) balance when refused
+    auto operator<=>(const debit_result&) const = default;
+};
+
+using command_body = std::variant<create_concert, register_user, enqueue, tick, hold_seat, cancel_hold, pay,
+                                  charge, debit_request, debit_result>;
+
+enum class command_type : std::uint8_t {
+    create_concert = 0,
+    register_user = 1,
+    enqueue = 2,
+    tick = 3,
+    hold_seat = 4,
+    cancel_hold = 5,
+    pay = 6,
+    charge = 7,
+    debit_request = 8,
+    debit_result = 9,
+};
+inline constexpr std::uint8_t command_type_count = 10;
+
+struct command_meta {
+    time_ms accepted_at = 0;        // when the API (or the partition owner) accepted it
+    user_id user;                   // the issuing user; 0 for the admin and the system
+    std::string idempotency_key;    // empty when the client sent none
+    log_position origin = no_position;  // for saga steps: the command that sent this one
+    auto operator<=>(const command_meta&) const = default;
+};
+
+struct command {
+    command_meta meta;
+    command_body body;
+    command_type type() const { return static_cast<command_type>(body.index()); }
+    bool operator==(const command&) const = default;
+};
+
+std::string_view to_string(command_type t);
+
+}  // namespace encore

@@ -1,0 +1,188 @@
+#pragma once
+// The event vocabulary: what a partition's engine decided. Events are facts; projections, the
+// API's responses and auditors read nothing else. Every event names the command that caused it;
+// an event that answers a client's request names that request, so the API can complete it.
+
+#include <cstdint>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "events/command.hpp"
+#include "events/types.hpp"
+
+namespace encore {
+
+// A reservation as API.md returns it. Carried whole by the events that change it, so a response
+// (or a projection) renders from one event.
+struct reservation {
+    reservation_id id;
+    concert_id concert;
+    user_id user;
+    day_number date = 0;
+    std::uint32_t seat = 0;
+    won price = 0;
+    reservation_status status = reservation_status::held;
+    time_ms held_at = 0;
+    time_ms expires_at = 0;
+    time_ms paid_at = 0;  // 0 until confirmed
+    payment_id payment;   // 0 until a payment was accepted
+    auto operator<=>(const reservation&) const = default;
+};
+
+struct concert_created {
+    create_concert concert;
+    auto operator<=>(const concert_created&) const = default;
+};
+
+struct user_registered {
+    user_id user;
+    std::string name;
+    auto operator<=>(const user_registered&) const = default;
+};
+
+// A user entered the waiting room, or asked again while holding a live token (`fresh` false).
+struct queue_joined {
+    concert_id concert;
+    user_id user;
+    std::uint64_t ticket = 0;          // 1, 2, 3… per concert, in arrival order
+    queue_status status = queue_status::waiting;
+    std::uint64_t position = 0;        // waiting users ahead + 1; 0 when active
+    time_ms active_until = 0;          // when active
+    bool fresh = true;
+    auto operator<=>(const queue_joined&) const = default;
+};
+
+struct queue_admitted {
+    concert_id concert;
+    user_id user;
+    std::uint64_t ticket = 0;
+    time_ms active_until = 0;
+    auto operator<=>(const queue_admitted&) const = default;
+};
+
+// An active token ran out (`completed` false) or its user paid (`completed` true): a slot frees.
+struct queue_left {
+    concert_id concert;
+    user_id user;
+    std::uint64_t ticket = 0;
+    bool completed = false;
+    auto operator<=>(const queue_left&) const = default;
+};
+
+struct seat_held {
+    struct reservation reservation;
+    auto operator<=>(const seat_held&) const = default;
+};
+
+struct hold_expired {
+    struct reservation reservation;
+    auto operator<=>(const hold_expired&) const = default;
+};
+
+struct hold_cancelled {
+    struct reservation reservation;
+    auto operator<=>(const hold_cancelled&) const = default;
+};
+
+// The concert partition accepted a Pay and asked the wallet partition for the money.
+struct payment_started {
+    payment_id payment;
+    reservation_id reservation;
+    user_id user;
+    won amount = 0;
+    auto operator<=>(const payment_started&) const = default;
+};
+
+struct wallet_debited {
+    payment_id payment;
+    reservation_id reservation;
+    user_id user;
+    won amount = 0;
+    won balance = 0;
+    auto operator<=>(const wallet_debited&) const = default;
+};
+
+struct debit_refused {
+    payment_id payment;
+    reservation_id reservation;
+    user_id user;
+    won amount = 0;
+    won balance = 0;
+    auto operator<=>(const debit_refused&) const = default;
+};
+
+struct payment_confirmed {
+    struct reservation reservation;
+    won balance = 0;  // the payer's balance after the debit
+    auto operator<=>(const payment_confirmed&) const = default;
+};
+
+struct payment_failed {
+    payment_id payment;
+    reservation_id reservation;
+    user_id user;
+    refusal reason = refusal::insufficient_balance;
+    won balance = 0;
+    auto operator<=>(const payment_failed&) const = default;
+};
+
+struct charged {
+    user_id user;
+    won amount = 0;
+    won balance = 0;
+    auto operator<=>(const charged&) const = default;
+};
+
+// A command was refused: it changed nothing.
+struct refused {
+    command_type command = command_type::tick;
+    refusal reason = refusal::none;
+    user_id user;
+    std::uint64_t detail = 0;  // NOT_YOUR_TURN: the position in the waiting room
+    auto operator<=>(const refused&) const = default;
+};
+
+// A client repeated an idempotency key: the answer is the first request's answer.
+struct idempotent_replay {
+    log_position first;
+    auto operator<=>(const idempotent_replay&) const = default;
+};
+
+using event_body = std::variant<concert_created, user_registered, queue_joined, queue_admitted, queue_left, seat_held,
+                                hold_expired, hold_cancelled, payment_started, wallet_debited, debit_refused,
+                                payment_confirmed, payment_failed, charged, refused, idempotent_replay>;
+
+enum class event_type : std::uint8_t {
+    concert_created = 0,
+    user_registered = 1,
+    queue_joined = 2,
+    queue_admitted = 3,
+    queue_left = 4,
+    seat_held = 5,
+    hold_expired = 6,
+    hold_cancelled = 7,
+    payment_started = 8,
+    wallet_debited = 9,
+    debit_refused = 10,
+    payment_confirmed = 11,
+    payment_failed = 12,
+    charged = 13,
+    refused = 14,
+    idempotent_replay = 15,
+};
+inline constexpr std::uint8_t event_type_count = 16;
+
+struct event {
+    std::uint64_t sequence = 0;         // dense per partition: 0, 1, 2…
+    log_position cause;                 // the command whose application produced this event
+    log_position answers = no_position; // the client request this event completes, if any
+    time_ms at = 0;                     // the partition clock when it happened
+    event_body body;
+    event_type type() const { return static_cast<event_type>(body.index()); }
+    bool operator==(const event&) const = default;
+};
+
+std::string_view to_string(event_type t);
+
+}  // namespace encore

@@ -1,0 +1,75 @@
+#pragma once
+// Internal to events/: one list of each record's fields, walked by the binary codec and by the
+// JSON rendering alike, so the two can never disagree about what a record holds.
+
+#include "events/command.hpp"
+#include "events/event.hpp"
+
+namespace encore::fields {
+
+template <class S, class F> void each(S& s, F&& f) = delete;
+
+#define ENCORE_FIELD(name) f(#name, s.name)
+
+template <class F> void each(schedule& s, F&& f) { ENCORE_FIELD(date); ENCORE_FIELD(seats); ENCORE_FIELD(price); }
+template <class F> void each(queue_settings& s, F&& f) { ENCORE_FIELD(active_capacity); ENCORE_FIELD(active_ttl_seconds); }
+template <class F> void each(create_concert& s, F&& f) {
+    ENCORE_FIELD(concert); ENCORE_FIELD(title); ENCORE_FIELD(venue); ENCORE_FIELD(schedules); ENCORE_FIELD(queue);
+    ENCORE_FIELD(hold_ttl_seconds); ENCORE_FIELD(max_holds_per_user);
+}
+template <class F> void each(register_user& s, F&& f) { ENCORE_FIELD(name); }
+template <class F> void each(enqueue& s, F&& f) { ENCORE_FIELD(concert); }
+template <class F> void each(tick&, F&&) {}
+template <class F> void each(hold_seat& s, F&& f) { ENCORE_FIELD(concert); ENCORE_FIELD(ticket); ENCORE_FIELD(date); ENCORE_FIELD(seat); }
+template <class F> void each(cancel_hold& s, F&& f) { ENCORE_FIELD(reservation); }
+template <class F> void each(pay& s, F&& f) { ENCORE_FIELD(reservation); }
+template <class F> void each(charge& s, F&& f) { ENCORE_FIELD(amount); }
+template <class F> void each(debit_request& s, F&& f) { ENCORE_FIELD(payment); ENCORE_FIELD(reservation); ENCORE_FIELD(amount); }
+template <class F> void each(debit_result& s, F&& f) {
+    ENCORE_FIELD(payment); ENCORE_FIELD(reservation); ENCORE_FIELD(debited); ENCORE_FIELD(balance);
+}
+template <class F> void each(command_meta& s, F&& f) {
+    ENCORE_FIELD(accepted_at); ENCORE_FIELD(user); ENCORE_FIELD(idempotency_key); ENCORE_FIELD(origin);
+}
+
+template <class F> void each(reservation& s, F&& f) {
+    ENCORE_FIELD(id); ENCORE_FIELD(concert); ENCORE_FIELD(user); ENCORE_FIELD(date); ENCORE_FIELD(seat); ENCORE_FIELD(price);
+    ENCORE_FIELD(status); ENCORE_FIELD(held_at); ENCORE_FIELD(expires_at); ENCORE_FIELD(paid_at); ENCORE_FIELD(payment);
+}
+template <class F> void each(concert_created& s, F&& f) { ENCORE_FIELD(concert); }
+template <class F> void each(user_registered& s, F&& f) { ENCORE_FIELD(user); ENCORE_FIELD(name); }
+template <class F> void each(queue_joined& s, F&& f) {
+    ENCORE_FIELD(concert); ENCORE_FIELD(user); ENCORE_FIELD(ticket); ENCORE_FIELD(status); ENCORE_FIELD(position);
+    ENCORE_FIELD(active_until); ENCORE_FIELD(fresh);
+}
+template <class F> void each(queue_admitted& s, F&& f) {
+    ENCORE_FIELD(concert); ENCORE_FIELD(user); ENCORE_FIELD(ticket); ENCORE_FIELD(active_until);
+}
+template <class F> void each(queue_left& s, F&& f) {
+    ENCORE_FIELD(concert); ENCORE_FIELD(user); ENCORE_FIELD(ticket); ENCORE_FIELD(completed);
+}
+template <class F> void each(seat_held& s, F&& f) { ENCORE_FIELD(reservation); }
+template <class F> void each(hold_expired& s, F&& f) { ENCORE_FIELD(reservation); }
+template <class F> void each(hold_cancelled& s, F&& f) { ENCORE_FIELD(reservation); }
+template <class F> void each(payment_started& s, F&& f) {
+    ENCORE_FIELD(payment); ENCORE_FIELD(reservation); ENCORE_FIELD(user); ENCORE_FIELD(amount);
+}
+template <class F> void each(wallet_debited& s, F&& f) {
+    ENCORE_FIELD(payment); ENCORE_FIELD(reservation); ENCORE_FIELD(user); ENCORE_FIELD(amount); ENCORE_FIELD(balance);
+}
+template <class F> void each(debit_refused& s, F&& f) {
+    ENCORE_FIELD(payment); ENCORE_FIELD(reservation); ENCORE_FIELD(user); ENCORE_FIELD(amount); ENCORE_FIELD(balance);
+}
+template <class F> void each(payment_confirmed& s, F&& f) { ENCORE_FIELD(reservation); ENCORE_FIELD(balance); }
+template <class F> void each(payment_failed& s, F&& f) {
+    ENCORE_FIELD(payment); ENCORE_FIELD(reservation); ENCORE_FIELD(user); ENCORE_FIELD(reason); ENCORE_FIELD(balance);
+}
+template <class F> void each(charged& s, F&& f) { ENCORE_FIELD(user); ENCORE_FIELD(amount); ENCORE_FIELD(balance); }
+template <class F> void each(refused& s, F&& f) {
+    ENCORE_FIELD(command); ENCORE_FIELD(reason); ENCORE_FIELD(user); ENCORE_FIELD(detail);
+}
+template <class F> void each(idempotent_replay& s, F&& f) { ENCORE_FIELD(first); }
+
+#undef ENCORE_FIELD
+
+}  // namespace encore::fields

@@ -1,0 +1,61 @@
+#pragma once
+// The log interface: one durable, ordered sequence of records per partition. Two backends
+// implement it (events/log/): an embedded RocksDB log (the default) and Kafka. It is kept narrow on
+// purpose — append, read from an offset, the committed end — so that both can honour it exactly.
+//
+// Offsets are dense and increasing per partition: 0, 1, 2… A record is visible to `read` and counted
+// by `end` only once it is durable, and an append is acknowledged only then.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "events/result.hpp"
+
+namespace encore {
+
+struct log_entry {
+    std::uint64_t offset = 0;
+    std::string bytes;
+};
+
+// Called once the appended records are durable, with the offset of the first one, or with the error
+// that made them not durable (then none of them is in the log). Runs on the log's own thread: it must
+// not block.
+using append_callback = std::function<void(result<std::uint64_t>)>;
+
+class log_stream {
+public:
+    virtual ~log_stream() = default;
+
+    virtual std::uint32_t partitions() const = 0;
+
+    // Thread-safe. The records of one call get consecutive offsets in the order given; records of
+    // calls on one partition keep the order of the calls.
+    virtual void append(std::uint32_t partition, std::vector<std::string> records, append_callback done) = 0;
+
+    // Reads up to `max` durable records of `partition` from offset `from` on; if there are none yet,
+    // waits up to `wait` for one. An empty vector means nothing arrived in time.
+    virtual result<std::vector<log_entry>> read(std::uint32_t partition, std::uint64_t from, std::size_t max,
+                                                std::chrono::milliseconds wait) = 0;
+
+    // The committed end: the offset the next durable record of `partition` will get.
+    virtual std::uint64_t end(std::uint32_t partition) = 0;
+
+    // Blocks until the records are durable. For tools and tests; servers use the callback form.
+    result<std::uint64_t> append_and_wait(std::uint32_t partition, std::vector<std::string> records);
+};
+
+// Where a partition's runner keeps its checkpoint (state snapshot + last applied offset, one value
+// per partition, replaced whole and atomically).
+class checkpoint_store {
+public:
+    virtual ~checkpoint_store() = default;
+    virtual result<unit> save(std::uint32_t partition, std::string bytes) = 0;
+    virtual result<std::optional<std::string>> load(std::uint32_t partition) = 0;
+};
+
+}  // namespace encore

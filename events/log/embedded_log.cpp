@@ -1,0 +1,641 @@
+#include "events/log/embedded_log.hpp"
+
+#include <rocksdb/convenience.h>
+#include <rocksdb/db.h>
+#include <rocksdb/iterator.h>
+#include <rocksdb/options.h>
+#include <rocksdb/slice.h>
+#include <rocksdb/write_batch.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <cassert>
+#include <charconv>
+#include <condition_variable>
+#include <deque>
+#include <exception>
+#include <filesystem>
+#include <limits>
+#include <mutex>
+#include <system_error>
+#include <thread>
+#include <utility>
+#include <vector>
+
+namespace encore {
+namespace {
+
+// ---- Limits and names --------------------------------------------------------------------------
+
+// Metadata and checkpoints are single RocksDB values (at most 4 GiB each); these keep them far from
+// that and make a runaway snapshot an error instead of a stall.
+constexpr std::size_t meta_bytes_max = 1u << 20;
+constexpr std::size_t checkpoint_bytes_max = std::size_t{1} << 30;
+
+// Flushes and compactions of an append-only log are mostly sequential I/O; four jobs let a flush
+// proceed while a compaction runs without starving a small machine.
+constexpr int rocksdb_background_jobs = 4;
+// RocksDB's own diagnostic LOG files; its default of 1000 would litter the data directory.
+constexpr std::size_t rocksdb_info_log_files_max = 8;
+
+// Keys under this prefix in `meta` belong to the log itself.
+constexpr std::string_view reserved_meta_prefix = "log.";
+constexpr std::string_view partitions_meta_key = "log.partitions";
+
+constexpr std::size_t partition_key_bytes = 4;
+constexpr std::size_t record_key_bytes = partition_key_bytes + 8;
+
+// The column families, in the order of the descriptors given to DB::Open. RocksDB requires the
+// default family to be listed; nothing is written to it.
+enum family_index : std::size_t { default_family, commands_family, events_family, checkpoints_family,
+                                  meta_family, family_count };
+constexpr std::array<std::string_view, family_count> family_names = {"default", "commands", "events",
+                                                                      "checkpoints", "meta"};
+
+// ---- Keys: big-endian so that RocksDB's byte order is (partition, offset) order ------------------
+
+using partition_key = std::array<char, partition_key_bytes>;
+using record_key = std::array<char, record_key_bytes>;
+
+void put_big_endian(char* out, std::uint64_t value, std::size_t bytes) {
+    for (std::size_t i = 0; i < bytes; ++i) {
+        out[i] = static_cast<char>((value >> (8 * (bytes - 1 - i))) & 0xff);
+    }
+}
+
+std::uint64_t get_big_endian(const char* in, std::size_t bytes) {
+    std::uint64_t value = 0;
+    for (std::size_t i = 0; i < bytes; ++i) value = (value << 8) | static_cast<unsigned char>(in[i]);
+    return value;
+}
+
+partition_key encode_partition_key(std::uint32_t partition) {
+    partition_key key{};
+    put_big_endian(key.data(), partition, partition_key_bytes);
+    return key;
+}
+
+record_key encode_record_key(std::uint32_t partition, std::uint64_t offset) {
+    record_key key{};
+    put_big_endian(key.data(), partition, partition_key_bytes);
+    put_big_endian(key.data() + partition_key_bytes, offset, record_key_bytes - partition_key_bytes);
+    return key;
+}
+
+rocksdb::Slice as_slice(const auto& key) { return rocksdb::Slice(key.data(), key.size()); }
+
+std::uint32_t key_partition(const rocksdb::Slice& key) {
+    return static_cast<std::uint32_t>(get_big_endian(key.data(), partition_key_bytes));
+}
+
+std::uint64_t key_offset(const rocksdb::Slice& key) {
+    return get_big_endian(key.data() + partition_key_bytes, record_key_bytes - partition_key_bytes);
+}
+
+error io_error(std::string_view what, const rocksdb::Status& status) {
+    return error{errc::io, std::string(what) + ": " + status.ToString()};
+}
+
+// There is nobody to tell about a failure while closing; the call site names the decision.
+void ignore_status(const rocksdb::Status&) {}
+
+rocksdb::WriteOptions write_options_for(const embedded_log_options& options) {
+    rocksdb::WriteOptions write_options;
+    write_options.sync = options.sync;
+    return write_options;
+}
+
+// ---- The queue between appenders and the writer thread ------------------------------------------
+
+class stream_impl;
+
+// One `append` call waiting for the writer. A refused call travels the queue too, so that every
+// callback runs on the writer thread, in call order, as events/log.hpp promises.
+struct pending_append {
+    stream_impl* stream = nullptr;
+    std::uint32_t partition = 0;
+    std::vector<std::string> records;
+    std::size_t record_bytes = 0;
+    append_callback done;
+    std::optional<error> refused;
+};
+
+// Appenders push from any thread; only the writer thread pops. Owned by embedded_log::state.
+class append_queue {
+public:
+    explicit append_queue(const embedded_log_options& options) : options_(options) {}
+
+    void push(pending_append item) {
+        std::unique_lock lock(mutex_);
+        if (closed_) {
+            // The writer is gone: the only place left to report is the caller's own thread.
+            lock.unlock();
+            item.done(error{errc::unavailable, "the log is closed"});
+            return;
+        }
+        if (!item.refused && queued_records_ + item.records.size() > options_.queued_records_max) {
+            item.refused = error{errc::unavailable, "the log's append queue is full (queued_records_max = " +
+                                                        std::to_string(options_.queued_records_max) + ")"};
+        }
+        if (item.refused) item.records.clear();
+        queued_records_ += item.records.size();
+        items_.push_back(std::move(item));
+        lock.unlock();
+        ready_.notify_one();
+    }
+
+    // Blocks until something is queued, then takes calls in queue order up to the group-commit
+    // limits (at least one call, which is never split). Returns an empty vector once `stop` was
+    // called and the queue is drained: the writer then exits.
+    std::vector<pending_append> pop_batch() {
+        std::unique_lock lock(mutex_);
+        ready_.wait(lock, [this] { return !items_.empty() || stopping_; });
+        std::vector<pending_append> batch;
+        if (items_.empty()) {
+            closed_ = true;
+            return batch;
+        }
+        std::size_t records = 0;
+        std::size_t bytes = 0;
+        while (!items_.empty()) {
+            const pending_append& next = items_.front();
+            const bool fits = records + next.records.size() <= options_.group_commit_records_max &&
+                              bytes + next.record_bytes <= options_.group_commit_bytes_max;
+            if (!batch.empty() && !fits) break;
+            records += next.records.size();
+            bytes += next.record_bytes;
+            batch.push_back(std::move(items_.front()));
+            items_.pop_front();
+        }
+        assert(queued_records_ >= records);
+        queued_records_ -= records;
+        return batch;
+    }
+
+    void stop() {
+        {
+            std::lock_guard lock(mutex_);
+            stopping_ = true;
+        }
+        ready_.notify_one();
+    }
+
+private:
+    const embedded_log_options& options_;
+    std::mutex mutex_;
+    std::condition_variable ready_;
+    std::deque<pending_append> items_;
+    std::size_t queued_records_ = 0;
+    bool stopping_ = false;  // the owner is closing: drain, then close
+    bool closed_ = false;    // the writer has exited
+};
+
+// ---- One stream (commands or events) ------------------------------------------------------------
+
+// A `log_stream` over one column family. `append`, `read` and `end` run on any thread; `stage`,
+// `publish` and `roll_back` on the writer thread only. Owned by embedded_log::state.
+class stream_impl final : public log_stream {
+public:
+    stream_impl(std::string name, rocksdb::DB& db, rocksdb::ColumnFamilyHandle& family,
+                const std::vector<std::uint64_t>& recovered_ends, append_queue& queue,
+                const embedded_log_options& options)
+        : name_(std::move(name)), db_(db), family_(family), queue_(queue), options_(options),
+          committed_ends_(recovered_ends.size()), assigned_ends_(recovered_ends) {
+        for (std::size_t p = 0; p < recovered_ends.size(); ++p) committed_ends_[p].store(recovered_ends[p]);
+    }
+
+    std::uint32_t partitions() const override { return static_cast<std::uint32_t>(committed_ends_.size()); }
+
+    void append(std::uint32_t partition, std::vector<std::string> records, append_callback done) override {
+        assert(done);
+        pending_append item{this, partition, std::move(records), 0, std::move(done), std::nullopt};
+        item.refused = validate(item);
+        queue_.push(std::move(item));
+    }
+
+    result<std::vector<log_entry>> read(std::uint32_t partition, std::uint64_t from, std::size_t max,
+                                        std::chrono::milliseconds wait) override {
+        if (partition >= partitions()) return out_of_range(partition);
+        if (max == 0) return std::vector<log_entry>{};
+        const std::uint64_t end = wait_for_end_beyond(partition, from, wait);
+        if (end <= from) return std::vector<log_entry>{};
+        return read_range(partition, from, from + std::min<std::uint64_t>(max, end - from));
+    }
+
+    std::uint64_t end(std::uint32_t partition) override {
+        assert(partition < partitions());
+        return committed_ends_[partition].load(std::memory_order_acquire);
+    }
+
+    // Writer thread: gives the call its offsets (after everything staged before it) and adds its
+    // records to the batch. Returns the offset of its first record.
+    std::uint64_t stage(const pending_append& item, rocksdb::WriteBatch& batch) {
+        std::uint64_t& next = assigned_ends_[item.partition];
+        const std::uint64_t first = next;
+        for (const std::string& record : item.records) {
+            const rocksdb::Status status = batch.Put(&family_, as_slice(encode_record_key(item.partition, next)),
+                                                     rocksdb::Slice(record));
+            // Put fails only past RocksDB's 4 GiB value limit, which record_bytes_max keeps us from.
+            assert(status.ok());
+            ++next;
+        }
+        if (!item.records.empty()) touched_.push_back(item.partition);
+        return first;
+    }
+
+    // Writer thread, after the batch is durable: makes its records visible and wakes readers.
+    void publish() {
+        {
+            std::lock_guard lock(committed_mutex_);
+            for (std::uint32_t p : touched_) {
+                // A partition appears once per call of the batch, so it may be seen again here.
+                assert(assigned_ends_[p] >= committed_ends_[p].load(std::memory_order_relaxed));
+                committed_ends_[p].store(assigned_ends_[p], std::memory_order_release);
+            }
+        }
+        if (!touched_.empty()) committed_.notify_all();
+        touched_.clear();
+    }
+
+    // Writer thread, after the batch failed: its offsets will be given again.
+    void roll_back() {
+        for (std::uint32_t p : touched_) assigned_ends_[p] = committed_ends_[p].load(std::memory_order_relaxed);
+        touched_.clear();
+    }
+
+private:
+    error out_of_range(std::uint32_t partition) const {
+        return error{errc::invalid, name_ + ": partition " + std::to_string(partition) + " is out of range (" +
+                                        std::to_string(partitions()) + " partitions)"};
+    }
+
+    std::optional<error> validate(pending_append& item) const {
+        if (item.partition >= partitions()) return out_of_range(item.partition);
+        for (const std::string& record : item.records) {
+            if (record.size() > options_.record_bytes_max) {
+                return error{errc::invalid, name_ + ": a record of " + std::to_string(record.size()) +
+                                                " bytes is over record_bytes_max (" +
+                                                std::to_string(options_.record_bytes_max) + ")"};
+            }
+            item.record_bytes += record.size();
+        }
+        return std::nullopt;
+    }
+
+    std::uint64_t wait_for_end_beyond(std::uint32_t partition, std::uint64_t from, std::chrono::milliseconds wait) {
+        std::uint64_t end_now = end(partition);
+        if (end_now > from || wait <= std::chrono::milliseconds::zero()) return end_now;
+        std::unique_lock lock(committed_mutex_);
+        committed_.wait_for(lock, wait, [&] {
+            end_now = committed_ends_[partition].load(std::memory_order_acquire);
+            return end_now > from;
+        });
+        return end_now;
+    }
+
+    // Reads offsets [from, to), all below the committed end, and checks that each one is there.
+    result<std::vector<log_entry>> read_range(std::uint32_t partition, std::uint64_t from, std::uint64_t to) {
+        const record_key lower_key = encode_record_key(partition, from);
+        const record_key upper_key = encode_record_key(partition, to);
+        const rocksdb::Slice lower = as_slice(lower_key);
+        const rocksdb::Slice upper = as_slice(upper_key);
+        rocksdb::ReadOptions read_options;
+        read_options.iterate_lower_bound = &lower;
+        read_options.iterate_upper_bound = &upper;
+        std::unique_ptr<rocksdb::Iterator> it(db_.NewIterator(read_options, &family_));
+
+        std::vector<log_entry> entries;
+        entries.reserve(static_cast<std::size_t>(to - from));
+        std::uint64_t expected = from;
+        for (it->Seek(lower); it->Valid(); it->Next()) {
+            const rocksdb::Slice key = it->key();
+            if (key.size() != record_key_bytes || key_partition(key) != partition || key_offset(key) != expected) {
+                break;
+            }
+            entries.push_back(log_entry{expected, it->value().ToString()});
+            ++expected;
+        }
+        if (!it->status().ok()) return io_error(name_ + ": reading partition " + std::to_string(partition), it->status());
+        if (expected != to) {
+            // Everything below the committed end was durably written; a gap means the disk lost it.
+            return error{errc::corrupt, name_ + ": partition " + std::to_string(partition) + " has no record at offset " +
+                                            std::to_string(expected) + " below its end " + std::to_string(to)};
+        }
+        return entries;
+    }
+
+    const std::string name_;
+    rocksdb::DB& db_;
+    rocksdb::ColumnFamilyHandle& family_;
+    append_queue& queue_;
+    const embedded_log_options& options_;
+
+    // The committed end of each partition: written by the writer under committed_mutex_ so that a
+    // waiting reader cannot miss the wake-up, read without the lock by `end`.
+    std::vector<std::atomic<std::uint64_t>> committed_ends_;
+    std::mutex committed_mutex_;
+    std::condition_variable committed_;
+
+    // Writer thread only: the next offset to give per partition, and the partitions of the batch
+    // being written.
+    std::vector<std::uint64_t> assigned_ends_;
+    std::vector<std::uint32_t> touched_;
+};
+
+// ---- Checkpoints --------------------------------------------------------------------------------
+
+// Runs on the calling thread (any); RocksDB serialises the writes. Owned by embedded_log::state.
+class checkpoint_impl final : public checkpoint_store {
+public:
+    checkpoint_impl(rocksdb::DB& db, rocksdb::ColumnFamilyHandle& family, std::uint32_t partitions,
+                    const embedded_log_options& options)
+        : db_(db), family_(family), partitions_(partitions), write_options_(write_options_for(options)) {}
+
+    result<unit> save(std::uint32_t partition, std::string bytes) override {
+        if (partition >= partitions_) return out_of_range(partition);
+        if (bytes.size() > checkpoint_bytes_max) {
+            return error{errc::invalid, "checkpoint of " + std::to_string(bytes.size()) +
+                                            " bytes is over checkpoint_bytes_max"};
+        }
+        const rocksdb::Status status =
+            db_.Put(write_options_, &family_, as_slice(encode_partition_key(partition)), rocksdb::Slice(bytes));
+        if (!status.ok()) return io_error("saving the checkpoint of partition " + std::to_string(partition), status);
+        return unit{};
+    }
+
+    result<std::optional<std::string>> load(std::uint32_t partition) override {
+        if (partition >= partitions_) return out_of_range(partition);
+        std::string bytes;
+        const rocksdb::Status status =
+            db_.Get(rocksdb::ReadOptions(), &family_, as_slice(encode_partition_key(partition)), &bytes);
+        if (status.IsNotFound()) return std::optional<std::string>{};
+        if (!status.ok()) return io_error("loading the checkpoint of partition " + std::to_string(partition), status);
+        return std::optional<std::string>{std::move(bytes)};
+    }
+
+private:
+    error out_of_range(std::uint32_t partition) const {
+        return error{errc::invalid, "checkpoints: partition " + std::to_string(partition) + " is out of range (" +
+                                        std::to_string(partitions_) + " partitions)"};
+    }
+
+    rocksdb::DB& db_;
+    rocksdb::ColumnFamilyHandle& family_;
+    const std::uint32_t partitions_;
+    const rocksdb::WriteOptions write_options_;
+};
+
+// ---- Opening ------------------------------------------------------------------------------------
+
+std::optional<error> validate(const embedded_log_options& options) {
+    if (options.directory.empty()) return error{errc::invalid, "embedded log: no directory given"};
+    if (options.partitions == 0 || options.partitions > embedded_log_partitions_max) {
+        return error{errc::invalid, "embedded log: partitions must be in 1.." +
+                                        std::to_string(embedded_log_partitions_max) + ", not " +
+                                        std::to_string(options.partitions)};
+    }
+    if (options.group_commit_records_max == 0 || options.group_commit_bytes_max == 0 ||
+        options.queued_records_max == 0 || options.record_bytes_max == 0) {
+        return error{errc::invalid, "embedded log: every limit must be above zero"};
+    }
+    if (options.record_bytes_max > std::numeric_limits<std::uint32_t>::max()) {
+        return error{errc::invalid, "embedded log: record_bytes_max must stay below RocksDB's 4 GiB value limit"};
+    }
+    return std::nullopt;
+}
+
+rocksdb::ColumnFamilyOptions family_options() {
+    rocksdb::ColumnFamilyOptions options;
+    // Compression runs only in flushes and compactions, off the append path; LZ4 is cheap and
+    // shrinks JSON-like records well.
+    const std::vector<rocksdb::CompressionType> supported = rocksdb::GetSupportedCompressions();
+    const bool lz4 = std::find(supported.begin(), supported.end(), rocksdb::kLZ4Compression) != supported.end();
+    options.compression = lz4 ? rocksdb::kLZ4Compression : rocksdb::kNoCompression;
+    // Keeps the size of each level proportional to the data actually there, which suits a log that
+    // only grows: less write amplification than fixed level targets.
+    options.level_compaction_dynamic_level_bytes = true;
+    return options;
+}
+
+rocksdb::DBOptions database_options() {
+    rocksdb::DBOptions options;
+    options.create_if_missing = true;
+    options.create_missing_column_families = true;
+    options.max_background_jobs = rocksdb_background_jobs;
+    options.keep_log_file_num = rocksdb_info_log_files_max;
+    // A torn tail after a crash holds only unacknowledged writes: drop it and open with the rest.
+    options.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
+    return options;
+}
+
+// Each partition's end is one past its last key, found by seeking backwards from its largest key.
+result<std::vector<std::uint64_t>> recover_ends(rocksdb::DB& db, rocksdb::ColumnFamilyHandle& family,
+                                                std::uint32_t partitions) {
+    std::vector<std::uint64_t> ends(partitions, 0);
+    std::unique_ptr<rocksdb::Iterator> it(db.NewIterator(rocksdb::ReadOptions(), &family));
+    for (std::uint32_t p = 0; p < partitions; ++p) {
+        const record_key last_possible = encode_record_key(p, std::numeric_limits<std::uint64_t>::max());
+        it->SeekForPrev(as_slice(last_possible));
+        if (!it->Valid()) continue;
+        const rocksdb::Slice key = it->key();
+        if (key.size() != record_key_bytes) {
+            return error{errc::corrupt, family.GetName() + ": a key of " + std::to_string(key.size()) + " bytes"};
+        }
+        if (key_partition(key) == p) ends[p] = key_offset(key) + 1;
+    }
+    if (!it->status().ok()) return io_error(family.GetName() + ": recovering partition ends", it->status());
+    return ends;
+}
+
+// The partition count is written on first open and must match on every later one.
+result<unit> check_partition_count(rocksdb::DB& db, rocksdb::ColumnFamilyHandle& meta,
+                                   const embedded_log_options& options) {
+    std::string stored;
+    rocksdb::Status status = db.Get(rocksdb::ReadOptions(), &meta, rocksdb::Slice(partitions_meta_key.data(),
+                                                                                 partitions_meta_key.size()), &stored);
+    if (status.IsNotFound()) {
+        const std::string count = std::to_string(options.partitions);
+        status = db.Put(write_options_for(options), &meta,
+                        rocksdb::Slice(partitions_meta_key.data(), partitions_meta_key.size()), count);
+        if (!status.ok()) return io_error("embedded log: storing the partition count", status);
+        return unit{};
+    }
+    if (!status.ok()) return io_error("embedded log: reading the partition count", status);
+    std::uint32_t stored_count = 0;
+    const auto [end, ec] = std::from_chars(stored.data(), stored.data() + stored.size(), stored_count);
+    if (ec != std::errc{} || end != stored.data() + stored.size()) {
+        return error{errc::corrupt, "embedded log: stored partition count '" + stored + "' does not parse"};
+    }
+    if (stored_count != options.partitions) {
+        return error{errc::invalid, "embedded log: " + options.directory + " was created with " +
+                                        std::to_string(stored_count) + " partitions but is opened with " +
+                                        std::to_string(options.partitions) +
+                                        "; ids and routing depend on the count, so it cannot change"};
+    }
+    return unit{};
+}
+
+}  // namespace
+
+// ---- The whole log ------------------------------------------------------------------------------
+
+// Owned by embedded_log. The writer thread runs `run_writer`; everything else runs on callers'
+// threads. Members are destroyed in reverse order: the thread is joined (in ~state) before the
+// streams, and the column family handles are released before the database.
+struct embedded_log::state {
+    explicit state(const embedded_log_options& opened_with) : options(opened_with), queue(options) {}
+
+    ~state() {
+        queue.stop();
+        if (writer.joinable()) writer.join();
+        commands.reset();
+        events.reset();
+        checkpoints.reset();
+        if (db) {
+            for (rocksdb::ColumnFamilyHandle* family : families) ignore_status(db->DestroyColumnFamilyHandle(family));
+            ignore_status(db->Close());
+        }
+    }
+
+    result<unit> open_database();
+    result<unit> start();
+    void run_writer() noexcept;
+    void write_batch(std::vector<pending_append>& batch);
+
+    const embedded_log_options options;
+    std::unique_ptr<rocksdb::DB> db;
+    std::vector<rocksdb::ColumnFamilyHandle*> families;
+    append_queue queue;
+    std::unique_ptr<stream_impl> commands;
+    std::unique_ptr<stream_impl> events;
+    std::unique_ptr<checkpoint_impl> checkpoints;
+    std::atomic<std::uint64_t> batches_written{0};
+    // Writer thread only. Once a write failed, RocksDB's state and the disk's are uncertain (an
+    // fsync error may have dropped pages), so every later append is refused until a reopen.
+    std::optional<error> failure;
+    std::thread writer;
+};
+
+result<unit> embedded_log::state::open_database() {
+    std::error_code ec;
+    std::filesystem::create_directories(options.directory, ec);
+    if (ec) return error{errc::io, "embedded log: creating " + options.directory + ": " + ec.message()};
+
+    std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+    for (std::string_view name : family_names) descriptors.emplace_back(std::string(name), family_options());
+    assert(descriptors[default_family].name == rocksdb::kDefaultColumnFamilyName);
+    rocksdb::DB* opened = nullptr;
+    const rocksdb::Status status = rocksdb::DB::Open(database_options(), options.directory, descriptors, &families, &opened);
+    if (!status.ok()) return io_error("embedded log: opening " + options.directory, status);
+    db.reset(opened);
+    assert(families.size() == family_count);
+    return unit{};
+}
+
+result<unit> embedded_log::state::start() {
+    if (auto opened = open_database(); !opened) return opened.err();
+    if (auto checked = check_partition_count(*db, *families[meta_family], options); !checked) return checked.err();
+    auto command_ends = recover_ends(*db, *families[commands_family], options.partitions);
+    if (!command_ends) return command_ends.err();
+    auto event_ends = recover_ends(*db, *families[events_family], options.partitions);
+    if (!event_ends) return event_ends.err();
+
+    commands = std::make_unique<stream_impl>("commands", *db, *families[commands_family], *command_ends, queue, options);
+    events = std::make_unique<stream_impl>("events", *db, *families[events_family], *event_ends, queue, options);
+    checkpoints = std::make_unique<checkpoint_impl>(*db, *families[checkpoints_family], options.partitions, options);
+    try {
+        writer = std::thread([this] { run_writer(); });
+    } catch (const std::system_error& e) {
+        return error{errc::unavailable, std::string("embedded log: starting the writer thread: ") + e.what()};
+    }
+    return unit{};
+}
+
+void embedded_log::state::run_writer() noexcept {
+    for (;;) {
+        std::vector<pending_append> batch = queue.pop_batch();
+        if (batch.empty()) return;
+        write_batch(batch);
+    }
+}
+
+// One group commit: stage every call in queue order, write them in one synced batch, then make
+// them visible, wake readers and acknowledge. On failure nothing becomes visible and every call of
+// the batch gets the error.
+void embedded_log::state::write_batch(std::vector<pending_append>& batch) {
+    rocksdb::WriteBatch write_batch;
+    std::vector<result<std::uint64_t>> outcomes;
+    outcomes.reserve(batch.size());
+    for (const pending_append& item : batch) {
+        if (item.refused) {
+            outcomes.emplace_back(*item.refused);
+        } else if (failure) {
+            outcomes.emplace_back(*failure);
+        } else {
+            outcomes.emplace_back(item.stream->stage(item, write_batch));
+        }
+    }
+
+    rocksdb::Status status;
+    if (write_batch.Count() > 0) {
+        status = db->Write(write_options_for(options), &write_batch);
+        if (status.ok()) batches_written.fetch_add(1, std::memory_order_relaxed);
+    }
+    if (status.ok()) {
+        commands->publish();
+        events->publish();
+    } else {
+        commands->roll_back();
+        events->roll_back();
+        failure = error{errc::io, "embedded log: group commit failed (reopen the log to recover): " + status.ToString()};
+        for (auto& outcome : outcomes) {
+            if (outcome.ok()) outcome = *failure;
+        }
+    }
+    for (std::size_t i = 0; i < batch.size(); ++i) batch[i].done(std::move(outcomes[i]));
+}
+
+// ---- Public surface -----------------------------------------------------------------------------
+
+result<std::unique_ptr<embedded_log>> embedded_log::open(const embedded_log_options& options) {
+    if (auto invalid = validate(options)) return *invalid;
+    auto opened = std::make_unique<state>(options);
+    if (auto started = opened->start(); !started) return started.err();
+    return std::unique_ptr<embedded_log>(new embedded_log(std::move(opened)));
+}
+
+embedded_log::embedded_log(std::unique_ptr<state> state) : state_(std::move(state)) {}
+
+embedded_log::~embedded_log() = default;
+
+log_stream& embedded_log::commands() { return *state_->commands; }
+log_stream& embedded_log::events() { return *state_->events; }
+checkpoint_store& embedded_log::checkpoints() { return *state_->checkpoints; }
+
+std::uint64_t embedded_log::batches_written() const { return state_->batches_written.load(std::memory_order_relaxed); }
+
+result<std::optional<std::string>> embedded_log::get_meta(std::string_view key) {
+    std::string value;
+    const rocksdb::Status status = state_->db->Get(rocksdb::ReadOptions(), state_->families[meta_family],
+                                                   rocksdb::Slice(key.data(), key.size()), &value);
+    if (status.IsNotFound()) return std::optional<std::string>{};
+    if (!status.ok()) return io_error("embedded log: reading meta key " + std::string(key), status);
+    return std::optional<std::string>{std::move(value)};
+}
+
+result<unit> embedded_log::put_meta(std::string_view key, std::string_view value) {
+    if (key.empty() || key.starts_with(reserved_meta_prefix)) {
+        return error{errc::invalid, "embedded log: meta key '" + std::string(key) + "' is empty or reserved"};
+    }
+    if (key.size() + value.size() > meta_bytes_max) {
+        return error{errc::invalid, "embedded log: meta entry '" + std::string(key) + "' is over meta_bytes_max"};
+    }
+    const rocksdb::Status status = state_->db->Put(write_options_for(state_->options), state_->families[meta_family],
+                                                   rocksdb::Slice(key.data(), key.size()),
+                                                   rocksdb::Slice(value.data(), value.size()));
+    if (!status.ok()) return io_error("embedded log: writing meta key " + std::string(key), status);
+    return unit{};
+}
+
+}  // namespace encore

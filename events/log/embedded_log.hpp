@@ -1,0 +1,78 @@
+#pragma once
+// The embedded durable log: both streams (commands, events) and the checkpoints of every partition
+// in one RocksDB database in a local directory. It is the default backend of `log_stream` and
+// `checkpoint_store` (events/log.hpp); see events/log/README.md for the key layout and the durability
+// contract.
+//
+// Appends are group-committed: `append` only queues the records; one writer thread takes what is
+// queued, writes it in one synced RocksDB write batch, then makes it visible and acknowledges it.
+// Many small appends arriving together therefore share one fsync.
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "events/log.hpp"
+#include "events/result.hpp"
+
+namespace encore {
+
+// Ids and routing are derived from the partition count, so it is fixed for the life of a data
+// directory; this bounds it so that a typo cannot ask for millions of partitions.
+inline constexpr std::uint32_t embedded_log_partitions_max = 65536;
+
+struct embedded_log_options {
+    std::string directory;
+    std::uint32_t partitions = 0;
+    // The most records, and the most record bytes, one group commit writes. A single append call
+    // larger than these is still written whole, as a batch of its own: a call is never split.
+    std::size_t group_commit_records_max = 4096;
+    std::size_t group_commit_bytes_max = 16u << 20;
+    // The most records waiting for the writer; an append beyond it fails with errc::unavailable so
+    // that a stalled disk turns into refusals rather than unbounded memory.
+    std::size_t queued_records_max = 1u << 18;
+    // A bigger record is refused with errc::invalid: commands and events are small, and state
+    // snapshots go through `checkpoints()`, which has no such limit.
+    std::size_t record_bytes_max = 4u << 20;
+    // Every write is fsynced before it is acknowledged. Only tests and benchmarks that do not care
+    // about power loss may turn this off.
+    bool sync = true;
+};
+
+// Owns the database and one group-commit writer thread. `commands()`, `events()`, `checkpoints()`,
+// `get_meta`, `put_meta` and `batches_written` are thread-safe and may be called from any thread;
+// append callbacks run on the writer thread. Stop every reader and appender before destroying it.
+class embedded_log {
+public:
+    // Creates the directory and the database if missing. Refuses (errc::invalid) a partition count
+    // other than the one the directory was created with.
+    static result<std::unique_ptr<embedded_log>> open(const embedded_log_options& options);
+
+    embedded_log(const embedded_log&) = delete;
+    embedded_log& operator=(const embedded_log&) = delete;
+    // Waits until everything already queued is written and acknowledged, then stops the writer
+    // thread and closes the database.
+    ~embedded_log();
+
+    log_stream& commands();
+    log_stream& events();
+    checkpoint_store& checkpoints();
+
+    // A small key-value place for process metadata (the token secret…). Keys starting with "log."
+    // are reserved for the log itself and refused by `put_meta`. Writes are synced like appends.
+    result<std::optional<std::string>> get_meta(std::string_view key);
+    result<unit> put_meta(std::string_view key, std::string_view value);
+
+    // How many group commits reached the disk since open: lets tests and metrics see the grouping.
+    std::uint64_t batches_written() const;
+
+private:
+    struct state;  // the database, the streams and the writer thread; defined in embedded_log.cpp
+    explicit embedded_log(std::unique_ptr<state> state);
+    std::unique_ptr<state> state_;
+};
+
+}  // namespace encore

@@ -1,0 +1,99 @@
+#include "events/types.hpp"
+
+#include "events/command.hpp"
+#include "events/event.hpp"
+
+namespace encore {
+
+std::string_view refusal_code(refusal r) {
+    switch (r) {
+        case refusal::none: return "NONE";
+        case refusal::invalid_request: return "INVALID_REQUEST";
+        case refusal::invalid_amount: return "INVALID_AMOUNT";
+        case refusal::balance_limit: return "BALANCE_LIMIT";
+        case refusal::concert_not_found: return "CONCERT_NOT_FOUND";
+        case refusal::queue_token_invalid: return "QUEUE_TOKEN_INVALID";
+        case refusal::queue_token_expired: return "QUEUE_TOKEN_EXPIRED";
+        case refusal::not_your_turn: return "NOT_YOUR_TURN";
+        case refusal::date_not_bookable: return "DATE_NOT_BOOKABLE";
+        case refusal::invalid_seat: return "INVALID_SEAT";
+        case refusal::seat_taken: return "SEAT_TAKEN";
+        case refusal::hold_limit: return "HOLD_LIMIT";
+        case refusal::reservation_not_found: return "RESERVATION_NOT_FOUND";
+        case refusal::already_paid: return "ALREADY_PAID";
+        case refusal::hold_expired: return "HOLD_EXPIRED";
+        case refusal::reservation_cancelled: return "RESERVATION_CANCELLED";
+        case refusal::insufficient_balance: return "INSUFFICIENT_BALANCE";
+        case refusal::concert_exists: return "CONCERT_EXISTS";
+    }
+    return "UNKNOWN";
+}
+
+std::string_view to_string(seat_status s) {
+    switch (s) {
+        case seat_status::available: return "AVAILABLE";
+        case seat_status::held: return "HELD";
+        case seat_status::sold: return "SOLD";
+    }
+    return "UNKNOWN";
+}
+
+std::string_view to_string(reservation_status s) {
+    switch (s) {
+        case reservation_status::held: return "HELD";
+        case reservation_status::confirmed: return "CONFIRMED";
+        case reservation_status::expired: return "EXPIRED";
+        case reservation_status::cancelled: return "CANCELLED";
+    }
+    return "UNKNOWN";
+}
+
+std::string_view to_string(queue_status s) {
+    switch (s) {
+        case queue_status::waiting: return "WAITING";
+        case queue_status::active: return "ACTIVE";
+        case queue_status::expired: return "EXPIRED";
+        case queue_status::completed: return "COMPLETED";
+    }
+    return "UNKNOWN";
+}
+
+std::string_view to_string(command_type t) {
+    switch (t) {
+        case command_type::create_concert: return "CreateConcert";
+        case command_type::register_user: return "RegisterUser";
+        case command_type::enqueue: return "Enqueue";
+        case command_type::tick: return "Tick";
+        case command_type::hold_seat: return "HoldSeat";
+        case command_type::cancel_hold: return "CancelHold";
+        case command_type::pay: return "Pay";
+        case command_type::charge: return "Charge";
+        case command_type::debit_request: return "DebitRequest";
+        case command_type::debit_result: return "DebitResult";
+    }
+    return "Unknown";
+}
+
+std::string_view to_string(event_type t) {
+    switch (t) {
+        case event_type::concert_created: return "ConcertCreated";
+        case event_type::user_registered: return "UserRegistered";
+        case event_type::queue_joined: return "QueueJoined";
+        case event_type::queue_admitted: return "QueueAdmitted";
+        case event_type::queue_left: return "QueueLeft";
+        case event_type::seat_held: return "SeatHeld";
+        case event_type::hold_expired: return "HoldExpired";
+        case event_type::hold_cancelled: return "HoldCancelled";
+        case event_type::payment_started: return "PaymentStarted";
+        case event_type::wallet_debited: return "WalletDebited";
+        case event_type::debit_refused: return "DebitRefused";
+        case event_type::payment_confirmed: return "PaymentConfirmed";
+        case event_type::payment_failed: return "PaymentFailed";
+        case event_type::charged: return "Charged";
+        case event_type::refused: return "Refused";
+        case event_type::idempotent_replay: return "IdempotentReplay";
+    }
+    return "Unknown";
+}
+
+}  // namespace encore

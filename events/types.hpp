@@ -1,0 +1,117 @@
+#pragma once
+// The basic value types every module shares: strong ids, log positions, time, refusal codes.
+// Pure: no I/O, no clock, no allocation beyond std::string.
+
+#include <compare>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+
+namespace encore {
+
+// A strong type around an integer, so a concert id cannot be passed where a user id is expected.
+template <class Tag, class T = std::uint64_t>
+struct named {
+    T value{};
+    constexpr named() = default;
+    constexpr explicit named(T v) : value(v) {}
+    constexpr auto operator<=>(const named&) const = default;
+};
+
+using user_id = named<struct user_id_tag>;
+using concert_id = named<struct concert_id_tag>;
+using partition_id = named<struct partition_id_tag, std::uint32_t>;
+using log_offset = named<struct log_offset_tag>;
+
+// Where a command sits in the command log. Reservation and payment ids are the position of the
+// command that created them, so an id says which partition owns it.
+struct log_position {
+    std::uint32_t partition = 0;
+    std::uint64_t offset = 0;
+    constexpr auto operator<=>(const log_position&) const = default;
+};
+
+inline constexpr std::uint32_t no_partition = 0xFFFFFFFFu;
+inline constexpr log_position no_position{no_partition, 0};
+inline constexpr std::uint32_t partitions_max = 1024;
+
+// 10 bits of partition, 54 bits of offset: an id that names its owner.
+inline constexpr unsigned id_offset_bits = 54;
+inline constexpr std::uint64_t id_offset_mask = (std::uint64_t{1} << id_offset_bits) - 1;
+
+struct reservation_id {
+    std::uint64_t value = 0;
+    constexpr auto operator<=>(const reservation_id&) const = default;
+    static constexpr reservation_id at(log_position p) {
+        return reservation_id{(std::uint64_t{p.partition} << id_offset_bits) | (p.offset & id_offset_mask)};
+    }
+    constexpr log_position position() const {
+        return {static_cast<std::uint32_t>(value >> id_offset_bits), value & id_offset_mask};
+    }
+};
+// A payment is identified by the position of the Pay command that started it.
+using payment_id = reservation_id;
+
+// Unix time in milliseconds. The engine never reads a clock: every command carries its accept time.
+using time_ms = std::int64_t;
+// A calendar date as days since 1970-01-01.
+using day_number = std::int32_t;
+
+// Money is an integer count of won.
+using won = std::int64_t;
+inline constexpr won charge_amount_min = 1;
+inline constexpr won charge_amount_max = 1'000'000'000;
+inline constexpr won balance_max = 9'007'199'254'740'991;  // 2^53 - 1, exact in every JSON reader
+
+// Catalog limits (API.md).
+inline constexpr std::uint32_t seats_per_date_max = 100'000;
+inline constexpr std::uint32_t dates_per_concert_max = 366;
+inline constexpr std::size_t title_length_max = 200;
+inline constexpr std::size_t user_name_length_max = 64;
+inline constexpr std::size_t idempotency_key_length_max = 64;
+inline constexpr std::uint32_t active_capacity_max = 1'000'000;
+inline constexpr std::uint32_t ttl_seconds_max = 7 * 24 * 3600;
+inline constexpr std::uint32_t max_holds_per_user_max = 100;
+inline constexpr won price_max = 1'000'000'000;
+
+// Domain refusals: stable codes, recorded in events, mapped to HTTP in one switch in api/.
+enum class refusal : std::uint8_t {
+    none = 0,
+    invalid_request = 1,      // a command the API should never have let through (bad catalog, …)
+    invalid_amount = 2,
+    balance_limit = 3,
+    concert_not_found = 4,
+    queue_token_invalid = 5,
+    queue_token_expired = 6,
+    not_your_turn = 7,
+    date_not_bookable = 8,
+    invalid_seat = 9,
+    seat_taken = 10,
+    hold_limit = 11,
+    reservation_not_found = 12,
+    already_paid = 13,
+    hold_expired = 14,
+    reservation_cancelled = 15,
+    insufficient_balance = 16,
+    concert_exists = 17,
+};
+inline constexpr std::uint8_t refusal_max = 17;
+
+// "SEAT_TAKEN" etc.: the API.md spelling.
+std::string_view refusal_code(refusal r);
+
+enum class seat_status : std::uint8_t { available = 0, held = 1, sold = 2 };
+enum class reservation_status : std::uint8_t { held = 0, confirmed = 1, expired = 2, cancelled = 3 };
+enum class queue_status : std::uint8_t { waiting = 0, active = 1, expired = 2, completed = 3 };
+
+std::string_view to_string(seat_status s);
+std::string_view to_string(reservation_status s);
+std::string_view to_string(queue_status s);
+
+}  // namespace encore
+
+template <class Tag, class T>
+struct std::hash<encore::named<Tag, T>> {
+    std::size_t operator()(const encore::named<Tag, T>& n) const noexcept { return std::hash<T>{}(n.value); }
+};
