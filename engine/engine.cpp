@@ -9,6 +9,10 @@ namespace encore::engine {
 namespace {
 
 constexpr time_ms ms_per_second = 1000;
+// The dates API.md can spell (YYYY-MM-DD, years 1970..9999): a concert date outside them could
+// never be named in a request.
+constexpr day_number date_min = 0;          // 1970-01-01
+constexpr day_number date_max = 2'932'896;  // 9999-12-31
 
 // Everything one apply call needs, so helpers stay short and take one argument.
 struct context {
@@ -164,6 +168,7 @@ bool valid_catalog(const create_concert& c) {
     if (c.max_holds_per_user < 1 || c.max_holds_per_user > max_holds_per_user_max) return false;
     for (const schedule& s : c.schedules) {
         if (s.seats < 1 || s.seats > seats_per_date_max || s.price < 0 || s.price > price_max) return false;
+        if (s.date < date_min || s.date > date_max) return false;
     }
     auto sorted = c.schedules;
     std::sort(sorted.begin(), sorted.end());

@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 
 #include <cassert>
+#include <cstring>
 
 namespace encore {
 
@@ -17,6 +18,21 @@ chain_link chain_next(const chain_link& previous, std::string_view event_bytes) 
     ok &= EVP_DigestFinal_ex(ctx, out.data(), &length);
     assert(ok == 1 && length == out.size());
     return out;
+}
+
+std::string seal(const chain_link& link, std::string_view event_bytes) {
+    std::string out;
+    out.reserve(link.size() + event_bytes.size());
+    out.append(reinterpret_cast<const char*>(link.data()), link.size());
+    out.append(event_bytes);
+    return out;
+}
+
+bool unseal(std::string_view record, sealed_event& out) {
+    if (record.size() <= out.link.size()) return false;
+    std::memcpy(out.link.data(), record.data(), out.link.size());
+    out.event_bytes = record.substr(out.link.size());
+    return true;
 }
 
 std::string to_hex(const chain_link& link) {

@@ -16,4 +16,13 @@ inline constexpr chain_link chain_genesis{};
 chain_link chain_next(const chain_link& previous, std::string_view event_bytes);
 std::string to_hex(const chain_link& link);
 
+// An event as stored in the event log: its chain link, then its encoded bytes.
+struct sealed_event {
+    chain_link link{};
+    std::string_view event_bytes;
+};
+std::string seal(const chain_link& link, std::string_view event_bytes);
+// Fails when the record is too short to hold a link.
+bool unseal(std::string_view record, sealed_event& out);
+
 }  // namespace encore

@@ -69,8 +69,14 @@ std::string format_date(day_number day) {
 }
 
 std::string format_instant(time_ms at) {
-    std::int64_t days = at >= 0 ? at / 86'400'000 : -((-at + 86'399'999) / 86'400'000);
-    std::int64_t ms_of_day = at - days * 86'400'000;
+    // Floor division that neither negates `at` nor multiplies back: both overflow for the most
+    // negative times a decoded record can hold.
+    std::int64_t days = at / 86'400'000;
+    std::int64_t ms_of_day = at % 86'400'000;
+    if (ms_of_day < 0) {
+        ms_of_day += 86'400'000;
+        --days;
+    }
     civil c = days_to_civil(days);
     auto s = ms_of_day / 1000;
     char buf[96];

@@ -1,0 +1,84 @@
+#include "api/catalog_request.hpp"
+
+#include <algorithm>
+#include <set>
+
+#include "events/time.hpp"
+
+namespace encore::api {
+namespace {
+
+using nlohmann::json;
+
+// Reads an optional integer field within [min, max]; false (with `why`) when present and wrong.
+bool read_integer(const json& object, const char* name, std::int64_t min, std::int64_t max, std::int64_t& out,
+                  std::string& why) {
+    auto it = object.find(name);
+    if (it == object.end() || it->is_null()) return true;
+    bool integral = it->is_number_integer() || it->is_number_unsigned();
+    if (!integral || (it->is_number_unsigned() && it->get<std::uint64_t>() > static_cast<std::uint64_t>(max)) ||
+        it->get<std::int64_t>() < min || it->get<std::int64_t>() > max) {
+        why = std::string(name) + " must be an integer from " + std::to_string(min) + " to " + std::to_string(max);
+        return false;
+    }
+    out = it->get<std::int64_t>();
+    return true;
+}
+
+std::optional<std::string> read_schedules(const json& body, create_concert& c) {
+    auto it = body.find("schedules");
+    if (it == body.end() || !it->is_array() || it->empty() || it->size() > dates_per_concert_max)
+        return "schedules must be an array of 1 to 366 {date, seats, price} objects";
+    std::set<day_number> seen;
+    for (const json& s : *it) {
+        if (!s.is_object()) return "each schedule must be an object";
+        auto date = s.find("date");
+        std::optional<day_number> day;
+        if (date != s.end() && date->is_string()) day = parse_date(date->get_ref<const std::string&>());
+        if (!day) return "schedule date must be a valid YYYY-MM-DD date";
+        if (!seen.insert(*day).second) return "schedule dates must be distinct";
+        std::int64_t seats = -1, price = -1;
+        std::string why;
+        if (!read_integer(s, "seats", 1, seats_per_date_max, seats, why) || seats < 0)
+            return why.empty() ? "seats is required: an integer from 1 to 100000" : why;
+        if (!read_integer(s, "price", 0, price_max, price, why) || price < 0)
+            return why.empty() ? "price is required: an integer from 0 to 1000000000" : why;
+        c.schedules.push_back({*day, static_cast<std::uint32_t>(seats), price});
+    }
+    return std::nullopt;
+}
+
+}  // namespace
+
+std::variant<create_concert, std::string> parse_catalog(const json& body) {
+    create_concert c;
+    auto title = body.find("title");
+    if (title == body.end() || !title->is_string() || title->get_ref<const std::string&>().empty() ||
+        title->get_ref<const std::string&>().size() > title_length_max)
+        return std::string("title is required: a string of 1 to 200 bytes");
+    c.title = title->get<std::string>();
+    if (auto venue = body.find("venue"); venue != body.end() && !venue->is_null()) {
+        if (!venue->is_string() || venue->get_ref<const std::string&>().size() > title_length_max)
+            return std::string("venue must be a string of at most 200 bytes");
+        c.venue = venue->get<std::string>();
+    }
+    if (auto why = read_schedules(body, c)) return *why;
+    std::string why;
+    std::int64_t capacity = c.queue.active_capacity, active_ttl = c.queue.active_ttl_seconds;
+    if (auto q = body.find("queue"); q != body.end() && !q->is_null()) {
+        if (!q->is_object()) return std::string("queue must be an object");
+        if (!read_integer(*q, "activeCapacity", 1, active_capacity_max, capacity, why) ||
+            !read_integer(*q, "activeTtlSeconds", 1, ttl_seconds_max, active_ttl, why))
+            return why;
+    }
+    std::int64_t hold_ttl = c.hold_ttl_seconds, max_holds = c.max_holds_per_user;
+    if (!read_integer(body, "holdTtlSeconds", 1, ttl_seconds_max, hold_ttl, why) ||
+        !read_integer(body, "maxHoldsPerUser", 1, max_holds_per_user_max, max_holds, why))
+        return why;
+    c.queue = {static_cast<std::uint32_t>(capacity), static_cast<std::uint32_t>(active_ttl)};
+    c.hold_ttl_seconds = static_cast<std::uint32_t>(hold_ttl);
+    c.max_holds_per_user = static_cast<std::uint32_t>(max_holds);
+    return c;
+}
+
+}  // namespace encore::api

@@ -1,0 +1,22 @@
+#include "api/documents.hpp"
+
+#include "events/ids.hpp"
+#include "events/time.hpp"
+
+namespace encore::api {
+
+nlohmann::json reservation_json(const reservation& r) {
+    nlohmann::json j = {{"reservationId", reservation_text(r.id)},
+                        {"concertId", to_text(r.concert)},
+                        {"date", format_date(r.date)},
+                        {"seat", r.seat},
+                        {"price", r.price},
+                        {"status", to_string(r.status)},
+                        {"heldAt", format_instant(r.held_at)},
+                        {"expiresAt", format_instant(r.expires_at)}};
+    if (r.paid_at != 0) j["paidAt"] = format_instant(r.paid_at);
+    if (r.payment.value != 0) j["paymentId"] = payment_text(r.payment);
+    return j;
+}
+
+}  // namespace encore::api

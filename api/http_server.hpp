@@ -1,0 +1,162 @@
+#pragma once
+// The generic HTTP/1.1 server of the API: accepts connections, reads requests, hands each to a
+// request_handler, and writes the answers back in request order. It knows nothing of routes or of
+// the domain. Beast and Asio stay inside http_server.cpp; this header only needs the message types.
+//
+// Threads: `server_options::threads` I/O threads run every connection. A connection's reads,
+// writes and timers run one at a time on its own strand; request_handler::handle() is called on
+// that strand, so it must not block (hand slow work to another thread and answer later through
+// the responder, from any thread).
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <nlohmann/json_fwd.hpp>
+
+#include "events/result.hpp"
+
+namespace encore::api {
+
+class metrics_registry;
+
+using http_request = boost::beast::http::request<boost::beast::http::string_body>;
+using http_response = boost::beast::http::response<boost::beast::http::string_body>;
+
+// Limits of one connection. Going over a client-facing limit gets the client an error response;
+// the internal ones bound memory per connection.
+inline constexpr std::size_t request_body_bytes_max = 64 * 1024;     // over it: 413
+inline constexpr std::size_t request_header_bytes_max = 8 * 1024;    // over it: 431
+inline constexpr std::size_t pipelined_requests_max = 16;            // read ahead, per connection
+inline constexpr std::size_t connections_max_default = 10'000;       // over it: 503, then close
+// Events queued on a stream whose client does not read fast enough; over it the stream closes,
+// because a slow reader must not grow the server's memory without bound.
+inline constexpr std::size_t stream_pending_bytes_max = 1024 * 1024;
+
+// The route label of answers the server gives itself (malformed request, overload...).
+inline constexpr std::string_view route_label_server = "-";
+// The route label of answers whose handler named no route.
+inline constexpr std::string_view route_label_unnamed = "other";
+
+inline constexpr std::string_view json_content_type = "application/json; charset=utf-8";
+inline constexpr std::string_view event_stream_content_type = "text/event-stream";
+
+struct server_timeouts {
+    // From the first byte of a request to its last; stops clients that trickle bytes (slowloris).
+    std::chrono::milliseconds request_read_ms{10'000};
+    // How long a keep-alive connection may sit with no request and no answer owed.
+    std::chrono::milliseconds idle_ms{60'000};
+    // How long one response write may take; a client that stops reading is cut off.
+    std::chrono::milliseconds write_ms{10'000};
+    // stop(): how long answers still owed may take before their connections are closed anyway.
+    std::chrono::milliseconds stop_grace_ms{1'000};
+    // After the last response on a connection we close, read and discard what the client still
+    // sends for this long, so that the kernel does not reset the connection before the client
+    // has read our answer (e.g. a 413 sent before a large body was consumed).
+    std::chrono::milliseconds linger_ms{1'000};
+    // Comment lines written on an idle event stream: they keep proxies from timing it out and
+    // reveal a vanished client.
+    std::chrono::milliseconds stream_heartbeat_ms{15'000};
+};
+
+struct server_options {
+    std::string host = "127.0.0.1";
+    std::uint16_t port = 0;  // 0: an ephemeral port, read it back with http_server::port()
+    unsigned threads = 2;
+    server_timeouts timeouts;
+    std::size_t connections_max = connections_max_default;
+    // Request counts and latencies go here; null: the server keeps a private registry.
+    metrics_registry* metrics = nullptr;
+};
+
+// A Server-Sent Events channel on one connection, returned by responder::open_stream(). Safe to
+// use from any thread; the connection keeps no reference to the handler's copy, so the holder
+// decides how long it lives.
+class event_stream {
+public:
+    virtual ~event_stream() = default;
+    // Queues one event, already formatted ("event: x\ndata: y\n\n"). False once the client is
+    // gone, the stream was closed, or the client reads too slowly (the stream is then closed).
+    virtual bool send(std::string_view event_text) = 0;
+    // Flushes what is queued, then closes the connection. Idempotent.
+    virtual void close() = 0;
+    // False once send() would fail.
+    virtual bool is_open() const = 0;
+};
+
+namespace detail {
+struct pending_answer;
+}
+
+// The way back to the client for one request. Copyable and thread-safe; exactly one of send() and
+// open_stream() is called once over all copies (a second call is a bug and asserts). If every copy
+// is dropped without an answer, the client gets a 500 so that its connection never stalls.
+class responder {
+public:
+    explicit responder(std::shared_ptr<detail::pending_answer> answer);
+
+    // `route` labels the request in the metrics: a fixed template such as "GET /concerts/{id}",
+    // never the raw path.
+    void send(http_response response, std::string_view route = route_label_unnamed) const;
+
+    // Writes `head` (status and headers; its body is ignored) as the start of an endless
+    // text/event-stream body delimited by the connection's end, and returns the channel for the
+    // events. The connection serves nothing else afterwards. If the client is already gone the
+    // returned stream is closed.
+    std::shared_ptr<event_stream> open_stream(http_response head,
+                                              std::string_view route = route_label_unnamed) const;
+
+    // "address:port" of the client, for logs.
+    const std::string& peer() const;
+
+private:
+    std::shared_ptr<detail::pending_answer> answer_;
+};
+
+// Implemented by the router. Called on a connection's strand; must not block and must not throw
+// (an exception is caught and answered with a 500, but that is a bug).
+class request_handler {
+public:
+    virtual ~request_handler() = default;
+    virtual void handle(http_request request, responder respond) = 0;
+};
+
+// Owns the listening socket and the I/O threads. Made by start(), owned by the caller; the
+// handler must outlive it. Destruction calls stop().
+class http_server {
+public:
+    static result<std::unique_ptr<http_server>> start(server_options options,
+                                                      request_handler& handler);
+    ~http_server();
+    http_server(const http_server&) = delete;
+    http_server& operator=(const http_server&) = delete;
+
+    // The bound port (the ephemeral one when options.port was 0).
+    std::uint16_t port() const;
+    std::size_t connections() const;
+
+    // Stops accepting, gives answers still owed up to timeouts.stop_grace_ms, closes every
+    // connection and joins the threads. Idempotent; call it from outside the I/O threads.
+    void stop();
+
+    struct core;
+
+private:
+    explicit http_server(std::shared_ptr<core> state);
+    std::shared_ptr<core> core_;
+};
+
+// A JSON answer with Content-Type, Content-Length and the keep-alive decision set. `version` is
+// the request's (11 for HTTP/1.1); the server corrects both for the actual connection anyway.
+http_response json_response(unsigned status, const nlohmann::json& body, unsigned http_version = 11,
+                            bool keep_alive = true);
+
+// API.md's error shape: {"error": {"code": "SEAT_TAKEN", "message": "..."}}.
+http_response error_response(unsigned status, std::string_view code, std::string_view message,
+                             unsigned http_version = 11, bool keep_alive = true);
+
+}  // namespace encore::api

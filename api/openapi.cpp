@@ -1,0 +1,88 @@
+// GET /openapi.json: built once from a compact table of the routes.
+
+#include <nlohmann/json.hpp>
+
+#include "api/documents.hpp"
+
+namespace encore::api {
+namespace {
+
+using nlohmann::json;
+
+struct route_doc {
+    const char* method;
+    const char* path;
+    const char* summary;
+    const char* auth;  // "", "user", "user+queue", "admin"
+    int success;
+    std::vector<int> errors;
+};
+
+json operation(const route_doc& r) {
+    json op = {{"summary", r.summary}, {"responses", json::object()}};
+    op["responses"][std::to_string(r.success)] = {{"description", "success"}};
+    for (int code : r.errors)
+        op["responses"][std::to_string(code)] = {{"description", "error"}, {"content", {{"application/json", {{"schema", {{"$ref", "#/components/schemas/Error"}}}}}}}};
+    std::string auth = r.auth;
+    json security = json::array();
+    if (auth == "user" || auth == "user+queue") security.push_back({{"userToken", json::array()}});
+    if (auth == "user+queue") security.back()["queueToken"] = json::array();
+    if (auth == "admin") security.push_back({{"adminKey", json::array()}});
+    if (!security.empty()) op["security"] = security;
+    std::string method = r.method;
+    if (method == "post" || method == "delete") {
+        op["parameters"] = json::array({{{"name", "Idempotency-Key"}, {"in", "header"}, {"required", false},
+                                         {"description", "1..64 printable ASCII characters; a repeat returns the first outcome"},
+                                         {"schema", {{"type", "string"}, {"minLength", 1}, {"maxLength", 64}}}}});
+    }
+    return op;
+}
+
+json build() {
+    static const std::vector<route_doc> routes = {
+        {"post", "/users", "Create a user and get a user token", "", 201, {400}},
+        {"get", "/users/me/balance", "The caller's balance", "user", 200, {401}},
+        {"post", "/users/me/balance/charge", "Charge the wallet (amount 1..1000000000)", "user", 200, {400, 401, 422}},
+        {"get", "/users/me/balance/history", "Wallet history, newest first", "user", 200, {401}},
+        {"get", "/users/me/reservations", "The caller's reservations", "user", 200, {401}},
+        {"post", "/admin/concerts", "Create a concert", "admin", 201, {400, 401}},
+        {"get", "/concerts", "List concerts", "", 200, {}},
+        {"get", "/concerts/{concertId}/dates", "Dates with available seats", "user+queue", 200, {401, 403, 404, 429}},
+        {"get", "/concerts/{concertId}/dates/{date}/seats", "Seat map (?status=AVAILABLE filters)", "user+queue", 200, {400, 401, 403, 404, 429}},
+        {"post", "/concerts/{concertId}/queue", "Enter the waiting room (200 with the live token if one exists)", "user", 201, {401, 404}},
+        {"get", "/concerts/{concertId}/queue", "Queue status, position and estimated wait", "user+queue", 200, {401, 403}},
+        {"get", "/concerts/{concertId}/queue/stream", "Server-Sent Events of queue status (?token=&queueToken= for EventSource)", "user+queue", 200, {401, 403}},
+        {"post", "/concerts/{concertId}/dates/{date}/seats/{seat}/hold", "Hold a seat", "user+queue", 201, {401, 403, 404, 409, 422, 429}},
+        {"get", "/reservations/{reservationId}", "A reservation of the caller", "user", 200, {401, 404}},
+        {"delete", "/reservations/{reservationId}", "Cancel a hold", "user", 200, {401, 404, 409}},
+        {"post", "/reservations/{reservationId}/pay", "Pay a hold from the wallet", "user", 201, {401, 402, 404, 409, 410}},
+        {"get", "/analytics/concerts/{concertId}", "Sales, holds and queue figures per date", "admin", 200, {401, 404}},
+        {"get", "/healthz", "Liveness", "", 200, {}},
+        {"get", "/readyz", "Readiness: engine recovered and projections caught up", "", 200, {503}},
+        {"get", "/metrics", "Prometheus metrics", "", 200, {}},
+        {"get", "/openapi.json", "This document", "", 200, {}},
+        {"get", "/", "The web page", "", 200, {}},
+    };
+    json doc = {{"openapi", "3.0.3"},
+                {"info", {{"title", "Encore"}, {"version", "1.0.0"},
+                          {"description", "Event-sourced concert reservations: waiting room, seat holds, wallet payments."}}},
+                {"paths", json::object()}};
+    for (const auto& r : routes) doc["paths"][r.path][r.method] = operation(r);
+    json error_object = {{"type", "object"},
+                         {"properties", {{"code", {{"type", "string"}}}, {"message", {{"type", "string"}}}}}};
+    doc["components"]["schemas"]["Error"] = {{"type", "object"}, {"properties", {{"error", error_object}}}};
+    doc["components"]["securitySchemes"] = {
+        {"userToken", {{"type", "http"}, {"scheme", "bearer"}}},
+        {"queueToken", {{"type", "apiKey"}, {"in", "header"}, {"name", "X-Queue-Token"}}},
+        {"adminKey", {{"type", "apiKey"}, {"in", "header"}, {"name", "X-Admin-Key"}}}};
+    return doc;
+}
+
+}  // namespace
+
+const std::string& openapi_document() {
+    static const std::string text = build().dump();
+    return text;
+}
+
+}  // namespace encore::api

@@ -1,0 +1,80 @@
+#include "api/requests.hpp"
+
+#include "events/types.hpp"
+
+namespace encore::api {
+
+request_context::request_context(http_request r, responder p) : request(std::move(r)), respond(std::move(p)) {
+    std::string_view target(request.target().data(), request.target().size());
+    auto q = target.find('?');
+    std::string_view path = target.substr(0, q);
+    if (q != std::string_view::npos) query = target.substr(q + 1);
+    std::size_t i = 0;
+    while (i < path.size()) {
+        if (path[i] == '/') {
+            ++i;
+            continue;
+        }
+        auto next = path.find('/', i);
+        if (next == std::string_view::npos) next = path.size();
+        segments.push_back(path.substr(i, next - i));
+        i = next;
+    }
+}
+
+std::optional<std::string_view> request_context::query_param(std::string_view name) const {
+    std::string_view rest = query;
+    while (!rest.empty()) {
+        auto amp = rest.find('&');
+        std::string_view pair = rest.substr(0, amp);
+        rest = amp == std::string_view::npos ? std::string_view{} : rest.substr(amp + 1);
+        auto eq = pair.find('=');
+        if (pair.substr(0, eq) == name) return eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1);
+    }
+    return std::nullopt;
+}
+
+std::string_view request_context::header(std::string_view name) const {
+    auto it = request.find(boost::beast::string_view(name.data(), name.size()));
+    if (it == request.end()) return {};
+    return {it->value().data(), it->value().size()};
+}
+
+std::optional<nlohmann::json> request_context::json_object(bool empty_ok) {
+    const std::string& body = request.body();
+    if (empty_ok && body.find_first_not_of(" \t\r\n") == std::string::npos) return nlohmann::json::object();
+    auto parsed = nlohmann::json::parse(body, nullptr, false);
+    if (parsed.is_discarded()) {
+        fail(400, "INVALID_REQUEST", "the body is not valid JSON");
+        return std::nullopt;
+    }
+    if (!parsed.is_object()) {
+        fail(400, "INVALID_REQUEST", "the body must be a JSON object");
+        return std::nullopt;
+    }
+    return parsed;
+}
+
+std::optional<std::string> request_context::idempotency_key() {
+    std::string_view key = header("Idempotency-Key");
+    if (request.find("Idempotency-Key") == request.end()) return std::string{};
+    bool printable = std::all_of(key.begin(), key.end(), [](char c) { return c >= 0x20 && c <= 0x7e; });
+    if (key.empty() || key.size() > idempotency_key_length_max || !printable) {
+        fail(400, "INVALID_REQUEST", "Idempotency-Key must be 1 to 64 printable ASCII characters");
+        return std::nullopt;
+    }
+    return std::string(key);
+}
+
+void request_context::reply(unsigned status, const nlohmann::json& body) { send(json_response(status, body)); }
+
+void request_context::fail(unsigned status, std::string_view code, std::string_view message) {
+    send(error_response(status, code, message));
+}
+
+void request_context::send(http_response response) {
+    answered = true;
+    respond.send(std::move(response), route);
+}
+
+}  // namespace encore::api

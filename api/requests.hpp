@@ -1,0 +1,40 @@
+#pragma once
+// Internal to api/: one request being routed — its path split into segments, its query, and the
+// ways to answer it. Every answer goes through `reply`/`fail`, which label the route for metrics.
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "api/http_server.hpp"
+
+namespace encore::api {
+
+struct request_context {
+    request_context(http_request r, responder p);
+
+    http_request request;
+    responder respond;
+    std::string route = std::string(route_label_unnamed);  // the matched template, for metrics
+    std::vector<std::string_view> segments;                  // "/a/b" -> {"a", "b"}
+    std::string_view query;
+    bool answered = false;
+
+    std::string_view segment(std::size_t i) const { return segments.at(i); }
+    std::optional<std::string_view> query_param(std::string_view name) const;
+    std::string_view header(std::string_view name) const;
+    // The body as a JSON object (an empty body counts as {} when `empty_ok`); on failure the
+    // request is answered with 400 and nullopt returned.
+    std::optional<nlohmann::json> json_object(bool empty_ok = false);
+    // The Idempotency-Key header: "" when absent; nullopt (answered 400) when malformed.
+    std::optional<std::string> idempotency_key();
+
+    void reply(unsigned status, const nlohmann::json& body);
+    void fail(unsigned status, std::string_view code, std::string_view message);
+    void send(http_response response);
+};
+
+}  // namespace encore::api

@@ -1,0 +1,280 @@
+// Handlers of the catalog, the waiting room, holds, payments and analytics.
+
+#include <boost/beast/http/field.hpp>
+
+#include <algorithm>
+
+#include "api/catalog_request.hpp"
+#include "api/documents.hpp"
+#include "api/service_impl.hpp"
+#include "events/ids.hpp"
+#include "events/time.hpp"
+
+namespace encore::api {
+
+namespace http = boost::beast::http;
+
+namespace {
+
+// A date in a path that does not parse can name no date of any concert.
+constexpr day_number unparsable_date = INT32_MIN;
+
+std::optional<std::uint32_t> seat_number(std::string_view text) {
+    if (text.empty() || text.size() > 9 || (text.size() > 1 && text[0] == '0')) return std::nullopt;
+    std::uint32_t v = 0;
+    for (char c : text) {
+        if (c < '0' || c > '9') return std::nullopt;
+        v = v * 10 + static_cast<std::uint32_t>(c - '0');
+    }
+    return v;
+}
+
+json date_json(const projections::date_view& d) {
+    return {{"date", format_date(d.date)}, {"availableSeats", d.available_seats}, {"totalSeats", d.total_seats}};
+}
+
+}  // namespace
+
+void service::impl::post_concert(request_context& rc) {
+    if (!admin(rc)) return;
+    auto key = rc.idempotency_key();
+    if (!key) return;
+    auto body = rc.json_object();
+    if (!body) return;
+    auto parsed = parse_catalog(*body);
+    if (auto* why = std::get_if<std::string>(&parsed)) return rc.fail(400, "INVALID_REQUEST", *why);
+    auto catalog = std::get<create_concert>(std::move(parsed));
+    catalog.concert = concert_id{config.random_id()};
+    std::uint32_t partition = partition_of(catalog.concert, config.partitions);
+    command cmd = make_command(rc, user_id{}, std::move(catalog));
+    cmd.meta.idempotency_key = *key;
+    submit(std::move(cmd), partition, command_kind::create_concert, rc.respond, rc.route);
+}
+
+void service::impl::get_concerts(request_context& rc) {
+    json list = json::array();
+    for (const auto& c : models.concerts()) {
+        json dates = json::array();
+        for (const auto& d : c.dates) dates.push_back(format_date(d.date));
+        list.push_back({{"concertId", to_text(c.config.concert)}, {"title", c.config.title}, {"venue", c.config.venue},
+                        {"dates", std::move(dates)}});
+    }
+    rc.reply(200, {{"concerts", std::move(list)}});
+}
+
+void service::impl::get_dates(request_context& rc) {
+    auto u = user(rc);
+    if (!u) return;
+    auto c = parse_concert_id(rc.segment(1));
+    if (!c) return rc.fail(403, "QUEUE_TOKEN_INVALID", "the queue token is not valid for this concert");
+    if (!admitted(rc, *u, *c)) return;
+    auto concert = models.concert(*c);
+    if (!concert) return rc.fail(404, "CONCERT_NOT_FOUND", "no such concert");
+    json dates = json::array();
+    for (const auto& d : concert->dates) {
+        if (d.available_seats > 0) dates.push_back(date_json(d));
+    }
+    rc.reply(200, {{"concertId", to_text(*c)}, {"dates", std::move(dates)}});
+}
+
+void service::impl::get_seats(request_context& rc) {
+    auto u = user(rc);
+    if (!u) return;
+    auto c = parse_concert_id(rc.segment(1));
+    if (!c) return rc.fail(403, "QUEUE_TOKEN_INVALID", "the queue token is not valid for this concert");
+    if (!admitted(rc, *u, *c)) return;
+    auto concert = models.concert(*c);
+    if (!concert) return rc.fail(404, "CONCERT_NOT_FOUND", "no such concert");
+    auto filter = rc.query_param("status");
+    if (filter && *filter != "AVAILABLE" && *filter != "HELD" && *filter != "SOLD")
+        return rc.fail(400, "INVALID_REQUEST", "status must be AVAILABLE, HELD or SOLD");
+    auto day = parse_date(rc.segment(3));
+    auto date = day ? std::find_if(concert->dates.begin(), concert->dates.end(), [&](const auto& d) { return d.date == *day; })
+                    : concert->dates.end();
+    if (date == concert->dates.end()) return rc.fail(404, "DATE_NOT_FOUND", "the concert has no such date");
+    auto seats = models.seats(*c, *day, false);
+    if (!seats) return rc.fail(404, "DATE_NOT_FOUND", "the concert has no such date");
+    std::string body = R"({"concertId":")" + to_text(*c) + R"(","date":")" + format_date(*day) + R"(","seats":[)";
+    body.reserve(body.size() + seats->size() * 56);
+    bool first = true;
+    const std::string price = std::to_string(date->price);
+    for (const auto& s : *seats) {
+        std::string_view status = to_string(s.status);
+        if (filter && status != *filter) continue;
+        if (!first) body += ',';
+        first = false;
+        body += R"({"number":)" + std::to_string(s.number) + R"(,"status":")" + std::string(status) + R"(","price":)" + price + "}";
+    }
+    body += "]}";
+    http_response response(http::status::ok, 11);
+    response.set(http::field::content_type, json_content_type);
+    response.body() = std::move(body);
+    response.prepare_payload();
+    rc.send(std::move(response));
+}
+
+// ---- waiting room --------------------------------------------------------------------------------
+
+void service::impl::post_queue(request_context& rc) {
+    auto u = user(rc);
+    if (!u) return;
+    auto key = rc.idempotency_key();
+    if (!key) return;
+    auto c = parse_concert_id(rc.segment(1));
+    if (!c || !models.concert(*c)) return rc.fail(404, "CONCERT_NOT_FOUND", "no such concert");
+    command cmd = make_command(rc, *u, enqueue{*c});
+    cmd.meta.idempotency_key = *key;
+    submit(std::move(cmd), partition_of(*c, config.partitions), command_kind::enqueue, rc.respond, rc.route);
+}
+
+// The status of the ticket the token names: its own if it is the user's latest, else EXPIRED.
+namespace {
+std::optional<projections::queue_view> ticket_view(projections::read_models& models, const queue_claims& claims) {
+    auto q = models.queue(concert_id{claims.concert}, user_id{claims.user});
+    if (!q || q->ticket < claims.ticket) return std::nullopt;
+    if (q->ticket != claims.ticket) return projections::queue_view{claims.ticket, queue_status::expired, 0, 0, 0};
+    return q;
+}
+}  // namespace
+
+void service::impl::get_queue(request_context& rc) {
+    auto u = user(rc);
+    if (!u) return;
+    auto c = parse_concert_id(rc.segment(1));
+    auto claims = tokens.verify_queue_token(rc.header("X-Queue-Token"));
+    if (!c || !claims || claims->user != u->value || claims->concert != c->value)
+        return rc.fail(403, "QUEUE_TOKEN_INVALID", "the queue token is missing or not valid for this user and concert");
+    auto q = ticket_view(models, *claims);
+    if (!q) return rc.fail(403, "QUEUE_TOKEN_INVALID", "the queue token is not known");
+    json body = queue_body(*q, *c, *u);
+    body.erase("queueToken");
+    rc.reply(200, body);
+}
+
+void service::impl::get_queue_stream(request_context& rc) {
+    auto u = user(rc);
+    if (!u) return;
+    auto c = parse_concert_id(rc.segment(1));
+    std::string_view token = rc.header("X-Queue-Token");
+    if (token.empty()) token = rc.query_param("queueToken").value_or("");
+    auto claims = tokens.verify_queue_token(token);
+    if (!c || !claims || claims->user != u->value || claims->concert != c->value)
+        return rc.fail(403, "QUEUE_TOKEN_INVALID", "the queue token is missing or not valid for this user and concert");
+    if (!ticket_view(models, *claims)) return rc.fail(403, "QUEUE_TOKEN_INVALID", "the queue token is not known");
+    http_response head(http::status::ok, 11);
+    head.set(http::field::content_type, event_stream_content_type);
+    head.set(http::field::cache_control, "no-cache");
+    rc.answered = true;
+    auto stream = rc.respond.open_stream(std::move(head), rc.route);
+    {
+        std::lock_guard lock(streams_mutex);
+        streams.push_back({stream, *c, *u, claims->ticket, {}});
+    }
+    housekeeping_wake.notify_all();
+}
+
+void service::impl::feed_streams() {
+    std::vector<stream_subscription> current;
+    {
+        std::lock_guard lock(streams_mutex);
+        std::erase_if(streams, [](const stream_subscription& s) { return !s.stream->is_open(); });
+        current = streams;
+    }
+    for (auto& s : current) {
+        auto q = ticket_view(models, queue_claims{s.user.value, s.concert.value, s.ticket});
+        if (!q) continue;
+        json body = queue_body(*q, s.concert, s.user);
+        body.erase("queueToken");
+        std::string text = "event: queue\ndata: " + body.dump() + "\n\n";
+        if (text == s.last_sent) continue;
+        s.stream->send(text);
+        if (q->status == queue_status::expired || q->status == queue_status::completed) s.stream->close();
+        std::lock_guard lock(streams_mutex);
+        for (auto& kept : streams) {
+            if (kept.stream == s.stream) kept.last_sent = text;
+        }
+    }
+}
+
+// ---- holds and payments --------------------------------------------------------------------------
+
+void service::impl::post_hold(request_context& rc) {
+    auto u = user(rc);
+    if (!u) return;
+    auto key = rc.idempotency_key();
+    if (!key) return;
+    auto c = parse_concert_id(rc.segment(1));
+    auto claims = tokens.verify_queue_token(rc.header("X-Queue-Token"));
+    if (!c || !claims || claims->user != u->value || claims->concert != c->value)
+        return rc.fail(403, "QUEUE_TOKEN_INVALID", "the queue token is missing or not valid for this user and concert");
+    // Malformed dates and seats go to the engine as ones that cannot exist, so that every refusal
+    // keeps API.md's order (a waiting user hears NOT_YOUR_TURN before INVALID_SEAT).
+    day_number day = parse_date(rc.segment(3)).value_or(unparsable_date);
+    std::uint32_t seat = seat_number(rc.segment(5)).value_or(0);
+    command cmd = make_command(rc, *u, hold_seat{*c, claims->ticket, day, seat});
+    cmd.meta.idempotency_key = *key;
+    submit(std::move(cmd), partition_of(*c, config.partitions), command_kind::hold, rc.respond, rc.route);
+}
+
+namespace {
+std::optional<reservation_id> owned_reservation_id(std::string_view text, std::uint32_t partitions) {
+    auto r = parse_reservation_id(text);
+    if (!r || r->position().partition >= partitions) return std::nullopt;
+    return r;
+}
+}  // namespace
+
+void service::impl::get_reservation(request_context& rc) {
+    auto u = user(rc);
+    if (!u) return;
+    auto id = owned_reservation_id(rc.segment(1), config.partitions);
+    auto r = id ? models.find_reservation(*id) : std::nullopt;
+    if (!r || r->user != *u) return rc.fail(404, "RESERVATION_NOT_FOUND", "no such reservation");
+    rc.reply(200, reservation_json(*r));
+}
+
+void service::impl::delete_reservation(request_context& rc) {
+    auto u = user(rc);
+    if (!u) return;
+    auto key = rc.idempotency_key();
+    if (!key) return;
+    auto id = owned_reservation_id(rc.segment(1), config.partitions);
+    if (!id) return rc.fail(404, "RESERVATION_NOT_FOUND", "no such reservation");
+    command cmd = make_command(rc, *u, cancel_hold{*id});
+    cmd.meta.idempotency_key = *key;
+    submit(std::move(cmd), partition_of(*id), command_kind::cancel, rc.respond, rc.route);
+}
+
+void service::impl::post_pay(request_context& rc) {
+    auto u = user(rc);
+    if (!u) return;
+    auto key = rc.idempotency_key();
+    if (!key) return;
+    auto id = owned_reservation_id(rc.segment(1), config.partitions);
+    if (!id) return rc.fail(404, "RESERVATION_NOT_FOUND", "no such reservation");
+    command cmd = make_command(rc, *u, pay{*id});
+    cmd.meta.idempotency_key = *key;
+    submit(std::move(cmd), partition_of(*id), command_kind::pay, rc.respond, rc.route);
+}
+
+// ---- analytics -----------------------------------------------------------------------------------
+
+void service::impl::get_analytics(request_context& rc) {
+    if (!admin(rc)) return;
+    auto c = parse_concert_id(rc.segment(2));
+    auto a = c ? models.analytics(*c) : std::nullopt;
+    if (!a) return rc.fail(404, "CONCERT_NOT_FOUND", "no such concert");
+    json dates = json::array();
+    for (const auto& d : a->dates) {
+        dates.push_back({{"date", format_date(d.date)}, {"seatsSold", d.sold}, {"seatsHeld", d.held},
+                         {"seatsAvailable", d.available}, {"revenue", d.revenue}, {"holdsPlaced", d.holds_placed},
+                         {"holdsExpired", d.holds_expired}, {"holdsCancelled", d.holds_cancelled},
+                         {"holdToPaymentConversion", d.holds_placed == 0 ? 0.0 : static_cast<double>(d.sold) / static_cast<double>(d.holds_placed)}});
+    }
+    rc.reply(200, {{"concertId", to_text(*c)},
+                   {"dates", std::move(dates)},
+                   {"queue", {{"waiting", a->waiting}, {"active", a->active}, {"admittedTotal", a->admitted_total},
+                              {"medianWaitSeconds", a->median_wait_seconds}}}});
+}
+
+}  // namespace encore::api

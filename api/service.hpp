@@ -1,0 +1,55 @@
+#pragma once
+// The router: turns HTTP requests into commands (appended to the command log) or queries (read
+// from the read models), and answers a command once its outcome is projected (read-your-writes).
+// Pure request -> response logic; the Beast session (http_server) only does I/O.
+//
+// Threads: handle() runs on the HTTP I/O threads; on_projected() on projector threads; a
+// housekeeping thread of its own times out stale waiters and feeds queue event streams.
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+
+#include "api/http_server.hpp"
+#include "api/metrics.hpp"
+#include "api/tokens.hpp"
+#include "events/event.hpp"
+#include "events/log.hpp"
+#include "projections/read_models.hpp"
+
+namespace encore::api {
+
+// A command whose outcome is not projected within this time gets 503; it stays in the log and
+// takes effect, so the client retries with its Idempotency-Key.
+inline constexpr std::chrono::milliseconds command_outcome_timeout{10'000};
+inline constexpr std::size_t history_entries_max = 1000;
+inline constexpr std::chrono::milliseconds queue_stream_poll{250};
+
+struct service_config {
+    std::string admin_key;
+    std::uint32_t partitions = 1;
+    std::function<std::int64_t()> clock;        // wall clock in ms: the accept time of commands
+    std::function<bool()> ready;                // engine recovered and projections caught up
+    std::function<std::uint64_t()> random_id;   // a fresh random nonzero 64-bit id (users, concerts)
+};
+
+class service final : public request_handler {
+public:
+    service(service_config config, log_stream& commands, projections::read_models& models, token_signer& tokens,
+            metrics_registry& metrics);
+    ~service() override;
+
+    void handle(http_request request, responder respond) override;
+    // The projector reports events that queries can now see: waiting requests are answered.
+    void on_projected(std::uint32_t partition, std::span<const event> events);
+
+    struct impl;
+
+private:
+    std::unique_ptr<impl> impl_;
+};
+
+}  // namespace encore::api

@@ -1,0 +1,230 @@
+#include "api/tokens.hpp"
+
+#include <array>
+#include <cassert>
+#include <cstdio>
+#include <cstdlib>
+#include <span>
+#include <vector>
+
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/params.h>
+#include <openssl/rand.h>
+
+namespace encore::api {
+namespace {
+
+constexpr std::uint8_t token_version = 1;
+// Distinct kinds, so that a payload of one kind can never be read as another.
+constexpr std::uint8_t kind_user = 0x55;   // 'U'
+constexpr std::uint8_t kind_queue = 0x51;  // 'Q'
+constexpr std::size_t claim_bytes = 8;
+constexpr std::size_t header_bytes = 2;  // kind, version
+constexpr std::size_t user_payload_bytes = header_bytes + claim_bytes;
+constexpr std::size_t queue_payload_bytes = header_bytes + 3 * claim_bytes;
+constexpr std::size_t mac_bytes = 32;  // SHA-256
+constexpr std::size_t secret_bytes_generated = 32;
+
+constexpr std::string_view base64url_alphabet =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+std::string base64url_encode(std::span<const std::uint8_t> bytes) {
+    std::string out;
+    out.reserve((bytes.size() * 4 + 2) / 3);
+    std::size_t i = 0;
+    for (; i + 3 <= bytes.size(); i += 3) {
+        const std::uint32_t n = (bytes[i] << 16) | (bytes[i + 1] << 8) | bytes[i + 2];
+        out += base64url_alphabet[(n >> 18) & 63];
+        out += base64url_alphabet[(n >> 12) & 63];
+        out += base64url_alphabet[(n >> 6) & 63];
+        out += base64url_alphabet[n & 63];
+    }
+    const std::size_t rest = bytes.size() - i;
+    if (rest == 1) {
+        const std::uint32_t n = bytes[i] << 16;
+        out += base64url_alphabet[(n >> 18) & 63];
+        out += base64url_alphabet[(n >> 12) & 63];
+    } else if (rest == 2) {
+        const std::uint32_t n = (bytes[i] << 16) | (bytes[i + 1] << 8);
+        out += base64url_alphabet[(n >> 18) & 63];
+        out += base64url_alphabet[(n >> 12) & 63];
+        out += base64url_alphabet[(n >> 6) & 63];
+    }
+    return out;
+}
+
+int base64url_value(char c) {
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '-') return 62;
+    if (c == '_') return 63;
+    return -1;
+}
+
+// Strict: no padding, no whitespace, exactly `expected_bytes` of output, and the unused low bits
+// of the last character must be zero (otherwise two texts would decode to the same bytes and a
+// modified token could still verify).
+bool base64url_decode(std::string_view text, std::span<std::uint8_t> out) {
+    const std::size_t expected_chars = (out.size() * 4 + 2) / 3;
+    if (text.size() != expected_chars) return false;
+    std::uint32_t accumulator = 0;
+    int bits = 0;
+    std::size_t written = 0;
+    for (const char c : text) {
+        const int value = base64url_value(c);
+        if (value < 0) return false;
+        accumulator = (accumulator << 6) | static_cast<std::uint32_t>(value);
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            assert(written < out.size());
+            out[written++] = static_cast<std::uint8_t>((accumulator >> bits) & 0xff);
+        }
+    }
+    const bool leftover_bits_zero = (accumulator & ((1u << bits) - 1)) == 0;
+    return written == out.size() && leftover_bits_zero;
+}
+
+void put_u64(std::uint8_t* at, std::uint64_t value) {
+    for (int i = 7; i >= 0; --i) {
+        at[i] = static_cast<std::uint8_t>(value & 0xff);
+        value >>= 8;
+    }
+}
+
+std::uint64_t get_u64(const std::uint8_t* at) {
+    std::uint64_t value = 0;
+    for (int i = 0; i < 8; ++i) value = (value << 8) | at[i];
+    return value;
+}
+
+}  // namespace
+
+// A keyed HMAC context made once; each signature starts from a copy of it, so the key schedule is
+// not recomputed per token and concurrent callers never share mutable state.
+struct token_signer::mac_key {
+    EVP_MAC* mac = nullptr;
+    EVP_MAC_CTX* keyed = nullptr;
+
+    ~mac_key() {
+        EVP_MAC_CTX_free(keyed);
+        EVP_MAC_free(mac);
+    }
+
+    // Returns false only if OpenSSL fails (out of memory); callers treat that as "not verified".
+    bool compute(std::span<const std::uint8_t> payload, std::array<std::uint8_t, mac_bytes>& out) const {
+        EVP_MAC_CTX* context = EVP_MAC_CTX_dup(keyed);
+        if (context == nullptr) return false;
+        std::size_t length = 0;
+        const bool ok = EVP_MAC_update(context, payload.data(), payload.size()) == 1 &&
+                        EVP_MAC_final(context, out.data(), &length, out.size()) == 1 &&
+                        length == mac_bytes;
+        EVP_MAC_CTX_free(context);
+        return ok;
+    }
+};
+
+token_signer::token_signer(std::string secret) : key_(std::make_unique<mac_key>()) {
+    assert(secret.size() >= token_secret_bytes_min && "the token secret is too short");
+    key_->mac = EVP_MAC_fetch(nullptr, OSSL_MAC_NAME_HMAC, nullptr);
+    assert(key_->mac != nullptr && "OpenSSL has no HMAC");
+    key_->keyed = EVP_MAC_CTX_new(key_->mac);
+    assert(key_->keyed != nullptr);
+    char digest[] = "SHA256";
+    const OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+        OSSL_PARAM_construct_end(),
+    };
+    const int initialised =
+        EVP_MAC_init(key_->keyed, reinterpret_cast<const unsigned char*>(secret.data()),
+                     secret.size(), params);
+    assert(initialised == 1 && "HMAC-SHA256 initialisation failed");
+    (void)initialised;
+    OPENSSL_cleanse(secret.data(), secret.size());
+}
+
+token_signer::~token_signer() = default;
+token_signer::token_signer(token_signer&&) noexcept = default;
+token_signer& token_signer::operator=(token_signer&&) noexcept = default;
+
+std::string token_signer::sign(const std::uint8_t* payload, std::size_t payload_bytes) const {
+    std::array<std::uint8_t, mac_bytes> mac{};
+    const bool signed_ok = key_->compute({payload, payload_bytes}, mac);
+    // Only an allocation failure inside OpenSSL gets here; a token without a valid MAC must
+    // never leave the process.
+    assert(signed_ok && "HMAC computation failed");
+    (void)signed_ok;
+    std::string token = base64url_encode({payload, payload_bytes});
+    token += '.';
+    token += base64url_encode(mac);
+    return token;
+}
+
+bool token_signer::open(std::string_view token, std::uint8_t* payload,
+                        std::size_t payload_bytes) const {
+    if (token.size() > token_text_bytes_max) return false;
+    const auto dot = token.find('.');
+    if (dot == std::string_view::npos) return false;
+    std::array<std::uint8_t, mac_bytes> presented{};
+    if (!base64url_decode(token.substr(0, dot), {payload, payload_bytes})) return false;
+    if (!base64url_decode(token.substr(dot + 1), presented)) return false;
+    std::array<std::uint8_t, mac_bytes> expected{};
+    if (!key_->compute({payload, payload_bytes}, expected)) return false;
+    // Constant time, so response timing does not reveal how many MAC bytes a forgery got right.
+    return CRYPTO_memcmp(expected.data(), presented.data(), mac_bytes) == 0;
+}
+
+std::string token_signer::user_token(std::uint64_t user) const {
+    std::array<std::uint8_t, user_payload_bytes> payload{kind_user, token_version};
+    put_u64(payload.data() + header_bytes, user);
+    return sign(payload.data(), payload.size());
+}
+
+std::optional<std::uint64_t> token_signer::verify_user_token(std::string_view token) const {
+    std::array<std::uint8_t, user_payload_bytes> payload{};
+    if (!open(token, payload.data(), payload.size())) return std::nullopt;
+    if (payload[0] != kind_user || payload[1] != token_version) return std::nullopt;
+    return get_u64(payload.data() + header_bytes);
+}
+
+std::string token_signer::queue_token(std::uint64_t user, std::uint64_t concert,
+                                      std::uint64_t ticket) const {
+    std::array<std::uint8_t, queue_payload_bytes> payload{kind_queue, token_version};
+    put_u64(payload.data() + header_bytes, user);
+    put_u64(payload.data() + header_bytes + claim_bytes, concert);
+    put_u64(payload.data() + header_bytes + 2 * claim_bytes, ticket);
+    return sign(payload.data(), payload.size());
+}
+
+std::optional<queue_claims> token_signer::verify_queue_token(std::string_view token) const {
+    std::array<std::uint8_t, queue_payload_bytes> payload{};
+    if (!open(token, payload.data(), payload.size())) return std::nullopt;
+    if (payload[0] != kind_queue || payload[1] != token_version) return std::nullopt;
+    return queue_claims{
+        .user = get_u64(payload.data() + header_bytes),
+        .concert = get_u64(payload.data() + header_bytes + claim_bytes),
+        .ticket = get_u64(payload.data() + header_bytes + 2 * claim_bytes),
+    };
+}
+
+std::string generate_secret() {
+    std::array<unsigned char, secret_bytes_generated> bytes{};
+    if (RAND_bytes(bytes.data(), static_cast<int>(bytes.size())) != 1) {
+        std::fputs("encore: the random source failed while generating a secret\n", stderr);
+        std::abort();
+    }
+    constexpr std::string_view hex = "0123456789abcdef";
+    std::string secret;
+    secret.reserve(bytes.size() * 2);
+    for (const unsigned char b : bytes) {
+        secret += hex[b >> 4];
+        secret += hex[b & 0x0f];
+    }
+    OPENSSL_cleanse(bytes.data(), bytes.size());
+    return secret;
+}
+
+}  // namespace encore::api

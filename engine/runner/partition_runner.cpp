@@ -1,0 +1,238 @@
+#include "engine/runner/partition_runner.hpp"
+
+#include <condition_variable>
+#include <map>
+#include <mutex>
+
+#include "events/binary.hpp"
+#include "events/codec.hpp"
+#include "events/diagnostics.hpp"
+
+namespace encore::runner {
+namespace {
+
+constexpr std::uint8_t checkpoint_version = 1;
+
+std::string encode_checkpoint(const chain_link& head, const std::string& snapshot) {
+    std::string out;
+    byte_writer w(out);
+    w.put_int(checkpoint_version);
+    out.append(reinterpret_cast<const char*>(head.data()), head.size());
+    w.put_long_string(snapshot);
+    return out;
+}
+
+// Waits for several appends issued together (one fsync in the embedded log).
+class append_barrier {
+public:
+    append_callback expect() {
+        std::lock_guard lock(mutex_);
+        ++pending_;
+        return [this](result<std::uint64_t> r) {
+            std::lock_guard lock(mutex_);
+            if (!r && ok_) {
+                ok_ = false;
+                why_ = r.err().message;
+            }
+            if (--pending_ == 0) done_.notify_all();
+        };
+    }
+    bool wait(std::string& why) {
+        std::unique_lock lock(mutex_);
+        done_.wait(lock, [this] { return pending_ == 0; });
+        why = why_;
+        return ok_;
+    }
+
+private:
+    std::mutex mutex_;
+    std::condition_variable done_;
+    int pending_ = 0;
+    bool ok_ = true;
+    std::string why_;
+};
+
+}  // namespace
+
+time_ms system_time_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+partition_runner::partition_runner(std::uint32_t partition, std::uint32_t partitions, log_stream& commands,
+                                   log_stream& events, checkpoint_store& checkpoints, runner_options options,
+                                   wall_clock clock)
+    : partition_(partition),
+      commands_(commands),
+      events_(events),
+      checkpoints_(checkpoints),
+      options_(options),
+      clock_(std::move(clock)),
+      state_(engine::make_partition(partition, partitions)) {}
+
+partition_runner::~partition_runner() { stop(); }
+
+result<unit> partition_runner::recover() {
+    auto saved = checkpoints_.load(partition_);
+    if (!saved) return saved.err();
+    if (saved->has_value()) {
+        byte_reader r(**saved);
+        if (r.get_int<std::uint8_t>() != checkpoint_version || r.remaining() < chain_head_.size())
+            return error{errc::corrupt, "checkpoint of partition " + std::to_string(partition_) + " is unreadable"};
+        std::string link_bytes(chain_head_.size(), '\0');
+        for (auto& b : link_bytes) b = static_cast<char>(r.get_int<std::uint8_t>());
+        std::memcpy(chain_head_.data(), link_bytes.data(), chain_head_.size());
+        auto restored = engine::restore(r.get_long_string());
+        if (!restored) return restored.err();
+        if (restored->partition != partition_ || restored->partitions != state_.partitions)
+            return error{errc::invalid, "checkpoint belongs to another partition layout"};
+        state_ = std::move(restored).value();
+    }
+    events_durable_ = events_.end(partition_);
+    std::uint64_t end = commands_.end(partition_);
+    diag::info("runner", "recovering", {{"partition", partition_}, {"from", state_.next_command_offset}, {"to", end}});
+    while (state_.next_command_offset < end) {
+        auto batch = commands_.read(partition_, state_.next_command_offset, options_.batch_commands_max,
+                                    std::chrono::milliseconds(0));
+        if (!batch) return batch.err();
+        if (batch->empty()) break;
+        if (!process(*batch)) return error{errc::io, "recovery of partition " + std::to_string(partition_) + " failed"};
+    }
+    return unit{};
+}
+
+void partition_runner::start() { thread_ = std::thread([this] { run(); }); }
+
+void partition_runner::stop() {
+    if (!thread_.joinable()) return;
+    stopping_ = true;
+    thread_.join();
+    if (!failed_ && commands_since_checkpoint_ > 0 && !write_checkpoint()) failed_ = true;
+}
+
+void partition_runner::run() {
+    while (!stopping_) {
+        auto batch =
+            commands_.read(partition_, state_.next_command_offset, options_.batch_commands_max, options_.idle_wait);
+        if (!batch) {
+            diag::error("runner", "reading the command log failed", {{"partition", partition_}, {"error", batch.err().message}});
+            failed_ = true;
+            return;
+        }
+        bool ok = batch->empty() ? append_tick_if_due() : process(*batch);
+        if (!ok) {
+            failed_ = true;
+            return;
+        }
+        if (commands_since_checkpoint_ >= options_.checkpoint_every_commands && !write_checkpoint()) {
+            failed_ = true;
+            return;
+        }
+    }
+}
+
+bool partition_runner::process(std::vector<log_entry>& batch) {
+    output_.clear();
+    for (const log_entry& entry : batch) {
+        auto decoded = decode_command(entry.bytes);
+        log_position at{partition_, entry.offset};
+        if (!decoded) {
+            // Applied as an empty Tick so that offsets stay aligned; every replica does the same.
+            diag::error("runner", "corrupt command skipped",
+                        {{"partition", partition_}, {"offset", entry.offset}, {"error", decoded.err().message}});
+            ++counters_.corrupt_commands;
+            engine::apply(state_, command{command_meta{}, tick{}}, at, output_);
+        } else {
+            engine::apply(state_, *decoded, at, output_);
+        }
+        if (tick_offset_in_flight_ == entry.offset + 1) tick_offset_in_flight_ = 0;
+    }
+    std::vector<std::string> records;
+    std::string bytes;
+    for (const event& e : output_.events) {
+        bytes.clear();
+        encode(e, bytes);
+        chain_head_ = chain_next(chain_head_, bytes);
+        if (e.sequence >= events_durable_) records.push_back(seal(chain_head_, bytes));
+    }
+    std::map<std::uint32_t, std::vector<std::string>> outbound;
+    for (const engine::outbound_command& m : output_.messages) outbound[m.partition].push_back(encode(m.cmd));
+
+    append_barrier barrier;
+    std::size_t event_count = records.size();
+    if (!records.empty()) events_.append(partition_, std::move(records), barrier.expect());
+    for (auto& [target, messages] : outbound) commands_.append(target, std::move(messages), barrier.expect());
+    std::string why;
+    if (!barrier.wait(why)) {
+        diag::error("runner", "writing events or saga commands failed", {{"partition", partition_}, {"error", why}});
+        return false;
+    }
+    events_durable_ = std::max(events_durable_, state_.next_event_sequence);
+    counters_.commands_applied += batch.size();
+    counters_.events_written += event_count;
+    counters_.saga_messages_sent += output_.messages.size();
+    commands_since_checkpoint_ += batch.size();
+    applied_ = state_.next_command_offset;
+    return true;
+}
+
+bool partition_runner::append_tick_if_due() {
+    if (tick_offset_in_flight_ != 0 || state_.next_deadline == 0) return true;
+    time_ms now = clock_();
+    if (now < state_.next_deadline) return true;
+    auto appended = commands_.append_and_wait(partition_, {encode(command{command_meta{now, user_id{}, {}, no_position}, tick{}})});
+    if (!appended) {
+        diag::error("runner", "appending a tick failed", {{"partition", partition_}, {"error", appended.err().message}});
+        return false;
+    }
+    tick_offset_in_flight_ = *appended + 1;
+    ++counters_.ticks_appended;
+    return true;
+}
+
+bool partition_runner::write_checkpoint() {
+    auto saved = checkpoints_.save(partition_, encode_checkpoint(chain_head_, engine::snapshot(state_)));
+    if (!saved) {
+        diag::error("runner", "checkpoint failed", {{"partition", partition_}, {"error", saved.err().message}});
+        return false;
+    }
+    commands_since_checkpoint_ = 0;
+    ++counters_.checkpoints_written;
+    return true;
+}
+
+runner_group::runner_group(std::uint32_t partitions, log_stream& commands, log_stream& events,
+                           checkpoint_store& checkpoints, runner_options options, wall_clock clock) {
+    for (std::uint32_t p = 0; p < partitions; ++p)
+        runners_.push_back(std::make_unique<partition_runner>(p, partitions, commands, events, checkpoints, options, clock));
+}
+
+result<unit> runner_group::recover() {
+    for (auto& r : runners_) {
+        if (auto ok = r->recover(); !ok) return ok;
+    }
+    return unit{};
+}
+
+void runner_group::start() {
+    for (auto& r : runners_) r->start();
+}
+
+void runner_group::stop() {
+    for (auto& r : runners_) r->stop();
+}
+
+bool runner_group::failed() const {
+    for (const auto& r : runners_) {
+        if (r->failed()) return true;
+    }
+    return false;
+}
+
+std::uint64_t runner_group::commands_applied() const {
+    std::uint64_t total = 0;
+    for (const auto& r : runners_) total += r->counters().commands_applied.load();
+    return total;
+}
+
+}  // namespace encore::runner

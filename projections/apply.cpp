@@ -1,0 +1,278 @@
+// How each event changes the read models. Every change goes through a staged_batch; nothing here
+// touches the in-memory mirror (publish does, once the batch is written).
+
+#include <string>
+
+#include "events/codec.hpp"
+#include "events/ids.hpp"
+#include "projections/keys.hpp"
+#include "projections/records.hpp"
+#include "projections/store.hpp"
+
+namespace encore::projections {
+
+result<std::optional<std::string>> staged_batch::get(const std::string& key) const {
+    if (auto it = changes_.find(key); it != changes_.end()) return it->second;
+    std::string value;
+    rocksdb::Status s = db_.Get(rocksdb::ReadOptions(), key, &value);
+    if (s.IsNotFound()) return std::optional<std::string>{};
+    if (!s.ok()) return error{errc::io, "read models: " + s.ToString()};
+    return std::optional<std::string>{std::move(value)};
+}
+
+namespace {
+
+error contradiction(const event& e, std::string what) {
+    return error{errc::corrupt, "read models: event " + std::to_string(e.sequence) + " (" +
+                                    std::string(to_string(e.type())) + "): " + std::move(what)};
+}
+
+// One event being staged: the batch, the event, and typed access to the records it touches.
+class stager {
+public:
+    stager(staged_batch& batch, const event& e) : batch_(batch), event_(e) {}
+
+    result<unit> operator()(const concert_created& body);
+    result<unit> operator()(const user_registered& body);
+    result<unit> operator()(const queue_joined& body);
+    result<unit> operator()(const queue_admitted& body);
+    result<unit> operator()(const queue_left& body);
+    result<unit> operator()(const seat_held& body);
+    result<unit> operator()(const hold_expired& body) { return release(body.reservation, &date_record::holds_expired); }
+    result<unit> operator()(const hold_cancelled& body) {
+        return release(body.reservation, &date_record::holds_cancelled);
+    }
+    result<unit> operator()(const payment_started& body) { return set_payment(body.reservation, body.payment); }
+    result<unit> operator()(const wallet_debited& body);
+    result<unit> operator()(const debit_refused& body);
+    result<unit> operator()(const payment_confirmed& body);
+    result<unit> operator()(const payment_failed& body) { return set_payment(body.reservation, payment_id{}); }
+    result<unit> operator()(const charged& body);
+    // Refusals and replays change no model; their outcome is stored like every answer.
+    result<unit> operator()(const refused&) { return unit{}; }
+    result<unit> operator()(const idempotent_replay&) { return unit{}; }
+
+private:
+    // The record under `key`, which must exist (`what` names it in the error).
+    template <class T, class Decode>
+    result<T> require(const std::string& key, Decode decode, const char* what) {
+        auto raw = batch_.get(key);
+        if (!raw) return raw.err();
+        if (!raw->has_value()) return contradiction(event_, std::string("no ") + what);
+        std::optional<T> value = decode(**raw);
+        if (!value) return error{errc::corrupt, std::string("read models: undecodable ") + what};
+        return std::move(*value);
+    }
+    result<std::uint64_t> counter(const std::string& key);
+
+    result<unit> release(const reservation& r, std::uint64_t date_record::*counter);
+    result<unit> set_payment(reservation_id r, payment_id payment);
+    result<seat_status> seat_of(const reservation& r, const date_record& d);
+    result<unit> record_wait(concert_id c, time_ms wait_ms);
+    void add_history(user_id u, history_entry entry);
+
+    staged_batch& batch_;
+    const event& event_;
+};
+
+result<std::uint64_t> stager::counter(const std::string& key) {
+    auto raw = batch_.get(key);
+    if (!raw) return raw.err();
+    if (!raw->has_value()) return std::uint64_t{0};
+    auto value = decode_u64(**raw);
+    if (!value) return error{errc::corrupt, "read models: undecodable counter"};
+    return *value;
+}
+
+result<unit> stager::operator()(const concert_created& body) {
+    const create_concert& c = body.concert;
+    auto existing = batch_.get(keys::concert_key(c.concert));
+    if (!existing) return existing.err();
+    if (existing->has_value()) return contradiction(event_, "the concert exists already");
+    batch_.put(keys::concert_key(c.concert), encode(event_));
+    for (const schedule& s : c.schedules) {
+        date_record d;
+        d.seats = s.seats;
+        batch_.put(keys::date_key(c.concert, s.date), encode_record(d));
+    }
+    batch_.put(keys::queue_counters_key(c.concert), encode_record(queue_counters_record{}));
+    return unit{};
+}
+
+result<unit> stager::operator()(const user_registered& body) {
+    batch_.put(keys::user_key(body.user), body.name);
+    return unit{};
+}
+
+result<unit> stager::operator()(const queue_joined& body) {
+    // A repeated join changes nothing: the user keeps their live ticket.
+    if (!body.fresh) return unit{};
+    auto counters = require<queue_counters_record>(keys::queue_counters_key(body.concert), decode_queue_counters,
+                                                   "queue counters (unknown concert)");
+    if (!counters) return counters.err();
+    queue_entry_record entry{body.ticket, body.status, body.active_until, event_.at};
+    if (body.status == queue_status::active) {
+        counters->active += 1;
+        counters->admitted_total += 1;
+        counters->admitted_through = body.ticket;
+        if (auto r = record_wait(body.concert, 0); !r) return r;
+    } else if (body.status == queue_status::waiting) {
+        if (body.ticket <= counters->admitted_through) return contradiction(event_, "waiting ticket already admitted");
+        counters->waiting += 1;
+    } else {
+        return contradiction(event_, "a fresh ticket that is neither waiting nor active");
+    }
+    batch_.put(keys::queue_entry_key(body.concert, body.user), encode_record(entry));
+    batch_.put(keys::queue_counters_key(body.concert), encode_record(*counters));
+    return unit{};
+}
+
+result<unit> stager::operator()(const queue_admitted& body) {
+    auto counters = require<queue_counters_record>(keys::queue_counters_key(body.concert), decode_queue_counters,
+                                                   "queue counters (unknown concert)");
+    if (!counters) return counters.err();
+    auto entry = require<queue_entry_record>(keys::queue_entry_key(body.concert, body.user), decode_queue_entry,
+                                             "queue entry");
+    if (!entry) return entry.err();
+    if (entry->ticket != body.ticket || entry->status != queue_status::waiting || counters->waiting == 0 ||
+        body.ticket <= counters->admitted_through)
+        return contradiction(event_, "admits a ticket that is not waiting");
+    entry->status = queue_status::active;
+    entry->active_until = body.active_until;
+    counters->waiting -= 1;
+    counters->active += 1;
+    counters->admitted_total += 1;
+    counters->admitted_through = body.ticket;
+    if (auto r = record_wait(body.concert, event_.at - entry->joined_at); !r) return r;
+    batch_.put(keys::queue_entry_key(body.concert, body.user), encode_record(*entry));
+    batch_.put(keys::queue_counters_key(body.concert), encode_record(*counters));
+    return unit{};
+}
+
+result<unit> stager::operator()(const queue_left& body) {
+    auto counters = require<queue_counters_record>(keys::queue_counters_key(body.concert), decode_queue_counters,
+                                                   "queue counters (unknown concert)");
+    if (!counters) return counters.err();
+    auto entry = require<queue_entry_record>(keys::queue_entry_key(body.concert, body.user), decode_queue_entry,
+                                             "queue entry");
+    if (!entry) return entry.err();
+    if (entry->ticket != body.ticket || entry->status != queue_status::active || counters->active == 0)
+        return contradiction(event_, "a ticket leaves that is not active");
+    entry->status = body.completed ? queue_status::completed : queue_status::expired;
+    counters->active -= 1;
+    batch_.put(keys::queue_entry_key(body.concert, body.user), encode_record(*entry));
+    batch_.put(keys::queue_counters_key(body.concert), encode_record(*counters));
+    return unit{};
+}
+
+result<unit> stager::record_wait(concert_id c, time_ms wait_ms) {
+    std::string key = keys::wait_bucket_key(c, wait_bucket_of(wait_ms));
+    auto count = counter(key);
+    if (!count) return count.err();
+    batch_.put(std::move(key), encode_u64(*count + 1));
+    return unit{};
+}
+
+// The seat's status as this batch sees it; fails when the seat is outside the date.
+result<seat_status> stager::seat_of(const reservation& r, const date_record& d) {
+    if (r.seat < 1 || r.seat > d.seats) return contradiction(event_, "seat number outside the date");
+    auto raw = batch_.get(keys::seat_key(r.concert, r.date, r.seat));
+    if (!raw) return raw.err();
+    if (!raw->has_value()) return seat_status::available;
+    const std::string& v = **raw;
+    if (v.size() != 1 || (v[0] != 1 && v[0] != 2)) return error{errc::corrupt, "read models: undecodable seat"};
+    return static_cast<seat_status>(v[0]);
+}
+
+result<unit> stager::operator()(const seat_held& body) {
+    const reservation& r = body.reservation;
+    auto date = require<date_record>(keys::date_key(r.concert, r.date), decode_date_record, "date (unknown concert)");
+    if (!date) return date.err();
+    auto seat = seat_of(r, *date);
+    if (!seat) return seat.err();
+    if (*seat != seat_status::available) return contradiction(event_, "holds a seat that is not available");
+    date->held += 1;
+    date->holds_placed += 1;
+    batch_.put(keys::date_key(r.concert, r.date), encode_record(*date));
+    batch_.put(keys::seat_key(r.concert, r.date, r.seat), std::string(1, static_cast<char>(seat_status::held)));
+    batch_.put(keys::reservation_key(r.id), encode_record(r));
+    batch_.put(keys::user_reservation_key(r.user, r.held_at, r.id), std::string());
+    return unit{};
+}
+
+// A hold ends without a sale (expired or cancelled): the seat is AVAILABLE again.
+result<unit> stager::release(const reservation& r, std::uint64_t date_record::*ended) {
+    auto date = require<date_record>(keys::date_key(r.concert, r.date), decode_date_record, "date (unknown concert)");
+    if (!date) return date.err();
+    auto seat = seat_of(r, *date);
+    if (!seat) return seat.err();
+    if (*seat != seat_status::held || date->held == 0) return contradiction(event_, "releases a seat that is not held");
+    date->held -= 1;
+    (*date).*ended += 1;
+    batch_.put(keys::date_key(r.concert, r.date), encode_record(*date));
+    batch_.erase(keys::seat_key(r.concert, r.date, r.seat));
+    batch_.put(keys::reservation_key(r.id), encode_record(r));
+    return unit{};
+}
+
+result<unit> stager::operator()(const payment_confirmed& body) {
+    const reservation& r = body.reservation;
+    auto date = require<date_record>(keys::date_key(r.concert, r.date), decode_date_record, "date (unknown concert)");
+    if (!date) return date.err();
+    auto seat = seat_of(r, *date);
+    if (!seat) return seat.err();
+    if (*seat != seat_status::held || date->held == 0) return contradiction(event_, "sells a seat that is not held");
+    date->held -= 1;
+    date->sold += 1;
+    date->revenue += r.price;
+    batch_.put(keys::date_key(r.concert, r.date), encode_record(*date));
+    batch_.put(keys::seat_key(r.concert, r.date, r.seat), std::string(1, static_cast<char>(seat_status::sold)));
+    batch_.put(keys::reservation_key(r.id), encode_record(r));
+    return unit{};
+}
+
+// The engine records the payment in flight on the reservation (and clears it when it fails).
+result<unit> stager::set_payment(reservation_id id, payment_id payment) {
+    auto r = require<reservation>(keys::reservation_key(id), decode_reservation, "reservation");
+    if (!r) return r.err();
+    r->payment = payment;
+    batch_.put(keys::reservation_key(id), encode_record(*r));
+    return unit{};
+}
+
+void stager::add_history(user_id u, history_entry entry) {
+    // A user's wallet events are all in the user's partition, so its sequence orders them.
+    batch_.put(keys::history_key(u, event_.sequence), encode_record(entry));
+}
+
+result<unit> stager::operator()(const wallet_debited& body) {
+    batch_.put(keys::balance_key(body.user), encode_i64(body.balance));
+    add_history(body.user, {history_entry::kind::payment, body.amount, body.balance, event_.at, body.reservation});
+    return unit{};
+}
+
+result<unit> stager::operator()(const debit_refused& body) {
+    // Nothing was taken; the event restates the balance.
+    batch_.put(keys::balance_key(body.user), encode_i64(body.balance));
+    return unit{};
+}
+
+result<unit> stager::operator()(const charged& body) {
+    batch_.put(keys::balance_key(body.user), encode_i64(body.balance));
+    add_history(body.user, {history_entry::kind::charge, body.amount, body.balance, event_.at, reservation_id{}});
+    return unit{};
+}
+
+}  // namespace
+
+result<unit> stage_events(staged_batch& batch, std::span<const event> events) {
+    for (const event& e : events) {
+        result<unit> r = std::visit(stager(batch, e), e.body);
+        if (!r) return r;
+        // The last event answering a request is its outcome.
+        if (e.answers != no_position) batch.put(keys::outcome_key(e.answers), encode(e));
+    }
+    return unit{};
+}
+
+}  // namespace encore::projections

@@ -1,0 +1,58 @@
+#pragma once
+// Internal to projections/: the in-memory mirror of the seat maps, so that reading a 50,000-seat map
+// under load touches no RocksDB and no lock. One byte per seat, plus the held/sold counters packed in
+// one word so that a reader never sees a seat counted twice while it moves from HELD to SOLD.
+//
+// Written only by the projector thread of the partition that owns the concert, after that
+// partition's write batch is in RocksDB; read by any thread. The mirror is rebuilt from RocksDB on
+// open, so it is never the only copy of anything.
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "events/command.hpp"
+#include "events/types.hpp"
+
+namespace encore::projections {
+
+class date_mirror {
+public:
+    date_mirror(day_number date, std::uint32_t seats, won price);
+
+    day_number date() const { return date_; }
+    std::uint32_t seats() const { return seats_; }
+    won price() const { return price_; }
+
+    // `seat` is 1..seats().
+    seat_status status(std::uint32_t seat) const;
+    void set_status(std::uint32_t seat, seat_status s);
+
+    struct counts {
+        std::uint32_t held = 0;
+        std::uint32_t sold = 0;
+    };
+    counts load_counts() const;
+    void store_counts(counts c);
+
+private:
+    day_number date_;
+    std::uint32_t seats_;
+    won price_;
+    std::unique_ptr<std::atomic<std::uint8_t>[]> statuses_;
+    std::atomic<std::uint64_t> counts_{0};  // held in the low half, sold in the high half
+};
+
+struct concert_mirror {
+    create_concert config;        // immutable once published
+    time_ms created_at = 0;
+    std::vector<std::unique_ptr<date_mirror>> dates;  // ascending by date; the set never changes
+    std::atomic<std::uint64_t> waiting{0};
+    std::atomic<std::uint64_t> active{0};
+
+    concert_mirror(const create_concert& config, time_ms created_at);
+    date_mirror* find_date(day_number d) const;
+};
+
+}  // namespace encore::projections

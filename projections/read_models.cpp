@@ -1,0 +1,255 @@
+// Opening the store, applying a partition's events, and rebuilding and publishing the mirror.
+// The queries are in queries.cpp.
+
+#include <cassert>
+#include <filesystem>
+#include <mutex>
+#include <system_error>
+
+#include <rocksdb/options.h>
+#include <rocksdb/write_batch.h>
+
+#include "events/codec.hpp"
+#include "projections/keys.hpp"
+#include "projections/records.hpp"
+#include "projections/store.hpp"
+
+namespace encore::projections {
+namespace {
+
+result<unit> to_result(const rocksdb::Status& s) { return s.ok() ? result<unit>(unit{}) : result<unit>(io_error(s)); }
+
+// Stores the layout version and the partition count on first open; refuses a store made otherwise.
+result<unit> check_meta(rocksdb::DB& db, std::uint32_t partitions) {
+    std::pair<std::string_view, std::uint32_t> expected[] = {{keys::meta_layout, layout_version},
+                                                             {keys::meta_partitions, partitions}};
+    for (auto [name, want] : expected) {
+        std::string value;
+        rocksdb::Status s = db.Get(rocksdb::ReadOptions(), keys::meta_key(name), &value);
+        if (s.IsNotFound()) {
+            s = db.Put(rocksdb::WriteOptions(), keys::meta_key(name), encode_u32(want));
+            if (!s.ok()) return io_error(s);
+            continue;
+        }
+        if (!s.ok()) return io_error(s);
+        auto have = decode_u32(value);
+        if (!have) return error{errc::corrupt, "read models: undecodable meta value " + std::string(name)};
+        if (*have != want)
+            return error{errc::invalid, "read models: the store has " + std::string(name) + " " + std::to_string(*have) +
+                                            ", expected " + std::to_string(want) +
+                                            " (remove the directory to rebuild it from the event log)"};
+    }
+    return unit{};
+}
+
+}  // namespace
+
+result<std::unique_ptr<read_models>> read_models::open(const options& o) {
+    if (o.directory.empty() || o.partitions < 1 || o.partitions > partitions_max)
+        return error{errc::invalid, "read models: a directory and 1.." + std::to_string(partitions_max) +
+                                        " partitions are required"};
+    std::error_code ec;
+    std::filesystem::create_directories(o.directory, ec);
+    if (ec) return error{errc::io, "read models: cannot create " + o.directory + ": " + ec.message()};
+
+    rocksdb::Options db_options;
+    db_options.create_if_missing = true;
+    rocksdb::DB* raw = nullptr;
+    rocksdb::Status s = rocksdb::DB::Open(db_options, o.directory, &raw);
+    if (!s.ok()) return io_error(s);
+    std::unique_ptr<rocksdb::DB> db(raw);
+    if (auto r = check_meta(*db, o.partitions); !r) return r.err();
+
+    auto models = std::make_unique<rocks_read_models>(o, std::move(db));
+    if (auto r = models->load(); !r) return r.err();
+    return std::unique_ptr<read_models>(std::move(models));
+}
+
+rocks_read_models::rocks_read_models(const options& o, std::unique_ptr<rocksdb::DB> db)
+    : options_(o), db_(std::move(db)), applied_(std::make_unique<std::atomic<std::uint64_t>[]>(o.partitions)) {}
+
+rocks_read_models::~rocks_read_models() {
+    // Flushes the memtable so that the next open does not replay the write-ahead log; a failure
+    // here loses nothing (the log is replayed instead).
+    ignore_error(to_result(db_->Close()));
+}
+
+std::optional<std::string> rocks_read_models::read(const std::string& key) const {
+    std::string value;
+    rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), key, &value);
+    if (!s.ok()) return std::nullopt;  // not found, or an I/O error a query cannot report
+    return value;
+}
+
+result<unit> rocks_read_models::load() {
+    for (std::uint32_t p = 0; p < options_.partitions; ++p) {
+        std::string value;
+        rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), keys::applied_key(p), &value);
+        if (s.IsNotFound()) continue;
+        if (!s.ok()) return io_error(s);
+        auto next = decode_u64(value);
+        if (!next) return error{errc::corrupt, "read models: undecodable applied sequence"};
+        applied_[p].store(*next, std::memory_order_relaxed);
+    }
+    if (auto r = load_concerts(); !r) return r;
+    if (auto r = load_seats(); !r) return r;
+    return load_counters();
+}
+
+result<unit> rocks_read_models::publish_concert(const std::string& key, const std::string& value) {
+    auto created = decode_event(value);
+    if (!created || created->type() != event_type::concert_created || key.size() != keys::concert_key_size)
+        return error{errc::corrupt, "read models: undecodable concert"};
+    const create_concert& config = std::get<concert_created>(created->body).concert;
+    auto mirror = std::make_shared<concert_mirror>(config, created->at);
+    std::unique_lock lock(concerts_mutex_);
+    auto [it, inserted] = concerts_.emplace(config.concert, std::move(mirror));
+    if (!inserted) return error{errc::corrupt, "read models: a concert published twice"};
+    return unit{};
+}
+
+result<unit> rocks_read_models::load_concerts() {
+    result<unit> failed = unit{};
+    auto r = scan(keys::tag_prefix(keys::concert), nullptr, [&](std::string_view k, std::string_view v) {
+        failed = publish_concert(std::string(k), std::string(v));
+        return failed.ok();
+    });
+    return r ? failed : r;
+}
+
+// Sets every HELD or SOLD seat (absent keys are AVAILABLE, the mirror's initial state).
+result<unit> rocks_read_models::load_seats() {
+    result<unit> failed = unit{};
+    std::shared_ptr<concert_mirror> concert;
+    auto r = scan(keys::tag_prefix(keys::seat), nullptr, [&](std::string_view k, std::string_view v) {
+        keys::key_reader key(k);
+        if (k.size() != keys::seat_key_size || v.size() != 1 || (v[0] != 1 && v[0] != 2)) {
+            failed = error{errc::corrupt, "read models: undecodable seat"};
+            return false;
+        }
+        concert_id c{key.u64(1)};
+        if (!concert || concert->config.concert != c) concert = find_concert(c);
+        date_mirror* date = concert ? concert->find_date(key.i32(9)) : nullptr;
+        std::uint32_t seat = key.u32(13);
+        if (date == nullptr || seat < 1 || seat > date->seats()) {
+            failed = error{errc::corrupt, "read models: a seat of an unknown concert or date"};
+            return false;
+        }
+        date->set_status(seat, static_cast<seat_status>(v[0]));
+        return true;
+    });
+    return r ? failed : r;
+}
+
+// Sets the mirror's date and queue counters, and checks the seat counters against the seats.
+result<unit> rocks_read_models::load_counters() {
+    std::shared_lock lock(concerts_mutex_);
+    for (const auto& [id, concert] : concerts_) {
+        for (const auto& date : concert->dates) {
+            auto raw = read(keys::date_key(id, date->date()));
+            auto record = raw ? decode_date_record(*raw) : std::nullopt;
+            if (!record || record->seats != date->seats())
+                return error{errc::corrupt, "read models: a missing or undecodable date record"};
+            date_mirror::counts counted;
+            for (std::uint32_t seat = 1; seat <= date->seats(); ++seat) {
+                seat_status s = date->status(seat);
+                counted.held += s == seat_status::held ? 1 : 0;
+                counted.sold += s == seat_status::sold ? 1 : 0;
+            }
+            if (counted.held != record->held || counted.sold != record->sold)
+                return error{errc::corrupt, "read models: seat counters disagree with the seats"};
+            date->store_counts(counted);
+        }
+        auto raw = read(keys::queue_counters_key(id));
+        auto queue = raw ? decode_queue_counters(*raw) : std::nullopt;
+        if (!queue) return error{errc::corrupt, "read models: missing or undecodable queue counters"};
+        concert->waiting.store(queue->waiting, std::memory_order_relaxed);
+        concert->active.store(queue->active, std::memory_order_relaxed);
+    }
+    return unit{};
+}
+
+std::uint64_t rocks_read_models::applied_sequence(std::uint32_t partition) const {
+    assert(partition < options_.partitions);
+    return applied_[partition].load(std::memory_order_acquire);
+}
+
+result<unit> rocks_read_models::apply(std::uint32_t partition, std::span<const event> events) {
+    if (partition >= options_.partitions) return error{errc::invalid, "read models: no such partition"};
+    const std::uint64_t applied = applied_[partition].load(std::memory_order_relaxed);
+    // Validate first: drop what was applied already, then demand consecutive sequences.
+    std::size_t first = 0;
+    while (first < events.size() && events[first].sequence < applied) ++first;
+    std::span<const event> fresh = events.subspan(first);
+    for (std::size_t i = 0; i < fresh.size(); ++i) {
+        if (fresh[i].sequence != applied + i)
+            return error{errc::invalid, "read models: partition " + std::to_string(partition) + " expects event " +
+                                            std::to_string(applied + i) + ", got " +
+                                            std::to_string(fresh[i].sequence)};
+    }
+    if (fresh.empty()) return unit{};
+
+    staged_batch staged(*db_);
+    if (auto r = stage_events(staged, fresh); !r) return r;
+    const std::uint64_t next = applied + fresh.size();
+    rocksdb::WriteBatch batch;
+    for (const auto& [key, value] : staged.changes()) {
+        rocksdb::Status s = value ? batch.Put(key, *value) : batch.Delete(key);
+        if (!s.ok()) return io_error(s);
+    }
+    if (rocksdb::Status s = batch.Put(keys::applied_key(partition), encode_u64(next)); !s.ok()) return io_error(s);
+    rocksdb::WriteOptions wo;
+    wo.sync = options_.sync;
+    if (rocksdb::Status s = db_->Write(wo, &batch); !s.ok()) return io_error(s);
+
+    // The batch is durable; make it visible in the mirror, then advance the sequence readers see.
+    result<unit> published = publish(staged);
+    // Everything published was checked by stage_events; a failure is a bug in this module.
+    assert(published.ok());
+    applied_[partition].store(next, std::memory_order_release);
+    return published;
+}
+
+result<unit> rocks_read_models::publish(const staged_batch& staged) {
+    // Concerts first: seats and counters of this batch may belong to a concert it created.
+    for (const auto& [key, value] : staged.changes()) {
+        if (key[0] == keys::concert && value)
+            if (auto r = publish_concert(key, *value); !r) return r;
+    }
+    std::shared_ptr<concert_mirror> concert;
+    for (const auto& [key, value] : staged.changes()) {
+        keys::key_reader k(key);
+        char tag = k.tag();
+        if (tag != keys::seat && tag != keys::date && tag != keys::queue_counters) continue;
+        concert_id c{k.u64(1)};
+        if (!concert || concert->config.concert != c) concert = find_concert(c);
+        if (!concert) return error{errc::corrupt, "read models: publishing an unknown concert"};
+        // Date records and queue counters are never deleted; seats are, when they become AVAILABLE.
+        if (!value && tag != keys::seat) return error{errc::corrupt, "read models: a counter was deleted"};
+        if (tag == keys::queue_counters) {
+            auto q = decode_queue_counters(*value);
+            if (!q) return error{errc::corrupt, "read models: undecodable queue counters"};
+            concert->waiting.store(q->waiting, std::memory_order_relaxed);
+            concert->active.store(q->active, std::memory_order_relaxed);
+            continue;
+        }
+        date_mirror* date = concert->find_date(k.i32(9));
+        if (date == nullptr) return error{errc::corrupt, "read models: publishing an unknown date"};
+        if (tag == keys::seat) {
+            date->set_status(k.u32(13), value ? static_cast<seat_status>((*value)[0]) : seat_status::available);
+        } else {
+            auto d = decode_date_record(*value);
+            if (!d) return error{errc::corrupt, "read models: undecodable date record"};
+            date->store_counts({d->held, d->sold});
+        }
+    }
+    return unit{};
+}
+
+std::shared_ptr<concert_mirror> rocks_read_models::find_concert(concert_id c) const {
+    std::shared_lock lock(concerts_mutex_);
+    auto it = concerts_.find(c);
+    return it == concerts_.end() ? nullptr : it->second;
+}
+
+}  // namespace encore::projections

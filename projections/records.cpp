@@ -1,0 +1,195 @@
+#include "projections/records.hpp"
+
+#include <bit>
+#include <cassert>
+
+#include "events/binary.hpp"
+
+namespace encore::projections {
+namespace {
+
+// Runs `read` over the bytes; the value counts only if every field was there and nothing is left.
+template <class T, class Read>
+std::optional<T> decode_exactly(std::string_view bytes, Read&& read) {
+    byte_reader in(bytes);
+    T value{};
+    read(in, value);
+    if (in.failed() || !in.at_end()) return std::nullopt;
+    return value;
+}
+
+// An enumeration stored as one byte; out-of-range bytes mark the reader failed.
+template <class E>
+E get_enum(byte_reader& in, std::uint8_t max) {
+    auto b = in.get_int<std::uint8_t>();
+    if (b > max) in.fail("enumeration out of range");
+    return static_cast<E>(b);
+}
+
+}  // namespace
+
+std::string encode_record(const date_record& r) {
+    std::string out;
+    byte_writer w(out);
+    w.put_int(r.seats);
+    w.put_int(r.held);
+    w.put_int(r.sold);
+    w.put_int(r.holds_placed);
+    w.put_int(r.holds_expired);
+    w.put_int(r.holds_cancelled);
+    w.put_int(r.revenue);
+    return out;
+}
+
+std::optional<date_record> decode_date_record(std::string_view bytes) {
+    return decode_exactly<date_record>(bytes, [](byte_reader& in, date_record& r) {
+        r.seats = in.get_int<std::uint32_t>();
+        r.held = in.get_int<std::uint32_t>();
+        r.sold = in.get_int<std::uint32_t>();
+        r.holds_placed = in.get_int<std::uint64_t>();
+        r.holds_expired = in.get_int<std::uint64_t>();
+        r.holds_cancelled = in.get_int<std::uint64_t>();
+        r.revenue = in.get_int<won>();
+    });
+}
+
+std::string encode_record(const queue_entry_record& r) {
+    std::string out;
+    byte_writer w(out);
+    w.put_int(r.ticket);
+    w.put_int(static_cast<std::uint8_t>(r.status));
+    w.put_int(r.active_until);
+    w.put_int(r.joined_at);
+    return out;
+}
+
+std::optional<queue_entry_record> decode_queue_entry(std::string_view bytes) {
+    return decode_exactly<queue_entry_record>(bytes, [](byte_reader& in, queue_entry_record& r) {
+        r.ticket = in.get_int<std::uint64_t>();
+        r.status = get_enum<queue_status>(in, 3);
+        r.active_until = in.get_int<time_ms>();
+        r.joined_at = in.get_int<time_ms>();
+    });
+}
+
+std::string encode_record(const queue_counters_record& r) {
+    std::string out;
+    byte_writer w(out);
+    w.put_int(r.admitted_through);
+    w.put_int(r.waiting);
+    w.put_int(r.active);
+    w.put_int(r.admitted_total);
+    return out;
+}
+
+std::optional<queue_counters_record> decode_queue_counters(std::string_view bytes) {
+    return decode_exactly<queue_counters_record>(bytes, [](byte_reader& in, queue_counters_record& r) {
+        r.admitted_through = in.get_int<std::uint64_t>();
+        r.waiting = in.get_int<std::uint64_t>();
+        r.active = in.get_int<std::uint64_t>();
+        r.admitted_total = in.get_int<std::uint64_t>();
+    });
+}
+
+std::string encode_record(const reservation& r) {
+    std::string out;
+    byte_writer w(out);
+    w.put_int(r.id.value);
+    w.put_int(r.concert.value);
+    w.put_int(r.user.value);
+    w.put_int(r.date);
+    w.put_int(r.seat);
+    w.put_int(r.price);
+    w.put_int(static_cast<std::uint8_t>(r.status));
+    w.put_int(r.held_at);
+    w.put_int(r.expires_at);
+    w.put_int(r.paid_at);
+    w.put_int(r.payment.value);
+    return out;
+}
+
+std::optional<reservation> decode_reservation(std::string_view bytes) {
+    return decode_exactly<reservation>(bytes, [](byte_reader& in, reservation& r) {
+        r.id.value = in.get_int<std::uint64_t>();
+        r.concert.value = in.get_int<std::uint64_t>();
+        r.user.value = in.get_int<std::uint64_t>();
+        r.date = in.get_int<day_number>();
+        r.seat = in.get_int<std::uint32_t>();
+        r.price = in.get_int<won>();
+        r.status = get_enum<reservation_status>(in, 3);
+        r.held_at = in.get_int<time_ms>();
+        r.expires_at = in.get_int<time_ms>();
+        r.paid_at = in.get_int<time_ms>();
+        r.payment.value = in.get_int<std::uint64_t>();
+    });
+}
+
+std::string encode_record(const history_entry& r) {
+    std::string out;
+    byte_writer w(out);
+    w.put_int(static_cast<std::uint8_t>(r.type));
+    w.put_int(r.amount);
+    w.put_int(r.balance_after);
+    w.put_int(r.at);
+    w.put_int(r.reservation.value);
+    return out;
+}
+
+std::optional<history_entry> decode_history_entry(std::string_view bytes) {
+    return decode_exactly<history_entry>(bytes, [](byte_reader& in, history_entry& r) {
+        r.type = get_enum<history_entry::kind>(in, 2);
+        r.amount = in.get_int<won>();
+        r.balance_after = in.get_int<won>();
+        r.at = in.get_int<time_ms>();
+        r.reservation.value = in.get_int<std::uint64_t>();
+    });
+}
+
+std::string encode_i64(std::int64_t v) {
+    std::string out;
+    byte_writer(out).put_int(v);
+    return out;
+}
+std::string encode_u64(std::uint64_t v) {
+    std::string out;
+    byte_writer(out).put_int(v);
+    return out;
+}
+std::string encode_u32(std::uint32_t v) {
+    std::string out;
+    byte_writer(out).put_int(v);
+    return out;
+}
+
+std::optional<std::int64_t> decode_i64(std::string_view bytes) {
+    return decode_exactly<std::int64_t>(bytes, [](byte_reader& in, std::int64_t& v) { v = in.get_int<std::int64_t>(); });
+}
+std::optional<std::uint64_t> decode_u64(std::string_view bytes) {
+    return decode_exactly<std::uint64_t>(bytes,
+                                         [](byte_reader& in, std::uint64_t& v) { v = in.get_int<std::uint64_t>(); });
+}
+std::optional<std::uint32_t> decode_u32(std::string_view bytes) {
+    return decode_exactly<std::uint32_t>(bytes,
+                                         [](byte_reader& in, std::uint32_t& v) { v = in.get_int<std::uint32_t>(); });
+}
+
+std::uint16_t wait_bucket_of(time_ms wait_ms) {
+    auto v = static_cast<std::uint64_t>(wait_ms < 0 ? 0 : wait_ms);
+    if (v < wait_exact_buckets) return static_cast<std::uint16_t>(v);
+    // The leading bit's position picks the octave, the next four bits the bucket within it.
+    unsigned octave = static_cast<unsigned>(std::bit_width(v)) - 1 - 4;
+    auto within = static_cast<unsigned>((v >> octave) & (wait_buckets_per_octave - 1));
+    return static_cast<std::uint16_t>(wait_exact_buckets + octave * wait_buckets_per_octave + within);
+}
+
+double wait_bucket_middle_ms(std::uint16_t bucket) {
+    if (bucket < wait_exact_buckets) return bucket;
+    unsigned octave = (bucket - wait_exact_buckets) / wait_buckets_per_octave;
+    unsigned within = (bucket - wait_exact_buckets) % wait_buckets_per_octave;
+    assert(octave < 60);
+    double lower = static_cast<double>(std::uint64_t{wait_buckets_per_octave + within} << octave);
+    double width = static_cast<double>(std::uint64_t{1} << octave);
+    return lower + (width - 1) / 2;
+}
+
+}  // namespace encore::projections

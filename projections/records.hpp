@@ -1,0 +1,75 @@
+#pragma once
+// Internal to projections/: the values stored under the keys of keys.hpp. Fixed-width little-endian
+// fields (events/binary.hpp); a value that does not decode to exactly its size is corrupt.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "events/event.hpp"
+#include "projections/read_models.hpp"
+
+namespace encore::projections {
+
+// The layout version stored under the meta key "layout": a store written with another layout is
+// refused at open (delete the directory; the projector rebuilds it from the event log).
+inline constexpr std::uint32_t layout_version = 1;
+
+// Per (concert, date): the seat counters and the analytics counters, in one value.
+struct date_record {
+    std::uint32_t seats = 0;  // seat numbers are 1..seats
+    std::uint32_t held = 0;
+    std::uint32_t sold = 0;
+    std::uint64_t holds_placed = 0;
+    std::uint64_t holds_expired = 0;
+    std::uint64_t holds_cancelled = 0;
+    won revenue = 0;
+    bool operator==(const date_record&) const = default;
+};
+
+// Per (concert, user): their latest ticket.
+struct queue_entry_record {
+    std::uint64_t ticket = 0;
+    queue_status status = queue_status::waiting;
+    time_ms active_until = 0;
+    time_ms joined_at = 0;
+};
+
+// Per concert. Admission is in ticket order, so a WAITING ticket's position is
+// ticket - admitted_through.
+struct queue_counters_record {
+    std::uint64_t admitted_through = 0;  // the highest admitted ticket
+    std::uint64_t waiting = 0;
+    std::uint64_t active = 0;
+    std::uint64_t admitted_total = 0;
+};
+
+std::string encode_record(const date_record& r);
+std::string encode_record(const queue_entry_record& r);
+std::string encode_record(const queue_counters_record& r);
+std::string encode_record(const reservation& r);
+std::string encode_record(const history_entry& r);
+std::string encode_i64(std::int64_t v);
+std::string encode_u64(std::uint64_t v);
+std::string encode_u32(std::uint32_t v);
+
+std::optional<date_record> decode_date_record(std::string_view bytes);
+std::optional<queue_entry_record> decode_queue_entry(std::string_view bytes);
+std::optional<queue_counters_record> decode_queue_counters(std::string_view bytes);
+std::optional<reservation> decode_reservation(std::string_view bytes);
+std::optional<history_entry> decode_history_entry(std::string_view bytes);
+std::optional<std::int64_t> decode_i64(std::string_view bytes);
+std::optional<std::uint64_t> decode_u64(std::string_view bytes);
+std::optional<std::uint32_t> decode_u32(std::string_view bytes);
+
+// The wait-time histogram: waits in milliseconds, exact below 16 ms, above that 16 buckets per power
+// of two (a bucket is 1/16 of its lower bound wide), so a bucket's midpoint is within 1/32 (~3.1%)
+// of any wait in it.
+inline constexpr std::uint16_t wait_exact_buckets = 16;
+inline constexpr std::uint16_t wait_buckets_per_octave = 16;
+std::uint16_t wait_bucket_of(time_ms wait_ms);
+// The middle of the bucket, in milliseconds (the exact value for the exact buckets).
+double wait_bucket_middle_ms(std::uint16_t bucket);
+
+}  // namespace encore::projections

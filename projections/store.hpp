@@ -1,0 +1,115 @@
+#pragma once
+// Internal to projections/: the RocksDB implementation of `read_models`, and the staging area one
+// `apply` call writes through.
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <vector>
+
+#include <rocksdb/db.h>
+
+#include "projections/keys.hpp"
+#include "projections/mirror.hpp"
+#include "projections/read_models.hpp"
+
+namespace encore::projections {
+
+// What one `apply` call changes, before it is written: every put and delete keyed by RocksDB key,
+// so that a later event of the same call reads what an earlier one wrote (a hold and its expiry in
+// one batch). Reads fall through to RocksDB for keys the call has not touched; only the calling
+// partition's thread writes those keys, so nothing changes them under it.
+class staged_batch {
+public:
+    explicit staged_batch(rocksdb::DB& db) : db_(db) {}
+
+    // The value as this call sees it; nullopt when absent (or deleted by this call).
+    result<std::optional<std::string>> get(const std::string& key) const;
+    void put(std::string key, std::string value) { changes_[std::move(key)] = std::move(value); }
+    void erase(std::string key) { changes_[std::move(key)] = std::nullopt; }
+
+    // nullopt value = delete. Ascending by key.
+    const std::map<std::string, std::optional<std::string>>& changes() const { return changes_; }
+
+private:
+    rocksdb::DB& db_;
+    std::map<std::string, std::optional<std::string>> changes_;
+};
+
+// Applies `events` (already checked to be consecutive and new) to the batch. Fails with
+// errc::corrupt when an event contradicts the read models (a seat of an unknown concert…): the
+// store and the log disagree, and nothing of the call may be written.
+result<unit> stage_events(staged_batch& batch, std::span<const event> events);
+
+class rocks_read_models final : public read_models {
+public:
+    rocks_read_models(const options& o, std::unique_ptr<rocksdb::DB> db);
+    ~rocks_read_models() override;
+
+    // Reads the applied sequences and rebuilds the mirror; part of `open`.
+    result<unit> load();
+
+    result<unit> apply(std::uint32_t partition, std::span<const event> events) override;
+    std::uint64_t applied_sequence(std::uint32_t partition) const override;
+
+    std::vector<concert_view> concerts() const override;
+    std::optional<concert_view> concert(concert_id c) const override;
+    std::optional<date_view> date(concert_id c, day_number d) const override;
+    std::optional<std::vector<seat_view>> seats(concert_id c, day_number date, bool only_available) const override;
+    std::optional<reservation> find_reservation(reservation_id r) const override;
+    std::vector<reservation> reservations_of(user_id u) const override;
+    bool user_exists(user_id u) const override;
+    won balance(user_id u) const override;
+    std::vector<history_entry> history(user_id u, std::size_t limit) const override;
+    std::optional<queue_view> queue(concert_id c, user_id u) const override;
+    std::optional<event> outcome(log_position request) const override;
+    std::optional<concert_analytics> analytics(concert_id c) const override;
+    std::uint64_t waiting_total() const override;
+
+private:
+    std::shared_ptr<concert_mirror> find_concert(concert_id c) const;
+    concert_view view_of(const concert_mirror& m) const;
+    result<unit> load_concerts();
+    result<unit> load_seats();
+    result<unit> load_counters();
+    // Makes a written batch visible in the mirror.
+    result<unit> publish(const staged_batch& batch);
+    result<unit> publish_concert(const std::string& key, const std::string& value);
+    // Calls `visit(key, value)` for every key starting with `prefix`, ascending, until it returns
+    // false. `snapshot` may be null.
+    template <class Visit>
+    result<unit> scan(const std::string& prefix, const rocksdb::Snapshot* snapshot, Visit&& visit) const;
+    std::optional<std::string> read(const std::string& key) const;
+
+    options options_;
+    std::unique_ptr<rocksdb::DB> db_;
+    std::unique_ptr<std::atomic<std::uint64_t>[]> applied_;  // per partition: the next sequence
+
+    mutable std::shared_mutex concerts_mutex_;  // guards the map; the mirrors have their own atomics
+    std::map<concert_id, std::shared_ptr<concert_mirror>> concerts_;
+};
+
+inline error io_error(const rocksdb::Status& s) { return error{errc::io, "read models: " + s.ToString()}; }
+
+template <class Visit>
+result<unit> rocks_read_models::scan(const std::string& prefix, const rocksdb::Snapshot* snapshot,
+                                     Visit&& visit) const {
+    std::string end = keys::prefix_end(prefix);
+    rocksdb::Slice upper(end);
+    rocksdb::ReadOptions ro;
+    ro.snapshot = snapshot;
+    ro.iterate_upper_bound = &upper;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro));
+    for (it->Seek(prefix); it->Valid(); it->Next()) {
+        if (!visit(std::string_view(it->key().data(), it->key().size()),
+                   std::string_view(it->value().data(), it->value().size())))
+            break;
+    }
+    if (!it->status().ok()) return io_error(it->status());
+    return unit{};
+}
+
+}  // namespace encore::projections

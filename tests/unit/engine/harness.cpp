@@ -1,0 +1,296 @@
+#include "harness.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+
+#include "events/ids.hpp"
+#include "events/time.hpp"
+
+namespace encore::test {
+namespace {
+
+constexpr std::uint64_t nth_hold_marker = std::uint64_t{1} << 63;
+
+step client(user_id u, command_body body) { return step{0, command{command_meta{0, u, "", no_position}, std::move(body)}}; }
+
+std::string user_text(user_id u) { return "u" + std::to_string(u.value); }
+
+std::string seat_text(const reservation& r) { return format_date(r.date) + "/" + std::to_string(r.seat); }
+
+bool is_client_command(const command& c) {
+    switch (c.type()) {
+        case command_type::tick:
+        case command_type::debit_request:
+        case command_type::debit_result: return false;
+        default: return true;
+    }
+}
+
+struct describer {
+    std::string operator()(const concert_created& e) const { return "ConcertCreated c" + std::to_string(e.concert.concert.value); }
+    std::string operator()(const user_registered& e) const { return "UserRegistered " + user_text(e.user) + " " + e.name; }
+    std::string operator()(const queue_joined& e) const {
+        std::string s = "QueueJoined " + user_text(e.user) + " #" + std::to_string(e.ticket) + " " +
+                        std::string(to_string(e.status));
+        if (e.status == queue_status::waiting) s += " " + std::to_string(e.position);
+        return e.fresh ? s : s + " again";
+    }
+    std::string operator()(const queue_admitted& e) const {
+        return "QueueAdmitted " + user_text(e.user) + " #" + std::to_string(e.ticket);
+    }
+    std::string operator()(const queue_left& e) const {
+        return "QueueLeft " + user_text(e.user) + " #" + std::to_string(e.ticket) + (e.completed ? " COMPLETED" : " EXPIRED");
+    }
+    std::string operator()(const seat_held& e) const { return reservation_line("SeatHeld", e.reservation); }
+    std::string operator()(const hold_expired& e) const { return reservation_line("HoldExpired", e.reservation); }
+    std::string operator()(const hold_cancelled& e) const { return reservation_line("HoldCancelled", e.reservation); }
+    std::string operator()(const payment_started& e) const {
+        return "PaymentStarted " + user_text(e.user) + " " + std::to_string(e.amount);
+    }
+    std::string operator()(const wallet_debited& e) const {
+        return "WalletDebited " + user_text(e.user) + " " + std::to_string(e.amount) + " balance " + std::to_string(e.balance);
+    }
+    std::string operator()(const debit_refused& e) const {
+        return "DebitRefused " + user_text(e.user) + " " + std::to_string(e.amount) + " balance " + std::to_string(e.balance);
+    }
+    std::string operator()(const payment_confirmed& e) const {
+        return reservation_line("PaymentConfirmed", e.reservation) + " balance " + std::to_string(e.balance);
+    }
+    std::string operator()(const payment_failed& e) const {
+        return "PaymentFailed " + user_text(e.user) + " " + std::string(refusal_code(e.reason)) + " balance " +
+               std::to_string(e.balance);
+    }
+    std::string operator()(const charged& e) const {
+        return "Charged " + user_text(e.user) + " " + std::to_string(e.amount) + " balance " + std::to_string(e.balance);
+    }
+    std::string operator()(const refused& e) const {
+        std::string s = "Refused " + std::string(refusal_code(e.reason));
+        return e.detail == 0 ? s : s + " " + std::to_string(e.detail);
+    }
+    std::string operator()(const idempotent_replay& e) const {
+        return "IdempotentReplay " + std::to_string(e.first.partition) + "/" + std::to_string(e.first.offset);
+    }
+
+    static std::string reservation_line(const char* type, const reservation& r) {
+        return std::string(type) + " " + user_text(r.user) + " " + seat_text(r);
+    }
+};
+
+}  // namespace
+
+create_concert catalog(concert_id id) {
+    create_concert c;
+    c.concert = id;
+    c.title = "IU 2026";
+    c.venue = "Jamsil";
+    c.schedules = {{christmas, 2, christmas_price}, {eve, 3, eve_price}};  // out of order on purpose
+    c.queue = {2, 600};
+    c.hold_ttl_seconds = 300;
+    c.max_holds_per_user = 2;
+    return c;
+}
+
+step create(create_concert c) { return client(admin, std::move(c)); }
+step register_as(user_id u, std::string name) { return client(u, register_user{std::move(name)}); }
+step enqueue_as(user_id u, concert_id c) { return client(u, enqueue{c}); }
+step hold(user_id u, std::uint64_t ticket, std::uint32_t seat, day_number date, concert_id c) {
+    return client(u, hold_seat{c, ticket, date, seat});
+}
+step cancel(user_id u, reservation_id r) { return client(u, cancel_hold{r}); }
+step pay(user_id u, reservation_id r) { return client(u, encore::pay{r}); }
+step charge_as(user_id u, won amount) { return client(u, charge{amount}); }
+step tick() { return client(admin, encore::tick{}); }
+step after(time_ms seconds, step s) { return after_ms(seconds * 1000, std::move(s)); }
+step after_ms(time_ms ms, step s) {
+    s.after_ms += ms;
+    return s;
+}
+step with_key(std::string key, step s) {
+    s.cmd.meta.idempotency_key = std::move(key);
+    return s;
+}
+reservation_id held(int n) { return reservation_id{nth_hold_marker | static_cast<std::uint64_t>(n)}; }
+
+std::string describe(const event& e) { return std::visit(describer{}, e.body); }
+
+std::vector<std::string> describe(const std::vector<event>& events) {
+    std::vector<std::string> out;
+    for (const event& e : events) out.push_back(describe(e));
+    return out;
+}
+
+void check_scenarios(const std::vector<scenario>& rows) {
+    for (const scenario& row : rows) {
+        INFO("scenario: " << row.name);
+        world w;
+        w.run_all(row.given);
+        CHECK(describe(w.run(row.when)) == row.then);
+    }
+}
+
+std::vector<step> operator+(std::vector<step> a, const std::vector<step>& b) {
+    a.insert(a.end(), b.begin(), b.end());
+    return a;
+}
+
+world::world(std::uint32_t partitions) : partitions_(partitions) {
+    for (std::uint32_t p = 0; p < partitions; ++p) states_.push_back(engine::make_partition(p, partitions));
+}
+
+std::uint32_t world::partition_of_concert(concert_id c) const { return partition_of(c, partitions_); }
+std::uint32_t world::partition_of_user(user_id u) const { return partition_of(u, partitions_); }
+
+std::uint32_t world::route(const command& c) const {
+    switch (c.type()) {
+        case command_type::create_concert: return partition_of_concert(std::get<create_concert>(c.body).concert);
+        case command_type::enqueue: return partition_of_concert(std::get<enqueue>(c.body).concert);
+        case command_type::hold_seat: return partition_of_concert(std::get<hold_seat>(c.body).concert);
+        case command_type::cancel_hold: return partition_of(std::get<cancel_hold>(c.body).reservation);
+        case command_type::pay: return partition_of(std::get<encore::pay>(c.body).reservation);
+        default: return partition_of_user(c.meta.user);
+    }
+}
+
+command world::resolve(command c) const {
+    auto fix = [this](reservation_id& r) {
+        if ((r.value & nth_hold_marker) != 0) r = hold_id(static_cast<int>(r.value & ~nth_hold_marker));
+    };
+    if (auto* body = std::get_if<cancel_hold>(&c.body)) fix(body->reservation);
+    if (auto* body = std::get_if<encore::pay>(&c.body)) fix(body->reservation);
+    return c;
+}
+
+std::vector<event> world::run(step s) {
+    now += s.after_ms;
+    command c = resolve(std::move(s.cmd));
+    c.meta.accepted_at = now;
+    std::vector<event> events;
+    if (c.type() == command_type::tick) {
+        for (std::uint32_t p = 0; p < partitions_; ++p) {
+            auto more = apply_on(p, c);
+            events.insert(events.end(), more.begin(), more.end());
+        }
+    } else {
+        events = apply_on(route(c), c);
+    }
+    if (!hold_messages) {
+        auto more = deliver_all();
+        events.insert(events.end(), more.begin(), more.end());
+    }
+    return events;
+}
+
+std::vector<event> world::run_all(const std::vector<step>& steps) {
+    std::vector<event> events;
+    for (const step& s : steps) {
+        auto more = run(s);
+        events.insert(events.end(), more.begin(), more.end());
+    }
+    return events;
+}
+
+std::vector<event> world::run_on(std::uint32_t partition, step s) {
+    now += s.after_ms;
+    command c = resolve(std::move(s.cmd));
+    c.meta.accepted_at = now;
+    return apply_on(partition, c);
+}
+
+std::vector<event> world::deliver_one() {
+    REQUIRE_FALSE(pending_.empty());
+    engine::outbound_command m = std::move(pending_.front());
+    pending_.pop_front();
+    delivered_.push_back(m);
+    return apply_on(m.partition, m.cmd);
+}
+
+std::vector<event> world::deliver_all() {
+    std::vector<event> events;
+    while (!pending_.empty()) {
+        auto more = deliver_one();
+        events.insert(events.end(), more.begin(), more.end());
+    }
+    return events;
+}
+
+std::vector<event> world::redeliver(std::size_t index) {
+    engine::outbound_command m = delivered_.at(index);
+    return apply_on(m.partition, m.cmd);
+}
+
+std::vector<event> world::apply_on(std::uint32_t partition, const command& c) {
+    partition_state& s = states_.at(partition);
+    log_position at{partition, s.next_command_offset};
+    std::uint64_t first_sequence = s.next_event_sequence;
+    engine::apply_output out;
+    engine::apply(s, c, at, out);
+    last_ = at;
+    // The envelope of every event: dense sequence, the cause, the partition clock.
+    for (std::size_t i = 0; i < out.events.size(); ++i) {
+        const event& e = out.events[i];
+        CHECK(e.sequence == first_sequence + i);
+        CHECK(e.cause == at);
+        CHECK(e.at == s.clock);
+        if (const auto* h = std::get_if<seat_held>(&e.body)) holds_.push_back(h->reservation.id);
+    }
+    CHECK(s.next_event_sequence == first_sequence + out.events.size());
+    check_answers(c, at, out.events);
+    for (auto& m : out.messages) pending_.push_back(std::move(m));
+    return out.events;
+}
+
+void world::check_answers(const command& c, log_position at, const std::vector<event>& events) {
+    for (const event& e : events) {
+        if (e.answers == no_position || e.answers == at) continue;
+        // Only a Pay is answered by a later command, once.
+        INFO(describe(e) << " answers " << e.answers.partition << "/" << e.answers.offset);
+        REQUIRE(pays_in_flight_.erase(e.answers) == 1);
+    }
+    if (!is_client_command(c)) {
+        CHECK(std::none_of(events.begin(), events.end(), [&](const event& e) { return e.answers == at; }));
+        return;
+    }
+    auto answers = std::count_if(events.begin(), events.end(), [&](const event& e) { return e.answers == at; });
+    bool started = std::any_of(events.begin(), events.end(),
+                               [](const event& e) { return e.type() == event_type::payment_started; });
+    INFO(to_string(c.type()) << " at " << at.partition << "/" << at.offset);
+    if (c.type() == command_type::pay && answers == 0 && started) {
+        pays_in_flight_[at] = 0;
+        return;
+    }
+    CHECK(answers == 1);
+}
+
+std::size_t world::unanswered_pays() const { return pays_in_flight_.size(); }
+
+const engine::reservation_record& world::record(reservation_id r) const {
+    const auto* rec = engine::find_reservation(states_.at(partition_of(r)), r);
+    REQUIRE(rec != nullptr);
+    return *rec;
+}
+
+seat_status world::seat(std::uint32_t seat, day_number date, concert_id c) const {
+    const partition_state& s = states_.at(partition_of_concert(c));
+    const auto* concert = engine::find_concert(s, c);
+    REQUIRE(concert != nullptr);
+    for (const auto& d : concert->dates) {
+        if (d.date == date) return engine::seat_of(d, seat, s);
+    }
+    FAIL("no such date");
+    return seat_status::available;
+}
+
+won world::balance(user_id u) const {
+    const partition_state& s = states_.at(partition_of_user(u));
+    auto it = s.wallets.find(u);
+    return it == s.wallets.end() ? 0 : it->second.balance;
+}
+
+const engine::attendee& world::attendee(user_id u, concert_id c) const {
+    const auto* concert = engine::find_concert(states_.at(partition_of_concert(c)), c);
+    REQUIRE(concert != nullptr);
+    return concert->attendees.at(u);
+}
+
+}  // namespace encore::test

@@ -1,0 +1,441 @@
+// The embedded log against real RocksDB, each test on a fresh temporary directory removed after it.
+// No test asserts on time: waits are generous upper bounds that only matter when something hangs.
+
+#include "events/log/embedded_log.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <stdlib.h>
+
+#include <chrono>
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+using namespace encore;
+using namespace std::chrono_literals;
+
+// How long a test waits for something that should happen at once before it calls it a hang.
+constexpr auto hang_wait = 30s;
+
+// A directory under the system temp directory, removed with everything in it when the test ends.
+class temp_directory {
+public:
+    temp_directory() {
+        std::string pattern = (std::filesystem::temp_directory_path() / "encore-log-test-XXXXXX").string();
+        REQUIRE(mkdtemp(pattern.data()) != nullptr);
+        path_ = pattern;
+    }
+    ~temp_directory() {
+        std::error_code ignored;
+        std::filesystem::remove_all(path_, ignored);
+    }
+    temp_directory(const temp_directory&) = delete;
+    temp_directory& operator=(const temp_directory&) = delete;
+
+    std::string log_path() const { return (path_ / "log").string(); }
+
+private:
+    std::filesystem::path path_;
+};
+
+embedded_log_options options_for(const temp_directory& directory, std::uint32_t partitions) {
+    embedded_log_options options;
+    options.directory = directory.log_path();
+    options.partitions = partitions;
+    return options;
+}
+
+std::unique_ptr<embedded_log> open_log(const embedded_log_options& options) {
+    auto opened = embedded_log::open(options);
+    if (!opened) FAIL("open failed: " << opened.err().message);
+    return std::move(opened).value();
+}
+
+// Counts callbacks (which run on the writer thread) so the test thread can wait for all of them.
+class completions {
+public:
+    void add() {
+        // Notifies under the lock: once the waiter sees the last count it may destroy this object.
+        std::lock_guard lock(mutex_);
+        ++count_;
+        changed_.notify_all();
+    }
+    bool wait_for(std::size_t expected) {
+        std::unique_lock lock(mutex_);
+        return changed_.wait_for(lock, hang_wait, [&] { return count_ >= expected; });
+    }
+
+private:
+    std::mutex mutex_;
+    std::condition_variable changed_;
+    std::size_t count_ = 0;
+};
+
+std::vector<std::string> read_all(log_stream& stream, std::uint32_t partition) {
+    auto entries = stream.read(partition, 0, stream.end(partition), 0ms);
+    REQUIRE(entries.ok());
+    std::vector<std::string> records;
+    for (std::size_t i = 0; i < entries->size(); ++i) {
+        REQUIRE((*entries)[i].offset == i);
+        records.push_back((*entries)[i].bytes);
+    }
+    return records;
+}
+
+std::uint64_t append_ok(log_stream& stream, std::uint32_t partition, std::vector<std::string> records) {
+    auto appended = stream.append_and_wait(partition, std::move(records));
+    if (!appended) FAIL("append failed: " << appended.err().message);
+    return *appended;
+}
+
+}  // namespace
+
+TEST_CASE("appends from 8 threads get dense offsets and keep each thread's call order") {
+    constexpr int thread_count = 8;
+    constexpr int calls_per_thread = 150;
+    temp_directory directory;
+    auto log = open_log(options_for(directory, 2));
+
+    // Thread t appends to stream t % 2, partition (t / 2) % 2: two threads share each partition.
+    auto stream_of = [&](int t) -> log_stream& { return t % 2 == 0 ? log->commands() : log->events(); };
+    auto partition_of = [](int t) { return static_cast<std::uint32_t>((t / 2) % 2); };
+
+    std::mutex results_mutex;
+    std::map<std::pair<int, int>, std::uint64_t> first_offsets;  // (thread, call) → first offset
+    int failures = 0;
+    completions done;
+    std::vector<std::thread> threads;
+    for (int t = 0; t < thread_count; ++t) {
+        threads.emplace_back([&, t] {
+            for (int call = 0; call < calls_per_thread; ++call) {
+                std::vector<std::string> records;
+                for (int k = 0; k <= call % 3; ++k) {
+                    records.push_back(std::to_string(t) + ":" + std::to_string(call) + ":" + std::to_string(k));
+                }
+                stream_of(t).append(partition_of(t), std::move(records), [&, t, call](result<std::uint64_t> r) {
+                    std::lock_guard lock(results_mutex);
+                    if (r.ok()) first_offsets[{t, call}] = *r; else ++failures;
+                    done.add();
+                });
+            }
+        });
+    }
+    for (auto& thread : threads) thread.join();
+    REQUIRE(done.wait_for(thread_count * calls_per_thread));
+    REQUIRE(failures == 0);
+
+    std::size_t records_seen = 0;
+    for (int stream_index = 0; stream_index < 2; ++stream_index) {
+        for (std::uint32_t partition = 0; partition < 2; ++partition) {
+            log_stream& stream = stream_index == 0 ? log->commands() : log->events();
+            // read_all checks that offsets run 0..N-1 without a gap or a repeat.
+            const std::vector<std::string> records = read_all(stream, partition);
+            REQUIRE(records.size() == stream.end(partition));
+            records_seen += records.size();
+
+            std::map<int, std::pair<int, int>> last_seen;  // thread → last (call, k) seen
+            for (std::size_t offset = 0; offset < records.size(); ++offset) {
+                int t = 0, call = 0, k = 0;
+                REQUIRE(std::sscanf(records[offset].c_str(), "%d:%d:%d", &t, &call, &k) == 3);
+                REQUIRE(stream_of(t).partitions() == 2);
+                REQUIRE(&stream_of(t) == &stream);
+                REQUIRE(partition_of(t) == partition);
+                // The call's records sit at its acknowledged first offset onwards, in order.
+                REQUIRE(first_offsets.at({t, call}) + static_cast<std::uint64_t>(k) == offset);
+                if (last_seen.count(t) != 0) REQUIRE(last_seen[t] < std::make_pair(call, k));
+                last_seen[t] = {call, k};
+            }
+        }
+    }
+    std::size_t records_sent = 0;
+    for (int call = 0; call < calls_per_thread; ++call) records_sent += thread_count * static_cast<std::size_t>(call % 3 + 1);
+    REQUIRE(records_seen == records_sent);
+}
+
+TEST_CASE("read returns a window from the middle and nothing past the end") {
+    temp_directory directory;
+    auto log = open_log(options_for(directory, 1));
+    for (int i = 0; i < 10; ++i) append_ok(log->events(), 0, {"r" + std::to_string(i)});
+    REQUIRE(log->events().end(0) == 10);
+
+    auto middle = log->events().read(0, 4, 3, 0ms);
+    REQUIRE(middle.ok());
+    REQUIRE(middle->size() == 3);
+    for (std::size_t i = 0; i < 3; ++i) {
+        CHECK((*middle)[i].offset == 4 + i);
+        CHECK((*middle)[i].bytes == "r" + std::to_string(4 + i));
+    }
+
+    auto tail = log->events().read(0, 8, 100, 0ms);
+    REQUIRE(tail.ok());
+    REQUIRE(tail->size() == 2);
+    CHECK(tail->back().offset == 9);
+
+    auto past_end = log->events().read(0, 10, 5, 0ms);
+    REQUIRE(past_end.ok());
+    CHECK(past_end->empty());
+
+    auto none_asked = log->events().read(0, 0, 0, 0ms);
+    REQUIRE(none_asked.ok());
+    CHECK(none_asked->empty());
+
+    // The other stream is independent: its offsets start at 0 too.
+    CHECK(log->commands().end(0) == 0);
+    CHECK(append_ok(log->commands(), 0, {"c"}) == 0);
+}
+
+TEST_CASE("a waiting read is woken by an append; with nothing coming it times out empty") {
+    temp_directory directory;
+    auto log = open_log(options_for(directory, 2));
+
+    auto quiet = log->events().read(1, 0, 10, 20ms);
+    REQUIRE(quiet.ok());
+    CHECK(quiet->empty());
+
+    auto reader = std::async(std::launch::async, [&] { return log->events().read(1, 0, 10, hang_wait); });
+    std::this_thread::sleep_for(50ms);  // lets the reader start waiting; the test holds either way
+    // An append to another partition must not satisfy the reader.
+    append_ok(log->events(), 0, {"elsewhere"});
+    append_ok(log->events(), 1, {"wake", "up"});
+
+    REQUIRE(reader.wait_for(hang_wait) == std::future_status::ready);
+    auto entries = reader.get();
+    REQUIRE(entries.ok());
+    REQUIRE(entries->size() == 2);
+    CHECK((*entries)[0].bytes == "wake");
+    CHECK((*entries)[1].bytes == "up");
+}
+
+TEST_CASE("records, ends, checkpoints and meta survive close and reopen") {
+    temp_directory directory;
+    const auto options = options_for(directory, 3);
+    {
+        auto log = open_log(options);
+        append_ok(log->commands(), 0, {"c0", "c1"});
+        append_ok(log->commands(), 2, {"c2"});
+        append_ok(log->events(), 1, {"e0", "e1", "e2"});
+        REQUIRE(log->checkpoints().save(1, "snapshot").ok());
+        REQUIRE(log->put_meta("token_secret", "s3cr3t").ok());
+    }
+    auto log = open_log(options);
+    CHECK(log->commands().end(0) == 2);
+    CHECK(log->commands().end(1) == 0);
+    CHECK(log->commands().end(2) == 1);
+    CHECK(log->events().end(0) == 0);
+    CHECK(log->events().end(1) == 3);
+    CHECK(log->events().end(2) == 0);
+    CHECK(read_all(log->commands(), 0) == std::vector<std::string>{"c0", "c1"});
+    CHECK(read_all(log->events(), 1) == std::vector<std::string>{"e0", "e1", "e2"});
+
+    auto checkpoint = log->checkpoints().load(1);
+    REQUIRE(checkpoint.ok());
+    CHECK(*checkpoint == std::optional<std::string>{"snapshot"});
+    auto secret = log->get_meta("token_secret");
+    REQUIRE(secret.ok());
+    CHECK(*secret == std::optional<std::string>{"s3cr3t"});
+
+    // Offsets carry on from the recovered end.
+    CHECK(append_ok(log->events(), 1, {"e3"}) == 3);
+    CHECK(append_ok(log->commands(), 1, {"first"}) == 0);
+}
+
+TEST_CASE("reopening with another partition count is refused") {
+    temp_directory directory;
+    auto options = options_for(directory, 4);
+    { auto log = open_log(options); }
+
+    options.partitions = 8;
+    auto refused = embedded_log::open(options);
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.err().code == errc::invalid);
+    CHECK_THAT(refused.err().message, Catch::Contains("4 partitions") && Catch::Contains("8"));
+
+    options.partitions = 4;
+    CHECK(embedded_log::open(options).ok());
+}
+
+TEST_CASE("checkpoints are saved, loaded and replaced whole per partition") {
+    temp_directory directory;
+    auto log = open_log(options_for(directory, 2));
+    checkpoint_store& checkpoints = log->checkpoints();
+
+    auto none = checkpoints.load(0);
+    REQUIRE(none.ok());
+    CHECK_FALSE(none->has_value());
+
+    REQUIRE(checkpoints.save(0, "first").ok());
+    REQUIRE(checkpoints.save(0, "second, longer than the first").ok());
+    REQUIRE(checkpoints.save(1, "").ok());
+
+    auto replaced = checkpoints.load(0);
+    REQUIRE(replaced.ok());
+    CHECK(*replaced == std::optional<std::string>{"second, longer than the first"});
+    auto empty = checkpoints.load(1);
+    REQUIRE(empty.ok());
+    CHECK(*empty == std::optional<std::string>{""});
+
+    CHECK(checkpoints.save(2, "x").err().code == errc::invalid);
+    CHECK(checkpoints.load(2).err().code == errc::invalid);
+}
+
+TEST_CASE("an out-of-range partition is refused and the log carries on") {
+    temp_directory directory;
+    auto log = open_log(options_for(directory, 2));
+
+    std::promise<result<std::uint64_t>> refused;
+    std::promise<std::thread::id> refused_on;
+    log->commands().append(2, {"x"}, [&](result<std::uint64_t> r) {
+        refused_on.set_value(std::this_thread::get_id());
+        refused.set_value(std::move(r));
+    });
+    auto outcome = refused.get_future().get();
+    REQUIRE_FALSE(outcome.ok());
+    CHECK(outcome.err().code == errc::invalid);
+    // Refusals are delivered like acknowledgements: on the log's writer thread.
+    CHECK(refused_on.get_future().get() != std::this_thread::get_id());
+
+    auto read = log->commands().read(7, 0, 1, 0ms);
+    REQUIRE_FALSE(read.ok());
+    CHECK(read.err().code == errc::invalid);
+
+    CHECK(log->commands().end(0) == 0);
+    CHECK(log->commands().end(1) == 0);
+    CHECK(append_ok(log->commands(), 1, {"fine"}) == 0);
+}
+
+TEST_CASE("an empty append is acknowledged with the current end and writes nothing") {
+    temp_directory directory;
+    auto log = open_log(options_for(directory, 1));
+    append_ok(log->events(), 0, {"a", "b", "c"});
+    const std::uint64_t batches_before = log->batches_written();
+
+    CHECK(append_ok(log->events(), 0, {}) == 3);
+    CHECK(log->events().end(0) == 3);
+    CHECK(log->batches_written() == batches_before);
+}
+
+TEST_CASE("group commit writes many concurrent appends in few batches") {
+    constexpr int thread_count = 4;
+    constexpr int appends_per_thread = 250;
+    temp_directory directory;
+    auto options = options_for(directory, 4);
+    options.sync = true;  // the realistic case: each batch costs an fsync
+    auto log = open_log(options);
+
+    completions done;
+    std::atomic<int> failures{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < thread_count; ++t) {
+        threads.emplace_back([&, t] {
+            for (int i = 0; i < appends_per_thread; ++i) {
+                log->events().append(static_cast<std::uint32_t>(t), {"record"}, [&](result<std::uint64_t> r) {
+                    if (!r.ok()) ++failures;
+                    done.add();
+                });
+            }
+        });
+    }
+    for (auto& thread : threads) thread.join();
+    REQUIRE(done.wait_for(thread_count * appends_per_thread));
+    CHECK(failures == 0);
+    INFO("batches written: " << log->batches_written());
+    CHECK(log->batches_written() >= 1);
+    CHECK(log->batches_written() < thread_count * appends_per_thread);
+    for (std::uint32_t p = 0; p < thread_count; ++p) CHECK(log->events().end(p) == appends_per_thread);
+}
+
+TEST_CASE("closing the log first writes and acknowledges everything queued") {
+    constexpr int append_count = 500;
+    temp_directory directory;
+    const auto options = options_for(directory, 1);
+    std::atomic<int> acknowledged{0};
+    {
+        auto log = open_log(options);
+        for (int i = 0; i < append_count; ++i) {
+            log->commands().append(0, {std::to_string(i)}, [&](result<std::uint64_t> r) {
+                if (r.ok()) ++acknowledged;
+            });
+        }
+    }
+    CHECK(acknowledged == append_count);
+    auto log = open_log(options);
+    CHECK(log->commands().end(0) == append_count);
+    CHECK(read_all(log->commands(), 0).back() == std::to_string(append_count - 1));
+}
+
+TEST_CASE("meta keys are stored, and the log's own keys are reserved") {
+    temp_directory directory;
+    auto log = open_log(options_for(directory, 1));
+    auto missing = log->get_meta("absent");
+    REQUIRE(missing.ok());
+    CHECK_FALSE(missing->has_value());
+
+    REQUIRE(log->put_meta("k", "v1").ok());
+    REQUIRE(log->put_meta("k", "v2").ok());
+    CHECK(*log->get_meta("k") == std::optional<std::string>{"v2"});
+
+    CHECK(log->put_meta("log.partitions", "9").err().code == errc::invalid);
+    CHECK(log->put_meta("", "x").err().code == errc::invalid);
+    CHECK(*log->get_meta("log.partitions") == std::optional<std::string>{"1"});
+}
+
+TEST_CASE("limits and bad options are refused") {
+    temp_directory directory;
+
+    SECTION("no partitions") {
+        auto opened = embedded_log::open(options_for(directory, 0));
+        REQUIRE_FALSE(opened.ok());
+        CHECK(opened.err().code == errc::invalid);
+    }
+    SECTION("too many partitions") {
+        auto opened = embedded_log::open(options_for(directory, embedded_log_partitions_max + 1));
+        REQUIRE_FALSE(opened.ok());
+        CHECK(opened.err().code == errc::invalid);
+    }
+    SECTION("a directory that is a file") {
+        auto options = options_for(directory, 1);
+        std::ofstream(options.directory) << "not a directory";
+        auto opened = embedded_log::open(options);
+        REQUIRE_FALSE(opened.ok());
+        CHECK(opened.err().code == errc::io);
+    }
+    SECTION("a record over record_bytes_max") {
+        auto options = options_for(directory, 1);
+        options.record_bytes_max = 8;
+        auto log = open_log(options);
+        auto refused = log->events().append_and_wait(0, {"short", "much too long"});
+        REQUIRE_FALSE(refused.ok());
+        CHECK(refused.err().code == errc::invalid);
+        CHECK(log->events().end(0) == 0);
+    }
+    SECTION("more records than the queue holds") {
+        auto options = options_for(directory, 1);
+        options.queued_records_max = 1;
+        auto log = open_log(options);
+        auto refused = log->events().append_and_wait(0, {"one", "two"});
+        REQUIRE_FALSE(refused.ok());
+        CHECK(refused.err().code == errc::unavailable);
+        CHECK(append_ok(log->events(), 0, {"one"}) == 0);
+    }
+    SECTION("a call larger than a group commit is written whole") {
+        auto options = options_for(directory, 1);
+        options.group_commit_records_max = 2;
+        auto log = open_log(options);
+        CHECK(append_ok(log->events(), 0, {"a", "b", "c", "d", "e"}) == 0);
+        CHECK(append_ok(log->events(), 0, {"f"}) == 5);
+        CHECK(read_all(log->events(), 0).size() == 6);
+    }
+}

@@ -1,0 +1,41 @@
+#pragma once
+// The `encore` command line: argument handling shared by the subcommands, and the subcommands.
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace encore::tools {
+
+// `--name value`, `--name=value` and bare `--flag`. A flag missing from the command line is read
+// from the environment as ENCORE_NAME (upper case, dashes as underscores).
+class arguments {
+public:
+    arguments(int argc, char** argv, int first, std::set<std::string> boolean_flags);
+    std::optional<std::string> text(const std::string& name) const;
+    std::string text(const std::string& name, const std::string& fallback) const;
+    std::uint64_t number(const std::string& name, std::uint64_t fallback) const;
+    bool flag(const std::string& name) const;
+    // Names given that no subcommand asked about: reported as errors.
+    const std::vector<std::string>& positional() const { return positional_; }
+    std::optional<std::string> unknown(const std::set<std::string>& known) const;
+
+private:
+    std::map<std::string, std::string> values_;
+    std::vector<std::string> positional_;
+};
+
+// Thrown for a bad command line; main prints it with the usage and exits 2.
+struct usage_error {
+    std::string message;
+};
+
+int serve(const arguments& args);
+int bench_engine(const arguments& args);
+int audit(const arguments& args);
+int dump_events(const arguments& args);
+
+}  // namespace encore::tools
