@@ -239,16 +239,18 @@ private:
     asio::steady_timer heartbeat_timer_;
 };
 
-// The answer owed to one request; shared by every copy of its responder.
+// The answer owed to one request; shared by every copy of its responder. It keeps its connection
+// alive: a connection waiting for answers may have no I/O pending (all requests it may read ahead
+// are read, or the client has half-closed), and must still be there when the answers come.
 struct pending_answer {
-    pending_answer(std::shared_ptr<http_server::core> server_in, std::weak_ptr<session> owner_in,
+    pending_answer(std::shared_ptr<http_server::core> server_in, std::shared_ptr<session> owner_in,
                    std::uint64_t sequence_in, std::shared_ptr<const std::string> peer_in)
         : server(std::move(server_in)), owner(std::move(owner_in)), sequence(sequence_in),
           peer(std::move(peer_in)) {}
     ~pending_answer();
 
     std::shared_ptr<http_server::core> server;  // keeps the io_context alive for deliver()
-    std::weak_ptr<session> owner;
+    std::shared_ptr<session> owner;
     std::uint64_t sequence;
     std::shared_ptr<const std::string> peer;
     std::atomic<bool> answered{false};
@@ -309,13 +311,10 @@ pending_answer::~pending_answer() {
     // Every copy of the responder is gone unanswered: a handler bug. Answer anyway, so that the
     // requests pipelined behind this one are not stuck forever.
     try {
-        if (auto session_alive = owner.lock()) {
-            std::fprintf(stderr, "encore api: a request from %s was dropped without an answer\n",
-                         peer->c_str());
-            session_alive->deliver(sequence,
-                                   error_response(500, "INTERNAL", "the request was not answered"),
-                                   std::string(route_label_server), nullptr);
-        }
+        std::fprintf(stderr, "encore api: a request from %s was dropped without an answer\n",
+                     peer->c_str());
+        owner->deliver(sequence, error_response(500, "INTERNAL", "the request was not answered"),
+                       std::string(route_label_server), nullptr);
     } catch (...) {
         // Out of memory while answering; the connection closes when its timers fire.
     }
@@ -353,9 +352,7 @@ void responder::send(http_response response, std::string_view route) const {
     const bool first = !answer_->answered.exchange(true);
     assert(first && "a request is answered once");
     if (!first) return;
-    if (auto owner = answer_->owner.lock()) {
-        owner->deliver(answer_->sequence, std::move(response), std::string(route), nullptr);
-    }
+    answer_->owner->deliver(answer_->sequence, std::move(response), std::string(route), nullptr);
 }
 
 std::shared_ptr<event_stream> responder::open_stream(http_response head,
@@ -363,12 +360,11 @@ std::shared_ptr<event_stream> responder::open_stream(http_response head,
     const bool first = !answer_->answered.exchange(true);
     assert(first && "a request is answered once");
     auto channel = std::make_shared<detail::stream_channel>(answer_->server, answer_->owner);
-    auto owner = answer_->owner.lock();
-    if (!first || !owner) {
+    if (!first) {
         channel->mark_closed();
         return channel;
     }
-    owner->deliver(answer_->sequence, std::move(head), std::string(route), channel);
+    answer_->owner->deliver(answer_->sequence, std::move(head), std::string(route), channel);
     return channel;
 }
 
@@ -515,7 +511,7 @@ void session::dispatch() {
     if (!next.keep_alive) read_stopped_ = true;
     slots_.push_back(std::move(next));
 
-    auto answer = std::make_shared<pending_answer>(server_.shared_from_this(), weak_from_this(),
+    auto answer = std::make_shared<pending_answer>(server_.shared_from_this(), shared_from_this(),
                                                    slots_.back().sequence, peer_);
     try {
         server_.handler.handle(std::move(request), responder(answer));

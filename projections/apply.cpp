@@ -89,6 +89,7 @@ result<unit> stager::operator()(const concert_created& body) {
     auto existing = batch_.get(keys::concert_key(c.concert));
     if (!existing) return existing.err();
     if (existing->has_value()) return contradiction(event_, "the concert exists already");
+    if (!concert_mirror::fits(c)) return contradiction(event_, "a date without seats, with too many, or twice");
     batch_.put(keys::concert_key(c.concert), encode(event_));
     for (const schedule& s : c.schedules) {
         date_record d;

@@ -31,11 +31,22 @@ void date_mirror::store_counts(counts c) {
 }
 
 concert_mirror::concert_mirror(const create_concert& c, time_ms created) : config(c), created_at(created) {
+    assert(fits(c));
     auto schedules = c.schedules;
     std::sort(schedules.begin(), schedules.end(),
               [](const schedule& a, const schedule& b) { return a.date < b.date; });
     dates.reserve(schedules.size());
     for (const schedule& s : schedules) dates.push_back(std::make_unique<date_mirror>(s.date, s.seats, s.price));
+}
+
+bool concert_mirror::fits(const create_concert& config) {
+    std::vector<day_number> days;
+    for (const schedule& s : config.schedules) {
+        if (s.seats < 1 || s.seats > seats_per_date_max) return false;
+        days.push_back(s.date);
+    }
+    std::sort(days.begin(), days.end());
+    return std::adjacent_find(days.begin(), days.end()) == days.end();
 }
 
 date_mirror* concert_mirror::find_date(day_number d) const {

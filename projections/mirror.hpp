@@ -51,7 +51,11 @@ struct concert_mirror {
     std::atomic<std::uint64_t> waiting{0};
     std::atomic<std::uint64_t> active{0};
 
+    // `config` must satisfy `fits`.
     concert_mirror(const create_concert& config, time_ms created_at);
+    // True when every date has 1..seats_per_date_max seats and no date repeats: what the mirror
+    // can hold (the engine validates catalogs; a store or log that breaks this is corrupt).
+    static bool fits(const create_concert& config);
     date_mirror* find_date(day_number d) const;
 };
 

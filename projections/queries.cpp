@@ -84,7 +84,8 @@ std::optional<std::vector<seat_view>> rocks_read_models::seats(concert_id c, day
     const date_mirror* date = m ? m->find_date(d) : nullptr;
     if (date == nullptr) return std::nullopt;
     std::vector<seat_view> out;
-    out.reserve(only_available ? date->seats() - date->load_counts().held - date->load_counts().sold : date->seats());
+    date_mirror::counts counts = date->load_counts();
+    out.reserve(only_available ? date->seats() - counts.held - counts.sold : date->seats());
     for (std::uint32_t seat = 1; seat <= date->seats(); ++seat) {
         seat_status s = date->status(seat);
         if (!only_available || s == seat_status::available) out.push_back({seat, s});

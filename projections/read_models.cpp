@@ -6,7 +6,9 @@
 #include <mutex>
 #include <system_error>
 
+#include <rocksdb/filter_policy.h>
 #include <rocksdb/options.h>
+#include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
 #include "events/codec.hpp"
@@ -16,6 +18,8 @@
 
 namespace encore::projections {
 namespace {
+
+constexpr double bloom_bits_per_key = 10;  // ~1% false positives
 
 result<unit> to_result(const rocksdb::Status& s) { return s.ok() ? result<unit>(unit{}) : result<unit>(io_error(s)); }
 
@@ -54,6 +58,10 @@ result<std::unique_ptr<read_models>> read_models::open(const options& o) {
 
     rocksdb::Options db_options;
     db_options.create_if_missing = true;
+    // Most queries are point lookups, many of absent keys (no balance yet, no outcome yet).
+    rocksdb::BlockBasedTableOptions table_options;
+    table_options.filter_policy.reset(rocksdb::NewBloomFilterPolicy(bloom_bits_per_key));
+    db_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table_options));
     rocksdb::DB* raw = nullptr;
     rocksdb::Status s = rocksdb::DB::Open(db_options, o.directory, &raw);
     if (!s.ok()) return io_error(s);
@@ -101,6 +109,7 @@ result<unit> rocks_read_models::publish_concert(const std::string& key, const st
     if (!created || created->type() != event_type::concert_created || key.size() != keys::concert_key_size)
         return error{errc::corrupt, "read models: undecodable concert"};
     const create_concert& config = std::get<concert_created>(created->body).concert;
+    if (!concert_mirror::fits(config)) return error{errc::corrupt, "read models: a concert the mirror cannot hold"};
     auto mirror = std::make_shared<concert_mirror>(config, created->at);
     std::unique_lock lock(concerts_mutex_);
     auto [it, inserted] = concerts_.emplace(config.concert, std::move(mirror));

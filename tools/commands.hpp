@@ -35,6 +35,7 @@ struct usage_error {
 
 int serve(const arguments& args);
 int bench_engine(const arguments& args);
+int bench_http(const arguments& args);
 int audit(const arguments& args);
 int dump_events(const arguments& args);
 

@@ -88,6 +88,9 @@ usage:
       Prints stored events as JSON lines.
   encore bench engine [--users N] [--dates N] [--seats N] [--seed N]
       Applies a realistic onsale to one partition on one thread; prints a JSON line.
+  encore bench http [--seconds N] [--connections N] [--users N] [--partitions N]
+      Starts the service on a temporary data dir (synced embedded log) and drives it over
+      loopback with a keep-alive load generator; prints per-route figures as a JSON line.
 )";
 
 }  // namespace
@@ -110,6 +113,7 @@ int main(int argc, char** argv) {
         if (command == "audit") return audit(arguments(argc, argv, 2, {}));
         if (command == "events") return dump_events(arguments(argc, argv, 2, {}));
         if (command == "bench" && argc >= 3 && std::string(argv[2]) == "engine") return bench_engine(arguments(argc, argv, 3, {}));
+        if (command == "bench" && argc >= 3 && std::string(argv[2]) == "http") return bench_http(arguments(argc, argv, 3, {}));
         throw usage_error{"unknown command '" + command + "'"};
     } catch (const usage_error& e) {
         std::fprintf(stderr, "encore: %s\n\n%s", e.message.c_str(), usage);

@@ -38,6 +38,10 @@ constexpr std::size_t checkpoint_bytes_max = std::size_t{1} << 30;
 constexpr int rocksdb_background_jobs = 4;
 // RocksDB's own diagnostic LOG files; its default of 1000 would litter the data directory.
 constexpr std::size_t rocksdb_info_log_files_max = 8;
+// A write-ahead log file is kept until every column family with data in it has flushed. `meta` and
+// `checkpoints` see few writes, so without this bound one early Put would pin gigabytes of
+// write-ahead log (RocksDB's default bound is 4 × all memtables) and make every open replay it.
+constexpr std::uint64_t rocksdb_wal_bytes_max = std::uint64_t{256} << 20;
 
 // Keys under this prefix in `meta` belong to the log itself.
 constexpr std::string_view reserved_meta_prefix = "log.";
@@ -220,7 +224,8 @@ public:
         if (max == 0) return std::vector<log_entry>{};
         const std::uint64_t end = wait_for_end_beyond(partition, from, wait);
         if (end <= from) return std::vector<log_entry>{};
-        return read_range(partition, from, from + std::min<std::uint64_t>(max, end - from));
+        const std::uint64_t count = std::min<std::uint64_t>({max, end - from, embedded_log_read_records_max});
+        return read_range(partition, from, from + count);
     }
 
     std::uint64_t end(std::uint32_t partition) override {
@@ -294,7 +299,8 @@ private:
         return end_now;
     }
 
-    // Reads offsets [from, to), all below the committed end, and checks that each one is there.
+    // Reads offsets [from, to), all below the committed end, checking that each one is there, and
+    // stops early once embedded_log_read_bytes_max is reached.
     result<std::vector<log_entry>> read_range(std::uint32_t partition, std::uint64_t from, std::uint64_t to) {
         const record_key lower_key = encode_record_key(partition, from);
         const record_key upper_key = encode_record_key(partition, to);
@@ -308,16 +314,18 @@ private:
         std::vector<log_entry> entries;
         entries.reserve(static_cast<std::size_t>(to - from));
         std::uint64_t expected = from;
-        for (it->Seek(lower); it->Valid(); it->Next()) {
+        std::size_t bytes = 0;
+        for (it->Seek(lower); it->Valid() && bytes < embedded_log_read_bytes_max; it->Next()) {
             const rocksdb::Slice key = it->key();
             if (key.size() != record_key_bytes || key_partition(key) != partition || key_offset(key) != expected) {
                 break;
             }
             entries.push_back(log_entry{expected, it->value().ToString()});
+            bytes += entries.back().bytes.size();
             ++expected;
         }
         if (!it->status().ok()) return io_error(name_ + ": reading partition " + std::to_string(partition), it->status());
-        if (expected != to) {
+        if (expected != to && bytes < embedded_log_read_bytes_max) {
             // Everything below the committed end was durably written; a gap means the disk lost it.
             return error{errc::corrupt, name_ + ": partition " + std::to_string(partition) + " has no record at offset " +
                                             std::to_string(expected) + " below its end " + std::to_string(to)};
@@ -424,6 +432,7 @@ rocksdb::DBOptions database_options() {
     options.create_missing_column_families = true;
     options.max_background_jobs = rocksdb_background_jobs;
     options.keep_log_file_num = rocksdb_info_log_files_max;
+    options.max_total_wal_size = rocksdb_wal_bytes_max;
     // A torn tail after a crash holds only unacknowledged writes: drop it and open with the rest.
     options.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
     return options;

@@ -24,6 +24,12 @@ namespace encore {
 // directory; this bounds it so that a typo cannot ask for millions of partitions.
 inline constexpr std::uint32_t embedded_log_partitions_max = 65536;
 
+// One `read` returns at most this many records, and stops after the record that reaches this many
+// bytes, whatever its `max` asks: the contract is "up to max", and this bounds one call's memory
+// when a reader asks for everything at once. Readers loop on from the last offset they got.
+inline constexpr std::size_t embedded_log_read_records_max = 16384;
+inline constexpr std::size_t embedded_log_read_bytes_max = 16u << 20;
+
 struct embedded_log_options {
     std::string directory;
     std::uint32_t partitions = 0;

@@ -9,8 +9,7 @@
 
 #include "harness.hpp"
 
-using namespace encore;
-using namespace encore::test;
+namespace encore::test {
 
 namespace {
 
@@ -88,3 +87,5 @@ TEST_CASE("apply expects the next offset of its partition's log", "[engine][cloc
     CHECK(w.state().next_command_offset == 3);
     CHECK(w.last_position() == log_position{0, 2});
 }
+
+}  // namespace encore::test

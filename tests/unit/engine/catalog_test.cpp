@@ -7,8 +7,7 @@
 
 #include "harness.hpp"
 
-using namespace encore;
-using namespace encore::test;
+namespace encore::test {
 
 namespace {
 
@@ -131,3 +130,5 @@ TEST_CASE("users register in their wallet partition", "[engine][catalog]") {
     CHECK(w.state(home).wallets.at(u1).name == "kim");
     CHECK(w.balance(u1) == 0);
 }
+
+}  // namespace encore::test

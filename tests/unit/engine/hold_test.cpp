@@ -7,8 +7,7 @@
 
 #include "harness.hpp"
 
-using namespace encore;
-using namespace encore::test;
+namespace encore::test {
 
 namespace {
 
@@ -176,3 +175,5 @@ TEST_CASE("a refused hold changes nothing", "[engine][hold]") {
     after->next_command_offset = s.next_command_offset;
     CHECK(engine::snapshot(*after) == engine::snapshot(s));
 }
+
+}  // namespace encore::test

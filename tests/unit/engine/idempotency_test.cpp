@@ -5,8 +5,7 @@
 
 #include "harness.hpp"
 
-using namespace encore;
-using namespace encore::test;
+namespace encore::test {
 
 namespace {
 
@@ -96,3 +95,5 @@ TEST_CASE("keys are forgotten 24 hours after their first use", "[engine][idempot
     CHECK(w.state().idempotency.empty());
     CHECK(w.state().idempotency_expiry.empty());
 }
+
+}  // namespace encore::test

@@ -8,8 +8,7 @@
 
 #include "harness.hpp"
 
-using namespace encore;
-using namespace encore::test;
+namespace encore::test {
 
 namespace {
 
@@ -245,3 +244,5 @@ TEST_CASE("a reservation id names its partition: another partition's is not foun
     CHECK(describe(w.run_on(0, pay(u1, elsewhere))) == std::vector<std::string>{"Refused RESERVATION_NOT_FOUND"});
     CHECK(describe(w.run_on(0, cancel(u1, elsewhere))) == std::vector<std::string>{"Refused RESERVATION_NOT_FOUND"});
 }
+
+}  // namespace encore::test

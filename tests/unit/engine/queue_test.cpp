@@ -6,8 +6,7 @@
 
 #include "harness.hpp"
 
-using namespace encore;
-using namespace encore::test;
+namespace encore::test {
 
 namespace {
 
@@ -123,3 +122,5 @@ TEST_CASE("a joined or admitted token carries its deadline", "[engine][queue]") 
     CHECK(w.attendee(u3).status == queue_status::active);
     CHECK(w.attendee(u1).status == queue_status::expired);
 }
+
+}  // namespace encore::test

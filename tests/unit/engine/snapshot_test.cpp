@@ -6,8 +6,7 @@
 #include "events/codec.hpp"
 #include "harness.hpp"
 
-using namespace encore;
-using namespace encore::test;
+namespace encore::test {
 
 namespace {
 
@@ -123,3 +122,5 @@ TEST_CASE("a corrupt snapshot is refused", "[engine][snapshot]") {
         CHECK_FALSE(engine::restore(bad).ok());
     }
 }
+
+}  // namespace encore::test

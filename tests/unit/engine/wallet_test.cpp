@@ -7,8 +7,7 @@
 
 #include "harness.hpp"
 
-using namespace encore;
-using namespace encore::test;
+namespace encore::test {
 
 namespace {
 
@@ -106,3 +105,5 @@ TEST_CASE("a refused debit keeps the hold, and a later payment can succeed", "[e
     CHECK(w.balance(u1) == 0);
     CHECK(w.seat(1) == seat_status::sold);
 }
+
+}  // namespace encore::test

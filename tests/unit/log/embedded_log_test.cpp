@@ -5,7 +5,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <signal.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 
 #include <chrono>
 #include <atomic>
@@ -84,13 +86,18 @@ private:
     std::size_t count_ = 0;
 };
 
+// Reads a partition from 0 to its end, as a reader must: in as many calls as the log needs.
 std::vector<std::string> read_all(log_stream& stream, std::uint32_t partition) {
-    auto entries = stream.read(partition, 0, stream.end(partition), 0ms);
-    REQUIRE(entries.ok());
+    const std::uint64_t end = stream.end(partition);
     std::vector<std::string> records;
-    for (std::size_t i = 0; i < entries->size(); ++i) {
-        REQUIRE((*entries)[i].offset == i);
-        records.push_back((*entries)[i].bytes);
+    while (records.size() < end) {
+        auto entries = stream.read(partition, records.size(), end - records.size(), 0ms);
+        REQUIRE(entries.ok());
+        REQUIRE_FALSE(entries->empty());
+        for (const log_entry& entry : *entries) {
+            REQUIRE(entry.offset == records.size());
+            records.push_back(entry.bytes);
+        }
     }
     return records;
 }
@@ -197,7 +204,31 @@ TEST_CASE("read returns a window from the middle and nothing past the end") {
     CHECK(append_ok(log->commands(), 0, {"c"}) == 0);
 }
 
-TEST_CASE("a waiting read is woken by an append; with nothing coming it times out empty") {
+TEST_CASE("one read returns a bounded number of records and bytes") {
+    temp_directory directory;
+    auto log = open_log(options_for(directory, 1));
+
+    SECTION("records") {
+        const std::size_t total = embedded_log_read_records_max + 100;
+        append_ok(log->events(), 0, std::vector<std::string>(total, "r"));
+        auto first = log->events().read(0, 0, total, 0ms);
+        REQUIRE(first.ok());
+        CHECK(first->size() == embedded_log_read_records_max);
+        CHECK(read_all(log->events(), 0).size() == total);
+    }
+    SECTION("bytes") {
+        const std::string megabyte(1u << 20, 'x');
+        const std::size_t total = embedded_log_read_bytes_max / megabyte.size() + 4;
+        for (std::size_t i = 0; i < total; ++i) append_ok(log->events(), 0, {megabyte});
+        auto first = log->events().read(0, 0, total, 0ms);
+        REQUIRE(first.ok());
+        // Stops after the record that reaches the bound.
+        CHECK(first->size() == embedded_log_read_bytes_max / megabyte.size());
+        CHECK(read_all(log->events(), 0).size() == total);
+    }
+}
+
+TEST_CASE("a waiting read is woken by an append, and with nothing coming it times out empty") {
     temp_directory directory;
     auto log = open_log(options_for(directory, 2));
 
@@ -438,4 +469,53 @@ TEST_CASE("limits and bad options are refused") {
         CHECK(append_ok(log->events(), 0, {"f"}) == 5);
         CHECK(read_all(log->events(), 0).size() == 6);
     }
+}
+
+// A real write failure: the process file-size limit makes the write-ahead log's write fail with
+// EFBIG (SIGXFSZ ignored), as a full disk would.
+TEST_CASE("a failed group commit is reported to every call of it, hides them, and stops the log") {
+    constexpr rlim_t file_bytes_limit = 1u << 20;
+    temp_directory directory;
+    const auto options = options_for(directory, 2);
+    auto log = open_log(options);
+    append_ok(log->events(), 0, {"before"});
+
+    rlimit saved{};
+    REQUIRE(getrlimit(RLIMIT_FSIZE, &saved) == 0);
+    auto* const saved_handler = signal(SIGXFSZ, SIG_IGN);
+    rlimit limited = saved;
+    limited.rlim_cur = file_bytes_limit;
+    REQUIRE(setrlimit(RLIMIT_FSIZE, &limited) == 0);
+
+    std::promise<result<std::uint64_t>> big_outcome;
+    std::promise<result<std::uint64_t>> small_outcome;
+    // Queued together so that they are likely, though not certain, to share the failing batch.
+    log->events().append(0, {std::string(2 * file_bytes_limit, 'x')},
+                         [&](result<std::uint64_t> r) { big_outcome.set_value(std::move(r)); });
+    log->commands().append(1, {"small"}, [&](result<std::uint64_t> r) { small_outcome.set_value(std::move(r)); });
+    auto big = big_outcome.get_future().get();
+    auto small = small_outcome.get_future().get();
+    auto after = log->events().append_and_wait(1, {"after"});
+
+    REQUIRE(setrlimit(RLIMIT_FSIZE, &saved) == 0);
+    signal(SIGXFSZ, saved_handler);
+
+    REQUIRE_FALSE(big.ok());
+    CHECK(big.err().code == errc::io);
+    REQUIRE_FALSE(small.ok());  // in the failed batch, or refused by the failed log after it
+    CHECK(small.err().code == errc::io);
+    REQUIRE_FALSE(after.ok());
+    CHECK(after.err().code == errc::io);
+    CHECK(log->events().end(0) == 1);
+    CHECK(log->events().end(1) == 0);
+    CHECK(log->commands().end(1) == 0);
+    CHECK(read_all(log->events(), 0) == std::vector<std::string>{"before"});
+
+    // Reopening recovers a log that works again, holding at least what was acknowledged.
+    log.reset();
+    log = open_log(options);
+    CHECK(read_all(log->events(), 0).front() == "before");
+    const std::uint64_t end = log->events().end(0);
+    INFO("events partition 0 holds " << end << " records after reopen");
+    CHECK(append_ok(log->events(), 0, {"again"}) == end);
 }

@@ -386,7 +386,7 @@ TEST_CASE("queue positions, admissions and the wait-time median follow the waiti
     CHECK(s.models->waiting_total() == 1);
 }
 
-TEST_CASE("outcomes record refusals and idempotent replays; the replay changes nothing") {
+TEST_CASE("outcomes record refusals and idempotent replays, and a replay changes nothing") {
     scene s;
     user_id kim = s.user(100);
     s.register_and_charge(kim, 0);

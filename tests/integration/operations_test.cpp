@@ -1,0 +1,168 @@
+// Operations (API.md "Operations and analysis"): health, readiness, metrics, the OpenAPI
+// document, the web page and analytics.
+
+#include <catch2/catch.hpp>
+
+#include <regex>
+
+#include "tests/integration/api.hpp"
+
+namespace encore::test {
+namespace {
+
+TEST_CASE("healthz, readyz, the web page and the OpenAPI document", "[operations]") {
+    server_process server;
+    http_client client(server.host(), server.port());
+
+    CHECK_STATUS(call(client, "GET", "/healthz"), 200);
+    CHECK_STATUS(call(client, "GET", "/readyz"), 200);
+
+    auto page = call(client, "GET", "/");
+    REQUIRE_STATUS(page, 200);
+    CHECK(page.header("Content-Type").value_or("").starts_with("text/html"));
+    CHECK(page.body.find("<html") != std::string::npos);
+    CHECK(page.body.find("</html>") != std::string::npos);
+
+    auto doc_reply = call(client, "GET", "/openapi.json");
+    REQUIRE_STATUS(doc_reply, 200);
+    CHECK(doc_reply.header("Content-Type").value_or("").starts_with("application/json"));
+    const json doc = doc_reply.json();
+    REQUIRE(doc.is_object());
+    REQUIRE(doc.at("openapi").is_string());
+    CHECK(doc.at("openapi").get<std::string>().starts_with("3."));
+    CHECK(doc.at("info").at("title").is_string());
+    CHECK(doc.at("info").at("version").is_string());
+    const json& paths = doc.at("paths");
+    // Every row of API.md, with its method.
+    const std::vector<std::pair<std::string, std::string>> rows = {
+        {"post", "/users"},
+        {"get", "/users/me/balance"},
+        {"post", "/users/me/balance/charge"},
+        {"get", "/users/me/balance/history"},
+        {"get", "/users/me/reservations"},
+        {"post", "/admin/concerts"},
+        {"get", "/concerts"},
+        {"get", "/concerts/{concertId}/dates"},
+        {"get", "/concerts/{concertId}/dates/{date}/seats"},
+        {"post", "/concerts/{concertId}/queue"},
+        {"get", "/concerts/{concertId}/queue"},
+        {"get", "/concerts/{concertId}/queue/stream"},
+        {"post", "/concerts/{concertId}/dates/{date}/seats/{seat}/hold"},
+        {"get", "/reservations/{reservationId}"},
+        {"delete", "/reservations/{reservationId}"},
+        {"post", "/reservations/{reservationId}/pay"},
+        {"get", "/analytics/concerts/{concertId}"},
+        {"get", "/healthz"},
+        {"get", "/readyz"},
+        {"get", "/metrics"},
+        {"get", "/openapi.json"},
+        {"get", "/"},
+    };
+    // Path templates match API.md's up to the names of their parameters.
+    auto shape = [](const std::string& path) { return std::regex_replace(path, std::regex("\\{[^}]*\\}"), "{}"); };
+    std::map<std::string, const json*> by_shape;
+    for (const auto& [path, item] : paths.items()) by_shape[shape(path)] = &item;
+    for (const auto& [method, path] : rows) {
+        INFO(method << " " << path);
+        auto it = by_shape.find(shape(path));
+        REQUIRE(it != by_shape.end());
+        REQUIRE(it->second->contains(method));
+        CHECK(it->second->at(method).at("responses").is_object());
+        CHECK_FALSE(it->second->at(method).at("responses").empty());
+    }
+    CHECK(paths.size() == rows.size());
+}
+
+TEST_CASE("metrics count requests by route and status and time them by route", "[operations][metrics]") {
+    server_process server;
+    http_client client(server.host(), server.port());
+    const auto kim = new_user(client);
+    REQUIRE_STATUS(charge(client, kim, 10), 200);
+    REQUIRE_STATUS(charge(client, kim, 0), 400);
+    REQUIRE_STATUS(call(client, "GET", "/no/such/route"), 404);
+    const auto concert = create_concert(client, server, concert_body());
+    const auto g = admitted_guest(client, concert);
+    REQUIRE_STATUS(hold(client, g, concert, 1), 201);
+    // A raw path must never become a label: the concert id may not appear in the metrics.
+    REQUIRE_STATUS(call(client, "GET", seats_path(concert), {}, g.headers()), 200);
+
+    auto metrics = call(client, "GET", "/metrics");
+    REQUIRE_STATUS(metrics, 200);
+    CHECK(metrics.header("Content-Type").value_or("").starts_with("text/plain"));
+    const std::string& text = metrics.body;
+    INFO(text.substr(0, 6000));
+    auto has_line = [&](const std::string& pattern) {
+        std::regex re(pattern);
+        std::istringstream lines(text);
+        for (std::string line; std::getline(lines, line);) {
+            if (std::regex_search(line, re)) return true;
+        }
+        return false;
+    };
+    // Request counters by route and status.
+    CHECK(has_line(R"(^encore_http_requests_total\{.*route="POST /users/me/balance/charge".*status="200".*\} [1-9])"));
+    CHECK(has_line(R"(^encore_http_requests_total\{.*route="POST /users/me/balance/charge".*status="400".*\} [1-9])"));
+    CHECK(has_line(R"(^encore_http_requests_total\{.*route="POST /users".*status="201".*\} [1-9])"));
+    CHECK(has_line(R"(^encore_http_requests_total\{.*status="404".*\} [1-9])"));
+    CHECK(has_line(R"(^encore_http_requests_total\{.*route="POST /concerts/\{[a-zA-Z]*\}/dates/\{[a-zA-Z]*\}/seats/\{[a-zA-Z]*\}/hold".*status="201".*\} 1)"));
+    // Latency histograms by route.
+    CHECK(has_line(R"(^# TYPE encore_http_request_duration_seconds histogram)"));
+    CHECK(has_line(R"(^encore_http_request_duration_seconds_bucket\{.*route="POST /users/me/balance/charge".*le="\+Inf".*\} [1-9])"));
+    CHECK(has_line(R"(^encore_http_request_duration_seconds_count\{.*route="POST /users".*\} [1-9])"));
+    CHECK(has_line(R"(^encore_http_request_duration_seconds_sum\{.*route="GET /concerts/\{[a-zA-Z]*\}/dates/\{[a-zA-Z]*\}/seats".*\} )"));
+    // Commands applied, log append latency, projection lag, queue lengths.
+    CHECK(has_line(R"(^encore_commands_applied(\{\})? [1-9])"));
+    CHECK(has_line(R"(^encore_log_append_seconds_count(\{\})? [1-9])"));
+    CHECK(has_line(R"(^encore_projection_lag_events(\{\})? )"));
+    CHECK(has_line(R"(^encore_queue_waiting_users(\{\})? )"));
+    CHECK(text.find(concert) == std::string::npos);
+    CHECK(text.find(kim.id) == std::string::npos);
+}
+
+TEST_CASE("analytics need the admin key and count sales, holds and the queue per date", "[operations][analytics]") {
+    server_process server;
+    http_client client(server.host(), server.port());
+    const auto concert = create_concert(client, server, concert_body(10, 1'000, 1, 600));
+    const auto g = admitted_guest(client, concert);
+    const auto waiting = new_user(client);
+    REQUIRE(enqueue(client, waiting, concert).json().at("status") == "WAITING");
+    REQUIRE_STATUS(charge(client, g.user, 5'000), 200);
+    auto a = hold(client, g, concert, 1);
+    auto b = hold(client, g, concert, 2);
+    auto c = hold(client, g, concert, 3);
+    REQUIRE_STATUS(a, 201);
+    REQUIRE_STATUS(b, 201);
+    REQUIRE_STATUS(c, 201);
+    REQUIRE_STATUS(cancel(client, g.user, b.json().at("reservationId")), 200);
+    REQUIRE_STATUS(pay(client, g.user, a.json().at("reservationId")), 201);
+
+    const std::string path = "/analytics/concerts/" + concert;
+    CHECK_ERROR(call(client, "GET", path), 401, "UNAUTHORIZED");
+    CHECK_ERROR(call(client, "GET", path, {}, admin_header("not-the-admin-key")), 401, "UNAUTHORIZED");
+    CHECK_ERROR(call(client, "GET", "/analytics/concerts/c-00000000000000ff", {}, admin_header(server.admin_key())), 404,
+                "CONCERT_NOT_FOUND");
+    auto reply = call(client, "GET", path, {}, admin_header(server.admin_key()));
+    REQUIRE_STATUS(reply, 200);
+    const json body = reply.json();
+    INFO(body.dump());
+    REQUIRE(body.at("dates").size() == 1);
+    const json& d = body.at("dates")[0];
+    CHECK(d.at("date") == concert_date);
+    CHECK(d.at("seatsSold") == 1);
+    CHECK(d.at("seatsHeld") == 1);
+    CHECK(d.at("seatsAvailable") == 8);
+    CHECK(d.at("revenue") == 1'000);
+    CHECK(d.at("holdsPlaced") == 3);
+    CHECK(d.at("holdsCancelled") == 1);
+    CHECK(d.at("holdsExpired") == 0);
+    CHECK(d.at("holdToPaymentConversion").get<double>() == Approx(1.0 / 3.0));
+    // g paid (COMPLETED) and so the waiting user was admitted.
+    const json& q = body.at("queue");
+    CHECK(q.at("waiting") == 0);
+    CHECK(q.at("active") == 1);
+    CHECK(q.at("admittedTotal") == 2);
+    CHECK(q.contains("medianWaitSeconds"));
+}
+
+}  // namespace
+}  // namespace encore::test

@@ -1,0 +1,171 @@
+// The invariants checked after every step, the end-state checks, and the replay check.
+
+#include <algorithm>
+
+#include "events/codec.hpp"
+#include "sim.hpp"
+
+namespace encore::sim {
+namespace {
+
+void require(bool ok, const std::string& what) {
+    if (!ok) throw failure(what);
+}
+
+std::string seat_name(const engine::concert_state& c, const engine::date_state& d, std::uint32_t seat) {
+    return "concert " + std::to_string(c.config.concert.value) + " day " + std::to_string(d.date) + " seat " +
+           std::to_string(seat);
+}
+
+// Replays a partition's log from empty state, restoring from a snapshot after `restore_at`
+// commands (none when past the end), and returns the encoded events and the final state.
+std::pair<std::vector<std::string>, engine::partition_state> replay(std::uint32_t partition, std::uint32_t partitions,
+                                                                     const std::vector<command>& log,
+                                                                     std::size_t restore_at) {
+    engine::partition_state s = engine::make_partition(partition, partitions);
+    std::vector<std::string> bytes;
+    engine::apply_output out;
+    for (std::size_t i = 0; i < log.size(); ++i) {
+        if (i == restore_at) {
+            auto restored = engine::restore(engine::snapshot(s));
+            require(restored.ok(), "restore failed during the replay");
+            s = std::move(*restored);
+        }
+        out.clear();
+        engine::apply(s, log[i], log_position{partition, i}, out);
+        for (const event& e : out.events) bytes.push_back(encode(e));
+    }
+    return {std::move(bytes), std::move(s)};
+}
+
+}  // namespace
+
+void world::check_invariants() {
+    for (const engine::partition_state& s : states_) check_partition(s);
+    check_money();
+}
+
+void world::check_partition(const engine::partition_state& s) {
+    for (std::uint32_t i = 0; i < s.concerts.size(); ++i) check_concert(s, s.concerts[i], i);
+    for (const auto& [user, w] : s.wallets) {
+        require(w.balance >= 0 && w.balance <= balance_max, "a balance outside 0..2^53-1");
+        auto model = balances_.find(user.value);
+        require(w.balance == (model == balances_.end() ? 0 : model->second), "a balance differs from the model");
+    }
+    for (const engine::reservation_record& r : s.reservations) {
+        require(!r.payment_pending || (r.status == reservation_status::held && r.payment_offset != 0),
+                "a payment in flight on a reservation that is not HELD");
+        // Deadlines pass as the clock moves: no open hold outlives its expiry.
+        require(r.status != reservation_status::held || r.payment_pending || r.expires_at > s.clock,
+                "a HELD reservation past its expiry");
+        if (r.status == reservation_status::confirmed) {
+            auto p = payments_.find(reservation_id::at({s.partition, r.payment_offset}));
+            require(p != payments_.end() && p->second.debited == 1 && p->second.confirmed == 1,
+                    "a confirmed reservation whose payment was not debited once");
+        }
+    }
+}
+
+void world::check_concert(const engine::partition_state& s, const engine::concert_state& c, std::uint32_t index) {
+    // Count seats from the reservation records: never two live reservations on one seat.
+    std::map<std::pair<std::uint32_t, std::uint32_t>, const engine::reservation_record*> live;
+    std::map<std::uint64_t, std::uint32_t> holds_of;  // user -> HELD reservations at this concert
+    for (const engine::reservation_record& r : s.reservations) {
+        if (r.concert_index != index) continue;
+        if (r.status != reservation_status::held && r.status != reservation_status::confirmed) continue;
+        auto [it, fresh] = live.emplace(std::make_pair(r.date_index, r.seat), &r);
+        require(fresh, seat_name(c, c.dates[r.date_index], r.seat) + " is held or sold by two reservations");
+        if (r.status == reservation_status::held) ++holds_of[r.user.value];
+    }
+    for (std::uint32_t di = 0; di < c.dates.size(); ++di) {
+        const engine::date_state& d = c.dates[di];
+        std::uint32_t held = 0, sold = 0;
+        for (std::uint32_t seat = 1; seat <= d.seats; ++seat) {
+            auto it = live.find({di, seat});
+            std::uint32_t cell = d.seat_cells[seat - 1];
+            if (it == live.end()) {
+                require(cell == engine::no_reservation, seat_name(c, d, seat) + " is taken with no live reservation");
+                continue;
+            }
+            require(cell != engine::no_reservation && &s.reservations[cell - 1] == it->second,
+                    seat_name(c, d, seat) + " does not point at its reservation");
+            bool is_sold = it->second->status == reservation_status::confirmed;
+            require(engine::seat_of(d, seat, s) == (is_sold ? seat_status::sold : seat_status::held),
+                    seat_name(c, d, seat) + " disagrees with its reservation's status");
+            ++(is_sold ? sold : held);
+        }
+        require(d.held == held && d.sold == sold, "held/sold counts differ from the seats");
+    }
+    std::uint32_t active = 0;
+    for (const auto& [user, a] : c.attendees) {
+        require(a.holds == holds_of[user.value], "an attendee's hold count differs from the reservations");
+        require(a.holds <= c.config.max_holds_per_user, "more holds than maxHoldsPerUser");
+        if (a.status == queue_status::active) {
+            ++active;
+            require(a.active_until > s.clock, "an ACTIVE token past its deadline");
+        }
+    }
+    require(active == c.active && active <= c.config.queue.active_capacity, "more users ACTIVE than the capacity");
+    require(c.waiting.empty() || c.active == c.config.queue.active_capacity, "users wait while a slot is free");
+    std::uint64_t ticket = c.admitted_through;
+    for (user_id u : c.waiting) {
+        const engine::attendee& a = c.attendees.at(u);
+        require(a.status == queue_status::waiting && a.ticket == ++ticket, "the waiting line is out of ticket order");
+    }
+    require(ticket + 1 == c.next_ticket, "tickets past the waiting line");
+}
+
+// Money is conserved: every won charged is in a wallet, in a confirmed payment, or in a debit
+// whose confirmation is still travelling back (its DebitResult not yet delivered).
+void world::check_money() {
+    won balances = 0;
+    for (const engine::partition_state& s : states_) {
+        for (const auto& [user, w] : s.wallets) balances += w.balance;
+    }
+    won in_flight = debited_total_ - confirmed_total_;
+    require(charged_total_ == balances + confirmed_total_ + in_flight, "money is not conserved");
+    std::set<payment_id> travelling;
+    for (const auto& [key, ch] : channels_) {
+        for (std::size_t i = ch.delivered; i < ch.messages.size(); ++i) {
+            const auto* result = std::get_if<debit_result>(&ch.messages[i].body);
+            if (result != nullptr && result->debited) travelling.insert(result->payment);
+        }
+    }
+    require(travelling == debits_in_flight_, "a debited payment is neither confirmed nor on its way back");
+    won sum = 0;
+    for (payment_id p : debits_in_flight_) sum += payments_.at(p).amount;
+    require(sum == in_flight, "the debits in flight do not add up");
+}
+
+void world::check_end() {
+    require(pays_in_flight_.empty(), std::to_string(pays_in_flight_.size()) + " accepted Pays never answered");
+    require(debits_in_flight_.empty(), "a debit never confirmed after every message was delivered");
+    for (const auto& [id, p] : payments_) {
+        require(p.started == 1 && p.debited + p.refused == 1 && p.confirmed + p.failed == 1,
+                "a payment that did not run its saga to the end");
+        require(p.confirmed == p.debited, "a payment confirmed without its debit, or debited without confirmation");
+    }
+}
+
+// Replaying a partition's log from empty state yields the same events, byte for byte, and the
+// same state; so does a replay that goes through a snapshot at a random point.
+void world::check_replay() {
+    for (std::uint32_t p = 0; p < partitions_; ++p) {
+        std::vector<std::string> recorded;
+        for (const event& e : events_[p]) recorded.push_back(encode(e));
+        std::string hash = engine::state_hash(states_[p]);
+        std::size_t restore_at = below(logs_[p].size() + 1);
+        for (std::size_t at : {logs_[p].size() + 1, restore_at}) {
+            auto [bytes, state] = replay(p, partitions_, logs_[p], at);
+            std::string how = at > logs_[p].size() ? "" : " through a snapshot at " + std::to_string(at);
+            require(bytes.size() == recorded.size(), "a replay" + how + " yields another number of events");
+            auto diff = std::mismatch(bytes.begin(), bytes.end(), recorded.begin());
+            require(diff.first == bytes.end(), "a replay" + how + " differs at event " +
+                                                   std::to_string(diff.first - bytes.begin()) + " of partition " +
+                                                   std::to_string(p));
+            require(engine::state_hash(state) == hash, "a replay" + how + " ends in another state");
+        }
+    }
+}
+
+}  // namespace encore::sim

@@ -1,0 +1,135 @@
+// The simulation driver.
+//
+//   sim                      seeds 1..1000 (the ctest run)
+//   sim --seed N             one seed
+//   sim --seeds A..B         a range of seeds
+//   sim --steps K            steps per seed (default 1500)
+//   sim --stats              print how often each event, refusal and race happened
+//
+// On a failure it prints the seed, the broken invariant, the last commands and the command line
+// that reproduces it, and exits 1. An engine assertion aborts the process: the seed is printed
+// from the SIGABRT handler.
+
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unistd.h>
+
+#include "sim.hpp"
+
+namespace {
+
+struct options {
+    std::uint64_t first = 1;
+    std::uint64_t last = 1000;
+    std::size_t steps = 1500;
+    bool stats = false;
+};
+
+// Where an abort (an engine assertion) tells the seed: filled before each seed, written raw.
+char abort_message[256];
+
+void on_abort(int) {
+    ssize_t ignored = write(STDERR_FILENO, abort_message, std::strlen(abort_message));
+    static_cast<void>(ignored);
+}
+
+std::optional<std::uint64_t> number(std::string_view text) {
+    if (text.empty() || text.size() > 19 || text.find_first_not_of("0123456789") != std::string_view::npos)
+        return std::nullopt;
+    return std::stoull(std::string(text));
+}
+
+std::optional<options> parse(int argc, char** argv) {
+    options o;
+    for (int i = 1; i < argc; ++i) {
+        std::string_view arg = argv[i];
+        std::string_view value = i + 1 < argc ? argv[i + 1] : "";
+        if (arg == "--stats") {
+            o.stats = true;
+            continue;
+        }
+        ++i;
+        if (arg == "--seed" && number(value)) {
+            o.first = o.last = *number(value);
+        } else if (arg == "--seeds" && value.find("..") != std::string_view::npos) {
+            auto a = number(value.substr(0, value.find("..")));
+            auto b = number(value.substr(value.find("..") + 2));
+            if (!a || !b || *a > *b) return std::nullopt;
+            o.first = *a;
+            o.last = *b;
+        } else if (arg == "--steps" && number(value)) {
+            o.steps = *number(value);
+        } else {
+            return std::nullopt;
+        }
+    }
+    return o;
+}
+
+// The events, refusals and races a run of many seeds must reach, or the simulation is too tame.
+const char* const must_reach[] = {
+    "ConcertCreated", "UserRegistered", "QueueJoined", "QueueJoined again", "QueueAdmitted", "QueueLeft", "SeatHeld",
+    "HoldExpired", "HoldCancelled", "PaymentStarted", "WalletDebited", "DebitRefused", "PaymentConfirmed",
+    "PaymentFailed", "Charged", "IdempotentReplay", "Refused INVALID_REQUEST", "Refused INVALID_AMOUNT",
+    "Refused CONCERT_NOT_FOUND", "Refused QUEUE_TOKEN_INVALID", "Refused QUEUE_TOKEN_EXPIRED", "Refused NOT_YOUR_TURN",
+    "Refused DATE_NOT_BOOKABLE", "Refused INVALID_SEAT", "Refused SEAT_TAKEN", "Refused HOLD_LIMIT",
+    "Refused RESERVATION_NOT_FOUND", "Refused ALREADY_PAID", "Refused HOLD_EXPIRED", "Refused RESERVATION_CANCELLED",
+    "Refused CONCERT_EXISTS", "race: a redelivered saga step dropped", "race: a payment completes after expiry",
+    "race: a debit refused after expiry releases the seat",
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    auto parsed = parse(argc, argv);
+    if (!parsed) {
+        std::fprintf(stderr, "usage: sim [--seed N | --seeds A..B] [--steps K] [--stats]\n");
+        return 2;
+    }
+    const options& o = *parsed;
+    std::signal(SIGABRT, on_abort);
+    std::map<std::string, std::uint64_t> totals;
+    std::uint64_t partition_counts[5] = {};
+    for (std::uint64_t seed = o.first; seed <= o.last; ++seed) {
+        std::snprintf(abort_message, sizeof abort_message,
+                      "sim: seed %llu aborted (an engine assertion)\nreproduce: sim --seed %llu --steps %zu\n",
+                      static_cast<unsigned long long>(seed), static_cast<unsigned long long>(seed), o.steps);
+        encore::sim::world w(seed, o.steps);
+        try {
+            w.run();
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "sim: seed %llu (%u partitions) failed at step %zu of %zu: %s\nlast commands:\n%s",
+                         static_cast<unsigned long long>(seed), w.partitions(), w.step_number(), o.steps, e.what(),
+                         w.recent_commands().c_str());
+            std::fprintf(stderr, "reproduce: %s --seed %llu --steps %zu\n", argv[0], static_cast<unsigned long long>(seed),
+                         o.steps);
+            return 1;
+        }
+        ++partition_counts[w.partitions()];
+        for (const auto& [name, n] : w.stats()) totals[name] += n;
+    }
+    std::uint64_t seeds = o.last - o.first + 1;
+    std::printf("sim: %llu seeds (%llu..%llu) x %zu steps passed; partitions 1/2/3/4: %llu/%llu/%llu/%llu\n",
+                static_cast<unsigned long long>(seeds), static_cast<unsigned long long>(o.first),
+                static_cast<unsigned long long>(o.last), o.steps, static_cast<unsigned long long>(partition_counts[1]),
+                static_cast<unsigned long long>(partition_counts[2]), static_cast<unsigned long long>(partition_counts[3]),
+                static_cast<unsigned long long>(partition_counts[4]));
+    if (o.stats) {
+        for (const auto& [name, n] : totals) std::printf("  %-55s %llu\n", name.c_str(), static_cast<unsigned long long>(n));
+    }
+    if (seeds >= 100) {
+        for (const char* name : must_reach) {
+            if (totals[name] == 0) {
+                std::fprintf(stderr, "sim: %llu seeds never reached \"%s\": the workload is too tame\n",
+                             static_cast<unsigned long long>(seeds), name);
+                return 1;
+            }
+        }
+    }
+    return 0;
+}

@@ -1,0 +1,309 @@
+// The reference model: every event is recorded (money, payments, admissions) and every answer is
+// judged against the state it was decided on. A refused command changes nothing, so the state
+// after a refusal is the state the engine decided on; for an accepted one the state must show it.
+
+#include <algorithm>
+
+#include "events/ids.hpp"
+#include "sim.hpp"
+
+namespace encore::sim {
+namespace {
+
+std::string where(log_position at) { return std::to_string(at.partition) + "/" + std::to_string(at.offset); }
+
+void require(bool ok, const std::string& what) {
+    if (!ok) throw failure(what);
+}
+
+bool is_client(const command& c) {
+    return c.type() != command_type::tick && c.type() != command_type::debit_request &&
+           c.type() != command_type::debit_result;
+}
+
+std::string slot_of(const command& c) { return std::to_string(c.meta.user.value) + "/" + c.meta.idempotency_key; }
+
+}  // namespace
+
+void world::count(const command& c, const std::vector<event>& events) {
+    for (const event& e : events) {
+        std::string name(to_string(e.type()));
+        if (const auto* r = std::get_if<refused>(&e.body)) name += " " + std::string(refusal_code(r->reason));
+        if (const auto* q = std::get_if<queue_joined>(&e.body); q && !q->fresh) name += " again";
+        ++stats_[name];
+    }
+    bool saga = c.type() == command_type::debit_request || c.type() == command_type::debit_result;
+    if (saga && events.empty()) ++stats_["race: a redelivered saga step dropped"];
+    if (c.type() != command_type::debit_result) return;
+    for (const event& e : events) {
+        if (e.type() == event_type::hold_expired) ++stats_["race: a debit refused after expiry releases the seat"];
+        const auto* confirmed = std::get_if<payment_confirmed>(&e.body);
+        if (confirmed && e.at >= confirmed->reservation.expires_at) ++stats_["race: a payment completes after expiry"];
+    }
+}
+
+void world::check_envelope(std::uint32_t partition, log_position at, const std::vector<event>& events,
+                           std::uint64_t first_sequence) {
+    const engine::partition_state& s = states_[partition];
+    require(s.next_command_offset == at.offset + 1, "the partition did not move to the next offset");
+    for (std::size_t i = 0; i < events.size(); ++i) {
+        require(events[i].sequence == first_sequence + i, "event sequence not dense at " + where(at));
+        require(events[i].cause == at, "event cause is not the command at " + where(at));
+        require(events[i].at == s.clock, "event time is not the partition clock at " + where(at));
+    }
+    require(s.next_event_sequence == first_sequence + events.size(), "next_event_sequence skipped at " + where(at));
+}
+
+// Every client command gets exactly one answer, except an accepted Pay, which is answered once
+// by its saga's end. Saga steps and Ticks answer nothing of their own.
+void world::check_answers(const command& c, log_position at, const std::vector<event>& events) {
+    for (const event& e : events) {
+        if (e.answers == no_position || e.answers == at) continue;
+        require(e.type() == event_type::payment_confirmed || e.type() == event_type::payment_failed,
+                std::string(to_string(e.type())) + " answers an earlier request " + where(e.answers));
+        require(pays_in_flight_.erase(e.answers) == 1, "a Pay answered twice or never started: " + where(e.answers));
+    }
+    auto own = std::count_if(events.begin(), events.end(), [&](const event& e) { return e.answers == at; });
+    if (!is_client(c)) return require(own == 0, "a saga step or Tick answered itself at " + where(at));
+    bool started = std::any_of(events.begin(), events.end(),
+                               [](const event& e) { return e.type() == event_type::payment_started; });
+    if (c.type() == command_type::pay && own == 0 && started) {
+        pays_in_flight_.insert(at);
+        return;
+    }
+    require(own == 1, std::string(to_string(c.type())) + " at " + where(at) + " got " + std::to_string(own) +
+                          " answers");
+}
+
+void world::record_event(std::uint32_t partition, const event& e) {
+    if (const auto* q = std::get_if<queue_joined>(&e.body)) tokens_[{q->user.value, q->concert.value}] = {q->ticket, q->status};
+    if (const auto* q = std::get_if<queue_admitted>(&e.body)) tokens_[{q->user.value, q->concert.value}].status = queue_status::active;
+    if (const auto* q = std::get_if<queue_left>(&e.body)) {
+        tokens_[{q->user.value, q->concert.value}].status = q->completed ? queue_status::completed : queue_status::expired;
+    }
+    std::uint64_t admitted = 0, concert = 0;
+    if (const auto* q = std::get_if<queue_joined>(&e.body); q && q->fresh && q->status == queue_status::active) {
+        admitted = q->ticket;
+        concert = q->concert.value;
+    }
+    if (const auto* q = std::get_if<queue_admitted>(&e.body)) {
+        admitted = q->ticket;
+        concert = q->concert.value;
+    }
+    if (admitted != 0) {
+        // First come, first served: tickets become ACTIVE in ticket order, none skipped.
+        std::uint64_t& last = last_admitted_[concert];
+        require(admitted == last + 1, "ticket " + std::to_string(admitted) + " admitted after " + std::to_string(last));
+        last = admitted;
+    }
+    if (const auto* h = std::get_if<seat_held>(&e.body)) reservations_.push_back({h->reservation.id, h->reservation.user});
+    if (const auto* c = std::get_if<charged>(&e.body)) {
+        charged_total_ += c->amount;
+        balances_[c->user.value] += c->amount;
+        require(c->balance == balances_[c->user.value], "Charged reports a balance the model does not have");
+    }
+    if (const auto* p = std::get_if<payment_started>(&e.body)) {
+        payment_record& r = payments_[p->payment];
+        require(r.started == 0, "a payment id started twice");
+        require(p->payment.position().partition == partition, "a payment id names another partition");
+        r = payment_record{p->reservation, p->amount, 1};
+    }
+    if (const auto* d = std::get_if<wallet_debited>(&e.body)) {
+        payment_record& r = payments_[d->payment];
+        won& balance = balances_[d->user.value];
+        require(r.started == 1 && r.debited + r.refused == 0, "a payment debited twice or never started");
+        require(d->amount == r.amount, "debited another amount than the payment's");
+        require(balance >= d->amount, "debited a wallet that was short");
+        balance -= d->amount;
+        require(d->balance == balance, "WalletDebited reports a balance the model does not have");
+        ++r.debited;
+        debited_total_ += d->amount;
+        debits_in_flight_.insert(d->payment);
+    }
+    if (const auto* d = std::get_if<debit_refused>(&e.body)) {
+        payment_record& r = payments_[d->payment];
+        require(r.started == 1 && r.debited + r.refused == 0, "a debit refused twice or never started");
+        require(balances_[d->user.value] < d->amount, "refused a debit the wallet could pay");
+        require(d->balance == balances_[d->user.value], "DebitRefused reports a balance the model does not have");
+        ++r.refused;
+    }
+    if (const auto* c = std::get_if<payment_confirmed>(&e.body)) {
+        payment_record& r = payments_[c->reservation.payment];
+        require(r.debited == 1 && r.confirmed + r.failed == 0, "confirmed a payment that was not debited once");
+        require(c->reservation.price == r.amount, "confirmed at another price");
+        require(c->reservation.status == reservation_status::confirmed, "PaymentConfirmed of an unconfirmed reservation");
+        ++r.confirmed;
+        confirmed_total_ += r.amount;
+        debits_in_flight_.erase(c->reservation.payment);
+    }
+    if (const auto* f = std::get_if<payment_failed>(&e.body)) {
+        payment_record& r = payments_[f->payment];
+        require(r.refused == 1 && r.debited == 0 && r.confirmed + r.failed == 0, "failed a payment that was debited");
+        require(f->reason == refusal::insufficient_balance, "a payment failed for another reason");
+        ++r.failed;
+    }
+}
+
+// ---- answers ----------------------------------------------------------------------------------
+
+void world::judge(const command& c, log_position at, const std::vector<event>& events) {
+    if (!is_client(c)) return;
+    const event* answer = nullptr;
+    for (const event& e : events) {
+        if (e.answers == at) answer = &e;
+    }
+    if (judge_replay(c, at, answer)) return;
+    switch (c.type()) {
+        case command_type::charge: return judge_charge(c, *answer);
+        case command_type::enqueue: return judge_enqueue(c, at, *answer);
+        case command_type::hold_seat: return judge_hold(c, at, *answer);
+        case command_type::cancel_hold:
+        case command_type::pay: return judge_reservation(c, at, answer);
+        case command_type::register_user: {
+            bool valid = std::get<register_user>(c.body).name.size() <= user_name_length_max;
+            return require(answer->type() == (valid ? event_type::user_registered : event_type::refused),
+                           "RegisterUser judged wrongly");
+        }
+        case command_type::create_concert: {
+            bool fresh = created_.insert(std::get<create_concert>(c.body).concert.value).second;
+            const auto* r = std::get_if<refused>(&answer->body);
+            return require(fresh ? answer->type() == event_type::concert_created
+                                 : r != nullptr && r->reason == refusal::concert_exists,
+                           "CreateConcert judged wrongly");
+        }
+        default: return;
+    }
+}
+
+// A repeated (user, key) within 24 hours of the partition clock is answered by the first request.
+bool world::judge_replay(const command& c, log_position at, const event* answer) {
+    if (c.meta.idempotency_key.empty()) return false;
+    time_ms clock = states_[at.partition].clock;
+    auto it = keys_.find(slot_of(c));
+    bool remembered = it != keys_.end() && clock < it->second.forget_at;
+    if (!remembered) {
+        keys_[slot_of(c)] = key_use{at, clock + engine::idempotency_retention_ms};
+        require(answer == nullptr || answer->type() != event_type::idempotent_replay, "a replay of a forgotten key");
+        return false;
+    }
+    require(answer != nullptr && answer->type() == event_type::idempotent_replay, "a repeated key was applied again");
+    require(std::get<idempotent_replay>(answer->body).first == it->second.first, "a replay names another request");
+    return true;
+}
+
+void world::judge_charge(const command& c, const event& answer) {
+    won amount = std::get<charge>(c.body).amount;
+    if (amount < charge_amount_min || amount > charge_amount_max) {
+        const auto* r = std::get_if<refused>(&answer.body);
+        return require(r && r->reason == refusal::invalid_amount, "an invalid amount was not INVALID_AMOUNT");
+    }
+    const auto* ok = std::get_if<charged>(&answer.body);
+    require(ok && ok->amount == amount && ok->user == c.meta.user, "a valid charge was not Charged");
+}
+
+void world::judge_enqueue(const command& c, log_position at, const event& answer) {
+    const engine::partition_state& s = states_[at.partition];
+    const auto& body = std::get<enqueue>(c.body);
+    const engine::concert_state* concert = engine::find_concert(s, body.concert);
+    if (const auto* r = std::get_if<refused>(&answer.body)) {
+        return require(r->reason == refusal::concert_not_found && concert == nullptr, "Enqueue refused wrongly");
+    }
+    const auto* joined = std::get_if<queue_joined>(&answer.body);
+    require(joined && concert && joined->user == c.meta.user, "Enqueue not answered by QueueJoined");
+    const engine::attendee& a = concert->attendees.at(c.meta.user);
+    require(a.ticket == joined->ticket, "QueueJoined names another ticket than the user's");
+    require(!joined->fresh || joined->ticket + 1 == concert->next_ticket, "a fresh ticket is not the newest");
+    if (joined->status == queue_status::waiting) {
+        require(a.status == queue_status::waiting && joined->position == a.ticket - concert->admitted_through,
+                "a WAITING position is not the waiting users ahead plus one");
+    } else {
+        require(joined->status == queue_status::active && a.status == queue_status::active && joined->position == 0,
+                "QueueJoined is neither WAITING nor ACTIVE");
+    }
+}
+
+// The hold checks of API.md, in its order, re-derived from the state the engine decided on.
+void world::judge_hold(const command& c, log_position at, const event& answer) {
+    const engine::partition_state& s = states_[at.partition];
+    const auto& body = std::get<hold_seat>(c.body);
+    const engine::concert_state* concert = engine::find_concert(s, body.concert);
+    const engine::attendee* a = nullptr;
+    if (concert != nullptr) {
+        auto it = concert->attendees.find(c.meta.user);
+        if (it != concert->attendees.end()) a = &it->second;
+    }
+    const engine::date_state* date = nullptr;
+    if (concert != nullptr) {
+        for (const auto& d : concert->dates) {
+            if (d.date == body.date) date = &d;
+        }
+    }
+    refusal expected = refusal::none;
+    if (concert == nullptr || body.ticket == 0 || body.ticket >= concert->next_ticket || a == nullptr ||
+        a->ticket < body.ticket) {
+        expected = refusal::queue_token_invalid;
+    } else if (a->ticket != body.ticket || a->status == queue_status::expired || a->status == queue_status::completed) {
+        expected = refusal::queue_token_expired;
+    } else if (a->status == queue_status::waiting) {
+        expected = refusal::not_your_turn;
+    } else if (date == nullptr) {
+        expected = refusal::date_not_bookable;
+    } else if (body.seat < 1 || body.seat > date->seats) {
+        expected = refusal::invalid_seat;
+    }
+    if (const auto* held = std::get_if<seat_held>(&answer.body)) {
+        require(expected == refusal::none, "SeatHeld where " + std::string(refusal_code(expected)) + " was due");
+        require(held->reservation.id == reservation_id::at(at) && held->reservation.user == c.meta.user,
+                "SeatHeld names another reservation");
+        require(date->seat_cells[body.seat - 1] != engine::no_reservation &&
+                    s.reservations[date->seat_cells[body.seat - 1] - 1].offset == at.offset,
+                "the held seat is not the new reservation's");
+        require(a->holds <= concert->config.max_holds_per_user, "a hold past maxHoldsPerUser");
+        require(held->reservation.expires_at == s.clock + concert->config.hold_ttl_seconds * 1000LL,
+                "a hold expires at another time than now + holdTtlSeconds");
+        return;
+    }
+    const auto* r = std::get_if<refused>(&answer.body);
+    require(r != nullptr, "HoldSeat answered by neither SeatHeld nor Refused");
+    if (expected == refusal::none) {
+        expected = engine::seat_of(*date, body.seat, s) != seat_status::available ? refusal::seat_taken
+                   : a->holds >= concert->config.max_holds_per_user                ? refusal::hold_limit
+                                                                                    : refusal::none;
+    }
+    require(r->reason == expected, "HoldSeat refused with " + std::string(refusal_code(r->reason)) + ", expected " +
+                                       std::string(refusal_code(expected)));
+    if (expected == refusal::not_your_turn) {
+        require(r->detail == a->ticket - concert->admitted_through, "NOT_YOUR_TURN with a wrong position");
+    }
+}
+
+void world::judge_reservation(const command& c, log_position at, const event* answer) {
+    const engine::partition_state& s = states_[at.partition];
+    reservation_id id = c.type() == command_type::pay ? std::get<pay>(c.body).reservation
+                                                       : std::get<cancel_hold>(c.body).reservation;
+    const engine::reservation_record* rec = engine::find_reservation(s, id);
+    refusal expected = refusal::none;
+    if (rec == nullptr || rec->user != c.meta.user) expected = refusal::reservation_not_found;
+    else if (rec->status == reservation_status::cancelled && answer && answer->type() == event_type::refused)
+        expected = refusal::reservation_cancelled;
+    else if (rec->status == reservation_status::expired) expected = refusal::hold_expired;
+    else if (rec->status == reservation_status::confirmed) expected = refusal::already_paid;
+    else if (rec->payment_pending && rec->payment_offset != at.offset) expected = refusal::already_paid;
+
+    if (answer == nullptr) {  // an accepted Pay
+        require(expected == refusal::none && rec->payment_pending && rec->payment_offset == at.offset,
+                "a Pay started where it should have been refused");
+        require(s.clock < rec->expires_at, "a Pay accepted at or after expiresAt");
+        return;
+    }
+    if (const auto* r = std::get_if<refused>(&answer->body)) {
+        return require(r->reason == expected, std::string(to_string(c.type())) + " refused with " +
+                                                  std::string(refusal_code(r->reason)) + ", expected " +
+                                                  std::string(refusal_code(expected)));
+    }
+    require(answer->type() == event_type::hold_cancelled && expected == refusal::none &&
+                rec->status == reservation_status::cancelled,
+            "CancelHold accepted wrongly");
+}
+
+}  // namespace encore::sim

@@ -1,0 +1,259 @@
+// The world's moves: the catalog, client commands, saga deliveries, clock jumps, snapshots.
+
+#include <algorithm>
+
+#include "events/ids.hpp"
+#include "events/json.hpp"
+#include "sim.hpp"
+
+namespace encore::sim {
+namespace {
+
+constexpr time_ms sim_start = 20'788LL * 86'400'000;  // 2026-12-01T00:00:00.000Z
+constexpr day_number first_day = 20'811;              // 2026-12-24
+constexpr std::size_t recent_max = 12;
+
+}  // namespace
+
+world::world(std::uint64_t seed, std::size_t steps)
+    : rng_(seed * 0x9e3779b97f4a7c15ULL + 1), steps_(steps), partitions_(1 + static_cast<std::uint32_t>(rng_() % 4)),
+      now_(sim_start) {
+    for (std::uint32_t p = 0; p < partitions_; ++p) {
+        states_.push_back(engine::make_partition(p, partitions_));
+        logs_.emplace_back();
+        events_.emplace_back();
+    }
+    std::size_t users = 8 + below(40);
+    for (std::size_t i = 0; i < users; ++i) users_.push_back(user_id{1000 + i * 7 + below(7)});
+}
+
+create_concert world::random_concert(std::uint64_t id) {
+    create_concert c;
+    c.concert = concert_id{id};
+    c.title = "concert " + std::to_string(id);
+    c.venue = "hall";
+    auto dates = 1 + below(3);
+    for (std::uint64_t d = 0; d < dates; ++d) {
+        c.schedules.push_back({first_day + static_cast<day_number>(d * 2 + below(2)),
+                               static_cast<std::uint32_t>(1 + below(6)), between(0, 5) * 10'000});
+    }
+    c.queue = {static_cast<std::uint32_t>(1 + below(4)), static_cast<std::uint32_t>(between(20, 300))};
+    c.hold_ttl_seconds = static_cast<std::uint32_t>(between(5, 120));
+    c.max_holds_per_user = static_cast<std::uint32_t>(1 + below(3));
+    return c;
+}
+
+void world::create_catalog() {
+    auto concerts = 1 + below(4);
+    for (std::uint64_t i = 0; i < concerts; ++i) {
+        concerts_.push_back(random_concert(10 + i * 3 + below(3)));
+        send(command{command_meta{now_, user_id{}, "", no_position}, concerts_.back()});
+    }
+    for (user_id u : users_) {
+        if (chance(0.7)) send(command{command_meta{now_, u, "", no_position}, register_user{"user"}});
+    }
+}
+
+void world::run() {
+    create_catalog();
+    check_invariants();
+    for (step_ = 1; step_ <= steps_; ++step_) {
+        step();
+        check_invariants();
+    }
+    drain();
+    check_invariants();
+    check_end();
+    check_replay();
+}
+
+void world::step() {
+    auto roll = below(100);
+    if (roll < 40) return client_step();
+    if (roll < 68) return deliver_step();
+    if (roll < 73) return redeliver_step();
+    if (roll < 88) return advance_clock();
+    if (roll < 95) {
+        std::uint32_t p = static_cast<std::uint32_t>(below(partitions_));
+        append(p, command{command_meta{now_, user_id{}, "", no_position}, tick{}});
+        return;
+    }
+    snapshot_step();
+}
+
+void world::client_step() {
+    if (!keyed_.empty() && chance(0.08)) return repeat_keyed_command();
+    command c = random_client_command();
+    if (chance(0.25)) {
+        c.meta.idempotency_key = "k" + std::to_string(next_key_++);
+        keyed_.push_back(c);
+    }
+    send(c);
+}
+
+command world::random_client_command() {
+    command c;
+    user_id user = users_[below(users_.size())];
+    // The API accepted it a little before it reached the log: accept times are not monotonic.
+    c.meta = command_meta{now_ - (chance(0.3) ? between(0, 2'000) : 0), user, "", no_position};
+    const create_concert& concert = concerts_[below(concerts_.size())];
+    auto roll = below(100);
+    if (roll < 45) {
+        c.body = queue_or_hold(user, concert);
+    } else if (roll < 72 && !reservations_.empty()) {
+        c.body = pay_or_cancel(c.meta);
+    } else if (roll < 95) {
+        won amount = between(1'000, 200'000);
+        auto odd = below(100);
+        if (odd < 4) amount = 0;
+        else if (odd < 7) amount = charge_amount_max + 1;
+        else if (odd < 9) amount = charge_amount_max;
+        else if (odd < 11) amount = -between(1, 1'000);
+        c.body = charge{amount};
+    } else if (roll < 99) {
+        c.body = register_user{std::string(below(70), 'n')};
+    } else {
+        c.meta.user = user_id{};  // the admin, creating a concert that exists
+        c.body = concert;
+    }
+    return c;
+}
+
+// A client queues when it has no live token, and holds seats once admitted; sometimes it holds
+// too early, with an old ticket, or a seat or date that does not exist.
+command_body world::queue_or_hold(user_id user, const create_concert& concert) {
+    token_view token = tokens_[{user.value, concert.concert.value}];
+    double hold_odds = token.status == queue_status::active ? 0.95 : token.status == queue_status::waiting ? 0.4 : 0.1;
+    if (!chance(hold_odds)) return enqueue{chance(0.02) ? concert_id{999'999} : concert.concert};
+    std::uint64_t ticket = chance(0.95) ? token.ticket : below(30);
+    const schedule& date = concert.schedules[below(concert.schedules.size())];
+    day_number day = chance(0.97) ? date.date : date.date + 1000;
+    auto seat = static_cast<std::uint32_t>(chance(0.97) ? between(1, date.seats) : (chance(0.5) ? 0 : date.seats + 1));
+    return hold_seat{concert.concert, ticket, day, seat};
+}
+
+// Mostly a recent reservation, mostly by its owner, mostly paying.
+command_body world::pay_or_cancel(command_meta& meta) {
+    std::size_t n = reservations_.size();
+    std::size_t pick = chance(0.85) ? n - 1 - below(std::min<std::size_t>(n, 6)) : below(n);
+    auto [id, owner] = reservations_[pick];
+    if (chance(0.95)) meta.user = owner;
+    if (chance(0.75)) return pay{id};
+    return cancel_hold{id};
+}
+
+void world::repeat_keyed_command() {
+    command c = keyed_[below(keyed_.size())];
+    c.meta.accepted_at = now_;
+    send(c);
+}
+
+std::uint32_t world::route(const command& c) const {
+    switch (c.type()) {
+        case command_type::create_concert: return partition_of(std::get<create_concert>(c.body).concert, partitions_);
+        case command_type::enqueue: return partition_of(std::get<enqueue>(c.body).concert, partitions_);
+        case command_type::hold_seat: return partition_of(std::get<hold_seat>(c.body).concert, partitions_);
+        case command_type::cancel_hold: return partition_of(std::get<cancel_hold>(c.body).reservation);
+        case command_type::pay: return partition_of(std::get<pay>(c.body).reservation);
+        default: return partition_of(c.meta.user, partitions_);
+    }
+}
+
+void world::send(const command& c) { append(route(c), c); }
+
+log_position world::append(std::uint32_t partition, const command& c) {
+    engine::partition_state& s = states_[partition];
+    logs_[partition].push_back(c);
+    log_position at{partition, logs_[partition].size() - 1};
+    std::uint64_t first_sequence = s.next_event_sequence;
+    engine::apply_output out;
+    engine::apply(s, c, at, out);
+    recent_.push_back({partition, at});
+    if (recent_.size() > recent_max) recent_.erase(recent_.begin());
+
+    count(c, out.events);
+    check_envelope(partition, at, out.events, first_sequence);
+    for (const event& e : out.events) record_event(partition, e);
+    check_answers(c, at, out.events);
+    judge(c, at, out.events);
+    for (engine::outbound_command& m : out.messages) {
+        if (m.partition >= partitions_) throw failure("a saga message for partition " + std::to_string(m.partition));
+        channels_[{partition, m.partition}].messages.push_back(std::move(m.cmd));
+    }
+    events_[partition].insert(events_[partition].end(), out.events.begin(), out.events.end());
+    return at;
+}
+
+void world::deliver_step() {
+    std::vector<std::pair<std::uint32_t, std::uint32_t>> ready;
+    for (const auto& [key, ch] : channels_) {
+        if (ch.delivered < ch.messages.size()) ready.push_back(key);
+    }
+    if (ready.empty()) return client_step();
+    auto key = ready[below(ready.size())];
+    auto burst = 1 + below(3);
+    for (std::uint64_t i = 0; i < burst; ++i) {
+        channel& ch = channels_[key];
+        if (ch.delivered == ch.messages.size()) break;
+        command m = ch.messages[ch.delivered++];
+        append(key.second, m);
+    }
+}
+
+// A restarted origin sends again from an earlier point: the target must drop what it has seen.
+void world::redeliver_step() {
+    std::vector<std::pair<std::uint32_t, std::uint32_t>> seen;
+    for (const auto& [key, ch] : channels_) {
+        if (ch.delivered > 0) seen.push_back(key);
+    }
+    if (seen.empty()) return deliver_step();
+    auto key = seen[below(seen.size())];
+    std::size_t delivered = channels_[key].delivered;
+    std::size_t from = delivered - 1 - below(std::min<std::size_t>(delivered, 4));
+    for (std::size_t i = from; i < delivered; ++i) {
+        command m = channels_[key].messages[i];
+        append(key.second, m);
+    }
+}
+
+void world::advance_clock() {
+    auto roll = below(100);
+    if (roll < 70) now_ += between(0, 2'000);
+    else if (roll < 95) now_ += between(2, 30) * 1000;
+    else if (roll < 99) now_ += between(30, 600) * 1000;  // past most deadlines
+    else now_ += between(20, 30) * 3'600'000;              // past the idempotency retention
+}
+
+void world::snapshot_step() {
+    std::uint32_t p = static_cast<std::uint32_t>(below(partitions_));
+    std::string bytes = engine::snapshot(states_[p]);
+    auto restored = engine::restore(bytes);
+    if (!restored.ok()) throw failure("restore(snapshot(s)) failed: " + restored.err().message);
+    if (engine::snapshot(*restored) != bytes) throw failure("snapshot(restore(b)) != b");
+    states_[p] = std::move(*restored);
+}
+
+// Delivers every saga message until no channel has any left: every accepted Pay must end.
+void world::drain() {
+    for (bool moved = true; moved;) {
+        moved = false;
+        for (auto& [key, ch] : channels_) {
+            while (ch.delivered < ch.messages.size()) {
+                command m = ch.messages[ch.delivered++];
+                append(key.second, m);
+                moved = true;
+            }
+        }
+    }
+}
+
+std::string world::recent_commands() const {
+    std::string out;
+    for (const auto& [partition, at] : recent_) {
+        out += "  partition " + std::to_string(partition) + " offset " + std::to_string(at.offset) + ": " +
+               to_json(logs_[partition][at.offset]).dump() + "\n";
+    }
+    return out;
+}
+
+}  // namespace encore::sim

@@ -1,0 +1,291 @@
+// `encore bench http`: starts a node on a temporary data dir (embedded log, synced group commit)
+// and drives it over loopback with its own keep-alive load generator: many connections on one
+// Asio thread, a realistic mix of requests. Prints per-route figures and the double-sale check as
+// one JSON line on stdout (progress on stderr).
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <random>
+#include <thread>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <nlohmann/json.hpp>
+
+#include "api/node.hpp"
+#include "events/diagnostics.hpp"
+#include "tests/support/http_client.hpp"
+#include "tools/commands.hpp"
+
+namespace encore::tools {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+using tcp = asio::ip::tcp;
+using clock_type = std::chrono::steady_clock;
+
+struct bench_user {
+    std::string token;
+    std::string queue_token;
+    std::vector<std::string> held;  // reservation ids this generator saw held
+};
+
+struct http_bench_settings {
+    unsigned seconds = 10;
+    unsigned connections = 64;
+    unsigned users = 2000;
+    std::uint32_t partitions = 4;
+    std::uint32_t dates = 20;
+    std::uint32_t seats = 2500;
+};
+
+enum class op { hold, seats, enqueue, pay, charge, balance, count };
+constexpr const char* op_names[] = {"hold", "seat_map", "enqueue", "pay", "charge", "balance"};
+// Out of 100: the mix of one onsale minute, holds first.
+constexpr int op_weights[] = {50, 10, 10, 10, 10, 10};
+
+struct route_stats {
+    std::vector<std::uint32_t> latency_us;
+    std::map<unsigned, std::uint64_t> statuses;
+};
+
+struct shared_setup {
+    std::string concert;
+    std::vector<std::string> dates;
+    std::vector<bench_user> users;
+    std::uint32_t seats_per_date = 0;
+};
+
+// One keep-alive connection issuing requests back to back.
+class connection {
+public:
+    connection(asio::io_context& io, tcp::endpoint at, shared_setup& setup, std::vector<route_stats>& stats,
+               clock_type::time_point until, std::uint64_t seed)
+        : socket_(io), at_(at), setup_(setup), stats_(stats), until_(until), random_(seed) {}
+
+    void start() {
+        socket_.async_connect(at_, [this](boost::system::error_code ec) {
+            if (!ec) next();
+        });
+    }
+
+private:
+    void next() {
+        if (clock_type::now() >= until_) return;
+        int roll = static_cast<int>(random_() % 100);
+        std::size_t o = 0;
+        for (; o + 1 < static_cast<std::size_t>(op::count) && roll >= op_weights[o]; ++o) roll -= op_weights[o];
+        current_ = static_cast<op>(o);
+        user_ = &setup_.users[random_() % setup_.users.size()];
+        request_ = build();
+        started_ = clock_type::now();
+        asio::async_write(socket_, asio::buffer(request_), [this](boost::system::error_code ec, std::size_t) {
+            if (ec) return;
+            response_ = {};
+            beast::http::async_read(socket_, buffer_, response_, [this](boost::system::error_code ec2, std::size_t) {
+                if (ec2) return;
+                finish();
+                next();
+            });
+        });
+    }
+
+    std::string build() {
+        std::string auth = "Authorization: Bearer " + user_->token + "\r\n";
+        std::string queue = "X-Queue-Token: " + user_->queue_token + "\r\n";
+        const std::string& date = setup_.dates[random_() % setup_.dates.size()];
+        switch (current_) {
+            case op::hold: {
+                auto seat = 1 + random_() % setup_.seats_per_date;
+                return post("/concerts/" + setup_.concert + "/dates/" + date + "/seats/" + std::to_string(seat) + "/hold", auth + queue, "");
+            }
+            case op::seats: return get("/concerts/" + setup_.concert + "/dates/" + date + "/seats?status=AVAILABLE", auth + queue);
+            case op::enqueue: return post("/concerts/" + setup_.concert + "/queue", auth, "");
+            case op::pay:
+                if (user_->held.empty()) return get("/users/me/balance", auth);
+                return post("/reservations/" + user_->held.back() + "/pay", auth, "");
+            case op::charge: return post("/users/me/balance/charge", auth, R"({"amount":1000})");
+            case op::balance:
+            case op::count: break;
+        }
+        return get("/users/me/balance", auth);
+    }
+
+    static std::string get(const std::string& target, const std::string& headers) {
+        return "GET " + target + " HTTP/1.1\r\nHost: bench\r\n" + headers + "\r\n";
+    }
+    static std::string post(const std::string& target, const std::string& headers, const std::string& body) {
+        return "POST " + target + " HTTP/1.1\r\nHost: bench\r\n" + headers + "Content-Type: application/json\r\nContent-Length: " +
+               std::to_string(body.size()) + "\r\n\r\n" + body;
+    }
+
+    void finish() {
+        auto us = std::chrono::duration_cast<std::chrono::microseconds>(clock_type::now() - started_).count();
+        route_stats& s = stats_[static_cast<std::size_t>(current_)];
+        s.latency_us.push_back(static_cast<std::uint32_t>(us));
+        ++s.statuses[response_.result_int()];
+        if (current_ == op::hold && response_.result_int() == 201) {
+            auto j = nlohmann::json::parse(response_.body(), nullptr, false);
+            if (j.is_object() && j.contains("reservationId")) user_->held.push_back(j["reservationId"].get<std::string>());
+        }
+        if (current_ == op::enqueue && response_.result_int() / 100 == 2) {
+            // After a payment the token is COMPLETED; joining again gives a new one.
+            auto j = nlohmann::json::parse(response_.body(), nullptr, false);
+            if (j.is_object() && j.contains("queueToken")) user_->queue_token = j["queueToken"].get<std::string>();
+        }
+        if (current_ == op::pay && !user_->held.empty() && request_.find("/pay") != std::string::npos) user_->held.pop_back();
+    }
+
+    tcp::socket socket_;
+    tcp::endpoint at_;
+    shared_setup& setup_;
+    std::vector<route_stats>& stats_;
+    clock_type::time_point until_;
+    std::mt19937_64 random_;
+    op current_ = op::balance;
+    bench_user* user_ = nullptr;
+    std::string request_;
+    clock_type::time_point started_;
+    beast::flat_buffer buffer_;
+    beast::http::response<beast::http::string_body> response_;
+};
+
+nlohmann::json must_json(result<test::http_reply> r, unsigned expected, const char* what) {
+    if (!r || r->status != expected)
+        throw std::runtime_error(std::string("setup failed at ") + what + ": " + (r ? r->body : r.err().message));
+    return r->json();
+}
+
+shared_setup prepare(std::uint16_t port, const http_bench_settings& s, const std::string& admin_key) {
+    shared_setup setup;
+    setup.seats_per_date = s.seats;
+    test::http_client admin("127.0.0.1", port);
+    nlohmann::json catalog = {{"title", "bench"}, {"venue", "loopback"}, {"queue", {{"activeCapacity", s.users}, {"activeTtlSeconds", 3600}}},
+                              {"holdTtlSeconds", 5}, {"maxHoldsPerUser", 100}, {"schedules", nlohmann::json::array()}};
+    for (std::uint32_t d = 0; d < s.dates; ++d) {
+        char date[16];
+        std::snprintf(date, sizeof date, "2027-01-%02u", d % 28 + 1);
+        if (d >= 28) std::snprintf(date, sizeof date, "2027-02-%02u", d % 28 + 1);
+        setup.dates.push_back(date);
+        catalog["schedules"].push_back({{"date", date}, {"seats", s.seats}, {"price", 1000}});
+    }
+    setup.concert = must_json(admin.request("POST", "/admin/concerts", catalog.dump(), {{"X-Admin-Key", admin_key}}), 201, "concert")["concertId"];
+    setup.users.resize(s.users);
+    std::vector<std::thread> workers;
+    constexpr unsigned setup_threads = 16;
+    for (unsigned t = 0; t < setup_threads; ++t) {
+        workers.emplace_back([&, t] {
+            test::http_client c("127.0.0.1", port);
+            for (unsigned i = t; i < s.users; i += setup_threads) {
+                auto& u = setup.users[i];
+                u.token = must_json(c.request("POST", "/users", "{}"), 201, "user")["token"];
+                test::header_list auth = {{"Authorization", "Bearer " + u.token}};
+                must_json(c.request("POST", "/users/me/balance/charge", R"({"amount":100000000})", auth), 200, "charge");
+                u.queue_token = must_json(c.request("POST", "/concerts/" + setup.concert + "/queue", "", auth), 201, "queue")["queueToken"];
+            }
+        });
+    }
+    for (auto& w : workers) w.join();
+    return setup;
+}
+
+// Every CONFIRMED reservation, per (date, seat): more than one is a double sale.
+std::uint64_t double_sales(std::uint16_t port, const shared_setup& setup, std::uint64_t& confirmed) {
+    std::map<std::pair<std::string, std::uint64_t>, int> sold;
+    test::http_client c("127.0.0.1", port);
+    for (const auto& u : setup.users) {
+        auto j = must_json(c.request("GET", "/users/me/reservations", "", {{"Authorization", "Bearer " + u.token}}), 200, "reservations");
+        for (const auto& r : j["reservations"]) {
+            if (r["status"] == "CONFIRMED") ++sold[{r["date"].get<std::string>(), r["seat"].get<std::uint64_t>()}];
+        }
+    }
+    std::uint64_t doubles = 0;
+    confirmed = 0;
+    for (const auto& [seat, n] : sold) {
+        confirmed += static_cast<std::uint64_t>(n);
+        if (n > 1) ++doubles;
+    }
+    return doubles;
+}
+
+nlohmann::json summarize(std::vector<route_stats>& stats, double seconds) {
+    nlohmann::json routes = nlohmann::json::object();
+    std::uint64_t total = 0;
+    for (std::size_t i = 0; i < stats.size(); ++i) {
+        auto& v = stats[i].latency_us;
+        if (v.empty()) continue;
+        std::sort(v.begin(), v.end());
+        auto at = [&v](double q) { return static_cast<double>(v[static_cast<std::size_t>(q * static_cast<double>(v.size() - 1))]) / 1000.0; };
+        nlohmann::json codes = nlohmann::json::object();
+        for (auto [code, n] : stats[i].statuses) codes[std::to_string(code)] = n;
+        routes[op_names[i]] = {{"requests", v.size()}, {"per_second", static_cast<double>(v.size()) / seconds},
+                               {"p50_ms", at(0.5)}, {"p99_ms", at(0.99)}, {"p999_ms", at(0.999)}, {"statuses", codes}};
+        total += v.size();
+    }
+    return {{"requests", total}, {"requests_per_second", static_cast<double>(total) / seconds}, {"routes", routes}};
+}
+
+}  // namespace
+
+int bench_http(const arguments& args) {
+    http_bench_settings s;
+    s.seconds = static_cast<unsigned>(args.number("--seconds", s.seconds));
+    s.connections = static_cast<unsigned>(args.number("--connections", s.connections));
+    s.users = static_cast<unsigned>(args.number("--users", s.users));
+    s.partitions = static_cast<std::uint32_t>(args.number("--partitions", s.partitions));
+    if (s.seconds < 1 || s.connections < 1 || s.users < 1 || s.partitions < 1 || s.partitions > 256)
+        throw usage_error{"--seconds, --connections, --users and --partitions must be positive (partitions ≤ 256)"};
+    diag::set_level(diag::level::warn);
+    auto dir = std::filesystem::temp_directory_path() / ("encore-bench-" + std::to_string(::getpid()));
+    std::filesystem::remove_all(dir);
+    api::node_options o;
+    o.data_dir = dir.string();
+    o.port = 0;
+    o.admin_key = "bench-admin-key";
+    o.partitions = s.partitions;
+    auto node = api::node::start(o);
+    if (!node) throw std::runtime_error(node.err().message);
+    std::uint16_t port = (*node)->port();
+    std::fprintf(stderr, "bench http: preparing %u users on port %u\n", s.users, port);
+    shared_setup setup = prepare(port, s, o.admin_key);
+    std::fprintf(stderr, "bench http: %u connections for %u s\n", s.connections, s.seconds);
+
+    asio::io_context io;
+    std::vector<route_stats> stats(static_cast<std::size_t>(op::count));
+    auto started = clock_type::now();
+    auto until = started + std::chrono::seconds(s.seconds);
+    std::vector<std::unique_ptr<connection>> connections;
+    tcp::endpoint at(asio::ip::make_address("127.0.0.1"), port);
+    for (unsigned i = 0; i < s.connections; ++i) {
+        connections.push_back(std::make_unique<connection>(io, at, setup, stats, until, 1000 + i));
+        connections.back()->start();
+    }
+    io.run();
+    double seconds = std::chrono::duration<double>(clock_type::now() - started).count();
+    std::uint64_t confirmed = 0;
+    std::uint64_t doubles = double_sales(port, setup, confirmed);
+    nlohmann::json result = summarize(stats, seconds);
+    result["benchmark"] = "http";
+    result["seconds"] = seconds;
+    result["connections"] = s.connections;
+    result["partitions"] = s.partitions;
+    result["users"] = s.users;
+    result["seats_confirmed"] = confirmed;
+    result["seats_sold_twice"] = doubles;
+    (*node)->stop();
+    node->reset();
+    std::filesystem::remove_all(dir);
+    std::printf("%s\n", result.dump().c_str());
+    return doubles == 0 ? 0 : 1;
+}
+
+}  // namespace encore::tools
