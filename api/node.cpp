@@ -52,6 +52,26 @@ create_concert demo_catalog(time_ms now) {
     return c;
 }
 
+// The read models are written without fsync and can be rebuilt from the event log. After a
+// machine crash they may hold events the event log lost (its unsynced, derived tail): then they
+// are dropped and rebuilt, since the runners will regenerate that tail.
+result<std::unique_ptr<projections::read_models>> open_read_models(embedded_log& log, const node_options& o) {
+    const std::string dir = o.data_dir + "/projections";
+    for (int attempt = 0; attempt < 2; ++attempt) {
+        auto models = projections::read_models::open({dir, o.partitions, false});
+        if (!models) return models.err();
+        bool ahead = false;
+        for (std::uint32_t p = 0; p < o.partitions; ++p) ahead |= (*models)->applied_sequence(p) > log.events().end(p);
+        if (!ahead) return models;
+        diag::warn("node", "read models are ahead of the event log; rebuilding them", {{"directory", dir}});
+        models->reset();
+        std::error_code ec;
+        std::filesystem::remove_all(dir, ec);
+        if (ec) return error{errc::io, "cannot remove " + dir + ": " + ec.message()};
+    }
+    return error{errc::io, "read models stay ahead of the event log after a rebuild"};
+}
+
 }  // namespace
 
 struct node::parts {
@@ -86,7 +106,7 @@ result<std::unique_ptr<node>> node::start(const node_options& o) {
     auto secret = token_secret(*p->log, o.token_secret);
     if (!secret) return secret.err();
     p->tokens = std::make_unique<token_signer>(*secret);
-    auto models = projections::read_models::open({o.data_dir + "/projections", o.partitions, false});
+    auto models = open_read_models(*p->log, o);
     if (!models) return models.err();
     p->models = std::move(models).value();
     p->runners = std::make_unique<runner::runner_group>(o.partitions, p->log->commands(), p->log->events(),

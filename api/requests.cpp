@@ -9,16 +9,20 @@ request_context::request_context(http_request r, responder p) : request(std::mov
     auto q = target.find('?');
     std::string_view path = target.substr(0, q);
     if (q != std::string_view::npos) query = target.substr(q + 1);
+    // Every '/' after the leading one starts a segment, so "//a", "/a//b" and "/a/" keep their
+    // empty segments: no route matches an empty segment, and such paths are 404 rather than
+    // aliases of "/a" and "/a/b" (one resource, one path).
+    if (!path.empty() && path.front() == '/') path.remove_prefix(1);
+    if (path.empty()) return;
     std::size_t i = 0;
-    while (i < path.size()) {
-        if (path[i] == '/') {
-            ++i;
-            continue;
-        }
+    for (;;) {
         auto next = path.find('/', i);
-        if (next == std::string_view::npos) next = path.size();
+        if (next == std::string_view::npos) {
+            segments.push_back(path.substr(i));
+            break;
+        }
         segments.push_back(path.substr(i, next - i));
-        i = next;
+        i = next + 1;
     }
 }
 

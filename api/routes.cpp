@@ -102,6 +102,14 @@ void service::impl::route(request_context& rc) {
             rc.route = "GET /readyz";
             return config.ready() ? rc.reply(200, {{"status", "ready"}}) : rc.fail(503, "NOT_READY", "recovering or catching up");
         }
+        if (s == "metrics") {
+            rc.route = "GET /metrics";
+            http_response text(http::status::ok, 11);
+            text.set(http::field::content_type, prometheus_content_type);
+            text.body() = metrics.render();
+            text.prepare_payload();
+            return rc.send(std::move(text));
+        }
         if (s == "openapi.json") {
             rc.route = "GET /openapi.json";
             http_response doc(http::status::ok, 11);

@@ -39,6 +39,7 @@ struct service::impl {
     log_stream& commands;
     projections::read_models& models;
     token_signer& tokens;
+    metrics_registry& metrics;  // rendered by GET /metrics
     histogram& append_latency;
     counter_family& outcomes_timed_out;
 
@@ -57,6 +58,7 @@ struct service::impl {
           commands(l),
           models(m),
           tokens(t),
+          metrics(reg),
           append_latency(reg.add_histogram("encore_log_append_seconds", "Command log append latency (until durable)", {},
                                            latency_seconds_buckets())
                              .with({})),

@@ -42,6 +42,14 @@ public:
     virtual result<std::vector<log_entry>> read(std::uint32_t partition, std::uint64_t from, std::size_t max,
                                                 std::chrono::milliseconds wait) = 0;
 
+    // For records the writer can regenerate from synced ones (events, saga steps — the replay of
+    // the command log reproduces them byte for byte): the backend may acknowledge them once they
+    // are written in order, before they reach stable storage. Any later synced append makes them
+    // durable too, since a log is written in order. The default treats them as synced.
+    virtual void append_derived(std::uint32_t partition, std::vector<std::string> records, append_callback done) {
+        append(partition, std::move(records), std::move(done));
+    }
+
     // The committed end: the offset the next durable record of `partition` will get.
     virtual std::uint64_t end(std::uint32_t partition) = 0;
 

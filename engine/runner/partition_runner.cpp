@@ -160,8 +160,9 @@ bool partition_runner::process(std::vector<log_entry>& batch) {
 
     append_barrier barrier;
     std::size_t event_count = records.size();
-    if (!records.empty()) events_.append(partition_, std::move(records), barrier.expect());
-    for (auto& [target, messages] : outbound) commands_.append(target, std::move(messages), barrier.expect());
+    // Events and saga commands are derived from synced commands: replay regenerates them.
+    if (!records.empty()) events_.append_derived(partition_, std::move(records), barrier.expect());
+    for (auto& [target, messages] : outbound) commands_.append_derived(target, std::move(messages), barrier.expect());
     std::string why;
     if (!barrier.wait(why)) {
         diag::error("runner", "writing events or saga commands failed", {{"partition", partition_}, {"error", why}});

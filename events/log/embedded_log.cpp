@@ -12,6 +12,7 @@
 #include <atomic>
 #include <cassert>
 #include <charconv>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <exception>
@@ -32,6 +33,10 @@ namespace {
 // that and make a runaway snapshot an error instead of a stall.
 constexpr std::size_t meta_bytes_max = 1u << 20;
 constexpr std::size_t checkpoint_bytes_max = std::size_t{1} << 30;
+
+// The longest one `read` waits, whatever it asks: a longer wait changes nothing for a reader that
+// loops anyway, and a huge one (milliseconds::max()) would overflow the deadline arithmetic.
+constexpr std::chrono::milliseconds read_wait_max = std::chrono::hours(1);
 
 // Flushes and compactions of an append-only log are mostly sequential I/O; four jobs let a flush
 // proceed while a compaction runs without starving a small machine.
@@ -123,6 +128,7 @@ struct pending_append {
     std::size_t record_bytes = 0;
     append_callback done;
     std::optional<error> refused;
+    bool synced = true;  // false for derived records (log_stream::append_derived)
 };
 
 // Appenders push from any thread; only the writer thread pops. Owned by embedded_log::state.
@@ -142,7 +148,12 @@ public:
             item.refused = error{errc::unavailable, "the log's append queue is full (queued_records_max = " +
                                                         std::to_string(options_.queued_records_max) + ")"};
         }
-        if (item.refused) item.records.clear();
+        if (item.refused) {
+            // A refusal is a few bytes with no records: it still goes through the queue, past its
+            // bound, so that its callback too runs on the writer thread.
+            item.records.clear();
+            item.record_bytes = 0;
+        }
         queued_records_ += item.records.size();
         items_.push_back(std::move(item));
         lock.unlock();
@@ -161,13 +172,16 @@ public:
             return batch;
         }
         std::size_t records = 0;
+        std::size_t weight = 0;  // a call without records still counts as one, to bound the calls too
         std::size_t bytes = 0;
         while (!items_.empty()) {
             const pending_append& next = items_.front();
-            const bool fits = records + next.records.size() <= options_.group_commit_records_max &&
+            const std::size_t next_weight = std::max<std::size_t>(1, next.records.size());
+            const bool fits = weight + next_weight <= options_.group_commit_records_max &&
                               bytes + next.record_bytes <= options_.group_commit_bytes_max;
             if (!batch.empty() && !fits) break;
             records += next.records.size();
+            weight += next_weight;
             bytes += next.record_bytes;
             batch.push_back(std::move(items_.front()));
             items_.pop_front();
@@ -212,8 +226,16 @@ public:
     std::uint32_t partitions() const override { return static_cast<std::uint32_t>(committed_ends_.size()); }
 
     void append(std::uint32_t partition, std::vector<std::string> records, append_callback done) override {
+        enqueue(partition, std::move(records), std::move(done), true);
+    }
+
+    void append_derived(std::uint32_t partition, std::vector<std::string> records, append_callback done) override {
+        enqueue(partition, std::move(records), std::move(done), false);
+    }
+
+    void enqueue(std::uint32_t partition, std::vector<std::string> records, append_callback done, bool synced) {
         assert(done);
-        pending_append item{this, partition, std::move(records), 0, std::move(done), std::nullopt};
+        pending_append item{this, partition, std::move(records), 0, std::move(done), std::nullopt, synced};
         item.refused = validate(item);
         queue_.push(std::move(item));
     }
@@ -292,7 +314,7 @@ private:
         std::uint64_t end_now = end(partition);
         if (end_now > from || wait <= std::chrono::milliseconds::zero()) return end_now;
         std::unique_lock lock(committed_mutex_);
-        committed_.wait_for(lock, wait, [&] {
+        committed_.wait_for(lock, std::min(wait, read_wait_max), [&] {
             end_now = committed_ends_[partition].load(std::memory_order_acquire);
             return end_now > from;
         });
@@ -324,11 +346,14 @@ private:
             bytes += entries.back().bytes.size();
             ++expected;
         }
-        if (!it->status().ok()) return io_error(name_ + ": reading partition " + std::to_string(partition), it->status());
+        if (!it->status().ok()) {
+            return io_error(name_ + ": reading partition " + std::to_string(partition), it->status());
+        }
         if (expected != to && bytes < embedded_log_read_bytes_max) {
             // Everything below the committed end was durably written; a gap means the disk lost it.
-            return error{errc::corrupt, name_ + ": partition " + std::to_string(partition) + " has no record at offset " +
-                                            std::to_string(expected) + " below its end " + std::to_string(to)};
+            return error{errc::corrupt, name_ + ": partition " + std::to_string(partition) +
+                                            " has no record at offset " + std::to_string(expected) +
+                                            " below its end " + std::to_string(to)};
         }
         return entries;
     }
@@ -535,7 +560,8 @@ result<unit> embedded_log::state::open_database() {
     for (std::string_view name : family_names) descriptors.emplace_back(std::string(name), family_options());
     assert(descriptors[default_family].name == rocksdb::kDefaultColumnFamilyName);
     rocksdb::DB* opened = nullptr;
-    const rocksdb::Status status = rocksdb::DB::Open(database_options(), options.directory, descriptors, &families, &opened);
+    const rocksdb::Status status =
+        rocksdb::DB::Open(database_options(), options.directory, descriptors, &families, &opened);
     if (!status.ok()) return io_error("embedded log: opening " + options.directory, status);
     db.reset(opened);
     assert(families.size() == family_count);
@@ -550,7 +576,8 @@ result<unit> embedded_log::state::start() {
     auto event_ends = recover_ends(*db, *families[events_family], options.partitions);
     if (!event_ends) return event_ends.err();
 
-    commands = std::make_unique<stream_impl>("commands", *db, *families[commands_family], *command_ends, queue, options);
+    commands = std::make_unique<stream_impl>("commands", *db, *families[commands_family], *command_ends, queue,
+                                             options);
     events = std::make_unique<stream_impl>("events", *db, *families[events_family], *event_ends, queue, options);
     checkpoints = std::make_unique<checkpoint_impl>(*db, *families[checkpoints_family], options.partitions, options);
     try {
@@ -576,6 +603,10 @@ void embedded_log::state::write_batch(std::vector<pending_append>& batch) {
     rocksdb::WriteBatch write_batch;
     std::vector<result<std::uint64_t>> outcomes;
     outcomes.reserve(batch.size());
+    // One synced record makes the whole batch synced; a batch of derived records only is
+    // written in order without waiting for stable storage (see log_stream::append_derived).
+    bool needs_sync = false;
+    for (const pending_append& item : batch) needs_sync |= item.synced && !item.refused;
     for (const pending_append& item : batch) {
         if (item.refused) {
             outcomes.emplace_back(*item.refused);
@@ -588,7 +619,9 @@ void embedded_log::state::write_batch(std::vector<pending_append>& batch) {
 
     rocksdb::Status status;
     if (write_batch.Count() > 0) {
-        status = db->Write(write_options_for(options), &write_batch);
+        rocksdb::WriteOptions write_options = write_options_for(options);
+        write_options.sync = write_options.sync && needs_sync;
+        status = db->Write(write_options, &write_batch);
         if (status.ok()) batches_written.fetch_add(1, std::memory_order_relaxed);
     }
     if (status.ok()) {
@@ -597,7 +630,8 @@ void embedded_log::state::write_batch(std::vector<pending_append>& batch) {
     } else {
         commands->roll_back();
         events->roll_back();
-        failure = error{errc::io, "embedded log: group commit failed (reopen the log to recover): " + status.ToString()};
+        failure = error{errc::io, "embedded log: group commit failed (reopen the log to recover): " +
+                                      status.ToString()};
         for (auto& outcome : outcomes) {
             if (outcome.ok()) outcome = *failure;
         }

@@ -41,7 +41,7 @@ struct embedded_log_options {
     // that a stalled disk turns into refusals rather than unbounded memory.
     std::size_t queued_records_max = 1u << 18;
     // A bigger record is refused with errc::invalid: commands and events are small, and state
-    // snapshots go through `checkpoints()`, which has no such limit.
+    // snapshots go through `checkpoints()`, which takes values up to 1 GiB.
     std::size_t record_bytes_max = 4u << 20;
     // Every write is fsynced before it is acknowledged. Only tests and benchmarks that do not care
     // about power loss may turn this off.
@@ -49,8 +49,10 @@ struct embedded_log_options {
 };
 
 // Owns the database and one group-commit writer thread. `commands()`, `events()`, `checkpoints()`,
-// `get_meta`, `put_meta` and `batches_written` are thread-safe and may be called from any thread;
-// append callbacks run on the writer thread. Stop every reader and appender before destroying it.
+// `get_meta`, `put_meta` and `batches_written` are thread-safe and may be called from any thread.
+// Every append callback, refusals included, runs on the writer thread in call order: it must neither
+// block nor throw (a throw ends the process), and it may append. Stop every reader and appender
+// before destroying the log.
 class embedded_log {
 public:
     // Creates the directory and the database if missing. Refuses (errc::invalid) a partition count

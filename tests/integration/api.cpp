@@ -175,7 +175,8 @@ std::string seat_status(http_client& client, const guest& observer, const std::s
                         std::string_view date) {
     auto reply = call(client, "GET", seats_path(concert, date), {}, observer.headers());
     expect_status(reply, 200, "GET seats");
-    for (const json& s : reply.json().at("seats")) {
+    const json reply_seats = reply.json().at("seats");
+    for (const json& s : reply_seats) {
         if (s.at("number").get<std::uint32_t>() == seat) return s.at("status").get<std::string>();
     }
     throw std::runtime_error("seat " + std::to_string(seat) + " is not in the seat map");

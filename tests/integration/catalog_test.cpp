@@ -3,6 +3,10 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <functional>
+#include <map>
+
 #include "tests/integration/api.hpp"
 
 namespace encore::test {
@@ -59,7 +63,8 @@ TEST_CASE("POST /admin/concerts creates concerts that GET /concerts lists", "[ca
     REQUIRE_STATUS(seen, 200);
     CHECK(seen.json().at("concertId") == first);
     std::map<std::string, json> by_date;
-    for (const json& d : seen.json().at("dates")) by_date[d.at("date")] = d;
+    const json seen_dates = seen.json().at("dates");
+    for (const json& d : seen_dates) by_date[d.at("date")] = d;
     REQUIRE(by_date.size() == 2);
     CHECK(by_date["2030-12-24"].at("totalSeats") == 100'000);
     CHECK(by_date["2030-12-24"].at("availableSeats") == 100'000);
@@ -237,7 +242,8 @@ TEST_CASE("the seat map lists seats ascending, filters by status, and dates drop
     auto available = call(client, "GET", seats_path(concert) + "?status=AVAILABLE", {}, g.headers());
     REQUIRE_STATUS(available, 200);
     std::vector<int> numbers;
-    for (const json& s : available.json().at("seats")) {
+    const json available_seats = available.json().at("seats");
+    for (const json& s : available_seats) {
         CHECK(s.at("status") == "AVAILABLE");
         numbers.push_back(s.at("number"));
     }

@@ -159,7 +159,8 @@ TEST_CASE("10 concurrent payments of one reservation: one 201, the rest 409, the
     CHECK(seat_status(client, observer, concert, 11) == "SOLD");
     auto history = call(client, "GET", "/users/me/balance/history", {}, bearer(g.user.token));
     int payments = 0;
-    for (const json& e : history.json().at("entries")) payments += e.at("type") == "PAYMENT" ? 1 : 0;
+    const json history_entries = history.json().at("entries");
+    for (const json& e : history_entries) payments += e.at("type") == "PAYMENT" ? 1 : 0;
     CHECK(payments == 1);
 }
 

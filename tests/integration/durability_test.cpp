@@ -23,7 +23,7 @@ int env_number(const char* name, int fallback) {
     return std::atoi(v);
 }
 
-TEST_CASE("SIGTERM drains and exits 0; a restart on the same data keeps users, money, seats and tokens", "[durability]") {
+TEST_CASE("SIGTERM drains and exits 0, and a restart on the same data keeps users, money, seats and tokens", "[durability]") {
     server_process server;
     std::string concert;
     guest g;
@@ -145,7 +145,8 @@ wallet_view wallet_of(http_client& client, const user_account& user) {
     w.balance = balance_of(client, user);
     auto history = call(client, "GET", "/users/me/balance/history", {}, bearer(user.token));
     expect_status(history, 200, "history");
-    for (const json& e : history.json().at("entries")) {
+    const json history_entries = history.json().at("entries");
+    for (const json& e : history_entries) {
         const auto amount = std::abs(e.at("amount").get<std::int64_t>());
         if (e.at("type") == "CHARGE") w.charges += amount;
         if (e.at("type") == "PAYMENT") w.payments += amount;
@@ -217,7 +218,8 @@ TEST_CASE("kill -9 at a random moment loses no acknowledged command, sells no se
                 charges += wallets[r.user.id].charges;
                 auto list = call(client, "GET", "/users/me/reservations", {}, bearer(r.user.token));
                 expect_status(list, 200, "reservations");
-                for (const json& res : list.json().at("reservations")) {
+                const json list_reservations = list.json().at("reservations");
+                for (const json& res : list_reservations) {
                     status_by_id[res.at("reservationId")] = res.at("status");
                     if (res.at("status") == "CONFIRMED") {
                         confirmed_total += res.at("price").get<std::int64_t>();
@@ -264,7 +266,8 @@ TEST_CASE("kill -9 at a random moment loses no acknowledged command, sells no se
             const auto observer = admitted_guest(client, concert);
             auto map = call(client, "GET", seats_path(concert), {}, observer.headers());
             REQUIRE_STATUS(map, 200);
-            for (const json& s : map.json().at("seats")) {
+            const json map_seats = map.json().at("seats");
+            for (const json& s : map_seats) {
                 const int number = s.at("number");
                 const bool confirmed = sold.count({concert, std::string(concert_date), number}) == 1;
                 INFO(concert << " seat " << number << " is " << s.at("status"));

@@ -133,7 +133,7 @@ TEST_CASE("hold errors come in API.md's order", "[holds]") {
     CHECK_STATUS(hold(client, park_guest, concert, 5), 201);
 }
 
-TEST_CASE("DELETE cancels a hold and frees the seat; paid or expired holds cannot be cancelled", "[holds]") {
+TEST_CASE("DELETE cancels a hold and frees the seat, but paid or expired holds cannot be cancelled", "[holds]") {
     server_process server;
     http_client client(server.host(), server.port());
     const auto concert = create_concert(client, server, concert_body(50, 500, 100, 600, 300));
@@ -224,7 +224,7 @@ TEST_CASE("paying confirms the seat, takes the price once and completes the queu
     CHECK(balance_of(client, g.user) == 20'000);
 }
 
-TEST_CASE("a hold expires with no request at all, within 2 s of expiresAt; a late payment gets 410", "[holds][expiry]") {
+TEST_CASE("a hold expires with no request at all, within 2 s of expiresAt, and a late payment gets 410", "[holds][expiry]") {
     server_process server;
     http_client client(server.host(), server.port());
     const auto concert = create_concert(client, server, concert_body(50, 1'000, 100, 3'600, 1));

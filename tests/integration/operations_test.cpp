@@ -3,7 +3,10 @@
 
 #include <catch2/catch.hpp>
 
+#include <map>
 #include <regex>
+#include <set>
+#include <sstream>
 
 #include "tests/integration/api.hpp"
 
@@ -70,7 +73,9 @@ TEST_CASE("healthz, readyz, the web page and the OpenAPI document", "[operations
         CHECK(it->second->at(method).at("responses").is_object());
         CHECK_FALSE(it->second->at(method).at("responses").empty());
     }
-    CHECK(paths.size() == rows.size());
+    std::set<std::string> shapes;
+    for (const auto& row : rows) shapes.insert(shape(row.second));
+    CHECK(paths.size() == shapes.size());
 }
 
 TEST_CASE("metrics count requests by route and status and time them by route", "[operations][metrics]") {

@@ -7,8 +7,8 @@
 //   sim --stats              print how often each event, refusal and race happened
 //
 // On a failure it prints the seed, the broken invariant, the last commands and the command line
-// that reproduces it, and exits 1. An engine assertion aborts the process: the seed is printed
-// from the SIGABRT handler.
+// that reproduces it, and exits 1. An engine assertion or a bad access kills the process: the
+// seed is printed from the signal handler.
 
 #include <csignal>
 #include <cstdio>
@@ -30,12 +30,14 @@ struct options {
     bool stats = false;
 };
 
-// Where an abort (an engine assertion) tells the seed: filled before each seed, written raw.
-char abort_message[256];
+// What a crash (an engine assertion, a bad access) tells: filled before each seed, written raw.
+char crash_message[256];
 
-void on_abort(int) {
-    ssize_t ignored = write(STDERR_FILENO, abort_message, std::strlen(abort_message));
+void on_crash(int signal) {
+    ssize_t ignored = write(STDERR_FILENO, crash_message, std::strlen(crash_message));
     static_cast<void>(ignored);
+    std::signal(signal, SIG_DFL);
+    std::raise(signal);
 }
 
 std::optional<std::uint64_t> number(std::string_view text) {
@@ -92,12 +94,12 @@ int main(int argc, char** argv) {
         return 2;
     }
     const options& o = *parsed;
-    std::signal(SIGABRT, on_abort);
+    for (int signal : {SIGABRT, SIGSEGV, SIGBUS, SIGFPE, SIGILL}) std::signal(signal, on_crash);
     std::map<std::string, std::uint64_t> totals;
     std::uint64_t partition_counts[5] = {};
     for (std::uint64_t seed = o.first; seed <= o.last; ++seed) {
-        std::snprintf(abort_message, sizeof abort_message,
-                      "sim: seed %llu aborted (an engine assertion)\nreproduce: sim --seed %llu --steps %zu\n",
+        std::snprintf(crash_message, sizeof crash_message,
+                      "sim: seed %llu crashed (an engine assertion or a bad access)\nreproduce: sim --seed %llu --steps %zu\n",
                       static_cast<unsigned long long>(seed), static_cast<unsigned long long>(seed), o.steps);
         encore::sim::world w(seed, o.steps);
         try {

@@ -12,6 +12,7 @@ namespace {
 constexpr time_ms sim_start = 20'788LL * 86'400'000;  // 2026-12-01T00:00:00.000Z
 constexpr day_number first_day = 20'811;              // 2026-12-24
 constexpr std::size_t recent_max = 12;
+constexpr std::size_t concerts_max = 64;
 
 }  // namespace
 
@@ -113,8 +114,13 @@ command world::random_client_command() {
     } else if (roll < 99) {
         c.body = register_user{std::string(below(70), 'n')};
     } else {
-        c.meta.user = user_id{};  // the admin, creating a concert that exists
+        // The admin: a new concert now and then (a long run must not end sold out), or one that exists.
+        c.meta.user = user_id{};
         c.body = concert;
+        if (chance(0.5) && concerts_.size() < concerts_max) {
+            concerts_.push_back(random_concert(concerts_.back().concert.value + 1 + below(3)));
+            c.body = concerts_.back();
+        }
     }
     return c;
 }

@@ -168,7 +168,9 @@ TEST_CASE("appends from 8 threads get dense offsets and keep each thread's call 
         }
     }
     std::size_t records_sent = 0;
-    for (int call = 0; call < calls_per_thread; ++call) records_sent += thread_count * static_cast<std::size_t>(call % 3 + 1);
+    for (int call = 0; call < calls_per_thread; ++call) {
+        records_sent += thread_count * static_cast<std::size_t>(call % 3 + 1);
+    }
     REQUIRE(records_seen == records_sent);
 }
 
@@ -356,6 +358,27 @@ TEST_CASE("an empty append is acknowledged with the current end and writes nothi
     CHECK(append_ok(log->events(), 0, {}) == 3);
     CHECK(log->events().end(0) == 3);
     CHECK(log->batches_written() == batches_before);
+}
+
+TEST_CASE("a callback may append: the runner appends events when its command is durable") {
+    temp_directory directory;
+    auto log = open_log(options_for(directory, 1));
+    std::promise<result<std::uint64_t>> event_outcome;
+    // No Catch2 macro here: it is not thread-safe, and this runs on the writer thread.
+    log->commands().append(0, {"command"}, [&](result<std::uint64_t> command) {
+        if (!command.ok()) {
+            event_outcome.set_value(command.err());
+            return;
+        }
+        log->events().append(0, {"event of " + std::to_string(*command)},
+                             [&](result<std::uint64_t> r) { event_outcome.set_value(std::move(r)); });
+    });
+    auto future = event_outcome.get_future();
+    REQUIRE(future.wait_for(hang_wait) == std::future_status::ready);
+    auto event = future.get();
+    REQUIRE(event.ok());
+    CHECK(*event == 0);
+    CHECK(read_all(log->events(), 0) == std::vector<std::string>{"event of 0"});
 }
 
 TEST_CASE("group commit writes many concurrent appends in few batches") {

@@ -1,0 +1,98 @@
+#pragma once
+// The Kafka backend of `log_stream` and `checkpoint_store` (events/log.hpp), over librdkafka's C
+// API. Topics: `<prefix>commands` and `<prefix>events` with P partitions each, and the compacted
+// `<prefix>snapshots` (one partition) for checkpoints. The topics must exist (an operator, or
+// kafka_mock, creates them); `open` checks them. See events/log/README.md for the record format
+// and the delivery contract.
+//
+// Appends go through one idempotent producer (`enable.idempotence`, `acks=all`) to the partition
+// the caller names: our routing decides partitions, librdkafka's partitioner is never used.
+// Reads use one consumer handle per stream with one local fetch queue per partition, started at
+// the exact offset asked for; there is no consumer group and nothing is committed to Kafka.
+//
+// Differences from the embedded log, all inherent to Kafka without transactions:
+// - The records of one append call are produced one by one: with several producers writing the
+//   same partition they may interleave with other producers' records. Nothing relies on
+//   contiguity beyond one record (the runner is the only writer of a partition's events).
+// - An append that fails (timeout, broker gone past `message.timeout.ms`, fatal producer error)
+//   has an unknown outcome: some of its records may be in the log. Retries inside librdkafka are
+//   idempotent, so no record is ever written twice by one kafka_log.
+// - `end` is a cached high watermark, refreshed at most every `kafka_end_refresh_interval` (and by
+//   this process's own appends and reads); `refresh_ends` forces a fresh, error-checked look.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "events/log.hpp"
+#include "events/result.hpp"
+
+namespace encore {
+
+// Stream records are commands and events (at most record_size_max, 64 KiB, in the codec); this
+// refuses anything absurd before it reaches Kafka, whose default message limit is 1 MB.
+inline constexpr std::size_t kafka_record_bytes_max = 256u << 10;
+// A checkpoint is one Kafka message. The snapshots topic's `max.message.bytes` must be at least
+// this on a real cluster (its default is 1 MB); the producer and the consumers allow it.
+inline constexpr std::size_t kafka_checkpoint_bytes_max = 128u << 20;
+// One `read` returns at most this many records, whatever `max` asks.
+inline constexpr std::size_t kafka_read_records_max = 16384;
+// How stale `end()` may be when nothing else refreshed it.
+inline constexpr std::chrono::milliseconds kafka_end_refresh_interval{100};
+
+struct kafka_options {
+    std::string bootstrap;         // bootstrap.servers
+    std::uint32_t partitions = 0;  // of `commands` and `events`; must match the topics
+    std::string topic_prefix;      // topics are <prefix>commands, <prefix>events, <prefix>snapshots
+    // Passed through to every librdkafka handle after our defaults (`--kafka-config k=v`): SASL,
+    // TLS, timeouts, tuning. The settings our guarantees rest on (idempotence, acks, offsets
+    // commit, partitioner…) are refused with errc::invalid.
+    std::vector<std::pair<std::string, std::string>> config;
+    std::string client_id = "encore";
+};
+
+// Owns one producer with its poll thread (delivery reports; every append callback runs there),
+// one consumer per stream and one for checkpoints. `commands()`, `events()`, `checkpoints()` and
+// `refresh_ends()` are thread-safe. `read` may be called concurrently for different partitions
+// (one reader per partition at a time is the intended use; two readers of one partition take
+// turns). Stop readers and appenders before destroying it.
+class kafka_log {
+public:
+    // Connects, checks that the three topics exist with the expected partition counts (errc::invalid
+    // if not, errc::unavailable if the cluster cannot be reached) and reads every partition's end.
+    static result<std::unique_ptr<kafka_log>> open(const kafka_options& options);
+
+    kafka_log(const kafka_log&) = delete;
+    kafka_log& operator=(const kafka_log&) = delete;
+    // Waits (bounded) for every produced record's delivery report, fails the rest with
+    // errc::unavailable, then closes the handles.
+    ~kafka_log();
+
+    log_stream& commands();
+    log_stream& events();
+    checkpoint_store& checkpoints();
+
+    // Reads every partition's high watermark of both streams now; afterwards `end` returns at least
+    // these. For an owner taking over a partition, which must not trust a cached end.
+    result<unit> refresh_ends();
+
+private:
+    struct state;  // the librdkafka handles, the streams and the poll thread; in kafka_log.cpp
+    explicit kafka_log(std::unique_ptr<state> state);
+    std::unique_ptr<state> state_;
+};
+
+// The value a record gets in the commands and events topics: one JSON object that a person can read
+// (`kcat -C -t <prefix>events -f '%k %s\n'`), the JSON rendering of the command or event followed by
+// `"record":"<base64 of the exact bytes appended>"` as its last member. Exposed for tools and tests.
+enum class kafka_stream_kind { commands, events };
+std::string kafka_envelope(kafka_stream_kind kind, std::string_view record);
+// The record bytes back from an envelope. A value that is not an envelope comes back unchanged, so
+// that a foreign or damaged message reaches the decoder, which reports it.
+std::string kafka_unwrap(std::string_view value);
+
+}  // namespace encore
