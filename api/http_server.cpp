@@ -93,6 +93,7 @@ struct http_server::core : std::enable_shared_from_this<http_server::core> {
     void on_accept(error_code ec, tcp::socket socket);
     void run_thread();
     void stop();
+    void close_remaining_sessions();
 
     void register_session(std::uint64_t id, std::weak_ptr<detail::session> session);
     void release_session(std::uint64_t id, bool counted);
@@ -151,6 +152,8 @@ public:
     void post_stream_event(const stream_channel* from, std::string text);
     void post_stream_close(const stream_channel* from);
     void post_server_stop();
+    // Only from stop(), once the I/O threads are joined: nothing else can touch the session.
+    void close_after_stop() { close(); }
 
 private:
     struct slot {
@@ -740,6 +743,10 @@ void session::on_stream_close(const stream_channel* from) {
 }
 
 void session::start_streaming() {
+    if (server_.stopping.load()) {
+        close();
+        return;
+    }
     streaming_ = true;
     // The connection belongs to the stream now: requests read ahead behind it are never answered.
     slots_.clear();
@@ -1055,6 +1062,11 @@ void http_server::core::release_session(std::uint64_t id, bool counted) {
 }
 
 void http_server::core::stop() {
+    for (const auto& thread : threads) {
+        assert(thread.get_id() != std::this_thread::get_id() &&
+               "stop() on an I/O thread would wait for itself");
+        (void)thread;
+    }
     std::lock_guard stopping_lock(stop_mutex);
     if (joined) return;
     stopping.store(true);
@@ -1083,6 +1095,21 @@ void http_server::core::stop() {
         if (thread.joinable()) thread.join();
     }
     joined = true;
+    close_remaining_sessions();
+}
+
+// After a forced stop some sessions may still be open; with the threads joined they are closed
+// from here, so that their streams report closed and nothing records into the metrics registry
+// after stop() returns (responders and streams held by handlers may outlive the registry).
+void http_server::core::close_remaining_sessions() {
+    std::vector<std::shared_ptr<detail::session>> remaining;
+    {
+        std::lock_guard lock(sessions_mutex);
+        for (const auto& [id, weak] : sessions) {
+            if (auto session = weak.lock()) remaining.push_back(std::move(session));
+        }
+    }
+    for (const auto& session : remaining) session->close_after_stop();
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -117,7 +117,35 @@ void service::impl::deliver(waiter w, const event& outcome) {
         // The first request's answer is the answer: now if projected, else when it is.
         return expect(replay->first, std::move(w));
     }
+    if (const auto* paid = std::get_if<payment_confirmed>(&outcome.body)) {
+        // Checked and parked under one lock: debit_projected() takes it after the debit became
+        // visible, so it either finds this payment parked or the check below sees the debit.
+        std::lock_guard lock(debits_mutex);
+        if (!debit_visible(paid->reservation)) {
+            awaiting_debit[paid->reservation.id].push_back({std::move(w), outcome});
+            return;
+        }
+    }
     w.respond.send(render(w.kind, outcome), w.route);
+}
+
+bool service::impl::debit_visible(const reservation& r) {
+    for (const auto& h : models.history(r.user, history_entries_max)) {
+        if (h.type == projections::history_entry::kind::payment && h.reservation == r.id) return true;
+    }
+    return false;
+}
+
+void service::impl::debit_projected(const wallet_debited& d) {
+    std::vector<parked_payment> ready;
+    {
+        std::lock_guard lock(debits_mutex);
+        auto it = awaiting_debit.find(d.reservation);
+        if (it == awaiting_debit.end()) return;
+        ready = std::move(it->second);
+        awaiting_debit.erase(it);
+    }
+    for (auto& p : ready) p.w.respond.send(render(p.w.kind, p.outcome), p.w.route);
 }
 
 void service::impl::expect(log_position request, waiter w) {
@@ -170,6 +198,29 @@ void service::impl::sweep() {
         outcomes_timed_out.with({}).increment();
         w.respond.send(error_response(503, "TIMEOUT", "the command is logged but its outcome is not visible yet; retry with the same Idempotency-Key"), w.route);
     }
+    // A confirmed payment whose debit is still not visible is answered anyway: it happened, and a
+    // 503 would only send the client to retry it.
+    std::vector<parked_payment> overdue;
+    {
+        std::lock_guard lock(debits_mutex);
+        for (auto it = awaiting_debit.begin(); it != awaiting_debit.end();) {
+            auto& parked = it->second;
+            for (auto p = parked.begin(); p != parked.end();) {
+                if (p->w.deadline <= now) {
+                    overdue.push_back(std::move(*p));
+                    p = parked.erase(p);
+                } else {
+                    ++p;
+                }
+            }
+            it = parked.empty() ? awaiting_debit.erase(it) : std::next(it);
+        }
+    }
+    for (auto& p : overdue) {
+        outcomes_timed_out.with({}).increment();
+        diag::warn("api", "a payment is answered before its debit is visible", {{"reservation", reservation_text(std::get<payment_confirmed>(p.outcome.body).reservation.id)}});
+        p.w.respond.send(render(p.w.kind, p.outcome), p.w.route);
+    }
 }
 
 void service::impl::run_housekeeping() {
@@ -203,6 +254,7 @@ service::~service() {
 
 void service::on_projected(std::uint32_t, std::span<const event> events) {
     for (const event& e : events) {
+        if (const auto* debit = std::get_if<wallet_debited>(&e.body)) impl_->debit_projected(*debit);
         if (e.answers == no_position) continue;
         std::vector<waiter> ready;
         {

@@ -48,6 +48,16 @@ struct service::impl {
     std::mutex streams_mutex;
     std::vector<stream_subscription> streams;
 
+    // A payment's outcome is projected in the concert's partition, its debit in the payer's
+    // wallet partition, by another projector thread that may lag. The 201 waits here until the
+    // debit is visible too, so that the payer's next balance or history read shows it.
+    struct parked_payment {
+        waiter w;
+        event outcome;
+    };
+    std::mutex debits_mutex;
+    std::map<reservation_id, std::vector<parked_payment>> awaiting_debit;
+
     std::mutex housekeeping_mutex;
     std::condition_variable housekeeping_wake;
     bool stopping = false;
@@ -69,6 +79,8 @@ struct service::impl {
 
     http_response render(command_kind kind, const event& e);
     void deliver(waiter w, const event& outcome);
+    bool debit_visible(const reservation& r);
+    void debit_projected(const wallet_debited& d);
     void expect(log_position request, waiter w);
     void submit(command cmd, std::uint32_t partition, command_kind kind, responder respond, std::string route);
     void sweep();

@@ -96,6 +96,24 @@ void kafka_mock::push_request_errors(std::int16_t api_key, std::size_t count, in
     rd_kafka_mock_push_request_errors_array(state_->cluster, api_key, errors.size(), errors.data());
 }
 
+result<unit> kafka_mock::push_broker_request_errors(int broker_id, std::int16_t api_key, std::size_t count,
+                                                    int kafka_error_code, int rtt_ms) {
+    // The librdkafka call takes its (error, rtt) pairs as varargs: push them one at a time.
+    for (std::size_t i = 0; i < count; ++i) {
+        rd_kafka_resp_err_t err = rd_kafka_mock_broker_push_request_error_rtts(
+            state_->cluster, broker_id, api_key, 1, static_cast<rd_kafka_resp_err_t>(kafka_error_code), rtt_ms);
+        if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return mock_error("cannot push a mock broker error", err);
+    }
+    return unit{};
+}
+
+result<std::size_t> kafka_mock::broker_request_errors_pending(int broker_id, std::int16_t api_key) {
+    std::size_t pending = 0;
+    rd_kafka_resp_err_t err = rd_kafka_mock_broker_error_stack_cnt(state_->cluster, broker_id, api_key, &pending);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return mock_error("cannot count mock broker errors", err);
+    return pending;
+}
+
 result<unit> kafka_mock::set_rtt(int broker_id, int rtt_ms) {
     rd_kafka_resp_err_t err = rd_kafka_mock_broker_set_rtt(state_->cluster, broker_id, rtt_ms);
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return mock_error("cannot set mock broker round-trip time", err);

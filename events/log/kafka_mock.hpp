@@ -54,6 +54,13 @@ public:
     // The next `count` requests of type `api_key` to any broker fail with the Kafka error
     // `kafka_error_code` (an rd_kafka_resp_err_t value, e.g. NOT_LEADER_FOR_PARTITION = 6).
     void push_request_errors(std::int16_t api_key, std::size_t count, int kafka_error_code);
+    // The same for one broker, each answer also delayed by `rtt_ms`. A delay past the client's
+    // request.timeout.ms with no error (kafka_error_code 0) makes a produce that the broker did
+    // write look lost to the client, which then retries it: the duplicate case.
+    result<unit> push_broker_request_errors(int broker_id, std::int16_t api_key, std::size_t count,
+                                            int kafka_error_code, int rtt_ms = 0);
+    // How many of the errors pushed on the broker for `api_key` are still waiting for a request.
+    result<std::size_t> broker_request_errors_pending(int broker_id, std::int16_t api_key);
     // Every response of the broker (-1: of every broker) is delayed by `rtt_ms`.
     result<unit> set_rtt(int broker_id, int rtt_ms);
     // The broker that leads partition `partition` of `topic` (a full topic name).

@@ -71,7 +71,22 @@ TEST_CASE("POST /admin/concerts creates concerts that GET /concerts lists", "[ca
     CHECK(by_date["2030-12-25"].at("totalSeats") == 50);
     CHECK(by_date["2030-12-25"].at("availableSeats") == 50);
 
-    // The defaults: a 300 s hold and 4 holds per user.
+    // The largest date: 100000 seats, numbered 1..100000 in order.
+    auto big = call(client, "GET", seats_path(first, "2030-12-24"), {}, g.headers());
+    REQUIRE_STATUS(big, 200);
+    const json big_seats = big.json().at("seats");
+    REQUIRE(big_seats.size() == 100'000);
+    bool ascending = true;
+    for (std::size_t i = 0; i < big_seats.size(); ++i) ascending = ascending && big_seats[i].at("number") == i + 1;
+    CHECK(ascending);
+    CHECK(big_seats.back().at("price") == 0);
+
+    // HEAD answers like GET without the body.
+    auto head = call(client, "HEAD", "/concerts");
+    CHECK_STATUS(head, 200);
+    CHECK(head.body.empty());
+
+    // The default hold: 300 s.
     const std::string other = second.json().at("concertId");
     const auto h = admitted_guest(client, other);
     auto held = hold(client, h, other, 1, "2031-01-01");

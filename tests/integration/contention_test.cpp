@@ -164,5 +164,112 @@ TEST_CASE("10 concurrent payments of one reservation: one 201, the rest 409, the
     CHECK(payments == 1);
 }
 
+
+TEST_CASE("a payment and a cancellation racing on one hold: exactly one wins and the money agrees", "[contention][payments]") {
+    server_process server;
+    http_client client(server.host(), server.port());
+    constexpr int races = 8;
+    const auto concert = create_concert(client, server, concert_body(50, 1'000, 100, 3'600, 3'600, races));
+    const auto g = admitted_guest(client, concert);
+    const auto observer = admitted_guest(client, concert);
+    REQUIRE_STATUS(charge(client, g.user, 100'000), 200);
+    std::vector<std::string> ids;
+    for (int i = 0; i < races; ++i) {
+        auto held = hold(client, g, concert, static_cast<std::uint32_t>(i + 1));
+        REQUIRE_STATUS(held, 201);
+        ids.push_back(held.json().at("reservationId"));
+    }
+    std::vector<http_reply> paid(races);
+    std::vector<http_reply> cancelled(races);
+    require_no_failures(run_together(server, 2 * races, [&](int i, http_client& own) {
+        if (i % 2 == 0) {
+            paid[i / 2] = pay(own, g.user, ids[i / 2]);
+        } else {
+            cancelled[i / 2] = cancel(own, g.user, ids[i / 2]);
+        }
+    }));
+    std::int64_t spent = 0;
+    for (int i = 0; i < races; ++i) {
+        INFO("race " << i << ": pay " << describe(paid[i]) << " / cancel " << describe(cancelled[i]));
+        const bool pay_won = paid[i].status == 201;
+        const bool cancel_won = cancelled[i].status == 200;
+        CHECK(pay_won != cancel_won);
+        const auto final_status = reservation(client, g.user, ids[i]).json().at("status");
+        const auto seat = seat_status(client, observer, concert, static_cast<std::uint32_t>(i + 1));
+        if (pay_won) {
+            CHECK(error_code_of(cancelled[i]) == "ALREADY_PAID");
+            CHECK(final_status == "CONFIRMED");
+            CHECK(seat == "SOLD");
+            spent += 1'000;
+        } else {
+            CHECK(error_code_of(paid[i]) == "RESERVATION_CANCELLED");
+            CHECK(final_status == "CANCELLED");
+            CHECK(seat == "AVAILABLE");
+        }
+    }
+    CHECK(balance_of(client, g.user) == 100'000 - spent);
+}
+
+TEST_CASE("concurrent holds by one user stop exactly at maxHoldsPerUser", "[contention][holds]") {
+    server_process server;
+    http_client client(server.host(), server.port());
+    const auto concert = create_concert(client, server, concert_body(50, 1'000, 100, 3'600, 3'600, 3));
+    const auto g = admitted_guest(client, concert);
+    constexpr int attempts = 12;
+    std::vector<http_reply> replies(attempts);
+    require_no_failures(run_together(server, attempts, [&](int i, http_client& own) {
+        replies[i] = hold(own, g, concert, static_cast<std::uint32_t>(i + 1));
+    }));
+    int held = 0;
+    for (const auto& reply : replies) {
+        if (reply.status == 201) {
+            ++held;
+        } else {
+            CHECK_ERROR(reply, 409, "HOLD_LIMIT");
+        }
+    }
+    CHECK(held == 3);
+    auto mine = call(client, "GET", "/users/me/reservations", {}, bearer(g.user.token));
+    CHECK(mine.json().at("reservations").size() == 3);
+}
+
+TEST_CASE("a crowd joining at once gets one slot each, in one strict line", "[contention][queue]") {
+    server_process server;
+    http_client client(server.host(), server.port());
+    constexpr int crowd = 60;
+    constexpr int capacity = 5;
+    const auto concert = create_concert(client, server, concert_body(50, 1'000, capacity, 3'600));
+    std::vector<user_account> users(crowd);
+    for (auto& u : users) u = new_user(client);
+
+    // Everyone joins at once; one user also joins twice at once.
+    std::vector<http_reply> joined(crowd + 1);
+    require_no_failures(run_together(server, crowd + 1, [&](int i, http_client& own) {
+        joined[i] = enqueue(own, users[i % crowd], concert);
+    }));
+    CHECK(joined[0].json().at("queueToken") == joined[crowd].json().at("queueToken"));
+    CHECK(((joined[0].status == 201 && joined[crowd].status == 200) ||
+           (joined[0].status == 200 && joined[crowd].status == 201)));
+
+    int active = 0;
+    std::set<std::int64_t> positions;
+    for (int i = 0; i < crowd; ++i) {
+        const json q = queue_state(client, users[i], concert, joined[i].json().at("queueToken"));
+        INFO("user " << i << ": " << q.dump());
+        if (q.at("status") == "ACTIVE") {
+            ++active;
+            CHECK(q.at("position") == 0);
+        } else {
+            REQUIRE(q.at("status") == "WAITING");
+            positions.insert(q.at("position").get<std::int64_t>());
+        }
+    }
+    CHECK(active == capacity);
+    // The waiting users hold the positions 1..N, each exactly once.
+    REQUIRE(positions.size() == crowd - capacity);
+    CHECK(*positions.begin() == 1);
+    CHECK(*positions.rbegin() == crowd - capacity);
+}
+
 }  // namespace
 }  // namespace encore::test

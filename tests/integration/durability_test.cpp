@@ -62,6 +62,123 @@ TEST_CASE("SIGTERM drains and exits 0, and a restart on the same data keeps user
     REQUIRE(server.stop() == 0);
 }
 
+TEST_CASE("an Idempotency-Key outlives a crash: the repeat after kill -9 gets the first answer", "[durability][idempotency]") {
+    server_process server;
+    user_account kim;
+    http_reply first;
+    {
+        http_client client(server.host(), server.port());
+        kim = new_user(client);
+        first = charge(client, kim, 4'000, {{"Idempotency-Key", "before-the-crash"}});
+        REQUIRE_STATUS(first, 200);
+    }
+    server.kill9();
+    server.restart();
+    http_client client(server.host(), server.port());
+    auto again = charge(client, kim, 4'000, {{"Idempotency-Key", "before-the-crash"}});
+    CHECK(again.status == first.status);
+    CHECK(again.body == first.body);
+    CHECK(balance_of(client, kim) == 4'000);
+}
+
+TEST_CASE("deadlines passed while the server was down take effect after a restart with no request", "[durability][expiry]") {
+    server_process server;
+    std::string concert;
+    guest holder;
+    user_account waiting;
+    std::string waiting_token;
+    std::string id;
+    std::int64_t expires_at = 0;
+    {
+        http_client client(server.host(), server.port());
+        // Capacity 1 and active for 2 s; holds of 1 s.
+        concert = create_concert(client, server, concert_body(50, 100, 1, 2, 1));
+        holder = admitted_guest(client, concert);
+        waiting = new_user(client);
+        auto joined = enqueue(client, waiting, concert);
+        REQUIRE_STATUS(joined, 201);
+        REQUIRE(joined.json().at("status") == "WAITING");
+        waiting_token = joined.json().at("queueToken");
+        auto held = hold(client, holder, concert, 9);
+        REQUIRE_STATUS(held, 201);
+        id = held.json().at("reservationId");
+        expires_at = instant_ms(held.json().at("expiresAt").get<std::string>());
+    }
+    server.kill9();
+    // Down past the hold's expiry.
+    REQUIRE(poll_until(std::chrono::milliseconds(5'000), [&] { return now_ms() > expires_at + 200; }));
+    server.restart();
+    http_client client(server.host(), server.port());
+    // The waiting user is admitted (the holder's 2 s ran out) and sees the seat free again.
+    std::string status;
+    REQUIRE(poll_until(std::chrono::milliseconds(5'000), [&] {
+        status = queue_state(client, waiting, concert, waiting_token).at("status");
+        return status != "WAITING";
+    }));
+    CHECK(status == "ACTIVE");
+    const guest admitted{waiting, waiting_token};
+    CHECK(poll_until(std::chrono::milliseconds(3'000), [&] { return seat_status(client, admitted, concert, 9) == "AVAILABLE"; }));
+    CHECK(reservation(client, holder.user, id).json().at("status") == "EXPIRED");
+}
+
+TEST_CASE("SIGTERM under load exits 0 and keeps every acknowledged charge", "[durability]") {
+    server_process server;
+    constexpr int workers = 4;
+    std::vector<user_account> users(workers);
+    {
+        http_client client(server.host(), server.port());
+        for (auto& u : users) u = new_user(client);
+    }
+    std::vector<std::int64_t> acknowledged(workers, 0);
+    std::vector<std::int64_t> in_doubt(workers, 0);
+    std::vector<std::string> unexpected(workers);
+    std::atomic<int> answered{0};
+    std::atomic<bool> stop{false};
+    int exit_code = 0;
+    {
+        std::vector<std::jthread> threads;
+        for (int w = 0; w < workers; ++w) {
+            threads.emplace_back([&, w] {
+                http_client client(server.host(), server.port());
+                for (std::int64_t amount = 1; !stop.load(); ++amount) {
+                    auto r = client.request("POST", "/users/me/balance/charge", json{{"amount", amount}}.dump(),
+                                            bearer(users[w].token));
+                    if (!r) {
+                        in_doubt[w] += amount;
+                        return;
+                    }
+                    if (r->status == 200) {
+                        acknowledged[w] += amount;
+                        answered.fetch_add(1);
+                    } else if (r->status == 503) {
+                        in_doubt[w] += amount;  // refused while stopping: applied or not
+                    } else {
+                        unexpected[w] = describe(*r);
+                        return;
+                    }
+                }
+            });
+        }
+        REQUIRE(poll_until(std::chrono::milliseconds(30'000), [&] { return answered.load() >= 100; },
+                           std::chrono::milliseconds(1)));
+        exit_code = server.stop();
+        stop = true;
+    }
+    CHECK(exit_code == 0);
+    for (int w = 0; w < workers; ++w) {
+        INFO("worker " << w << ": " << unexpected[w]);
+        CHECK(unexpected[w].empty());
+    }
+    server.restart();
+    http_client client(server.host(), server.port());
+    for (int w = 0; w < workers; ++w) {
+        INFO("worker " << w);
+        const auto balance = balance_of(client, users[w]);
+        CHECK(balance >= acknowledged[w]);
+        CHECK(balance <= acknowledged[w] + in_doubt[w]);
+    }
+}
+
 // ---- kill -9 -------------------------------------------------------------------------------------
 
 // What one worker was told; "in doubt" is a command whose answer was lost to the crash.
@@ -177,23 +294,23 @@ TEST_CASE("kill -9 at a random moment loses no acknowledged command, sells no se
         const int kill_after = 20 + static_cast<int>(rng() % 120);
         std::atomic<int> acknowledged{0};
         std::atomic<bool> stop{false};
+        bool reached = false;
         {
             std::vector<std::jthread> threads;
             for (int w = 0; w < workers; ++w) {
                 threads.emplace_back(
                     [&, w, s = rng()] { work(server, concerts.back(), s, records[w], acknowledged, stop); });
             }
-            const bool reached = poll_until(std::chrono::milliseconds(60'000),
-                                            [&] { return acknowledged.load() >= kill_after; },
-                                            std::chrono::milliseconds(1));
+            reached = poll_until(std::chrono::milliseconds(60'000), [&] { return acknowledged.load() >= kill_after; },
+                                 std::chrono::milliseconds(1));
             server.kill9();
             stop = true;
-            REQUIRE(reached);
         }
         for (auto& r : records) {
             INFO("user " << r.user.id);
             REQUIRE(r.unexpected.empty());
         }
+        REQUIRE(reached);
         everyone.insert(everyone.end(), records.begin(), records.end());
         server.restart();
 

@@ -3,6 +3,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <thread>
+
 #include "tests/integration/api.hpp"
 
 namespace encore::test {
@@ -271,6 +273,80 @@ TEST_CASE("a payment after expiresAt gets 410 even before the expiry was observe
     CHECK_ERROR(pay(client, g.user, held.json().at("reservationId")), 410, "HOLD_EXPIRED");
     CHECK(balance_of(client, g.user) == 5'000);
     CHECK(poll_until(std::chrono::milliseconds(3'000), [&] { return seat_status(client, g, concert, 8) == "AVAILABLE"; }));
+}
+
+
+TEST_CASE("payments racing the hold expiry either confirm and take the price or get 410 and take nothing", "[payments][expiry]") {
+    server_process server;
+    http_client client(server.host(), server.port());
+    constexpr int payers = 8;
+    const auto concert = create_concert(client, server, concert_body(50, 1'000, 100, 3'600, 1));
+    const auto observer = admitted_guest(client, concert);
+    std::vector<guest> guests;
+    std::vector<std::string> ids;
+    std::vector<std::int64_t> deadlines;
+    for (int i = 0; i < payers; ++i) {
+        guests.push_back(admitted_guest(client, concert));
+        expect_status(charge(client, guests.back().user, 5'000), 200, "charge");
+    }
+    for (int i = 0; i < payers; ++i) {
+        auto held = hold(client, guests[i], concert, static_cast<std::uint32_t>(i + 1));
+        REQUIRE_STATUS(held, 201);
+        ids.push_back(held.json().at("reservationId"));
+        deadlines.push_back(instant_ms(held.json().at("expiresAt").get<std::string>()));
+    }
+    // Pay each one at a different moment around its expiresAt: from 120 ms before to 90 ms after.
+    std::vector<http_reply> replies(payers);
+    std::vector<std::string> failures(payers);
+    {
+        std::vector<std::jthread> threads;
+        for (int i = 0; i < payers; ++i) {
+            threads.emplace_back([&, i] {
+                try {
+                    http_client own(server.host(), server.port());
+                    const auto at = deadlines[i] - 120 + 30 * i;
+                    poll_until(std::chrono::milliseconds(5'000), [&] { return now_ms() >= at; }, std::chrono::milliseconds(1));
+                    replies[i] = pay(own, guests[i].user, ids[i]);
+                } catch (const std::exception& e) {
+                    failures[i] = e.what();
+                }
+            });
+        }
+    }
+    for (int i = 0; i < payers; ++i) {
+        INFO("payer " << i << ": " << failures[i] << " " << describe(replies[i]));
+        REQUIRE(failures[i].empty());
+        const auto seat = static_cast<std::uint32_t>(i + 1);
+        if (replies[i].status == 201) {
+            CHECK(balance_of(client, guests[i].user) == 4'000);
+            CHECK(reservation(client, guests[i].user, ids[i]).json().at("status") == "CONFIRMED");
+            CHECK(seat_status(client, observer, concert, seat) == "SOLD");
+        } else {
+            CHECK_ERROR(replies[i], 410, "HOLD_EXPIRED");
+            CHECK(balance_of(client, guests[i].user) == 5'000);
+            CHECK(poll_until(std::chrono::milliseconds(3'000),
+                             [&] { return seat_status(client, observer, concert, seat) == "AVAILABLE"; }));
+            CHECK(reservation(client, guests[i].user, ids[i]).json().at("status") == "EXPIRED");
+        }
+    }
+}
+
+
+TEST_CASE("a hold can be paid after the user's active window ended", "[payments][queue]") {
+    server_process server;
+    http_client client(server.host(), server.port());
+    // Active for 1 s, holds for 5 minutes.
+    const auto concert = create_concert(client, server, concert_body(50, 1'000, 100, 1, 300));
+    const auto g = admitted_guest(client, concert);
+    REQUIRE_STATUS(charge(client, g.user, 1'000), 200);
+    auto held = hold(client, g, concert, 2);
+    REQUIRE_STATUS(held, 201);
+    REQUIRE(poll_until(std::chrono::milliseconds(5'000),
+                       [&] { return queue_state(client, g.user, concert, g.queue_token).at("status") == "EXPIRED"; }));
+    CHECK_ERROR(hold(client, g, concert, 3), 403, "QUEUE_TOKEN_EXPIRED");
+    auto paid = pay(client, g.user, held.json().at("reservationId"));
+    CHECK_STATUS(paid, 201);
+    CHECK(balance_of(client, g.user) == 0);
 }
 
 }  // namespace

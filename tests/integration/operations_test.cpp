@@ -13,6 +13,18 @@
 namespace encore::test {
 namespace {
 
+// Charges of `amounts` as pipelined HTTP/1.1 requests, written in one go by the caller.
+std::string pipelined_charges(const user_account& user, std::initializer_list<int> amounts) {
+    std::string bytes;
+    for (int amount : amounts) {
+        const std::string body = json{{"amount", amount}}.dump();
+        bytes += "POST /users/me/balance/charge HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + user.token +
+                 "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" +
+                 body;
+    }
+    return bytes;
+}
+
 TEST_CASE("healthz, readyz, the web page and the OpenAPI document", "[operations]") {
     server_process server;
     http_client client(server.host(), server.port());
@@ -167,6 +179,48 @@ TEST_CASE("analytics need the admin key and count sales, holds and the queue per
     CHECK(q.at("active") == 1);
     CHECK(q.at("admittedTotal") == 2);
     CHECK(q.contains("medianWaitSeconds"));
+}
+
+
+TEST_CASE("one keep-alive connection serves many requests, and pipelined requests are answered in order", "[operations][http]") {
+    server_process server;
+    http_client client(server.host(), server.port());
+    const auto kim = new_user(client);
+    for (int i = 0; i < 30; ++i) REQUIRE_STATUS(charge(client, kim, 1), 200);
+    CHECK(balance_of(client, kim) == 30);
+    CHECK(client.connects() == 1);
+
+    // Three commands written at once: the answers come back in request order.
+    http_client raw(server.host(), server.port());
+    REQUIRE(raw.send_raw(pipelined_charges(kim, {100, 20, 3})).ok());
+    std::vector<std::int64_t> balances;
+    for (int i = 0; i < 3; ++i) {
+        auto reply = raw.read_reply();
+        REQUIRE(reply.ok());
+        REQUIRE_STATUS(*reply, 200);
+        balances.push_back(reply->json().at("balance").get<std::int64_t>());
+    }
+    CHECK(balances == std::vector<std::int64_t>{130, 150, 153});
+}
+
+// RFC 7230 section 6.3.2: a server may work on pipelined requests in parallel only if they are
+// all safe. A query pipelined behind a command on one connection must see the command's effect.
+TEST_CASE("a query pipelined behind commands on one connection sees their effect", "[operations][http]") {
+    server_process server;
+    http_client client(server.host(), server.port());
+    const auto kim = new_user(client);
+    http_client raw(server.host(), server.port());
+    std::string bytes = pipelined_charges(kim, {100, 20, 3});
+    bytes += "GET /users/me/balance HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + kim.token + "\r\n\r\n";
+    REQUIRE(raw.send_raw(bytes).ok());
+    std::vector<std::int64_t> balances;
+    for (int i = 0; i < 4; ++i) {
+        auto reply = raw.read_reply();
+        REQUIRE(reply.ok());
+        REQUIRE_STATUS(*reply, 200);
+        balances.push_back(reply->json().at("balance").get<std::int64_t>());
+    }
+    CHECK(balances == std::vector<std::int64_t>{100, 120, 123, 123});
 }
 
 }  // namespace

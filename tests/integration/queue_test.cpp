@@ -231,6 +231,17 @@ TEST_CASE("the queue event stream sends the status and a new event when the user
     CHECK(status == "ACTIVE");
     CHECK(data.at("position") == 0);
 
+    // The first user's own stream ends with COMPLETED, and then the server closes it.
+    http_client finished(server.host(), server.port());
+    auto done_head = finished.open_event_stream("/concerts/" + concert + "/queue/stream?token=" + first.user.token +
+                                                "&queueToken=" + first.token);
+    REQUIRE(done_head.ok());
+    REQUIRE_STATUS(*done_head, 200);
+    auto last = finished.next_event();
+    REQUIRE(last.ok());
+    CHECK(json::parse(last->data, nullptr, false).at("status") == "COMPLETED");
+    CHECK(finished.wait_closed(std::chrono::milliseconds(5'000)));
+
     SECTION("headers work too, and bad tokens are refused before the stream opens") {
         http_client by_header(server.host(), server.port());
         auto opened = by_header.open_event_stream("/concerts/" + concert + "/queue/stream",

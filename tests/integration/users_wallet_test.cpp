@@ -93,6 +93,10 @@ TEST_CASE("GET /users/me/balance is 0 for a new user and needs a valid user toke
     CHECK_ERROR(call(client, "GET", "/users/me/balance", {}, bearer(joined.json().at("queueToken"))), 401,
                 "UNAUTHORIZED");
 
+    // Tokens in the query are for EventSource on the queue stream only.
+    CHECK_ERROR(call(client, "GET", "/users/me/balance?token=" + kim.token), 401, "UNAUTHORIZED");
+    CHECK_ERROR(call(client, "POST", "/users/me/balance/charge?token=" + kim.token, R"({"amount": 5})"), 401,
+                "UNAUTHORIZED");
     for (const char* target : {"/users/me/balance/history", "/users/me/reservations"}) {
         INFO(target);
         CHECK_ERROR(call(client, "GET", target), 401, "UNAUTHORIZED");

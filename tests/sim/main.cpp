@@ -99,7 +99,8 @@ int main(int argc, char** argv) {
     std::uint64_t partition_counts[5] = {};
     for (std::uint64_t seed = o.first; seed <= o.last; ++seed) {
         std::snprintf(crash_message, sizeof crash_message,
-                      "sim: seed %llu crashed (an engine assertion or a bad access)\nreproduce: sim --seed %llu --steps %zu\n",
+                      "sim: seed %llu crashed (an engine assertion or a bad access)\n"
+                      "reproduce: sim --seed %llu --steps %zu\n",
                       static_cast<unsigned long long>(seed), static_cast<unsigned long long>(seed), o.steps);
         encore::sim::world w(seed, o.steps);
         try {
@@ -108,8 +109,8 @@ int main(int argc, char** argv) {
             std::fprintf(stderr, "sim: seed %llu (%u partitions) failed at step %zu of %zu: %s\nlast commands:\n%s",
                          static_cast<unsigned long long>(seed), w.partitions(), w.step_number(), o.steps, e.what(),
                          w.recent_commands().c_str());
-            std::fprintf(stderr, "reproduce: %s --seed %llu --steps %zu\n", argv[0], static_cast<unsigned long long>(seed),
-                         o.steps);
+            std::fprintf(stderr, "reproduce: %s --seed %llu --steps %zu\n", argv[0],
+                         static_cast<unsigned long long>(seed), o.steps);
             return 1;
         }
         ++partition_counts[w.partitions()];
@@ -119,10 +120,13 @@ int main(int argc, char** argv) {
     std::printf("sim: %llu seeds (%llu..%llu) x %zu steps passed; partitions 1/2/3/4: %llu/%llu/%llu/%llu\n",
                 static_cast<unsigned long long>(seeds), static_cast<unsigned long long>(o.first),
                 static_cast<unsigned long long>(o.last), o.steps, static_cast<unsigned long long>(partition_counts[1]),
-                static_cast<unsigned long long>(partition_counts[2]), static_cast<unsigned long long>(partition_counts[3]),
+                static_cast<unsigned long long>(partition_counts[2]),
+                static_cast<unsigned long long>(partition_counts[3]),
                 static_cast<unsigned long long>(partition_counts[4]));
     if (o.stats) {
-        for (const auto& [name, n] : totals) std::printf("  %-55s %llu\n", name.c_str(), static_cast<unsigned long long>(n));
+        for (const auto& [name, n] : totals) {
+            std::printf("  %-55s %llu\n", name.c_str(), static_cast<unsigned long long>(n));
+        }
     }
     if (seeds >= 100) {
         for (const char* name : must_reach) {

@@ -76,10 +76,21 @@ void world::check_answers(const command& c, log_position at, const std::vector<e
 }
 
 void world::record_event(std::uint32_t partition, const event& e) {
-    if (const auto* q = std::get_if<queue_joined>(&e.body)) tokens_[{q->user.value, q->concert.value}] = {q->ticket, q->status};
-    if (const auto* q = std::get_if<queue_admitted>(&e.body)) tokens_[{q->user.value, q->concert.value}].status = queue_status::active;
+    record_queue_event(e);
+    record_money_event(partition, e);
+}
+
+void world::record_queue_event(const event& e) {
+    // What the client learns of its token.
+    if (const auto* q = std::get_if<queue_joined>(&e.body)) {
+        tokens_[{q->user.value, q->concert.value}] = {q->ticket, q->status};
+    }
+    if (const auto* q = std::get_if<queue_admitted>(&e.body)) {
+        tokens_[{q->user.value, q->concert.value}].status = queue_status::active;
+    }
     if (const auto* q = std::get_if<queue_left>(&e.body)) {
-        tokens_[{q->user.value, q->concert.value}].status = q->completed ? queue_status::completed : queue_status::expired;
+        auto status = q->completed ? queue_status::completed : queue_status::expired;
+        tokens_[{q->user.value, q->concert.value}].status = status;
     }
     std::uint64_t admitted = 0, concert = 0;
     if (const auto* q = std::get_if<queue_joined>(&e.body); q && q->fresh && q->status == queue_status::active) {
@@ -96,7 +107,13 @@ void world::record_event(std::uint32_t partition, const event& e) {
         require(admitted == last + 1, "ticket " + std::to_string(admitted) + " admitted after " + std::to_string(last));
         last = admitted;
     }
-    if (const auto* h = std::get_if<seat_held>(&e.body)) reservations_.push_back({h->reservation.id, h->reservation.user});
+    if (const auto* h = std::get_if<seat_held>(&e.body)) {
+        reservations_.push_back({h->reservation.id, h->reservation.user});
+    }
+}
+
+// The wallets' reference model and each payment's saga, step by step.
+void world::record_money_event(std::uint32_t partition, const event& e) {
     if (const auto* c = std::get_if<charged>(&e.body)) {
         charged_total_ += c->amount;
         balances_[c->user.value] += c->amount;
@@ -131,7 +148,8 @@ void world::record_event(std::uint32_t partition, const event& e) {
         payment_record& r = payments_[c->reservation.payment];
         require(r.debited == 1 && r.confirmed + r.failed == 0, "confirmed a payment that was not debited once");
         require(c->reservation.price == r.amount, "confirmed at another price");
-        require(c->reservation.status == reservation_status::confirmed, "PaymentConfirmed of an unconfirmed reservation");
+        require(c->reservation.status == reservation_status::confirmed,
+                "PaymentConfirmed of an unconfirmed reservation");
         ++r.confirmed;
         confirmed_total_ += r.amount;
         debits_in_flight_.erase(c->reservation.payment);
@@ -198,6 +216,11 @@ void world::judge_charge(const command& c, const event& answer) {
         return require(r && r->reason == refusal::invalid_amount, "an invalid amount was not INVALID_AMOUNT");
     }
     const auto* ok = std::get_if<charged>(&answer.body);
+    won before = balances_[c.meta.user.value] - (ok ? ok->amount : 0);  // the model has counted it already
+    if (before > balance_max - amount) {
+        const auto* r = std::get_if<refused>(&answer.body);
+        return require(r && r->reason == refusal::balance_limit, "a charge past the limit was not BALANCE_LIMIT");
+    }
     require(ok && ok->amount == amount && ok->user == c.meta.user, "a valid charge was not Charged");
 }
 

@@ -86,6 +86,8 @@ private:
                         std::uint64_t first_sequence);
     void check_answers(const command& c, log_position at, const std::vector<event>& events);
     void record_event(std::uint32_t partition, const event& e);
+    void record_queue_event(const event& e);
+    void record_money_event(std::uint32_t partition, const event& e);
     void judge(const command& c, log_position at, const std::vector<event>& events);
     bool judge_replay(const command& c, log_position at, const event* answer);
     void judge_charge(const command& c, const event& answer);
@@ -102,7 +104,9 @@ private:
 
     // Random helpers.
     std::uint64_t below(std::uint64_t n) { return n == 0 ? 0 : rng_() % n; }
-    std::int64_t between(std::int64_t lo, std::int64_t hi) { return lo + static_cast<std::int64_t>(below(hi - lo + 1)); }
+    std::int64_t between(std::int64_t lo, std::int64_t hi) {
+        return lo + static_cast<std::int64_t>(below(static_cast<std::uint64_t>(hi - lo + 1)));
+    }
     bool chance(double p) { return std::uniform_real_distribution<double>(0, 1)(rng_) < p; }
 
     std::mt19937_64 rng_;

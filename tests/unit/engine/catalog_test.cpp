@@ -54,7 +54,8 @@ TEST_CASE("catalogs outside API.md's limits are INVALID_REQUEST", "[engine][cata
         {"active TTL 0", {}, create_with([](auto& c) { c.queue.active_ttl_seconds = 0; }), invalid},
         {"active TTL over a week", {}, create_with([](auto& c) { c.queue.active_ttl_seconds = ttl_seconds_max + 1; }),
          invalid},
-        {"active TTL of a week", {}, create_with([](auto& c) { c.queue.active_ttl_seconds = ttl_seconds_max; }), created},
+        {"active TTL of a week", {}, create_with([](auto& c) { c.queue.active_ttl_seconds = ttl_seconds_max; }),
+         created},
         {"hold TTL 0", {}, create_with([](auto& c) { c.hold_ttl_seconds = 0; }), invalid},
         {"hold TTL over a week", {}, create_with([](auto& c) { c.hold_ttl_seconds = ttl_seconds_max + 1; }), invalid},
         {"0 holds per user", {}, create_with([](auto& c) { c.max_holds_per_user = 0; }), invalid},
@@ -119,13 +120,15 @@ TEST_CASE("users register in their wallet partition", "[engine][catalog]") {
     check_scenarios({
         {"a name", {}, register_as(u1, "kim"), {"UserRegistered u1 kim"}},
         {"no name", {}, register_as(u1, ""), {"UserRegistered u1 "}},
-        {"a name of 64 characters", {}, register_as(u1, std::string(64, 'k')), {"UserRegistered u1 " + std::string(64, 'k')}},
+        {"a name of 64 characters", {}, register_as(u1, std::string(64, 'k')),
+         {"UserRegistered u1 " + std::string(64, 'k')}},
         {"a name of 65 characters", {}, register_as(u1, std::string(65, 'k')), {"Refused INVALID_REQUEST"}},
         {"no user", {}, register_as(admin, "root"), {"Refused INVALID_REQUEST"}},
     });
     world w(4);
     std::uint32_t home = w.partition_of_user(u1);
-    CHECK(describe(w.run_on((home + 1) % 4, register_as(u1, "kim"))) == std::vector<std::string>{"Refused INVALID_REQUEST"});
+    CHECK(describe(w.run_on((home + 1) % 4, register_as(u1, "kim"))) ==
+          std::vector<std::string>{"Refused INVALID_REQUEST"});
     CHECK(describe(w.run(register_as(u1, "kim"))) == std::vector<std::string>{"UserRegistered u1 kim"});
     CHECK(w.state(home).wallets.at(u1).name == "kim");
     CHECK(w.balance(u1) == 0);

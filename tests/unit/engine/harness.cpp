@@ -12,9 +12,15 @@ namespace {
 
 constexpr std::uint64_t nth_hold_marker = std::uint64_t{1} << 63;
 
-step client(user_id u, command_body body) { return step{0, command{command_meta{0, u, "", no_position}, std::move(body)}}; }
+step client(user_id u, command_body body) {
+    return step{0, command{command_meta{0, u, "", no_position}, std::move(body)}};
+}
 
 std::string user_text(user_id u) { return "u" + std::to_string(u.value); }
+
+std::string amount_and_balance(won amount, won balance) {
+    return std::to_string(amount) + " balance " + std::to_string(balance);
+}
 
 std::string seat_text(const reservation& r) { return format_date(r.date) + "/" + std::to_string(r.seat); }
 
@@ -28,8 +34,12 @@ bool is_client_command(const command& c) {
 }
 
 struct describer {
-    std::string operator()(const concert_created& e) const { return "ConcertCreated c" + std::to_string(e.concert.concert.value); }
-    std::string operator()(const user_registered& e) const { return "UserRegistered " + user_text(e.user) + " " + e.name; }
+    std::string operator()(const concert_created& e) const {
+        return "ConcertCreated c" + std::to_string(e.concert.concert.value);
+    }
+    std::string operator()(const user_registered& e) const {
+        return "UserRegistered " + user_text(e.user) + " " + e.name;
+    }
     std::string operator()(const queue_joined& e) const {
         std::string s = "QueueJoined " + user_text(e.user) + " #" + std::to_string(e.ticket) + " " +
                         std::string(to_string(e.status));
@@ -40,7 +50,8 @@ struct describer {
         return "QueueAdmitted " + user_text(e.user) + " #" + std::to_string(e.ticket);
     }
     std::string operator()(const queue_left& e) const {
-        return "QueueLeft " + user_text(e.user) + " #" + std::to_string(e.ticket) + (e.completed ? " COMPLETED" : " EXPIRED");
+        return "QueueLeft " + user_text(e.user) + " #" + std::to_string(e.ticket) +
+               (e.completed ? " COMPLETED" : " EXPIRED");
     }
     std::string operator()(const seat_held& e) const { return reservation_line("SeatHeld", e.reservation); }
     std::string operator()(const hold_expired& e) const { return reservation_line("HoldExpired", e.reservation); }
@@ -49,10 +60,10 @@ struct describer {
         return "PaymentStarted " + user_text(e.user) + " " + std::to_string(e.amount);
     }
     std::string operator()(const wallet_debited& e) const {
-        return "WalletDebited " + user_text(e.user) + " " + std::to_string(e.amount) + " balance " + std::to_string(e.balance);
+        return "WalletDebited " + user_text(e.user) + " " + amount_and_balance(e.amount, e.balance);
     }
     std::string operator()(const debit_refused& e) const {
-        return "DebitRefused " + user_text(e.user) + " " + std::to_string(e.amount) + " balance " + std::to_string(e.balance);
+        return "DebitRefused " + user_text(e.user) + " " + amount_and_balance(e.amount, e.balance);
     }
     std::string operator()(const payment_confirmed& e) const {
         return reservation_line("PaymentConfirmed", e.reservation) + " balance " + std::to_string(e.balance);
@@ -62,7 +73,7 @@ struct describer {
                std::to_string(e.balance);
     }
     std::string operator()(const charged& e) const {
-        return "Charged " + user_text(e.user) + " " + std::to_string(e.amount) + " balance " + std::to_string(e.balance);
+        return "Charged " + user_text(e.user) + " " + amount_and_balance(e.amount, e.balance);
     }
     std::string operator()(const refused& e) const {
         std::string s = "Refused " + std::string(refusal_code(e.reason));

@@ -145,13 +145,15 @@ TEST_CASE("cancelling a hold frees its seat", "[engine][hold][cancel]") {
     const std::vector<std::string> not_found = {"Refused RESERVATION_NOT_FOUND"};
     check_scenarios({
         {"the holder cancels", one, cancel(u1, held(1)), {"HoldCancelled u1 2026-12-24/1"}},
-        {"the seat is free again", one + std::vector{cancel(u1, held(1))}, hold(u2, 2, 1), {"SeatHeld u2 2026-12-24/1"}},
+        {"the seat is free again", one + std::vector{cancel(u1, held(1))}, hold(u2, 2, 1),
+         {"SeatHeld u2 2026-12-24/1"}},
         {"another user's reservation", one, cancel(u2, held(1)), not_found},
         {"an unknown reservation", one, cancel(u1, reservation_id::at({0, 999})), not_found},
         {"a position that is not a hold", one, cancel(u1, reservation_id::at({0, 1})), not_found},
         {"twice", one + std::vector{cancel(u1, held(1))}, cancel(u1, held(1)), {"Refused RESERVATION_CANCELLED"}},
         {"after it expired", one + std::vector{after(300, tick())}, cancel(u1, held(1)), {"Refused HOLD_EXPIRED"}},
-        {"as it expires", one, after(300, cancel(u1, held(1))), {"HoldExpired u1 2026-12-24/1", "Refused HOLD_EXPIRED"}},
+        {"as it expires", one, after(300, cancel(u1, held(1))),
+         {"HoldExpired u1 2026-12-24/1", "Refused HOLD_EXPIRED"}},
         {"after it was paid", sold(), cancel(u1, held(1)), {"Refused ALREADY_PAID"}},
     });
     world w;

@@ -18,7 +18,8 @@ std::vector<step> holding() {
 }
 
 const std::vector<std::string> confirmed = {
-    "PaymentStarted u1 80000", "WalletDebited u1 80000 balance 120000", "PaymentConfirmed u1 2026-12-24/1 balance 120000",
+    "PaymentStarted u1 80000", "WalletDebited u1 80000 balance 120000",
+    "PaymentConfirmed u1 2026-12-24/1 balance 120000",
     "QueueLeft u1 #1 COMPLETED", "QueueAdmitted u3 #3"};
 
 template <class Body>
@@ -43,7 +44,8 @@ TEST_CASE("paying for a hold", "[engine][payment]") {
         {"a paid reservation, past its expiry", holding() + std::vector{pay(u1, held(1))}, after(300, pay(u1, held(1))),
          {"Refused ALREADY_PAID"}},
         {"too little money", {create(), enqueue_as(u1), charge_as(u1, 1), hold(u1, 1, 1, christmas)}, pay(u1, held(1)),
-         {"PaymentStarted u1 90000", "DebitRefused u1 90000 balance 1", "PaymentFailed u1 INSUFFICIENT_BALANCE balance 1"}},
+         {"PaymentStarted u1 90000", "DebitRefused u1 90000 balance 1",
+          "PaymentFailed u1 INSUFFICIENT_BALANCE balance 1"}},
     });
 }
 

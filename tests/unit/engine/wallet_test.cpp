@@ -82,7 +82,8 @@ TEST_CASE("a debit takes the whole price or nothing", "[engine][wallet]") {
          {"PaymentStarted u1 80000", "DebitRefused u1 80000 balance 79999",
           "PaymentFailed u1 INSUFFICIENT_BALANCE balance 79999"}},
         {"no wallet at all", holding_with(0), pay(u1, held(1)),
-         {"PaymentStarted u1 80000", "DebitRefused u1 80000 balance 0", "PaymentFailed u1 INSUFFICIENT_BALANCE balance 0"}},
+         {"PaymentStarted u1 80000", "DebitRefused u1 80000 balance 0",
+          "PaymentFailed u1 INSUFFICIENT_BALANCE balance 0"}},
     });
 }
 

@@ -42,7 +42,8 @@ TEST_CASE("random ids round-trip through text", "[ids]") {
         std::uint64_t v = rng() | 1;
         CHECK(parse_user_id(to_text(user_id{v})) == user_id{v});
         CHECK(parse_concert_id(to_text(concert_id{v})) == concert_id{v});
-        reservation_id r = reservation_id::at({static_cast<std::uint32_t>(rng() % partitions_max), rng() & id_offset_mask});
+        auto partition = static_cast<std::uint32_t>(rng() % partitions_max);
+        reservation_id r = reservation_id::at({partition, rng() & id_offset_mask});
         CHECK(parse_reservation_id(reservation_text(r)) == r);
         CHECK(parse_payment_id(payment_text(r)) == r);
     }

@@ -178,7 +178,7 @@ TEST_CASE("appends come back in order with dense offsets", "[kafka]") {
     auto all = read_all(commands, 0, 0, expected.size());
     for (std::size_t i = 0; i < all.size(); ++i) CHECK(all[i].bytes == expected[i]);
 
-    SECTION("a read from the middle starts exactly there") {
+    {  // a read from the middle starts exactly there
         auto middle = commands.read(0, 17, 5, 5s);
         REQUIRE(middle.ok());
         REQUIRE(middle->size() == 5);
@@ -191,12 +191,12 @@ TEST_CASE("appends come back in order with dense offsets", "[kafka]") {
         REQUIRE(back->size() == 1);
         CHECK((*back)[0].bytes == expected[3]);
     }
-    SECTION("a read at the end with no wait returns nothing") {
+    {  // a read at the end with no wait returns nothing
         auto none = commands.read(0, expected.size(), 10, 0ms);
         REQUIRE(none.ok());
         CHECK(none->empty());
     }
-    SECTION("a read with no wait still returns records known to exist") {
+    {  // a read with no wait still returns records known to exist
         // A fresh instance has fetched nothing yet; the runner's recovery reads like this.
         auto other = c.open();
         auto first = other->commands().read(0, 0, 1000, 0ms);
@@ -204,14 +204,14 @@ TEST_CASE("appends come back in order with dense offsets", "[kafka]") {
         REQUIRE(!first->empty());
         CHECK((*first)[0].bytes == expected[0]);
     }
-    SECTION("an empty append is acknowledged with the end") {
+    {  // an empty append is acknowledged with the end
         std::promise<result<std::uint64_t>> empty;
         commands.append(0, {}, [&](result<std::uint64_t> r) { empty.set_value(std::move(r)); });
         auto r = empty.get_future().get();
         REQUIRE(r.ok());
         CHECK(*r == expected.size());
     }
-    SECTION("out-of-range partitions and oversized records are refused") {
+    {  // out-of-range partitions and oversized records are refused
         auto bad = commands.append_and_wait(1, {"x"});
         REQUIRE(!bad.ok());
         CHECK(bad.err().code == errc::invalid);
@@ -313,8 +313,10 @@ TEST_CASE("checkpoints are saved, replaced and loaded by another instance", "[ka
     REQUIRE(none.ok());
     CHECK(!none->has_value());
 
-    SECTION("a checkpoint of several megabytes") {
-        std::string big(8u << 20, '\0');
+    {  // a checkpoint of several megabytes
+        // The mock cluster keeps at most 5 MiB per partition (older messages are dropped, and one
+        // message that fills it alone becomes unreadable), so this stays under that.
+        std::string big(3u << 20, '\0');
         for (std::size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>((i * 2654435761u) >> 13);
         REQUIRE(second->checkpoints().save(3, big).ok());
         auto third = c.open();
@@ -323,7 +325,7 @@ TEST_CASE("checkpoints are saved, replaced and loaded by another instance", "[ka
         REQUIRE(loaded->has_value());
         CHECK(**loaded == big);
     }
-    SECTION("a later save is seen by an instance that already loaded") {
+    {  // a later save is seen by an instance that already loaded
         auto other = c.open();
         REQUIRE(second->checkpoints().save(1, "one v2").ok());
         auto again = second->checkpoints().load(1);
@@ -380,6 +382,7 @@ TEST_CASE("a broker that goes down and comes back loses no acknowledged record",
         CHECK(failed > 0);
         REQUIRE(c.mock->set_broker_down(2, false).ok());
         auto after = log->commands().append_and_wait(0, {"after"});
+        INFO((after.ok() ? std::string() : after.err().message));
         REQUIRE(after.ok());
         acknowledged.insert("after");
 
@@ -391,31 +394,75 @@ TEST_CASE("a broker that goes down and comes back loses no acknowledged record",
     }
 }
 
+// Appends `calls` calls of two records each to partition 0 and checks that all are acknowledged.
+void append_pairs(kafka_log& log, std::size_t first_call, std::size_t calls) {
+    outcomes done;
+    for (std::size_t call = first_call; call < first_call + calls; ++call)
+        log.commands().append(0, {text_record(0, call, 0), text_record(0, call, 1)}, done.expect(call));
+    REQUIRE(done.wait(calls));
+    for (auto& [call, r] : done.take()) {
+        INFO((r.ok() ? std::string() : r.err().message));
+        REQUIRE(r.ok());
+    }
+}
+
 TEST_CASE("produce errors are retried by the idempotent producer without duplicates", "[kafka]") {
     cluster c(1, 3);
+    REQUIRE(c.mock->set_partition_leader(c.mock->topic_prefix() + "commands", 0, 1).ok());
     auto log = c.open();
     REQUIRE(log->commands().append_and_wait(0, {"warm-up"}).ok());
-    c.mock->push_request_errors(kafka_api_produce, 3, RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION);
-    c.mock->push_request_errors(kafka_api_produce, 2, RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS);
+    constexpr std::size_t calls = 20;
+
+    // Refusals the broker did not write, and a disconnect, on any broker…
+    c.mock->push_request_errors(kafka_api_produce, 2, RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION);
     c.mock->push_request_errors(kafka_api_produce, 1, RD_KAFKA_RESP_ERR__TRANSPORT);
+    append_pairs(*log, 0, calls);
+    // …and the same on the leader, where the mock counts what is left.
+    REQUIRE(c.mock->push_broker_request_errors(1, kafka_api_produce, 2, RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS).ok());
+    REQUIRE(c.mock->push_broker_request_errors(1, kafka_api_produce, 1, RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION).ok());
+    append_pairs(*log, calls, calls);
+    auto pending = c.mock->broker_request_errors_pending(1, kafka_api_produce);
+    REQUIRE(pending.ok());
+    CHECK(*pending == 0);  // every injected error was met
 
-    constexpr std::size_t calls = 30;
-    outcomes done;
-    for (std::size_t call = 0; call < calls; ++call)
-        log->commands().append(0, {text_record(0, call, 0), text_record(0, call, 1)}, done.expect(call));
-    REQUIRE(done.wait(calls));
-    for (auto& [call, r] : done.take()) REQUIRE(r.ok());
-
-    const std::uint64_t end = 1 + 2 * calls;
+    const std::uint64_t end = 1 + 2 * 2 * calls;
     CHECK(log->commands().end(0) == end);
     auto all = read_all(log->commands(), 0, 0, end);
-    for (std::size_t call = 0; call < calls; ++call) {
+    for (std::size_t call = 0; call < 2 * calls; ++call) {
         CHECK(all[1 + 2 * call].bytes == text_record(0, call, 0));
         CHECK(all[2 + 2 * call].bytes == text_record(0, call, 1));
     }
-    // Nothing more than what was acknowledged: no duplicate slipped in after the end either.
+    // Nothing beyond what was acknowledged: no duplicate slipped in after the end either.
     REQUIRE(log->refresh_ends().ok());
     CHECK(log->commands().end(0) == end);
+}
+
+TEST_CASE("a produce whose answer is lost is sent again; acknowledged offsets stay right", "[kafka]") {
+    cluster c(1, 3);
+    REQUIRE(c.mock->set_partition_leader(c.mock->topic_prefix() + "commands", 0, 1).ok());
+    // A request unanswered for this long is given up and its records sent again.
+    auto log = c.open({{"socket.timeout.ms", "1100"}});
+    REQUIRE(log->commands().append_and_wait(0, {"warm-up"}).ok());
+    // The broker writes the batch but answers too late: the client cannot know it was written.
+    REQUIRE(c.mock->push_broker_request_errors(1, kafka_api_produce, 1, RD_KAFKA_RESP_ERR_NO_ERROR, 2500).ok());
+    constexpr std::size_t calls = 10;
+    outcomes done;
+    for (std::size_t call = 0; call < calls; ++call) log->commands().append(0, {text_record(0, call, 0)}, done.expect(call));
+    REQUIRE(done.wait(calls));
+    auto results = done.take();
+    REQUIRE(log->refresh_ends().ok());
+    const std::uint64_t end = log->commands().end(0);
+    auto all = read_all(log->commands(), 0, 0, end);
+    for (auto& [call, r] : results) {
+        REQUIRE(r.ok());
+        // Whatever the retry did, the acknowledged offset holds the record.
+        CHECK(all[*r].bytes == text_record(0, call, 0));
+    }
+    // A real broker drops the resent batch by its producer id and sequence numbers. The mock only
+    // checks sequences for transactional producers, so it writes the batch a second time: that is
+    // a limit of the mock, which this records rather than hides.
+    if (end != 1 + calls) WARN("the mock cluster wrote a resent batch twice: " << end - 1 - calls << " extra records");
+    CHECK((end == 1 + calls || end == 1 + 2 * calls));
 }
 
 TEST_CASE("kcat reads the event topic as JSON", "[kafka]") {
@@ -440,10 +487,10 @@ TEST_CASE("kcat reads the event topic as JSON", "[kafka]") {
     for (std::size_t i = 0; i < split.size(); ++i) {
         const std::size_t space = split[i].find(' ');
         REQUIRE(space != std::string::npos);
-        CHECK(split[i].substr(0, space) == "charged");
+        CHECK(split[i].substr(0, space) == "Charged");
         auto json = nlohmann::json::parse(split[i].substr(space + 1), nullptr, false);
         REQUIRE(json.is_object());
-        CHECK(json["type"] == "charged");
+        CHECK(json["type"] == "Charged");
         CHECK(json["sequence"] == i);
         CHECK(json["balance"] == 1000 * (i + 1));
         CHECK(json["link"].is_string());
@@ -453,8 +500,9 @@ TEST_CASE("kcat reads the event topic as JSON", "[kafka]") {
     const std::string command_line = run("kcat -C -t " + c.mock->topic_prefix() + "commands -b " +
                                          c.mock->bootstrap_servers() + " -p 1 -f '%k %s\\n' -e -q 2>/dev/null");
     INFO(command_line);
-    REQUIRE(command_line.starts_with("charge {"));
+    REQUIRE(command_line.starts_with("Charge {"));
     auto json = nlohmann::json::parse(command_line.substr(7), nullptr, false);
+    CHECK(json["type"] == "Charge");
     REQUIRE(json.is_object());
     CHECK(json["amount"] == 1001);
     CHECK(json["idempotency_key"] == "key-1");
@@ -507,29 +555,32 @@ TEST_CASE("open checks the topics and the settings", "[kafka]") {
 }
 
 TEST_CASE("envelope cost", "[.bench]") {
-    // Prints figures; asserts nothing about time.
+    // Prints figures; asserts nothing about time. Each phase runs twice; the second is reported.
     chain_link head = chain_genesis;
     std::vector<std::string> records;
     for (std::uint64_t s = 0; s < 20000; ++s) records.push_back(event_record(s, head));
-    const auto t0 = std::chrono::steady_clock::now();
-    std::vector<std::string> envelopes;
-    envelopes.reserve(records.size());
-    for (const auto& r : records) envelopes.push_back(kafka_envelope(kafka_stream_kind::events, r));
-    const auto t1 = std::chrono::steady_clock::now();
-    std::size_t bytes = 0;
-    for (const auto& e : envelopes) bytes += kafka_unwrap(e).size();
-    const auto t2 = std::chrono::steady_clock::now();
-    std::size_t decoded = 0;
-    for (const auto& r : records) {
+    std::vector<std::string> envelopes(records.size());
+    std::size_t sink = 0;
+    auto time_ns = [&](auto&& each) {
+        double per = 0;
+        for (int round = 0; round < 2; ++round) {
+            const auto start = std::chrono::steady_clock::now();
+            for (std::size_t i = 0; i < records.size(); ++i) each(i);
+            per = std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - start).count() / records.size();
+        }
+        return per;
+    };
+    const double render = time_ns([&](std::size_t i) { envelopes[i] = kafka_envelope(kafka_stream_kind::events, records[i]); });
+    const double unwrap = time_ns([&](std::size_t i) { sink += kafka_unwrap(envelopes[i]).size(); });
+    const double parse = time_ns([&](std::size_t i) { sink += nlohmann::json::parse(envelopes[i]).size(); });
+    const double decode = time_ns([&](std::size_t i) {
         sealed_event sealed;
-        decoded += unseal(r, sealed) && decode_event(sealed.event_bytes).ok();
-    }
-    const auto t3 = std::chrono::steady_clock::now();
-    auto per = [&](auto d) { return std::chrono::duration<double, std::nano>(d).count() / records.size(); };
+        sink += unseal(records[i], sealed) && decode_event(sealed.event_bytes).ok();
+    });
     std::printf("record %zu bytes, envelope %zu bytes\n", records[0].size(), envelopes[0].size());
-    std::printf("envelope (render JSON + base64): %.0f ns/record\n", per(t1 - t0));
-    std::printf("unwrap (find + base64 decode):    %.0f ns/record\n", per(t2 - t1));
-    std::printf("decode_event, for comparison:     %.0f ns/record\n", per(t3 - t2));
-    CHECK(bytes > 0);
-    CHECK(decoded == records.size());
+    std::printf("envelope (to_json + dump + base64):     %6.0f ns/record\n", render);
+    std::printf("unwrap (find \"record\" + base64 decode): %6.0f ns/record\n", unwrap);
+    std::printf("full JSON parse, for comparison:        %6.0f ns/record\n", parse);
+    std::printf("unseal + decode_event, for comparison:  %6.0f ns/record\n", decode);
+    CHECK(sink > 0);
 }
