@@ -69,13 +69,14 @@ struct server_options {
     unsigned threads = 2;
     server_timeouts timeouts;
     std::size_t connections_max = connections_max_default;
-    // Request counts and latencies go here; null: the server keeps a private registry.
+    // Request counts and latencies go here (null: a private registry). It must outlive the
+    // server's stop(); nothing is recorded after stop() returns.
     metrics_registry* metrics = nullptr;
 };
 
 // A Server-Sent Events channel on one connection, returned by responder::open_stream(). Safe to
-// use from any thread; the connection keeps no reference to the handler's copy, so the holder
-// decides how long it lives.
+// use from any thread. The connection holds no strong reference to it: dropping the last
+// shared_ptr closes the stream (after what is queued), like close().
 class event_stream {
 public:
     virtual ~event_stream() = default;

@@ -53,10 +53,6 @@ std::optional<std::int64_t> strict_integer(const json& j) {
     return std::nullopt;
 }
 
-std::size_t utf8_length(std::string_view s) {
-    return static_cast<std::size_t>(std::count_if(s.begin(), s.end(), [](char c) { return (c & 0xC0) != 0x80; }));
-}
-
 std::string_view bearer(std::string_view authorization) {
     constexpr std::string_view prefix = "Bearer ";
     if (authorization.size() <= prefix.size() || authorization.substr(0, prefix.size()) != prefix) return {};
@@ -208,7 +204,7 @@ void service::impl::post_users(request_context& rc) {
     if (!body) return;
     std::string name;
     if (auto it = body->find("name"); it != body->end() && !it->is_null()) {
-        if (!it->is_string() || utf8_length(it->get_ref<const std::string&>()) > user_name_length_max)
+        if (!it->is_string() || utf8_characters(it->get_ref<const std::string&>()) > user_name_length_max)
             return rc.fail(400, "INVALID_REQUEST", "name must be a string of at most 64 characters");
         name = it->get<std::string>();
     }

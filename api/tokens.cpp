@@ -151,6 +151,7 @@ token_signer::token_signer(token_signer&&) noexcept = default;
 token_signer& token_signer::operator=(token_signer&&) noexcept = default;
 
 std::string token_signer::sign(const std::uint8_t* payload, std::size_t payload_bytes) const {
+    assert(key_ && "a moved-from token_signer is used");
     std::array<std::uint8_t, mac_bytes> mac{};
     const bool signed_ok = key_->compute({payload, payload_bytes}, mac);
     // Only an allocation failure inside OpenSSL gets here; a token without a valid MAC must
@@ -165,6 +166,7 @@ std::string token_signer::sign(const std::uint8_t* payload, std::size_t payload_
 
 bool token_signer::open(std::string_view token, std::uint8_t* payload,
                         std::size_t payload_bytes) const {
+    assert(key_ && "a moved-from token_signer is used");
     if (token.size() > token_text_bytes_max) return false;
     const auto dot = token.find('.');
     if (dot == std::string_view::npos) return false;

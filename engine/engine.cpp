@@ -197,7 +197,7 @@ void on(context& cx, const create_concert& body) {
 
 void on(context& cx, const register_user& body) {
     user_id user = cx.cmd.meta.user;
-    if (user.value == 0 || body.name.size() > user_name_length_max ||
+    if (user.value == 0 || utf8_characters(body.name) > user_name_length_max ||
         partition_of(user, cx.state.partitions) != cx.state.partition)
         return cx.refuse(refusal::invalid_request);
     cx.state.wallets[user].name = body.name;

@@ -5,6 +5,12 @@
 
 namespace encore {
 
+std::size_t utf8_characters(std::string_view text) {
+    std::size_t n = 0;
+    for (char c : text) n += (static_cast<unsigned char>(c) & 0xC0) != 0x80 ? 1 : 0;
+    return n;
+}
+
 std::string_view refusal_code(refusal r) {
     switch (r) {
         case refusal::none: return "NONE";

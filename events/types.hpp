@@ -98,6 +98,10 @@ enum class refusal : std::uint8_t {
 };
 inline constexpr std::uint8_t refusal_max = 17;
 
+// Characters (code points) of UTF-8 text, counted by their lead bytes: names are limited in
+// characters, as people count them, not in bytes.
+std::size_t utf8_characters(std::string_view text);
+
 // "SEAT_TAKEN" etc.: the API.md spelling.
 std::string_view refusal_code(refusal r);
 

@@ -6,9 +6,7 @@
 #include <array>
 #include <atomic>
 #include <cassert>
-#include <cerrno>
 #include <charconv>
-#include <condition_variable>
 #include <cstring>
 #include <exception>
 #include <future>
@@ -425,16 +423,16 @@ public:
     // Calls `done` on the poll thread: callbacks never run on the appending thread, whose locks
     // they might need.
     void complete_later(append_callback done, result<std::uint64_t> outcome) {
-        if (stopping_.load()) {
+        std::unique_lock lock(deferred_mutex_);
+        if (poll_stopped_) {
             // The poll thread is gone (an append after close, against the contract): no other
             // thread is left to report on.
+            lock.unlock();
             done(std::move(outcome));
             return;
         }
-        {
-            std::lock_guard lock(deferred_mutex_);
-            deferred_.emplace_back(std::move(done), std::move(outcome));
-        }
+        deferred_.emplace_back(std::move(done), std::move(outcome));
+        lock.unlock();
         rd_kafka_yield(handle_.get());
     }
 
@@ -460,7 +458,12 @@ public:
         stopping_.store(true);
         rd_kafka_yield(handle_.get());
         thread_.join();
+        // This thread is the poll thread now: serve what is left, then report directly.
         while (rd_kafka_poll(handle_.get(), 0) > 0) {
+        }
+        {
+            std::lock_guard lock(deferred_mutex_);
+            poll_stopped_ = true;
         }
         drain_deferred();
     }
@@ -560,7 +563,8 @@ private:
     std::mutex fatal_mutex_;
     std::string fatal_reason_;
     std::mutex deferred_mutex_;
-    std::vector<std::pair<append_callback, result<std::uint64_t>>> deferred_;
+    std::vector<std::pair<append_callback, result<std::uint64_t>>> deferred_;  // under deferred_mutex_
+    bool poll_stopped_ = false;                                                // under deferred_mutex_
 };
 
 // ---- A stream: commands or events ---------------------------------------------------------------

@@ -1,30 +1,44 @@
 #pragma once
 // The Kafka backend of `log_stream` and `checkpoint_store` (events/log.hpp), over librdkafka's C
-// API. Topics: `<prefix>commands` and `<prefix>events` with P partitions each, and the compacted
-// `<prefix>snapshots` (one partition) for checkpoints. The topics must exist (an operator, or
-// kafka_mock, creates them); `open` checks them. See events/log/README.md for the record format
-// and the delivery contract.
+// API. Topics: `<prefix>commands` and `<prefix>events` with P partitions each, and `<prefix>snapshots`
+// (one partition, cleanup.policy=compact, max.message.bytes >= kafka_checkpoint_bytes_max + 1 MiB)
+// for checkpoints. The topics must exist — an operator or kafka_mock creates them — and `open`
+// checks their partition counts.
 //
-// Appends go through one idempotent producer (`enable.idempotence`, `acks=all`) to the partition
-// the caller names: our routing decides partitions, librdkafka's partitioner is never used.
-// Reads use one consumer handle per stream with one local fetch queue per partition, started at
-// the exact offset asked for; there is no consumer group and nothing is committed to Kafka.
+// Writing: one idempotent producer (`enable.idempotence`, `acks=all`, `enable.gapless.guarantee`)
+// produces every record to the partition the caller names: our routing decides partitions,
+// librdkafka's partitioner is never used. Retries inside librdkafka carry the producer's sequence
+// numbers, so a broker writes a retried batch once.
+//
+// Record format, commands and events alike: key = the command or event type ("SeatHeld"), value =
+// one JSON object, the JSON rendering of the record (events/json.hpp, plus the event's chain `link`)
+// with `"record":"<base64 of the exact bytes appended>"` as its last member. `kcat -C -t
+// <prefix>events -f '%k %s\n'` shows JSON; readers find the base64 from the end of the value without
+// parsing the JSON (see kafka_unwrap). Checkpoints: key = the partition number in decimal, value =
+// the checkpoint bytes.
+//
+// Reading: one consumer handle per stream, used as librdkafka's "simple" consumer: a local fetch
+// queue per partition, started at exactly the offset asked for and kept while the reader goes on
+// from where it stopped. No consumer group, nothing committed to Kafka.
 //
 // Differences from the embedded log, all inherent to Kafka without transactions:
 // - The records of one append call are produced one by one: with several producers writing the
 //   same partition they may interleave with other producers' records. Nothing relies on
 //   contiguity beyond one record (the runner is the only writer of a partition's events).
-// - An append that fails (timeout, broker gone past `message.timeout.ms`, fatal producer error)
-//   has an unknown outcome: some of its records may be in the log. Retries inside librdkafka are
-//   idempotent, so no record is ever written twice by one kafka_log.
+// - An append that fails (message.timeout.ms passed while the leader was unreachable, a fatal
+//   producer error, closing) has an unknown outcome: some of its records may be in the log. After a
+//   fatal error (e.g. a sequence gap) every later append fails with errc::io until reopened.
 // - `end` is a cached high watermark, refreshed at most every `kafka_end_refresh_interval` (and by
 //   this process's own appends and reads); `refresh_ends` forces a fresh, error-checked look.
+// - Checkpoints of partition p are found by reading the snapshots topic (once per process; later
+//   loads read only what was added since) and fetching p's latest message.
 
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -51,8 +65,9 @@ struct kafka_options {
     // Passed through to every librdkafka handle after our defaults (`--kafka-config k=v`): SASL,
     // TLS, timeouts, tuning. The settings our guarantees rest on (idempotence, acks, offsets
     // commit, partitioner…) are refused with errc::invalid.
+    // Producer-only or consumer-only settings make the other handles log that they ignore them.
     std::vector<std::pair<std::string, std::string>> config;
-    std::string client_id = "encore";
+    std::string client_id = "encore";  // consumers add -commands, -events, -snapshots
 };
 
 // Owns one producer with its poll thread (delivery reports; every append callback runs there),

@@ -521,3 +521,81 @@ TEST_CASE("http: start() reports a port already in use", "[http]") {
     REQUIRE_FALSE(second.ok());
     CHECK(second.err().code == encore::errc::io);
 }
+
+TEST_CASE("http: ambiguous framing is refused, never guessed", "[http]") {
+    test_server fixture;
+    const std::vector<std::string> smuggling = {
+        "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n"
+        "0\r\n\r\n",
+        "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\nContent-Length: 5\r\n\r\nabcde",
+        "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: -1\r\n\r\n",
+        "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 99999999999999999999999\r\n\r\n",
+    };
+    for (const auto& request : smuggling) {
+        INFO(request);
+        http_client client("127.0.0.1", fixture.port());
+        REQUIRE(client.send_raw(request).ok());
+        auto reply = client.read_reply();
+        REQUIRE(reply.ok());
+        CHECK(reply->status >= 400);
+        CHECK(reply->status < 500);
+        CHECK(client.wait_closed(wait_max));
+    }
+}
+
+TEST_CASE("http: Connection: close from the client closes after the answer", "[http]") {
+    test_server fixture;
+    http_client client("127.0.0.1", fixture.port());
+    REQUIRE(client.send_raw(get_request("/hello", "Connection: close\r\n") + get_request("/hello")).ok());
+    auto reply = client.read_reply();
+    REQUIRE(reply.ok());
+    CHECK(reply->status == 200);
+    CHECK_FALSE(reply->keep_alive);
+    // The request after "Connection: close" is not answered.
+    CHECK(client.wait_closed(wait_max));
+}
+
+TEST_CASE("http: many clients at once, answered from other threads", "[http]") {
+    test_server fixture;
+    std::atomic<bool> done{false};
+    // Answers parked requests from a thread of its own, as the engine's outcomes would arrive.
+    std::thread answerer([&] {
+        while (!done.load()) {
+            for (const auto& one : fixture.handler.take_parked()) answer(one);
+            std::this_thread::sleep_for(1ms);
+        }
+    });
+    constexpr int clients = 8;
+    constexpr int requests_each = 100;
+    std::atomic<int> good{0};
+    std::vector<std::thread> workers;
+    for (int c = 0; c < clients; ++c) {
+        workers.emplace_back([&, c] {
+            http_client client("127.0.0.1", fixture.port());
+            for (int i = 0; i < requests_each; ++i) {
+                const std::string target = i % 2 == 0 ? "/hello" : "/deferred/" + std::to_string(c);
+                auto reply = client.request("GET", target);
+                if (reply.ok() && reply->status == 200) ++good;
+            }
+        });
+    }
+    for (auto& worker : workers) worker.join();
+    done.store(true);
+    answerer.join();
+    CHECK(good.load() == clients * requests_each);
+}
+
+TEST_CASE("http: an event stream whose client does not read is cut off", "[http]") {
+    test_server fixture;
+    http_client client("127.0.0.1", fixture.port());
+    REQUIRE(client.open_event_stream("/stream").ok());
+    auto stream = fixture.handler.wait_stream(0);
+    REQUIRE(stream);
+    const std::string event = "data: " + std::string(4096, 'e') + "\n\n";
+    // The kernel buffers take some megabytes before the server's own queue fills.
+    constexpr std::size_t bytes_max = 256ull * 1024 * 1024;
+    std::size_t sent = 0;
+    while (sent < bytes_max && stream->send(event)) sent += event.size();
+    CHECK(sent < bytes_max);
+    CHECK_FALSE(stream->is_open());
+}

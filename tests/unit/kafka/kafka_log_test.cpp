@@ -22,7 +22,9 @@
 #include <nlohmann/json.hpp>
 
 #include "events/chain.hpp"
+#include "engine/runner/partition_runner.hpp"
 #include "events/codec.hpp"
+#include "events/ids.hpp"
 
 namespace {
 
@@ -203,6 +205,21 @@ TEST_CASE("appends come back in order with dense offsets", "[kafka]") {
         REQUIRE(first.ok());
         REQUIRE(!first->empty());
         CHECK((*first)[0].bytes == expected[0]);
+    }
+    {  // a read beyond the end is refused, and the partition reads on afterwards
+        auto beyond = commands.read(0, expected.size() + 5, 10, 5s);
+        REQUIRE(!beyond.ok());
+        CHECK(beyond.err().code == errc::invalid);
+        auto again = commands.read(0, 2, 1, 5s);
+        REQUIRE(again.ok());
+        REQUIRE(again->size() == 1);
+        CHECK((*again)[0].bytes == expected[2]);
+    }
+    {  // callbacks run on the log's thread, refusals included
+        std::promise<std::thread::id> ran;
+        commands.append(0, {std::string(kafka_record_bytes_max + 1, 'x')},
+                        [&](result<std::uint64_t>) { ran.set_value(std::this_thread::get_id()); });
+        CHECK(ran.get_future().get() != std::this_thread::get_id());
     }
     {  // an empty append is acknowledged with the end
         std::promise<result<std::uint64_t>> empty;
@@ -463,6 +480,96 @@ TEST_CASE("a produce whose answer is lost is sent again; acknowledged offsets st
     // a limit of the mock, which this records rather than hides.
     if (end != 1 + calls) WARN("the mock cluster wrote a resent batch twice: " << end - 1 - calls << " extra records");
     CHECK((end == 1 + calls || end == 1 + 2 * calls));
+}
+
+TEST_CASE("a fatal producer error fails every later append", "[kafka]") {
+    cluster c(1, 3);
+    REQUIRE(c.mock->set_partition_leader(c.mock->topic_prefix() + "commands", 0, 1).ok());
+    auto log = c.open();
+    REQUIRE(log->commands().append_and_wait(0, {"before"}).ok());
+    // A sequence the broker did not expect: a hole may have opened, and with the gapless guarantee
+    // the producer stops rather than write on after it.
+    REQUIRE(c.mock->push_broker_request_errors(1, kafka_api_produce, 1, RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER).ok());
+    auto failed = log->commands().append_and_wait(0, {"during"});
+    REQUIRE(!failed.ok());
+    CHECK(failed.err().code == errc::io);
+    auto after = log->commands().append_and_wait(0, {"after"});
+    REQUIRE(!after.ok());
+    CHECK(after.err().code == errc::io);
+    INFO(after.err().message);
+    // Reads still work: the log's content is untouched.
+    auto all = read_all(log->commands(), 0, 0, log->commands().end(0));
+    CHECK(all[0].bytes == "before");
+}
+
+TEST_CASE("the partition runner runs on the Kafka log and restarts from its checkpoint", "[kafka]") {
+    constexpr std::uint32_t partitions = 2;
+    cluster c(partitions, 3);
+    // One user per partition.
+    std::vector<user_id> users(partitions);
+    for (std::uint64_t id = 1, found = 0; found < partitions; ++id) {
+        const std::uint32_t p = partition_of(user_id{id}, partitions);
+        if (users[p].value == 0) {
+            users[p] = user_id{id};
+            ++found;
+        }
+    }
+    auto user_command = [](user_id user, time_ms at, command_body body) {
+        return encode(command{command_meta{at, user, "", no_position}, std::move(body)});
+    };
+    runner::runner_options options;
+    options.checkpoint_every_commands = 1;
+    options.idle_wait = 20ms;
+    auto clock = [] { return time_ms{1'700'000'000'000}; };
+    // Waits until partition p's event log reaches `count` and returns its events, checking that
+    // each event's sequence is its offset (what the projector relies on).
+    auto events_of = [](kafka_log& log, std::uint32_t p, std::uint64_t count) {
+        const auto deadline = std::chrono::steady_clock::now() + hang_wait;
+        while (log.events().end(p) < count && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(20ms);
+        std::vector<event> out;
+        for (const log_entry& entry : read_all(log.events(), p, 0, count)) {
+            sealed_event sealed;
+            REQUIRE(unseal(entry.bytes, sealed));
+            auto decoded = decode_event(sealed.event_bytes);
+            REQUIRE(decoded.ok());
+            CHECK(decoded->sequence == entry.offset);
+            out.push_back(*decoded);
+        }
+        return out;
+    };
+
+    {
+        auto log = c.open();
+        for (std::uint32_t p = 0; p < partitions; ++p) {
+            REQUIRE(log->commands().append_and_wait(p, {user_command(users[p], 1'700'000'000'000, register_user{"kim"}),
+                                                        user_command(users[p], 1'700'000'000'001, charge{5000})}).ok());
+        }
+        runner::runner_group runners(partitions, log->commands(), log->events(), log->checkpoints(), options, clock);
+        REQUIRE(runners.recover().ok());
+        runners.start();
+        for (std::uint32_t p = 0; p < partitions; ++p) {
+            auto events = events_of(*log, p, 2);
+            CHECK(events[0].type() == event_type::user_registered);
+            CHECK(events[1].type() == event_type::charged);
+        }
+        runners.stop();
+        CHECK(!runners.failed());
+    }
+    // A new process: the checkpoint comes from the snapshots topic, nothing is applied twice.
+    auto log = c.open();
+    runner::runner_group runners(partitions, log->commands(), log->events(), log->checkpoints(), options, clock);
+    REQUIRE(runners.recover().ok());
+    // Both commands of each partition are in its checkpoint: recovery applied none again.
+    for (std::uint32_t p = 0; p < partitions; ++p) CHECK(runners.at(p).counters().commands_applied == 0);
+    runners.start();
+    REQUIRE(log->commands().append_and_wait(1, {user_command(users[1], 1'700'000'000'002, charge{700})}).ok());
+    auto events = events_of(*log, 1, 3);
+    REQUIRE(events[2].type() == event_type::charged);
+    CHECK(std::get<charged>(events[2].body).balance == 5700);
+    runners.stop();
+    CHECK(!runners.failed());
+    CHECK(log->events().end(0) == 2);
+    CHECK(log->events().end(1) == 3);
 }
 
 TEST_CASE("kcat reads the event topic as JSON", "[kafka]") {
