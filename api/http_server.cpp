@@ -15,7 +15,6 @@
 #include <unordered_map>
 #include <vector>
 
-#include <boost/asio/bind_executor.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -165,8 +164,16 @@ private:
         bool ready = false;
         bool close_after = false;
         bool stream_head = false;
+        bool changes_state = false;  // not GET/HEAD: a command
         http_response response;
         std::string route;
+    };
+    // A parsed request not yet handed to the handler: it reads state that a command before it on
+    // this connection may still change (RFC 9112 §9.3.2: only safe requests may be handled in
+    // parallel), or it must keep its place behind such a request.
+    struct held_request {
+        std::uint64_t sequence = 0;
+        http_request request;
     };
     enum class read_deadline { none, idle, request };
 
@@ -175,6 +182,9 @@ private:
     void on_bytes(error_code ec, std::size_t bytes);
     void parse_buffered();
     void dispatch();
+    void handle(std::uint64_t sequence, http_request request);
+    bool command_owed_before(std::uint64_t sequence) const;
+    void release_held();
     void maybe_send_continue();
     void on_parse_error(error_code ec);
     void push_error(unsigned status, std::string_view code, std::string_view message);
@@ -213,6 +223,7 @@ private:
     beast::flat_buffer buffer_{read_buffer_bytes_max};
     std::optional<http::request_parser<http::string_body>> parser_;
     std::deque<slot> slots_;  // requests read, in order; the front is the next to write
+    std::deque<held_request> held_;
     std::uint64_t next_sequence_ = 0;
 
     bool reading_ = false;
@@ -512,10 +523,40 @@ void session::dispatch() {
     next.received_at = clock_type::now();
     // The client said this is its last request; HTTP/1.0 says so by default.
     if (!next.keep_alive) read_stopped_ = true;
+    const bool safe = request.method() == http::verb::get || request.method() == http::verb::head;
+    next.changes_state = !safe;
+    const std::uint64_t sequence = next.sequence;
     slots_.push_back(std::move(next));
+    if (!held_.empty() || (safe && command_owed_before(sequence))) {
+        held_.push_back({sequence, std::move(request)});
+        return;
+    }
+    handle(sequence, std::move(request));
+}
 
+bool session::command_owed_before(std::uint64_t sequence) const {
+    for (const slot& s : slots_) {
+        if (s.sequence >= sequence) break;
+        if (s.changes_state && !s.ready) return true;
+    }
+    return false;
+}
+
+// Hands on the held requests whose turn has come, in order.
+void session::release_held() {
+    while (!held_.empty()) {
+        const bool safe = held_.front().request.method() == http::verb::get ||
+                          held_.front().request.method() == http::verb::head;
+        if (safe && command_owed_before(held_.front().sequence)) return;
+        held_request next = std::move(held_.front());
+        held_.pop_front();
+        handle(next.sequence, std::move(next.request));
+    }
+}
+
+void session::handle(std::uint64_t sequence, http_request request) {
     auto answer = std::make_shared<pending_answer>(server_.shared_from_this(), shared_from_this(),
-                                                   slots_.back().sequence, peer_);
+                                                   sequence, peer_);
     try {
         server_.handler.handle(std::move(request), responder(answer));
     } catch (const std::exception& failure) {
@@ -598,6 +639,7 @@ void session::on_deliver(std::uint64_t sequence, http_response response, std::st
         choose_stream(sequence, stream);
     }
     finalize(answered);
+    release_held();
     write_next();
 }
 
@@ -671,6 +713,7 @@ void session::on_write(error_code ec) {
     if (written.close_after) {
         read_stopped_ = true;
         slots_.clear();  // only possible if the handler chose to close: later answers go nowhere
+        held_.clear();
         begin_close();
         return;
     }
@@ -750,6 +793,7 @@ void session::start_streaming() {
     streaming_ = true;
     // The connection belongs to the stream now: requests read ahead behind it are never answered.
     slots_.clear();
+    held_.clear();
     read_stopped_ = true;
     disarm(read_timer_);
     read_deadline_ = read_deadline::none;

@@ -7,10 +7,18 @@
 // Owned by whoever started it (a test, `encore kafka-mock`); the mock runs on librdkafka's own
 // threads. The fault-injection calls are thread-safe.
 //
-// Limits of the mock (librdkafka 2.0.2) worth knowing when a test leans on it: no replication
-// (acks=all is acknowledged by the leader alone), no leader election (a broker set down stays the
-// leader of its partitions until it is set up again), no compaction and no retention, no
-// CreateTopics API (the topics are created here, up front), and transactional offsets are not kept.
+// Limits of the mock (librdkafka 2.0.2) worth knowing when a test leans on it:
+// - No replication (acks=all is acknowledged by the leader alone) and no leader election: a broker
+//   set down stays the leader of its partitions until it is set up again.
+// - Each partition keeps at most 5 MiB and 100000 message sets; older ones are dropped (a reader
+//   asking for them gets "offset outside the log"). A message set that fills the 5 MiB alone is
+//   dropped with them, so a message of more than ~2.5 MiB may become unreadable at once.
+// - No compaction: a compacted topic keeps every version until the size limit drops it.
+// - Producer sequence numbers are only checked for transactional producers: a batch that an
+//   idempotent producer resends after a lost answer is written twice (a real broker drops it).
+// - A fetch with nothing to return waits its full fetch.wait.max.ms, even when data arrives.
+// - No CreateTopics API (the topics are created here, up front); transactional offsets are not kept.
+// - Destroying a cluster that has topics takes about a second.
 
 #include <cstdint>
 #include <memory>

@@ -7,10 +7,12 @@
 #include <catch2/catch.hpp>
 #include <librdkafka/rdkafka.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
+#include <cstdlib>
 #include <future>
 #include <map>
 #include <mutex>
@@ -320,10 +322,10 @@ TEST_CASE("checkpoints are saved, replaced and loaded by another instance", "[ka
         CHECK(!first->checkpoints().save(4, "nope").ok());
     }
     auto second = c.open();  // as a new process would
-    auto zero = second->checkpoints().load(0);
+    auto zero = second->checkpoints().load(0);  // reads the whole topic
     REQUIRE(zero.ok());
     CHECK(*zero == std::optional<std::string>("zero v2"));
-    auto one = second->checkpoints().load(1);
+    auto one = second->checkpoints().load(1);  // nothing new: fetches the one message it remembers
     REQUIRE(one.ok());
     CHECK(*one == std::optional<std::string>("one v1"));
     auto none = second->checkpoints().load(2);
@@ -342,8 +344,7 @@ TEST_CASE("checkpoints are saved, replaced and loaded by another instance", "[ka
         REQUIRE(loaded->has_value());
         CHECK(**loaded == big);
     }
-    {  // a later save is seen by an instance that already loaded
-        auto other = c.open();
+    {  // a later save is seen by an instance that already loaded (it reads on from where it was)
         REQUIRE(second->checkpoints().save(1, "one v2").ok());
         auto again = second->checkpoints().load(1);
         REQUIRE(again.ok());
@@ -351,13 +352,12 @@ TEST_CASE("checkpoints are saved, replaced and loaded by another instance", "[ka
         auto seen = c.open()->checkpoints().load(1);
         REQUIRE(seen.ok());
         CHECK(*seen == std::optional<std::string>("one v2"));
-        (void)other;
     }
 }
 
 TEST_CASE("a broker that goes down and comes back loses no acknowledged record", "[kafka]") {
     cluster c(1, 3);
-    // Partition 0 of both streams on broker 2, which the test takes down.
+    // Partition 0 of the commands topic is led by broker 2, which the test takes down.
     REQUIRE(c.mock->set_partition_leader(c.mock->topic_prefix() + "commands", 0, 2).ok());
 
     SECTION("appends made while it is down complete once it is back") {
@@ -690,4 +690,25 @@ TEST_CASE("envelope cost", "[.bench]") {
     std::printf("full JSON parse, for comparison:        %6.0f ns/record\n", parse);
     std::printf("unseal + decode_event, for comparison:  %6.0f ns/record\n", decode);
     CHECK(sink > 0);
+}
+
+TEST_CASE("append-to-read latency", "[.bench]") {
+    // Prints figures; asserts nothing about time. A reader waits at the end while a writer appends
+    // one record; the time from the append call until the read returns it.
+    cluster c(1);
+    const char* fetch_wait = std::getenv("ENCORE_FETCH_WAIT_MS");  // to compare settings
+    auto log = fetch_wait ? c.open({{"fetch.wait.max.ms", fetch_wait}}) : c.open();
+    std::vector<double> latencies_ms;
+    for (std::uint64_t i = 0; i < 20; ++i) {
+        auto reader = std::async(std::launch::async, [&] {
+            auto got = log->commands().read(0, i, 10, hang_wait);
+            return std::chrono::steady_clock::now();
+        });
+        std::this_thread::sleep_for(100ms);  // the reader is waiting in a fetch
+        const auto start = std::chrono::steady_clock::now();
+        REQUIRE(log->commands().append_and_wait(0, {"x"}).ok());
+        latencies_ms.push_back(std::chrono::duration<double, std::milli>(reader.get() - start).count());
+    }
+    std::sort(latencies_ms.begin(), latencies_ms.end());
+    std::printf("append-to-read latency on the mock: median %.1f ms, max %.1f ms\n", latencies_ms[10], latencies_ms.back());
 }
