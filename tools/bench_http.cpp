@@ -37,6 +37,7 @@ struct bench_user {
     std::string token;
     std::string queue_token;
     std::vector<std::string> held;  // reservation ids this generator saw held
+    bool rejoin = false;             // the queue token ended: enqueue before the next hold
 };
 
 struct http_bench_settings {
@@ -46,12 +47,23 @@ struct http_bench_settings {
     std::uint32_t partitions = 4;
     std::uint32_t dates = 20;
     std::uint32_t seats = 2500;
+    int hold_share = 50;
 };
 
 enum class op { hold, seats, enqueue, pay, charge, balance, count };
 constexpr const char* op_names[] = {"hold", "seat_map", "enqueue", "pay", "charge", "balance"};
-// Out of 100: the mix of one onsale minute, holds first.
-constexpr int op_weights[] = {50, 10, 10, 10, 10, 10};
+// Out of 100: the default mix of one onsale minute, holds first; --hold-share changes the
+// holds' part and splits the rest evenly.
+struct op_mix {
+    int weights[static_cast<std::size_t>(op::count)] = {50, 10, 10, 10, 10, 10};
+    static op_mix with_hold_share(int hold) {
+        op_mix m;
+        int others = static_cast<int>(op::count) - 1;
+        m.weights[0] = hold;
+        for (int i = 1; i <= others; ++i) m.weights[i] = (100 - hold) / others + (i <= (100 - hold) % others ? 1 : 0);
+        return m;
+    }
+};
 
 struct route_stats {
     std::vector<std::uint32_t> latency_us;
@@ -63,6 +75,7 @@ struct shared_setup {
     std::vector<std::string> dates;
     std::vector<bench_user> users;
     std::uint32_t seats_per_date = 0;
+    op_mix mix;
 };
 
 // One keep-alive connection issuing requests back to back.
@@ -83,9 +96,11 @@ private:
         if (clock_type::now() >= until_) return;
         int roll = static_cast<int>(random_() % 100);
         std::size_t o = 0;
-        for (; o + 1 < static_cast<std::size_t>(op::count) && roll >= op_weights[o]; ++o) roll -= op_weights[o];
+        for (; o + 1 < static_cast<std::size_t>(op::count) && roll >= setup_.mix.weights[o]; ++o) roll -= setup_.mix.weights[o];
         current_ = static_cast<op>(o);
         user_ = &setup_.users[random_() % setup_.users.size()];
+        // A user whose token ended (they paid, so it is COMPLETED) joins the queue again first.
+        if (user_->rejoin) current_ = op::enqueue;
         request_ = build();
         started_ = clock_type::now();
         asio::async_write(socket_, asio::buffer(request_), [this](boost::system::error_code ec, std::size_t) {
@@ -137,7 +152,9 @@ private:
             auto j = nlohmann::json::parse(response_.body(), nullptr, false);
             if (j.is_object() && j.contains("reservationId")) user_->held.push_back(j["reservationId"].get<std::string>());
         }
+        if ((current_ == op::hold || current_ == op::seats) && response_.result_int() == 403) user_->rejoin = true;
         if (current_ == op::enqueue && response_.result_int() / 100 == 2) {
+            user_->rejoin = false;
             // After a payment the token is COMPLETED; joining again gives a new one.
             auto j = nlohmann::json::parse(response_.body(), nullptr, false);
             if (j.is_object() && j.contains("queueToken")) user_->queue_token = j["queueToken"].get<std::string>();
@@ -168,6 +185,7 @@ nlohmann::json must_json(result<test::http_reply> r, unsigned expected, const ch
 shared_setup prepare(std::uint16_t port, const http_bench_settings& s, const std::string& admin_key) {
     shared_setup setup;
     setup.seats_per_date = s.seats;
+    setup.mix = op_mix::with_hold_share(s.hold_share);
     test::http_client admin("127.0.0.1", port);
     nlohmann::json catalog = {{"title", "bench"}, {"venue", "loopback"}, {"queue", {{"activeCapacity", s.users}, {"activeTtlSeconds", 3600}}},
                               {"holdTtlSeconds", 5}, {"maxHoldsPerUser", 100}, {"schedules", nlohmann::json::array()}};
@@ -242,6 +260,8 @@ int bench_http(const arguments& args) {
     s.connections = static_cast<unsigned>(args.number("--connections", s.connections));
     s.users = static_cast<unsigned>(args.number("--users", s.users));
     s.partitions = static_cast<std::uint32_t>(args.number("--partitions", s.partitions));
+    s.hold_share = static_cast<int>(args.number("--hold-share", static_cast<std::uint64_t>(s.hold_share)));
+    if (s.hold_share > 100) throw usage_error{"--hold-share is a percentage, 0..100"};
     if (s.seconds < 1 || s.connections < 1 || s.users < 1 || s.partitions < 1 || s.partitions > 256)
         throw usage_error{"--seconds, --connections, --users and --partitions must be positive (partitions ≤ 256)"};
     diag::set_level(diag::level::warn);
@@ -279,6 +299,7 @@ int bench_http(const arguments& args) {
     result["connections"] = s.connections;
     result["partitions"] = s.partitions;
     result["users"] = s.users;
+    result["hold_share_percent"] = s.hold_share;
     result["seats_confirmed"] = confirmed;
     result["seats_sold_twice"] = doubles;
     (*node)->stop();

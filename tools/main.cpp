@@ -88,7 +88,7 @@ usage:
       Prints stored events as JSON lines.
   encore bench engine [--users N] [--dates N] [--seats N] [--seed N]
       Applies a realistic onsale to one partition on one thread; prints a JSON line.
-  encore bench http [--seconds N] [--connections N] [--users N] [--partitions N]
+  encore bench http [--seconds N] [--connections N] [--users N] [--partitions N] [--hold-share PCT]
       Starts the service on a temporary data dir (synced embedded log) and drives it over
       loopback with a keep-alive load generator; prints per-route figures as a JSON line.
 )";

@@ -19,6 +19,7 @@
 #include <filesystem>
 #include <limits>
 #include <mutex>
+#include <shared_mutex>
 #include <system_error>
 #include <thread>
 #include <utility>
@@ -118,6 +119,10 @@ rocksdb::WriteOptions write_options_for(const embedded_log_options& options) {
 // ---- The queue between appenders and the writer thread ------------------------------------------
 
 class stream_impl;
+
+// The newest records of each partition are also kept in memory, so that readers following the
+// tail (runners, projectors) are served without a RocksDB iterator. Older reads go to RocksDB.
+constexpr std::size_t tail_records_max = 8192;
 
 // One `append` call waiting for the writer. A refused call travels the queue too, so that every
 // callback runs on the writer thread, in call order, as events/log.hpp promises.
@@ -221,6 +226,8 @@ public:
         : name_(std::move(name)), db_(db), family_(family), queue_(queue), options_(options),
           committed_ends_(recovered_ends.size()), assigned_ends_(recovered_ends) {
         for (std::size_t p = 0; p < recovered_ends.size(); ++p) committed_ends_[p].store(recovered_ends[p]);
+        tails_.resize(recovered_ends.size());
+        for (std::size_t p = 0; p < recovered_ends.size(); ++p) tails_[p].base = recovered_ends[p];
     }
 
     std::uint32_t partitions() const override { return static_cast<std::uint32_t>(committed_ends_.size()); }
@@ -265,6 +272,7 @@ public:
                                                      rocksdb::Slice(record));
             // Put fails only past RocksDB's 4 GiB value limit, which record_bytes_max keeps us from.
             assert(status.ok());
+            staged_.emplace_back(item.partition, record);
             ++next;
         }
         if (!item.records.empty()) touched_.push_back(item.partition);
@@ -273,6 +281,18 @@ public:
 
     // Writer thread, after the batch is durable: makes its records visible and wakes readers.
     void publish() {
+        {
+            std::lock_guard lock(tails_mutex_);
+            for (auto& [partition, record] : staged_) {
+                tail& t = tails_[partition];
+                t.records.push_back(std::move(record));
+                if (t.records.size() > tail_records_max) {
+                    t.records.pop_front();
+                    ++t.base;
+                }
+            }
+        }
+        staged_.clear();
         {
             std::lock_guard lock(committed_mutex_);
             for (std::uint32_t p : touched_) {
@@ -287,6 +307,7 @@ public:
 
     // Writer thread, after the batch failed: its offsets will be given again.
     void roll_back() {
+        staged_.clear();
         for (std::uint32_t p : touched_) assigned_ends_[p] = committed_ends_[p].load(std::memory_order_relaxed);
         touched_.clear();
     }
@@ -324,6 +345,21 @@ private:
     // Reads offsets [from, to), all below the committed end, checking that each one is there, and
     // stops early once embedded_log_read_bytes_max is reached.
     result<std::vector<log_entry>> read_range(std::uint32_t partition, std::uint64_t from, std::uint64_t to) {
+        {
+            std::shared_lock lock(tails_mutex_);
+            const tail& t = tails_[partition];
+            if (from >= t.base && to <= t.base + t.records.size()) {
+                std::vector<log_entry> entries;
+                entries.reserve(static_cast<std::size_t>(to - from));
+                std::size_t bytes = 0;
+                for (std::uint64_t o = from; o < to && bytes < embedded_log_read_bytes_max; ++o) {
+                    const std::string& record = t.records[static_cast<std::size_t>(o - t.base)];
+                    bytes += record.size();
+                    entries.push_back(log_entry{o, record});
+                }
+                return entries;
+            }
+        }
         const record_key lower_key = encode_record_key(partition, from);
         const record_key upper_key = encode_record_key(partition, to);
         const rocksdb::Slice lower = as_slice(lower_key);
@@ -368,6 +404,13 @@ private:
     // waiting reader cannot miss the wake-up, read without the lock by `end`.
     std::vector<std::atomic<std::uint64_t>> committed_ends_;
     std::mutex committed_mutex_;
+    struct tail {
+        std::uint64_t base = 0;  // offset of records.front()
+        std::deque<std::string> records;
+    };
+    std::shared_mutex tails_mutex_;
+    std::vector<tail> tails_;
+    std::vector<std::pair<std::uint32_t, std::string>> staged_;  // writer thread: the batch's records
     std::condition_variable committed_;
 
     // Writer thread only: the next offset to give per partition, and the partitions of the batch
