@@ -99,8 +99,10 @@ private:
         for (; o + 1 < static_cast<std::size_t>(op::count) && roll >= setup_.mix.weights[o]; ++o) roll -= setup_.mix.weights[o];
         current_ = static_cast<op>(o);
         user_ = &setup_.users[random_() % setup_.users.size()];
-        // A user whose token ended (they paid, so it is COMPLETED) joins the queue again first.
+        // A user whose token ended (they paid, so it is COMPLETED) joins the queue again first;
+        // one with nothing to pay reads their balance instead.
         if (user_->rejoin) current_ = op::enqueue;
+        if (current_ == op::pay && user_->held.empty()) current_ = op::balance;
         request_ = build();
         started_ = clock_type::now();
         asio::async_write(socket_, asio::buffer(request_), [this](boost::system::error_code ec, std::size_t) {
@@ -126,7 +128,6 @@ private:
             case op::seats: return get("/concerts/" + setup_.concert + "/dates/" + date + "/seats?status=AVAILABLE", auth + queue);
             case op::enqueue: return post("/concerts/" + setup_.concert + "/queue", auth, "");
             case op::pay:
-                if (user_->held.empty()) return get("/users/me/balance", auth);
                 return post("/reservations/" + user_->held.back() + "/pay", auth, "");
             case op::charge: return post("/users/me/balance/charge", auth, R"({"amount":1000})");
             case op::balance:
@@ -159,7 +160,7 @@ private:
             auto j = nlohmann::json::parse(response_.body(), nullptr, false);
             if (j.is_object() && j.contains("queueToken")) user_->queue_token = j["queueToken"].get<std::string>();
         }
-        if (current_ == op::pay && !user_->held.empty() && request_.find("/pay") != std::string::npos) user_->held.pop_back();
+        if (current_ == op::pay) user_->held.pop_back();
     }
 
     tcp::socket socket_;
