@@ -182,8 +182,8 @@ bool service::impl::admitted(request_context& rc, user_id u, concert_id c) {
     return true;
 }
 
-command service::impl::make_command(request_context&, user_id u, command_body body) {
-    return command{command_meta{config.clock(), u, {}, no_position}, std::move(body)};
+command service::impl::make_command(user_id u, command_body body, std::string idempotency_key) {
+    return command{command_meta{config.clock(), u, std::move(idempotency_key), no_position}, std::move(body)};
 }
 
 json service::impl::queue_body(const projections::queue_view& q, concert_id c, user_id u) {
@@ -209,8 +209,7 @@ void service::impl::post_users(request_context& rc) {
         name = it->get<std::string>();
     }
     user_id u{config.random_id()};
-    command cmd = make_command(rc, u, register_user{name});
-    cmd.meta.idempotency_key = *key;
+    command cmd = make_command(u, register_user{name}, *key);
     submit(std::move(cmd), partition_of(u, config.partitions), command_kind::register_user, rc.respond, rc.route);
 }
 
@@ -231,8 +230,7 @@ void service::impl::post_charge(request_context& rc) {
     auto amount = it == body->end() ? std::nullopt : strict_integer(*it);
     if (!amount || *amount < charge_amount_min || *amount > charge_amount_max)
         return rc.fail(400, "INVALID_AMOUNT", "amount must be an integer from 1 to 1000000000");
-    command cmd = make_command(rc, *u, charge{*amount});
-    cmd.meta.idempotency_key = *key;
+    command cmd = make_command(*u, charge{*amount}, *key);
     submit(std::move(cmd), partition_of(*u, config.partitions), command_kind::charge, rc.respond, rc.route);
 }
 

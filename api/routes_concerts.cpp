@@ -46,8 +46,7 @@ void service::impl::post_concert(request_context& rc) {
     auto catalog = std::get<create_concert>(std::move(parsed));
     catalog.concert = concert_id{config.random_id()};
     std::uint32_t partition = partition_of(catalog.concert, config.partitions);
-    command cmd = make_command(rc, user_id{}, std::move(catalog));
-    cmd.meta.idempotency_key = *key;
+    command cmd = make_command(user_id{}, std::move(catalog), *key);
     submit(std::move(cmd), partition, command_kind::create_concert, rc.respond, rc.route);
 }
 
@@ -122,8 +121,7 @@ void service::impl::post_queue(request_context& rc) {
     if (!key) return;
     auto c = parse_concert_id(rc.segment(1));
     if (!c || !models.concert(*c)) return rc.fail(404, "CONCERT_NOT_FOUND", "no such concert");
-    command cmd = make_command(rc, *u, enqueue{*c});
-    cmd.meta.idempotency_key = *key;
+    command cmd = make_command(*u, enqueue{*c}, *key);
     submit(std::move(cmd), partition_of(*c, config.partitions), command_kind::enqueue, rc.respond, rc.route);
 }
 
@@ -211,8 +209,7 @@ void service::impl::post_hold(request_context& rc) {
     // keeps API.md's order (a waiting user hears NOT_YOUR_TURN before INVALID_SEAT).
     day_number day = parse_date(rc.segment(3)).value_or(unparsable_date);
     std::uint32_t seat = seat_number(rc.segment(5)).value_or(0);
-    command cmd = make_command(rc, *u, hold_seat{*c, claims->ticket, day, seat});
-    cmd.meta.idempotency_key = *key;
+    command cmd = make_command(*u, hold_seat{*c, claims->ticket, day, seat}, *key);
     submit(std::move(cmd), partition_of(*c, config.partitions), command_kind::hold, rc.respond, rc.route);
 }
 
@@ -233,29 +230,21 @@ void service::impl::get_reservation(request_context& rc) {
     rc.reply(200, reservation_json(*r));
 }
 
-void service::impl::delete_reservation(request_context& rc) {
+// DELETE /reservations/{id} and POST /reservations/{id}/pay: the reservation's own partition decides.
+void service::impl::reservation_command(request_context& rc, command_kind kind) {
     auto u = user(rc);
     if (!u) return;
     auto key = rc.idempotency_key();
     if (!key) return;
     auto id = owned_reservation_id(rc.segment(1), config.partitions);
     if (!id) return rc.fail(404, "RESERVATION_NOT_FOUND", "no such reservation");
-    command cmd = make_command(rc, *u, cancel_hold{*id});
-    cmd.meta.idempotency_key = *key;
-    submit(std::move(cmd), partition_of(*id), command_kind::cancel, rc.respond, rc.route);
+    command_body body = kind == command_kind::pay ? command_body{pay{*id}} : command_body{cancel_hold{*id}};
+    submit(make_command(*u, std::move(body), *key), partition_of(*id), kind, rc.respond, rc.route);
 }
 
-void service::impl::post_pay(request_context& rc) {
-    auto u = user(rc);
-    if (!u) return;
-    auto key = rc.idempotency_key();
-    if (!key) return;
-    auto id = owned_reservation_id(rc.segment(1), config.partitions);
-    if (!id) return rc.fail(404, "RESERVATION_NOT_FOUND", "no such reservation");
-    command cmd = make_command(rc, *u, pay{*id});
-    cmd.meta.idempotency_key = *key;
-    submit(std::move(cmd), partition_of(*id), command_kind::pay, rc.respond, rc.route);
-}
+void service::impl::delete_reservation(request_context& rc) { reservation_command(rc, command_kind::cancel); }
+
+void service::impl::post_pay(request_context& rc) { reservation_command(rc, command_kind::pay); }
 
 // ---- analytics -----------------------------------------------------------------------------------
 

@@ -110,7 +110,8 @@ struct service::impl {
     void delete_reservation(request_context& rc);
     void post_pay(request_context& rc);
     void get_analytics(request_context& rc);
-    command make_command(request_context& rc, user_id u, command_body body);
+    command make_command(user_id u, command_body body, std::string idempotency_key);
+    void reservation_command(request_context& rc, command_kind kind);
     json queue_body(const projections::queue_view& q, concert_id c, user_id u);
 };
 
