@@ -167,6 +167,14 @@ void service::impl::expect(log_position request, waiter w) {
 }
 
 void service::impl::submit(command cmd, std::uint32_t partition, command_kind kind, responder respond, std::string route) {
+    if (config.key_every_command && cmd.meta.idempotency_key.empty() && cmd.meta.origin == no_position) {
+        // "~" and 16 hex digits: within the key length limit, and not what a client would pick.
+        static constexpr char hex[] = "0123456789abcdef";
+        std::uint64_t v = config.random_id();
+        std::string key(17, '~');
+        for (std::size_t i = 16; i >= 1; --i, v >>= 4) key[i] = hex[v & 15];
+        cmd.meta.idempotency_key = std::move(key);
+    }
     auto started = std::chrono::steady_clock::now();
     commands.append(partition, {encode(cmd)},
                     [this, partition, kind, respond, route = std::move(route), started](result<std::uint64_t> r) mutable {

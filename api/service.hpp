@@ -34,6 +34,10 @@ struct service_config {
     std::function<std::int64_t()> clock;        // wall clock in ms: the accept time of commands
     std::function<bool()> ready;                // engine recovered and projections caught up
     std::function<std::uint64_t()> random_id;   // a fresh random nonzero 64-bit id (users, concerts)
+    // Kafka mode: a command the client sent without an Idempotency-Key gets a random one, so that a
+    // second copy of it in the log (a producer's resent batch that the broker wrote twice, as the
+    // mock cluster does) is answered as a repeat instead of being applied twice.
+    bool key_every_command = false;
 };
 
 class service final : public request_handler {

@@ -11,4 +11,16 @@ result<std::uint64_t> log_stream::append_and_wait(std::uint32_t partition, std::
     return outcome.get();
 }
 
+result<std::optional<log_entry>> log_stream::read_last(std::uint32_t partition) {
+    // Generous: a read of a record known to exist that takes longer means the log is unavailable.
+    constexpr std::chrono::milliseconds known_record_wait{5'000};
+    const std::uint64_t last_end = end(partition);
+    if (last_end == 0) return std::optional<log_entry>();
+    auto last = read(partition, last_end - 1, 1, known_record_wait);
+    if (!last) return last.err();
+    if (last->empty() || last->front().offset != last_end - 1)
+        return error{errc::unavailable, "the last record of partition " + std::to_string(partition) + " did not arrive"};
+    return std::optional<log_entry>(std::move(last->front()));
+}
+
 }  // namespace encore

@@ -53,6 +53,11 @@ public:
     // The committed end: the offset the next durable record of `partition` will get.
     virtual std::uint64_t end(std::uint32_t partition) = 0;
 
+    // The last durable record of `partition`, or nothing when it has none: for a new writer that
+    // must find where the previous one stopped. The default reads the record before end(); a
+    // backend may do it without disturbing its readers' positions.
+    virtual result<std::optional<log_entry>> read_last(std::uint32_t partition);
+
     // Blocks until the records are durable. For tools and tests; servers use the callback form.
     result<std::uint64_t> append_and_wait(std::uint32_t partition, std::vector<std::string> records);
 };

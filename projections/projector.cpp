@@ -17,7 +17,13 @@ constexpr auto read_retry_pause = std::chrono::milliseconds(100);
 }  // namespace
 
 projector::projector(log_stream& events, read_models& models, projected_listener listener)
-    : events_(events), models_(models), listener_(std::move(listener)) {}
+    : events_(events), models_(models), listener_(std::move(listener)),
+      next_offsets_(std::make_unique<std::atomic<std::uint64_t>[]>(events.partitions())) {
+    // The first record of the next sequence is at an offset at least that sequence: offsets are
+    // dense, and the records before it hold every earlier sequence at least once. Starting there
+    // may read repeats again; they are dropped.
+    for (std::uint32_t p = 0; p < events_.partitions(); ++p) next_offsets_[p].store(models_.applied_sequence(p));
+}
 
 projector::~projector() { stop(); }
 
@@ -38,7 +44,7 @@ void projector::stop() {
 bool projector::caught_up() const {
     if (failed()) return false;
     for (std::uint32_t p = 0; p < events_.partitions(); ++p) {
-        if (models_.applied_sequence(p) < events_.end(p)) return false;
+        if (next_offsets_[p].load() < events_.end(p)) return false;
     }
     return true;
 }
@@ -46,8 +52,8 @@ bool projector::caught_up() const {
 std::uint64_t projector::lag() const {
     std::uint64_t total = 0;
     for (std::uint32_t p = 0; p < events_.partitions(); ++p) {
-        std::uint64_t end = events_.end(p), applied = models_.applied_sequence(p);
-        total += end > applied ? end - applied : 0;
+        std::uint64_t end = events_.end(p), next = next_offsets_[p].load();
+        total += end > next ? end - next : 0;
     }
     return total;
 }
@@ -60,7 +66,8 @@ void projector::fail(std::uint32_t partition, std::uint64_t offset, std::string_
                 {{"partition", partition}, {"offset", offset}, {"error", std::string(why)}});
 }
 
-bool projector::decode_batch(std::uint32_t partition, const std::vector<log_entry>& records, std::vector<event>& out) {
+bool projector::decode_batch(std::uint32_t partition, std::uint64_t expected, const std::vector<log_entry>& records,
+                             std::vector<event>& out) {
     out.clear();
     out.reserve(records.size());
     for (const log_entry& record : records) {
@@ -74,13 +81,18 @@ bool projector::decode_batch(std::uint32_t partition, const std::vector<log_entr
             fail(partition, record.offset, "corrupt event record: " + decoded.err().message);
             return false;
         }
-        // The runner writes every event once, in order, so an event's log offset is its sequence;
-        // the read models resume from their applied sequence on that promise.
-        if (decoded->sequence != record.offset) {
-            fail(partition, record.offset, "event sequence " + std::to_string(decoded->sequence) +
-                                               " stored at a different log offset");
+        // The embedded log holds every event once, at the offset equal to its sequence. Kafka may
+        // hold one twice: a producer's resent batch on a broker that does not drop it (the mock
+        // cluster), or a former owner of the partition still writing before it learns that it lost
+        // the partition. Replay makes such a repeat the same bytes as the first, so it is dropped
+        // by its sequence. A sequence beyond the next one means an event is missing: fatal.
+        if (decoded->sequence < expected) continue;
+        if (decoded->sequence > expected) {
+            fail(partition, record.offset, "event sequence " + std::to_string(decoded->sequence) + " where " +
+                                               std::to_string(expected) + " was expected: an event is missing");
             return false;
         }
+        ++expected;
         out.push_back(std::move(decoded).value());
     }
     return true;
@@ -88,7 +100,7 @@ bool projector::decode_batch(std::uint32_t partition, const std::vector<log_entr
 
 // Runs on partition `partition`'s projector thread until stop() or a fatal error.
 void projector::run(std::uint32_t partition) {
-    std::uint64_t from = models_.applied_sequence(partition);
+    std::uint64_t from = next_offsets_[partition].load();
     std::vector<event> batch;
     while (!stopping_.load()) {
         auto records = events_.read(partition, from, read_records_max, read_wait);
@@ -99,13 +111,16 @@ void projector::run(std::uint32_t partition) {
             continue;
         }
         if (records->empty()) continue;
-        if (!decode_batch(partition, *records, batch)) return;
-        if (auto applied = models_.apply(partition, batch); !applied) {
-            fail(partition, from, applied.err().message);
-            return;
+        if (!decode_batch(partition, models_.applied_sequence(partition), *records, batch)) return;
+        if (!batch.empty()) {
+            if (auto applied = models_.apply(partition, batch); !applied) {
+                fail(partition, from, applied.err().message);
+                return;
+            }
         }
         from = records->back().offset + 1;
-        if (!listener_) continue;
+        next_offsets_[partition].store(from);
+        if (!listener_ || batch.empty()) continue;
         try {
             listener_(partition, batch);
         } catch (const std::exception& e) {

@@ -28,10 +28,10 @@ public:
     ~projector();
     void start();
     void stop();
-    // True once every partition has applied everything that was in the event log at the time of
-    // the call (readyz).
+    // True once every partition has read and applied everything that was in the event log at the
+    // time of the call (readyz).
     bool caught_up() const;
-    // Events in the log not yet applied, summed over partitions (for /metrics).
+    // Event log records not yet read and applied, summed over partitions (for /metrics).
     std::uint64_t lag() const;
     // True once some partition's thread stopped on a fatal operating error (a record that does not
     // unseal or decode, events the read models refuse): that partition is projected no further until
@@ -45,8 +45,11 @@ public:
 
 private:
     void run(std::uint32_t partition);
-    // Turns a batch of log records into events; false (after logging why) when one is corrupt.
-    bool decode_batch(std::uint32_t partition, const std::vector<log_entry>& records, std::vector<event>& out);
+    // Turns a batch of log records into the events that come next after `expected` (the applied
+    // sequence), dropping repeats of earlier ones; false (after logging why) when a record is
+    // corrupt or a sequence is missing.
+    bool decode_batch(std::uint32_t partition, std::uint64_t expected, const std::vector<log_entry>& records,
+                      std::vector<event>& out);
     void fail(std::uint32_t partition, std::uint64_t offset, std::string_view why);
 
     log_stream& events_;
@@ -55,6 +58,9 @@ private:
     std::atomic<bool> stopping_{false};
     std::atomic<bool> failed_{false};
     std::vector<std::thread> threads_;
+    // Per partition: the log offset the thread reads next. Equal to the applied sequence on the
+    // embedded log; ahead of it on Kafka, where repeated records take offsets too.
+    std::unique_ptr<std::atomic<std::uint64_t>[]> next_offsets_;
 };
 
 }  // namespace encore::projections

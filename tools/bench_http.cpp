@@ -7,6 +7,8 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
+#include <memory>
 #include <map>
 #include <random>
 #include <thread>
@@ -20,7 +22,10 @@
 #include <boost/beast/http/string_body.hpp>
 #include <nlohmann/json.hpp>
 
+#include "api/kafka_node.hpp"
 #include "api/node.hpp"
+#include "api/tokens.hpp"
+#include "events/log/kafka_mock.hpp"
 #include "events/diagnostics.hpp"
 #include "tests/support/http_client.hpp"
 #include "tools/commands.hpp"
@@ -253,6 +258,62 @@ nlohmann::json summarize(std::vector<route_stats>& stats, double seconds) {
     return {{"requests", total}, {"requests_per_second", static_cast<double>(total) / seconds}, {"routes", routes}};
 }
 
+constexpr const char* bench_admin_key = "bench-admin-key";
+
+// The node under test, embedded or in Kafka mode, and how to stop it.
+struct bench_target {
+    std::uint16_t port = 0;
+    std::string log;  // "embedded" or "kafka-mock"
+    std::function<void()> stop;
+};
+
+bench_target start_embedded(const http_bench_settings& s, const std::string& dir) {
+    api::node_options o;
+    o.data_dir = dir;
+    o.port = 0;
+    o.admin_key = bench_admin_key;
+    o.partitions = s.partitions;
+    auto started = api::node::start(o);
+    if (!started) throw std::runtime_error(started.err().message);
+    std::shared_ptr<api::node> node = std::move(started).value();
+    return {node->port(), "embedded", [node] { node->stop(); }};
+}
+
+// The mock cluster in this process and one Kafka-mode node on it; ready once the group has
+// assigned every partition to the node and it has recovered them.
+bench_target start_kafka(const http_bench_settings& s, const std::string& dir, int brokers) {
+    auto mock = kafka_mock::start(brokers, s.partitions, "bench.");
+    if (!mock) throw std::runtime_error(mock.err().message);
+    std::shared_ptr<kafka_mock> cluster = std::move(mock).value();
+    api::kafka_node_options o;
+    o.bootstrap = cluster->bootstrap_servers();
+    o.node_id = "bench";
+    o.data_dir = dir;
+    o.port = 0;
+    o.admin_key = bench_admin_key;
+    o.token_secret = api::generate_secret();
+    o.partitions = s.partitions;
+    o.topic_prefix = cluster->topic_prefix();
+    auto started = api::kafka_node::start(o);
+    if (!started) throw std::runtime_error(started.err().message);
+    std::shared_ptr<api::kafka_node> node = std::move(started).value();
+    std::fprintf(stderr, "bench http: mock cluster at %s; waiting for the group to assign the partitions\n",
+                 cluster->bootstrap_servers().c_str());
+    test::http_client probe("127.0.0.1", node->port());
+    const auto deadline = clock_type::now() + std::chrono::seconds(60);
+    for (;;) {
+        auto r = probe.request("GET", "/readyz");
+        if (r && r->status == 200) break;
+        if (clock_type::now() > deadline) throw std::runtime_error("the Kafka-mode node did not become ready");
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return {node->port(), "kafka-mock", [node, cluster]() mutable {
+                node->stop();
+                node.reset();
+                cluster.reset();
+            }};
+}
+
 }  // namespace
 
 int bench_http(const arguments& args) {
@@ -268,16 +329,11 @@ int bench_http(const arguments& args) {
     diag::set_level(diag::level::warn);
     auto dir = std::filesystem::temp_directory_path() / ("encore-bench-" + std::to_string(::getpid()));
     std::filesystem::remove_all(dir);
-    api::node_options o;
-    o.data_dir = dir.string();
-    o.port = 0;
-    o.admin_key = "bench-admin-key";
-    o.partitions = s.partitions;
-    auto node = api::node::start(o);
-    if (!node) throw std::runtime_error(node.err().message);
-    std::uint16_t port = (*node)->port();
+    bench_target target = args.flag("--kafka") ? start_kafka(s, dir.string(), static_cast<int>(args.number("--brokers", 1)))
+                                               : start_embedded(s, dir.string());
+    const std::uint16_t port = target.port;
     std::fprintf(stderr, "bench http: preparing %u users on port %u\n", s.users, port);
-    shared_setup setup = prepare(port, s, o.admin_key);
+    shared_setup setup = prepare(port, s, bench_admin_key);
     std::fprintf(stderr, "bench http: %u connections for %u s\n", s.connections, s.seconds);
 
     asio::io_context io;
@@ -296,6 +352,7 @@ int bench_http(const arguments& args) {
     std::uint64_t doubles = double_sales(port, setup, confirmed);
     nlohmann::json result = summarize(stats, seconds);
     result["benchmark"] = "http";
+    result["log"] = target.log;
     result["seconds"] = seconds;
     result["connections"] = s.connections;
     result["partitions"] = s.partitions;
@@ -303,8 +360,7 @@ int bench_http(const arguments& args) {
     result["hold_share_percent"] = s.hold_share;
     result["seats_confirmed"] = confirmed;
     result["seats_sold_twice"] = doubles;
-    (*node)->stop();
-    node->reset();
+    target.stop();
     std::filesystem::remove_all(dir);
     std::printf("%s\n", result.dump().c_str());
     return doubles == 0 ? 0 : 1;

@@ -6,6 +6,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace encore::tools {
@@ -19,12 +20,16 @@ public:
     std::string text(const std::string& name, const std::string& fallback) const;
     std::uint64_t number(const std::string& name, std::uint64_t fallback) const;
     bool flag(const std::string& name) const;
+    // Every value of a flag that may repeat (`--kafka-config a=1 --kafka-config b=2`), in order;
+    // when none was given, the environment variable split at whitespace.
+    std::vector<std::string> all(const std::string& name) const;
     // Names given that no subcommand asked about: reported as errors.
     const std::vector<std::string>& positional() const { return positional_; }
     std::optional<std::string> unknown(const std::set<std::string>& known) const;
 
 private:
-    std::map<std::string, std::string> values_;
+    std::map<std::string, std::string> values_;                // the last value of each flag
+    std::map<std::string, std::vector<std::string>> repeated_;  // every value of each flag
     std::vector<std::string> positional_;
 };
 
@@ -38,5 +43,13 @@ int bench_engine(const arguments& args);
 int bench_http(const arguments& args);
 int audit(const arguments& args);
 int dump_events(const arguments& args);
+// Kafka mode.
+int serve_kafka(const arguments& args);
+int kafka_mock_command(const arguments& args);
+int audit_kafka(const arguments& args);
+// `--listen HOST:PORT` split, checked.
+std::pair<std::string, std::uint16_t> split_listen(const std::string& listen);
+// `--kafka-config key=value`, every one given.
+std::vector<std::pair<std::string, std::string>> kafka_config(const arguments& args);
 
 }  // namespace encore::tools

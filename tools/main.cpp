@@ -18,15 +18,19 @@ arguments::arguments(int argc, char** argv, int first, std::set<std::string> boo
             continue;
         }
         auto eq = a.find('=');
+        std::string name = a, value;
         if (eq != std::string::npos) {
-            values_[a.substr(0, eq)] = a.substr(eq + 1);
+            name = a.substr(0, eq);
+            value = a.substr(eq + 1);
         } else if (boolean_flags.contains(a)) {
-            values_[a] = "true";
+            value = "true";
         } else if (i + 1 < argc) {
-            values_[a] = argv[++i];
+            value = argv[++i];
         } else {
             throw usage_error{a + " needs a value"};
         }
+        values_[name] = value;
+        repeated_[name].push_back(std::move(value));
     }
 }
 
@@ -60,6 +64,22 @@ bool arguments::flag(const std::string& name) const {
     return v && (*v == "true" || *v == "1" || *v == "yes");
 }
 
+std::vector<std::string> arguments::all(const std::string& name) const {
+    if (auto it = repeated_.find(name); it != repeated_.end()) return it->second;
+    std::vector<std::string> out;
+    auto v = text(name);
+    if (!v) return out;
+    std::size_t at = 0;
+    while (at < v->size()) {
+        const std::size_t start = v->find_first_not_of(" \t\n", at);
+        if (start == std::string::npos) break;
+        const std::size_t stop = v->find_first_of(" \t\n", start);
+        out.push_back(v->substr(start, stop == std::string::npos ? std::string::npos : stop - start));
+        at = stop == std::string::npos ? v->size() : stop;
+    }
+    return out;
+}
+
 std::optional<std::string> arguments::unknown(const std::set<std::string>& known) const {
     for (const auto& [name, value] : values_) {
         if (!known.contains(name)) return name;
@@ -81,9 +101,31 @@ usage:
       ENCORE_TOKEN_SECRET, ENCORE_DEMO. Defaults: --listen 127.0.0.1:8080, --partitions 4; the
       token secret is generated on first start and kept in the data directory. SIGTERM or
       SIGINT drains and exits.
+  encore serve --kafka BOOTSTRAP --node-id ID --data-dir DIR --listen HOST:PORT --admin-key KEY
+               --token-secret S [--partitions N] [--topic-prefix P] [--kafka-config key=value]...
+               [--http-threads N] [--group-id G] [--session-timeout-ms MS]
+      Kafka mode: one of several processes sharing a Kafka (or Redpanda) cluster. The topics
+      <P>commands and <P>events (N partitions each) and <P>snapshots (1 partition, compacted)
+      must exist. The consumer group on <P>commands decides which process writes for which
+      partition; every process keeps its own read models in DIR and answers any request.
+      --token-secret (32+ characters) must be the same on every process. --kafka-config passes
+      librdkafka settings (SASL, TLS...) to every client; it may repeat. Also ENCORE_KAFKA,
+      ENCORE_NODE_ID, ENCORE_TOPIC_PREFIX, ENCORE_KAFKA_CONFIG (whitespace-separated).
+  encore kafka-mock [--brokers 3] [--partitions 8] [--topic-prefix P]
+      Starts librdkafka's mock cluster on loopback with the topics created, prints its bootstrap
+      servers as the first line on stdout and runs until SIGTERM/SIGINT. For tests and trying
+      Kafka mode out; it keeps everything in memory (~5 MiB per partition). Control lines on
+      stdin, each answered "ok" or "error: ...": broker-down ID, broker-up ID,
+      produce-errors N [CODE], fetch-errors N [CODE], rtt ID MS (ID -1 = every broker), leader
+      TOPIC PARTITION ID.
   encore audit --data-dir DIR [--partitions N]
       Replays the command log from zero with a fresh engine and checks that it produces the
       stored events byte for byte and that every partition's hash chain is intact.
+  encore audit --kafka BOOTSTRAP [--partitions N] [--topic-prefix P] [--kafka-config k=v]...
+               [--state-json FILE]
+      The same for Kafka mode: replays <P>commands from offset zero and checks <P>events (repeats
+      of an event must be identical; none may be missing). --state-json writes the replayed
+      balances, reservations and seats as JSON, to compare with what the processes serve.
   encore events --data-dir DIR [--partitions N] [--partition P] [--from OFFSET] [--limit N]
       Prints stored events as JSON lines.
   encore bench engine [--users N] [--dates N] [--seats N] [--seed N]
@@ -91,6 +133,8 @@ usage:
   encore bench http [--seconds N] [--connections N] [--users N] [--partitions N] [--hold-share PCT]
       Starts the service on a temporary data dir (synced embedded log) and drives it over
       loopback with a keep-alive load generator; prints per-route figures as a JSON line.
+      With --kafka [--brokers N]: the same with one Kafka-mode node on an in-process mock cluster
+      (librdkafka's, N brokers, default 1) in place of the embedded log.
 )";
 
 }  // namespace
@@ -109,11 +153,18 @@ int main(int argc, char** argv) {
                 return 0;
             }
         }
-        if (command == "serve") return serve(arguments(argc, argv, 2, {"--demo"}));
-        if (command == "audit") return audit(arguments(argc, argv, 2, {}));
+        if (command == "serve") {
+            arguments args(argc, argv, 2, {"--demo"});
+            return args.text("--kafka") ? serve_kafka(args) : serve(args);
+        }
+        if (command == "kafka-mock") return kafka_mock_command(arguments(argc, argv, 2, {}));
+        if (command == "audit") {
+            arguments args(argc, argv, 2, {});
+            return args.text("--kafka") ? audit_kafka(args) : audit(args);
+        }
         if (command == "events") return dump_events(arguments(argc, argv, 2, {}));
         if (command == "bench" && argc >= 3 && std::string(argv[2]) == "engine") return bench_engine(arguments(argc, argv, 3, {}));
-        if (command == "bench" && argc >= 3 && std::string(argv[2]) == "http") return bench_http(arguments(argc, argv, 3, {}));
+        if (command == "bench" && argc >= 3 && std::string(argv[2]) == "http") return bench_http(arguments(argc, argv, 3, {"--kafka"}));
         throw usage_error{"unknown command '" + command + "'"};
     } catch (const usage_error& e) {
         std::fprintf(stderr, "encore: %s\n\n%s", e.message.c_str(), usage);

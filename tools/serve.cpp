@@ -8,8 +8,6 @@
 #include "tools/commands.hpp"
 
 namespace encore::tools {
-namespace {
-
 std::pair<std::string, std::uint16_t> split_listen(const std::string& listen) {
     auto colon = listen.rfind(':');
     if (colon == std::string::npos || colon == 0) throw usage_error{"--listen must be HOST:PORT, not '" + listen + "'"};
@@ -20,8 +18,6 @@ std::pair<std::string, std::uint16_t> split_listen(const std::string& listen) {
         throw usage_error{"--listen port must be 0..65535, not '" + port + "'"};
     return {host, static_cast<std::uint16_t>(std::stoul(port))};
 }
-
-}  // namespace
 
 int serve(const arguments& args) {
     if (auto bad = args.unknown({"--data-dir", "--listen", "--admin-key", "--partitions", "--token-secret", "--demo", "--http-threads"}))

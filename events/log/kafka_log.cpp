@@ -63,6 +63,8 @@ constexpr std::size_t stream_prefetch_bytes = 8u << 20;
 // The largest message of the stream topics: a record at its limit, in base64 beside its JSON
 // rendering (numbers as decimal text take up to ~3 times their binary bytes).
 constexpr std::size_t stream_message_bytes_max = 8 * kafka_record_bytes_max;
+// The prefetch of the consumer that reads single last records (read_last).
+constexpr std::size_t last_record_prefetch_bytes = 1u << 20;
 
 // ---- Base64 (RFC 4648, with padding) ------------------------------------------------------------
 
@@ -527,8 +529,15 @@ private:
                     call->failure = kafka_error("delivering to partition " + std::to_string(message->partition),
                                                 message->err);
                 }
+            } else if (message->offset < 0) {
+                // Delivered, but without an offset: librdkafka reports a retried batch that the
+                // broker had already written (DUPLICATE_SEQUENCE_NUMBER) this way. The record is in
+                // the log; where is unknown, so the caller gets an outcome in doubt.
+                if (!call->failure) {
+                    call->failure = error{errc::unavailable, "kafka: delivered to partition " + std::to_string(message->partition) +
+                                                                 " without an offset (a retried batch); its position is unknown"};
+                }
             } else {
-                assert(message->offset >= 0);
                 const auto offset = static_cast<std::uint64_t>(message->offset);
                 call->first_offset = std::min(call->first_offset, offset);
                 call->last_offset = std::max(call->last_offset, offset);
@@ -567,6 +576,57 @@ private:
     bool poll_stopped_ = false;                                                // under deferred_mutex_
 };
 
+// ---- The last record of a partition ---------------------------------------------------------------
+
+// Reads single last records for read_last() on a consumer handle of its own: starting a stream's
+// fetcher at the end would take the partition's fetcher away from its reader (the projector),
+// and both would pay for restarting it. One read at a time; thread-safe.
+class last_record_reader {
+public:
+    explicit last_record_reader(handle_ptr consumer) : consumer_(std::move(consumer)) {}
+    ~last_record_reader() = default;
+
+    result<std::optional<log_entry>> read(const std::string& topic_name, std::uint32_t partition) {
+        std::lock_guard lock(mutex_);
+        auto topic = topic_of(topic_name);
+        if (!topic) return topic.err();
+        const auto p = static_cast<std::int32_t>(partition);
+        std::int64_t low = 0, high = 0;
+        const rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(consumer_.get(), topic_name.c_str(), p, &low, &high,
+                                                                         static_cast<int>(query_timeout.count()));
+        if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return kafka_error("reading the end of " + topic_name, err);
+        if (high <= 0 || high <= low) return std::optional<log_entry>();
+        if (rd_kafka_consume_start(*topic, p, high - 1) != 0)
+            return kafka_error("starting to fetch the end of " + topic_name, rd_kafka_last_error());
+        message_ptr m(rd_kafka_consume(*topic, p, static_cast<int>(fetch_known_records_wait.count())));
+        const rd_kafka_resp_err_t last_error = m ? RD_KAFKA_RESP_ERR_NO_ERROR : rd_kafka_last_error();
+        if (rd_kafka_consume_stop(*topic, p) != 0)
+            diag::warn(component, "stopping the last-record fetcher failed", {{"topic", topic_name}, {"partition", partition}});
+        if (!m) return kafka_error("reading the last record of " + topic_name, last_error);
+        if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) return kafka_error("reading the last record of " + topic_name, m->err);
+        if (m->offset != high - 1)
+            return error{errc::unavailable, "kafka: the last record of " + topic_name + " partition " + std::to_string(partition) +
+                                                " came back at offset " + std::to_string(m->offset)};
+        std::string_view value(static_cast<const char*>(m->payload), m->payload == nullptr ? 0 : m->len);
+        return std::optional<log_entry>(log_entry{static_cast<std::uint64_t>(m->offset), kafka_unwrap(value)});
+    }
+
+private:
+    result<rd_kafka_topic_t*> topic_of(const std::string& name) {
+        auto it = topics_.find(name);
+        if (it != topics_.end()) return it->second.get();
+        auto made = make_topic(consumer_.get(), name, {{"auto.offset.reset", "error"}});
+        if (!made) return made.err();
+        rd_kafka_topic_t* raw = made->get();
+        topics_.emplace(name, std::move(made).value());
+        return raw;
+    }
+
+    std::mutex mutex_;
+    handle_ptr consumer_;
+    std::map<std::string, topic_ptr> topics_;  // declared after the handle: destroyed first
+};
+
 // ---- A stream: commands or events ---------------------------------------------------------------
 
 // Where one partition's reader is: its local fetch queue was started at some offset and `next` is
@@ -583,9 +643,9 @@ struct partition_reader {
 class stream final : public log_stream {
 public:
     stream(kafka_stream_kind kind, std::string topic_name, std::uint32_t partitions, producer& out,
-           topic_ptr producer_topic, handle_ptr consumer, topic_ptr consumer_topic)
+           topic_ptr producer_topic, handle_ptr consumer, topic_ptr consumer_topic, last_record_reader& last)
         : kind_(kind), topic_name_(std::move(topic_name)), producer_(out), producer_topic_(std::move(producer_topic)),
-          consumer_(std::move(consumer)), consumer_topic_(std::move(consumer_topic)), ends_(partitions) {
+          consumer_(std::move(consumer)), consumer_topic_(std::move(consumer_topic)), last_(last), ends_(partitions) {
         readers_.reserve(partitions);
         for (std::uint32_t p = 0; p < partitions; ++p) readers_.push_back(std::make_unique<partition_reader>());
     }
@@ -669,6 +729,13 @@ public:
     result<unit> refresh_ends() {
         std::lock_guard lock(refresh_mutex_);
         return query_ends(query_timeout);
+    }
+
+    result<std::optional<log_entry>> read_last(std::uint32_t partition) override {
+        if (partition >= partitions()) return out_of_range(partition);
+        auto last = last_.read(topic_name_, partition);
+        if (last && last->has_value()) raise_end(partition, (*last)->offset + 1);
+        return last;
     }
 
     void stop_fetchers() {
@@ -783,6 +850,7 @@ private:
     topic_ptr producer_topic_;
     handle_ptr consumer_;
     topic_ptr consumer_topic_;
+    last_record_reader& last_;
     std::vector<std::unique_ptr<partition_reader>> readers_;
     std::vector<std::atomic<std::uint64_t>> ends_;  // the known end of each partition; only grows
     std::mutex refresh_mutex_;
@@ -969,7 +1037,7 @@ result<handle_ptr> open_consumer(const kafka_options& options, const std::string
         {"queued.min.messages", "10000"},
         // A reader waiting at the end sees a new record when its long poll returns; the broker
         // answers early when data arrives, the mock cluster only when this expires.
-        {"fetch.wait.max.ms", "50"},
+        {"fetch.wait.max.ms", std::to_string(options.fetch_wait_max_ms)},
         {"fetch.error.backoff.ms", "100"},
     };
     auto conf = make_conf(options, options.client_id + "-" + role, ours);
@@ -1021,6 +1089,7 @@ std::string kafka_unwrap(std::string_view value) {
 struct kafka_log::state {
     // Declared first, destroyed last: the streams and checkpoints refer to it.
     std::unique_ptr<producer> out;
+    std::unique_ptr<last_record_reader> last;  // the streams refer to it
     std::unique_ptr<stream> commands;
     std::unique_ptr<stream> events;
     std::unique_ptr<checkpoints_topic> checkpoints;
@@ -1033,8 +1102,8 @@ struct kafka_log::state {
 
 namespace {
 
-result<std::unique_ptr<stream>> open_stream(const kafka_options& options, producer& out, kafka_stream_kind kind,
-                                            const std::string& name) {
+result<std::unique_ptr<stream>> open_stream(const kafka_options& options, producer& out, last_record_reader& last,
+                                            kafka_stream_kind kind, const std::string& name) {
     auto producer_topic = make_topic(out.handle(), name, {});
     if (!producer_topic) return producer_topic.err();
     if (auto checked = check_topic(out.handle(), producer_topic->get(), name, options.partitions); !checked) return checked.err();
@@ -1045,7 +1114,7 @@ result<std::unique_ptr<stream>> open_stream(const kafka_options& options, produc
     auto consumer_topic = make_topic(consumer->get(), name, {{"auto.offset.reset", "error"}});
     if (!consumer_topic) return consumer_topic.err();
     auto made = std::make_unique<stream>(kind, name, options.partitions, out, std::move(producer_topic).value(),
-                                         std::move(consumer).value(), std::move(consumer_topic).value());
+                                         std::move(consumer).value(), std::move(consumer_topic).value(), last);
     if (auto refreshed = made->refresh_ends(); !refreshed) return refreshed.err();
     return made;
 }
@@ -1071,10 +1140,14 @@ result<std::unique_ptr<kafka_log>> kafka_log::open(const kafka_options& options)
     auto out = producer::open(options);
     if (!out) return out.err();
     s->out = std::move(out).value();
-    auto commands = open_stream(options, *s->out, kafka_stream_kind::commands, options.topic_prefix + "commands");
+    // Single records, read rarely: a small prefetch.
+    auto last = open_consumer(options, "last", stream_message_bytes_max, last_record_prefetch_bytes);
+    if (!last) return last.err();
+    s->last = std::make_unique<last_record_reader>(std::move(last).value());
+    auto commands = open_stream(options, *s->out, *s->last, kafka_stream_kind::commands, options.topic_prefix + "commands");
     if (!commands) return commands.err();
     s->commands = std::move(commands).value();
-    auto events = open_stream(options, *s->out, kafka_stream_kind::events, options.topic_prefix + "events");
+    auto events = open_stream(options, *s->out, *s->last, kafka_stream_kind::events, options.topic_prefix + "events");
     if (!events) return events.err();
     s->events = std::move(events).value();
     auto checkpoints = open_checkpoints(options, *s->out, options.topic_prefix + "snapshots");

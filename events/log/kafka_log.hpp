@@ -19,7 +19,9 @@
 //
 // Reading: one consumer handle per stream, used as librdkafka's "simple" consumer: a local fetch
 // queue per partition, started at exactly the offset asked for and kept while the reader goes on
-// from where it stopped. No consumer group, nothing committed to Kafka.
+// from where it stopped. No consumer group, nothing committed to Kafka. `read_last` (a new owner
+// finding the last event written) uses a consumer handle of its own, so that it does not move a
+// stream reader's fetcher.
 //
 // Differences from the embedded log, all inherent to Kafka without transactions:
 // - The records of one append call are produced one by one: with several producers writing the
@@ -68,10 +70,14 @@ struct kafka_options {
     // Producer-only or consumer-only settings make the other handles log that they ignore them.
     std::vector<std::pair<std::string, std::string>> config;
     std::string client_id = "encore";  // consumers add -commands, -events, -snapshots
+    // The consumers' fetch.wait.max.ms: how long a fetch at the end of a partition waits for data.
+    // A real broker answers as soon as data arrives; the mock cluster only when this expires, so
+    // there it is added to the latency of every record (Kafka mode sets 10).
+    int fetch_wait_max_ms = 50;
 };
 
 // Owns one producer with its poll thread (delivery reports; every append callback runs there),
-// one consumer per stream and one for checkpoints. `commands()`, `events()`, `checkpoints()` and
+// one consumer per stream, one for checkpoints and one for last records. `commands()`, `events()`, `checkpoints()` and
 // `refresh_ends()` are thread-safe. `read` may be called concurrently for different partitions
 // (one reader per partition at a time is the intended use; two readers of one partition take
 // turns). Stop readers and appenders before destroying it.

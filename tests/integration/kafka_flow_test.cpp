@@ -1,0 +1,107 @@
+// Kafka mode, the way a user sees it: several `encore serve --kafka` processes on the mock cluster
+// of `encore kafka-mock`, any of which answers any request. A purchase that hops between processes,
+// and kcat reading what a real process wrote.
+
+#include <catch2/catch.hpp>
+
+#include <cstdio>
+#include <sstream>
+
+#include "tests/integration/kafka_load.hpp"
+
+namespace encore::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::string run(const std::string& shell_command) {
+    std::string out;
+    FILE* pipe = ::popen(shell_command.c_str(), "r");
+    if (pipe == nullptr) throw std::runtime_error("cannot run " + shell_command);
+    char buffer[4096];
+    std::size_t got = 0;
+    while ((got = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) out.append(buffer, got);
+    if (::pclose(pipe) != 0) throw std::runtime_error(shell_command + " failed; it printed:\n" + out);
+    return out;
+}
+
+TEST_CASE("a purchase through two processes: hold on one, seen and paid on the other", "[kafka]") {
+    kafka_cluster cluster(2);
+    http_client a(cluster.server(0).host(), cluster.server(0).port());
+    http_client b(cluster.server(1).host(), cluster.server(1).port());
+
+    const std::string concert = create_concert_on(a, cluster.options().admin_key, concert_body(50, 30'000));
+    // Registered on A, charged on B: one token for the whole cluster.
+    const user_account kim = new_user(a, "kim");
+    REQUIRE_STATUS(charge(b, kim, 100'000), 200);
+    // Read-your-writes holds on B, which answered; A shows it once its projector got there.
+    CHECK(poll_until(1s, [&] { return balance_of(a, kim) == 100'000; }, 10ms));
+    // Joined on B; the queue token works on A.
+    auto joined = enqueue(b, kim, concert);
+    REQUIRE_STATUS(joined, 201);
+    REQUIRE(joined.json().at("status") == "ACTIVE");
+    const guest g{kim, joined.json().at("queueToken").get<std::string>()};
+    const guest observer = admitted_guest(b, concert);
+
+    auto held = hold(a, g, concert, 7);
+    REQUIRE_STATUS(held, 201);
+    const std::string id = held.json().at("reservationId");
+    // The other process shows the hold within a second.
+    CHECK(poll_until(1s, [&] { return seat_status(b, observer, concert, 7) == "HELD"; }, 10ms));
+    CHECK_ERROR(hold(b, observer, concert, 7), 409, "SEAT_TAKEN");
+
+    auto paid = pay(b, kim, id);
+    REQUIRE_STATUS(paid, 201);
+    CHECK(paid.json().at("balance") == 70'000);
+
+    // Both processes agree on the balance, the history, the reservation and the seat.
+    for (http_client* c : {&a, &b}) {
+        INFO((c == &a ? "process A" : "process B"));
+        CHECK(poll_until(2s, [&] { return balance_of(*c, kim) == 70'000; }));
+        CHECK(poll_until(2s, [&] { return seat_status(*c, observer, concert, 7) == "SOLD"; }));
+        auto r = reservation(*c, kim, id);
+        REQUIRE_STATUS(r, 200);
+        CHECK(r.json().at("status") == "CONFIRMED");
+        auto history = call(*c, "GET", "/users/me/balance/history", {}, bearer(kim.token));
+        CHECK(history.json().at("entries").size() == 2);
+        CHECK(queue_state(*c, kim, concert, g.queue_token).at("status") == "COMPLETED");
+    }
+    CHECK_ERROR(pay(a, kim, id), 409, "ALREADY_PAID");
+    CHECK(balance_of(a, kim) == 70'000);
+
+    // The log replays to what the processes serve.
+    const json state = audited_state(cluster);
+    INFO(state.at("output").get<std::string>());
+    CHECK(state.at("balances").at(kim.id) == 70'000);
+    CHECK(state.at("reservations").at(id) == "CONFIRMED");
+    CHECK(state.at("seats").at(concert + "/" + std::string(concert_date) + "/7") == "SOLD");
+}
+
+TEST_CASE("kcat reads the events a real process wrote, as JSON", "[kafka][kcat]") {
+    kafka_cluster cluster(1);
+    http_client client(cluster.server(0).host(), cluster.server(0).port());
+    const user_account lee = new_user(client, "lee");
+    REQUIRE_STATUS(charge(client, lee, 1'234), 200);
+
+    const std::string lines = run("kcat -C -t " + cluster.topic_prefix() + "events -b " + cluster.bootstrap() +
+                                  " -e -q -f '%k %s\\n' 2>/dev/null");
+    INFO(lines);
+    bool registered = false, charged = false;
+    std::istringstream in(lines);
+    for (std::string line; std::getline(in, line);) {
+        if (line.empty()) continue;
+        const auto space = line.find(' ');
+        REQUIRE(space != std::string::npos);
+        const json event = json::parse(line.substr(space + 1), nullptr, false);
+        REQUIRE(event.is_object());
+        CHECK(event.at("type") == line.substr(0, space));
+        CHECK(event.at("record").is_string());  // the exact bytes, base64
+        if (event.at("type") == "UserRegistered" && event.at("name") == "lee") registered = true;
+        if (event.at("type") == "Charged" && event.at("balance") == 1'234) charged = true;
+    }
+    CHECK(registered);
+    CHECK(charged);
+}
+
+}  // namespace
+}  // namespace encore::test
