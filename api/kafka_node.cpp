@@ -6,6 +6,8 @@
 #include <atomic>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string_view>
 
 #include "api/http_server.hpp"
@@ -49,19 +51,38 @@ kafka_options log_options(const kafka_node_options& o) {
     return k;
 }
 
-// The read models are this process's own and can be rebuilt from the event log. Models that are
-// ahead of the log (more events applied than the topic has records) belong to another cluster —
-// e.g. a mock cluster started afresh — and are rebuilt.
-result<std::unique_ptr<projections::read_models>> open_read_models(log_stream& events, const kafka_node_options& o) {
+// The read models are this process's own and can be rebuilt from the event topic. Models built
+// from another cluster (a mock cluster started afresh, say) are rebuilt: the data directory keeps
+// the id of the cluster and the topic prefix they were built from. Models that are ahead of the
+// topic (more events applied than it has records) cannot be this cluster's either.
+result<std::unique_ptr<projections::read_models>> open_read_models(kafka_log& log, const kafka_node_options& o) {
     const std::string dir = o.data_dir + "/projections";
+    const std::string marker = o.data_dir + "/kafka-cluster";
+    auto id = log.cluster_id();
+    if (!id) return id.err();
+    const std::string source = *id + " " + o.topic_prefix + "\n";
+    std::string kept;
+    if (std::ifstream in(marker); in) kept.assign(std::istreambuf_iterator<char>(in), {});
     for (int attempt = 0; attempt < 2; ++attempt) {
-        auto models = projections::read_models::open({dir, o.partitions, false});
-        if (!models) return models.err();
-        bool ahead = false;
-        for (std::uint32_t p = 0; p < o.partitions; ++p) ahead |= (*models)->applied_sequence(p) > events.end(p);
-        if (!ahead) return models;
-        diag::warn(component, "read models are ahead of the event topic (another cluster?); rebuilding them", {{"directory", dir}});
-        models->reset();
+        // Models without a marker, or with another cluster's, are stale; none at all start afresh.
+        const bool stale = std::filesystem::exists(dir) && kept != source;
+        if (!stale) {
+            auto models = projections::read_models::open({dir, o.partitions, false});
+            if (!models) return models.err();
+            bool ahead = false;
+            for (std::uint32_t p = 0; p < o.partitions; ++p) ahead |= (*models)->applied_sequence(p) > log.events().end(p);
+            if (!ahead) {
+                if (kept != source) {
+                    std::ofstream out(marker, std::ios::trunc);
+                    out << source;
+                    if (!out) return error{errc::io, "cannot write " + marker};
+                }
+                return models;
+            }
+            models->reset();
+        }
+        diag::warn(component, "the read models were built from another cluster or are ahead of the event topic; rebuilding them",
+                   {{"directory", dir}, {"cluster", *id}});
         std::error_code ec;
         std::filesystem::remove_all(dir, ec);
         if (ec) return error{errc::io, "cannot remove " + dir + ": " + ec.message()};
@@ -123,6 +144,7 @@ struct kafka_node::parts {
 kafka_node::kafka_node(std::unique_ptr<parts> p) : parts_(std::move(p)) {}
 kafka_node::~kafka_node() { stop(); }
 std::uint16_t kafka_node::port() const { return parts_->server->port(); }
+bool kafka_node::failed() const { return parts_->log && parts_->log->fatal(); }
 
 result<std::unique_ptr<kafka_node>> kafka_node::start(const kafka_node_options& o) {
     if (auto invalid = validate(o)) return *invalid;
@@ -137,7 +159,7 @@ result<std::unique_ptr<kafka_node>> kafka_node::start(const kafka_node_options& 
     if (!log) return log.err();
     p->log = std::move(log).value();
     p->tokens = std::make_unique<token_signer>(o.token_secret);
-    auto models = open_read_models(p->log->events(), o);
+    auto models = open_read_models(*p->log, o);
     if (!models) return models.err();
     p->models = std::move(models).value();
 

@@ -48,6 +48,9 @@ public:
     static result<std::unique_ptr<kafka_node>> start(const kafka_node_options& options);
     ~kafka_node();
     std::uint16_t port() const;
+    // The Kafka producer stopped after a fatal error: this process can no longer write. It should
+    // stop, so that the group gives its partitions to the others, and be restarted.
+    bool failed() const;
     // Drains HTTP, leaves the group (stopping and checkpointing the owned runners, so that the
     // others take over at once), stops the projector and closes Kafka. Idempotent.
     void stop();

@@ -133,7 +133,8 @@ private:
             case op::seats: return get("/concerts/" + setup_.concert + "/dates/" + date + "/seats?status=AVAILABLE", auth + queue);
             case op::enqueue: return post("/concerts/" + setup_.concert + "/queue", auth, "");
             case op::pay:
-                return post("/reservations/" + user_->held.back() + "/pay", auth, "");
+                paying_ = user_->held.back();
+                return post("/reservations/" + paying_ + "/pay", auth, "");
             case op::charge: return post("/users/me/balance/charge", auth, R"({"amount":1000})");
             case op::balance:
             case op::count: break;
@@ -165,7 +166,9 @@ private:
             auto j = nlohmann::json::parse(response_.body(), nullptr, false);
             if (j.is_object() && j.contains("queueToken")) user_->queue_token = j["queueToken"].get<std::string>();
         }
-        if (current_ == op::pay) user_->held.pop_back();
+        // Another connection may have paid (and removed) the same reservation meanwhile: remove
+        // this one by id, not by position.
+        if (current_ == op::pay) std::erase(user_->held, paying_);
     }
 
     tcp::socket socket_;
@@ -177,6 +180,7 @@ private:
     op current_ = op::balance;
     bench_user* user_ = nullptr;
     std::string request_;
+    std::string paying_;  // the reservation of the pay request in flight
     clock_type::time_point started_;
     beast::flat_buffer buffer_;
     beast::http::response<beast::http::string_body> response_;

@@ -91,6 +91,12 @@ void serve_control(kafka_mock& mock, std::mutex& mock_mutex, const bool& done) {
         pollfd p{STDIN_FILENO, POLLIN, 0};
         const int ready = ::poll(&p, 1, control_poll_ms);
         if (ready <= 0) continue;
+        // Started in the background of an interactive shell, stdin is the terminal of the job in
+        // the foreground: reading it would stop this process (SIGTTIN). Leave it alone.
+        if (::isatty(STDIN_FILENO) && ::tcgetpgrp(STDIN_FILENO) != ::getpgrp()) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(control_poll_ms));
+            continue;
+        }
         const ssize_t n = ::read(STDIN_FILENO, buffer, sizeof buffer);
         if (n <= 0) return;  // end of input (or a closed stdin): no more control
         pending.append(buffer, static_cast<std::size_t>(n));

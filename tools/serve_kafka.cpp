@@ -64,11 +64,22 @@ int serve_kafka(const arguments& args) {
     std::printf("encore serving on http://%s:%u (kafka %s, node %s, %u partitions, data in %s)\n", o.host.c_str(),
                 (*node)->port(), o.bootstrap.c_str(), o.node_id.c_str(), o.partitions, o.data_dir.c_str());
     std::fflush(stdout);
-    int received = 0;
-    sigwait(&stop_signals, &received);
-    diag::info("serve", "stopping", {{"signal", received}});
-    (*node)->stop();
-    return 0;
+    // Wait for a stop signal, looking once a second whether the node can still write.
+    const timespec check_interval{1, 0};
+    for (;;) {
+        const int received = sigtimedwait(&stop_signals, nullptr, &check_interval);
+        if (received > 0) {
+            diag::info("serve", "stopping", {{"signal", received}});
+            (*node)->stop();
+            return 0;
+        }
+        if ((*node)->failed()) {
+            diag::error("serve", "the Kafka producer stopped after a fatal error; leaving the group so that the other "
+                                 "processes take this one's partitions over. Restart it.");
+            (*node)->stop();
+            return 1;
+        }
+    }
 }
 
 }  // namespace encore::tools

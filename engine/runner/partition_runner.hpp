@@ -75,7 +75,7 @@ private:
     engine::partition_state state_;
     engine::apply_output output_;
     chain_link chain_head_ = chain_genesis;
-    std::uint64_t events_durable_ = 0;  // one past the highest event sequence in the log: below it, written
+    std::uint64_t events_durable_ = 0;  // one past the last event sequence found in the log: written
     std::uint64_t commands_since_checkpoint_ = 0;
     std::uint64_t tick_offset_in_flight_ = 0;  // 1 + offset of an appended, not yet applied Tick
     std::atomic<std::uint64_t> applied_{0};

@@ -26,8 +26,7 @@ using setting_list = std::vector<std::pair<std::string, std::string>>;
 void log_line(const rd_kafka_t* handle, int syslog_level, const char* facility, const char* text) {
     const diag::level l = syslog_level <= 3   ? diag::level::error
                           : syslog_level == 4 ? diag::level::warn
-                          : syslog_level <= 6 ? diag::level::info
-                                              : diag::level::debug;
+                          : diag::level::info;
     diag::write(l, component, text, {{"client", rd_kafka_name(handle)}, {"facility", facility}});
 }
 
@@ -165,7 +164,8 @@ result<rd_kafka_conf_t*> make_conf(const kafka_group_options& o, kafka_group::st
         {"group.id", group},
         {"reconnect.backoff.max.ms", "1000"},
         {"session.timeout.ms", std::to_string(o.session_timeout_ms)},
-        {"heartbeat.interval.ms", std::to_string(o.heartbeat_interval_ms)},
+        // librdkafka wants heartbeats well inside the session: at most a third of it.
+        {"heartbeat.interval.ms", std::to_string(std::min(o.heartbeat_interval_ms, o.session_timeout_ms / 3))},
         {"partition.assignment.strategy", "cooperative-sticky"},
         {"enable.auto.commit", "false"},
         {"enable.auto.offset.store", "false"},

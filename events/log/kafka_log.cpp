@@ -395,6 +395,7 @@ public:
     }
 
     rd_kafka_t* handle() const { return handle_.get(); }
+    bool fatal() const { return fatal_.load(); }
 
     // Produces `messages` to `partition` of `topic` in order; `done` gets the offset of the first
     // once all are delivered, or the first error.
@@ -1162,6 +1163,16 @@ kafka_log::~kafka_log() = default;
 log_stream& kafka_log::commands() { return *state_->commands; }
 log_stream& kafka_log::events() { return *state_->events; }
 checkpoint_store& kafka_log::checkpoints() { return *state_->checkpoints; }
+
+bool kafka_log::fatal() const { return state_->out->fatal(); }
+
+result<std::string> kafka_log::cluster_id() {
+    char* id = rd_kafka_clusterid(state_->out->handle(), static_cast<int>(query_timeout.count()));
+    if (id == nullptr) return error{errc::unavailable, "kafka: the cluster id is not known (the brokers did not answer)"};
+    std::string out(id);
+    rd_kafka_mem_free(state_->out->handle(), id);
+    return out;
+}
 
 result<unit> kafka_log::refresh_ends() {
     if (auto r = state_->commands->refresh_ends(); !r) return r;

@@ -77,8 +77,8 @@ struct kafka_options {
 };
 
 // Owns one producer with its poll thread (delivery reports; every append callback runs there),
-// one consumer per stream, one for checkpoints and one for last records. `commands()`, `events()`, `checkpoints()` and
-// `refresh_ends()` are thread-safe. `read` may be called concurrently for different partitions
+// one consumer per stream, one for checkpoints and one for last records. `commands()`,
+// `events()`, `checkpoints()` and `refresh_ends()` are thread-safe. `read` may be called concurrently for different partitions
 // (one reader per partition at a time is the intended use; two readers of one partition take
 // turns). Stop readers and appenders before destroying it.
 class kafka_log {
@@ -100,6 +100,13 @@ public:
     // Reads every partition's high watermark of both streams now; afterwards `end` returns at least
     // these. For an owner taking over a partition, which must not trust a cached end.
     result<unit> refresh_ends();
+
+    // The cluster's id (from the brokers' metadata), to tell one cluster from another.
+    result<std::string> cluster_id();
+
+    // True once the producer hit a fatal error: every later append fails until the log is
+    // reopened. A process in that state can no longer write for the partitions it owns.
+    bool fatal() const;
 
 private:
     struct state;  // the librdkafka handles, the streams and the poll thread; in kafka_log.cpp

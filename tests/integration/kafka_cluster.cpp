@@ -225,6 +225,13 @@ void kafka_server::kill9() {
 
 int kafka_server::stop(std::chrono::milliseconds timeout) { return process_ ? process_->stop(timeout) : -997; }
 
+std::optional<int> kafka_server::wait_exit(std::chrono::milliseconds timeout) {
+    if (!process_) return std::nullopt;
+    const int code = process_->wait_for_exit(timeout);
+    if (code == -1000) return std::nullopt;
+    return code;
+}
+
 std::string kafka_server::stderr_tail(std::size_t bytes) const { return read_tail(stderr_path_, bytes); }
 
 void kafka_server::report_log() const {

@@ -35,6 +35,8 @@ public:
     void write_line(const std::string& line);
     // SIGTERM and wait: the exit code, -(signal), or -1000 if it had to be killed after `timeout`.
     int stop(std::chrono::milliseconds timeout);
+    // Waits without a signal: the exit code or -(signal), or -1000 if it is still running.
+    int wait_for_exit(std::chrono::milliseconds timeout) { return wait_exit(timeout); }
     void kill9();
     bool running() const { return pid_ > 0; }
     pid_t pid() const { return pid_; }
@@ -76,6 +78,8 @@ public:
     void start(std::chrono::milliseconds timeout);
     void kill9();
     int stop(std::chrono::milliseconds timeout = std::chrono::milliseconds(30'000));
+    // Waits for the process to exit by itself: its exit code, or nothing after `timeout`.
+    std::optional<int> wait_exit(std::chrono::milliseconds timeout);
     std::string stderr_tail(std::size_t bytes = 8192) const;
     void report_log() const;
 

@@ -108,5 +108,35 @@ TEST_CASE("faults in the cluster: nothing acknowledged is lost, nothing is appli
     std::fprintf(stderr, "faults: %llu repeated events dropped by the readers\n", static_cast<unsigned long long>(repeats));
 }
 
+TEST_CASE("a process whose producer fails for good exits, and the others take its partitions", "[kafka][faults]") {
+    kafka_cluster cluster(2);
+    http_client client(cluster.server(0).host(), cluster.server(0).port(), 20s);
+    const user_account kim = new_user(client);
+    // The next produce request gets a sequence error: fatal for an idempotent producer, whose
+    // every later append fails. The charge below is the next produce request, from process 0.
+    // (OUT_OF_ORDER_SEQUENCE_NUMBER = 45.)
+    REQUIRE(cluster.control("produce-errors 1 45") == "ok");
+    auto refused = charge(client, kim, 100);
+    CHECK_STATUS(refused, 503);
+    const auto code = cluster.server(0).wait_exit(30s);
+    REQUIRE(code.has_value());
+    CHECK(*code == 1);
+
+    // Process 1 serves every partition and takes commands for all of them.
+    std::string why;
+    if (!cluster.wait_balanced(60s, &why)) FAIL("the survivor did not take over: " << why);
+    http_client survivor(cluster.server(1).host(), cluster.server(1).port(), 20s);
+    std::vector<user_account> users;
+    for (int i = 0; i < 12; ++i) {
+        users.push_back(new_user(survivor));
+        CHECK_STATUS(charge(survivor, users.back(), 10 + i), 200);
+    }
+    // The refused charge was never written (the broker refused it), so kim has nothing.
+    CHECK(balance_of(survivor, kim) == 0);
+    // Back after a restart.
+    cluster.server(0).start(60s);
+    if (!cluster.wait_balanced(60s, &why)) FAIL("the restarted process did not rejoin: " << why);
+}
+
 }  // namespace
 }  // namespace encore::test
