@@ -116,8 +116,8 @@ usage:
       servers as the first line on stdout and runs until SIGTERM/SIGINT. For tests and trying
       Kafka mode out; it keeps everything in memory (~5 MiB per partition). Control lines on
       stdin, each answered "ok" or "error: ...": broker-down ID, broker-up ID,
-      produce-errors N [CODE], fetch-errors N [CODE], rtt ID MS (ID -1 = every broker), leader
-      TOPIC PARTITION ID.
+      produce-errors N [CODE], fetch-errors N [CODE], broker-errors ID APIKEY N CODE [RTT_MS],
+      rtt ID MS (ID -1 = every broker), leader TOPIC PARTITION ID, ping.
   encore audit --data-dir DIR [--partitions N]
       Replays the command log from zero with a fresh engine and checks that it produces the
       stored events byte for byte and that every partition's hash chain is intact.

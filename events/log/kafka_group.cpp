@@ -26,7 +26,8 @@ using setting_list = std::vector<std::pair<std::string, std::string>>;
 void log_line(const rd_kafka_t* handle, int syslog_level, const char* facility, const char* text) {
     const diag::level l = syslog_level <= 3   ? diag::level::error
                           : syslog_level == 4 ? diag::level::warn
-                          : diag::level::info;
+                          : syslog_level <= 6 ? diag::level::info
+                                              : diag::level::debug;
     diag::write(l, component, text, {{"client", rd_kafka_name(handle)}, {"facility", facility}});
 }
 

@@ -286,7 +286,8 @@ kafka_cluster::kafka_cluster(int servers, kafka_cluster_options options) : optio
         bootstrap_ = *first;
         std::vector<std::string> argv = {ENCORE_BINARY, "serve", "--kafka", bootstrap_, "--admin-key", options_.admin_key,
                                          "--token-secret", options_.token_secret, "--partitions",
-                                         std::to_string(options_.partitions), "--topic-prefix", prefix_};
+                                         std::to_string(options_.partitions), "--topic-prefix", prefix_,
+                                         "--session-timeout-ms", std::to_string(options_.session_timeout_ms)};
         argv.insert(argv.end(), options_.server_args.begin(), options_.server_args.end());
         server_argv_ = argv;
         for (int i = 0; i < servers; ++i) add_server();

@@ -61,6 +61,12 @@ struct kafka_cluster_options {
     std::string token_secret = "kafka-integration-token-secret-0123456789";
     std::chrono::milliseconds start_timeout{60'000};
     std::vector<std::string> server_args;  // more `encore serve --kafka` flags, e.g. --kafka-config
+    // The group's session timeout. `serve` defaults to 6 s, the least a real broker accepts by
+    // default (group.min.session.timeout.ms). The mock checks sessions once a second and then
+    // waits session - 1 s for the members to re-join, and now and then a failover needs a second
+    // rebalance round (a member re-joins after that wait): 6 + 1 + 5 + 5 s. With 5 s, even that
+    // case stays inside the 15 s the failover test holds the cluster to.
+    int session_timeout_ms = 5'000;
 };
 
 // `encore serve --kafka` on the cluster's mock.

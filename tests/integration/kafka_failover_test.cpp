@@ -72,9 +72,7 @@ TEST_CASE("failover: kill -9 one of three processes under light load", "[kafka][
     INFO("seed " << seed << " (ENCORE_SEED=" << seed << " repeats this run)");
     std::mt19937_64 rng(seed);
 
-    kafka_cluster_options dbg;
-    dbg.server_args = {"--kafka-config", "debug=cgrp"};
-    kafka_cluster cluster(3, dbg);
+    kafka_cluster cluster(3);
     const std::uint32_t partitions = cluster.options().partitions;
     endpoints at(cluster);
     std::string concert;

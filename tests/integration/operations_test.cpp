@@ -5,6 +5,7 @@
 
 #include <map>
 #include <regex>
+#include <thread>
 #include <set>
 #include <sstream>
 
@@ -103,12 +104,10 @@ TEST_CASE("metrics count requests by route and status and time them by route", "
     // A raw path must never become a label: the concert id may not appear in the metrics.
     REQUIRE_STATUS(call(client, "GET", seats_path(concert), {}, g.headers()), 200);
 
-    auto metrics = call(client, "GET", "/metrics");
-    REQUIRE_STATUS(metrics, 200);
-    CHECK(metrics.header("Content-Type").value_or("").starts_with("text/plain"));
-    const std::string& text = metrics.body;
-    INFO(text.substr(0, 6000));
-    auto has_line = [&](const std::string& pattern) {
+    // A request is recorded once its answer is fully written, which the server notes just after
+    // the client may already have read it: wait (bounded) until the last request shows.
+    std::string text;
+    auto has_line = [&text](const std::string& pattern) {
         std::regex re(pattern);
         std::istringstream lines(text);
         for (std::string line; std::getline(lines, line);) {
@@ -116,6 +115,17 @@ TEST_CASE("metrics count requests by route and status and time them by route", "
         }
         return false;
     };
+    const std::string seats_recorded =
+        R"(^encore_http_request_duration_seconds_sum\{.*route="GET /concerts/\{[a-zA-Z]*\}/dates/\{[a-zA-Z]*\}/seats".*\} )";
+    for (int attempt = 0; attempt < 100; ++attempt) {
+        auto metrics = call(client, "GET", "/metrics");
+        REQUIRE_STATUS(metrics, 200);
+        CHECK(metrics.header("Content-Type").value_or("").starts_with("text/plain"));
+        text = metrics.body;
+        if (has_line(seats_recorded)) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    INFO(text.substr(0, 6000));
     // Request counters by route and status.
     CHECK(has_line(R"(^encore_http_requests_total\{.*route="POST /users/me/balance/charge".*status="200".*\} [1-9])"));
     CHECK(has_line(R"(^encore_http_requests_total\{.*route="POST /users/me/balance/charge".*status="400".*\} [1-9])"));
