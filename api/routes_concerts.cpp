@@ -61,14 +61,26 @@ void service::impl::get_concerts(request_context& rc) {
     rc.reply(200, {{"concerts", std::move(list)}});
 }
 
-void service::impl::get_dates(request_context& rc) {
+// The concert of a query route that needs an ACTIVE queue token, after 401, 403, 429 and 404
+// in API.md's order; nullopt once the request is answered.
+std::optional<projections::concert_view> service::impl::admitted_concert(request_context& rc) {
     auto u = user(rc);
-    if (!u) return;
+    if (!u) return std::nullopt;
     auto c = parse_concert_id(rc.segment(1));
-    if (!c) return rc.fail(403, "QUEUE_TOKEN_INVALID", "the queue token is not valid for this concert");
-    if (!admitted(rc, *u, *c)) return;
+    if (!c) {
+        rc.fail(403, "QUEUE_TOKEN_INVALID", "the queue token is not valid for this concert");
+        return std::nullopt;
+    }
+    if (!admitted(rc, *u, *c)) return std::nullopt;
     auto concert = models.concert(*c);
-    if (!concert) return rc.fail(404, "CONCERT_NOT_FOUND", "no such concert");
+    if (!concert) rc.fail(404, "CONCERT_NOT_FOUND", "no such concert");
+    return concert;
+}
+
+void service::impl::get_dates(request_context& rc) {
+    auto concert = admitted_concert(rc);
+    if (!concert) return;
+    const concert_id* c = &concert->config.concert;
     json dates = json::array();
     for (const auto& d : concert->dates) {
         if (d.available_seats > 0) dates.push_back(date_json(d));
@@ -77,13 +89,9 @@ void service::impl::get_dates(request_context& rc) {
 }
 
 void service::impl::get_seats(request_context& rc) {
-    auto u = user(rc);
-    if (!u) return;
-    auto c = parse_concert_id(rc.segment(1));
-    if (!c) return rc.fail(403, "QUEUE_TOKEN_INVALID", "the queue token is not valid for this concert");
-    if (!admitted(rc, *u, *c)) return;
-    auto concert = models.concert(*c);
-    if (!concert) return rc.fail(404, "CONCERT_NOT_FOUND", "no such concert");
+    auto concert = admitted_concert(rc);
+    if (!concert) return;
+    const concert_id* c = &concert->config.concert;
     auto filter = rc.query_param("status");
     if (filter && *filter != "AVAILABLE" && *filter != "HELD" && *filter != "SOLD")
         return rc.fail(400, "INVALID_REQUEST", "status must be AVAILABLE, HELD or SOLD");

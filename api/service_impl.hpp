@@ -93,6 +93,7 @@ struct service::impl {
     bool admin(request_context& rc);
     std::optional<user_id> user(request_context& rc);
     bool admitted(request_context& rc, user_id u, concert_id c);
+    std::optional<projections::concert_view> admitted_concert(request_context& rc);
     void post_users(request_context& rc);
     void get_balance(request_context& rc);
     void post_charge(request_context& rc);

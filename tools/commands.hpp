@@ -1,6 +1,7 @@
 #pragma once
 // The `encore` command line: argument handling shared by the subcommands, and the subcommands.
 
+#include <csignal>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -49,6 +50,9 @@ int kafka_mock_command(const arguments& args);
 int audit_kafka(const arguments& args);
 // `--listen HOST:PORT` split, checked.
 std::pair<std::string, std::uint16_t> split_listen(const std::string& listen);
+// Blocks SIGTERM and SIGINT in the calling thread (call before any thread starts, so that every
+// thread inherits the mask) and returns the set, for sigwait/sigtimedwait on the main thread.
+sigset_t block_stop_signals();
 // `--kafka-config key=value`, every one given.
 std::vector<std::pair<std::string, std::string>> kafka_config(const arguments& args);
 

@@ -128,11 +128,7 @@ int kafka_mock_command(const arguments& args) {
     if (partitions < 1 || partitions > 256) throw usage_error{"--partitions must be 1..256"};
     const std::string prefix = args.text("--topic-prefix", "");
 
-    sigset_t stop_signals;
-    sigemptyset(&stop_signals);
-    sigaddset(&stop_signals, SIGTERM);
-    sigaddset(&stop_signals, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+    sigset_t stop_signals = block_stop_signals();
 
     auto started = kafka_mock::start(brokers, partitions, prefix);
     if (!started) {

@@ -19,6 +19,15 @@ std::pair<std::string, std::uint16_t> split_listen(const std::string& listen) {
     return {host, static_cast<std::uint16_t>(std::stoul(port))};
 }
 
+sigset_t block_stop_signals() {
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGTERM);
+    sigaddset(&stop_signals, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+    return stop_signals;
+}
+
 int serve(const arguments& args) {
     if (auto bad = args.unknown({"--data-dir", "--listen", "--admin-key", "--partitions", "--token-secret", "--demo", "--http-threads"}))
         throw usage_error{"unknown flag " + *bad};
@@ -38,11 +47,7 @@ int serve(const arguments& args) {
     if (o.http_threads < 1 || o.http_threads > 64) throw usage_error{"--http-threads must be 1..64"};
 
     // Block the stop signals before any thread starts, so that only sigwait below receives them.
-    sigset_t stop_signals;
-    sigemptyset(&stop_signals);
-    sigaddset(&stop_signals, SIGTERM);
-    sigaddset(&stop_signals, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+    sigset_t stop_signals = block_stop_signals();
 
     auto node = api::node::start(o);
     if (!node) {

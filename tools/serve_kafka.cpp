@@ -50,11 +50,7 @@ int serve_kafka(const arguments& args) {
     if (o.http_threads < 1 || o.http_threads > 64) throw usage_error{"--http-threads must be 1..64"};
 
     // Block the stop signals before any thread starts, so that only sigwait below receives them.
-    sigset_t stop_signals;
-    sigemptyset(&stop_signals);
-    sigaddset(&stop_signals, SIGTERM);
-    sigaddset(&stop_signals, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+    sigset_t stop_signals = block_stop_signals();
 
     auto node = api::kafka_node::start(o);
     if (!node) {
