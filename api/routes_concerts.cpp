@@ -3,6 +3,7 @@
 #include <boost/beast/http/field.hpp>
 
 #include <algorithm>
+#include <cctype>
 
 #include "api/catalog_request.hpp"
 #include "api/documents.hpp"
@@ -27,6 +28,29 @@ std::optional<std::uint32_t> seat_number(std::string_view text) {
         v = v * 10 + static_cast<std::uint32_t>(c - '0');
     }
     return v;
+}
+
+// Whether an Accept-Encoding header value accepts gzip: a "gzip" (or "*") coding whose q is not 0.
+bool accepts_gzip(std::string_view header) {
+    bool star = false;
+    while (!header.empty()) {
+        const std::size_t comma = header.find(',');
+        std::string_view item = header.substr(0, comma);
+        header = comma == std::string_view::npos ? std::string_view{} : header.substr(comma + 1);
+        const std::size_t semi = item.find(';');
+        std::string_view coding = item.substr(0, semi), params = semi == std::string_view::npos ? "" : item.substr(semi + 1);
+        while (!coding.empty() && coding.front() == ' ') coding.remove_prefix(1);
+        while (!coding.empty() && coding.back() == ' ') coding.remove_suffix(1);
+        std::string lower(coding);
+        for (char& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+        // q=0, q=0.0, q=0.00…: refused. Any other q accepts.
+        std::string q(params);
+        std::erase(q, ' ');
+        const bool refused = q.starts_with("q=0") && q.find_first_not_of("0.", 2) == std::string::npos;
+        if (lower == "gzip" || lower == "x-gzip") return !refused;
+        if (lower == "*") star = !refused;
+    }
+    return star;
 }
 
 json date_json(const projections::date_view& d) {
@@ -99,24 +123,21 @@ void service::impl::get_seats(request_context& rc) {
     auto date = day ? std::find_if(concert->dates.begin(), concert->dates.end(), [&](const auto& d) { return d.date == *day; })
                     : concert->dates.end();
     if (date == concert->dates.end()) return rc.fail(404, "DATE_NOT_FOUND", "the concert has no such date");
-    auto seats = models.seats(*c, *day, false);
-    if (!seats) return rc.fail(404, "DATE_NOT_FOUND", "the concert has no such date");
-    std::string body = R"({"concertId":")" + to_text(*c) + R"(","date":")" + format_date(*day) + R"(","seats":[)";
-    body.reserve(body.size() + seats->size() * 56);
-    bool first = true;
-    const std::string price = std::to_string(date->price);
-    for (const auto& s : *seats) {
-        std::string_view status = to_string(s.status);
-        if (filter && status != *filter) continue;
-        if (!first) body += ',';
-        first = false;
-        body += R"({"number":)" + std::to_string(s.number) + R"(,"status":")" + std::string(status) + R"(","price":)" + price + "}";
+    std::optional<seat_status> only;
+    if (filter) only = *filter == "AVAILABLE" ? seat_status::available : *filter == "HELD" ? seat_status::held : seat_status::sold;
+    auto map = seat_map_cache.get(models, *c, *day, date->price, only, accepts_gzip(rc.header("Accept-Encoding")));
+    if (!map) return rc.fail(404, "DATE_NOT_FOUND", "the concert has no such date");
+    const bool unchanged = seat_maps::matches(rc.header("If-None-Match"), map->etag);
+    http_response response(unchanged ? http::status::not_modified : http::status::ok, 11);
+    response.set(http::field::etag, map->etag);
+    response.set(http::field::vary, "Accept-Encoding");
+    response.set(http::field::cache_control, "no-cache");
+    if (!unchanged) {
+        response.set(http::field::content_type, json_content_type);
+        if (map->gzip) response.set(http::field::content_encoding, "gzip");
+        response.body() = *map->bytes;
+        response.prepare_payload();
     }
-    body += "]}";
-    http_response response(http::status::ok, 11);
-    response.set(http::field::content_type, json_content_type);
-    response.body() = std::move(body);
-    response.prepare_payload();
     rc.send(std::move(response));
 }
 
@@ -135,8 +156,9 @@ void service::impl::post_queue(request_context& rc) {
 
 // The status of the ticket the token names: its own if it is the user's latest, else EXPIRED.
 namespace {
-std::optional<projections::queue_view> ticket_view(projections::read_models& models, const queue_claims& claims) {
-    auto q = models.queue(concert_id{claims.concert}, user_id{claims.user});
+std::optional<projections::queue_view> ticket_view(projections::read_models& models, const queue_claims& claims,
+                                                   time_ms now) {
+    auto q = models.queue(concert_id{claims.concert}, user_id{claims.user}, now);
     if (!q || q->ticket < claims.ticket) return std::nullopt;
     if (q->ticket != claims.ticket) return projections::queue_view{claims.ticket, queue_status::expired, 0, 0, 0};
     return q;
@@ -150,7 +172,7 @@ void service::impl::get_queue(request_context& rc) {
     auto claims = tokens.verify_queue_token(rc.header("X-Queue-Token"));
     if (!c || !claims || claims->user != u->value || claims->concert != c->value)
         return rc.fail(403, "QUEUE_TOKEN_INVALID", "the queue token is missing or not valid for this user and concert");
-    auto q = ticket_view(models, *claims);
+    auto q = ticket_view(models, *claims, config.clock());
     if (!q) return rc.fail(403, "QUEUE_TOKEN_INVALID", "the queue token is not known");
     json body = queue_body(*q, *c, *u);
     body.erase("queueToken");
@@ -166,7 +188,7 @@ void service::impl::get_queue_stream(request_context& rc) {
     auto claims = tokens.verify_queue_token(token);
     if (!c || !claims || claims->user != u->value || claims->concert != c->value)
         return rc.fail(403, "QUEUE_TOKEN_INVALID", "the queue token is missing or not valid for this user and concert");
-    if (!ticket_view(models, *claims)) return rc.fail(403, "QUEUE_TOKEN_INVALID", "the queue token is not known");
+    if (!ticket_view(models, *claims, config.clock())) return rc.fail(403, "QUEUE_TOKEN_INVALID", "the queue token is not known");
     http_response head(http::status::ok, 11);
     head.set(http::field::content_type, event_stream_content_type);
     head.set(http::field::cache_control, "no-cache");
@@ -187,7 +209,7 @@ void service::impl::feed_streams() {
         current = streams;
     }
     for (auto& s : current) {
-        auto q = ticket_view(models, queue_claims{s.user.value, s.concert.value, s.ticket});
+        auto q = ticket_view(models, queue_claims{s.user.value, s.concert.value, s.ticket}, config.clock());
         if (!q) continue;
         json body = queue_body(*q, s.concert, s.user);
         body.erase("queueToken");

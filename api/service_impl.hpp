@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/requests.hpp"
+#include "api/seat_maps.hpp"
 #include "api/service.hpp"
 
 namespace encore::api {
@@ -58,6 +59,8 @@ struct service::impl {
     std::mutex debits_mutex;
     std::map<reservation_id, std::vector<parked_payment>> awaiting_debit;
 
+    seat_maps seat_map_cache;
+
     std::mutex housekeeping_mutex;
     std::condition_variable housekeeping_wake;
     bool stopping = false;
@@ -73,7 +76,8 @@ struct service::impl {
                                            latency_seconds_buckets())
                              .with({})),
           outcomes_timed_out(reg.add_counter("encore_command_timeouts_total",
-                                             "Commands whose outcome was not projected in time", {})) {}
+                                             "Commands whose outcome was not projected in time", {})),
+          seat_map_cache(config.random_id()) {}
 
     // ---- outcomes ------------------------------------------------------------------------------
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cassert>
 
+#include "events/codec.hpp"
 #include "events/ids.hpp"
 
 namespace encore::engine {
@@ -437,6 +438,12 @@ void apply(partition_state& state, const command& c, log_position at, apply_outp
     forget_old_keys(state);
     if (replayed(cx)) return;
     std::visit([&](const auto& body) { on(cx, body); }, c.body);
+}
+
+bool apply_record(partition_state& state, std::string_view bytes, log_position at, apply_output& out) {
+    auto decoded = decode_command(bytes);
+    apply(state, decoded ? *decoded : command{command_meta{}, tick{}}, at, out);
+    return decoded.ok();
 }
 
 const concert_state* find_concert(const partition_state& state, concert_id c) {

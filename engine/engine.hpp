@@ -37,6 +37,11 @@ struct apply_output {
 // de-duplication depend on positions.
 void apply(partition_state& state, const command& c, log_position at, apply_output& out);
 
+// The replay rule, in one place for the runner, its checkpointer and the audit: a log record is
+// decoded and applied; one that does not decode is applied as an empty Tick, so offsets stay
+// aligned and every replica of the log does the same. Returns false for such a record.
+bool apply_record(partition_state& state, std::string_view bytes, log_position at, apply_output& out);
+
 // Exact, deterministic serialisation: restore(snapshot(s)) behaves exactly like s, and two states
 // that behave alike snapshot to the same bytes.
 std::string snapshot(const partition_state& state);

@@ -1,6 +1,7 @@
 // How each event changes the read models. Every change goes through a staged_batch; nothing here
 // touches the in-memory mirror (publish does, once the batch is written).
 
+#include <cassert>
 #include <string>
 
 #include "events/codec.hpp"
@@ -12,12 +13,11 @@
 namespace encore::projections {
 
 result<std::optional<std::string>> staged_batch::get(const std::string& key) const {
+    // Every key an event reads is one the image holds; history and outcomes are only written.
+    assert(image::holds(key[0]));
     if (auto it = changes_.find(key); it != changes_.end()) return it->second;
-    std::string value;
-    rocksdb::Status s = db_.Get(rocksdb::ReadOptions(), key, &value);
-    if (s.IsNotFound()) return std::optional<std::string>{};
-    if (!s.ok()) return error{errc::io, "read models: " + s.ToString()};
-    return std::optional<std::string>{std::move(value)};
+    if (const std::string* value = shard_.find(key)) return std::optional<std::string>{*value};
+    return std::optional<std::string>{};
 }
 
 namespace {

@@ -18,6 +18,7 @@ seat_status date_mirror::status(std::uint32_t seat) const {
 void date_mirror::set_status(std::uint32_t seat, seat_status s) {
     assert(seat >= 1 && seat <= seats_);
     statuses_[seat - 1].store(static_cast<std::uint8_t>(s), std::memory_order_relaxed);
+    advance_version();
 }
 
 date_mirror::counts date_mirror::load_counts() const {
@@ -28,6 +29,29 @@ date_mirror::counts date_mirror::load_counts() const {
 void date_mirror::store_counts(counts c) {
     assert(std::uint64_t{c.held} + c.sold <= seats_);
     counts_.store(std::uint64_t{c.held} | (std::uint64_t{c.sold} << 32), std::memory_order_release);
+}
+
+void admission_rate::record(time_ms at) {
+    std::lock_guard lock(mutex_);
+    if (times_.empty() && first_ == 0) first_ = at;
+    times_.push_back(std::max(at, times_.empty() ? at : times_.back()));
+    while (times_.size() > kept_max || (times_.size() > 1 && times_.front() < times_.back() - window_ms))
+        times_.pop_front();
+}
+
+std::optional<std::uint64_t> admission_rate::estimate_seconds(std::uint64_t position, time_ms now) const {
+    std::lock_guard lock(mutex_);
+    if (times_.size() < 2) return std::nullopt;
+    const time_ms end = std::max(now, times_.back());
+    time_ms start = std::max(end - window_ms, first_);
+    if (times_.size() == kept_max) start = std::max(start, times_.front());
+    const auto in_window = static_cast<std::uint64_t>(
+        times_.end() - std::lower_bound(times_.begin(), times_.end(), start));
+    const time_ms span = end - start;
+    if (in_window < 2 || span < 1000) return std::nullopt;
+    // position / (in_window / span), in seconds, rounded up.
+    const long double seconds = static_cast<long double>(position) * span / in_window / 1000.0L;
+    return static_cast<std::uint64_t>(seconds) + (seconds > static_cast<std::uint64_t>(seconds) ? 1 : 0);
 }
 
 concert_mirror::concert_mirror(const create_concert& c, time_ms created) : config(c), created_at(created) {

@@ -9,7 +9,10 @@
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <vector>
 
 #include "events/command.hpp"
@@ -36,12 +39,38 @@ public:
     counts load_counts() const;
     void store_counts(counts c);
 
+    // Advanced after every change of a seat's status: a rendering of the map made after reading
+    // version v shows at least every change up to v (the seat map cache keys on it).
+    std::uint64_t version() const { return version_.load(std::memory_order_acquire); }
+    void advance_version() { version_.fetch_add(1, std::memory_order_acq_rel); }
+
 private:
     day_number date_;
     std::uint32_t seats_;
     won price_;
     std::unique_ptr<std::atomic<std::uint8_t>[]> statuses_;
     std::atomic<std::uint64_t> counts_{0};  // held in the low half, sold in the high half
+    std::atomic<std::uint64_t> version_{0};
+};
+
+// The rate at which a concert admits waiting users (QueueAdmitted: a slot freed by a payment or an
+// expiry), over the last `window_ms` of event time, for `estimatedWaitSeconds`. Kept in memory
+// only: after a restart the estimate falls back to the worst case until two admissions are seen.
+// record() runs on the concert's projector thread, estimates on any thread; a mutex guards it.
+class admission_rate {
+public:
+    static constexpr time_ms window_ms = 5 * 60 * 1000;
+    static constexpr std::size_t kept_max = 4096;  // the window shrinks to these many admissions
+
+    void record(time_ms at);
+    // Seconds until `position` more users are admitted at the observed rate; nullopt before two
+    // admissions or over less than a second. `now` (0: the latest admission) ends the window.
+    std::optional<std::uint64_t> estimate_seconds(std::uint64_t position, time_ms now) const;
+
+private:
+    mutable std::mutex mutex_;
+    std::deque<time_ms> times_;  // ascending, within the window
+    time_ms first_ = 0;          // the first admission seen since the models were opened
 };
 
 struct concert_mirror {
@@ -50,6 +79,7 @@ struct concert_mirror {
     std::vector<std::unique_ptr<date_mirror>> dates;  // ascending by date; the set never changes
     std::atomic<std::uint64_t> waiting{0};
     std::atomic<std::uint64_t> active{0};
+    admission_rate admissions;
 
     // `config` must satisfy `fits`.
     concert_mirror(const create_concert& config, time_ms created_at);

@@ -1,32 +1,19 @@
 // The queries of read_models. Seat maps, dates and the catalog come from the in-memory mirror;
-// everything else from RocksDB, with one snapshot (or one MultiGet) per query when a query reads
-// several keys that must agree.
+// everything else from the in-memory image, under one shard lock when a query reads several keys
+// that must agree. Only wallet history (a page at a time) and request outcomes read RocksDB.
 
 #include <algorithm>
 #include <cassert>
 #include <mutex>
 
 #include "events/codec.hpp"
+#include "events/ids.hpp"
 #include "projections/keys.hpp"
 #include "projections/records.hpp"
 #include "projections/store.hpp"
 
 namespace encore::projections {
 namespace {
-
-// A RocksDB snapshot released when the query ends.
-class snapshot_guard {
-public:
-    explicit snapshot_guard(rocksdb::DB& db) : db_(db), snapshot_(db.GetSnapshot()) {}
-    ~snapshot_guard() { db_.ReleaseSnapshot(snapshot_); }
-    snapshot_guard(const snapshot_guard&) = delete;
-    snapshot_guard& operator=(const snapshot_guard&) = delete;
-    const rocksdb::Snapshot* get() const { return snapshot_; }
-
-private:
-    rocksdb::DB& db_;
-    const rocksdb::Snapshot* snapshot_;
-};
 
 date_view date_view_of(const date_mirror& d) {
     date_mirror::counts counts = d.load_counts();
@@ -93,31 +80,40 @@ std::optional<std::vector<seat_view>> rocks_read_models::seats(concert_id c, day
     return out;
 }
 
+std::optional<std::uint64_t> rocks_read_models::seats_version(concert_id c, day_number d) const {
+    auto m = find_concert(c);
+    const date_mirror* date = m ? m->find_date(d) : nullptr;
+    if (date == nullptr) return std::nullopt;
+    return date->version();
+}
+
 std::optional<reservation> rocks_read_models::find_reservation(reservation_id r) const {
+    if (partition_of(r) >= options_.partitions) return std::nullopt;
     auto raw = read(keys::reservation_key(r));
     if (!raw) return std::nullopt;
     return decode_reservation(*raw);
 }
 
+// A user's reservations may be in every partition (one per concert): each shard's index is read
+// under its own lock, then the records, newest first across shards.
 std::vector<reservation> rocks_read_models::reservations_of(user_id u) const {
-    snapshot_guard snapshot(*db_);
-    std::vector<std::string> ids;
-    ignore_error(scan(keys::user_reservation_prefix(u), snapshot.get(), [&](std::string_view k, std::string_view) {
-        // The key ends with the complement of the reservation id.
-        keys::key_reader key(k);
-        ids.push_back(keys::reservation_key(reservation_id{~key.u64(k.size() - 8)}));
-        return true;
-    }));
-    std::vector<rocksdb::Slice> slices(ids.begin(), ids.end());
-    std::vector<std::string> values;
-    rocksdb::ReadOptions ro;
-    ro.snapshot = snapshot.get();
-    std::vector<rocksdb::Status> statuses = db_->MultiGet(ro, slices, &values);
+    const std::string prefix = keys::user_reservation_prefix(u);
+    std::vector<std::string> index_keys;
+    for (std::uint32_t p = 0; p < image_.partitions(); ++p) {
+        const image::shard& shard = image_.at(p);
+        std::shared_lock lock(shard.mutex);
+        shard.scan(prefix, [&](std::string_view k, std::string_view) {
+            index_keys.emplace_back(k);
+            return true;
+        });
+    }
+    // The index key orders by ~heldAt then ~reservation: ascending keys are newest first.
+    std::sort(index_keys.begin(), index_keys.end());
     std::vector<reservation> out;
-    out.reserve(ids.size());
-    for (std::size_t i = 0; i < ids.size(); ++i) {
-        if (!statuses[i].ok()) continue;
-        if (auto r = decode_reservation(values[i])) out.push_back(*r);
+    out.reserve(index_keys.size());
+    for (const std::string& k : index_keys) {
+        if (k.size() != 1 + 8 + 8 + 8) continue;
+        if (auto r = find_reservation(reservation_id{~keys::key_reader(k).u64(17)})) out.push_back(*r);
     }
     return out;
 }
@@ -140,17 +136,21 @@ std::vector<history_entry> rocks_read_models::history(user_id u, std::size_t lim
     return out;
 }
 
-std::optional<queue_view> rocks_read_models::queue(concert_id c, user_id u) const {
+std::optional<queue_view> rocks_read_models::queue(concert_id c, user_id u, time_ms now) const {
     auto m = find_concert(c);
     if (!m) return std::nullopt;
-    // One MultiGet reads both keys from one consistent view: the entry and the counters agree.
-    std::string entry_key = keys::queue_entry_key(c, u), counters_key = keys::queue_counters_key(c);
-    std::vector<rocksdb::Slice> slices{entry_key, counters_key};
-    std::vector<std::string> values;
-    std::vector<rocksdb::Status> statuses = db_->MultiGet(rocksdb::ReadOptions(), slices, &values);
-    if (!statuses[0].ok() || !statuses[1].ok()) return std::nullopt;
-    auto entry = decode_queue_entry(values[0]);
-    auto counters = decode_queue_counters(values[1]);
+    std::optional<queue_entry_record> entry;
+    std::optional<queue_counters_record> counters;
+    {
+        // One shared lock over both keys: the entry and the counters come from one batch.
+        const image::shard& shard = shard_of(c);
+        std::shared_lock lock(shard.mutex);
+        const std::string* raw_entry = shard.find(keys::queue_entry_key(c, u));
+        const std::string* raw_counters = shard.find(keys::queue_counters_key(c));
+        if (raw_entry == nullptr || raw_counters == nullptr) return std::nullopt;
+        entry = decode_queue_entry(*raw_entry);
+        counters = decode_queue_counters(*raw_counters);
+    }
     if (!entry || !counters) return std::nullopt;
 
     queue_view v;
@@ -161,7 +161,9 @@ std::optional<queue_view> rocks_read_models::queue(concert_id c, user_id u) cons
         assert(entry->ticket > counters->admitted_through);
         v.position = entry->ticket - counters->admitted_through;
         const queue_settings& q = m->config.queue;
-        v.estimated_wait_seconds = ceil_div(v.position, q.active_capacity) * q.active_ttl_seconds;
+        const std::uint64_t worst = ceil_div(v.position, q.active_capacity) * q.active_ttl_seconds;
+        v.estimated_wait_seconds = m->admissions.estimate_seconds(v.position, now).value_or(worst);
+        v.estimated_wait_seconds = std::min(v.estimated_wait_seconds, worst);
     } else if (entry->status == queue_status::active) {
         v.active_until = entry->active_until;
     }
@@ -169,7 +171,7 @@ std::optional<queue_view> rocks_read_models::queue(concert_id c, user_id u) cons
 }
 
 std::optional<event> rocks_read_models::outcome(log_position request) const {
-    auto raw = read(keys::outcome_key(request));
+    auto raw = read_store(keys::outcome_key(request));
     if (!raw) return std::nullopt;
     auto e = decode_event(*raw);
     if (!e) return std::nullopt;
@@ -178,42 +180,42 @@ std::optional<event> rocks_read_models::outcome(log_position request) const {
 
 std::optional<concert_analytics> rocks_read_models::analytics(concert_id c) const {
     if (!find_concert(c)) return std::nullopt;
-    snapshot_guard snapshot(*db_);
     concert_analytics out;
-    ignore_error(scan(keys::date_prefix(c), snapshot.get(), [&](std::string_view k, std::string_view v) {
-        auto d = decode_date_record(v);
-        if (!d || k.size() != keys::date_key_size) return true;
-        date_analytics& a = out.dates.emplace_back();
-        a.date = keys::key_reader(k).i32(9);
-        a.sold = d->sold;
-        a.held = d->held;
-        a.available = d->seats - d->held - d->sold;
-        a.revenue = d->revenue;
-        a.holds_placed = d->holds_placed;
-        a.holds_expired = d->holds_expired;
-        a.holds_cancelled = d->holds_cancelled;
-        return true;
-    }));
-    std::string counters_raw;
-    rocksdb::ReadOptions ro;
-    ro.snapshot = snapshot.get();
-    if (db_->Get(ro, keys::queue_counters_key(c), &counters_raw).ok()) {
-        if (auto q = decode_queue_counters(counters_raw)) {
-            out.waiting = q->waiting;
-            out.active = q->active;
-            out.admitted_total = q->admitted_total;
-        }
-    }
     std::vector<std::pair<std::uint16_t, std::uint64_t>> buckets;
     std::uint64_t admissions = 0;
-    ignore_error(scan(keys::wait_bucket_prefix(c), snapshot.get(), [&](std::string_view k, std::string_view v) {
-        auto count = decode_u64(v);
-        if (!count) return true;
-        keys::key_reader key(k);
-        buckets.emplace_back(key.u16(k.size() - 2), *count);
-        admissions += *count;
-        return true;
-    }));
+    {
+        // Dates, queue counters and the wait histogram from one batch boundary.
+        const image::shard& shard = shard_of(c);
+        std::shared_lock lock(shard.mutex);
+        shard.scan(keys::date_prefix(c), [&](std::string_view k, std::string_view v) {
+            auto d = decode_date_record(v);
+            if (!d || k.size() != keys::date_key_size) return true;
+            date_analytics& a = out.dates.emplace_back();
+            a.date = keys::key_reader(k).i32(9);
+            a.sold = d->sold;
+            a.held = d->held;
+            a.available = d->seats - d->held - d->sold;
+            a.revenue = d->revenue;
+            a.holds_placed = d->holds_placed;
+            a.holds_expired = d->holds_expired;
+            a.holds_cancelled = d->holds_cancelled;
+            return true;
+        });
+        if (const std::string* raw = shard.find(keys::queue_counters_key(c))) {
+            if (auto q = decode_queue_counters(*raw)) {
+                out.waiting = q->waiting;
+                out.active = q->active;
+                out.admitted_total = q->admitted_total;
+            }
+        }
+        shard.scan(keys::wait_bucket_prefix(c), [&](std::string_view k, std::string_view v) {
+            auto count = decode_u64(v);
+            if (!count) return true;
+            buckets.emplace_back(keys::key_reader(k).u16(k.size() - 2), *count);
+            admissions += *count;
+            return true;
+        });
+    }
     // The lower median: the ceil(n/2)-th smallest wait.
     std::uint64_t rank = (admissions + 1) / 2, seen = 0;
     for (auto [bucket, count] : buckets) {

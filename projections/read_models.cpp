@@ -12,6 +12,7 @@
 #include <rocksdb/write_batch.h>
 
 #include "events/codec.hpp"
+#include "events/ids.hpp"
 #include "projections/keys.hpp"
 #include "projections/records.hpp"
 #include "projections/store.hpp"
@@ -74,7 +75,10 @@ result<std::unique_ptr<read_models>> read_models::open(const options& o) {
 }
 
 rocks_read_models::rocks_read_models(const options& o, std::unique_ptr<rocksdb::DB> db)
-    : options_(o), db_(std::move(db)), applied_(std::make_unique<std::atomic<std::uint64_t>[]>(o.partitions)) {}
+    : options_(o),
+      db_(std::move(db)),
+      applied_(std::make_unique<std::atomic<std::uint64_t>[]>(o.partitions)),
+      image_(o.partitions) {}
 
 rocks_read_models::~rocks_read_models() {
     // Close reports what deleting the database would swallow; nothing is lost either way, since
@@ -83,10 +87,45 @@ rocks_read_models::~rocks_read_models() {
 }
 
 std::optional<std::string> rocks_read_models::read(const std::string& key) const {
+    auto owner = image_.owner(key);
+    assert(owner);
+    const image::shard& shard = image_.at(*owner);
+    std::shared_lock lock(shard.mutex);
+    const std::string* value = shard.find(key);
+    if (value == nullptr) return std::nullopt;
+    return *value;
+}
+
+std::optional<std::string> rocks_read_models::read_store(const std::string& key) const {
     std::string value;
     rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), key, &value);
     if (!s.ok()) return std::nullopt;  // not found, or an I/O error a query cannot report
     return value;
+}
+
+const image::shard& rocks_read_models::shard_of(concert_id c) const {
+    return image_.at(partition_of(c, options_.partitions));
+}
+
+// Every key the image holds, into the shard of the partition that writes it: one pass over the
+// store, at open.
+result<unit> rocks_read_models::load_image() {
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+        std::string_view key(it->key().data(), it->key().size());
+        if (!image::holds(key[0])) {
+            // Skip the kinds the image does not hold in one seek, not key by key.
+            if (key[0] == keys::history || key[0] == keys::outcome) it->Seek(keys::prefix_end(std::string(1, key[0])));
+            if (!it->Valid()) break;
+            key = std::string_view(it->key().data(), it->key().size());
+            if (!image::holds(key[0])) continue;
+        }
+        auto owner = image_.owner(key);
+        if (!owner) return error{errc::corrupt, "read models: a key of no partition (tag " + std::string(1, key[0]) + ")"};
+        image_.at(*owner).set(std::string(key), std::string(it->value().data(), it->value().size()));
+    }
+    if (!it->status().ok()) return io_error(it->status());
+    return unit{};
 }
 
 result<unit> rocks_read_models::load() {
@@ -99,6 +138,7 @@ result<unit> rocks_read_models::load() {
         if (!next) return error{errc::corrupt, "read models: undecodable applied sequence"};
         applied_[p].store(*next, std::memory_order_relaxed);
     }
+    if (auto r = load_image(); !r) return r;
     if (auto r = load_concerts(); !r) return r;
     if (auto r = load_seats(); !r) return r;
     return load_counters();
@@ -198,7 +238,8 @@ result<unit> rocks_read_models::apply(std::uint32_t partition, std::span<const e
     }
     if (fresh.empty()) return unit{};
 
-    staged_batch staged(*db_);
+    image::shard& shard = image_.at(partition);
+    staged_batch staged(shard);
     if (auto r = stage_events(staged, fresh); !r) return r;
     const std::uint64_t next = applied + fresh.size();
     rocksdb::WriteBatch batch;
@@ -211,10 +252,22 @@ result<unit> rocks_read_models::apply(std::uint32_t partition, std::span<const e
     wo.sync = options_.sync;
     if (rocksdb::Status s = db_->Write(wo, &batch); !s.ok()) return io_error(s);
 
-    // The batch is durable; make it visible in the mirror, then advance the sequence readers see.
+    // The batch is durable; make it visible in the image and the mirror, then advance the sequence
+    // readers see.
+    {
+        std::unique_lock lock(shard.mutex);
+        for (const auto& [key, value] : staged.changes()) {
+            if (image::holds(key[0])) shard.set(key, value);
+        }
+    }
     result<unit> published = publish(staged);
     // Everything published was checked by stage_events; a failure is a bug in this module.
     assert(published.ok());
+    for (const event& e : fresh) {
+        if (const auto* admitted = std::get_if<queue_admitted>(&e.body)) {
+            if (auto concert = find_concert(admitted->concert)) concert->admissions.record(e.at);
+        }
+    }
     applied_[partition].store(next, std::memory_order_release);
     return published;
 }

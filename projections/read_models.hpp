@@ -56,8 +56,9 @@ struct queue_view {
     std::uint64_t ticket = 0;
     queue_status status = queue_status::waiting;
     std::uint64_t position = 0;           // 0 unless WAITING
-    // 0 unless WAITING: an upper bound, ceil(position / activeCapacity) * activeTtlSeconds (every
-    // active user leaves at most activeTtlSeconds after admission). See README.md.
+    // 0 unless WAITING: position / the concert's admission rate over the last minutes, capped by
+    // the worst case ceil(position / activeCapacity) * activeTtlSeconds, which is also the answer
+    // before two admissions have been seen. See README.md.
     std::uint64_t estimated_wait_seconds = 0;
     time_ms active_until = 0;             // 0 unless ACTIVE
 };
@@ -96,13 +97,17 @@ public:
     virtual std::optional<date_view> date(concert_id c, day_number d) const = 0;
     // nullopt when the concert or the date does not exist; `only_available` filters.
     virtual std::optional<std::vector<seat_view>> seats(concert_id c, day_number date, bool only_available) const = 0;
+    // Advanced after every change of one of the date's seats; nullopt when the concert or the date
+    // does not exist. A `seats` answer read after version v shows every change up to v.
+    virtual std::optional<std::uint64_t> seats_version(concert_id c, day_number date) const = 0;
     virtual std::optional<reservation> find_reservation(reservation_id r) const = 0;
     virtual std::vector<reservation> reservations_of(user_id u) const = 0;  // newest first
     virtual bool user_exists(user_id u) const = 0;
     virtual won balance(user_id u) const = 0;
     virtual std::vector<history_entry> history(user_id u, std::size_t limit) const = 0;  // newest first
-    // The user's latest ticket at the concert, or nullopt if they never queued.
-    virtual std::optional<queue_view> queue(concert_id c, user_id u) const = 0;
+    // The user's latest ticket at the concert, or nullopt if they never queued. `now` (wall clock)
+    // ends the window the admission rate is measured over; 0 ends it at the latest admission.
+    virtual std::optional<queue_view> queue(concert_id c, user_id u, time_ms now = 0) const = 0;
     // The final event that answered the client request at `request`, once projected.
     virtual std::optional<event> outcome(log_position request) const = 0;
     virtual std::optional<concert_analytics> analytics(concert_id c) const = 0;

@@ -12,6 +12,7 @@
 
 #include <rocksdb/db.h>
 
+#include "projections/image.hpp"
 #include "projections/keys.hpp"
 #include "projections/mirror.hpp"
 #include "projections/read_models.hpp"
@@ -20,11 +21,12 @@ namespace encore::projections {
 
 // What one `apply` call changes, before it is written: every put and delete keyed by RocksDB key,
 // so that a later event of the same call reads what an earlier one wrote (a hold and its expiry in
-// one batch). Reads fall through to RocksDB for keys the call has not touched; only the calling
-// partition's thread writes those keys, so nothing changes them under it.
+// one batch). Reads fall through to the partition's shard of the in-memory image for keys the call
+// has not touched (never to RocksDB); only the calling partition's thread writes those keys, so
+// nothing changes them under it.
 class staged_batch {
 public:
-    explicit staged_batch(rocksdb::DB& db) : db_(db) {}
+    explicit staged_batch(const image::shard& shard) : shard_(shard) {}
 
     // The value as this call sees it; nullopt when absent (or deleted by this call).
     result<std::optional<std::string>> get(const std::string& key) const;
@@ -35,7 +37,7 @@ public:
     const std::map<std::string, std::optional<std::string>>& changes() const { return changes_; }
 
 private:
-    rocksdb::DB& db_;
+    const image::shard& shard_;
     std::map<std::string, std::optional<std::string>> changes_;
 };
 
@@ -59,12 +61,13 @@ public:
     std::optional<concert_view> concert(concert_id c) const override;
     std::optional<date_view> date(concert_id c, day_number d) const override;
     std::optional<std::vector<seat_view>> seats(concert_id c, day_number date, bool only_available) const override;
+    std::optional<std::uint64_t> seats_version(concert_id c, day_number date) const override;
     std::optional<reservation> find_reservation(reservation_id r) const override;
     std::vector<reservation> reservations_of(user_id u) const override;
     bool user_exists(user_id u) const override;
     won balance(user_id u) const override;
     std::vector<history_entry> history(user_id u, std::size_t limit) const override;
-    std::optional<queue_view> queue(concert_id c, user_id u) const override;
+    std::optional<queue_view> queue(concert_id c, user_id u, time_ms now) const override;
     std::optional<event> outcome(log_position request) const override;
     std::optional<concert_analytics> analytics(concert_id c) const override;
     std::uint64_t waiting_total() const override;
@@ -72,6 +75,7 @@ public:
 private:
     std::shared_ptr<concert_mirror> find_concert(concert_id c) const;
     concert_view view_of(const concert_mirror& m) const;
+    result<unit> load_image();
     result<unit> load_concerts();
     result<unit> load_seats();
     result<unit> load_counters();
@@ -82,11 +86,16 @@ private:
     // false. `snapshot` may be null.
     template <class Visit>
     result<unit> scan(const std::string& prefix, const rocksdb::Snapshot* snapshot, Visit&& visit) const;
+    // A key the image holds, read under its shard's shared lock.
     std::optional<std::string> read(const std::string& key) const;
+    const image::shard& shard_of(concert_id c) const;
+    // A key kept in RocksDB only (an outcome).
+    std::optional<std::string> read_store(const std::string& key) const;
 
     options options_;
     std::unique_ptr<rocksdb::DB> db_;
     std::unique_ptr<std::atomic<std::uint64_t>[]> applied_;  // per partition: the next sequence
+    image image_;
 
     mutable std::shared_mutex concerts_mutex_;  // guards the map; the mirrors have their own atomics
     std::map<concert_id, std::shared_ptr<concert_mirror>> concerts_;

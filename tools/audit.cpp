@@ -39,8 +39,7 @@ std::uint64_t audit_partition(embedded_log& log, std::uint32_t p, std::uint32_t 
         if (batch->empty()) break;
         for (const log_entry& entry : *batch) {
             out.clear();
-            auto cmd = decode_command(entry.bytes);
-            engine::apply(state, cmd ? *cmd : command{command_meta{}, tick{}}, {p, entry.offset}, out);
+            engine::apply_record(state, entry.bytes, {p, entry.offset}, out);
             for (const event& e : out.events) {
                 bytes.clear();
                 encode(e, bytes);

@@ -98,8 +98,7 @@ partition_report audit_partition_once(kafka_log& log, std::uint32_t p, std::uint
     std::string bytes;
     read_range(log.commands(), p, command_end, [&](const log_entry& entry) {
         out.clear();
-        auto cmd = decode_command(entry.bytes);
-        engine::apply(report.state, cmd ? *cmd : command{command_meta{}, tick{}}, {p, entry.offset}, out);
+        engine::apply_record(report.state, entry.bytes, {p, entry.offset}, out);
         for (const event& e : out.events) {
             bytes.clear();
             encode(e, bytes);

@@ -13,17 +13,6 @@
 namespace encore::runner {
 namespace {
 
-constexpr std::uint8_t checkpoint_version = 1;
-
-std::string encode_checkpoint(const chain_link& head, const std::string& snapshot) {
-    std::string out;
-    byte_writer w(out);
-    w.put_int(checkpoint_version);
-    out.append(reinterpret_cast<const char*>(head.data()), head.size());
-    w.put_long_string(snapshot);
-    return out;
-}
-
 // One past the sequence of the last record of `events`' partition: the events the runner must not
 // write again. Backend-neutral: it decodes the record and never assumes that an event's offset is
 // its sequence (on Kafka a record may repeat an earlier event). On Kafka a former owner that has
@@ -101,18 +90,14 @@ result<unit> partition_runner::recover() {
     auto saved = checkpoints_.load(partition_);
     if (!saved) return saved.err();
     if (saved->has_value()) {
-        byte_reader r(**saved);
-        if (r.get_int<std::uint8_t>() != checkpoint_version || r.remaining() < chain_head_.size())
-            return error{errc::corrupt, "checkpoint of partition " + std::to_string(partition_) + " is unreadable"};
-        std::string link_bytes(chain_head_.size(), '\0');
-        for (auto& b : link_bytes) b = static_cast<char>(r.get_int<std::uint8_t>());
-        std::memcpy(chain_head_.data(), link_bytes.data(), chain_head_.size());
-        auto restored = engine::restore(r.get_long_string());
-        if (!restored) return restored.err();
-        if (restored->partition != partition_ || restored->partitions != state_.partitions)
-            return error{errc::invalid, "checkpoint belongs to another partition layout"};
-        state_ = std::move(restored).value();
+        auto decoded = decode_checkpoint(**saved, partition_, state_.partitions);
+        if (!decoded) return decoded.err();
+        chain_head_ = decoded->head;
+        state_ = std::move(decoded->state);
     }
+    // The replica starts where the runner starts and sees every record the runner applies.
+    checkpointer_ = std::make_unique<checkpointer>(partition_, checkpoints_, state_, chain_head_,
+                                                   options_.checkpoint_every_commands);
     const auto checkpoint_ms = ms_since(began);
     const auto tail_began = clock::now();
     auto written = events_written(events_, partition_);
@@ -128,7 +113,7 @@ result<unit> partition_runner::recover() {
                                     std::chrono::milliseconds(0));
         if (!batch) return batch.err();
         if (batch->empty()) break;
-        if (!process(*batch)) return error{errc::io, "recovery of partition " + std::to_string(partition_) + " failed"};
+        if (!process(std::move(*batch))) return error{errc::io, "recovery of partition " + std::to_string(partition_) + " failed"};
     }
     // Also when there was nothing to replay: the checkpoint's offset is applied.
     applied_ = state_.next_command_offset;
@@ -141,10 +126,12 @@ result<unit> partition_runner::recover() {
 void partition_runner::start() { thread_ = std::thread([this] { run(); }); }
 
 void partition_runner::stop() {
-    if (!thread_.joinable()) return;
-    stopping_ = true;
-    thread_.join();
-    if (!failed_ && commands_since_checkpoint_ > 0 && !write_checkpoint()) failed_ = true;
+    if (thread_.joinable()) {
+        stopping_ = true;
+        thread_.join();
+    }
+    // Also after a recovery that was never started: the replayed tail is checkpointed.
+    if (checkpointer_ && !checkpointer_->finish()) failed_ = true;
 }
 
 void partition_runner::run() {
@@ -156,31 +143,25 @@ void partition_runner::run() {
             failed_ = true;
             return;
         }
-        bool ok = batch->empty() ? append_tick_if_due() : process(*batch);
+        bool ok = batch->empty() ? append_tick_if_due() : process(std::move(*batch));
         if (!ok) {
             failed_ = true;
             return;
         }
-        if (commands_since_checkpoint_ >= options_.checkpoint_every_commands && !write_checkpoint()) {
+        if (checkpointer_->failed()) {
             failed_ = true;
             return;
         }
     }
 }
 
-bool partition_runner::process(std::vector<log_entry>& batch) {
+bool partition_runner::process(std::vector<log_entry>&& batch) {
     output_.clear();
     for (const log_entry& entry : batch) {
-        auto decoded = decode_command(entry.bytes);
-        log_position at{partition_, entry.offset};
-        if (!decoded) {
-            // Applied as an empty Tick so that offsets stay aligned; every replica does the same.
-            diag::error("runner", "corrupt command skipped",
-                        {{"partition", partition_}, {"offset", entry.offset}, {"error", decoded.err().message}});
+        if (!engine::apply_record(state_, entry.bytes, {partition_, entry.offset}, output_)) {
+            diag::error("runner", "undecodable command applied as an empty Tick",
+                        {{"partition", partition_}, {"offset", entry.offset}});
             ++counters_.corrupt_commands;
-            engine::apply(state_, command{command_meta{}, tick{}}, at, output_);
-        } else {
-            engine::apply(state_, *decoded, at, output_);
         }
         if (tick_offset_in_flight_ == entry.offset + 1) tick_offset_in_flight_ = 0;
     }
@@ -209,8 +190,8 @@ bool partition_runner::process(std::vector<log_entry>& batch) {
     counters_.commands_applied += batch.size();
     counters_.events_written += event_count;
     counters_.saga_messages_sent += output_.messages.size();
-    commands_since_checkpoint_ += batch.size();
     applied_ = state_.next_command_offset;
+    checkpointer_->push(std::move(batch), chain_head_);
     return true;
 }
 
@@ -228,26 +209,21 @@ bool partition_runner::append_tick_if_due() {
     return true;
 }
 
-bool partition_runner::write_checkpoint() {
-    auto saved = checkpoints_.save(partition_, encode_checkpoint(chain_head_, engine::snapshot(state_)));
-    if (!saved) {
-        diag::error("runner", "checkpoint failed", {{"partition", partition_}, {"error", saved.err().message}});
-        return false;
-    }
-    commands_since_checkpoint_ = 0;
-    ++counters_.checkpoints_written;
-    return true;
-}
-
 runner_group::runner_group(std::uint32_t partitions, log_stream& commands, log_stream& events,
                            checkpoint_store& checkpoints, runner_options options, wall_clock clock) {
     for (std::uint32_t p = 0; p < partitions; ++p)
         runners_.push_back(std::make_unique<partition_runner>(p, partitions, commands, events, checkpoints, options, clock));
 }
 
+// The partitions recover in parallel: restart time is that of the largest, not of their sum.
 result<unit> runner_group::recover() {
-    for (auto& r : runners_) {
-        if (auto ok = r->recover(); !ok) return ok;
+    std::vector<result<unit>> outcomes(runners_.size(), unit{});
+    std::vector<std::thread> threads;
+    for (std::size_t i = 0; i < runners_.size(); ++i)
+        threads.emplace_back([this, &outcomes, i] { outcomes[i] = runners_[i]->recover(); });
+    for (auto& t : threads) t.join();
+    for (auto& outcome : outcomes) {
+        if (!outcome) return outcome;
     }
     return unit{};
 }

@@ -2,7 +2,8 @@
 // The partition runner: the single writer of one partition. Its thread reads committed commands in
 // log order, applies them to the pure engine, appends the resulting events (hash-chained) to the
 // event log and saga commands to other partitions' command logs, and checkpoints state together
-// with the last applied offset. When the partition is idle and a deadline is due, it appends a Tick
+// with the last applied offset (through its checkpointer, whose thread keeps a replica of the state,
+// so a checkpoint costs the writer nothing that grows with the state). When the partition is idle and a deadline is due, it appends a Tick
 // so holds expire and waiting users are admitted with no request arriving.
 //
 // Owned by the process (runner_group); one thread per partition; nothing here is shared with
@@ -17,6 +18,7 @@
 #include <vector>
 
 #include "engine/engine.hpp"
+#include "engine/runner/checkpointer.hpp"
 #include "events/chain.hpp"
 #include "events/log.hpp"
 
@@ -37,7 +39,6 @@ struct runner_counters {
     std::atomic<std::uint64_t> events_written{0};
     std::atomic<std::uint64_t> saga_messages_sent{0};
     std::atomic<std::uint64_t> ticks_appended{0};
-    std::atomic<std::uint64_t> checkpoints_written{0};
     std::atomic<std::uint64_t> corrupt_commands{0};
 };
 
@@ -57,13 +58,15 @@ public:
     bool failed() const { return failed_.load(); }
     std::uint64_t applied_offset() const { return applied_.load(); }  // commands applied (= next offset)
     const runner_counters& counters() const { return counters_; }
+    // Present once recover() has begun.
+    const checkpoint_counters* checkpoints() const { return checkpointer_ ? &checkpointer_->counters() : nullptr; }
 
 private:
     void run();
-    // Applies one batch and makes its output durable. False on an operating error (logged).
-    bool process(std::vector<log_entry>& batch);
+    // Applies one batch, makes its output durable and hands the batch to the checkpointer. False
+    // on an operating error (logged).
+    bool process(std::vector<log_entry>&& batch);
     bool append_tick_if_due();
-    bool write_checkpoint();
 
     std::uint32_t partition_;
     log_stream& commands_;
@@ -76,12 +79,12 @@ private:
     engine::apply_output output_;
     chain_link chain_head_ = chain_genesis;
     std::uint64_t events_durable_ = 0;  // one past the last event sequence found in the log: written
-    std::uint64_t commands_since_checkpoint_ = 0;
     std::uint64_t tick_offset_in_flight_ = 0;  // 1 + offset of an appended, not yet applied Tick
     std::atomic<std::uint64_t> applied_{0};
     std::atomic<bool> stopping_{false};
     std::atomic<bool> failed_{false};
     runner_counters counters_;
+    std::unique_ptr<checkpointer> checkpointer_;
     std::thread thread_;
 };
 

@@ -7,7 +7,13 @@
 #include <rocksdb/slice.h>
 #include <rocksdb/write_batch.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <array>
 #include <atomic>
 #include <cassert>
@@ -421,12 +427,31 @@ private:
 
 // ---- Checkpoints --------------------------------------------------------------------------------
 
-// Runs on the calling thread (any); RocksDB serialises the writes. Owned by embedded_log::state.
+// Checkpoints are files of their own, `<directory>/checkpoints/<partition>.checkpoint`, written to a
+// temporary file, fsynced and renamed over the old one (then the folder is fsynced), so a crash
+// leaves the old checkpoint or the new one, never a mix. They are not RocksDB values: a synced Put
+// of a large value would go through the write-ahead log in the same write group as the commands'
+// group commit and hold every command's fsync up for as long as it takes to write it.
+// A checkpoint kept in the `checkpoints` column family by an older version is still loaded when no
+// file exists (the first save replaces it).
+// Runs on the calling thread (any); each partition has one writer, its checkpointer. Owned by
+// embedded_log::state.
 class checkpoint_impl final : public checkpoint_store {
 public:
     checkpoint_impl(rocksdb::DB& db, rocksdb::ColumnFamilyHandle& family, std::uint32_t partitions,
                     const embedded_log_options& options)
-        : db_(db), family_(family), partitions_(partitions), write_options_(write_options_for(options)) {}
+        : db_(db),
+          family_(family),
+          partitions_(partitions),
+          folder_(options.directory + "/checkpoints"),
+          sync_(options.sync) {}
+
+    result<unit> open() {
+        std::error_code ec;
+        std::filesystem::create_directories(folder_, ec);
+        if (ec) return error{errc::io, "embedded log: creating " + folder_ + ": " + ec.message()};
+        return unit{};
+    }
 
     result<unit> save(std::uint32_t partition, std::string bytes) override {
         if (partition >= partitions_) return out_of_range(partition);
@@ -434,14 +459,36 @@ public:
             return error{errc::invalid, "checkpoint of " + std::to_string(bytes.size()) +
                                             " bytes is over checkpoint_bytes_max"};
         }
-        const rocksdb::Status status =
-            db_.Put(write_options_, &family_, as_slice(encode_partition_key(partition)), rocksdb::Slice(bytes));
-        if (!status.ok()) return io_error("saving the checkpoint of partition " + std::to_string(partition), status);
+        const std::string path = path_of(partition), temporary = path + ".tmp";
+        if (auto written = write_file(temporary, bytes); !written) return written;
+        if (std::rename(temporary.c_str(), path.c_str()) != 0)
+            return errno_error("renaming " + temporary);
+        if (sync_) return sync_path(folder_, O_RDONLY | O_DIRECTORY);
         return unit{};
     }
 
     result<std::optional<std::string>> load(std::uint32_t partition) override {
         if (partition >= partitions_) return out_of_range(partition);
+        const std::string path = path_of(partition);
+        const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd < 0 && errno != ENOENT) return errno_error("opening " + path);
+        if (fd >= 0) {
+            std::string bytes;
+            char buffer[1 << 16];
+            for (;;) {
+                const ssize_t n = ::read(fd, buffer, sizeof buffer);
+                if (n < 0 && errno == EINTR) continue;
+                if (n < 0) {
+                    auto failed = errno_error("reading " + path);
+                    ::close(fd);
+                    return failed;
+                }
+                if (n == 0) break;
+                bytes.append(buffer, static_cast<std::size_t>(n));
+            }
+            ::close(fd);
+            return std::optional<std::string>{std::move(bytes)};
+        }
         std::string bytes;
         const rocksdb::Status status =
             db_.Get(rocksdb::ReadOptions(), &family_, as_slice(encode_partition_key(partition)), &bytes);
@@ -451,6 +498,46 @@ public:
     }
 
 private:
+    std::string path_of(std::uint32_t partition) const {
+        return folder_ + "/" + std::to_string(partition) + ".checkpoint";
+    }
+
+    static error errno_error(const std::string& what) {
+        return error{errc::io, "checkpoints: " + what + ": " + std::strerror(errno)};
+    }
+
+    result<unit> write_file(const std::string& path, std::string_view bytes) const {
+        const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (fd < 0) return errno_error("creating " + path);
+        std::size_t done = 0;
+        while (done < bytes.size()) {
+            const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0) {
+                auto failed = errno_error("writing " + path);
+                ::close(fd);
+                return failed;
+            }
+            done += static_cast<std::size_t>(n);
+        }
+        if (sync_ && ::fsync(fd) != 0) {
+            auto failed = errno_error("syncing " + path);
+            ::close(fd);
+            return failed;
+        }
+        if (::close(fd) != 0) return errno_error("closing " + path);
+        return unit{};
+    }
+
+    static result<unit> sync_path(const std::string& path, int flags) {
+        const int fd = ::open(path.c_str(), flags | O_CLOEXEC);
+        if (fd < 0) return errno_error("opening " + path);
+        const bool ok = ::fsync(fd) == 0;
+        auto failed = ok ? result<unit>(unit{}) : result<unit>(errno_error("syncing " + path));
+        ::close(fd);
+        return failed;
+    }
+
     error out_of_range(std::uint32_t partition) const {
         return error{errc::invalid, "checkpoints: partition " + std::to_string(partition) + " is out of range (" +
                                         std::to_string(partitions_) + " partitions)"};
@@ -458,8 +545,9 @@ private:
 
     rocksdb::DB& db_;
     rocksdb::ColumnFamilyHandle& family_;
-    const std::uint32_t partitions_;
-    const rocksdb::WriteOptions write_options_;
+    std::uint32_t partitions_;
+    std::string folder_;
+    bool sync_;
 };
 
 // ---- Opening ------------------------------------------------------------------------------------
@@ -623,6 +711,7 @@ result<unit> embedded_log::state::start() {
                                              options);
     events = std::make_unique<stream_impl>("events", *db, *families[events_family], *event_ends, queue, options);
     checkpoints = std::make_unique<checkpoint_impl>(*db, *families[checkpoints_family], options.partitions, options);
+    if (auto opened = checkpoints->open(); !opened) return opened.err();
     try {
         writer = std::thread([this] { run_writer(); });
     } catch (const std::system_error& e) {

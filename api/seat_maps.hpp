@@ -1,0 +1,71 @@
+#pragma once
+// Internal to api/: seat map bodies rendered once per change and kept, per concert, date and
+// status filter, with their gzip form and an ETag. An onsale has thousands of admitted users
+// reloading the same map; between two changes of a date's seats they all get the same bytes, and
+// a browser that sends If-None-Match gets 304 without a body.
+//
+// A rendering is keyed by the date's seat version (projections: advanced after every seat change),
+// read before rendering, so a kept body shows at least every change up to its version: a hold
+// answered to a client is in every map that client reads afterwards (read-your-writes). ETags are
+// "e<epoch>v<version>" (the epoch is random per process, so a restarted or another node never
+// answers 304 to a body it did not render), with a "z" for the gzip form.
+//
+// Threads: any I/O thread; one mutex guards the table, one per entry its rendering, so a new
+// version is rendered once while other requests for it wait. The table holds at most
+// `bytes_max` of bodies; the least recently used entries go first.
+
+#include <cstdint>
+#include <list>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <tuple>
+
+#include "events/types.hpp"
+#include "projections/read_models.hpp"
+
+namespace encore::api {
+
+struct seat_map_body {
+    std::shared_ptr<const std::string> bytes;
+    std::string etag;  // quoted, ready for the header
+    bool gzip = false;
+};
+
+class seat_maps {
+public:
+    static constexpr std::size_t bytes_max = 64u << 20;
+    // Bodies smaller than this are sent as they are: gzip would save less than it costs.
+    static constexpr std::size_t gzip_bytes_min = 1024;
+
+    explicit seat_maps(std::uint64_t epoch) : epoch_(epoch) {}
+
+    // The body for the date's current seats, rendered if the kept one is older; nullopt when the
+    // concert or date does not exist. `only` filters by status.
+    std::optional<seat_map_body> get(const projections::read_models& models, concert_id c, day_number date, won price,
+                                     std::optional<seat_status> only, bool gzip);
+    // Whether an If-None-Match header value matches `etag` in either form (weak comparison,
+    // lists and "*" included).
+    static bool matches(std::string_view if_none_match, std::string_view etag);
+
+private:
+    using key = std::tuple<std::uint64_t, day_number, int>;
+    struct entry {
+        std::mutex rendering;
+        std::uint64_t version = UINT64_MAX;  // none yet
+        std::shared_ptr<const std::string> body, gzip_body;
+        std::list<key>::iterator recency;
+    };
+    std::shared_ptr<entry> find(const key& k);
+    void account(std::ptrdiff_t bytes);
+
+    std::uint64_t epoch_;
+    std::mutex mutex_;
+    std::map<key, std::shared_ptr<entry>> entries_;
+    std::list<key> recency_;  // front = most recently used
+    std::size_t bytes_ = 0;
+};
+
+}  // namespace encore::api

@@ -1,0 +1,89 @@
+#pragma once
+// The checkpointer: writes a partition's checkpoints off the partition's thread.
+//
+// It keeps a replica of the partition state of its own. The runner hands it every batch of
+// command records it applied (a move: constant cost on the runner's thread) together with the
+// chain head after the batch; the checkpointer applies the same records to its replica with the
+// same replay rule (engine::apply_record), which the engine's determinism makes identical to the
+// runner's state, and every N commands serialises the replica and saves it. The writer never
+// waits for a snapshot, whatever the size of the state; it waits only when the checkpointer is
+// more than `pending_batches_max` batches behind (back-pressure, so memory stays bounded).
+//
+// Owned by one partition_runner. Threads: push() and finish() from the runner's thread; the
+// checkpointer's own thread applies, snapshots and saves. The counters are atomics.
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "engine/engine.hpp"
+#include "events/chain.hpp"
+#include "events/log.hpp"
+
+namespace encore::runner {
+
+struct checkpoint_counters {
+    std::atomic<std::uint64_t> written{0};
+    std::atomic<std::uint64_t> last_bytes{0};
+    std::atomic<std::uint64_t> last_ms{0};  // snapshot + save of the last checkpoint
+    std::atomic<std::uint64_t> max_ms{0};
+    std::atomic<std::uint64_t> push_wait_ms_max{0};  // longest back-pressure wait of the runner
+};
+
+// The bytes of a checkpoint: the chain head after the last applied command, and the state.
+std::string encode_checkpoint(const chain_link& head, const std::string& snapshot);
+struct decoded_checkpoint {
+    chain_link head = chain_genesis;
+    engine::partition_state state;
+};
+result<decoded_checkpoint> decode_checkpoint(std::string_view bytes, std::uint32_t partition, std::uint32_t partitions);
+
+class checkpointer {
+public:
+    static constexpr std::size_t pending_batches_max = 64;
+
+    // `replica` is the state the runner recovered from its checkpoint, before replaying the tail.
+    checkpointer(std::uint32_t partition, checkpoint_store& store, engine::partition_state replica, chain_link head,
+                 std::uint64_t every_commands);
+    ~checkpointer();
+    checkpointer(const checkpointer&) = delete;
+    checkpointer& operator=(const checkpointer&) = delete;
+
+    // The runner applied `batch` (consecutive records) and its chain head is now `head`.
+    void push(std::vector<log_entry> batch, const chain_link& head);
+    // Applies what is pending, writes a final checkpoint if anything was applied since the last
+    // one, and ends the thread. False if a checkpoint could not be saved (logged).
+    bool finish();
+    bool failed() const { return failed_.load(); }
+    const checkpoint_counters& counters() const { return counters_; }
+
+private:
+    struct pending {
+        std::vector<log_entry> batch;
+        chain_link head;
+    };
+    void run();
+    bool save();
+
+    std::uint32_t partition_;
+    checkpoint_store& store_;
+    engine::partition_state replica_;
+    chain_link head_;
+    std::uint64_t every_commands_;
+    std::uint64_t since_checkpoint_ = 0;
+    engine::apply_output scratch_;
+
+    std::mutex mutex_;
+    std::condition_variable changed_;
+    std::deque<pending> queue_;
+    bool finishing_ = false;
+    std::atomic<bool> failed_{false};
+    checkpoint_counters counters_;
+    std::thread thread_;
+};
+
+}  // namespace encore::runner
