@@ -4,21 +4,30 @@
 
 #include <atomic>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 
 #include "api/http_server.hpp"
 #include "api/metrics.hpp"
 #include "api/service.hpp"
 #include "api/tokens.hpp"
-#include "engine/runner/partition_runner.hpp"
+#include "engine/runner/ownership.hpp"
 #include "events/codec.hpp"
 #include "events/diagnostics.hpp"
 #include "events/ids.hpp"
 #include "events/log/embedded_log.hpp"
-#include "events/time.hpp"
+#include "events/log/kafka_group.hpp"
+#include "events/log/kafka_log.hpp"
 #include "projections/projector.hpp"
 
 namespace encore::api {
 namespace {
+
+// A reader waiting at the end of a partition sees a new record when its fetch returns: a real
+// broker answers as soon as data arrives, the mock cluster only when this wait expires, so the
+// default 50 ms would be added to every command's answer there. On a real cluster it only makes
+// idle fetches more frequent. `--kafka-config fetch.wait.max.ms=N` overrides it.
+constexpr int kafka_mode_fetch_wait_max_ms = 10;
 
 std::uint64_t random_nonzero_id() {
     std::uint64_t v = 0;
@@ -26,19 +35,6 @@ std::uint64_t random_nonzero_id() {
         if (RAND_bytes(reinterpret_cast<unsigned char*>(&v), sizeof v) != 1) std::abort();
     }
     return v;
-}
-
-result<std::string> token_secret(embedded_log& log, const std::string& given) {
-    if (!given.empty()) {
-        if (given.size() < token_secret_bytes_min) return error{errc::invalid, "--token-secret must be at least 32 characters"};
-        return given;
-    }
-    auto kept = log.get_meta("token_secret");
-    if (!kept) return kept.err();
-    if (kept->has_value()) return **kept;
-    std::string fresh = generate_secret();
-    if (auto put = log.put_meta("token_secret", fresh); !put) return put.err();
-    return fresh;
 }
 
 create_concert demo_catalog(time_ms now) {
@@ -52,80 +48,273 @@ create_concert demo_catalog(time_ms now) {
     return c;
 }
 
-// The read models are written without fsync and can be rebuilt from the event log. After a
-// machine crash they may hold events the event log lost (its unsynced, derived tail): then they
-// are dropped and rebuilt, since the runners will regenerate that tail.
-result<std::unique_ptr<projections::read_models>> open_read_models(embedded_log& log, const node_options& o) {
-    const std::string dir = o.data_dir + "/projections";
+// Opens read models in `dir`, dropping and rebuilding them when `stale` says they were built from
+// another log, or when they are ahead of the event log. After a machine crash embedded read models
+// may hold events the event log lost (its unsynced, derived tail, which the runners regenerate);
+// Kafka-mode models built from another cluster (a mock started afresh) cannot be this one's either.
+result<std::unique_ptr<projections::read_models>> open_read_models(const std::string& dir, std::uint32_t partitions,
+                                                                   log_stream& events, bool stale) {
     for (int attempt = 0; attempt < 2; ++attempt) {
-        auto models = projections::read_models::open({dir, o.partitions, false});
-        if (!models) return models.err();
-        bool ahead = false;
-        for (std::uint32_t p = 0; p < o.partitions; ++p) ahead |= (*models)->applied_sequence(p) > log.events().end(p);
-        if (!ahead) return models;
-        diag::warn("node", "read models are ahead of the event log; rebuilding them", {{"directory", dir}});
-        models->reset();
+        if (!stale || !std::filesystem::exists(dir)) {
+            auto models = projections::read_models::open({dir, partitions, false});
+            if (!models) return models.err();
+            bool ahead = false;
+            for (std::uint32_t p = 0; p < partitions; ++p) ahead |= (*models)->applied_sequence(p) > events.end(p);
+            if (!ahead) return models;
+            models->reset();
+        }
+        diag::warn("node", "the read models were built from another log or are ahead of the event log; rebuilding them",
+                   {{"directory", dir}});
         std::error_code ec;
         std::filesystem::remove_all(dir, ec);
         if (ec) return error{errc::io, "cannot remove " + dir + ": " + ec.message()};
+        stale = false;
     }
     return error{errc::io, "read models stay ahead of the event log after a rebuild"};
 }
+
+// What differs between the modes: the log, where the token secret comes from, whether the read
+// models are this log's, and who assigns the partitions.
+class backend {
+public:
+    virtual ~backend() = default;
+    virtual log_stream& commands() = 0;
+    virtual log_stream& events() = 0;
+    virtual checkpoint_store& checkpoints() = 0;
+    virtual result<std::string> token_secret(const std::string& given) = 0;
+    // Whether read models kept in the data dir may have been built from another log.
+    virtual result<bool> models_stale() = 0;
+    virtual void configure(runner::ownership_options& o, service_config& c) = 0;
+    // Starts giving partitions to `owner`.
+    virtual result<unit> start_assigning(runner::ownership& owner) = 0;
+    virtual bool ready() const = 0;
+    virtual bool failed() const = 0;
+    // Gives the partitions up (Kafka: leaves the group, which revokes them through `owner`).
+    virtual void leave() = 0;
+    virtual void add_metrics(metrics_registry& metrics) = 0;
+    virtual std::string describe() const = 0;
+};
+
+class embedded final : public backend {
+public:
+    static result<std::unique_ptr<backend>> open(const node_options& o, const embedded_backend& b) {
+        auto log = embedded_log::open({.directory = o.data_dir + "/log", .partitions = o.partitions, .sync = b.sync});
+        if (!log) return log.err();
+        return std::unique_ptr<backend>(new embedded(std::move(log).value(), o.partitions));
+    }
+    log_stream& commands() override { return log_->commands(); }
+    log_stream& events() override { return log_->events(); }
+    checkpoint_store& checkpoints() override { return log_->checkpoints(); }
+    result<std::string> token_secret(const std::string& given) override {
+        if (!given.empty()) return given;
+        auto kept = log_->get_meta("token_secret");
+        if (!kept) return kept.err();
+        if (kept->has_value()) return **kept;
+        std::string fresh = generate_secret();
+        if (auto put = log_->put_meta("token_secret", fresh); !put) return put.err();
+        return fresh;
+    }
+    result<bool> models_stale() override { return false; }
+    void configure(runner::ownership_options&, service_config&) override {}
+    result<unit> start_assigning(runner::ownership& owner) override {
+        std::vector<std::uint32_t> all(partitions_);
+        for (std::uint32_t p = 0; p < partitions_; ++p) all[p] = p;
+        owner.assign(all);
+        return unit{};
+    }
+    bool ready() const override { return true; }
+    bool failed() const override { return false; }
+    void leave() override {}
+    void add_metrics(metrics_registry&) override {}
+    std::string describe() const override { return "embedded"; }
+
+private:
+    embedded(std::unique_ptr<embedded_log> log, std::uint32_t partitions) : log_(std::move(log)), partitions_(partitions) {}
+    std::unique_ptr<embedded_log> log_;
+    std::uint32_t partitions_;
+};
+
+class kafka final : public backend {
+public:
+    static result<std::unique_ptr<backend>> open(const node_options& o, const kafka_backend& b) {
+        if (b.bootstrap.empty()) return error{errc::invalid, "the Kafka bootstrap servers are required"};
+        if (b.node_id.empty()) return error{errc::invalid, "a node id is required in Kafka mode"};
+        if (o.token_secret.empty())
+            return error{errc::invalid, "a --token-secret, the same on every process, is required in Kafka mode"};
+        kafka_options k;
+        k.bootstrap = b.bootstrap;
+        k.partitions = o.partitions;
+        k.topic_prefix = b.topic_prefix;
+        k.client_id = "encore-" + b.node_id;
+        k.fetch_wait_max_ms = kafka_mode_fetch_wait_max_ms;
+        k.config = b.kafka_config;
+        auto log = kafka_log::open(k);
+        if (!log) return log.err();
+        return std::unique_ptr<backend>(new kafka(std::move(log).value(), k, b, o.data_dir));
+    }
+    log_stream& commands() override { return log_->commands(); }
+    log_stream& events() override { return log_->events(); }
+    checkpoint_store& checkpoints() override { return log_->checkpoints(); }
+    result<std::string> token_secret(const std::string& given) override { return given; }
+    // The data directory keeps the id of the cluster and the topic prefix its models were built
+    // from; models without that marker, or with another's, are stale.
+    result<bool> models_stale() override {
+        auto id = log_->cluster_id();
+        if (!id) return id.err();
+        const std::string marker = data_dir_ + "/kafka-cluster", source = *id + " " + settings_.topic_prefix + "\n";
+        std::string kept;
+        if (std::ifstream in(marker); in) kept.assign(std::istreambuf_iterator<char>(in), {});
+        if (kept == source) return false;
+        std::ofstream out(marker, std::ios::trunc);
+        out << source;
+        if (!out) return error{errc::io, "cannot write " + marker};
+        return true;
+    }
+    void configure(runner::ownership_options& o, service_config& c) override {
+        // A new owner must see the log's real ends, not what this process cached.
+        o.before_recover = [log = log_.get()] { return log->refresh_ends(); };
+        // A copy of a command written twice (a producer's resent batch) is answered as a repeat.
+        c.key_every_command = true;
+    }
+    result<unit> start_assigning(runner::ownership& owner) override {
+        kafka_group_options g;
+        g.log = settings_;
+        g.group_id = backend_.group_id;
+        g.session_timeout_ms = backend_.session_timeout_ms;
+        kafka_group_listener listener;
+        listener.assigned = [&owner](const std::vector<std::uint32_t>& partitions) { owner.assign(partitions); };
+        listener.revoked = [&owner](const std::vector<std::uint32_t>& partitions) { owner.revoke(partitions); };
+        auto group = kafka_group::join(g, std::move(listener));
+        if (!group) return group.err();
+        group_ = std::move(group).value();
+        return unit{};
+    }
+    bool ready() const override { return group_ && group_->joined(); }
+    bool failed() const override { return log_->fatal(); }
+    void leave() override {
+        if (group_) group_->leave();
+    }
+    void add_metrics(metrics_registry& metrics) override {
+        metrics.add_callback_gauge("encore_group_rebalances", "Assignments and revocations this process saw",
+                                   [this] { return group_ ? static_cast<double>(group_->rebalances()) : 0.0; });
+    }
+    std::string describe() const override {
+        return "kafka " + settings_.bootstrap + ", node " + backend_.node_id +
+               (settings_.topic_prefix.empty() ? "" : ", topics " + settings_.topic_prefix + "*");
+    }
+
+private:
+    kafka(std::unique_ptr<kafka_log> log, kafka_options settings, kafka_backend b, std::string data_dir)
+        : log_(std::move(log)), settings_(std::move(settings)), backend_(std::move(b)), data_dir_(std::move(data_dir)) {}
+    std::unique_ptr<kafka_log> log_;
+    kafka_options settings_;
+    kafka_backend backend_;
+    std::string data_dir_;
+    std::unique_ptr<kafka_group> group_;
+};
 
 }  // namespace
 
 struct node::parts {
     node_options options;
-    std::unique_ptr<embedded_log> log;
+    std::unique_ptr<backend> log;
     std::unique_ptr<projections::read_models> models;
     std::unique_ptr<token_signer> tokens;
     metrics_registry metrics;
-    std::unique_ptr<runner::runner_group> runners;
+    std::unique_ptr<runner::ownership> owner;
     std::unique_ptr<service> router;
     std::unique_ptr<projections::projector> projector;
     std::unique_ptr<http_server> server;
-    std::atomic<bool> recovered{false};
     std::string demo_concert;
     bool stopped = false;
+
+    bool ready() const { return log->ready() && owner->ready() && projector->caught_up(); }
+    void add_metrics();
+    result<unit> create_demo_concert();
 };
+
+void node::parts::add_metrics() {
+    metrics.add_callback_gauge("encore_commands_applied", "Commands applied by this process's partition runners",
+                               [this] { return static_cast<double>(owner->commands_applied()); });
+    metrics.add_callback_gauge("encore_projection_lag_events", "Event log records not yet projected",
+                               [this] { return static_cast<double>(projector->lag()); });
+    metrics.add_callback_gauge("encore_queue_waiting_users", "Users waiting in every concert's waiting room",
+                               [this] { return static_cast<double>(models->waiting_total()); });
+    metrics.add_callback_gauge("encore_partitions_owned", "Partitions this process owns and serves",
+                               [this] { return static_cast<double>(owner->assigned().size()); });
+    metrics.add_callback_gauge("encore_runners_started", "Partition runners recovered and started (takeovers and restarts)",
+                               [this] { return static_cast<double>(owner->runners_started()); });
+    metrics.add_callback_gauge("encore_runner_failures", "Partition runners or recoveries that failed and were retried",
+                               [this] { return static_cast<double>(owner->runner_failures()); });
+    auto& owned = metrics.add_gauge("encore_partition_serving", "1 if this process owns the partition and its runner runs",
+                                    {"partition"});
+    for (std::uint32_t p = 0; p < options.partitions; ++p) {
+        owned.with_callback({std::to_string(p)}, [this, p] { return owner->serving(p) ? 1.0 : 0.0; });
+    }
+    log->add_metrics(metrics);
+}
+
+result<unit> node::parts::create_demo_concert() {
+    auto existing = models->concerts();
+    if (!existing.empty()) {
+        demo_concert = to_text(existing.front().config.concert);
+        return unit{};
+    }
+    create_concert c = demo_catalog(runner::system_time_ms());
+    demo_concert = to_text(c.concert);
+    auto appended = log->commands().append_and_wait(
+        partition_of(c.concert, options.partitions),
+        {encode(command{command_meta{runner::system_time_ms(), user_id{}, {}, no_position}, c})});
+    if (!appended) return appended.err();
+    return unit{};
+}
 
 node::node(std::unique_ptr<parts> p) : parts_(std::move(p)) {}
 node::~node() { stop(); }
 std::uint16_t node::port() const { return parts_->server->port(); }
 const std::string& node::demo_concert() const { return parts_->demo_concert; }
+bool node::failed() const { return parts_->log && parts_->log->failed(); }
+bool node::ready() const { return parts_->ready(); }
 
 result<std::unique_ptr<node>> node::start(const node_options& o) {
+    if (o.data_dir.empty()) return error{errc::invalid, "a data directory is required"};
+    if (!o.token_secret.empty() && o.token_secret.size() < token_secret_bytes_min)
+        return error{errc::invalid, "--token-secret must be at least 32 characters"};
     auto p = std::make_unique<parts>();
     p->options = o;
     std::error_code ec;
     std::filesystem::create_directories(o.data_dir, ec);
     if (ec) return error{errc::io, "cannot create the data directory " + o.data_dir + ": " + ec.message()};
-    auto log = embedded_log::open({.directory = o.data_dir + "/log", .partitions = o.partitions, .sync = o.sync});
-    if (!log) return log.err();
-    p->log = std::move(log).value();
-    auto secret = token_secret(*p->log, o.token_secret);
+    auto opened = std::visit(
+        [&](const auto& b) -> result<std::unique_ptr<backend>> {
+            if constexpr (std::is_same_v<std::decay_t<decltype(b)>, embedded_backend>) return embedded::open(o, b);
+            else return kafka::open(o, b);
+        },
+        o.backend);
+    if (!opened) return opened.err();
+    p->log = std::move(opened).value();
+    auto secret = p->log->token_secret(o.token_secret);
     if (!secret) return secret.err();
     p->tokens = std::make_unique<token_signer>(*secret);
-    auto models = open_read_models(*p->log, o);
+    auto stale = p->log->models_stale();
+    if (!stale) return stale.err();
+    auto models = open_read_models(o.data_dir + "/projections", o.partitions, p->log->events(), *stale);
     if (!models) return models.err();
     p->models = std::move(models).value();
-    p->runners = std::make_unique<runner::runner_group>(o.partitions, p->log->commands(), p->log->events(),
-                                                        p->log->checkpoints(), runner::runner_options{},
-                                                        runner::system_time_ms);
+
     parts* raw = p.get();
-    service_config config{o.admin_key, o.partitions, runner::system_time_ms,
-                          [raw] { return raw->recovered.load() && raw->projector->caught_up() && !raw->runners->failed(); },
+    runner::ownership_options owning;
+    service_config config{o.admin_key, o.partitions, runner::system_time_ms, [raw] { return raw->ready(); },
                           random_nonzero_id};
+    p->log->configure(owning, config);
+    p->owner = std::make_unique<runner::ownership>(o.partitions, p->log->commands(), p->log->events(),
+                                                   p->log->checkpoints(), owning, runner::system_time_ms);
     p->router = std::make_unique<service>(config, p->log->commands(), *p->models, *p->tokens, p->metrics);
     p->projector = std::make_unique<projections::projector>(
         p->log->events(), *p->models,
         [raw](std::uint32_t partition, std::span<const event> events) { raw->router->on_projected(partition, events); });
-    p->metrics.add_callback_gauge("encore_commands_applied", "Commands applied by this process's partition runners",
-                                  [raw] { return static_cast<double>(raw->runners->commands_applied()); });
-    p->metrics.add_callback_gauge("encore_projection_lag_events", "Events in the log not yet projected",
-                                  [raw] { return static_cast<double>(raw->projector->lag()); });
-    p->metrics.add_callback_gauge("encore_queue_waiting_users", "Users waiting in every concert's waiting room",
-                                  [raw] { return static_cast<double>(raw->models->waiting_total()); });
+    p->add_metrics();
+
     server_options so;
     so.host = o.host;
     so.port = o.port;
@@ -135,22 +324,12 @@ result<std::unique_ptr<node>> node::start(const node_options& o) {
     if (!server) return server.err();
     p->server = std::move(server).value();
     p->projector->start();
-    if (auto r = p->runners->recover(); !r) return r.err();
-    p->runners->start();
-    p->recovered = true;
-    diag::info("node", "serving", {{"listen", o.host + ":" + std::to_string(p->server->port())}, {"partitions", o.partitions}, {"data_dir", o.data_dir}});
+    if (auto assigning = p->log->start_assigning(*p->owner); !assigning) return assigning.err();
+    diag::info("node", "serving",
+               {{"listen", o.host + ":" + std::to_string(p->server->port())}, {"log", p->log->describe()},
+                {"partitions", o.partitions}, {"data_dir", o.data_dir}});
     if (o.demo) {
-        auto existing = p->models->concerts();
-        if (!existing.empty()) {
-            p->demo_concert = to_text(existing.front().config.concert);
-        } else {
-            create_concert c = demo_catalog(runner::system_time_ms());
-            p->demo_concert = to_text(c.concert);
-            std::uint32_t partition = partition_of(c.concert, o.partitions);
-            auto appended = p->log->commands().append_and_wait(
-                partition, {encode(command{command_meta{runner::system_time_ms(), user_id{}, {}, no_position}, c})});
-            if (!appended) return appended.err();
-        }
+        if (auto demo = p->create_demo_concert(); !demo) return demo.err();
     }
     return std::unique_ptr<node>(new node(std::move(p)));
 }
@@ -159,8 +338,11 @@ void node::stop() {
     if (!parts_ || parts_->stopped) return;
     parts_->stopped = true;
     if (parts_->server) parts_->server->stop();
+    // Kafka: leaving revokes the owned partitions through the listener, so their runners stop and
+    // write checkpoints before the coordinator hands them to the others, without a timeout.
+    if (parts_->log) parts_->log->leave();
+    if (parts_->owner) parts_->owner->stop();
     if (parts_->projector) parts_->projector->stop();
-    if (parts_->runners) parts_->runners->stop();
     parts_->router.reset();
     parts_->log.reset();
     diag::info("node", "stopped");

@@ -22,7 +22,6 @@
 #include <boost/beast/http/string_body.hpp>
 #include <nlohmann/json.hpp>
 
-#include "api/kafka_node.hpp"
 #include "api/node.hpp"
 #include "api/tokens.hpp"
 #include "events/log/kafka_mock.hpp"
@@ -271,6 +270,15 @@ struct bench_target {
     std::function<void()> stop;
 };
 
+// Every partition recovered and the projections caught up.
+void wait_ready(const api::node& node, const char* what) {
+    const auto deadline = clock_type::now() + std::chrono::seconds(60);
+    while (!node.ready()) {
+        if (clock_type::now() > deadline) throw std::runtime_error(std::string(what) + " did not become ready");
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+}
+
 bench_target start_embedded(const http_bench_settings& s, const std::string& dir) {
     api::node_options o;
     o.data_dir = dir;
@@ -280,6 +288,7 @@ bench_target start_embedded(const http_bench_settings& s, const std::string& dir
     auto started = api::node::start(o);
     if (!started) throw std::runtime_error(started.err().message);
     std::shared_ptr<api::node> node = std::move(started).value();
+    wait_ready(*node, "the node");
     return {node->port(), "embedded", [node] { node->stop(); }};
 }
 
@@ -289,28 +298,23 @@ bench_target start_kafka(const http_bench_settings& s, const std::string& dir, i
     auto mock = kafka_mock::start(brokers, s.partitions, "bench.");
     if (!mock) throw std::runtime_error(mock.err().message);
     std::shared_ptr<kafka_mock> cluster = std::move(mock).value();
-    api::kafka_node_options o;
-    o.bootstrap = cluster->bootstrap_servers();
-    o.node_id = "bench";
+    api::node_options o;
+    api::kafka_backend k;
+    k.bootstrap = cluster->bootstrap_servers();
+    k.node_id = "bench";
+    k.topic_prefix = cluster->topic_prefix();
+    o.backend = k;
     o.data_dir = dir;
     o.port = 0;
     o.admin_key = bench_admin_key;
     o.token_secret = api::generate_secret();
     o.partitions = s.partitions;
-    o.topic_prefix = cluster->topic_prefix();
-    auto started = api::kafka_node::start(o);
+    auto started = api::node::start(o);
     if (!started) throw std::runtime_error(started.err().message);
-    std::shared_ptr<api::kafka_node> node = std::move(started).value();
+    std::shared_ptr<api::node> node = std::move(started).value();
     std::fprintf(stderr, "bench http: mock cluster at %s; waiting for the group to assign the partitions\n",
                  cluster->bootstrap_servers().c_str());
-    test::http_client probe("127.0.0.1", node->port());
-    const auto deadline = clock_type::now() + std::chrono::seconds(60);
-    for (;;) {
-        auto r = probe.request("GET", "/readyz");
-        if (r && r->status == 200) break;
-        if (clock_type::now() > deadline) throw std::runtime_error("the Kafka-mode node did not become ready");
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
+    wait_ready(*node, "the Kafka-mode node");
     return {node->port(), "kafka-mock", [node, cluster]() mutable {
                 node->stop();
                 node.reset();

@@ -39,13 +39,13 @@ struct usage_error {
     std::string message;
 };
 
+// `serve`, embedded or with --kafka.
 int serve(const arguments& args);
 int bench_engine(const arguments& args);
 int bench_http(const arguments& args);
 int audit(const arguments& args);
 int dump_events(const arguments& args);
 // Kafka mode.
-int serve_kafka(const arguments& args);
 int kafka_mock_command(const arguments& args);
 int audit_kafka(const arguments& args);
 // `--listen HOST:PORT` split, checked.

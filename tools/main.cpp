@@ -155,7 +155,7 @@ int main(int argc, char** argv) {
         }
         if (command == "serve") {
             arguments args(argc, argv, 2, {"--demo"});
-            return args.text("--kafka") ? serve_kafka(args) : serve(args);
+            return serve(args);
         }
         if (command == "kafka-mock") return kafka_mock_command(arguments(argc, argv, 2, {}));
         if (command == "audit") {

@@ -1,4 +1,5 @@
-// `encore serve`: one process on the embedded log, until SIGTERM/SIGINT.
+// `encore serve` (embedded log) and `encore serve --kafka` (one process of a Kafka-mode cluster):
+// one flag parser, one node, until SIGTERM/SIGINT.
 
 #include <csignal>
 #include <cstdio>
@@ -8,6 +9,64 @@
 #include "tools/commands.hpp"
 
 namespace encore::tools {
+namespace {
+
+const std::set<std::string> common_flags = {"--data-dir", "--listen",       "--admin-key",
+                                            "--partitions", "--token-secret", "--http-threads"};
+const std::set<std::string> embedded_flags = {"--demo"};
+const std::set<std::string> kafka_flags = {"--kafka",        "--node-id",  "--topic-prefix",
+                                           "--kafka-config", "--group-id", "--session-timeout-ms"};
+
+api::kafka_backend kafka_settings(const arguments& args) {
+    api::kafka_backend k;
+    k.bootstrap = *args.text("--kafka");
+    auto node_id = args.text("--node-id");
+    if (!node_id || node_id->empty()) throw usage_error{"--node-id (or ENCORE_NODE_ID) is required in Kafka mode"};
+    k.node_id = *node_id;
+    k.topic_prefix = args.text("--topic-prefix", "");
+    k.kafka_config = kafka_config(args);
+    k.group_id = args.text("--group-id", "");
+    k.session_timeout_ms = static_cast<int>(args.number("--session-timeout-ms", 6'000));
+    if (k.session_timeout_ms < 1'000 || k.session_timeout_ms > 300'000)
+        throw usage_error{"--session-timeout-ms must be 1000..300000"};
+    return k;
+}
+
+api::node_options node_settings(const arguments& args) {
+    const bool kafka = args.text("--kafka").has_value();
+    std::set<std::string> known = common_flags;
+    known.insert((kafka ? kafka_flags : embedded_flags).begin(), (kafka ? kafka_flags : embedded_flags).end());
+    if (auto bad = args.unknown(known)) {
+        const bool other_mode = (kafka ? embedded_flags : kafka_flags).contains(*bad);
+        throw usage_error{"unknown flag " + *bad + (other_mode ? (kafka ? " (not in Kafka mode)" : " (Kafka mode only)") : "")};
+    }
+    api::node_options o;
+    auto dir = args.text("--data-dir");
+    if (!dir) throw usage_error{"--data-dir (or ENCORE_DATA_DIR) is required"};
+    o.data_dir = *dir;
+    auto admin = args.text("--admin-key");
+    if (!admin || admin->size() < 8) throw usage_error{"--admin-key (or ENCORE_ADMIN_KEY) of at least 8 characters is required"};
+    o.admin_key = *admin;
+    std::tie(o.host, o.port) = split_listen(args.text("--listen", "127.0.0.1:8080"));
+    o.partitions = static_cast<std::uint32_t>(args.number("--partitions", 4));
+    if (o.partitions < 1 || o.partitions > 256) throw usage_error{"--partitions must be 1..256"};
+    o.token_secret = args.text("--token-secret", "");
+    if (kafka && o.token_secret.size() < 32)
+        throw usage_error{"--token-secret (or ENCORE_TOKEN_SECRET) of at least 32 characters, shared by every process, is required in Kafka mode"};
+    if (!o.token_secret.empty() && o.token_secret.size() < 32) throw usage_error{"--token-secret must be at least 32 characters"};
+    o.http_threads = static_cast<unsigned>(args.number("--http-threads", 2));
+    if (o.http_threads < 1 || o.http_threads > 64) throw usage_error{"--http-threads must be 1..64"};
+    if (kafka) {
+        o.backend = kafka_settings(args);
+    } else {
+        o.demo = args.flag("--demo");
+        o.backend = api::embedded_backend{};
+    }
+    return o;
+}
+
+}  // namespace
+
 std::pair<std::string, std::uint16_t> split_listen(const std::string& listen) {
     auto colon = listen.rfind(':');
     if (colon == std::string::npos || colon == 0) throw usage_error{"--listen must be HOST:PORT, not '" + listen + "'"};
@@ -28,25 +87,19 @@ sigset_t block_stop_signals() {
     return stop_signals;
 }
 
-int serve(const arguments& args) {
-    if (auto bad = args.unknown({"--data-dir", "--listen", "--admin-key", "--partitions", "--token-secret", "--demo", "--http-threads"}))
-        throw usage_error{"unknown flag " + *bad};
-    api::node_options o;
-    auto dir = args.text("--data-dir");
-    if (!dir) throw usage_error{"--data-dir (or ENCORE_DATA_DIR) is required"};
-    o.data_dir = *dir;
-    auto admin = args.text("--admin-key");
-    if (!admin || admin->size() < 8) throw usage_error{"--admin-key (or ENCORE_ADMIN_KEY) of at least 8 characters is required"};
-    o.admin_key = *admin;
-    std::tie(o.host, o.port) = split_listen(args.text("--listen", "127.0.0.1:8080"));
-    o.partitions = static_cast<std::uint32_t>(args.number("--partitions", 4));
-    if (o.partitions < 1 || o.partitions > 256) throw usage_error{"--partitions must be 1..256"};
-    o.token_secret = args.text("--token-secret", "");
-    o.demo = args.flag("--demo");
-    o.http_threads = static_cast<unsigned>(args.number("--http-threads", 2));
-    if (o.http_threads < 1 || o.http_threads > 64) throw usage_error{"--http-threads must be 1..64"};
+std::vector<std::pair<std::string, std::string>> kafka_config(const arguments& args) {
+    std::vector<std::pair<std::string, std::string>> out;
+    for (const std::string& setting : args.all("--kafka-config")) {
+        const auto eq = setting.find('=');
+        if (eq == std::string::npos || eq == 0) throw usage_error{"--kafka-config takes key=value, not '" + setting + "'"};
+        out.emplace_back(setting.substr(0, eq), setting.substr(eq + 1));
+    }
+    return out;
+}
 
-    // Block the stop signals before any thread starts, so that only sigwait below receives them.
+int serve(const arguments& args) {
+    const api::node_options o = node_settings(args);
+    // Block the stop signals before any thread starts, so that only the wait below receives them.
     sigset_t stop_signals = block_stop_signals();
 
     auto node = api::node::start(o);
@@ -54,15 +107,31 @@ int serve(const arguments& args) {
         diag::error("serve", "cannot start", {{"error", node.err().message}});
         return 1;
     }
-    std::printf("encore serving on http://%s:%u (data in %s, %u partitions)\n", o.host.c_str(), (*node)->port(),
-                o.data_dir.c_str(), o.partitions);
+    if (const auto* k = std::get_if<api::kafka_backend>(&o.backend)) {
+        std::printf("encore serving on http://%s:%u (kafka %s, node %s, %u partitions, data in %s)\n", o.host.c_str(),
+                    (*node)->port(), k->bootstrap.c_str(), k->node_id.c_str(), o.partitions, o.data_dir.c_str());
+    } else {
+        std::printf("encore serving on http://%s:%u (data in %s, %u partitions)\n", o.host.c_str(), (*node)->port(),
+                    o.data_dir.c_str(), o.partitions);
+    }
     if (!(*node)->demo_concert().empty()) std::printf("demo concert: %s\n", (*node)->demo_concert().c_str());
     std::fflush(stdout);
-    int received = 0;
-    sigwait(&stop_signals, &received);
-    diag::info("serve", "stopping", {{"signal", received}});
-    (*node)->stop();
-    return 0;
+    // Wait for a stop signal, looking once a second whether the node can still write.
+    const timespec check_interval{1, 0};
+    for (;;) {
+        const int received = sigtimedwait(&stop_signals, nullptr, &check_interval);
+        if (received > 0) {
+            diag::info("serve", "stopping", {{"signal", received}});
+            (*node)->stop();
+            return 0;
+        }
+        if ((*node)->failed()) {
+            diag::error("serve", "the log can no longer be written (the Kafka producer stopped after a fatal error); "
+                                 "giving the partitions up so that other processes take them over. Restart it.");
+            (*node)->stop();
+            return 1;
+        }
+    }
 }
 
 }  // namespace encore::tools
