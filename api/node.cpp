@@ -246,6 +246,15 @@ void node::parts::add_metrics() {
                                [this] { return static_cast<double>(owner->runners_started()); });
     metrics.add_callback_gauge("encore_runner_failures", "Partition runners or recoveries that failed and were retried",
                                [this] { return static_cast<double>(owner->runner_failures()); });
+    metrics.add_callback_gauge("encore_checkpoint_seconds_max", "Longest checkpoint (snapshot and save, off the writer thread)",
+                               [this] { return static_cast<double>(owner->checkpoints().max_ms) / 1000.0; });
+    metrics.add_callback_gauge("encore_checkpoint_backpressure_seconds_max",
+                               "Longest a partition's writer waited for its checkpointer to catch up",
+                               [this] { return static_cast<double>(owner->checkpoints().backpressure_ms_max) / 1000.0; });
+    metrics.add_callback_gauge("encore_checkpoints_written", "Checkpoints written by the running runners",
+                               [this] { return static_cast<double>(owner->checkpoints().written); });
+    metrics.add_callback_gauge("encore_checkpoint_bytes_max", "Largest checkpoint of a running runner",
+                               [this] { return static_cast<double>(owner->checkpoints().bytes_max); });
     auto& owned = metrics.add_gauge("encore_partition_serving", "1 if this process owns the partition and its runner runs",
                                     {"partition"});
     for (std::uint32_t p = 0; p < options.partitions; ++p) {

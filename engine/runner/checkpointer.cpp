@@ -47,12 +47,13 @@ result<decoded_checkpoint> decode_checkpoint(std::string_view bytes, std::uint32
 }
 
 checkpointer::checkpointer(std::uint32_t partition, checkpoint_store& store, engine::partition_state replica,
-                           chain_link head, std::uint64_t every_commands)
+                           chain_link head, std::uint64_t every_commands, checkpoint_counters& counters)
     : partition_(partition),
       store_(store),
       replica_(std::move(replica)),
       head_(head),
       every_commands_(every_commands),
+      counters_(counters),
       thread_([this] { run(); }) {}
 
 // A failure to save is logged by save() and reported by failed(); nothing more to do here.

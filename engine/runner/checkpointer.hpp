@@ -47,8 +47,9 @@ public:
     static constexpr std::size_t pending_batches_max = 64;
 
     // `replica` is the state the runner recovered from its checkpoint, before replaying the tail.
+    // `counters` belong to the runner and outlive this object.
     checkpointer(std::uint32_t partition, checkpoint_store& store, engine::partition_state replica, chain_link head,
-                 std::uint64_t every_commands);
+                 std::uint64_t every_commands, checkpoint_counters& counters);
     ~checkpointer();
     checkpointer(const checkpointer&) = delete;
     checkpointer& operator=(const checkpointer&) = delete;
@@ -59,7 +60,6 @@ public:
     // one, and ends the thread. False if a checkpoint could not be saved (logged).
     bool finish();
     bool failed() const { return failed_.load(); }
-    const checkpoint_counters& counters() const { return counters_; }
 
 private:
     struct pending {
@@ -82,7 +82,7 @@ private:
     std::deque<pending> queue_;
     bool finishing_ = false;
     std::atomic<bool> failed_{false};
-    checkpoint_counters counters_;
+    checkpoint_counters& counters_;
     std::thread thread_;
 };
 

@@ -1,5 +1,7 @@
 #include "engine/runner/ownership.hpp"
 
+#include <algorithm>
+
 #include <cassert>
 #include <string>
 
@@ -91,6 +93,20 @@ std::vector<std::uint32_t> ownership::assigned() const {
     std::vector<std::uint32_t> out;
     for (std::uint32_t p = 0; p < partition_count_; ++p) {
         if (slots_[p].wanted) out.push_back(p);
+    }
+    return out;
+}
+
+ownership::checkpoint_figures ownership::checkpoints() const {
+    std::lock_guard lock(mutex_);
+    checkpoint_figures out;
+    for (const slot& s : slots_) {
+        if (!s.runner) continue;
+        const checkpoint_counters* c = &s.runner->checkpoints();
+        out.max_ms = std::max(out.max_ms, c->max_ms.load());
+        out.backpressure_ms_max = std::max(out.backpressure_ms_max, c->push_wait_ms_max.load());
+        out.written += c->written.load();
+        out.bytes_max = std::max(out.bytes_max, c->last_bytes.load());
     }
     return out;
 }

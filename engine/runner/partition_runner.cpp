@@ -97,7 +97,7 @@ result<unit> partition_runner::recover() {
     }
     // The replica starts where the runner starts and sees every record the runner applies.
     checkpointer_ = std::make_unique<checkpointer>(partition_, checkpoints_, state_, chain_head_,
-                                                   options_.checkpoint_every_commands);
+                                                   options_.checkpoint_every_commands, checkpoint_counters_);
     const auto checkpoint_ms = ms_since(began);
     const auto tail_began = clock::now();
     auto written = events_written(events_, partition_);

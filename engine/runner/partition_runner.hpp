@@ -58,8 +58,7 @@ public:
     bool failed() const { return failed_.load(); }
     std::uint64_t applied_offset() const { return applied_.load(); }  // commands applied (= next offset)
     const runner_counters& counters() const { return counters_; }
-    // Present once recover() has begun.
-    const checkpoint_counters* checkpoints() const { return checkpointer_ ? &checkpointer_->counters() : nullptr; }
+    const checkpoint_counters& checkpoints() const { return checkpoint_counters_; }
 
 private:
     void run();
@@ -84,6 +83,7 @@ private:
     std::atomic<bool> stopping_{false};
     std::atomic<bool> failed_{false};
     runner_counters counters_;
+    checkpoint_counters checkpoint_counters_;
     std::unique_ptr<checkpointer> checkpointer_;
     std::thread thread_;
 };
