@@ -127,7 +127,8 @@ std::optional<seat_map_body> seat_maps::get(const projections::read_models& mode
             e->version = *version;
             added += static_cast<std::ptrdiff_t>(e->body->size());
         }
-        const std::string tag = "e" + std::to_string(epoch_) + "v" + std::to_string(e->version);
+        const std::string tag = "e" + std::to_string(epoch_) + "v" + std::to_string(e->version) +
+                                (only ? "s" + std::to_string(static_cast<int>(*only)) : "");
         out.gzip = gzip && e->body->size() >= gzip_bytes_min;
         if (out.gzip && !e->gzip_body) {
             e->gzip_body = std::make_shared<const std::string>(compress(*e->body));

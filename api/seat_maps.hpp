@@ -8,7 +8,8 @@
 // read before rendering, so a kept body shows at least every change up to its version: a hold
 // answered to a client is in every map that client reads afterwards (read-your-writes). ETags are
 // "e<epoch>v<version>" (the epoch is random per process, so a restarted or another node never
-// answers 304 to a body it did not render), with a "z" for the gzip form.
+// answers 304 to a body it did not render), "s<status>" for a filtered map and a "z" for the gzip
+// form.
 //
 // Threads: any I/O thread; one mutex guards the table, one per entry its rendering, so a new
 // version is rendered once while other requests for it wait. The table holds at most

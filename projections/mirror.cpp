@@ -45,12 +45,15 @@ std::optional<std::uint64_t> admission_rate::estimate_seconds(std::uint64_t posi
     const time_ms end = std::max(now, times_.back());
     time_ms start = std::max(end - window_ms, first_);
     if (times_.size() == kept_max) start = std::max(start, times_.front());
-    const auto in_window = static_cast<std::uint64_t>(
-        times_.end() - std::lower_bound(times_.begin(), times_.end(), start));
+    const auto first_in_window = std::lower_bound(times_.begin(), times_.end(), start);
+    if (first_in_window == times_.end()) return std::nullopt;
+    auto admissions = static_cast<std::uint64_t>(times_.end() - first_in_window);
+    // A window that opens at an admission holds one interval fewer than admissions.
+    if (*first_in_window == start) admissions -= 1;
     const time_ms span = end - start;
-    if (in_window < 2 || span < 1000) return std::nullopt;
-    // position / (in_window / span), in seconds, rounded up.
-    const long double seconds = static_cast<long double>(position) * span / in_window / 1000.0L;
+    if (admissions < 1 || span < 1000) return std::nullopt;
+    // position / (admissions / span), in seconds, rounded up.
+    const long double seconds = static_cast<long double>(position) * span / admissions / 1000.0L;
     return static_cast<std::uint64_t>(seconds) + (seconds > static_cast<std::uint64_t>(seconds) ? 1 : 0);
 }
 

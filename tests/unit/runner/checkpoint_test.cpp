@@ -1,0 +1,140 @@
+// The runner's checkpoints, written by its checkpointer from a replica of the state: they must be
+// exactly the state a replay of the log reaches, and a restart must start from them.
+
+#include <catch2/catch.hpp>
+
+#include <stdlib.h>
+
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
+#include "engine/engine.hpp"
+#include "engine/runner/checkpointer.hpp"
+#include "engine/runner/partition_runner.hpp"
+#include "events/codec.hpp"
+#include "events/ids.hpp"
+#include "events/log/embedded_log.hpp"
+
+namespace encore {
+namespace {
+
+class temp_directory {
+public:
+    temp_directory() {
+        std::string pattern = (std::filesystem::temp_directory_path() / "encore-runner-test-XXXXXX").string();
+        REQUIRE(mkdtemp(pattern.data()) != nullptr);
+        path_ = pattern;
+    }
+    ~temp_directory() {
+        std::error_code ignored;
+        std::filesystem::remove_all(path_, ignored);
+    }
+    std::string path() const { return path_.string(); }
+
+private:
+    std::filesystem::path path_;
+};
+
+constexpr time_ms start_ms = 1'800'000'000'000;
+
+// Users registering and charging their wallets, all in partition 0 of 1.
+std::vector<std::string> wallet_commands(std::size_t count) {
+    std::vector<std::string> out;
+    for (std::size_t i = 0; i < count; ++i) {
+        user_id u{1 + i / 2};
+        command_meta meta{start_ms + static_cast<time_ms>(i), u, {}, no_position};
+        out.push_back(i % 2 == 0 ? encode(command{meta, register_user{"fan"}}) : encode(command{meta, charge{1'000}}));
+    }
+    return out;
+}
+
+void wait_applied(runner::partition_runner& r, std::uint64_t offset) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (r.applied_offset() < offset) {
+        REQUIRE(std::chrono::steady_clock::now() < deadline);
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+}
+
+// The state a fresh engine reaches by replaying the partition's log from offset 0.
+engine::partition_state replay(embedded_log& log) {
+    auto state = engine::make_partition(0, 1);
+    engine::apply_output out;
+    auto records = log.commands().read(0, 0, 1'000'000, std::chrono::milliseconds(0));
+    REQUIRE(records);
+    for (const log_entry& e : *records) {
+        out.clear();
+        engine::apply_record(state, e.bytes, {0, e.offset}, out);
+    }
+    return state;
+}
+
+TEST_CASE("checkpoints are written off the writer thread and hold exactly the replayed state") {
+    temp_directory dir;
+    auto log = embedded_log::open({.directory = dir.path(), .partitions = 1, .sync = false});
+    REQUIRE(log);
+    runner::runner_options options;
+    options.checkpoint_every_commands = 100;
+    constexpr std::size_t commands = 1'000;
+    {
+        runner::partition_runner r(0, 1, (*log)->commands(), (*log)->events(), (*log)->checkpoints(), options,
+                                   runner::system_time_ms);
+        REQUIRE(r.recover());
+        r.start();
+        // In batches of the checkpoint interval, so that each batch makes the checkpointer write one.
+        auto all = wallet_commands(commands);
+        for (std::size_t from = 0; from < commands; from += options.checkpoint_every_commands) {
+            std::vector<std::string> batch(all.begin() + static_cast<std::ptrdiff_t>(from),
+                                           all.begin() + static_cast<std::ptrdiff_t>(from + options.checkpoint_every_commands));
+            REQUIRE((*log)->commands().append_and_wait(0, std::move(batch)));
+            wait_applied(r, from + options.checkpoint_every_commands);
+        }
+        r.stop();  // the final checkpoint
+        CHECK(r.checkpoints().written.load() >= commands / options.checkpoint_every_commands);
+        CHECK(r.checkpoints().push_wait_ms_max.load() == 0);
+        CHECK_FALSE(r.failed());
+    }
+    auto saved = (*log)->checkpoints().load(0);
+    REQUIRE(saved);
+    REQUIRE(saved->has_value());
+    auto decoded = runner::decode_checkpoint(**saved, 0, 1);
+    REQUIRE(decoded);
+    CHECK(decoded->state.next_command_offset == commands);
+    CHECK(engine::state_hash(decoded->state) == engine::state_hash(replay(**log)));
+
+    // A restart starts from the checkpoint: nothing left to replay, and it goes on from there.
+    runner::partition_runner again(0, 1, (*log)->commands(), (*log)->events(), (*log)->checkpoints(), options,
+                                   runner::system_time_ms);
+    REQUIRE(again.recover());
+    CHECK(again.applied_offset() == commands);
+    CHECK(again.counters().commands_applied.load() == 0);
+    again.start();
+    REQUIRE((*log)->commands().append_and_wait(0, {encode(command{command_meta{start_ms + 5'000, user_id{1}, {}, no_position},
+                                                                  charge{5}})}));
+    wait_applied(again, commands + 1);
+    again.stop();
+    auto latest = runner::decode_checkpoint(**(*log)->checkpoints().load(0), 0, 1);
+    REQUIRE(latest);
+    CHECK(engine::state_hash(latest->state) == engine::state_hash(replay(**log)));
+}
+
+TEST_CASE("an undecodable command is applied as an empty Tick by the runner and its checkpointer alike") {
+    temp_directory dir;
+    auto log = embedded_log::open({.directory = dir.path(), .partitions = 1, .sync = false});
+    REQUIRE(log);
+    auto records = wallet_commands(10);
+    records.insert(records.begin() + 4, std::string("\xff\x01garbage", 9));
+    REQUIRE((*log)->commands().append_and_wait(0, records));
+    runner::partition_runner r(0, 1, (*log)->commands(), (*log)->events(), (*log)->checkpoints(), {}, runner::system_time_ms);
+    REQUIRE(r.recover());
+    CHECK(r.counters().corrupt_commands.load() == 1);
+    r.stop();
+    auto saved = runner::decode_checkpoint(**(*log)->checkpoints().load(0), 0, 1);
+    REQUIRE(saved);
+    CHECK(saved->state.next_command_offset == records.size());
+    CHECK(engine::state_hash(saved->state) == engine::state_hash(replay(**log)));
+}
+
+}  // namespace
+}  // namespace encore
