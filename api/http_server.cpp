@@ -308,6 +308,16 @@ http_response json_response(unsigned status, const nlohmann::json& body, unsigne
     return response;
 }
 
+http_response json_text_response(unsigned status, std::string body, unsigned http_version, bool keep_alive) {
+    assert(status >= 100 && status <= 599);
+    http_response response{static_cast<http::status>(status), http_version};
+    response.set(http::field::content_type, json_content_type);
+    response.body() = std::move(body);
+    response.content_length(response.body().size());
+    response.keep_alive(keep_alive);
+    return response;
+}
+
 http_response error_response(unsigned status, std::string_view code, std::string_view message,
                              unsigned http_version, bool keep_alive) {
     assert(status >= 400 && status <= 599);

@@ -156,6 +156,9 @@ private:
 http_response json_response(unsigned status, const nlohmann::json& body, unsigned http_version = 11,
                             bool keep_alive = true);
 
+// The same for a body already rendered as JSON text (hot routes render by hand).
+http_response json_text_response(unsigned status, std::string body, unsigned http_version = 11, bool keep_alive = true);
+
 // API.md's error shape: {"error": {"code": "SEAT_TAKEN", "message": "..."}}.
 http_response error_response(unsigned status, std::string_view code, std::string_view message,
                              unsigned http_version = 11, bool keep_alive = true);

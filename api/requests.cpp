@@ -71,6 +71,7 @@ std::optional<std::string> request_context::idempotency_key() {
 }
 
 void request_context::reply(unsigned status, const nlohmann::json& body) { send(json_response(status, body)); }
+void request_context::reply_json_text(unsigned status, std::string body) { send(json_text_response(status, std::move(body))); }
 
 void request_context::fail(unsigned status, std::string_view code, std::string_view message) {
     send(error_response(status, code, message));

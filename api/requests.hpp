@@ -33,6 +33,8 @@ struct request_context {
     std::optional<std::string> idempotency_key();
 
     void reply(unsigned status, const nlohmann::json& body);
+    // A body already rendered as JSON text.
+    void reply_json_text(unsigned status, std::string body);
     void fail(unsigned status, std::string_view code, std::string_view message);
     void send(http_response response);
 };

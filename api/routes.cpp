@@ -186,13 +186,18 @@ command service::impl::make_command(user_id u, command_body body, std::string id
     return command{command_meta{config.clock(), u, std::move(idempotency_key), no_position}, std::move(body)};
 }
 
-json service::impl::queue_body(const projections::queue_view& q, concert_id c, user_id u) {
-    json j = {{"queueToken", tokens.queue_token(u.value, c.value, q.ticket)},
-              {"status", to_string(q.status)},
-              {"position", q.position},
-              {"estimatedWaitSeconds", q.estimated_wait_seconds}};
-    if (q.status == queue_status::active) j["activeUntil"] = format_instant(q.active_until);
-    return j;
+// The queue status body, rendered by hand: a poll is the most frequent request of an onsale. The
+// token is included only where API.md returns it (joining); polls and streams leave it out.
+std::string service::impl::queue_body(const projections::queue_view& q, concert_id c, user_id u, bool with_token) {
+    std::string out = "{";
+    if (with_token) out += R"("queueToken":")" + tokens.queue_token(u.value, c.value, q.ticket) + "\",";
+    out += R"("status":")";
+    out += to_string(q.status);
+    out += R"(","position":)" + std::to_string(q.position) + R"(,"estimatedWaitSeconds":)" +
+           std::to_string(q.estimated_wait_seconds);
+    if (q.status == queue_status::active) out += R"(,"activeUntil":")" + format_instant(q.active_until) + "\"";
+    out += '}';
+    return out;
 }
 
 // ---- users and wallet ----------------------------------------------------------------------------

@@ -174,9 +174,7 @@ void service::impl::get_queue(request_context& rc) {
         return rc.fail(403, "QUEUE_TOKEN_INVALID", "the queue token is missing or not valid for this user and concert");
     auto q = ticket_view(models, *claims, config.clock());
     if (!q) return rc.fail(403, "QUEUE_TOKEN_INVALID", "the queue token is not known");
-    json body = queue_body(*q, *c, *u);
-    body.erase("queueToken");
-    rc.reply(200, body);
+    rc.reply_json_text(200, queue_body(*q, *c, *u, false));
 }
 
 void service::impl::get_queue_stream(request_context& rc) {
@@ -211,9 +209,7 @@ void service::impl::feed_streams() {
     for (auto& s : current) {
         auto q = ticket_view(models, queue_claims{s.user.value, s.concert.value, s.ticket}, config.clock());
         if (!q) continue;
-        json body = queue_body(*q, s.concert, s.user);
-        body.erase("queueToken");
-        std::string text = "event: queue\ndata: " + body.dump() + "\n\n";
+        std::string text = "event: queue\ndata: " + queue_body(*q, s.concert, s.user, false) + "\n\n";
         if (text == s.last_sent) continue;
         s.stream->send(text);
         if (q->status == queue_status::expired || q->status == queue_status::completed) s.stream->close();

@@ -92,7 +92,7 @@ http_response service::impl::render(command_kind kind, const event& e) {
     if (const auto* q = std::get_if<queue_joined>(&e.body)) {
         projections::queue_view view{q->ticket, q->status, q->position, 0, q->active_until};
         if (auto now = models.queue(q->concert, q->user, config.clock()); now && now->ticket == q->ticket) view.estimated_wait_seconds = now->estimated_wait_seconds;
-        return json_response(q->fresh ? 201 : 200, queue_body(view, q->concert, q->user));
+        return json_text_response(q->fresh ? 201 : 200, queue_body(view, q->concert, q->user, true));
     }
     if (const auto* h = std::get_if<seat_held>(&e.body)) return json_response(201, reservation_json(h->reservation));
     if (const auto* h = std::get_if<hold_cancelled>(&e.body)) return json_response(200, reservation_json(h->reservation));

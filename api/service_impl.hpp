@@ -117,7 +117,7 @@ struct service::impl {
     void get_analytics(request_context& rc);
     command make_command(user_id u, command_body body, std::string idempotency_key);
     void reservation_command(request_context& rc, command_kind kind);
-    json queue_body(const projections::queue_view& q, concert_id c, user_id u);
+    std::string queue_body(const projections::queue_view& q, concert_id c, user_id u, bool with_token);
 };
 
 unsigned refusal_status(refusal r, command_kind kind);

@@ -81,8 +81,9 @@ rocks_read_models::rocks_read_models(const options& o, std::unique_ptr<rocksdb::
       image_(o.partitions) {}
 
 rocks_read_models::~rocks_read_models() {
-    // Close reports what deleting the database would swallow; nothing is lost either way, since
-    // written batches are in RocksDB's write-ahead log and the read models rebuild from the event log.
+    // Flush and Close report what deleting the database would swallow; nothing is lost either way:
+    // the read models rebuild from the event log from the last batch boundary that reached disk.
+    if (!options_.sync) ignore_error(to_result(db_->Flush(rocksdb::FlushOptions())));
     ignore_error(to_result(db_->Close()));
 }
 
@@ -250,6 +251,10 @@ result<unit> rocks_read_models::apply(std::uint32_t partition, std::span<const e
     if (rocksdb::Status s = batch.Put(keys::applied_key(partition), encode_u64(next)); !s.ok()) return io_error(s);
     rocksdb::WriteOptions wo;
     wo.sync = options_.sync;
+    // Unsynced read models skip RocksDB's write-ahead log too: each batch carries its applied
+    // sequence and RocksDB flushes the memtable as a whole, so after a crash the store is some
+    // earlier batch boundary, and the projector replays the event log from there. Close flushes.
+    wo.disableWAL = !options_.sync;
     if (rocksdb::Status s = db_->Write(wo, &batch); !s.ok()) return io_error(s);
 
     // The batch is durable; make it visible in the image and the mirror, then advance the sequence
