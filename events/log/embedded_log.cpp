@@ -459,6 +459,14 @@ public:
             return error{errc::invalid, "checkpoint of " + std::to_string(bytes.size()) +
                                             " bytes is over checkpoint_bytes_max"};
         }
+        // The checkpoint says "every command below offset N is applied": the events and saga
+        // commands those produced must be as durable as it is, and derived records are written
+        // without fsync. Syncing the write-ahead log first makes them so (it runs beside the
+        // writer's group commits, not in their way).
+        if (sync_) {
+            const rocksdb::Status synced = db_.SyncWAL();
+            if (!synced.ok()) return io_error("syncing the log before the checkpoint of partition " + std::to_string(partition), synced);
+        }
         const std::string path = path_of(partition), temporary = path + ".tmp";
         if (auto written = write_file(temporary, bytes); !written) return written;
         if (std::rename(temporary.c_str(), path.c_str()) != 0)
@@ -667,6 +675,7 @@ struct embedded_log::state {
     result<unit> start();
     void run_writer() noexcept;
     void write_batch(std::vector<pending_append>& batch);
+    void commit(std::vector<pending_append>& batch, bool sync);
 
     const embedded_log_options options;
     std::unique_ptr<rocksdb::DB> db;
@@ -728,17 +737,27 @@ void embedded_log::state::run_writer() noexcept {
     }
 }
 
-// One group commit: stage every call in queue order, write them in one synced batch, then make
-// them visible, wake readers and acknowledge. On failure nothing becomes visible and every call of
-// the batch gets the error.
+// One pass of the writer over the calls it took from the queue. Derived records (events and saga
+// commands, log_stream::append_derived) are written first, in one unsynced write, and made visible
+// at once: nothing waits for an fsync to see them, so a command's outcome reaches the projector
+// without waiting for the next group commit's fsync. The synced calls then go in one synced group
+// commit. Moving derived calls ahead of synced calls taken in the same pass reorders only calls of
+// different callers (each caller's derived calls keep their order; a runner waits for its synced
+// Ticks), and the WAL order still puts every derived record before the next synced write, whose
+// fsync makes it durable.
 void embedded_log::state::write_batch(std::vector<pending_append>& batch) {
+    std::vector<pending_append> derived, synced;
+    for (pending_append& item : batch) (item.synced ? synced : derived).push_back(std::move(item));
+    if (!derived.empty()) commit(derived, false);
+    if (!synced.empty()) commit(synced, true);
+}
+
+// Stages the calls in order, writes them in one batch (synced if `sync`), then makes them visible,
+// wakes readers and acknowledges. On failure nothing becomes visible and every call gets the error.
+void embedded_log::state::commit(std::vector<pending_append>& batch, bool sync) {
     rocksdb::WriteBatch write_batch;
     std::vector<result<std::uint64_t>> outcomes;
     outcomes.reserve(batch.size());
-    // One synced record makes the whole batch synced; a batch of derived records only is
-    // written in order without waiting for stable storage (see log_stream::append_derived).
-    bool needs_sync = false;
-    for (const pending_append& item : batch) needs_sync |= item.synced && !item.refused;
     for (const pending_append& item : batch) {
         if (item.refused) {
             outcomes.emplace_back(*item.refused);
@@ -752,7 +771,7 @@ void embedded_log::state::write_batch(std::vector<pending_append>& batch) {
     rocksdb::Status status;
     if (write_batch.Count() > 0) {
         rocksdb::WriteOptions write_options = write_options_for(options);
-        write_options.sync = write_options.sync && needs_sync;
+        write_options.sync = write_options.sync && sync;
         status = db->Write(write_options, &write_batch);
         if (status.ok()) batches_written.fetch_add(1, std::memory_order_relaxed);
     }
