@@ -12,7 +12,7 @@
 //
 // In both, `runner::ownership` runs one runner per owned partition (recovered in parallel) and
 // restarts one that failed. /readyz is 200 once every owned partition has a recovered, running
-// runner, the projector has caught up with the event log and (Kafka) the group has answered.
+// runner, the projections are within a second of the event log and (Kafka) the group has answered.
 // `encore serve`, `encore serve --kafka` and the benchmarks run one of these.
 
 #include <cstdint>
@@ -64,7 +64,7 @@ public:
     // The log can no longer be written (Kafka: the producer stopped after a fatal error). The
     // process should stop, so that the group gives its partitions to the others, and be restarted.
     bool failed() const;
-    // Every owned partition recovered and running, and the projections caught up.
+    // Every owned partition recovered and running, and the projections within a second of the log.
     bool ready() const;
     // Drains HTTP, gives up the partitions (their runners stop and write checkpoints; in Kafka
     // mode the group hands them over at once), stops the projector and closes the log. Idempotent.

@@ -4,12 +4,18 @@
 
 #include <cassert>
 #include <cstring>
+#include <memory>
 
 namespace encore {
 
 chain_link chain_next(const chain_link& previous, std::string_view event_bytes) {
     // One context per thread, reused: creating an EVP context per event costs more than hashing.
-    thread_local EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+    // Owned by the thread and freed when it ends (a bare pointer leaked one per thread).
+    struct context_deleter {
+        void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
+    };
+    thread_local std::unique_ptr<EVP_MD_CTX, context_deleter> owned(EVP_MD_CTX_new());
+    EVP_MD_CTX* ctx = owned.get();
     chain_link out{};
     unsigned int length = 0;
     [[maybe_unused]] int ok = EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);

@@ -18,7 +18,8 @@ constexpr auto read_retry_pause = std::chrono::milliseconds(100);
 
 projector::projector(log_stream& events, read_models& models, projected_listener listener)
     : events_(events), models_(models), listener_(std::move(listener)),
-      next_offsets_(std::make_unique<std::atomic<std::uint64_t>[]>(events.partitions())) {
+      next_offsets_(std::make_unique<std::atomic<std::uint64_t>[]>(events.partitions())),
+      caught_up_at_(std::make_unique<std::atomic<std::int64_t>[]>(events.partitions())) {
     // The first record of the next sequence is at an offset at least that sequence: offsets are
     // dense, and the records before it hold every earlier sequence at least once. Starting there
     // may read repeats again; they are dropped.
@@ -45,6 +46,22 @@ bool projector::caught_up() const {
     if (failed()) return false;
     for (std::uint32_t p = 0; p < events_.partitions(); ++p) {
         if (next_offsets_[p].load() < events_.end(p)) return false;
+    }
+    return true;
+}
+
+void projector::mark_caught_up(std::uint32_t partition, std::chrono::steady_clock::time_point at) {
+    caught_up_at_[partition].store(at.time_since_epoch().count(), std::memory_order_release);
+}
+
+bool projector::within(std::chrono::milliseconds behind) const {
+    if (failed()) return false;
+    const auto now = std::chrono::steady_clock::now().time_since_epoch().count();
+    const auto allowed = std::chrono::duration_cast<std::chrono::steady_clock::duration>(behind).count();
+    for (std::uint32_t p = 0; p < events_.partitions(); ++p) {
+        if (next_offsets_[p].load() >= events_.end(p)) continue;
+        const auto at = caught_up_at_[p].load(std::memory_order_acquire);
+        if (at == 0 || now - at > allowed) return false;
     }
     return true;
 }
@@ -103,6 +120,9 @@ void projector::run(std::uint32_t partition) {
     std::uint64_t from = next_offsets_[partition].load();
     std::vector<event> batch;
     while (!stopping_.load()) {
+        // What the log held when this read began is projected once `from` passes `end_before`.
+        const auto read_began = std::chrono::steady_clock::now();
+        const std::uint64_t end_before = events_.end(partition);
         auto records = events_.read(partition, from, read_records_max, read_wait);
         if (!records) {
             diag::warn(component, "event log read failed; retrying",
@@ -110,7 +130,10 @@ void projector::run(std::uint32_t partition) {
             std::this_thread::sleep_for(read_retry_pause);
             continue;
         }
-        if (records->empty()) continue;
+        if (records->empty()) {
+            if (from >= end_before) mark_caught_up(partition, std::chrono::steady_clock::now());
+            continue;
+        }
         if (!decode_batch(partition, models_.applied_sequence(partition), *records, batch)) return;
         if (!batch.empty()) {
             if (auto applied = models_.apply(partition, batch); !applied) {
@@ -120,6 +143,7 @@ void projector::run(std::uint32_t partition) {
         }
         from = records->back().offset + 1;
         next_offsets_[partition].store(from);
+        if (from >= end_before) mark_caught_up(partition, read_began);
         if (!listener_ || batch.empty()) continue;
         try {
             listener_(partition, batch);

@@ -31,6 +31,10 @@ public:
     // True once every partition has read and applied everything that was in the event log at the
     // time of the call (readyz).
     bool caught_up() const;
+    // True when every partition is caught up, or was within `behind`: everything the event log
+    // held that long ago is applied. What readiness means under load: a busy log is never
+    // "caught up" at the instant of a probe, but it is within a second of it.
+    bool within(std::chrono::milliseconds behind) const;
     // Event log records not yet read and applied, summed over partitions (for /metrics).
     std::uint64_t lag() const;
     // True once some partition's thread stopped on a fatal operating error (a record that does not
@@ -45,6 +49,7 @@ public:
 
 private:
     void run(std::uint32_t partition);
+    void mark_caught_up(std::uint32_t partition, std::chrono::steady_clock::time_point at);
     // Turns a batch of log records into the events that come next after `expected` (the applied
     // sequence), dropping repeats of earlier ones; false (after logging why) when a record is
     // corrupt or a sequence is missing.
@@ -61,6 +66,8 @@ private:
     // Per partition: the log offset the thread reads next. Equal to the applied sequence on the
     // embedded log; ahead of it on Kafka, where repeated records take offsets too.
     std::unique_ptr<std::atomic<std::uint64_t>[]> next_offsets_;
+    // Per partition: steady-clock ticks at which the log as it was then had all been applied; 0 never.
+    std::unique_ptr<std::atomic<std::int64_t>[]> caught_up_at_;
 };
 
 }  // namespace encore::projections

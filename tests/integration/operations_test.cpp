@@ -3,6 +3,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <map>
 #include <regex>
 #include <thread>
@@ -38,6 +39,13 @@ TEST_CASE("healthz, readyz, the web page and the OpenAPI document", "[operations
     CHECK(page.header("Content-Type").value_or("").starts_with("text/html"));
     CHECK(page.body.find("<html") != std::string::npos);
     CHECK(page.body.find("</html>") != std::string::npos);
+    // A browser must refuse to frame the page, to sniff it, to leak the URL or to load from elsewhere.
+    CHECK(page.header("X-Frame-Options") == std::optional<std::string>("DENY"));
+    CHECK(page.header("X-Content-Type-Options") == std::optional<std::string>("nosniff"));
+    CHECK(page.header("Referrer-Policy") == std::optional<std::string>("no-referrer"));
+    const std::string csp = page.header("Content-Security-Policy").value_or("");
+    CHECK(csp.find("default-src 'none'") != std::string::npos);
+    CHECK(csp.find("frame-ancestors 'none'") != std::string::npos);
 
     auto doc_reply = call(client, "GET", "/openapi.json");
     REQUIRE_STATUS(doc_reply, 200);
@@ -231,6 +239,43 @@ TEST_CASE("a query pipelined behind commands on one connection sees their effect
         balances.push_back(reply->json().at("balance").get<std::int64_t>());
     }
     CHECK(balances == std::vector<std::int64_t>{100, 120, 123, 123});
+}
+
+}  // namespace
+}  // namespace encore::test
+
+namespace encore::test {
+namespace {
+
+TEST_CASE("readyz stays 200 while the node is busy writing", "[operations]") {
+    server_process server;
+    http_client probe_client(server.host(), server.port());
+    REQUIRE(poll_until(std::chrono::seconds(10), [&] { return call(probe_client, "GET", "/readyz").status == 200; }));
+    constexpr int writers = 8;
+    std::atomic<bool> done{false};
+    std::atomic<int> writes{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < writers; ++t) {
+        threads.emplace_back([&] {
+            http_client c(server.host(), server.port());
+            const user_account u = new_user(c);
+            while (!done.load()) {
+                if (charge(c, u, 1).status == 200) ++writes;
+            }
+        });
+    }
+    int probes = 0, not_ready = 0;
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+    while (std::chrono::steady_clock::now() < until) {
+        ++probes;
+        if (call(probe_client, "GET", "/readyz").status != 200) ++not_ready;
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    done = true;
+    for (auto& t : threads) t.join();
+    INFO(probes << " probes, " << not_ready << " not ready, " << writes.load() << " writes");
+    CHECK(writes.load() > 1'000);
+    CHECK(not_ready == 0);
 }
 
 }  // namespace
