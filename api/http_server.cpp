@@ -521,7 +521,49 @@ void session::push_error(unsigned status, std::string_view code, std::string_vie
     write_next();
 }
 
+namespace {
+
+// RFC 9112 §6.3 and §3.2: a request whose body length is ambiguous, or an HTTP/1.1 request
+// without exactly one Host, is refused and the connection closed, so that no two parties (a proxy
+// in front, this server) can disagree on where the next request starts. The message says why.
+std::optional<std::string> framing_error(const http_request& request) {
+    std::size_t lengths = 0, hosts = 0;
+    std::vector<std::string_view> codings;
+    for (const auto& field : request) {
+        if (field.name() == http::field::content_length) ++lengths;
+        if (field.name() == http::field::host) ++hosts;
+        if (field.name() == http::field::transfer_encoding) {
+            std::string_view value = field.value();
+            while (!value.empty()) {
+                const std::size_t comma = value.find(',');
+                std::string_view coding = value.substr(0, comma);
+                while (!coding.empty() && (coding.front() == ' ' || coding.front() == '\t')) coding.remove_prefix(1);
+                while (!coding.empty() && (coding.back() == ' ' || coding.back() == '\t')) coding.remove_suffix(1);
+                if (!coding.empty()) codings.push_back(coding);
+                value = comma == std::string_view::npos ? std::string_view{} : value.substr(comma + 1);
+            }
+        }
+    }
+    if (lengths > 1) return "several Content-Length headers";
+    if (!codings.empty()) {
+        if (lengths > 0) return "both Transfer-Encoding and Content-Length";
+        if (!beast::iequals(codings.back(), "chunked")) return "a Transfer-Encoding whose last coding is not chunked";
+        for (std::size_t i = 0; i + 1 < codings.size(); ++i) {
+            if (beast::iequals(codings[i], "chunked")) return "chunked applied more than once";
+        }
+        if (request.version() < 11) return "Transfer-Encoding in an HTTP/1.0 request";
+    }
+    if (request.version() >= 11 && hosts != 1) return hosts == 0 ? "no Host header" : "several Host headers";
+    return std::nullopt;
+}
+
+}  // namespace
+
 void session::dispatch() {
+    if (auto why = framing_error(parser_->get())) {
+        push_error(400, "BAD_REQUEST", "ambiguous or incomplete request framing: " + *why);
+        return;
+    }
     http_request request = parser_->release();
     parser_.reset();
     continue_sent_ = false;

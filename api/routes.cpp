@@ -59,9 +59,6 @@ std::string_view bearer(std::string_view authorization) {
     return authorization.substr(prefix.size());
 }
 
-}  // namespace
-
-namespace {
 // The pages are served with what a browser needs to refuse framing, MIME sniffing, referrer
 // leaks and anything not from this origin. The page's script and style are inline, hence
 // 'unsafe-inline' for those two only; nothing else may load or connect elsewhere.
@@ -97,6 +94,21 @@ void service::impl::route(request_context& rc) {
     };
     const auto method = rc.request.method();
     const bool get = method == http::verb::get || method == http::verb::head;
+    if (method != http::verb::get && method != http::verb::head && method != http::verb::post &&
+        method != http::verb::put && method != http::verb::patch && method != http::verb::delete_ &&
+        method != http::verb::options) {
+        rc.route = "501";
+        return rc.fail(501, "NOT_IMPLEMENTED", "this server does not implement the method " + std::string(rc.request.method_string()));
+    }
+    // The fixed GET-only paths, asked with another method.
+    static constexpr std::string_view get_only[] = {"healthz", "readyz", "metrics", "openapi.json"};
+    if (!get && (rc.segments.empty() ||
+                 (rc.segments.size() == 1 && std::find(std::begin(get_only), std::end(get_only), rc.segments[0]) != std::end(get_only)))) {
+        rc.route = "405";
+        auto response = error_response(405, "METHOD_NOT_ALLOWED", "this path takes GET and HEAD only");
+        response.set(http::field::allow, "GET, HEAD");
+        return rc.send(std::move(response));
+    }
     if (rc.segments.empty() && get) {
         rc.route = "GET /";
         http_response page(http::status::ok, 11);
@@ -139,6 +151,7 @@ void service::impl::route(request_context& rc) {
         }
         if (!allowed.empty()) allowed += ", ";
         allowed += std::string(http::to_string(r.method));
+        if (r.method == http::verb::get) allowed += ", HEAD";
     }
     if (!allowed.empty()) {
         rc.route = "405";
