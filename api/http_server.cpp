@@ -3,6 +3,7 @@
 // I/O threads.
 
 #include "api/http_server.hpp"
+#include "events/diagnostics.hpp"
 
 #include <atomic>
 #include <cassert>
@@ -1087,7 +1088,10 @@ result<unit> http_server::core::listen() {
 void http_server::core::start_threads() {
     threads_running = options.threads;
     for (unsigned i = 0; i < options.threads; ++i) {
-        threads.emplace_back([this] { run_thread(); });
+        threads.emplace_back([this] {
+            diag::name_thread("http-io");
+            run_thread();
+        });
     }
 }
 

@@ -246,7 +246,10 @@ void service::impl::run_housekeeping() {
 service::service(service_config config, log_stream& commands, projections::read_models& models, token_signer& tokens,
                  metrics_registry& metrics)
     : impl_(std::make_unique<impl>(std::move(config), commands, models, tokens, metrics)) {
-    impl_->housekeeping = std::thread([this] { impl_->run_housekeeping(); });
+    impl_->housekeeping = std::thread([this] {
+        diag::name_thread("housekeeping");
+        impl_->run_housekeeping();
+    });
 }
 
 service::~service() {

@@ -1,5 +1,7 @@
 #include "events/diagnostics.hpp"
 
+#include <pthread.h>
+
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -39,6 +41,12 @@ void write(level l, std::string_view component, std::string_view message, const 
     std::string text = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     std::lock_guard lock(output_mutex);
     std::fprintf(stderr, "%s\n", text.c_str());
+}
+
+void name_thread(std::string_view name) {
+    char kept[16] = {};
+    name.copy(kept, sizeof kept - 1);
+    pthread_setname_np(pthread_self(), kept);
 }
 
 }  // namespace encore::diag

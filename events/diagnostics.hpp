@@ -18,4 +18,8 @@ inline void info(std::string_view c, std::string_view m, const nlohmann::json& f
 inline void warn(std::string_view c, std::string_view m, const nlohmann::json& f = {}) { write(level::warn, c, m, f); }
 inline void error(std::string_view c, std::string_view m, const nlohmann::json& f = {}) { write(level::error, c, m, f); }
 
+// Names the calling thread (at most 15 characters are kept), so that top, perf and gdb tell the
+// runner, projector, log writer and I/O threads apart.
+void name_thread(std::string_view name);
+
 }  // namespace encore::diag

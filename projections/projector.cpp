@@ -33,7 +33,10 @@ void projector::start() {
     stopping_.store(false);
     const std::uint32_t partitions = events_.partitions();
     threads_.reserve(partitions);
-    for (std::uint32_t p = 0; p < partitions; ++p) threads_.emplace_back([this, p] { run(p); });
+    for (std::uint32_t p = 0; p < partitions; ++p) threads_.emplace_back([this, p] {
+            diag::name_thread("projector-" + std::to_string(p));
+            run(p);
+        });
 }
 
 void projector::stop() {

@@ -83,6 +83,7 @@ bool checkpointer::finish() {
 }
 
 void checkpointer::run() {
+    diag::name_thread("checkpoint-" + std::to_string(partition_));
     for (;;) {
         pending next;
         {

@@ -123,7 +123,12 @@ result<unit> partition_runner::recover() {
     return unit{};
 }
 
-void partition_runner::start() { thread_ = std::thread([this] { run(); }); }
+void partition_runner::start() {
+    thread_ = std::thread([this] {
+        diag::name_thread("runner-" + std::to_string(partition_));
+        run();
+    });
+}
 
 void partition_runner::stop() {
     if (thread_.joinable()) {

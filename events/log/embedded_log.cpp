@@ -1,4 +1,5 @@
 #include "events/log/embedded_log.hpp"
+#include "events/diagnostics.hpp"
 
 #include <rocksdb/convenience.h>
 #include <rocksdb/db.h>
@@ -722,7 +723,10 @@ result<unit> embedded_log::state::start() {
     checkpoints = std::make_unique<checkpoint_impl>(*db, *families[checkpoints_family], options.partitions, options);
     if (auto opened = checkpoints->open(); !opened) return opened.err();
     try {
-        writer = std::thread([this] { run_writer(); });
+        writer = std::thread([this] {
+            diag::name_thread("log-writer");
+            run_writer();
+        });
     } catch (const std::system_error& e) {
         return error{errc::unavailable, std::string("embedded log: starting the writer thread: ") + e.what()};
     }
