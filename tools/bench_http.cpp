@@ -13,13 +13,6 @@
 #include <random>
 #include <thread>
 
-#include <boost/asio/connect.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/write.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/http/read.hpp>
-#include <boost/beast/http/string_body.hpp>
 #include <nlohmann/json.hpp>
 
 #include "api/node.hpp"
@@ -27,15 +20,16 @@
 #include "events/log/kafka_mock.hpp"
 #include "events/diagnostics.hpp"
 #include "tests/support/http_client.hpp"
+#include "tools/bench_support.hpp"
 #include "tools/commands.hpp"
 
 namespace encore::tools {
 namespace {
 
-namespace asio = boost::asio;
-namespace beast = boost::beast;
-using tcp = asio::ip::tcp;
-using clock_type = std::chrono::steady_clock;
+namespace asio = bench::asio;
+using bench::clock_type;
+using bench::route_stats;
+using bench::tcp;
 
 struct bench_user {
     std::string token;
@@ -55,7 +49,7 @@ struct http_bench_settings {
 };
 
 enum class op { hold, seats, enqueue, pay, charge, balance, count };
-constexpr const char* op_names[] = {"hold", "seat_map", "enqueue", "pay", "charge", "balance"};
+const std::vector<std::string> op_names = {"hold", "seat_map", "enqueue", "pay", "charge", "balance"};
 // Out of 100: the default mix of one onsale minute, holds first; --hold-share changes the
 // holds' part and splits the rest evenly.
 struct op_mix {
@@ -67,11 +61,6 @@ struct op_mix {
         for (int i = 1; i <= others; ++i) m.weights[i] = (100 - hold) / others + (i <= (100 - hold) % others ? 1 : 0);
         return m;
     }
-};
-
-struct route_stats {
-    std::vector<std::uint32_t> latency_us;
-    std::map<unsigned, std::uint64_t> statuses;
 };
 
 struct shared_setup {
@@ -87,10 +76,10 @@ class connection {
 public:
     connection(asio::io_context& io, tcp::endpoint at, shared_setup& setup, std::vector<route_stats>& stats,
                clock_type::time_point until, std::uint64_t seed)
-        : socket_(io), at_(at), setup_(setup), stats_(stats), until_(until), random_(seed) {}
+        : http_(io, at), setup_(setup), stats_(stats), until_(until), random_(seed) {}
 
     void start() {
-        socket_.async_connect(at_, [this](boost::system::error_code ec) {
+        http_.connect([this](boost::system::error_code ec) {
             if (!ec) next();
         });
     }
@@ -107,16 +96,12 @@ private:
         // one with nothing to pay reads their balance instead.
         if (user_->rejoin) current_ = op::enqueue;
         if (current_ == op::pay && user_->held.empty()) current_ = op::balance;
-        request_ = build();
+        std::string request = build();
         started_ = clock_type::now();
-        asio::async_write(socket_, asio::buffer(request_), [this](boost::system::error_code ec, std::size_t) {
+        http_.exchange(std::move(request), [this](boost::system::error_code ec) {
             if (ec) return;
-            response_ = {};
-            beast::http::async_read(socket_, buffer_, response_, [this](boost::system::error_code ec2, std::size_t) {
-                if (ec2) return;
-                finish();
-                next();
-            });
+            finish();
+            next();
         });
     }
 
@@ -127,42 +112,32 @@ private:
         switch (current_) {
             case op::hold: {
                 auto seat = 1 + random_() % setup_.seats_per_date;
-                return post("/concerts/" + setup_.concert + "/dates/" + date + "/seats/" + std::to_string(seat) + "/hold", auth + queue, "");
+                return bench::post_request("/concerts/" + setup_.concert + "/dates/" + date + "/seats/" + std::to_string(seat) + "/hold", auth + queue, "");
             }
-            case op::seats: return get("/concerts/" + setup_.concert + "/dates/" + date + "/seats?status=AVAILABLE", auth + queue);
-            case op::enqueue: return post("/concerts/" + setup_.concert + "/queue", auth, "");
+            case op::seats: return bench::get_request("/concerts/" + setup_.concert + "/dates/" + date + "/seats?status=AVAILABLE", auth + queue);
+            case op::enqueue: return bench::post_request("/concerts/" + setup_.concert + "/queue", auth, "");
             case op::pay:
                 paying_ = user_->held.back();
-                return post("/reservations/" + paying_ + "/pay", auth, "");
-            case op::charge: return post("/users/me/balance/charge", auth, R"({"amount":1000})");
+                return bench::post_request("/reservations/" + paying_ + "/pay", auth, "");
+            case op::charge: return bench::post_request("/users/me/balance/charge", auth, R"({"amount":1000})");
             case op::balance:
             case op::count: break;
         }
-        return get("/users/me/balance", auth);
-    }
-
-    static std::string get(const std::string& target, const std::string& headers) {
-        return "GET " + target + " HTTP/1.1\r\nHost: bench\r\n" + headers + "\r\n";
-    }
-    static std::string post(const std::string& target, const std::string& headers, const std::string& body) {
-        return "POST " + target + " HTTP/1.1\r\nHost: bench\r\n" + headers + "Content-Type: application/json\r\nContent-Length: " +
-               std::to_string(body.size()) + "\r\n\r\n" + body;
+        return bench::get_request("/users/me/balance", auth);
     }
 
     void finish() {
-        auto us = std::chrono::duration_cast<std::chrono::microseconds>(clock_type::now() - started_).count();
-        route_stats& s = stats_[static_cast<std::size_t>(current_)];
-        s.latency_us.push_back(static_cast<std::uint32_t>(us));
-        ++s.statuses[response_.result_int()];
-        if (current_ == op::hold && response_.result_int() == 201) {
-            auto j = nlohmann::json::parse(response_.body(), nullptr, false);
+        const auto& response = http_.reply();
+        stats_[static_cast<std::size_t>(current_)].record(bench::micros_since(started_), response.result_int());
+        if (current_ == op::hold && response.result_int() == 201) {
+            auto j = nlohmann::json::parse(response.body(), nullptr, false);
             if (j.is_object() && j.contains("reservationId")) user_->held.push_back(j["reservationId"].get<std::string>());
         }
-        if ((current_ == op::hold || current_ == op::seats) && response_.result_int() == 403) user_->rejoin = true;
-        if (current_ == op::enqueue && response_.result_int() / 100 == 2) {
+        if ((current_ == op::hold || current_ == op::seats) && response.result_int() == 403) user_->rejoin = true;
+        if (current_ == op::enqueue && response.result_int() / 100 == 2) {
             user_->rejoin = false;
             // After a payment the token is COMPLETED; joining again gives a new one.
-            auto j = nlohmann::json::parse(response_.body(), nullptr, false);
+            auto j = nlohmann::json::parse(response.body(), nullptr, false);
             if (j.is_object() && j.contains("queueToken")) user_->queue_token = j["queueToken"].get<std::string>();
         }
         // Another connection may have paid (and removed) the same reservation meanwhile: remove
@@ -170,26 +145,18 @@ private:
         if (current_ == op::pay) std::erase(user_->held, paying_);
     }
 
-    tcp::socket socket_;
-    tcp::endpoint at_;
+    bench::http_connection http_;
     shared_setup& setup_;
     std::vector<route_stats>& stats_;
     clock_type::time_point until_;
     std::mt19937_64 random_;
     op current_ = op::balance;
     bench_user* user_ = nullptr;
-    std::string request_;
     std::string paying_;  // the reservation of the pay request in flight
     clock_type::time_point started_;
-    beast::flat_buffer buffer_;
-    beast::http::response<beast::http::string_body> response_;
 };
 
-nlohmann::json must_json(result<test::http_reply> r, unsigned expected, const char* what) {
-    if (!r || r->status != expected)
-        throw std::runtime_error(std::string("setup failed at ") + what + ": " + (r ? r->body : r.err().message));
-    return r->json();
-}
+using bench::must_json;
 
 shared_setup prepare(std::uint16_t port, const http_bench_settings& s, const std::string& admin_key) {
     shared_setup setup;
@@ -244,24 +211,7 @@ std::uint64_t double_sales(std::uint16_t port, const shared_setup& setup, std::u
     return doubles;
 }
 
-nlohmann::json summarize(std::vector<route_stats>& stats, double seconds) {
-    nlohmann::json routes = nlohmann::json::object();
-    std::uint64_t total = 0;
-    for (std::size_t i = 0; i < stats.size(); ++i) {
-        auto& v = stats[i].latency_us;
-        if (v.empty()) continue;
-        std::sort(v.begin(), v.end());
-        auto at = [&v](double q) { return static_cast<double>(v[static_cast<std::size_t>(q * static_cast<double>(v.size() - 1))]) / 1000.0; };
-        nlohmann::json codes = nlohmann::json::object();
-        for (auto [code, n] : stats[i].statuses) codes[std::to_string(code)] = n;
-        routes[op_names[i]] = {{"requests", v.size()}, {"per_second", static_cast<double>(v.size()) / seconds},
-                               {"p50_ms", at(0.5)}, {"p99_ms", at(0.99)}, {"p999_ms", at(0.999)}, {"statuses", codes}};
-        total += v.size();
-    }
-    return {{"requests", total}, {"requests_per_second", static_cast<double>(total) / seconds}, {"routes", routes}};
-}
-
-constexpr const char* bench_admin_key = "bench-admin-key";
+constexpr const char* bench_admin_key = bench::admin_key;
 
 // The node under test, embedded or in Kafka mode, and how to stop it.
 struct bench_target {
@@ -270,25 +220,10 @@ struct bench_target {
     std::function<void()> stop;
 };
 
-// Every partition recovered and the projections caught up.
-void wait_ready(const api::node& node, const char* what) {
-    const auto deadline = clock_type::now() + std::chrono::seconds(60);
-    while (!node.ready()) {
-        if (clock_type::now() > deadline) throw std::runtime_error(std::string(what) + " did not become ready");
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-}
+using bench::wait_ready;
 
 bench_target start_embedded(const http_bench_settings& s, const std::string& dir) {
-    api::node_options o;
-    o.data_dir = dir;
-    o.port = 0;
-    o.admin_key = bench_admin_key;
-    o.partitions = s.partitions;
-    auto started = api::node::start(o);
-    if (!started) throw std::runtime_error(started.err().message);
-    std::shared_ptr<api::node> node = std::move(started).value();
-    wait_ready(*node, "the node");
+    std::shared_ptr<api::node> node = bench::start_node(bench::embedded_options(dir, s.partitions), "the node");
     return {node->port(), "embedded", [node] { node->stop(); }};
 }
 
@@ -335,8 +270,7 @@ int bench_http(const arguments& args) {
     if (s.seconds < 1 || s.connections < 1 || s.users < 1 || s.partitions < 1 || s.partitions > 256)
         throw usage_error{"--seconds, --connections, --users and --partitions must be positive (partitions ≤ 256)"};
     diag::set_level(diag::level::warn);
-    auto dir = std::filesystem::temp_directory_path() / ("encore-bench-" + std::to_string(::getpid()));
-    std::filesystem::remove_all(dir);
+    auto dir = bench::fresh_data_dir("encore-bench");
     bench_target target = args.flag("--kafka") ? start_kafka(s, dir.string(), static_cast<int>(args.number("--brokers", 1)))
                                                : start_embedded(s, dir.string());
     const std::uint16_t port = target.port;
@@ -358,7 +292,7 @@ int bench_http(const arguments& args) {
     double seconds = std::chrono::duration<double>(clock_type::now() - started).count();
     std::uint64_t confirmed = 0;
     std::uint64_t doubles = double_sales(port, setup, confirmed);
-    nlohmann::json result = summarize(stats, seconds);
+    nlohmann::json result = bench::summarize(stats, op_names, seconds);
     result["benchmark"] = "http";
     result["log"] = target.log;
     result["seconds"] = seconds;

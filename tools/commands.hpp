@@ -43,6 +43,7 @@ struct usage_error {
 int serve(const arguments& args);
 int bench_engine(const arguments& args);
 int bench_http(const arguments& args);
+int bench_onsale(const arguments& args);
 int audit(const arguments& args);
 int dump_events(const arguments& args);
 // Kafka mode.

@@ -135,6 +135,16 @@ usage:
       loopback with a keep-alive load generator; prints per-route figures as a JSON line.
       With --kafka [--brokers N]: the same with one Kafka-mode node on an in-process mock cluster
       (librdkafka's, N brokers, default 1) in place of the embedded log.
+  encore bench onsale [--users 1000000] [--seats-per-date 5000] [--dates 10] [--connections 128]
+                      [--streams 16] [--partitions 4] [--capacity 1000] [--seconds 60] [--seed 1]
+      One onsale at full scale against a node on a temporary data dir (synced embedded log),
+      over loopback: creates --users users (charging the 90% who will pay), every one joins the
+      waiting room in order (enqueue latency, first tenth against last tenth of the queue), then
+      for --seconds polls positions, keeps --streams event streams open (extra connections) and
+      acts for the users admitted (seat map with gzip and If-None-Match, hold, pay or cancel);
+      then restarts the node with the queue full, checks that no seat was sold twice and reads
+      the checkpoint figures from /metrics. --capacity is the queue's activeCapacity. Users
+      1..10,000,000; takes several minutes at a million. Prints a JSON line.
 )";
 
 }  // namespace
@@ -165,6 +175,7 @@ int main(int argc, char** argv) {
         if (command == "events") return dump_events(arguments(argc, argv, 2, {}));
         if (command == "bench" && argc >= 3 && std::string(argv[2]) == "engine") return bench_engine(arguments(argc, argv, 3, {}));
         if (command == "bench" && argc >= 3 && std::string(argv[2]) == "http") return bench_http(arguments(argc, argv, 3, {"--kafka"}));
+        if (command == "bench" && argc >= 3 && std::string(argv[2]) == "onsale") return bench_onsale(arguments(argc, argv, 3, {}));
         throw usage_error{"unknown command '" + command + "'"};
     } catch (const usage_error& e) {
         std::fprintf(stderr, "encore: %s\n\n%s", e.message.c_str(), usage);
