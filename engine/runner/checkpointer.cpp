@@ -1,5 +1,6 @@
 #include "engine/runner/checkpointer.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 
@@ -53,6 +54,7 @@ checkpointer::checkpointer(std::uint32_t partition, checkpoint_store& store, eng
       replica_(std::move(replica)),
       head_(head),
       every_commands_(every_commands),
+      interval_commands_(every_commands),
       counters_(counters),
       thread_([this] { run(); }) {}
 
@@ -60,13 +62,16 @@ checkpointer::checkpointer(std::uint32_t partition, checkpoint_store& store, eng
 checkpointer::~checkpointer() { finish(); }
 
 void checkpointer::push(std::vector<log_entry> batch, const chain_link& head) {
+    std::size_t bytes = 0;
+    for (const log_entry& e : batch) bytes += e.bytes.size() + sizeof(log_entry);
     std::unique_lock lock(mutex_);
-    if (queue_.size() >= pending_batches_max) {
+    if (queued_bytes_ >= pending_bytes_max) {
         const auto began = std::chrono::steady_clock::now();
-        changed_.wait(lock, [this] { return queue_.size() < pending_batches_max || failed_.load(); });
+        changed_.wait(lock, [this] { return queued_bytes_ < pending_bytes_max || failed_.load(); });
         raise_to(counters_.push_wait_ms_max, ms_between(began, std::chrono::steady_clock::now()));
     }
-    queue_.push_back({std::move(batch), head});
+    queued_bytes_ += bytes;
+    queue_.push_back({std::move(batch), head, bytes});
     changed_.notify_all();
 }
 
@@ -92,6 +97,7 @@ void checkpointer::run() {
             if (queue_.empty()) return;  // finishing, and nothing left to apply
             next = std::move(queue_.front());
             queue_.pop_front();
+            queued_bytes_ -= next.bytes;
             changed_.notify_all();
         }
         for (const log_entry& entry : next.batch) {
@@ -101,10 +107,11 @@ void checkpointer::run() {
         }
         head_ = next.head;
         since_checkpoint_ += next.batch.size();
-        if (since_checkpoint_ >= every_commands_ && !save()) {
+        if (since_checkpoint_ >= interval_commands_ && !save()) {
             std::lock_guard lock(mutex_);
             failed_ = true;
             queue_.clear();
+            queued_bytes_ = 0;
             changed_.notify_all();
             return;
         }
@@ -122,6 +129,7 @@ bool checkpointer::save() {
     }
     const std::uint64_t took = ms_between(began, std::chrono::steady_clock::now());
     since_checkpoint_ = 0;
+    interval_commands_ = std::max(every_commands_, size / snapshot_bytes_per_command);
     counters_.last_bytes = size;
     counters_.last_ms = took;
     raise_to(counters_.max_ms, took);

@@ -667,6 +667,9 @@ struct embedded_log::state {
         events.reset();
         checkpoints.reset();
         if (db) {
+            // The memtables go to disk now, so that the next open reads tables instead of
+            // replaying up to rocksdb_wal_bytes_max of write-ahead log (seconds at onsale scale).
+            ignore_status(db->Flush(rocksdb::FlushOptions(), families));
             for (rocksdb::ColumnFamilyHandle* family : families) ignore_status(db->DestroyColumnFamilyHandle(family));
             ignore_status(db->Close());
         }

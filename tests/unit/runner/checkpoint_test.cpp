@@ -91,7 +91,8 @@ TEST_CASE("checkpoints are written off the writer thread and hold exactly the re
             wait_applied(r, from + options.checkpoint_every_commands);
         }
         r.stop();  // the final checkpoint
-        CHECK(r.checkpoints().written.load() >= commands / options.checkpoint_every_commands);
+        // Every 100 commands at first; the interval then grows with the snapshot's size.
+        CHECK(r.checkpoints().written.load() >= 3);
         CHECK(r.checkpoints().push_wait_ms_max.load() == 0);
         CHECK_FALSE(r.failed());
     }
