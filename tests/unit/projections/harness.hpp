@@ -17,29 +17,9 @@
 #include "events/ids.hpp"
 #include "events/time.hpp"
 #include "projections/read_models.hpp"
+#include "tests/support/temp_directory.hpp"
 
 namespace encore::test {
-
-// A directory under the system temp directory, removed with everything in it when the test ends.
-class temp_directory {
-public:
-    temp_directory() {
-        std::string pattern = (std::filesystem::temp_directory_path() / "encore-projections-test-XXXXXX").string();
-        REQUIRE(mkdtemp(pattern.data()) != nullptr);
-        path_ = pattern;
-    }
-    ~temp_directory() {
-        std::error_code ignored;
-        std::filesystem::remove_all(path_, ignored);
-    }
-    temp_directory(const temp_directory&) = delete;
-    temp_directory& operator=(const temp_directory&) = delete;
-
-    std::string path(const std::string& name) const { return (path_ / name).string(); }
-
-private:
-    std::filesystem::path path_;
-};
 
 inline std::unique_ptr<projections::read_models> open_models(const std::string& directory, std::uint32_t partitions) {
     projections::options o;

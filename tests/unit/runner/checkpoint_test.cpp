@@ -3,8 +3,6 @@
 
 #include <catch2/catch.hpp>
 
-#include <stdlib.h>
-
 #include <chrono>
 #include <filesystem>
 #include <thread>
@@ -15,26 +13,12 @@
 #include "events/codec.hpp"
 #include "events/ids.hpp"
 #include "events/log/embedded_log.hpp"
+#include "tests/support/temp_directory.hpp"
 
 namespace encore {
 namespace {
 
-class temp_directory {
-public:
-    temp_directory() {
-        std::string pattern = (std::filesystem::temp_directory_path() / "encore-runner-test-XXXXXX").string();
-        REQUIRE(mkdtemp(pattern.data()) != nullptr);
-        path_ = pattern;
-    }
-    ~temp_directory() {
-        std::error_code ignored;
-        std::filesystem::remove_all(path_, ignored);
-    }
-    std::string path() const { return path_.string(); }
-
-private:
-    std::filesystem::path path_;
-};
+using test::temp_directory;
 
 constexpr time_ms start_ms = 1'800'000'000'000;
 
@@ -71,7 +55,7 @@ engine::partition_state replay(embedded_log& log) {
 }
 
 TEST_CASE("checkpoints are written off the writer thread and hold exactly the replayed state") {
-    temp_directory dir;
+    temp_directory dir("encore-runner-test");
     auto log = embedded_log::open({.directory = dir.path(), .partitions = 1, .sync = false});
     REQUIRE(log);
     runner::runner_options options;
@@ -121,7 +105,7 @@ TEST_CASE("checkpoints are written off the writer thread and hold exactly the re
 }
 
 TEST_CASE("an undecodable command is applied as an empty Tick by the runner and its checkpointer alike") {
-    temp_directory dir;
+    temp_directory dir("encore-runner-test");
     auto log = embedded_log::open({.directory = dir.path(), .partitions = 1, .sync = false});
     REQUIRE(log);
     auto records = wallet_commands(10);
