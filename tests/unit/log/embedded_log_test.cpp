@@ -2,6 +2,7 @@
 // No test asserts on time: waits are generous upper bounds that only matter when something hangs.
 
 #include "events/log/embedded_log.hpp"
+#include "tests/support/temp_directory.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -32,30 +33,11 @@ using namespace std::chrono_literals;
 // How long a test waits for something that should happen at once before it calls it a hang.
 constexpr auto hang_wait = 30s;
 
-// A directory under the system temp directory, removed with everything in it when the test ends.
-class temp_directory {
-public:
-    temp_directory() {
-        std::string pattern = (std::filesystem::temp_directory_path() / "encore-log-test-XXXXXX").string();
-        REQUIRE(mkdtemp(pattern.data()) != nullptr);
-        path_ = pattern;
-    }
-    ~temp_directory() {
-        std::error_code ignored;
-        std::filesystem::remove_all(path_, ignored);
-    }
-    temp_directory(const temp_directory&) = delete;
-    temp_directory& operator=(const temp_directory&) = delete;
-
-    std::string log_path() const { return (path_ / "log").string(); }
-
-private:
-    std::filesystem::path path_;
-};
+using encore::test::temp_directory;
 
 embedded_log_options options_for(const temp_directory& directory, std::uint32_t partitions) {
     embedded_log_options options;
-    options.directory = directory.log_path();
+    options.directory = directory.path("log");
     options.partitions = partitions;
     return options;
 }
