@@ -1,6 +1,7 @@
 #include "api/node.hpp"
 
 #include <openssl/rand.h>
+#include <sys/stat.h>
 
 #include <atomic>
 #include <chrono>
@@ -105,19 +106,37 @@ public:
     static result<std::unique_ptr<backend>> open(const node_options& o, const embedded_backend& b) {
         auto log = embedded_log::open({.directory = o.data_dir + "/log", .partitions = o.partitions, .sync = b.sync});
         if (!log) return log.err();
-        return std::unique_ptr<backend>(new embedded(std::move(log).value(), o.partitions));
+        return std::unique_ptr<backend>(new embedded(std::move(log).value(), o.partitions, o.data_dir));
     }
     log_stream& commands() override { return log_->commands(); }
     log_stream& events() override { return log_->events(); }
     checkpoint_store& checkpoints() override { return log_->checkpoints(); }
+    // A generated secret is kept in a file of its own, `<data_dir>/token-secret` (0600), never in
+    // a log record that a tool could print. A data directory of an older version kept it in the
+    // log's metadata: it is carried over to the file.
     result<std::string> token_secret(const std::string& given) override {
         if (!given.empty()) return given;
-        auto kept = log_->get_meta("token_secret");
-        if (!kept) return kept.err();
-        if (kept->has_value()) return **kept;
-        std::string fresh = generate_secret();
-        if (auto put = log_->put_meta("token_secret", fresh); !put) return put.err();
-        return fresh;
+        const std::string path = data_dir_ + "/token-secret";
+        if (std::ifstream in(path); in) {
+            std::string kept((std::istreambuf_iterator<char>(in)), {});
+            if (kept.size() < token_secret_bytes_min) return error{errc::corrupt, path + " holds no valid secret"};
+            return kept;
+        }
+        auto legacy = log_->get_meta("token_secret");
+        if (!legacy) return legacy.err();
+        std::string secret = legacy->has_value() ? **legacy : generate_secret();
+        const std::string temporary = path + ".tmp";
+        {
+            std::ofstream out(temporary, std::ios::trunc);
+            out << secret;
+            if (!out.flush()) return error{errc::io, "cannot write " + temporary};
+        }
+        std::error_code ec;
+        std::filesystem::permissions(temporary, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write,
+                                     std::filesystem::perm_options::replace, ec);
+        if (!ec) std::filesystem::rename(temporary, path, ec);
+        if (ec) return error{errc::io, "cannot keep the token secret in " + path + ": " + ec.message()};
+        return secret;
     }
     result<bool> models_stale() override { return false; }
     void configure(runner::ownership_options&, service_config&) override {}
@@ -134,9 +153,11 @@ public:
     std::string describe() const override { return "embedded"; }
 
 private:
-    embedded(std::unique_ptr<embedded_log> log, std::uint32_t partitions) : log_(std::move(log)), partitions_(partitions) {}
+    embedded(std::unique_ptr<embedded_log> log, std::uint32_t partitions, std::string data_dir)
+        : log_(std::move(log)), partitions_(partitions), data_dir_(std::move(data_dir)) {}
     std::unique_ptr<embedded_log> log_;
     std::uint32_t partitions_;
+    std::string data_dir_;
 };
 
 class kafka final : public backend {
@@ -296,9 +317,15 @@ result<std::unique_ptr<node>> node::start(const node_options& o) {
         return error{errc::invalid, "--token-secret must be at least 32 characters"};
     auto p = std::make_unique<parts>();
     p->options = o;
+    // The data holds the token secret and every user's data: no other local user may read it,
+    // whatever the umask. Folders are made 0700 and files 0600 from here on (RocksDB creates its
+    // files with the process umask), and the data directory itself is closed to others.
+    ::umask(077);
     std::error_code ec;
     std::filesystem::create_directories(o.data_dir, ec);
     if (ec) return error{errc::io, "cannot create the data directory " + o.data_dir + ": " + ec.message()};
+    std::filesystem::permissions(o.data_dir, std::filesystem::perms::owner_all, std::filesystem::perm_options::replace, ec);
+    if (ec) return error{errc::io, "cannot restrict the data directory " + o.data_dir + " to its owner: " + ec.message()};
     auto opened = std::visit(
         [&](const auto& b) -> result<std::unique_ptr<backend>> {
             if constexpr (std::is_same_v<std::decay_t<decltype(b)>, embedded_backend>) return embedded::open(o, b);

@@ -100,7 +100,10 @@ usage:
       environment variable: ENCORE_DATA_DIR, ENCORE_LISTEN, ENCORE_ADMIN_KEY, ENCORE_PARTITIONS,
       ENCORE_TOKEN_SECRET, ENCORE_DEMO. Defaults: --listen 127.0.0.1:8080, --partitions 4; the
       token secret is generated on first start and kept in the data directory. SIGTERM or
-      SIGINT drains and exits.
+      SIGINT drains and exits. --admin-key-file PATH and --token-secret-file PATH read those
+      secrets from files, so that they do not show in `ps` (ENCORE_ADMIN_KEY_FILE,
+      ENCORE_TOKEN_SECRET_FILE). The data directory is made 0700 and its files 0600; a generated
+      token secret is kept in DIR/token-secret.
   encore serve --kafka BOOTSTRAP --node-id ID --data-dir DIR --listen HOST:PORT --admin-key KEY
                --token-secret S [--partitions N] [--topic-prefix P] [--kafka-config key=value]...
                [--http-threads N] [--group-id G] [--session-timeout-ms MS]

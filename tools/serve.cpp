@@ -3,6 +3,8 @@
 
 #include <csignal>
 #include <cstdio>
+#include <fstream>
+#include <iterator>
 
 #include "api/node.hpp"
 #include "events/diagnostics.hpp"
@@ -11,8 +13,23 @@
 namespace encore::tools {
 namespace {
 
-const std::set<std::string> common_flags = {"--data-dir", "--listen",       "--admin-key",
-                                            "--partitions", "--token-secret", "--http-threads"};
+const std::set<std::string> common_flags = {"--data-dir",     "--listen",       "--admin-key",         "--admin-key-file",
+                                            "--partitions",   "--token-secret", "--token-secret-file", "--http-threads"};
+
+// A secret given on the command line shows in `ps`; `--NAME-file PATH` reads it from a file
+// instead (one trailing newline dropped). Both at once is an error.
+std::optional<std::string> secret_flag(const arguments& args, const std::string& name) {
+    auto inline_value = args.text(name);
+    auto file = args.text(name + "-file");
+    if (inline_value && file) throw usage_error{name + " and " + name + "-file are exclusive"};
+    if (!file) return inline_value;
+    std::ifstream in(*file);
+    if (!in) throw usage_error{"cannot read " + name + "-file " + *file};
+    std::string value((std::istreambuf_iterator<char>(in)), {});
+    if (value.ends_with('\n')) value.pop_back();
+    if (value.ends_with('\r')) value.pop_back();
+    return value;
+}
 const std::set<std::string> embedded_flags = {"--demo"};
 const std::set<std::string> kafka_flags = {"--kafka",        "--node-id",  "--topic-prefix",
                                            "--kafka-config", "--group-id", "--session-timeout-ms"};
@@ -44,13 +61,13 @@ api::node_options node_settings(const arguments& args) {
     auto dir = args.text("--data-dir");
     if (!dir) throw usage_error{"--data-dir (or ENCORE_DATA_DIR) is required"};
     o.data_dir = *dir;
-    auto admin = args.text("--admin-key");
+    auto admin = secret_flag(args, "--admin-key");
     if (!admin || admin->size() < 8) throw usage_error{"--admin-key (or ENCORE_ADMIN_KEY) of at least 8 characters is required"};
     o.admin_key = *admin;
     std::tie(o.host, o.port) = split_listen(args.text("--listen", "127.0.0.1:8080"));
     o.partitions = static_cast<std::uint32_t>(args.number("--partitions", 4));
     if (o.partitions < 1 || o.partitions > 256) throw usage_error{"--partitions must be 1..256"};
-    o.token_secret = args.text("--token-secret", "");
+    o.token_secret = secret_flag(args, "--token-secret").value_or("");
     if (kafka && o.token_secret.size() < 32)
         throw usage_error{"--token-secret (or ENCORE_TOKEN_SECRET) of at least 32 characters, shared by every process, is required in Kafka mode"};
     if (!o.token_secret.empty() && o.token_secret.size() < 32) throw usage_error{"--token-secret must be at least 32 characters"};

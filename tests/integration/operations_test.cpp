@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <filesystem>
 #include <map>
 #include <regex>
 #include <thread>
@@ -276,6 +277,38 @@ TEST_CASE("readyz stays 200 while the node is busy writing", "[operations]") {
     INFO(probes << " probes, " << not_ready << " not ready, " << writes.load() << " writes");
     CHECK(writes.load() > 1'000);
     CHECK(not_ready == 0);
+}
+
+}  // namespace
+}  // namespace encore::test
+
+namespace encore::test {
+namespace {
+
+// No other local user may read the data directory: the generated token secret signs every token.
+TEST_CASE("the data directory is closed to other users and the token secret has a file of its own", "[operations][secrets]") {
+    server_process server;
+    http_client client(server.host(), server.port());
+    const user_account kim = new_user(client);
+    REQUIRE_STATUS(charge(client, kim, 1'000), 200);
+    server.stop();
+    server.restart();  // the kept secret is reused: kim's token still works
+    http_client again(server.host(), server.port());
+    CHECK(balance_of(again, kim) == 1'000);
+
+    namespace fs = std::filesystem;
+    const auto others = fs::perms::group_all | fs::perms::others_all;
+    CHECK((fs::status(server.data_dir()).permissions() & others) == fs::perms::none);
+    std::size_t files = 0;
+    for (const auto& entry : fs::recursive_directory_iterator(server.data_dir())) {
+        INFO(entry.path().string());
+        CHECK((entry.status().permissions() & others) == fs::perms::none);
+        ++files;
+    }
+    CHECK(files > 10);
+    const fs::path secret = fs::path(server.data_dir()) / "token-secret";
+    REQUIRE(fs::exists(secret));
+    CHECK(fs::file_size(secret) >= 32);
 }
 
 }  // namespace
