@@ -1,5 +1,8 @@
 #include "api/requests.hpp"
 
+#include <set>
+#include <vector>
+
 #include "events/types.hpp"
 
 namespace encore::api {
@@ -47,7 +50,25 @@ std::string_view request_context::header(std::string_view name) const {
 std::optional<nlohmann::json> request_context::json_object(bool empty_ok) {
     const std::string& body = request.body();
     if (empty_ok && body.find_first_not_of(" \t\r\n") == std::string::npos) return nlohmann::json::object();
-    auto parsed = nlohmann::json::parse(body, nullptr, false);
+    // Duplicate keys are refused: two parties reading "the" value of a repeated key may disagree
+    // (one takes the first, another the last), which is how a check is slipped past a validator.
+    std::vector<std::set<std::string>> keys_seen;
+    bool duplicate = false;
+    auto parsed = nlohmann::json::parse(
+        body,
+        [&](int, nlohmann::json::parse_event_t event, nlohmann::json& value) {
+            using ev = nlohmann::json::parse_event_t;
+            if (event == ev::object_start) keys_seen.emplace_back();
+            if (event == ev::object_end && !keys_seen.empty()) keys_seen.pop_back();
+            if (event == ev::key && !keys_seen.empty() && !keys_seen.back().insert(value.get<std::string>()).second)
+                duplicate = true;
+            return true;
+        },
+        false);
+    if (!parsed.is_discarded() && duplicate) {
+        fail(400, "INVALID_REQUEST", "the body repeats a key in one object");
+        return std::nullopt;
+    }
     if (parsed.is_discarded()) {
         fail(400, "INVALID_REQUEST", "the body is not valid JSON");
         return std::nullopt;

@@ -64,6 +64,14 @@ TEST_CASE("malformed and mistyped JSON bodies get 400 and change nothing", "[bad
         CHECK_STATUS(reply, 400);
         CHECK_FALSE(error_code_of(reply).empty());
     }
+    // A key repeated in one object (either value could be "the" amount), at the top or nested.
+    CHECK_ERROR(call(w.client, "POST", "/users/me/balance/charge", R"({"amount": 10, "amount": 1000000})", bearer(w.kim.token)),
+                400, "INVALID_REQUEST");
+    CHECK_ERROR(call(w.client, "POST", "/admin/concerts",
+                     R"({"title": "x", "schedules": [{"date": "2030-12-24", "seats": 5, "seats": 50, "price": 1}]})",
+                     admin_header(w.server.admin_key())),
+                400, "INVALID_REQUEST");
+    // (The same key in two objects of one body is fine: every catalog with two schedules has it.)
     // Invalid UTF-8 inside a string and a wrongly typed name.
     CHECK_STATUS(call(w.client, "POST", "/users", "{\"name\": \"\xff\xfe\"}"), 400);
     CHECK_STATUS(call(w.client, "POST", "/users", R"({"name": {"first": "kim"}})"), 400);
