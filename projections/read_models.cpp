@@ -158,37 +158,35 @@ result<unit> rocks_read_models::publish_concert(const std::string& key, const st
     return unit{};
 }
 
+// The mirror is built from the image, which load_image filled in its one pass over the store.
 result<unit> rocks_read_models::load_concerts() {
     result<unit> failed = unit{};
-    auto r = scan(keys::tag_prefix(keys::concert), nullptr, [&](std::string_view k, std::string_view v) {
-        failed = publish_concert(std::string(k), std::string(v));
-        return failed.ok();
-    });
-    return r ? failed : r;
+    for (std::uint32_t p = 0; p < image_.partitions() && failed; ++p) {
+        image_.at(p).scan(keys::tag_prefix(keys::concert), [&](std::string_view k, std::string_view v) {
+            failed = publish_concert(std::string(k), std::string(v));
+            return failed.ok();
+        });
+    }
+    return failed;
 }
 
 // Sets every HELD or SOLD seat (absent keys are AVAILABLE, the mirror's initial state).
 result<unit> rocks_read_models::load_seats() {
-    result<unit> failed = unit{};
-    std::shared_ptr<concert_mirror> concert;
-    auto r = scan(keys::tag_prefix(keys::seat), nullptr, [&](std::string_view k, std::string_view v) {
-        keys::key_reader key(k);
-        if (k.size() != keys::seat_key_size || v.size() != 1 || (v[0] != 1 && v[0] != 2)) {
-            failed = error{errc::corrupt, "read models: undecodable seat"};
-            return false;
+    for (std::uint32_t p = 0; p < image_.partitions(); ++p) {
+        for (const auto& [k, v] : image_.at(p).points) {
+            if (k[0] != keys::seat) continue;
+            keys::key_reader key(k);
+            if (k.size() != keys::seat_key_size || v.size() != 1 || (v[0] != 1 && v[0] != 2))
+                return error{errc::corrupt, "read models: undecodable seat"};
+            auto concert = find_concert(concert_id{key.u64(1)});
+            date_mirror* date = concert ? concert->find_date(key.i32(9)) : nullptr;
+            const std::uint32_t seat = key.u32(13);
+            if (date == nullptr || seat < 1 || seat > date->seats())
+                return error{errc::corrupt, "read models: a seat of an unknown concert or date"};
+            date->set_status(seat, static_cast<seat_status>(v[0]));
         }
-        concert_id c{key.u64(1)};
-        if (!concert || concert->config.concert != c) concert = find_concert(c);
-        date_mirror* date = concert ? concert->find_date(key.i32(9)) : nullptr;
-        std::uint32_t seat = key.u32(13);
-        if (date == nullptr || seat < 1 || seat > date->seats()) {
-            failed = error{errc::corrupt, "read models: a seat of an unknown concert or date"};
-            return false;
-        }
-        date->set_status(seat, static_cast<seat_status>(v[0]));
-        return true;
-    });
-    return r ? failed : r;
+    }
+    return unit{};
 }
 
 // Sets the mirror's date and queue counters, and checks the seat counters against the seats.

@@ -242,11 +242,6 @@ TEST_CASE("a query pipelined behind commands on one connection sees their effect
     CHECK(balances == std::vector<std::int64_t>{100, 120, 123, 123});
 }
 
-}  // namespace
-}  // namespace encore::test
-
-namespace encore::test {
-namespace {
 
 TEST_CASE("readyz stays 200 while the node is busy writing", "[operations]") {
     server_process server;
@@ -279,11 +274,6 @@ TEST_CASE("readyz stays 200 while the node is busy writing", "[operations]") {
     CHECK(not_ready == 0);
 }
 
-}  // namespace
-}  // namespace encore::test
-
-namespace encore::test {
-namespace {
 
 // No other local user may read the data directory: the generated token secret signs every token.
 TEST_CASE("the data directory is closed to other users and the token secret has a file of its own", "[operations][secrets]") {
