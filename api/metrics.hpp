@@ -141,13 +141,14 @@ public:
     // Only for gauges: a series whose value is read by `read` at render time. `read` runs under
     // this family's lock and must not touch the registry; it must stay callable for the
     // registry's lifetime. A second registration of the same label values keeps the first.
-    Metric& with_callback(std::initializer_list<std::string_view> label_values,
-                          std::function<double()> read)
-        requires std::is_same_v<Metric, gauge>
-    {
+    // A template of its own (M is always Metric) so that clang, which instantiates the lambda
+    // with the class, never builds a gauge into a counter family.
+    template <class M = Metric>
+        requires std::is_same_v<M, gauge>
+    M& with_callback(std::initializer_list<std::string_view> label_values, std::function<double()> read) {
         return find_or_insert(
             std::span<const std::string_view>(label_values.begin(), label_values.size()),
-            [&read] { return std::make_unique<gauge>(std::move(read)); });
+            [&read] { return std::make_unique<M>(std::move(read)); });
     }
 
 private:
