@@ -1,7 +1,9 @@
 #pragma once
 // The generic HTTP/1.1 server of the API: accepts connections, reads requests, hands each to a
 // request_handler, and writes the answers back in request order. It knows nothing of routes or of
-// the domain. Beast and Asio stay inside http_server.cpp; this header only needs the message types.
+// the domain. Beast's I/O and Asio stay inside the server's own files (http_listener.cpp,
+// http_session.cpp, http_event_stream.cpp, http_responses.cpp and their internal header
+// http_server_internal.hpp); this header only needs the message types.
 //
 // Threads: `server_options::threads` I/O threads run every connection. A connection's reads,
 // writes and timers run one at a time on its own strand; request_handler::handle() is called on
