@@ -86,7 +86,8 @@ bool get_concert(byte_reader& r, concert_state& c) {
         std::string cells = r.get_long_string();
         if (cells.size() != std::size_t{sch.seats} * sizeof(std::uint32_t)) return false;
         d.seat_cells.resize(sch.seats);
-        std::memcpy(d.seat_cells.data(), cells.data(), cells.size());
+        // A date of zero seats leaves the vector without storage: memcpy must not see its null.
+        if (!cells.empty()) std::memcpy(d.seat_cells.data(), cells.data(), cells.size());
     }
     auto users = r.get_int<std::uint64_t>();
     if (users > r.remaining() / 25) return false;
