@@ -32,8 +32,14 @@ json operation(const route_doc& r) {
     std::string method = r.method;
     if (method == "post" || method == "delete") {
         op["parameters"] = json::array({{{"name", "Idempotency-Key"}, {"in", "header"}, {"required", false},
-                                         {"description", "1..64 printable ASCII characters; a repeat returns the first outcome"},
+                                         {"description", "1..64 printable ASCII characters. A repeat by the same caller on the same route with the same "
+                                                         "body returns the first outcome; the same key on another route or with another body is 422 "
+                                                         "IDEMPOTENCY_KEY_REUSED. Keys are remembered 24 hours and at most 1000 per caller, the oldest "
+                                                         "forgotten first. For POST /users the key itself is the caller: treat it as a secret."},
+                                         {"x-retention-hours", 24}, {"x-keys-per-caller-max", 1000},
                                          {"schema", {{"type", "string"}, {"minLength", 1}, {"maxLength", 64}}}}});
+        if (!op["responses"].contains("422"))
+            op["responses"]["422"] = {{"description", "IDEMPOTENCY_KEY_REUSED"}, {"content", {{"application/json", {{"schema", {{"$ref", "#/components/schemas/Error"}}}}}}}};
     }
     return op;
 }

@@ -241,7 +241,9 @@ void service::impl::post_users(request_context& rc) {
             return rc.fail(400, "INVALID_REQUEST", "name must be a string of at most 64 characters");
         name = it->get<std::string>();
     }
-    user_id u{config.random_id()};
+    // With a key, the key is the caller: the user id is derived from it, so a repeat names the
+    // same user (and partition) and is answered with the first outcome.
+    user_id u{key->empty() ? config.random_id() : tokens.derived_id("user", *key)};
     command cmd = make_command(u, register_user{name}, *key);
     submit(std::move(cmd), partition_of(u, config.partitions), command_kind::register_user, rc.respond, rc.route);
 }

@@ -68,7 +68,9 @@ void service::impl::post_concert(request_context& rc) {
     auto parsed = parse_catalog(*body);
     if (auto* why = std::get_if<std::string>(&parsed)) return rc.fail(400, "INVALID_REQUEST", *why);
     auto catalog = std::get<create_concert>(std::move(parsed));
-    catalog.concert = concert_id{config.random_id()};
+    // A keyed creation derives the concert id from the key: a repeat lands in the same partition,
+    // where the engine answers it with the first outcome (same body) or IDEMPOTENCY_KEY_REUSED.
+    catalog.concert = concert_id{key->empty() ? config.random_id() : tokens.derived_id("concert", *key)};
     std::uint32_t partition = partition_of(catalog.concert, config.partitions);
     command cmd = make_command(user_id{}, std::move(catalog), *key);
     submit(std::move(cmd), partition, command_kind::create_concert, rc.respond, rc.route);

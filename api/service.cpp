@@ -46,6 +46,7 @@ unsigned refusal_status(refusal r, command_kind kind) {
         case refusal::reservation_cancelled: return 409;
         case refusal::insufficient_balance: return 402;
         case refusal::concert_exists: return 409;
+        case refusal::idempotency_key_reused: return 422;
     }
     return 500;
 }
@@ -70,6 +71,7 @@ std::string_view refusal_message(refusal r) {
         case refusal::reservation_cancelled: return "the reservation was cancelled";
         case refusal::insufficient_balance: return "the balance does not cover the price";
         case refusal::concert_exists: return "a concert with this id exists";
+        case refusal::idempotency_key_reused: return "this Idempotency-Key was used for another request (route or body)";
     }
     return "refused";
 }
@@ -116,6 +118,11 @@ void service::impl::deliver(waiter w, const event& outcome) {
     if (const auto* replay = std::get_if<idempotent_replay>(&outcome.body)) {
         // The first request's answer is the answer: now if projected, else when it is.
         return expect(replay->first, std::move(w));
+    }
+    if (std::holds_alternative<key_claimed>(outcome.body) && w.then) {
+        // The key is the caller's: the request itself goes to its own partition now.
+        deferred_command next = std::move(*w.then);
+        return append(std::move(next.cmd), next.partition, w.kind, std::move(w.respond), std::move(w.route), std::nullopt);
     }
     if (const auto* paid = std::get_if<payment_confirmed>(&outcome.body)) {
         // Checked and parked under one lock: debit_projected() takes it after the debit became
@@ -166,8 +173,18 @@ void service::impl::expect(log_position request, waiter w) {
     }
 }
 
+// A client's key names one request across every partition: a command that lands outside the
+// caller's home partition first claims the key there (claim_key), and goes ahead once the claim is
+// answered; a key already used for another request is refused there, before anything is applied.
 void service::impl::submit(command cmd, std::uint32_t partition, command_kind kind, responder respond, std::string route) {
-    if (config.key_every_command && cmd.meta.idempotency_key.empty() && cmd.meta.origin == no_position) {
+    const bool client_key = !cmd.meta.idempotency_key.empty() && cmd.meta.origin == no_position;
+    const std::uint32_t home = partition_of(cmd.meta.user, config.partitions);
+    if (client_key && partition != home) {
+        command claim{cmd.meta, claim_key{request_fingerprint(cmd)}};
+        return append(std::move(claim), home, kind, std::move(respond), std::move(route),
+                      deferred_command{std::move(cmd), partition});
+    }
+    if (config.key_every_command && !client_key && cmd.meta.origin == no_position) {
         // "~" and 16 hex digits: within the key length limit, and not what a client would pick.
         static constexpr char hex[] = "0123456789abcdef";
         std::uint64_t v = config.random_id();
@@ -175,16 +192,22 @@ void service::impl::submit(command cmd, std::uint32_t partition, command_kind ki
         for (std::size_t i = 16; i >= 1; --i, v >>= 4) key[i] = hex[v & 15];
         cmd.meta.idempotency_key = std::move(key);
     }
+    append(std::move(cmd), partition, kind, std::move(respond), std::move(route), std::nullopt);
+}
+
+void service::impl::append(command cmd, std::uint32_t partition, command_kind kind, responder respond, std::string route,
+                           std::optional<deferred_command> then) {
     auto started = std::chrono::steady_clock::now();
     commands.append(partition, {encode(cmd)},
-                    [this, partition, kind, respond, route = std::move(route), started](result<std::uint64_t> r) mutable {
+                    [this, partition, kind, respond, route = std::move(route), started, then = std::move(then)](result<std::uint64_t> r) mutable {
                         append_latency.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
                         if (!r) {
                             diag::error("api", "command append failed", {{"error", r.err().message}});
                             return respond.send(error_response(503, "UNAVAILABLE", "the command log is unavailable"), route);
                         }
                         expect({partition, *r}, waiter{kind, std::move(respond), std::move(route),
-                                                       std::chrono::steady_clock::now() + command_outcome_timeout});
+                                                       std::chrono::steady_clock::now() + command_outcome_timeout,
+                                                       std::move(then)});
                     });
 }
 

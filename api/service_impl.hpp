@@ -5,6 +5,7 @@
 #include <condition_variable>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -20,11 +21,18 @@ using nlohmann::json;
 // What the client asked for, so that one outcome renders into the right response.
 enum class command_kind { register_user, charge, create_concert, enqueue, hold, cancel, pay };
 
+// A keyed command waiting for its key to be claimed in the caller's home partition.
+struct deferred_command {
+    command cmd;
+    std::uint32_t partition = 0;
+};
+
 struct waiter {
     command_kind kind;
     responder respond;
     std::string route;
     std::chrono::steady_clock::time_point deadline;
+    std::optional<deferred_command> then;  // sent once this (claim_key) command is answered
 };
 
 struct stream_subscription {
@@ -87,6 +95,8 @@ struct service::impl {
     void debit_projected(const wallet_debited& d);
     void expect(log_position request, waiter w);
     void submit(command cmd, std::uint32_t partition, command_kind kind, responder respond, std::string route);
+    void append(command cmd, std::uint32_t partition, command_kind kind, responder respond, std::string route,
+                std::optional<deferred_command> then);
     void sweep();
     void feed_streams();
     void run_housekeeping();

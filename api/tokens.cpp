@@ -20,6 +20,7 @@ constexpr std::uint8_t token_version = 1;
 // Distinct kinds, so that a payload of one kind can never be read as another.
 constexpr std::uint8_t kind_user = 0x55;   // 'U'
 constexpr std::uint8_t kind_queue = 0x51;  // 'Q'
+constexpr std::uint8_t kind_derived = 0x44;  // 'D': never a token, so no id is ever a valid MAC
 constexpr std::size_t claim_bytes = 8;
 constexpr std::size_t header_bytes = 2;  // kind, version
 constexpr std::size_t user_payload_bytes = header_bytes + claim_bytes;
@@ -177,6 +178,19 @@ bool token_signer::open(std::string_view token, std::uint8_t* payload,
     if (!key_->compute({payload, payload_bytes}, expected)) return false;
     // Constant time, so response timing does not reveal how many MAC bytes a forgery got right.
     return CRYPTO_memcmp(expected.data(), presented.data(), mac_bytes) == 0;
+}
+
+std::uint64_t token_signer::derived_id(std::string_view purpose, std::string_view text) const {
+    assert(key_ && "a moved-from token_signer is used");
+    std::vector<std::uint8_t> payload{kind_derived, token_version};
+    payload.insert(payload.end(), purpose.begin(), purpose.end());
+    payload.push_back(0);
+    payload.insert(payload.end(), text.begin(), text.end());
+    std::array<std::uint8_t, mac_bytes> mac{};
+    [[maybe_unused]] const bool ok = key_->compute(payload, mac);
+    assert(ok && "HMAC computation failed");
+    std::uint64_t id = get_u64(mac.data());
+    return id == 0 ? 1 : id;
 }
 
 std::string token_signer::user_token(std::uint64_t user) const {

@@ -47,6 +47,11 @@ public:
     std::string queue_token(std::uint64_t user, std::uint64_t concert, std::uint64_t ticket) const;
     std::optional<queue_claims> verify_queue_token(std::string_view token) const;
 
+    // A nonzero id derived from `text` under the secret (HMAC), the same on every node that shares
+    // the secret and unpredictable without it: the id of a user or concert created with an
+    // Idempotency-Key, so that a repeat names the same one and lands in the same partition.
+    std::uint64_t derived_id(std::string_view purpose, std::string_view text) const;
+
 private:
     std::string sign(const std::uint8_t* payload, std::size_t payload_bytes) const;
     // True if `token` is well formed, carries a valid MAC and its payload is `payload_bytes` long.

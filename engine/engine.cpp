@@ -383,33 +383,74 @@ void on(context& cx, const debit_result& body) {
 
 void on(context&, const tick&) {}
 
+// A fresh key (a repeat was answered by replayed()): recorded, so the request may go ahead.
+void on(context& cx, const claim_key&) {
+    if (cx.cmd.meta.idempotency_key.empty() || cx.cmd.meta.origin != no_position) return cx.refuse(refusal::invalid_request);
+    cx.answer(key_claimed{cx.cmd.meta.user});
+}
+
 // ---- idempotency -----------------------------------------------------------------------------
 
-std::string idempotency_slot(const command& c) {
-    std::string key(sizeof(std::uint64_t), '\0');
-    for (std::size_t i = 0; i < sizeof(std::uint64_t); ++i) key[i] = static_cast<char>(c.meta.user.value >> (8 * i));
-    key += c.meta.idempotency_key;
-    return key;
+std::string idempotency_slot(user_id caller, std::string_view key) {
+    std::string slot(sizeof(std::uint64_t), '\0');
+    for (std::size_t i = 0; i < sizeof(std::uint64_t); ++i) slot[i] = static_cast<char>(caller.value >> (8 * i));
+    slot += key;
+    return slot;
+}
+
+// Forgets the caller's oldest key and files the caller again under its next oldest, if any.
+void forget_oldest_key(partition_state& s, user_id caller) {
+    auto it = s.idempotency_order.find(caller);
+    assert(it != s.idempotency_order.end() && !it->second.empty());
+    std::deque<std::string>& order = it->second;
+    auto oldest = s.idempotency.find(order.front());
+    assert(oldest != s.idempotency.end());
+    s.idempotency_expiry.erase({oldest->second.forget_at, caller});
+    s.idempotency.erase(oldest);
+    order.pop_front();
+    if (order.empty()) {
+        s.idempotency_order.erase(it);
+    } else {
+        s.idempotency_expiry.emplace(s.idempotency.at(order.front()).forget_at, caller);
+    }
 }
 
 void forget_old_keys(partition_state& s) {
-    while (!s.idempotency_expiry.empty() && s.idempotency_expiry.front().first <= s.clock) {
-        s.idempotency.erase(s.idempotency_expiry.front().second);
-        s.idempotency_expiry.pop_front();
-    }
+    while (!s.idempotency_expiry.empty() && s.idempotency_expiry.begin()->first <= s.clock)
+        forget_oldest_key(s, s.idempotency_expiry.begin()->second);
 }
 
-// True when the command repeats an earlier (user, key): it is answered with the first request.
+void remember_key(partition_state& s, user_id caller, std::string slot, remembered_key first) {
+    if (s.idempotency_order.contains(caller) && s.idempotency_order[caller].size() >= idempotency_keys_per_caller_max)
+        forget_oldest_key(s, caller);
+    std::deque<std::string>& order = s.idempotency_order[caller];
+    if (order.empty()) s.idempotency_expiry.emplace(first.forget_at, caller);
+    order.push_back(slot);
+    [[maybe_unused]] bool inserted = s.idempotency.emplace(std::move(slot), first).second;
+    assert(inserted);
+}
+
+// True when the command's (caller, key) was used before: a repeat of the same request is
+// answered with the first request's answer, another request is refused. A claim_key (the key of
+// a request applied in another partition) is checked against the fingerprint it carries.
 bool replayed(context& cx) {
     const command& c = cx.cmd;
     if (c.meta.idempotency_key.empty() || c.meta.origin != no_position) return false;
-    std::string slot = idempotency_slot(c);
-    auto [it, inserted] = cx.state.idempotency.try_emplace(slot, cx.at);
-    if (inserted) {
-        cx.state.idempotency_expiry.emplace_back(cx.now() + idempotency_retention_ms, std::move(slot));
+    const auto* claim = std::get_if<claim_key>(&c.body);
+    std::uint64_t fingerprint = claim != nullptr ? claim->fingerprint : request_fingerprint(c);
+    std::string slot = idempotency_slot(c.meta.user, c.meta.idempotency_key);
+    auto it = cx.state.idempotency.find(slot);
+    if (it == cx.state.idempotency.end()) {
+        remember_key(cx.state, c.meta.user, std::move(slot), {cx.at, fingerprint, cx.now() + idempotency_retention_ms});
         return false;
     }
-    cx.answer(idempotent_replay{it->second});
+    if (it->second.fingerprint != fingerprint) {
+        cx.refuse(refusal::idempotency_key_reused);
+    } else if (claim != nullptr) {
+        cx.answer(key_claimed{c.meta.user});
+    } else {
+        cx.answer(idempotent_replay{it->second.first});
+    }
     return true;
 }
 

@@ -43,7 +43,9 @@ void apply(partition_state& state, const command& c, log_position at, apply_outp
 bool apply_record(partition_state& state, std::string_view bytes, log_position at, apply_output& out);
 
 // Exact, deterministic serialisation: restore(snapshot(s)) behaves exactly like s, and two states
-// that behave alike snapshot to the same bytes.
+// that behave alike snapshot to the same bytes. A snapshot in another format version is refused
+// with errc::unavailable (the log, replayed from zero, gives the same state); bad bytes with
+// errc::corrupt.
 std::string snapshot(const partition_state& state);
 result<partition_state> restore(std::string_view bytes);
 // SHA-256 of the snapshot, hex: equal states hash equal.

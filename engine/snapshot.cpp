@@ -12,7 +12,7 @@ namespace encore::engine {
 namespace {
 
 constexpr std::uint32_t snapshot_magic = 0x534e4345;  // "ECNS"
-constexpr std::uint8_t snapshot_version = 1;
+constexpr std::uint8_t snapshot_version = 2;  // 2: idempotency keys per caller, with fingerprints
 
 template <class Map>
 std::vector<typename Map::key_type> sorted_keys(const Map& m) {
@@ -179,13 +179,20 @@ std::string snapshot(const partition_state& s) {
         w.put_int(partition);
         w.put_int(high);
     }
-    w.put_int(static_cast<std::uint64_t>(s.idempotency_expiry.size()));
-    for (const auto& [at, key] : s.idempotency_expiry) {
-        const log_position& first = s.idempotency.at(key);
-        w.put_int(at);
-        w.put_string(key);
-        w.put_int(first.partition);
-        w.put_int(first.offset);
+    // Each caller's keys, callers by id, keys oldest first.
+    w.put_int(static_cast<std::uint64_t>(s.idempotency_order.size()));
+    for (user_id caller : sorted_keys(s.idempotency_order)) {
+        const std::deque<std::string>& order = s.idempotency_order.at(caller);
+        w.put_int(caller.value);
+        w.put_int(static_cast<std::uint64_t>(order.size()));
+        for (const std::string& slot : order) {
+            const remembered_key& k = s.idempotency.at(slot);
+            w.put_string(slot);
+            w.put_int(k.first.partition);
+            w.put_int(k.first.offset);
+            w.put_int(k.fingerprint);
+            w.put_int(k.forget_at);
+        }
     }
     return out;
 }
@@ -195,8 +202,10 @@ result<partition_state> restore(std::string_view bytes) {
     auto corrupt = [&r](const char* what) {
         return error{errc::corrupt, std::string("snapshot: ") + what + (r.failed() ? ": " + r.why() : "")};
     };
-    if (r.get_int<std::uint32_t>() != snapshot_magic || r.get_int<std::uint8_t>() != snapshot_version)
-        return corrupt("not a snapshot of this version");
+    if (r.get_int<std::uint32_t>() != snapshot_magic) return corrupt("not a snapshot");
+    if (auto version = r.get_int<std::uint8_t>(); version != snapshot_version)
+        return error{errc::unavailable, "a snapshot of format " + std::to_string(version) + ", this build reads format " +
+                                            std::to_string(snapshot_version)};
     partition_state s;
     s.partition = r.get_int<std::uint32_t>();
     s.partitions = r.get_int<std::uint32_t>();
@@ -233,14 +242,26 @@ result<partition_state> restore(std::string_view bytes) {
         auto partition = r.get_int<std::uint32_t>();
         s.saga_high_water[partition] = r.get_int<std::uint64_t>();
     }
-    auto keys = r.get_int<std::uint64_t>();
-    if (keys > r.remaining() / 22) return corrupt("idempotency key count");
-    for (std::uint64_t i = 0; i < keys; ++i) {
-        auto at = r.get_int<time_ms>();
-        std::string key = r.get_string();
-        log_position first{r.get_int<std::uint32_t>(), r.get_int<std::uint64_t>()};
-        s.idempotency.emplace(key, first);
-        s.idempotency_expiry.emplace_back(at, std::move(key));
+    auto callers = r.get_int<std::uint64_t>();
+    if (callers > r.remaining() / 16) return corrupt("idempotency caller count");
+    for (std::uint64_t i = 0; i < callers && !r.failed(); ++i) {
+        user_id caller{r.get_int<std::uint64_t>()};
+        auto keys = r.get_int<std::uint64_t>();
+        if (keys == 0 || keys > idempotency_keys_per_caller_max || s.idempotency_order.contains(caller))
+            return corrupt("idempotency keys of a caller");
+        std::deque<std::string>& order = s.idempotency_order[caller];
+        for (std::uint64_t k = 0; k < keys && !r.failed(); ++k) {
+            std::string slot = r.get_string();
+            remembered_key first;
+            first.first = {r.get_int<std::uint32_t>(), r.get_int<std::uint64_t>()};
+            first.fingerprint = r.get_int<std::uint64_t>();
+            first.forget_at = r.get_int<time_ms>();
+            if (!order.empty() && first.forget_at < s.idempotency.at(order.back()).forget_at) return corrupt("idempotency key order");
+            if (!s.idempotency.emplace(slot, first).second) return corrupt("idempotency key repeated");
+            order.push_back(std::move(slot));
+        }
+        if (r.failed()) break;
+        s.idempotency_expiry.emplace(s.idempotency.at(order.front()).forget_at, caller);
     }
     if (r.failed() || !r.at_end()) return corrupt("trailing or missing bytes");
     return s;

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -17,8 +18,11 @@
 
 namespace encore::engine {
 
-// Idempotency keys are remembered this long (by the partition clock), then forgotten.
+// Idempotency keys are remembered this long (by the partition clock), then forgotten, and at most
+// this many per caller in each partition (the oldest forgotten first), so that a caller's state is
+// bounded however many keyed requests it sends.
 inline constexpr time_ms idempotency_retention_ms = 24LL * 3600 * 1000;
+inline constexpr std::size_t idempotency_keys_per_caller_max = 1000;
 
 inline constexpr std::uint32_t no_reservation = 0;  // a seat cell holding this is AVAILABLE
 
@@ -81,6 +85,13 @@ struct wallet {
     std::string name;
 };
 
+// A request an idempotency key named: the first command that used it, and what it asked for.
+struct remembered_key {
+    log_position first;
+    std::uint64_t fingerprint = 0;  // request_fingerprint() of that command
+    time_ms forget_at = 0;
+};
+
 struct partition_state {
     std::uint32_t partition = 0;
     std::uint32_t partitions = 1;
@@ -95,9 +106,11 @@ struct partition_state {
     std::unordered_map<user_id, wallet> wallets;
     // Saga de-duplication: per origin partition, one past the highest origin offset applied.
     std::map<std::uint32_t, std::uint64_t> saga_high_water;
-    // Idempotency: (user, key) -> the request that first used it, and when to forget it.
-    std::unordered_map<std::string, log_position> idempotency;
-    std::deque<std::pair<time_ms, std::string>> idempotency_expiry;
+    // Idempotency: (caller, key) slot -> the request it named; each caller's slots, oldest first;
+    // and, per caller with keys, when its oldest is forgotten.
+    std::unordered_map<std::string, remembered_key> idempotency;
+    std::unordered_map<user_id, std::deque<std::string>> idempotency_order;
+    std::set<std::pair<time_ms, user_id>> idempotency_expiry;
 };
 
 partition_state make_partition(std::uint32_t partition, std::uint32_t partitions);

@@ -23,6 +23,10 @@ std::string encode(const command& c);
 std::string encode(const event& e);
 
 result<command> decode_command(std::string_view bytes);
+
+// What an idempotency key is checked against: a hash of the command's type and body (not its
+// meta), so that a repeat of the same request matches and another route or body does not.
+std::uint64_t request_fingerprint(const command& c);
 result<event> decode_event(std::string_view bytes);
 
 }  // namespace encore

@@ -95,8 +95,16 @@ struct debit_result {
     auto operator<=>(const debit_result&) const = default;
 };
 
+// Sent to the caller's home partition before a keyed command that lands in another partition: it
+// records (caller, key) with the request's fingerprint, so that one key names one request across
+// every partition. Answered key_claimed, or refused IDEMPOTENCY_KEY_REUSED.
+struct claim_key {
+    std::uint64_t fingerprint = 0;  // request_fingerprint() of the command the key is for
+    auto operator<=>(const claim_key&) const = default;
+};
+
 using command_body = std::variant<create_concert, register_user, enqueue, tick, hold_seat, cancel_hold, pay,
-                                  charge, debit_request, debit_result>;
+                                  charge, debit_request, debit_result, claim_key>;
 
 enum class command_type : std::uint8_t {
     create_concert = 0,
@@ -109,8 +117,9 @@ enum class command_type : std::uint8_t {
     charge = 7,
     debit_request = 8,
     debit_result = 9,
+    claim_key = 10,
 };
-inline constexpr std::uint8_t command_type_count = 10;
+inline constexpr std::uint8_t command_type_count = 11;
 
 struct command_meta {
     time_ms accepted_at = 0;        // when the API (or the partition owner) accepted it

@@ -149,9 +149,16 @@ struct idempotent_replay {
     auto operator<=>(const idempotent_replay&) const = default;
 };
 
+// The caller's home partition recorded an idempotency key for a request that another partition
+// applies (claim_key); the request may go ahead.
+struct key_claimed {
+    user_id user;
+    auto operator<=>(const key_claimed&) const = default;
+};
+
 using event_body = std::variant<concert_created, user_registered, queue_joined, queue_admitted, queue_left, seat_held,
                                 hold_expired, hold_cancelled, payment_started, wallet_debited, debit_refused,
-                                payment_confirmed, payment_failed, charged, refused, idempotent_replay>;
+                                payment_confirmed, payment_failed, charged, refused, idempotent_replay, key_claimed>;
 
 enum class event_type : std::uint8_t {
     concert_created = 0,
@@ -170,8 +177,9 @@ enum class event_type : std::uint8_t {
     charged = 13,
     refused = 14,
     idempotent_replay = 15,
+    key_claimed = 16,
 };
-inline constexpr std::uint8_t event_type_count = 16;
+inline constexpr std::uint8_t event_type_count = 17;
 
 struct event {
     std::uint64_t sequence = 0;         // dense per partition: 0, 1, 2…

@@ -28,6 +28,7 @@ template <class F> void each(debit_request& s, F&& f) { ENCORE_FIELD(payment); E
 template <class F> void each(debit_result& s, F&& f) {
     ENCORE_FIELD(payment); ENCORE_FIELD(reservation); ENCORE_FIELD(debited); ENCORE_FIELD(balance);
 }
+template <class F> void each(claim_key& s, F&& f) { ENCORE_FIELD(fingerprint); }
 template <class F> void each(command_meta& s, F&& f) {
     ENCORE_FIELD(accepted_at); ENCORE_FIELD(user); ENCORE_FIELD(idempotency_key); ENCORE_FIELD(origin);
 }
@@ -69,6 +70,7 @@ template <class F> void each(refused& s, F&& f) {
     ENCORE_FIELD(command); ENCORE_FIELD(reason); ENCORE_FIELD(user); ENCORE_FIELD(detail);
 }
 template <class F> void each(idempotent_replay& s, F&& f) { ENCORE_FIELD(first); }
+template <class F> void each(key_claimed& s, F&& f) { ENCORE_FIELD(user); }
 
 #undef ENCORE_FIELD
 

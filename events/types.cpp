@@ -31,6 +31,7 @@ std::string_view refusal_code(refusal r) {
         case refusal::reservation_cancelled: return "RESERVATION_CANCELLED";
         case refusal::insufficient_balance: return "INSUFFICIENT_BALANCE";
         case refusal::concert_exists: return "CONCERT_EXISTS";
+        case refusal::idempotency_key_reused: return "IDEMPOTENCY_KEY_REUSED";
     }
     return "UNKNOWN";
 }
@@ -76,6 +77,7 @@ std::string_view to_string(command_type t) {
         case command_type::charge: return "Charge";
         case command_type::debit_request: return "DebitRequest";
         case command_type::debit_result: return "DebitResult";
+        case command_type::claim_key: return "ClaimKey";
     }
     return "Unknown";
 }
@@ -98,6 +100,7 @@ std::string_view to_string(event_type t) {
         case event_type::charged: return "Charged";
         case event_type::refused: return "Refused";
         case event_type::idempotent_replay: return "IdempotentReplay";
+        case event_type::key_claimed: return "KeyClaimed";
     }
     return "Unknown";
 }

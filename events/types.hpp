@@ -95,8 +95,9 @@ enum class refusal : std::uint8_t {
     reservation_cancelled = 15,
     insufficient_balance = 16,
     concert_exists = 17,
+    idempotency_key_reused = 18,  // the caller's key names another request (route or body)
 };
-inline constexpr std::uint8_t refusal_max = 17;
+inline constexpr std::uint8_t refusal_max = 18;
 
 // Characters (code points) of UTF-8 text, counted by their lead bytes: names are limited in
 // characters, as people count them, not in bytes.

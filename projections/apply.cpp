@@ -51,6 +51,7 @@ public:
     // Refusals and replays change no model; their outcome is stored like every answer.
     result<unit> operator()(const refused&) { return unit{}; }
     result<unit> operator()(const idempotent_replay&) { return unit{}; }
+    result<unit> operator()(const key_claimed&) { return unit{}; }
 
 private:
     // The record under `key`, which must exist (`what` names it in the error).

@@ -91,9 +91,16 @@ result<unit> partition_runner::recover() {
     if (!saved) return saved.err();
     if (saved->has_value()) {
         auto decoded = decode_checkpoint(**saved, partition_, state_.partitions);
-        if (!decoded) return decoded.err();
-        chain_head_ = decoded->head;
-        state_ = std::move(decoded->state);
+        if (decoded) {
+            chain_head_ = decoded->head;
+            state_ = std::move(decoded->state);
+        } else if (decoded.err().code == errc::unavailable) {
+            // A checkpoint in an older format is only a shortcut lost: the log replays from zero.
+            diag::warn("runner", "checkpoint ignored; replaying the partition from its first command",
+                       {{"partition", partition_}, {"reason", decoded.err().message}});
+        } else {
+            return decoded.err();
+        }
     }
     // The replica starts where the runner starts and sees every record the runner applies.
     checkpointer_ = std::make_unique<checkpointer>(partition_, checkpoints_, state_, chain_head_,

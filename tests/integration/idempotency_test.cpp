@@ -1,5 +1,7 @@
-// Idempotency-Key (API.md "Conventions"): a repeat by the same user returns the first outcome,
-// same status and same body, and is applied once.
+// Idempotency-Key (API.md "Conventions"): a repeat by the same caller on the same route with the
+// same body returns the first outcome, same status and same body, and is applied once, whichever
+// partition the command lands in; the same key on another route or with another body is 422
+// IDEMPOTENCY_KEY_REUSED and applies nothing.
 
 #include <catch2/catch.hpp>
 
@@ -25,11 +27,8 @@ TEST_CASE("a repeated charge with the same key answers the same and is applied o
     CHECK(second.body == first.body);
     CHECK(balance_of(client, kim) == 1'000);
 
-    // A key reused with another body is never applied a second time: the server answers either
-    // the first outcome or a refusal.
-    auto different = charge(client, kim, 5, key("charge-1"));
-    INFO(describe(different));
-    CHECK((different.body == first.body || (different.status >= 400 && different.status < 500)));
+    // A key reused with another body is refused and applies nothing.
+    CHECK_ERROR(charge(client, kim, 5, key("charge-1")), 422, "IDEMPOTENCY_KEY_REUSED");
     CHECK(balance_of(client, kim) == 1'000);
 
     // Another key is another charge; the same key from another user is that user's own.
@@ -128,6 +127,64 @@ TEST_CASE("holds, payments and cancellations repeat their first outcome too", "[
     CHECK(contested_again.status == contested.status);
     CHECK(contested_again.body == contested.body);
     CHECK(seat_status(client, other, concert, 7) == "AVAILABLE");
+}
+
+TEST_CASE("one key names one request across partitions, in every partition layout", "[idempotency]") {
+    const std::uint32_t partitions = GENERATE(1u, 2u, 4u, 7u);
+    INFO(partitions << " partitions");
+    server_process server({.partitions = partitions});
+    http_client client(server.host(), server.port());
+    const header_list admin = admin_header(server.admin_key());
+
+    // Six creations with one key make one concert (the id is derived from the key, so each repeat
+    // lands in the partition of the first) and all six get the first answer.
+    const std::string body = concert_body(10, 1'000).dump();
+    auto created = call(client, "POST", "/admin/concerts", body, admin + key("tour"));
+    REQUIRE_STATUS(created, 201);
+    for (int i = 0; i < 5; ++i) {
+        auto again = call(client, "POST", "/admin/concerts", body, admin + key("tour"));
+        CHECK(again.status == 201);
+        CHECK(again.body == created.body);
+    }
+    CHECK(call(client, "GET", "/concerts").json().at("concerts").size() == 1);
+    CHECK_ERROR(call(client, "POST", "/admin/concerts", concert_body(11, 1'000).dump(), admin + key("tour")), 422,
+                "IDEMPOTENCY_KEY_REUSED");
+    CHECK(call(client, "GET", "/concerts").json().at("concerts").size() == 1);
+    const std::string concert = created.json().at("concertId");
+    const std::string other = create_concert(client, server, concert_body(10, 1'000));
+
+    // A charge's key used for a queue join: refused, and the user is not in the queue.
+    const auto kim = new_user(client);
+    REQUIRE_STATUS(charge(client, kim, 500, key("k1")), 200);
+    CHECK_ERROR(call(client, "POST", "/concerts/" + concert + "/queue", {}, bearer(kim.token) + key("k1")), 422,
+                "IDEMPOTENCY_KEY_REUSED");
+    CHECK(enqueue(client, kim, concert).status == 201);  // a fresh join, not a repeat of one
+
+    // A queue join's key: the repeat answers the same, another concert or a charge is refused.
+    const auto lee = new_user(client);
+    auto joined = call(client, "POST", "/concerts/" + concert + "/queue", {}, bearer(lee.token) + key("q"));
+    REQUIRE(joined.status == 201);
+    auto joined_again = call(client, "POST", "/concerts/" + concert + "/queue", {}, bearer(lee.token) + key("q"));
+    CHECK(joined_again.status == 201);
+    CHECK(joined_again.body == joined.body);
+    CHECK_ERROR(call(client, "POST", "/concerts/" + other + "/queue", {}, bearer(lee.token) + key("q")), 422,
+                "IDEMPOTENCY_KEY_REUSED");
+    CHECK_ERROR(charge(client, lee, 9, key("q")), 422, "IDEMPOTENCY_KEY_REUSED");
+    CHECK(balance_of(client, lee) == 0);
+    CHECK(enqueue(client, lee, other).status == 201);  // lee was never queued for the other concert
+
+    // Another caller's key is its own.
+    CHECK(charge(client, new_user(client), 9, key("q")).status == 200);
+
+    // POST /users: the key itself is the caller. A repeat returns the same user and token.
+    auto made = call(client, "POST", "/users", R"({"name":"park"})", key("signup-7f3a"));
+    REQUIRE_STATUS(made, 201);
+    auto made_again = call(client, "POST", "/users", R"({"name":"park"})", key("signup-7f3a"));
+    CHECK(made_again.status == 201);
+    CHECK(made_again.body == made.body);
+    CHECK_ERROR(call(client, "POST", "/users", R"({"name":"choi"})", key("signup-7f3a")), 422, "IDEMPOTENCY_KEY_REUSED");
+    user_account park{made.json().at("userId"), made.json().at("token")};
+    CHECK(balance_of(client, park) == 0);
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "harness.hpp"
 
+#include "events/codec.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -82,6 +84,7 @@ struct describer {
     std::string operator()(const idempotent_replay& e) const {
         return "IdempotentReplay " + std::to_string(e.first.partition) + "/" + std::to_string(e.first.offset);
     }
+    std::string operator()(const key_claimed& e) const { return "KeyClaimed " + user_text(e.user); }
 
     static std::string reservation_line(const char* type, const reservation& r) {
         return std::string(type) + " " + user_text(r.user) + " " + seat_text(r);
@@ -112,6 +115,10 @@ step cancel(user_id u, reservation_id r) { return client(u, cancel_hold{r}); }
 step pay(user_id u, reservation_id r) { return client(u, encore::pay{r}); }
 step charge_as(user_id u, won amount) { return client(u, charge{amount}); }
 step tick() { return client(admin, encore::tick{}); }
+step claim_for(step request) {
+    request.cmd = command{request.cmd.meta, claim_key{request_fingerprint(request.cmd)}};
+    return request;
+}
 step after(time_ms seconds, step s) { return after_ms(seconds * 1000, std::move(s)); }
 step after_ms(time_ms ms, step s) {
     s.after_ms += ms;

@@ -50,6 +50,8 @@ step tick();
 step after(time_ms seconds, step s);
 step after_ms(time_ms ms, step s);
 step with_key(std::string key, step s);
+// The claim_key the API sends to the caller's home partition for `request` (same user and key).
+step claim_for(step request);
 // The reservation of the n-th SeatHeld (1-based) of the world the step runs in.
 reservation_id held(int n);
 

@@ -107,14 +107,19 @@ TEST_CASE("a corrupt snapshot is refused", "[engine][snapshot]") {
         }
     }
     SECTION("trailing bytes") { CHECK_FALSE(engine::restore(bytes + '\0').ok()); }
-    SECTION("another magic or version") {
-        for (std::size_t at : {0, 4}) {
-            std::string bad = bytes;
-            bad[at] = static_cast<char>(bad[at] ^ 0x40);
-            auto restored = engine::restore(bad);
-            REQUIRE_FALSE(restored.ok());
-            CHECK(restored.err().code == errc::corrupt);
-        }
+    SECTION("another magic") {
+        std::string bad = bytes;
+        bad[0] = static_cast<char>(bad[0] ^ 0x40);
+        auto restored = engine::restore(bad);
+        REQUIRE_FALSE(restored.ok());
+        CHECK(restored.err().code == errc::corrupt);
+    }
+    SECTION("another format version: unavailable, so the runner replays the log instead") {
+        std::string bad = bytes;
+        bad[4] = static_cast<char>(bad[4] ^ 0x40);
+        auto restored = engine::restore(bad);
+        REQUIRE_FALSE(restored.ok());
+        CHECK(restored.err().code == errc::unavailable);
     }
     SECTION("a partition outside its partition count") {
         std::string bad = bytes;

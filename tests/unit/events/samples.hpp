@@ -62,6 +62,7 @@ inline std::vector<command> sample_commands() {
         {client, charge{1'000'000'000}},
         {saga, debit_request{payment_id::at({3, 1240}), reservation_id::at({3, 1234}), 80'000}},
         {saga, debit_result{payment_id::at({3, 1240}), reservation_id::at({3, 1234}), true, 20'000}},
+        {client, claim_key{0x5eedf00dcafe}},
     };
 }
 
@@ -88,6 +89,7 @@ inline std::vector<event_body> sample_event_bodies() {
         charged{u, 100'000, 100'000},
         refused{command_type::hold_seat, refusal::not_your_turn, u, 42},
         idempotent_replay{log_position{3, 1200}},
+        key_claimed{u},
     };
 }
 

@@ -121,5 +121,37 @@ TEST_CASE("an undecodable command is applied as an empty Tick by the runner and 
     CHECK(engine::state_hash(saved->state) == engine::state_hash(replay(**log)));
 }
 
+TEST_CASE("a checkpoint in another snapshot format is ignored and the partition replays its log") {
+    temp_directory dir("encore-runner-test");
+    auto log = embedded_log::open({.directory = dir.path(), .partitions = 1, .sync = false});
+    REQUIRE(log);
+    REQUIRE((*log)->commands().append_and_wait(0, wallet_commands(20)));
+    {
+        runner::partition_runner r(0, 1, (*log)->commands(), (*log)->events(), (*log)->checkpoints(), {}, runner::system_time_ms);
+        REQUIRE(r.recover());
+        r.stop();
+    }
+    auto saved = (*log)->checkpoints().load(0);
+    REQUIRE(saved);
+    REQUIRE(saved->has_value());
+    // Checkpoint layout: version byte, 32-byte chain head, 8-byte snapshot length, then the
+    // snapshot: 4-byte magic, then its format version.
+    std::string older = **saved;
+    constexpr std::size_t snapshot_version_at = 1 + 32 + 8 + 4;
+    REQUIRE(older.size() > snapshot_version_at);
+    older[snapshot_version_at] = 1;
+    REQUIRE((*log)->checkpoints().save(0, older));
+    CHECK(runner::decode_checkpoint(older, 0, 1).err().code == errc::unavailable);
+
+    runner::partition_runner again(0, 1, (*log)->commands(), (*log)->events(), (*log)->checkpoints(), {}, runner::system_time_ms);
+    REQUIRE(again.recover());
+    CHECK(again.applied_offset() == 20);
+    CHECK(again.counters().commands_applied.load() == 20);  // replayed from the first command
+    again.stop();
+    auto rewritten = runner::decode_checkpoint(**(*log)->checkpoints().load(0), 0, 1);
+    REQUIRE(rewritten);
+    CHECK(engine::state_hash(rewritten->state) == engine::state_hash(replay(**log)));
+}
+
 }  // namespace
 }  // namespace encore
