@@ -45,6 +45,11 @@ std::optional<std::string> read_schedules(const json& body, create_concert& c) {
             return why.empty() ? "price is required: an integer from 0 to 1000000000" : why;
         c.schedules.push_back({*day, static_cast<std::uint32_t>(seats), price});
     }
+    std::uint64_t total = 0;
+    for (const schedule& s : c.schedules) total += s.seats;
+    if (total > seats_per_concert_max)
+        return "a concert has at most " + std::to_string(seats_per_concert_max) + " seats over all its dates, not " +
+               std::to_string(total);
     return std::nullopt;
 }
 

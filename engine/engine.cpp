@@ -163,6 +163,9 @@ bool valid_catalog(const create_concert& c) {
         c.venue.size() > title_length_max)
         return false;
     if (c.schedules.empty() || c.schedules.size() > dates_per_concert_max) return false;
+    std::uint64_t seats = 0;
+    for (const schedule& s : c.schedules) seats += s.seats;
+    if (seats > seats_per_concert_max) return false;
     if (c.queue.active_capacity < 1 || c.queue.active_capacity > active_capacity_max) return false;
     if (c.queue.active_ttl_seconds < 1 || c.queue.active_ttl_seconds > ttl_seconds_max) return false;
     if (c.hold_ttl_seconds < 1 || c.hold_ttl_seconds > ttl_seconds_max) return false;

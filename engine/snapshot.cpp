@@ -114,6 +114,10 @@ bool get_concert(byte_reader& r, concert_state& c) {
     return !r.failed();
 }
 
+// The bytes put_reservation writes: with the seat's 4-byte cell, what a sold seat costs a snapshot.
+constexpr std::size_t reservation_record_bytes = 8 + 8 + 4 + 4 + 4 + 8 + 8 + 8 + 8 + 8 + 1 + 1;
+static_assert(reservation_record_bytes + sizeof(std::uint32_t) <= snapshot_bytes_per_sold_seat);
+
 void put_reservation(byte_writer& w, const reservation_record& rec) {
     w.put_int(rec.offset);
     w.put_int(rec.user.value);

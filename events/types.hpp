@@ -34,10 +34,14 @@ struct log_position {
 
 inline constexpr std::uint32_t no_partition = 0xFFFFFFFFu;
 inline constexpr log_position no_position{no_partition, 0};
-inline constexpr std::uint32_t partitions_max = 1024;
+// The partition count of a data directory or topic, 1..partitions_max: the one bound that `serve`,
+// the logs, the read models, the benchmarks and the mock cluster check. Each partition has a
+// writer, a checkpointer and a projector thread, so thousands would only cost memory and switches.
+inline constexpr std::uint32_t partitions_max = 256;
 
 // 10 bits of partition, 54 bits of offset: an id that names its owner.
 inline constexpr unsigned id_offset_bits = 54;
+static_assert(partitions_max <= (1u << (64 - id_offset_bits)), "a partition must fit in an id");
 inline constexpr std::uint64_t id_offset_mask = (std::uint64_t{1} << id_offset_bits) - 1;
 
 struct reservation_id {
@@ -67,6 +71,12 @@ inline constexpr won balance_max = 9'007'199'254'740'991;  // 2^53 - 1, exact in
 // Catalog limits (API.md).
 inline constexpr std::uint32_t seats_per_date_max = 100'000;
 inline constexpr std::uint32_t dates_per_concert_max = 366;
+// Seats of all dates of one concert. A sold seat costs a partition's snapshot at most
+// snapshot_bytes_per_sold_seat (its cell and its reservation record; engine/snapshot.cpp asserts
+// it), so one sold-out concert at this limit takes under a third of the smallest checkpoint limit
+// (Kafka's, 128 MiB; asserted in events/log/kafka_log.hpp).
+inline constexpr std::uint64_t seats_per_concert_max = 500'000;
+inline constexpr std::uint64_t snapshot_bytes_per_sold_seat = 80;
 inline constexpr std::size_t title_length_max = 200;
 inline constexpr std::size_t user_name_length_max = 64;
 inline constexpr std::size_t idempotency_key_length_max = 64;

@@ -21,6 +21,7 @@
 #include "events/diagnostics.hpp"
 #include "tests/support/http_client.hpp"
 #include "tools/bench_support.hpp"
+#include "events/types.hpp"
 #include "tools/commands.hpp"
 
 namespace encore::tools {
@@ -267,8 +268,8 @@ int bench_http(const arguments& args) {
     s.partitions = static_cast<std::uint32_t>(args.number("--partitions", s.partitions));
     s.hold_share = static_cast<int>(args.number("--hold-share", static_cast<std::uint64_t>(s.hold_share)));
     if (s.hold_share > 100) throw usage_error{"--hold-share is a percentage, 0..100"};
-    if (s.seconds < 1 || s.connections < 1 || s.users < 1 || s.partitions < 1 || s.partitions > 256)
-        throw usage_error{"--seconds, --connections, --users and --partitions must be positive (partitions ≤ 256)"};
+    if (s.seconds < 1 || s.connections < 1 || s.users < 1 || s.partitions < 1 || s.partitions > partitions_max)
+        throw usage_error{"--seconds, --connections, --users and --partitions must be positive (partitions ≤ " + std::to_string(partitions_max) + ")"};
     diag::set_level(diag::level::warn);
     auto dir = bench::fresh_data_dir("encore-bench");
     bench_target target = args.flag("--kafka") ? start_kafka(s, dir.string(), static_cast<int>(args.number("--brokers", 1)))

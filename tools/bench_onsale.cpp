@@ -903,7 +903,7 @@ int bench_onsale(const arguments& args) {
     s.dates = flag(args, "--dates", s.dates, 1, dates_per_concert_max);
     s.connections = flag(args, "--connections", s.connections, 1, 5'000);
     s.streams = flag(args, "--streams", s.streams, 0, 1'000);
-    s.partitions = flag(args, "--partitions", s.partitions, 1, 256);
+    s.partitions = flag(args, "--partitions", s.partitions, 1, partitions_max);
     s.capacity = flag(args, "--capacity", s.capacity, 1, active_capacity_max);
     s.seconds = flag(args, "--seconds", s.seconds, 1, 3'600);
     s.seed = args.number("--seed", s.seed);

@@ -24,6 +24,7 @@
 
 #include "events/diagnostics.hpp"
 #include "events/log/kafka_mock.hpp"
+#include "events/types.hpp"
 #include "tools/commands.hpp"
 
 namespace encore::tools {
@@ -125,7 +126,7 @@ int kafka_mock_command(const arguments& args) {
     const auto brokers = static_cast<int>(args.number("--brokers", 3));
     const auto partitions = static_cast<std::uint32_t>(args.number("--partitions", 8));
     if (brokers < 1 || brokers > kafka_mock_brokers_max) throw usage_error{"--brokers must be 1..16"};
-    if (partitions < 1 || partitions > 256) throw usage_error{"--partitions must be 1..256"};
+    if (partitions < 1 || partitions > partitions_max) throw usage_error{"--partitions must be 1.." + std::to_string(partitions_max)};
     const std::string prefix = args.text("--topic-prefix", "");
 
     sigset_t stop_signals = block_stop_signals();

@@ -8,6 +8,7 @@
 
 #include "api/node.hpp"
 #include "events/diagnostics.hpp"
+#include "events/types.hpp"
 #include "tools/commands.hpp"
 
 namespace encore::tools {
@@ -66,7 +67,7 @@ api::node_options node_settings(const arguments& args) {
     o.admin_key = *admin;
     std::tie(o.host, o.port) = split_listen(args.text("--listen", "127.0.0.1:8080"));
     o.partitions = static_cast<std::uint32_t>(args.number("--partitions", 4));
-    if (o.partitions < 1 || o.partitions > 256) throw usage_error{"--partitions must be 1..256"};
+    if (o.partitions < 1 || o.partitions > partitions_max) throw usage_error{"--partitions must be 1.." + std::to_string(partitions_max)};
     o.token_secret = secret_flag(args, "--token-secret").value_or("");
     if (kafka && o.token_secret.size() < 32)
         throw usage_error{"--token-secret (or ENCORE_TOKEN_SECRET) of at least 32 characters, shared by every process, is required in Kafka mode"};

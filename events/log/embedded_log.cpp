@@ -563,9 +563,9 @@ private:
 
 std::optional<error> validate(const embedded_log_options& options) {
     if (options.directory.empty()) return error{errc::invalid, "embedded log: no directory given"};
-    if (options.partitions == 0 || options.partitions > embedded_log_partitions_max) {
+    if (options.partitions == 0 || options.partitions > partitions_max) {
         return error{errc::invalid, "embedded log: partitions must be in 1.." +
-                                        std::to_string(embedded_log_partitions_max) + ", not " +
+                                        std::to_string(partitions_max) + ", not " +
                                         std::to_string(options.partitions)};
     }
     if (options.group_commit_records_max == 0 || options.group_commit_bytes_max == 0 ||

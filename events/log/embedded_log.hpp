@@ -17,12 +17,12 @@
 
 #include "events/log.hpp"
 #include "events/result.hpp"
+#include "events/types.hpp"
 
 namespace encore {
 
 // Ids and routing are derived from the partition count, so it is fixed for the life of a data
-// directory; this bounds it so that a typo cannot ask for millions of partitions.
-inline constexpr std::uint32_t embedded_log_partitions_max = 65536;
+// directory; it is 1..partitions_max (events/types.hpp).
 
 // One `read` returns at most this many records, and stops after the record that reaches this many
 // bytes, whatever its `max` asks: the contract is "up to max", and this bounds one call's memory

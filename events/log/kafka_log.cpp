@@ -35,7 +35,6 @@ constexpr std::string_view component = "kafka";
 // ---- Limits and timeouts ------------------------------------------------------------------------
 
 // The partition count of a topic; routing hashes into it, so a typo must not ask for millions.
-constexpr std::uint32_t topic_partitions_max = 65536;
 // Metadata, watermark and offset queries at open and on refresh. Generous: a broker that does not
 // answer in this time is as good as down for an owner deciding what to do.
 constexpr std::chrono::milliseconds query_timeout = 10s;
@@ -1010,8 +1009,8 @@ private:
 
 std::optional<error> validate(const kafka_options& options) {
     if (options.bootstrap.empty()) return error{errc::invalid, "kafka: no bootstrap servers given"};
-    if (options.partitions == 0 || options.partitions > topic_partitions_max) {
-        return error{errc::invalid, "kafka: partitions must be in 1.." + std::to_string(topic_partitions_max) + ", not " +
+    if (options.partitions == 0 || options.partitions > partitions_max) {
+        return error{errc::invalid, "kafka: partitions must be in 1.." + std::to_string(partitions_max) + ", not " +
                                         std::to_string(options.partitions)};
     }
     for (const auto& [key, value] : options.config) {

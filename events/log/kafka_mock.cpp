@@ -1,5 +1,7 @@
 #include "events/log/kafka_mock.hpp"
 
+#include "events/types.hpp"
+
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 
@@ -39,7 +41,8 @@ result<std::unique_ptr<kafka_mock>> kafka_mock::start(int brokers, std::uint32_t
                                                       std::string topic_prefix) {
     if (brokers < 1 || brokers > kafka_mock_brokers_max)
         return error{errc::invalid, "a mock cluster needs 1 to " + std::to_string(kafka_mock_brokers_max) + " brokers"};
-    if (partitions < 1 || partitions > 65536) return error{errc::invalid, "a mock cluster needs 1 to 65536 partitions"};
+    if (partitions < 1 || partitions > partitions_max)
+        return error{errc::invalid, "a mock cluster needs 1 to " + std::to_string(partitions_max) + " partitions"};
 
     auto s = std::make_unique<state>();
     s->prefix = std::move(topic_prefix);

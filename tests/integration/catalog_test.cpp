@@ -128,6 +128,12 @@ TEST_CASE("POST /admin/concerts needs the admin key and refuses bad catalogs wit
         {"venue not a string", with([](json& b) { b["venue"] = json::array(); })},
         {"seats 0", with([](json& b) { b["schedules"][0]["seats"] = 0; })},
         {"seats 100001", with([](json& b) { b["schedules"][0]["seats"] = 100'001; })},
+        {"500001 seats over all dates", with([](json& b) {
+             b["schedules"] = json::array();
+             for (int day = 20; day <= 24; ++day)
+                 b["schedules"].push_back({{"date", "2030-12-" + std::to_string(day)}, {"seats", 100'000}, {"price", 1}});
+             b["schedules"].push_back({{"date", "2030-12-25"}, {"seats", 1}, {"price", 1}});
+         })},
         {"seats negative", with([](json& b) { b["schedules"][0]["seats"] = -5; })},
         {"seats a string", with([](json& b) { b["schedules"][0]["seats"] = "50"; })},
         {"seats a fraction", with([](json& b) { b["schedules"][0]["seats"] = 1.5; })},

@@ -43,6 +43,15 @@ TEST_CASE("catalogs outside API.md's limits are INVALID_REQUEST", "[engine][cata
         {"0 seats", {}, create_with([](auto& c) { c.schedules[0].seats = 0; }), invalid},
         {"100,001 seats", {}, create_with([](auto& c) { c.schedules[0].seats = 100'001; }), invalid},
         {"100,000 seats", {}, create_with([](auto& c) { c.schedules[0].seats = 100'000; }), created},
+        {"500,000 seats over all dates", {}, create_with([](auto& c) {
+             c.schedules = many_dates(5);
+             for (auto& s : c.schedules) s.seats = 100'000;
+         }), created},
+        {"500,001 seats over all dates", {}, create_with([](auto& c) {
+             c.schedules = many_dates(6);
+             for (auto& s : c.schedules) s.seats = 100'000;
+             c.schedules[5].seats = 1;
+         }), invalid},
         {"negative price", {}, create_with([](auto& c) { c.schedules[0].price = -1; }), invalid},
         {"price over the limit", {}, create_with([](auto& c) { c.schedules[0].price = price_max + 1; }), invalid},
         {"free seats", {}, create_with([](auto& c) { c.schedules[0].price = 0; }), created},

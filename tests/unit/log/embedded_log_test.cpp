@@ -437,7 +437,7 @@ TEST_CASE("limits and bad options are refused") {
         CHECK(opened.err().code == errc::invalid);
     }
     SECTION("too many partitions") {
-        auto opened = embedded_log::open(options_for(directory, embedded_log_partitions_max + 1));
+        auto opened = embedded_log::open(options_for(directory, partitions_max + 1));
         REQUIRE_FALSE(opened.ok());
         CHECK(opened.err().code == errc::invalid);
     }
