@@ -55,14 +55,29 @@ pending_answer::~pending_answer() {
     try {
         std::fprintf(stderr, "encore api: a request from %s was dropped without an answer\n",
                      peer->c_str());
-        owner->deliver(sequence, error_response(500, "INTERNAL", "the request was not answered"),
-                       std::string(route_label_server), nullptr);
+        deliver(error_response(500, "INTERNAL", "the request was not answered"), std::string(route_label_server),
+                nullptr);
     } catch (...) {
         // Out of memory while answering; the connection closes when its timers fire.
     }
 }
 
+void pending_answer::deliver(http_response response, std::string route, std::shared_ptr<stream_channel> stream) {
+    if (!owner) {
+        // No connection: a stream opened on this answer is closed at once, after its head.
+        if (stream) stream->mark_closed();
+        callback(std::move(response), route);
+        return;
+    }
+    owner->deliver(sequence, std::move(response), std::move(route), std::move(stream));
+}
+
 }  // namespace detail
+
+responder callback_responder(answer_callback callback) {
+    assert(callback);
+    return responder(std::make_shared<detail::pending_answer>(std::move(callback)));
+}
 
 responder::responder(std::shared_ptr<detail::pending_answer> answer) : answer_(std::move(answer)) {
     assert(answer_);
@@ -72,7 +87,7 @@ void responder::send(http_response response, std::string_view route) const {
     const bool first = !answer_->answered.exchange(true);
     assert(first && "a request is answered once");
     if (!first) return;
-    answer_->owner->deliver(answer_->sequence, std::move(response), std::string(route), nullptr);
+    answer_->deliver(std::move(response), std::string(route), nullptr);
 }
 
 std::shared_ptr<event_stream> responder::open_stream(http_response head,
@@ -84,7 +99,7 @@ std::shared_ptr<event_stream> responder::open_stream(http_response head,
         channel->mark_closed();
         return channel;
     }
-    answer_->owner->deliver(answer_->sequence, std::move(head), std::string(route), channel);
+    answer_->deliver(std::move(head), std::string(route), channel);
     return channel;
 }
 

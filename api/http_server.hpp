@@ -12,7 +12,9 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -164,5 +166,23 @@ http_response json_text_response(unsigned status, std::string body, unsigned htt
 // API.md's error shape: {"error": {"code": "SEAT_TAKEN", "message": "..."}}.
 http_response error_response(unsigned status, std::string_view code, std::string_view message,
                              unsigned http_version = 11, bool keep_alive = true);
+
+// Requests read and answered without a socket, for the fuzz targets (fuzz/) and tests that drive
+// a request_handler directly.
+//
+// read_request() reads the first request of `bytes` exactly as a session does: the same parser,
+// limits and framing checks. It gives the request, or the error a session answers before it
+// closes the connection (400, 413 or 431), or neither when the bytes end inside the request.
+struct request_reading {
+    std::size_t consumed = 0;  // bytes of the input that the request took
+    std::optional<http_request> request;
+    std::optional<http_response> refusal;
+};
+request_reading read_request(std::string_view bytes);
+
+// A responder whose answer is handed to `callback`, on whichever thread answers. A stream
+// opened on it delivers its head and is closed at once. Dropped unanswered, it delivers a 500.
+using answer_callback = std::function<void(http_response response, std::string_view route)>;
+responder callback_responder(answer_callback callback);
 
 }  // namespace encore::api

@@ -228,12 +228,19 @@ struct pending_answer {
                    std::uint64_t sequence_in, std::shared_ptr<const std::string> peer_in)
         : server(std::move(server_in)), owner(std::move(owner_in)), sequence(sequence_in),
           peer(std::move(peer_in)) {}
+    // An answer with no connection: it goes to `callback` (callback_responder()).
+    explicit pending_answer(answer_callback callback_in)
+        : sequence(0), peer(std::make_shared<const std::string>("in-process")), callback(std::move(callback_in)) {}
     ~pending_answer();
 
+    // To the owning session, or to the callback.
+    void deliver(http_response response, std::string route, std::shared_ptr<stream_channel> stream);
+
     std::shared_ptr<http_server::core> server;  // keeps the io_context alive for deliver()
-    std::shared_ptr<session> owner;
+    std::shared_ptr<session> owner;             // null for a callback's answer
     std::uint64_t sequence;
     std::shared_ptr<const std::string> peer;
+    answer_callback callback;
     std::atomic<bool> answered{false};
 };
 

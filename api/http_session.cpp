@@ -23,6 +23,28 @@ constexpr std::size_t read_chunk_bytes = 16 * 1024;
 // While lingering before a close, discard at most this much of what the client still sends.
 constexpr std::size_t linger_discard_bytes_max = 256 * 1024;
 
+// The parser of every request, with the session's limits.
+void limit(http::request_parser<http::string_body>& parser) {
+    parser.header_limit(static_cast<std::uint32_t>(request_header_bytes_max));
+    parser.body_limit(request_body_bytes_max);
+    parser.eager(true);
+}
+
+// What a parse error is answered with, before the connection closes.
+struct parse_refusal {
+    unsigned status;
+    std::string_view code;
+    std::string message;
+};
+parse_refusal refusal_of(error_code ec) {
+    if (ec == http::error::body_limit)
+        return {413, "PAYLOAD_TOO_LARGE", "the request body exceeds " + std::to_string(request_body_bytes_max) + " bytes"};
+    if (ec == http::error::header_limit)
+        return {431, "HEADERS_TOO_LARGE",
+                "the request headers exceed " + std::to_string(request_header_bytes_max) + " bytes"};
+    return {400, "BAD_REQUEST", "malformed HTTP request: " + ec.message()};
+}
+
 bool is_bodyless_status(unsigned status) {
     return (status >= 100 && status < 200) || status == 204 || status == 304;
 }
@@ -112,9 +134,7 @@ void session::parse_buffered() {
     while (can_read_requests() && buffer_.size() > 0) {
         if (!parser_) {
             parser_.emplace();
-            parser_->header_limit(static_cast<std::uint32_t>(request_header_bytes_max));
-            parser_->body_limit(request_body_bytes_max);
-            parser_->eager(true);
+            limit(*parser_);
         }
         error_code ec;
         const std::size_t used = parser_->put(buffer_.data(), ec);
@@ -136,16 +156,8 @@ void session::parse_buffered() {
 }
 
 void session::on_parse_error(error_code ec) {
-    if (ec == http::error::body_limit) {
-        push_error(413, "PAYLOAD_TOO_LARGE",
-                   "the request body exceeds " + std::to_string(request_body_bytes_max) + " bytes");
-    } else if (ec == http::error::header_limit) {
-        push_error(431, "HEADERS_TOO_LARGE",
-                   "the request headers exceed " + std::to_string(request_header_bytes_max) +
-                       " bytes");
-    } else {
-        push_error(400, "BAD_REQUEST", "malformed HTTP request: " + ec.message());
-    }
+    const parse_refusal refusal = refusal_of(ec);
+    push_error(refusal.status, refusal.code, refusal.message);
 }
 
 // The answer is queued behind those still owed, then the connection closes: after a framing
@@ -535,5 +547,33 @@ void session::on_server_stop() {
 }
 
 }  // namespace detail
+
+// The session reads with the same pieces: limit(), refusal_of() and framing_error().
+request_reading read_request(std::string_view bytes) {
+    request_reading out;
+    http::request_parser<http::string_body> parser;
+    limit(parser);
+    auto refuse = [&out](unsigned status, std::string_view code, const std::string& message) {
+        out.refusal = error_response(status, code, message, 11, false);
+        return std::move(out);
+    };
+    for (;;) {
+        error_code ec;
+        const std::size_t used = parser.put(asio::buffer(bytes.data() + out.consumed, bytes.size() - out.consumed), ec);
+        out.consumed += used;
+        if (ec == http::error::need_more) return out;
+        if (ec) {
+            const parse_refusal refusal = refusal_of(ec);
+            return refuse(refusal.status, refusal.code, refusal.message);
+        }
+        if (parser.is_done()) {
+            if (auto why = detail::framing_error(parser.get()))
+                return refuse(400, "BAD_REQUEST", "ambiguous or incomplete request framing: " + *why);
+            out.request = parser.release();
+            return out;
+        }
+        if (used == 0) return out;
+    }
+}
 
 }  // namespace encore::api

@@ -310,6 +310,7 @@ std::uint16_t node::port() const { return parts_->server->port(); }
 const std::string& node::demo_concert() const { return parts_->demo_concert; }
 bool node::failed() const { return parts_->log && parts_->log->failed(); }
 bool node::ready() const { return parts_->ready(); }
+request_handler& node::handler() { return *parts_->router; }
 
 result<std::unique_ptr<node>> node::start(const node_options& o) {
     if (o.data_dir.empty()) return error{errc::invalid, "a data directory is required"};

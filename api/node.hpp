@@ -26,6 +26,8 @@
 
 namespace encore::api {
 
+class request_handler;
+
 struct embedded_backend {
     bool sync = true;  // fsync the log (only benchmarks of the engine path turn it off)
 };
@@ -66,6 +68,8 @@ public:
     bool failed() const;
     // Every owned partition recovered and running, and the projections within a second of the log.
     bool ready() const;
+    // The router the HTTP server hands requests to, for driving it without a socket (fuzz/).
+    request_handler& handler();
     // Drains HTTP, gives up the partitions (their runners stop and write checkpoints; in Kafka
     // mode the group hands them over at once), stops the projector and closes the log. Idempotent.
     void stop();
