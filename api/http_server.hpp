@@ -17,6 +17,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
@@ -36,10 +37,33 @@ using http_response = boost::beast::http::response<boost::beast::http::string_bo
 inline constexpr std::size_t request_body_bytes_max = 64 * 1024;     // over it: 413
 inline constexpr std::size_t request_header_bytes_max = 8 * 1024;    // over it: 431
 inline constexpr std::size_t pipelined_requests_max = 16;            // read ahead, per connection
-inline constexpr std::size_t connections_max_default = 10'000;       // over it: 503, then close
+// Connections: see "Connection limits" below.
+inline constexpr std::size_t connections_max_default = 10'000;
+inline constexpr std::size_t connections_per_client_max_default = 256;
+inline constexpr std::size_t probe_connections_reserve_default = 16;
+// Of the probe reserve, one client address may hold this many (a prober sends /healthz and
+// /readyz at once), so that one client's idle sockets cannot fill the reserve too.
+inline constexpr std::size_t probe_connections_per_client_max = 2;
 // Events queued on a stream whose client does not read fast enough; over it the stream closes,
 // because a slow reader must not grow the server's memory without bound.
 inline constexpr std::size_t stream_pending_bytes_max = 1024 * 1024;
+
+// Connection limits, so that no client can take every connection and probes still get through:
+// - `connections_per_client_max` per client address (an IPv6 client counts by its /64, which one
+//   host commonly holds whole): a connection over it is closed at once, unanswered.
+// - `connections_max` in all, sized down at start to what RLIMIT_NOFILE allows (see
+//   size_connection_limits). Past it, `probe_connections_reserve` more connections are accepted
+//   that may serve only `probe_paths` (GET or HEAD, one request, then close), at most
+//   probe_connections_per_client_max of them per client; any other request on them gets 503
+//   OVERLOADED and close. Past the reserve too, a connection is closed at once.
+// - a new connection that sends nothing within `timeouts.first_request_ms` is closed: it has
+//   proved nothing yet, and idle sockets are the cheapest way to use up descriptors.
+// Every refusal is counted in encore_http_connections_refused_total{reason}.
+//
+// Descriptors kept for the rest of the process (RocksDB files, which it keeps open; Kafka
+// sockets; logs) when sizing connections_max: a quarter of RLIMIT_NOFILE, at least this many.
+inline constexpr std::uint64_t descriptors_kept_min = 256;
+inline constexpr std::uint64_t descriptors_kept_divisor = 4;
 
 // The route label of answers the server gives itself (malformed request, overload...).
 inline constexpr std::string_view route_label_server = "-";
@@ -54,6 +78,10 @@ struct server_timeouts {
     std::chrono::milliseconds request_read_ms{10'000};
     // How long a keep-alive connection may sit with no request and no answer owed.
     std::chrono::milliseconds idle_ms{60'000};
+    // How long a new connection may stay silent before the first byte of its first request
+    // (then request_read_ms bounds that request). Shorter than idle_ms: a connection that has
+    // never sent a request costs a descriptor and has proved nothing.
+    std::chrono::milliseconds first_request_ms{10'000};
     // How long one response write may take; a client that stops reading is cut off.
     std::chrono::milliseconds write_ms{10'000};
     // stop(): how long answers still owed may take before their connections are closed anyway.
@@ -72,11 +100,46 @@ struct server_options {
     std::uint16_t port = 0;  // 0: an ephemeral port, read it back with http_server::port()
     unsigned threads = 2;
     server_timeouts timeouts;
+    // The connection limits described above.
     std::size_t connections_max = connections_max_default;
+    std::size_t connections_per_client_max = connections_per_client_max_default;
+    std::size_t probe_connections_reserve = probe_connections_reserve_default;
+    // The paths the probe reserve serves (compared without the query string).
+    std::vector<std::string> probe_paths = {"/healthz", "/readyz"};
+    // The descriptor limit connections_max is sized against; 0: RLIMIT_NOFILE's soft limit, read
+    // at start.
+    std::uint64_t open_files_limit = 0;
     // Request counts and latencies go here (null: a private registry). It must outlive the
     // server's stop(); nothing is recorded after stop() returns.
     metrics_registry* metrics = nullptr;
 };
+
+// The limits a server runs with, after sizing.
+struct connection_limits {
+    std::size_t connections_max = 0;             // sized: at most the configured one
+    std::size_t connections_max_configured = 0;  // server_options::connections_max
+    std::size_t connections_per_client_max = 0;
+    std::size_t probe_connections_reserve = 0;
+    std::uint64_t open_files_limit = 0;          // the descriptor limit it was sized against
+};
+
+// connections_max = min(configured, open_files_limit - descriptors kept - probe reserve), where
+// the descriptors kept are max(descriptors_kept_min, open_files_limit / descriptors_kept_divisor).
+// An error if that leaves no connection at all, or if a limit is 0.
+result<connection_limits> size_connection_limits(const server_options& options,
+                                                 std::uint64_t open_files_limit);
+
+// RLIMIT_NOFILE of this process: the soft limit before and after raise_open_files_limit(), and
+// the hard limit.
+struct open_files_figures {
+    std::uint64_t soft_before = 0;
+    std::uint64_t soft = 0;
+    std::uint64_t hard = 0;
+};
+// Raises RLIMIT_NOFILE's soft limit to its hard limit (to fs.nr_open when the hard limit is
+// unlimited), for the whole process: call it once, at start, before opening files. A failed
+// raise leaves the soft limit as it was; the figures say what it is.
+open_files_figures raise_open_files_limit();
 
 // A Server-Sent Events channel on one connection, returned by responder::open_stream(). Safe to
 // use from any thread. The connection holds no strong reference to it: dropping the last
@@ -142,7 +205,9 @@ public:
 
     // The bound port (the ephemeral one when options.port was 0).
     std::uint16_t port() const;
+    // Connections open within connections_max (the probe reserve's are not counted).
     std::size_t connections() const;
+    const connection_limits& limits() const;
 
     // Stops accepting, gives answers still owed up to timeouts.stop_grace_ms, closes every
     // connection and joins the threads. Idempotent; call it from outside the I/O threads.

@@ -9,6 +9,7 @@
 
 #include "api/http_server.hpp"
 
+#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <deque>
@@ -44,36 +45,68 @@ inline constexpr std::size_t read_buffer_bytes_max = 64 * 1024;
 
 class session;
 
+// A client as connections_per_client_max counts it: an IPv4 address (also when IPv4-mapped in
+// IPv6) whole, an IPv6 address by its /64, the block one host is commonly given.
+struct client_key {
+    std::array<unsigned char, 16> bytes{};
+    bool operator==(const client_key&) const = default;
+};
+struct client_key_hash {
+    std::size_t operator()(const client_key& key) const noexcept;
+};
+client_key client_key_of(const asio::ip::address& address);
+
+// The connections one client has open: all of them, and those in the probe reserve.
+struct client_connections {
+    std::size_t open = 0;
+    std::size_t probes = 0;
+};
+
+// How a connection was admitted: within connections_max, or in the probe reserve past it (only
+// probe_paths served, one request, then close).
+enum class admission { regular, probe_only };
+
 }  // namespace detail
 
 // Shared by the http_server, its sessions (by raw reference: a session never outlives it, see
 // the member order) and the pending answers and event streams held by handlers (by shared_ptr:
 // they post to the io_context, which must still exist when they do).
 struct http_server::core : std::enable_shared_from_this<http_server::core> {
-    core(server_options options_in, request_handler& handler_in);
+    core(server_options options_in, connection_limits limits_in, request_handler& handler_in);
     ~core();
 
     result<unit> listen();
     void start_threads();
     void accept_next();
     void on_accept(error_code ec, tcp::socket socket);
+    std::optional<detail::admission> admit(const detail::client_key& client);
+    static void close_at_once(tcp::socket& socket);
     void run_thread();
     void stop();
     void close_remaining_sessions();
 
     void register_session(std::uint64_t id, std::weak_ptr<detail::session> session);
-    void release_session(std::uint64_t id, bool counted);
+    void release_session(std::uint64_t id, detail::admission admitted, const detail::client_key& client);
 
     const server_options options;
+    const connection_limits limits;
     request_handler& handler;
     std::unique_ptr<metrics_registry> own_metrics;
     metrics_registry& metrics;
     counter_family& requests_total;
     histogram_family& request_seconds;
     gauge& connections_open;
-    counter& connections_rejected;
+    gauge& probe_connections_open;
+    counter& refused_per_client;       // over connections_per_client_max (or its share of the
+                                       // probe reserve): closed at once
+    counter& refused_connections_max;  // over connections_max and the probe reserve: closed at once
+    counter& refused_not_probe;        // in the probe reserve, asked for something else: 503
 
-    std::atomic<std::size_t> connections{0};
+    // Admission (accept strand) and release (any session's strand) meet under clients_mutex.
+    std::mutex clients_mutex;
+    std::unordered_map<detail::client_key, detail::client_connections, detail::client_key_hash> clients;
+    std::atomic<std::size_t> connections{0};        // admitted within connections_max
+    std::atomic<std::size_t> probe_connections{0};  // admitted into the probe reserve
     std::atomic<bool> stopping{false};
     std::uint16_t bound_port = 0;
 
@@ -106,12 +139,12 @@ class stream_channel;
 // on_server_stop() runs on the connection's strand.
 class session : public std::enable_shared_from_this<session> {
 public:
-    session(http_server::core& server, tcp::socket socket, std::uint64_t id, bool counted);
+    session(http_server::core& server, tcp::socket socket, std::uint64_t id, admission admitted,
+            client_key client);
     ~session();
 
     asio::any_io_executor executor() { return socket_.get_executor(); }
-    void start();           // read requests
-    void start_rejected();  // answer 503 and close: the connection is over connections_max
+    void start();  // read requests
     // From any thread: the answer to request `sequence`; `stream` is set for an event-stream head.
     void deliver(std::uint64_t sequence, http_response response, std::string route,
                  std::shared_ptr<stream_channel> stream);
@@ -142,9 +175,10 @@ private:
         std::uint64_t sequence = 0;
         http_request request;
     };
-    enum class read_deadline { none, idle, request };
+    enum class read_deadline { none, first_request, idle, request };
 
     bool can_read_requests() const;
+    bool is_probe(const http_request& request) const;
     void read_more();
     void on_bytes(error_code ec, std::size_t bytes);
     void parse_buffered();
@@ -184,7 +218,8 @@ private:
     http_server::core& server_;
     tcp::socket socket_;
     const std::uint64_t id_;
-    const bool counted_;
+    const admission admission_;
+    const client_key client_;
     std::shared_ptr<const std::string> peer_;
 
     beast::flat_buffer buffer_{read_buffer_bytes_max};

@@ -66,8 +66,9 @@ namespace detail {
 // ---------------------------------------------------------------------------------------------
 // session: reading and parsing (strand).
 
-session::session(http_server::core& server, tcp::socket socket, std::uint64_t id, bool counted)
-    : server_(server), socket_(std::move(socket)), id_(id), counted_(counted),
+session::session(http_server::core& server, tcp::socket socket, std::uint64_t id, admission admitted,
+                 client_key client)
+    : server_(server), socket_(std::move(socket)), id_(id), admission_(admitted), client_(client),
       read_timer_(socket_.get_executor()), write_timer_(socket_.get_executor()),
       heartbeat_timer_(socket_.get_executor()) {}
 
@@ -78,9 +79,15 @@ void session::start() {
     parse_buffered();
 }
 
-void session::start_rejected() {
-    peer_ = std::make_shared<const std::string>(peer_text(socket_));
-    push_error(503, "OVERLOADED", "the server has too many connections; retry later");
+// A request the probe reserve serves: GET or HEAD of one of probe_paths, whatever the query.
+bool session::is_probe(const http_request& request) const {
+    if (request.method() != http::verb::get && request.method() != http::verb::head) return false;
+    const std::string_view target(request.target().data(), request.target().size());
+    const std::string_view path = target.substr(0, target.find('?'));
+    for (const std::string& probe : server_.options.probe_paths) {
+        if (path == probe) return true;
+    }
+    return false;
 }
 
 bool session::can_read_requests() const {
@@ -221,6 +228,11 @@ void session::dispatch() {
         push_error(400, "BAD_REQUEST", "ambiguous or incomplete request framing: " + *why);
         return;
     }
+    if (admission_ == admission::probe_only && !is_probe(parser_->get())) {
+        server_.refused_not_probe.increment();
+        push_error(503, "OVERLOADED", "the server has too many connections; retry later");
+        return;
+    }
     http_request request = parser_->release();
     parser_.reset();
     continue_sent_ = false;
@@ -230,6 +242,9 @@ void session::dispatch() {
     next.keep_alive = request.keep_alive();
     next.head_method = request.method() == http::verb::head;
     next.received_at = clock_type::now();
+    // A probe in the reserve is answered alone and the connection closed, so that the reserve is
+    // free for the next probe.
+    if (admission_ == admission::probe_only) next.keep_alive = false;
     // The client said this is its last request; HTTP/1.0 says so by default.
     if (!next.keep_alive) read_stopped_ = true;
     const bool safe = request.method() == http::verb::get || request.method() == http::verb::head;
@@ -447,7 +462,8 @@ void session::record(const slot& written) const {
 
 // The read deadline follows the connection's state: while a request is arriving it must finish
 // within request_read_ms of its first byte; while nothing is owed and nothing arrives, the
-// connection may idle for idle_ms; while the client waits for an answer there is none.
+// connection may idle for idle_ms, or for first_request_ms if it has never sent a request; while
+// the client waits for an answer there is none.
 void session::update_read_deadline() {
     // Once the server stops, the stop grace period is the only deadline (on_server_stop).
     if (closed_ || lingering_ || streaming_ || server_.stopping.load()) return;
@@ -456,13 +472,15 @@ void session::update_read_deadline() {
         if (buffer_.size() > 0 || (parser_ && parser_->got_some())) {
             wanted = read_deadline::request;
         } else if (slots_.empty() && !writing_) {
-            wanted = read_deadline::idle;
+            wanted = next_sequence_ == 0 ? read_deadline::first_request : read_deadline::idle;
         }
     }
     if (wanted == read_deadline::request &&
         (read_deadline_ != read_deadline::request || request_deadline_sequence_ != next_sequence_)) {
         request_deadline_sequence_ = next_sequence_;
         arm(read_timer_, server_.options.timeouts.request_read_ms, &session::close);
+    } else if (wanted == read_deadline::first_request && read_deadline_ != read_deadline::first_request) {
+        arm(read_timer_, server_.options.timeouts.first_request_ms, &session::close);
     } else if (wanted == read_deadline::idle && read_deadline_ != read_deadline::idle) {
         arm(read_timer_, server_.options.timeouts.idle_ms, &session::close);
     } else if (wanted == read_deadline::none && read_deadline_ != read_deadline::none) {
@@ -523,7 +541,7 @@ void session::close() {
 void session::release() {
     if (released_) return;
     released_ = true;
-    server_.release_session(id_, counted_);
+    server_.release_session(id_, admission_, client_);
 }
 
 void session::post_server_stop() {

@@ -118,11 +118,28 @@ result<unit> http_client::ensure_connected() {
     tcp::resolver resolver(impl_->io);
     const auto endpoints = resolver.resolve(host_, std::to_string(port_), ec);
     if (ec) return make_error("resolve " + host_, ec);
-    ec = impl_->run(timeout_, [&](auto done) {
-        impl_->stream.async_connect(endpoints, [done](error_code e, const tcp::endpoint&) {
-            done(e, 0);
+    if (local_address_.empty()) {
+        ec = impl_->run(timeout_, [&](auto done) {
+            impl_->stream.async_connect(endpoints, [done](error_code e, const tcp::endpoint&) {
+                done(e, 0);
+            });
         });
-    });
+    } else {
+        // Bound first, so that the server sees this client address; the socket is then open and
+        // async_connect keeps it.
+        const tcp::endpoint target = *endpoints.begin();
+        const auto local = asio::ip::make_address(local_address_, ec);
+        if (ec) return make_error("local address " + local_address_, ec);
+        auto& socket = impl_->stream.socket();
+        if (socket.open(target.protocol(), ec); !ec) socket.bind(tcp::endpoint(local, 0), ec);
+        if (ec) {
+            impl_->reset();
+            return make_error("bind " + local_address_, ec);
+        }
+        ec = impl_->run(timeout_, [&](auto done) {
+            impl_->stream.async_connect(target, [done](error_code e) { done(e, 0); });
+        });
+    }
     if (ec) {
         impl_->reset();
         return make_error("connect", ec);

@@ -82,6 +82,9 @@ public:
     // TCP connections made so far: a keep-alive test expects 1 after many requests.
     std::uint64_t connects() const { return connects_; }
     void set_timeout(std::chrono::milliseconds timeout) { timeout_ = timeout; }
+    // Connections made from now on are bound to this local address first ("127.0.0.2": another
+    // client to a server on loopback); empty: the kernel's choice.
+    void set_local_address(std::string address) { local_address_ = std::move(address); }
 
 private:
     result<unit> ensure_connected();
@@ -94,6 +97,7 @@ private:
     std::string host_;
     std::uint16_t port_;
     std::chrono::milliseconds timeout_;
+    std::string local_address_;
     std::uint64_t connects_ = 0;
 };
 
