@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 #include <map>
+#include <optional>
 #include <random>
 #include <thread>
 
@@ -270,8 +271,19 @@ int bench_http(const arguments& args) {
     if (s.hold_share > 100) throw usage_error{"--hold-share is a percentage, 0..100"};
     if (s.seconds < 1 || s.connections < 1 || s.users < 1 || s.partitions < 1 || s.partitions > partitions_max)
         throw usage_error{"--seconds, --connections, --users and --partitions must be positive (partitions ≤ " + std::to_string(partitions_max) + ")"};
+    // --keep-data DIR runs the node on DIR and leaves it there, for `encore audit` to read; DIR
+    // must not hold anything yet, so that no earlier data is mixed in or removed.
+    const std::optional<std::string> keep = args.text("--keep-data");
+    std::filesystem::path dir;
+    if (keep) {
+        std::error_code ec;
+        if (std::filesystem::exists(*keep, ec) && !std::filesystem::is_empty(*keep, ec))
+            throw usage_error{"--keep-data " + *keep + " exists and is not empty"};
+        dir = *keep;
+    } else {
+        dir = bench::fresh_data_dir("encore-bench");
+    }
     diag::set_level(diag::level::warn);
-    auto dir = bench::fresh_data_dir("encore-bench");
     bench_target target = args.flag("--kafka") ? start_kafka(s, dir.string(), static_cast<int>(args.number("--brokers", 1)))
                                                : start_embedded(s, dir.string());
     const std::uint16_t port = target.port;
@@ -304,7 +316,9 @@ int bench_http(const arguments& args) {
     result["seats_confirmed"] = confirmed;
     result["seats_sold_twice"] = doubles;
     target.stop();
-    std::filesystem::remove_all(dir);
+    target = {};  // the node closes its log and read models here
+    if (keep) result["data_dir"] = dir.string();
+    else std::filesystem::remove_all(dir);
     std::printf("%s\n", result.dump().c_str());
     return doubles == 0 ? 0 : 1;
 }
