@@ -316,6 +316,8 @@ result<std::unique_ptr<node>> node::start(const node_options& o) {
     if (o.data_dir.empty()) return error{errc::invalid, "a data directory is required"};
     if (!o.token_secret.empty() && o.token_secret.size() < token_secret_bytes_min)
         return error{errc::invalid, "--token-secret must be at least 32 characters"};
+    // Before RocksDB opens its files: they and the connections share the descriptor limit.
+    const open_files_figures open_files = raise_open_files_limit();
     auto p = std::make_unique<parts>();
     p->options = o;
     // The data holds the token secret and every user's data: no other local user may read it,
@@ -361,10 +363,19 @@ result<std::unique_ptr<node>> node::start(const node_options& o) {
     so.host = o.host;
     so.port = o.port;
     so.threads = o.http_threads;
+    so.connections_max = o.connections_max;
+    so.connections_per_client_max = o.connections_per_client_max;
     so.metrics = &p->metrics;
     auto server = http_server::start(so, *p->router);
     if (!server) return server.err();
     p->server = std::move(server).value();
+    const connection_limits& limits = p->server->limits();
+    diag::info("node", "connection limits",
+               {{"open_files_soft_before", open_files.soft_before}, {"open_files_soft", open_files.soft},
+                {"open_files_hard", open_files.hard}, {"connections_max", limits.connections_max},
+                {"connections_max_configured", limits.connections_max_configured},
+                {"connections_per_client_max", limits.connections_per_client_max},
+                {"probe_connections_reserve", limits.probe_connections_reserve}});
     p->projector->start();
     if (auto assigning = p->log->start_assigning(*p->owner); !assigning) return assigning.err();
     diag::info("node", "serving",

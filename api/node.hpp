@@ -22,6 +22,7 @@
 #include <variant>
 #include <vector>
 
+#include "api/http_server.hpp"
 #include "events/result.hpp"
 
 namespace encore::api {
@@ -53,6 +54,10 @@ struct node_options {
     std::string token_secret;
     bool demo = false;  // embedded: create a demo concert when there is none
     unsigned http_threads = 2;
+    // HTTP connection limits (api/http_server.hpp): connections_max is sized down at start to
+    // what RLIMIT_NOFILE allows, once its soft limit has been raised to the hard one.
+    std::size_t connections_max = connections_max_default;
+    std::size_t connections_per_client_max = connections_per_client_max_default;
     std::variant<embedded_backend, kafka_backend> backend;
 };
 

@@ -26,6 +26,9 @@ api::node_options embedded_options(const std::string& data_dir, std::uint32_t pa
     o.port = 0;
     o.admin_key = admin_key;
     o.partitions = partitions;
+    // The load generator is one client address with many connections: not the abuse the
+    // per-client limit is for.
+    o.connections_per_client_max = o.connections_max;
     return o;
 }
 

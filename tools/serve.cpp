@@ -15,7 +15,8 @@ namespace encore::tools {
 namespace {
 
 const std::set<std::string> common_flags = {"--data-dir",     "--listen",       "--admin-key",         "--admin-key-file",
-                                            "--partitions",   "--token-secret", "--token-secret-file", "--http-threads"};
+                                            "--partitions",   "--token-secret", "--token-secret-file", "--http-threads",
+                                            "--connections-max", "--connections-per-client-max"};
 
 // A secret given on the command line shows in `ps`; `--NAME-file PATH` reads it from a file
 // instead (one trailing newline dropped). Both at once is an error.
@@ -31,6 +32,10 @@ std::optional<std::string> secret_flag(const arguments& args, const std::string&
     if (value.ends_with('\r')) value.pop_back();
     return value;
 }
+// The largest value --connections-max and --connections-per-client-max take; the descriptor
+// limit usually sizes connections_max further down.
+constexpr std::uint64_t connections_flag_max = 1'000'000;
+
 const std::set<std::string> embedded_flags = {"--demo"};
 const std::set<std::string> kafka_flags = {"--kafka",        "--node-id",  "--topic-prefix",
                                            "--kafka-config", "--group-id", "--session-timeout-ms"};
@@ -74,6 +79,14 @@ api::node_options node_settings(const arguments& args) {
     if (!o.token_secret.empty() && o.token_secret.size() < 32) throw usage_error{"--token-secret must be at least 32 characters"};
     o.http_threads = static_cast<unsigned>(args.number("--http-threads", 2));
     if (o.http_threads < 1 || o.http_threads > 64) throw usage_error{"--http-threads must be 1..64"};
+    const auto connections_max = args.number("--connections-max", api::connections_max_default);
+    if (connections_max < 1 || connections_max > connections_flag_max)
+        throw usage_error{"--connections-max must be 1.." + std::to_string(connections_flag_max)};
+    o.connections_max = static_cast<std::size_t>(connections_max);
+    const auto per_client = args.number("--connections-per-client-max", api::connections_per_client_max_default);
+    if (per_client < 1 || per_client > connections_flag_max)
+        throw usage_error{"--connections-per-client-max must be 1.." + std::to_string(connections_flag_max)};
+    o.connections_per_client_max = static_cast<std::size_t>(per_client);
     if (kafka) {
         o.backend = kafka_settings(args);
     } else {

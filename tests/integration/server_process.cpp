@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -125,6 +126,9 @@ void server_process::start() {
         args.push_back("--token-secret");
         args.push_back(options_.token_secret);
     }
+    args.insert(args.end(), options_.extra_flags.begin(), options_.extra_flags.end());
+    const rlimit open_files{static_cast<rlim_t>(options_.open_files_limit),
+                            static_cast<rlim_t>(options_.open_files_limit)};
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -155,6 +159,7 @@ void server_process::start() {
         sigset_t none;
         sigemptyset(&none);
         ::sigprocmask(SIG_SETMASK, &none, nullptr);
+        if (open_files.rlim_cur != 0 && ::setrlimit(RLIMIT_NOFILE, &open_files) != 0) ::_exit(125);
         ::execv(argv[0], argv.data());
         ::_exit(127);
     }

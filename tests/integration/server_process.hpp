@@ -27,6 +27,10 @@ struct server_options {
     // Empty: the server generates its secret on first start and keeps it in the data directory
     // (restarts then exercise that the kept secret is reused).
     std::string token_secret;
+    // RLIMIT_NOFILE (soft and hard) the server starts under; 0: the test process's own.
+    std::uint64_t open_files_limit = 0;
+    // Extra `encore serve` flags, e.g. {"--connections-per-client-max", "8"}.
+    std::vector<std::string> extra_flags;
     std::chrono::milliseconds start_timeout{30'000};
     std::chrono::milliseconds stop_timeout{30'000};
 };
