@@ -1,88 +1,150 @@
-// `encore audit` and `encore events`: read a stopped node's logs.
-//
-// The audit replays every partition's command log from offset zero with a fresh engine, re-derives
-// the events and their hash chain, and compares them byte for byte with the stored event log.
+// `encore audit --data-dir` and `encore events`: read a stopped node's data directory. The audit
+// itself (replay, checks, progress) is audit_replay.cpp, shared with `encore audit --kafka`; this
+// file opens the embedded log and prints the report.
 
 #include <cstdio>
+#include <filesystem>
+#include <thread>
 
-#include "engine/engine.hpp"
+#include <nlohmann/json.hpp>
+
 #include "events/chain.hpp"
 #include "events/codec.hpp"
 #include "events/json.hpp"
 #include "events/log/embedded_log.hpp"
+#include "tools/audit_replay.hpp"
 #include "tools/commands.hpp"
 
 namespace encore::tools {
 namespace {
 
 constexpr std::size_t read_batch = 4096;
+// The text summary lists this many failures; --json lists them all.
+constexpr std::size_t failures_printed_max = 20;
 
+// The log of a data directory that must exist already (neither command creates one). A wrong
+// partition count is the caller's mistake (exit 2); anything else unreadable is exit 3.
 std::unique_ptr<embedded_log> open_existing(const arguments& args) {
     auto dir = args.text("--data-dir");
     if (!dir) throw usage_error{"--data-dir is required"};
     auto partitions = static_cast<std::uint32_t>(args.number("--partitions", 4));
+    std::error_code ec;
+    if (!std::filesystem::is_directory(*dir + "/log", ec)) throw audit::unreadable{"no log in " + *dir + " (" + *dir + "/log)"};
     auto log = embedded_log::open({.directory = *dir + "/log", .partitions = partitions});
-    if (!log) throw std::runtime_error("cannot open the log in " + *dir + ": " + log.err().message);
+    if (!log && log.err().code == errc::invalid) throw usage_error{log.err().message + " (give --partitions)"};
+    if (!log) throw audit::unreadable{"cannot open the log in " + *dir + ": " + log.err().message};
     return std::move(log).value();
 }
 
-// Replays one partition; returns the number of events checked, or throws at the first mismatch.
-std::uint64_t audit_partition(embedded_log& log, std::uint32_t p, std::uint32_t partitions) {
-    auto state = engine::make_partition(p, partitions);
-    engine::apply_output out;
-    chain_link head = chain_genesis;
-    std::uint64_t checked = 0, offset = 0;
-    std::string bytes;
-    for (;;) {
-        auto batch = log.commands().read(p, offset, read_batch, std::chrono::milliseconds(0));
-        if (!batch) throw std::runtime_error(batch.err().message);
-        if (batch->empty()) break;
-        for (const log_entry& entry : *batch) {
-            out.clear();
-            engine::apply_record(state, entry.bytes, {p, entry.offset}, out);
-            for (const event& e : out.events) {
-                bytes.clear();
-                encode(e, bytes);
-                head = chain_next(head, bytes);
-                auto stored = log.events().read(p, e.sequence, 1, std::chrono::milliseconds(0));
-                sealed_event sealed;
-                if (!stored || stored->empty() || !unseal(stored->front().bytes, sealed))
-                    throw std::runtime_error("partition " + std::to_string(p) + ": event " + std::to_string(e.sequence) + " is missing");
-                if (sealed.event_bytes != bytes)
-                    throw std::runtime_error("partition " + std::to_string(p) + ": event " + std::to_string(e.sequence) + " differs from the replay");
-                if (sealed.link != head)
-                    throw std::runtime_error("partition " + std::to_string(p) + ": hash chain broken at event " + std::to_string(e.sequence));
-                ++checked;
-            }
-        }
-        offset = batch->back().offset + 1;
+nlohmann::json failure_json(const audit::failure& f) {
+    nlohmann::json j = {{"check", f.check}, {"partition", f.partition}, {"offset", f.offset}, {"message", f.message}};
+    if (f.key) j["key"] = *f.key;
+    return j;
+}
+
+nlohmann::json report_json(const audit::report& r) {
+    const double rate = r.seconds > 0 ? static_cast<double>(r.commands) / r.seconds : 0;
+    nlohmann::json j = {{"passed", r.passed()},
+                        {"partitions", r.partitions.size()},
+                        {"commands", r.commands},
+                        {"events", r.events},
+                        {"seconds", r.seconds},
+                        {"commands_per_second", rate},
+                        {"failures", nlohmann::json::array()},
+                        {"money",
+                         {{"charges", r.total.charges},
+                          {"balances", r.total.balances},
+                          {"payments", r.total.payments},
+                          {"refunds", r.total.refunds}}},
+                        {"seats_sold", r.seats_sold},
+                        {"seats_sold_twice", r.seats_sold_twice},
+                        {"read_models", {{"compared", r.models_compared}, {"keys", r.model_keys}}},
+                        {"notes", r.notes},
+                        {"per_partition", nlohmann::json::array()}};
+    for (const audit::failure& f : r.failures) j["failures"].push_back(failure_json(f));
+    for (const audit::partition_summary& s : r.partitions)
+        j["per_partition"].push_back({{"partition", s.partition}, {"commands", s.commands}, {"events", s.events},
+                                      {"events_checked", s.events_checked}, {"repeats", s.repeats}, {"newer", s.newer},
+                                      {"unapplied_commands", s.unapplied_commands}, {"chain_head", to_hex(s.head)},
+                                      {"state", s.state_hash}});
+    return j;
+}
+
+void print_text(const audit::report& r) {
+    for (const audit::partition_summary& s : r.partitions) {
+        std::printf("partition %u: %llu commands, %llu events", s.partition, static_cast<unsigned long long>(s.commands),
+                    static_cast<unsigned long long>(s.events));
+        if (s.repeats > 0 || s.newer > 0)
+            std::printf(" (%llu repeats dropped, %llu newer unchecked)", static_cast<unsigned long long>(s.repeats),
+                        static_cast<unsigned long long>(s.newer));
+        std::printf(", chain head %s, state %s\n", to_hex(s.head).c_str(), s.state_hash.c_str());
     }
-    if (log.events().end(p) != state.next_event_sequence)
-        throw std::runtime_error("partition " + std::to_string(p) + ": the event log holds events the replay does not produce");
-    std::printf("partition %u: %llu commands, %llu events, chain head %s, state %s\n", p,
-                static_cast<unsigned long long>(offset), static_cast<unsigned long long>(checked), to_hex(head).c_str(),
-                engine::state_hash(state).c_str());
-    return checked;
+    if (r.models_compared) std::printf("read models: %llu keys rebuilt and compared\n", static_cast<unsigned long long>(r.model_keys));
+    std::printf("money: charges %lld = balances %lld + payments %lld - refunds %lld\n",
+                static_cast<long long>(r.total.charges), static_cast<long long>(r.total.balances),
+                static_cast<long long>(r.total.payments), static_cast<long long>(r.total.refunds));
+    std::printf("seats: %llu sold, %llu sold twice\n", static_cast<unsigned long long>(r.seats_sold),
+                static_cast<unsigned long long>(r.seats_sold_twice));
+    for (const std::string& note : r.notes) std::printf("note: %s\n", note.c_str());
+    for (std::size_t i = 0; i < r.failures.size() && i < failures_printed_max; ++i) {
+        const audit::failure& f = r.failures[i];
+        std::printf("FAILED %s: partition %u offset %llu%s%s: %s\n", f.check.c_str(), f.partition,
+                    static_cast<unsigned long long>(f.offset), f.key ? " key " : "", f.key ? f.key->c_str() : "",
+                    f.message.c_str());
+    }
+    if (r.failures.size() > failures_printed_max)
+        std::printf("... and %zu more failures (--json lists them all)\n", r.failures.size() - failures_printed_max);
+    const double rate = r.seconds > 0 ? static_cast<double>(r.commands) / r.seconds : 0;
+    std::printf("%s: %zu partitions, %llu commands, %llu events in %.2f s (%.0f commands/s)\n",
+                r.passed() ? "audit passed" : "AUDIT FAILED", r.partitions.size(),
+                static_cast<unsigned long long>(r.commands), static_cast<unsigned long long>(r.events), r.seconds, rate);
 }
 
 }  // namespace
 
-int audit(const arguments& args) {
-    auto log = open_existing(args);
-    std::uint32_t partitions = log->commands().partitions();
-    std::uint64_t total = 0;
+namespace audit {
+
+int print(const report& r, bool json) {
+    if (json) std::printf("%s\n", report_json(r).dump().c_str());
+    else print_text(r);
+    std::fflush(stdout);
+    return r.passed() ? exit_passed : exit_failed;
+}
+
+unsigned default_threads(std::uint32_t partitions) {
+    const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+    return std::min<unsigned>(cores, std::max<std::uint32_t>(partitions, 1));
+}
+
+}  // namespace audit
+
+int audit_data_dir(const arguments& args) {
+    if (auto bad = args.unknown({"--data-dir", "--partitions", "--json", "--threads"}))
+        throw usage_error{"unknown flag " + *bad};
+    if (!args.positional().empty()) throw usage_error{"unexpected argument '" + args.positional().front() + "'"};
     try {
-        for (std::uint32_t p = 0; p < partitions; ++p) total += audit_partition(*log, p, partitions);
-    } catch (const std::runtime_error& e) {
-        std::printf("AUDIT FAILED: %s\n", e.what());
-        return 1;
+        auto log = open_existing(args);
+        audit::options o;
+        o.partitions = log->commands().partitions();
+        o.threads = static_cast<unsigned>(args.number("--threads", audit::default_threads(o.partitions)));
+        if (o.threads < 1) throw usage_error{"--threads must be at least 1"};
+        o.models_directory = *args.text("--data-dir") + "/projections";
+        o.progress = true;
+        return audit::print(audit::run(log->commands(), log->events(), o), args.flag("--json"));
+    } catch (const audit::unreadable& e) {
+        std::fprintf(stderr, "encore audit: cannot read the data: %s\n", e.message.c_str());
+        return audit::exit_unreadable;
     }
-    std::printf("audit passed: %u partitions, %llu events replayed and matched\n", partitions, static_cast<unsigned long long>(total));
-    return 0;
 }
 
 int dump_events(const arguments& args) {
-    auto log = open_existing(args);
+    std::unique_ptr<embedded_log> log;
+    try {
+        log = open_existing(args);
+    } catch (const audit::unreadable& e) {
+        std::fprintf(stderr, "encore events: %s\n", e.message.c_str());
+        return audit::exit_unreadable;
+    }
     std::uint32_t partitions = log->events().partitions();
     auto only = args.text("--partition");
     std::uint64_t from = args.number("--from", 0), limit = args.number("--limit", UINT64_MAX);

@@ -121,21 +121,33 @@ usage:
       stdin, each answered "ok" or "error: ...": broker-down ID, broker-up ID,
       produce-errors N [CODE], fetch-errors N [CODE], broker-errors ID APIKEY N CODE [RTT_MS],
       rtt ID MS (ID -1 = every broker), leader TOPIC PARTITION ID, ping.
-  encore audit --data-dir DIR [--partitions N]
-      Replays the command log from zero with a fresh engine and checks that it produces the
-      stored events byte for byte and that every partition's hash chain is intact.
+  encore audit --data-dir DIR [--partitions N] [--threads N] [--json]
+      Audits a stopped node's data directory: replays every partition's command log from zero with
+      a fresh engine (partitions in parallel, --threads of them at once, by default one per core)
+      and checks that it produces the stored events byte for byte with an intact hash chain, that
+      the read models in DIR/projections equal the ones rebuilt from the replayed events key by
+      key, that money is conserved (charges = balances + payments - refunds, per user and in
+      total) and that no seat is sold twice. Each failure names its check, partition and offset
+      (and key). Progress on stderr (a bar on a terminal); a summary on stdout, or with --json one
+      JSON object: passed, partitions, commands, events, seconds, commands_per_second, failures
+      [{check, partition, offset, key?, message}], money {charges, balances, payments, refunds},
+      seats_sold, seats_sold_twice. Exit status: 0 passed, 1 a check failed, 2 usage error,
+      3 the data could not be read.
   encore audit --kafka BOOTSTRAP [--partitions N] [--topic-prefix P] [--kafka-config k=v]...
-               [--state-json FILE]
+               [--state-json FILE] [--data-dir DIR] [--threads N] [--json]
       The same for Kafka mode: replays <P>commands from offset zero and checks <P>events (repeats
-      of an event must be identical; none may be missing). --state-json writes the replayed
-      balances, reservations and seats as JSON, to compare with what the processes serve.
+      of an event must be identical; none may be missing); --data-dir compares a stopped
+      process's read models too. --state-json writes the replayed balances, reservations and
+      seats as JSON, to compare with what the processes serve. Same output and exit status.
   encore events --data-dir DIR [--partitions N] [--partition P] [--from OFFSET] [--limit N]
       Prints stored events as JSON lines.
   encore bench engine [--users N] [--dates N] [--seats N] [--seed N]
       Applies a realistic onsale to one partition on one thread; prints a JSON line.
   encore bench http [--seconds N] [--connections N] [--users N] [--partitions N] [--hold-share PCT]
+                    [--keep-data DIR]
       Starts the service on a temporary data dir (synced embedded log) and drives it over
       loopback with a keep-alive load generator; prints per-route figures as a JSON line.
+      --keep-data runs it on DIR (absent or empty) and keeps it, for `encore audit --data-dir DIR`.
       With --kafka [--brokers N]: the same with one Kafka-mode node on an in-process mock cluster
       (librdkafka's, N brokers, default 1) in place of the embedded log.
   encore bench onsale [--users 1000000] [--seats-per-date 5000] [--dates 10] [--connections 128]
@@ -172,8 +184,8 @@ int main(int argc, char** argv) {
         }
         if (command == "kafka-mock") return kafka_mock_command(arguments(argc, argv, 2, {}));
         if (command == "audit") {
-            arguments args(argc, argv, 2, {});
-            return args.text("--kafka") ? audit_kafka(args) : audit(args);
+            arguments args(argc, argv, 2, {"--json"});
+            return args.text("--kafka") ? audit_kafka(args) : audit_data_dir(args);
         }
         if (command == "events") return dump_events(arguments(argc, argv, 2, {}));
         if (command == "bench" && argc >= 3 && std::string(argv[2]) == "engine") return bench_engine(arguments(argc, argv, 3, {}));

@@ -1,0 +1,187 @@
+// `encore audit --data-dir` on a data directory written by a real node: a clean one passes with
+// the money balanced; one flipped byte in a stored event, or in a stored read model value, fails
+// the audit (exit 1) with the partition and offset, or the key, named in the JSON report; a bad
+// command line exits 2 and a missing directory 3.
+
+#include <catch2/catch.hpp>
+
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+
+#include <rocksdb/db.h>
+
+#include "tests/integration/api.hpp"
+
+namespace encore::test {
+namespace {
+
+struct audit_run {
+    int status = -1;
+    std::string output;
+    json report;  // the --json object, when it printed one
+};
+
+audit_run run_audit(const std::string& arguments) {
+    const std::string command = std::string(ENCORE_BINARY) + " audit " + arguments + " 2>/dev/null";
+    FILE* pipe = ::popen(command.c_str(), "r");
+    REQUIRE(pipe != nullptr);
+    audit_run run;
+    char buffer[4096];
+    std::size_t got = 0;
+    while ((got = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) run.output.append(buffer, got);
+    const int status = ::pclose(pipe);
+    run.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    run.report = json::parse(run.output, nullptr, false);
+    return run;
+}
+
+std::string hex(std::string_view bytes) {
+    static constexpr char digits[] = "0123456789abcdef";
+    std::string out;
+    for (char c : bytes) {
+        out += digits[static_cast<std::uint8_t>(c) >> 4];
+        out += digits[static_cast<std::uint8_t>(c) & 0xF];
+    }
+    return out;
+}
+
+std::uint64_t big_endian(std::string_view bytes) {
+    std::uint64_t v = 0;
+    for (char c : bytes) v = (v << 8) | static_cast<std::uint8_t>(c);
+    return v;
+}
+
+// Opens a stopped node's RocksDB directory with the given column families (the first is default).
+struct rocks {
+    rocks(const std::string& dir, const std::vector<std::string>& families) {
+        std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+        for (const auto& f : families) descriptors.emplace_back(f, rocksdb::ColumnFamilyOptions());
+        rocksdb::DB* raw = nullptr;
+        const rocksdb::Status s = rocksdb::DB::Open(rocksdb::DBOptions(), dir, descriptors, &handles, &raw);
+        INFO(s.ToString());
+        REQUIRE(s.ok());
+        db.reset(raw);
+    }
+    ~rocks() {
+        for (auto* h : handles) static_cast<void>(db->DestroyColumnFamilyHandle(h));
+        static_cast<void>(db->Close());
+    }
+    // The first key of the family (whose tag is `tag`, if given); flips the last byte of its value.
+    std::string flip_first(rocksdb::ColumnFamilyHandle* family, std::optional<char> tag = std::nullopt) {
+        std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), family));
+        if (tag) it->Seek(std::string(1, *tag));
+        else it->SeekToFirst();
+        REQUIRE(it->Valid());
+        const std::string key = it->key().ToString();
+        if (tag) REQUIRE(key[0] == *tag);
+        std::string value = it->value().ToString();
+        REQUIRE(!value.empty());
+        value.back() = static_cast<char>(value.back() ^ 0x01);
+        it.reset();
+        REQUIRE(db->Put(rocksdb::WriteOptions(), family, key, value).ok());
+        return key;
+    }
+    std::unique_ptr<rocksdb::DB> db;
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+};
+
+// Some of everything: users, charges, a concert, holds, a payment and a cancelled hold.
+void write_traffic(const server_process& server) {
+    http_client client(server.host(), server.port());
+    const auto concert = create_concert(client, server, concert_body(20, 80'000));
+    for (std::uint32_t seat = 1; seat <= 3; ++seat) {
+        const auto g = admitted_guest(client, concert);
+        REQUIRE_STATUS(charge(client, g.user, 100'000), 200);
+        auto held = hold(client, g, concert, seat);
+        REQUIRE_STATUS(held, 201);
+        const std::string id = held.json().at("reservationId");
+        if (seat == 3) REQUIRE_STATUS(cancel(client, g.user, id), 200);
+        else REQUIRE_STATUS(pay(client, g.user, id), 201);
+    }
+}
+
+std::string copy_of(const std::string& data_dir, const std::string& name) {
+    const std::string copy = data_dir + "-" + name;
+    std::filesystem::remove_all(copy);
+    std::filesystem::copy(data_dir, copy, std::filesystem::copy_options::recursive);
+    return copy;
+}
+
+TEST_CASE("encore audit: a clean data dir passes; a flipped event or read model byte is named", "[audit]") {
+    server_options o;
+    o.partitions = 2;
+    server_process server(o);
+    write_traffic(server);
+    REQUIRE(server.stop() == 0);
+    const std::string partitions = " --partitions 2 --json";
+
+    SECTION("a clean data dir passes with the money balanced") {
+        const audit_run run = run_audit("--data-dir " + server.data_dir() + partitions);
+        INFO(run.output);
+        REQUIRE(run.status == 0);
+        const json& r = run.report;
+        CHECK(r.at("passed") == true);
+        CHECK(r.at("failures").empty());
+        CHECK(r.at("partitions") == 2);
+        CHECK(r.at("commands").get<std::uint64_t>() > 0);
+        CHECK(r.at("events").get<std::uint64_t>() > 0);
+        const json& m = r.at("money");
+        CHECK(m.at("charges") == 300'000);
+        CHECK(m.at("payments") == 160'000);
+        CHECK(m.at("refunds") == 0);
+        CHECK(m.at("charges").get<std::int64_t>() ==
+              m.at("balances").get<std::int64_t>() + m.at("payments").get<std::int64_t>() - m.at("refunds").get<std::int64_t>());
+        CHECK(r.at("seats_sold") == 2);
+        CHECK(r.at("seats_sold_twice") == 0);
+        CHECK(r.at("read_models").at("compared") == true);
+    }
+
+    SECTION("one flipped byte of a stored event: its partition and offset") {
+        const std::string dir = copy_of(server.data_dir(), "event");
+        std::string key;
+        {
+            rocks log(dir + "/log", {"default", "commands", "events", "checkpoints", "meta"});
+            key = log.flip_first(log.handles[2]);
+        }
+        REQUIRE(key.size() == 12);
+        const audit_run run = run_audit("--data-dir " + dir + partitions);
+        INFO(run.output);
+        REQUIRE(run.status == 1);
+        REQUIRE(run.report.at("passed") == false);
+        const json& failures = run.report.at("failures");
+        REQUIRE(!failures.empty());
+        CHECK(failures[0].at("check") == "events");
+        CHECK(failures[0].at("partition") == big_endian(std::string_view(key).substr(0, 4)));
+        CHECK(failures[0].at("offset") == big_endian(std::string_view(key).substr(4, 8)));
+        std::filesystem::remove_all(dir);
+    }
+
+    SECTION("one flipped byte of a stored read model value: its key") {
+        const std::string dir = copy_of(server.data_dir(), "models");
+        std::string key;
+        {
+            rocks models(dir + "/projections", {"default"});
+            key = models.flip_first(models.handles[0], 'b');  // a balance
+        }
+        const audit_run run = run_audit("--data-dir " + dir + partitions);
+        INFO(run.output);
+        REQUIRE(run.status == 1);
+        const json& failures = run.report.at("failures");
+        REQUIRE(failures.size() == 1);
+        CHECK(failures[0].at("check") == "read_models");
+        CHECK(failures[0].at("key") == "b " + hex(std::string_view(key).substr(1)));
+        std::filesystem::remove_all(dir);
+    }
+
+    SECTION("a bad command line exits 2, a data dir that is not there 3") {
+        CHECK(run_audit("").status == 2);
+        CHECK(run_audit("--data-dir " + server.data_dir() + " --no-such-flag 1").status == 2);
+        CHECK(run_audit("--data-dir " + server.data_dir() + "-absent").status == 3);
+    }
+}
+
+}  // namespace
+}  // namespace encore::test

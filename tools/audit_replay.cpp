@@ -1,0 +1,744 @@
+// The audit's replay and checks over the log interface; see audit_replay.hpp.
+
+#include "tools/audit_replay.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <iterator>
+#include <deque>
+#include <cstdio>
+#include <map>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+#include <filesystem>
+#include <tuple>
+
+#include "engine/engine.hpp"
+#include "events/codec.hpp"
+#include "events/ids.hpp"
+#include "projections/rebuild.hpp"
+
+namespace encore::tools::audit {
+namespace {
+
+// Records asked for per read; the embedded log returns up to 16,384, a Kafka fetch what it has.
+constexpr std::size_t read_batch = 4096;
+// Progress: redrawn this often on a terminal; one line this often otherwise.
+constexpr std::chrono::milliseconds progress_redraw{200};
+constexpr std::chrono::milliseconds progress_line{5'000};
+constexpr int progress_bar_width = 30;
+
+// ---- progress -----------------------------------------------------------------------------------
+
+// Counts what the replay threads have done and prints it on stderr from a thread of its own.
+class progress_meter {
+public:
+    progress_meter(bool enabled, std::uint64_t commands_total) : enabled_(enabled), total_(commands_total) {
+        if (enabled_) thread_ = std::thread([this] { loop(); });
+    }
+    ~progress_meter() { finish(); }
+
+    void add(std::uint64_t commands) { done_.fetch_add(commands, std::memory_order_relaxed); }
+    // The read model comparison: counted in keys from here on.
+    void compare_phase(std::uint64_t keys_total) {
+        std::lock_guard lock(mutex_);
+        phase_ = "read models";
+        phase_total_ = keys_total;
+        phase_done_.store(0);
+    }
+    void compared(std::uint64_t keys) { phase_done_.store(keys, std::memory_order_relaxed); }
+    void finish() {
+        {
+            std::lock_guard lock(mutex_);
+            if (stopping_) return;
+            stopping_ = true;
+        }
+        wake_.notify_all();
+        if (thread_.joinable()) thread_.join();
+    }
+
+private:
+    void loop() {
+        const bool terminal = ::isatty(STDERR_FILENO) == 1;
+        const auto every = terminal ? progress_redraw : progress_line;
+        std::unique_lock lock(mutex_);
+        while (!wake_.wait_for(lock, every, [this] { return stopping_; })) print(terminal);
+        print(terminal);
+        if (terminal) std::fputc('\n', stderr);
+    }
+
+    void print(bool terminal) const {
+        const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+        const std::uint64_t done = std::min(done_.load(std::memory_order_relaxed), total_);
+        const double rate = seconds > 0 ? static_cast<double>(done) / seconds : 0;
+        char line[256];
+        if (phase_ == nullptr) {
+            const double share = total_ == 0 ? 1.0 : static_cast<double>(done) / static_cast<double>(total_);
+            const double eta = rate > 0 ? static_cast<double>(total_ - done) / rate : 0;
+            const int filled = static_cast<int>(share * progress_bar_width);
+            std::string bar(static_cast<std::size_t>(filled), '#');
+            bar.resize(progress_bar_width, '.');
+            std::snprintf(line, sizeof line, "audit: [%s] %5.1f%%  %llu/%llu commands  %.0f commands/s  ETA %.0f s",
+                          bar.c_str(), share * 100, static_cast<unsigned long long>(done),
+                          static_cast<unsigned long long>(total_), rate, eta);
+        } else {
+            std::snprintf(line, sizeof line, "audit: %llu commands replayed; comparing %s: %llu/%llu keys",
+                          static_cast<unsigned long long>(done), phase_,
+                          static_cast<unsigned long long>(phase_done_.load(std::memory_order_relaxed)),
+                          static_cast<unsigned long long>(phase_total_));
+        }
+        if (terminal) std::fprintf(stderr, "\r%-110s", line);
+        else std::fprintf(stderr, "%s\n", line);
+        std::fflush(stderr);
+    }
+
+    const bool enabled_;
+    const std::uint64_t total_;
+    const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+    std::atomic<std::uint64_t> done_{0};
+    std::atomic<std::uint64_t> phase_done_{0};
+    mutable std::mutex mutex_;  // guards the phase and stopping_
+    std::condition_variable wake_;
+    const char* phase_ = nullptr;
+    std::uint64_t phase_total_ = 0;
+    bool stopping_ = false;
+    std::thread thread_;
+};
+
+// ---- reading ahead, and rebuilding beside the replay --------------------------------------------
+
+// A bounded FIFO between two threads: the producer blocks while it is full, the consumer while it
+// is empty. `close` (producer) ends it after what is queued; `cancel` (consumer) makes pushes fail.
+template <class T>
+class handoff {
+public:
+    explicit handoff(std::size_t capacity) : capacity_(capacity) {}
+
+    bool push(T item) {
+        std::unique_lock lock(mutex_);
+        changed_.wait(lock, [this] { return cancelled_ || items_.size() < capacity_; });
+        if (cancelled_) return false;
+        items_.push_back(std::move(item));
+        changed_.notify_all();
+        return true;
+    }
+    std::optional<T> pop() {
+        std::unique_lock lock(mutex_);
+        changed_.wait(lock, [this] { return closed_ || !items_.empty(); });
+        if (items_.empty()) return std::nullopt;
+        T item = std::move(items_.front());
+        items_.pop_front();
+        changed_.notify_all();
+        return item;
+    }
+    void close() {
+        std::lock_guard lock(mutex_);
+        closed_ = true;
+        changed_.notify_all();
+    }
+    void cancel() {
+        std::lock_guard lock(mutex_);
+        cancelled_ = closed_ = true;
+        changed_.notify_all();
+    }
+
+private:
+    const std::size_t capacity_;
+    std::mutex mutex_;
+    std::condition_variable changed_;
+    std::deque<T> items_;
+    bool closed_ = false, cancelled_ = false;
+};
+
+// Batches read ahead on a thread of its own.
+constexpr std::size_t batches_read_ahead = 4;
+constexpr std::size_t chunks_queued_for_rebuild = 8;
+
+[[noreturn]] void cannot_read(std::uint32_t p, const char* stream, std::uint64_t offset, const std::string& why) {
+    throw unreadable{"partition " + std::to_string(p) + ": reading the " + stream + " log at offset " +
+                     std::to_string(offset) + ": " + why};
+}
+
+// Reads [0, end) of one partition of a stream on its own thread, a few batches ahead of the
+// replay, so that RocksDB's (or the Kafka fetches') work overlaps the engine's.
+class stream_reader {
+public:
+    stream_reader(log_stream& stream, std::uint32_t p, std::uint64_t end, std::chrono::milliseconds wait, const char* name)
+        : stream_(stream), p_(p), end_(end), wait_(wait), name_(name), queue_(batches_read_ahead) {
+        thread_ = std::thread([this] { read_all(); });
+    }
+    ~stream_reader() {
+        queue_.cancel();
+        thread_.join();
+    }
+    stream_reader(const stream_reader&) = delete;
+    stream_reader& operator=(const stream_reader&) = delete;
+
+    // The next batch; empty once [0, end) has been read. Throws `unreadable`.
+    std::vector<log_entry> next() {
+        std::optional<std::vector<log_entry>> batch = queue_.pop();
+        if (batch) return std::move(*batch);
+        std::lock_guard lock(error_mutex_);
+        if (error_) cannot_read(p_, name_, error_offset_, *error_);
+        return {};
+    }
+
+private:
+    void read_all() {
+        std::uint64_t offset = 0;
+        while (offset < end_) {
+            auto batch = stream_.read(p_, offset, read_batch, wait_);
+            if (!batch || batch->empty()) {
+                std::lock_guard lock(error_mutex_);
+                error_ = batch ? "records below the end " + std::to_string(end_) + " do not arrive" : batch.err().message;
+                error_offset_ = offset;
+                break;
+            }
+            while (!batch->empty() && batch->back().offset >= end_) batch->pop_back();
+            if (batch->empty()) break;
+            offset = batch->back().offset + 1;
+            if (!queue_.push(std::move(batch).value())) return;
+        }
+        queue_.close();
+    }
+
+    log_stream& stream_;
+    const std::uint32_t p_;
+    const std::uint64_t end_;
+    const std::chrono::milliseconds wait_;
+    const char* const name_;
+    handoff<std::vector<log_entry>> queue_;
+    std::mutex error_mutex_;
+    std::optional<std::string> error_;
+    std::uint64_t error_offset_ = 0;
+    std::thread thread_;
+};
+
+// Applies the replayed events to the read model rebuild on a thread of its own.
+class rebuild_worker {
+public:
+    explicit rebuild_worker(projections::rebuilt_partition& rebuilt) : rebuilt_(rebuilt), queue_(chunks_queued_for_rebuild) {
+        thread_ = std::thread([this] { apply_all(); });
+    }
+    ~rebuild_worker() {
+        queue_.cancel();
+        if (thread_.joinable()) thread_.join();
+    }
+    rebuild_worker(const rebuild_worker&) = delete;
+    rebuild_worker& operator=(const rebuild_worker&) = delete;
+
+    void push(std::vector<event> events) { queue_.push(std::move(events)); }
+    // Waits for everything pushed; the first failure (the sequence it began at, and why), if any.
+    std::optional<std::pair<std::uint64_t, std::string>> finish() {
+        queue_.close();
+        thread_.join();
+        return failure_;
+    }
+
+private:
+    void apply_all() {
+        while (std::optional<std::vector<event>> events = queue_.pop()) {
+            if (failure_) continue;
+            const std::uint64_t at = rebuilt_.applied();
+            if (auto r = rebuilt_.apply(*events); !r) failure_ = {{at, r.err().message}};
+        }
+        if (!failure_) rebuilt_.finish();
+    }
+
+    projections::rebuilt_partition& rebuilt_;
+    handoff<std::vector<event>> queue_;
+    std::optional<std::pair<std::uint64_t, std::string>> failure_;  // the worker's until finish
+    std::thread thread_;
+};
+
+// ---- the stored events, read in batches beside the replay ---------------------------------------
+
+// One stored event, as the cursor hands it out.
+struct stored_event {
+    std::uint64_t offset = 0;
+    bool sealed = false;  // false: the record is too short to hold a chain link
+    sealed_event record;
+};
+
+// The stored events of one partition below `end`, one new sequence at a time. Without repeats every
+// record is the next sequence; with repeats (Kafka) each record is decoded for its sequence, and a
+// repeat must carry the first copy's link and extend the chain from the link before it, which (the
+// links being SHA-256 over the bytes) makes it byte-identical to the first copy.
+class event_cursor {
+public:
+    event_cursor(log_stream& events, std::uint32_t p, std::uint64_t end, const options& o)
+        : reader_(events, p, end, o.read_wait, "event"), p_(p), options_(o) {}
+
+    // The next event of a new sequence, or nullptr when the stored events below `end` are done.
+    // Inconsistencies among the stored copies are added to `failures`.
+    const stored_event* next(std::vector<failure>& failures) {
+        for (;;) {
+            if (index_ == batch_.size() && !refill()) return nullptr;
+            const log_entry& entry = batch_[index_++];
+            current_.offset = entry.offset;
+            current_.sealed = unseal(entry.bytes, current_.record);
+            if (!options_.repeats_possible || !current_.sealed) {
+                ++sequence_;
+                return &current_;
+            }
+            auto e = decode_event(current_.record.event_bytes);
+            if (!e) {
+                ++sequence_;  // compared with the replay, where it fails
+                return &current_;
+            }
+            if (e->sequence < sequence_) {
+                check_repeat(e->sequence, failures);
+                continue;
+            }
+            if (e->sequence > sequence_ && !reported_gap_) {
+                reported_gap_ = true;
+                failures.push_back({"events", p_, entry.offset, std::nullopt,
+                                    "event " + std::to_string(sequence_) + " is missing (this offset holds event " +
+                                        std::to_string(e->sequence) + ")"});
+            }
+            sequence_ = e->sequence + 1;
+            links_.resize(sequence_);
+            links_.back() = current_.record.link;
+            return &current_;
+        }
+    }
+    std::uint64_t repeats() const { return repeats_; }
+
+private:
+    bool refill() {
+        batch_ = reader_.next();
+        index_ = 0;
+        return !batch_.empty();
+    }
+
+    void check_repeat(std::uint64_t sequence, std::vector<failure>& failures) {
+        ++repeats_;
+        const chain_link& previous = sequence == 0 ? chain_genesis : links_[sequence - 1];
+        if (links_[sequence] == current_.record.link && chain_next(previous, current_.record.event_bytes) == current_.record.link)
+            return;
+        failures.push_back({"events", p_, current_.offset, std::nullopt,
+                            "event " + std::to_string(sequence) + " is stored again with other bytes"});
+    }
+
+    stream_reader reader_;
+    const std::uint32_t p_;
+    const options& options_;
+    std::vector<log_entry> batch_;
+    std::size_t index_ = 0;
+    std::uint64_t sequence_ = 0;  // the next new sequence
+    std::vector<chain_link> links_;  // per sequence, the first copy's link (repeats only)
+    std::uint64_t repeats_ = 0;
+    bool reported_gap_ = false;
+    stored_event current_;
+};
+
+// ---- money and seats, from the replayed events --------------------------------------------------
+
+struct account {
+    std::int64_t charges = 0, payments = 0, refunds = 0, balance = 0;
+};
+
+struct seat_key {
+    std::uint64_t concert;
+    std::int32_t date;
+    std::uint32_t seat;
+    bool operator==(const seat_key&) const = default;
+};
+struct seat_key_hash {
+    std::size_t operator()(const seat_key& k) const {
+        return std::hash<std::uint64_t>{}(k.concert * 0x9E3779B97F4A7C15ULL ^
+                                          (static_cast<std::uint64_t>(static_cast<std::uint32_t>(k.date)) << 32 | k.seat));
+    }
+};
+
+// Per partition: every wallet event must move the user's balance by its amount, and every
+// confirmed seat must be new.
+class ledger {
+public:
+    explicit ledger(std::uint32_t p) : p_(p) {}
+
+    void add(const event& e, std::uint64_t event_offset, std::vector<failure>& failures) {
+        if (const auto* c = std::get_if<charged>(&e.body)) {
+            account& a = accounts_[c->user.value];
+            a.charges += c->amount;
+            follow(a, a.balance + c->amount, c->balance, c->user, e, event_offset, failures);
+        } else if (const auto* d = std::get_if<wallet_debited>(&e.body)) {
+            account& a = accounts_[d->user.value];
+            a.payments += d->amount;
+            follow(a, a.balance - d->amount, d->balance, d->user, e, event_offset, failures);
+        } else if (const auto* r = std::get_if<debit_refused>(&e.body)) {
+            account& a = accounts_[r->user.value];
+            follow(a, a.balance, r->balance, r->user, e, event_offset, failures);
+        } else if (const auto* p = std::get_if<payment_confirmed>(&e.body)) {
+            const reservation& s = p->reservation;
+            ++seats_sold_;
+            if (!sold_.insert({s.concert.value, s.date, s.seat}).second) {
+                ++seats_sold_twice_;
+                failures.push_back({"seats", p_, event_offset, std::nullopt,
+                                    "seat " + std::to_string(s.seat) + " of " + to_text(s.concert) + " on day " +
+                                        std::to_string(s.date) + " is sold again (reservation " +
+                                        reservation_text(s.id) + ")"});
+            }
+        }
+    }
+
+    // At the end: every user's balance in the replayed state is charges + refunds - payments.
+    money close(const engine::partition_state& state, std::uint64_t end_offset, std::vector<failure>& failures) const {
+        money m;
+        std::map<std::uint64_t, std::string> wrong;  // sorted, so the report names the first user
+        for (const auto& [user, w] : state.wallets) {
+            m.balances += w.balance;
+            auto it = accounts_.find(user.value);
+            const account a = it == accounts_.end() ? account{} : it->second;
+            if (a.charges - a.payments + a.refunds != w.balance)
+                wrong[user.value] = "balance " + std::to_string(w.balance) + " but charges " + std::to_string(a.charges) +
+                                    " - payments " + std::to_string(a.payments) + " + refunds " +
+                                    std::to_string(a.refunds) + " = " + std::to_string(a.charges - a.payments + a.refunds);
+        }
+        for (const auto& [user, a] : accounts_) {
+            m.charges += a.charges;
+            m.payments += a.payments;
+            m.refunds += a.refunds;
+            if (!state.wallets.contains(user_id{user}) && a.charges - a.payments + a.refunds != 0)
+                wrong[user] = "wallet events of a user without a wallet";
+        }
+        if (!wrong.empty())
+            failures.push_back({"money", p_, end_offset, to_text(user_id{wrong.begin()->first}),
+                                wrong.begin()->second + " (" + std::to_string(wrong.size()) + " users)"});
+        return m;
+    }
+    std::uint64_t seats_sold() const { return seats_sold_; }
+    std::uint64_t seats_sold_twice() const { return seats_sold_twice_; }
+
+private:
+    void follow(account& a, std::int64_t expected, std::int64_t stated, user_id user, const event& e,
+                std::uint64_t event_offset, std::vector<failure>& failures) {
+        if (stated != expected && !reported_)
+            failures.push_back({"money", p_, event_offset, to_text(user),
+                                std::string(to_string(e.type())) + " states balance " + std::to_string(stated) +
+                                    ", the previous events give " + std::to_string(expected)});
+        reported_ |= stated != expected;
+        a.balance = stated;
+    }
+
+    const std::uint32_t p_;
+    std::unordered_map<std::uint64_t, account> accounts_;
+    std::unordered_set<seat_key, seat_key_hash> sold_;
+    std::uint64_t seats_sold_ = 0, seats_sold_twice_ = 0;
+    bool reported_ = false;
+};
+
+// ---- one partition ------------------------------------------------------------------------------
+
+struct partition_outcome {
+    partition_summary summary;
+    std::vector<failure> failures;
+    std::unique_ptr<projections::rebuilt_partition> rebuilt;  // null: read models not compared
+    // The stored events end before the replay's: at a command boundary (`behind_from`, the first
+    // command without stored events) or inside one command's events.
+    bool behind = false;
+    std::optional<std::uint64_t> behind_from;
+    std::uint64_t stored_end = 0;  // the event log's end at this pass
+};
+
+// Replays one partition and checks it against its stored events. Runs on one replay thread.
+class partition_audit {
+public:
+    partition_audit(log_stream& commands, log_stream& events, std::uint32_t p, const options& o,
+                    std::optional<std::uint64_t> models_applied, progress_meter& progress)
+        : commands_(commands), events_(events), p_(p), options_(o), models_applied_(models_applied),
+          progress_(progress) {}
+
+    partition_outcome run();
+
+private:
+    // What one pass over the partition carries from event to event.
+    struct pass {
+        event_cursor cursor;
+        ledger wallets;
+        partition_outcome out;
+        std::string bytes;  // the replayed event, encoded
+        chain_link head = chain_genesis;
+        bool comparing = true;  // until the first difference, or the end of the stored events
+    };
+
+    partition_outcome once(std::uint64_t command_end, std::uint64_t event_end);
+    void check_event(const event& e, bool first_of_command, std::uint64_t command_offset, pass& at);
+    // Compares one replayed event with its stored copy; false once they differ.
+    bool matches(const stored_event& stored, const event& e, std::string_view bytes, const chain_link& head,
+                 std::uint64_t command_offset, std::vector<failure>& failures) const;
+    void finish(partition_outcome& out, std::uint64_t command_end, std::uint64_t extra, std::uint64_t extra_offset);
+
+    log_stream& commands_;
+    log_stream& events_;
+    const std::uint32_t p_;
+    const options& options_;
+    const std::optional<std::uint64_t> models_applied_;
+    progress_meter& progress_;
+    engine::partition_state state_;
+};
+
+bool partition_audit::matches(const stored_event& stored, const event& e, std::string_view bytes,
+                              const chain_link& head, std::uint64_t command_offset, std::vector<failure>& failures) const {
+    const bool same_bytes = stored.sealed && stored.record.event_bytes == bytes;
+    if (same_bytes && stored.record.link == head) return true;
+    const std::string what = "event " + std::to_string(e.sequence) + " (" + std::string(to_string(e.type())) +
+                             ", of command " + std::to_string(command_offset) + ")";
+    if (!stored.sealed)
+        failures.push_back({"events", p_, stored.offset, std::nullopt, what + ": the record is too short to hold a chain link"});
+    else if (!same_bytes)
+        failures.push_back({"events", p_, stored.offset, std::nullopt, what + " differs from the replay"});
+    else
+        failures.push_back({"chain", p_, stored.offset, std::nullopt,
+                            what + ": the stored chain link differs from the recomputed " + to_hex(head)});
+    return false;
+}
+
+// One replayed event: into the chain, against its stored copy, into the ledger.
+void partition_audit::check_event(const event& e, bool first_of_command, std::uint64_t command_offset, pass& at) {
+    at.bytes.clear();
+    encode(e, at.bytes);
+    at.head = chain_next(at.head, at.bytes);
+    std::uint64_t offset = e.sequence;  // its offset when every event is stored once
+    if (at.comparing) {
+        const stored_event* stored = at.cursor.next(at.out.failures);
+        if (stored == nullptr) {
+            at.comparing = false;
+            at.out.behind = true;
+            if (first_of_command) at.out.behind_from = command_offset;
+        } else {
+            offset = stored->offset;
+            at.comparing = matches(*stored, e, at.bytes, at.head, command_offset, at.out.failures);
+            at.out.summary.events_checked += at.comparing ? 1 : 0;
+        }
+    }
+    at.wallets.add(e, offset, at.out.failures);
+}
+
+partition_outcome partition_audit::once(std::uint64_t command_end, std::uint64_t event_end) {
+    state_ = engine::make_partition(p_, options_.partitions);
+    pass at{.cursor = event_cursor(events_, p_, event_end, options_), .wallets = ledger(p_)};
+    at.out.summary.partition = p_;
+    at.out.stored_end = event_end;
+    std::optional<rebuild_worker> rebuilder;
+    if (models_applied_) {
+        at.out.rebuilt = std::make_unique<projections::rebuilt_partition>(p_, *models_applied_);
+        rebuilder.emplace(*at.out.rebuilt);
+    }
+    stream_reader commands(commands_, p_, command_end, options_.read_wait, "command");
+    engine::apply_output applied;
+    std::vector<event> replayed;  // the batch's events, for the rebuild
+    for (std::vector<log_entry> batch = commands.next(); !batch.empty(); batch = commands.next()) {
+        for (const log_entry& entry : batch) {
+            applied.clear();
+            engine::apply_record(state_, entry.bytes, {p_, entry.offset}, applied);
+            for (std::size_t i = 0; i < applied.events.size(); ++i) check_event(applied.events[i], i == 0, entry.offset, at);
+            if (rebuilder) std::move(applied.events.begin(), applied.events.end(), std::back_inserter(replayed));
+        }
+        if (rebuilder) rebuilder->push(std::exchange(replayed, {}));
+        at.out.summary.commands += batch.size();
+        progress_.add(batch.size());
+    }
+    if (rebuilder) {
+        if (auto failed = rebuilder->finish()) {
+            at.out.failures.push_back({"read_models", p_, failed->first, std::nullopt,
+                                       "rebuilding from the replayed events: " + failed->second});
+            rebuilder.reset();
+            at.out.rebuilt.reset();
+        }
+    }
+    std::uint64_t extra = 0, extra_offset = 0;
+    if (at.comparing) {
+        while (const stored_event* stored = at.cursor.next(at.out.failures)) {
+            if (extra++ == 0) extra_offset = stored->offset;
+        }
+    }
+    partition_outcome out = std::move(at.out);
+    out.summary.events = state_.next_event_sequence;
+    out.summary.head = at.head;
+    out.summary.repeats = at.cursor.repeats();
+    out.summary.wallet = at.wallets.close(state_, out.summary.events, out.failures);
+    out.summary.seats_sold = at.wallets.seats_sold();
+    out.summary.seats_sold_twice = at.wallets.seats_sold_twice();
+    finish(out, command_end, extra, extra_offset);
+    return out;
+}
+
+// Stored events the replay does not produce: a live cluster's newer ones, or a failure.
+void partition_audit::finish(partition_outcome& out, std::uint64_t command_end, std::uint64_t extra,
+                             std::uint64_t extra_offset) {
+    if (models_applied_) out.summary.models_applied = *models_applied_;
+    if (extra == 0) return;
+    if (options_.refresh_ends) {
+        if (auto refreshed = options_.refresh_ends(); !refreshed) cannot_read(p_, "command", command_end, refreshed.err().message);
+        if (commands_.end(p_) != command_end) {
+            out.summary.newer = extra;
+            return;
+        }
+    }
+    out.failures.push_back({"events", p_, extra_offset, std::nullopt,
+                            "the event log holds " + std::to_string(extra) + " events the replay does not produce"});
+}
+
+partition_outcome partition_audit::run() {
+    for (int attempt = 1;; ++attempt) {
+        const std::uint64_t command_end = commands_.end(p_);
+        // Events after commands: what the commands below command_end produced was written first.
+        const std::uint64_t event_end = events_.end(p_);
+        partition_outcome out = once(command_end, event_end);
+        if (!out.behind) {
+            if (options_.keep_states) out.summary.state = std::move(state_);
+            out.summary.state_hash = engine::state_hash(out.summary.state ? *out.summary.state : state_);
+            return out;
+        }
+        if (attempt < options_.behind_attempts) {
+            std::this_thread::sleep_for(options_.behind_pause);
+            if (options_.refresh_ends)
+                if (auto refreshed = options_.refresh_ends(); !refreshed) cannot_read(p_, "event", 0, refreshed.err().message);
+            continue;
+        }
+        if (options_.behind_attempts == 1 && out.behind_from) {
+            // A stopped node that had not applied its newest commands yet: replayed, not compared.
+            out.summary.unapplied_commands = command_end - *out.behind_from;
+        } else {
+            out.failures.push_back({"events", p_, out.stored_end, std::nullopt,
+                                    "event " + std::to_string(out.stored_end) + " is missing: the replay produces " +
+                                        std::to_string(out.summary.events) + " events, the log stores " +
+                                        std::to_string(out.stored_end)});
+        }
+        if (options_.keep_states) out.summary.state = std::move(state_);
+        out.summary.state_hash = engine::state_hash(out.summary.state ? *out.summary.state : state_);
+        return out;
+    }
+}
+
+// ---- the whole audit ----------------------------------------------------------------------------
+
+// The stored read models, or null with a note or a failure saying why they are not compared.
+std::unique_ptr<projections::stored_models> open_models(const options& o, report& r) {
+    if (o.models_directory.empty()) return nullptr;
+    auto opened = projections::stored_models::open(o.models_directory, o.partitions);
+    if (opened) return std::move(opened).value();
+    std::error_code ec;
+    if (!std::filesystem::exists(o.models_directory, ec)) {
+        r.notes.push_back("no read models in " + o.models_directory + ": not compared");
+        return nullptr;
+    }
+    if (opened.err().code == errc::io) throw unreadable{opened.err().message};
+    r.failures.push_back({"read_models", 0, 0, std::nullopt, opened.err().message});
+    return nullptr;
+}
+
+// Replays every partition on up to o.threads threads, the longest logs first.
+std::vector<partition_outcome> replay_all(log_stream& commands, log_stream& events, const options& o,
+                                          const projections::stored_models* stored, progress_meter& progress) {
+    std::vector<std::uint32_t> order(o.partitions);
+    for (std::uint32_t p = 0; p < o.partitions; ++p) order[p] = p;
+    std::stable_sort(order.begin(), order.end(),
+                     [&](std::uint32_t a, std::uint32_t b) { return commands.end(a) > commands.end(b); });
+    std::vector<partition_outcome> outcomes(o.partitions);
+    std::atomic<std::size_t> next{0};
+    std::mutex failed_mutex;
+    std::optional<unreadable> failed;
+    auto worker = [&] {
+        for (std::size_t i = next++; i < order.size(); i = next++) {
+            const std::uint32_t p = order[i];
+            try {
+                std::optional<std::uint64_t> applied;
+                if (stored != nullptr) applied = stored->applied(p);
+                outcomes[p] = partition_audit(commands, events, p, o, applied, progress).run();
+            } catch (const unreadable& e) {
+                std::lock_guard lock(failed_mutex);
+                if (!failed) failed = e;
+                next = order.size();
+                return;
+            }
+        }
+    };
+    std::vector<std::thread> pool;
+    const unsigned threads = std::clamp<unsigned>(o.threads, 1, o.partitions);
+    for (unsigned t = 1; t < threads; ++t) pool.emplace_back(worker);
+    worker();
+    for (std::thread& t : pool) t.join();
+    if (failed) throw *failed;
+    return outcomes;
+}
+
+void compare_models(const projections::stored_models& stored, std::vector<partition_outcome>& outcomes,
+                    const options& o, progress_meter& progress, report& r) {
+    std::vector<const projections::rebuilt_partition*> rebuilt;
+    std::uint64_t keys = 0;
+    for (partition_outcome& out : outcomes) {
+        rebuilt.push_back(out.rebuilt.get());
+        if (out.rebuilt) keys += out.rebuilt->size();
+    }
+    progress.compare_phase(keys);
+    auto differences = projections::compare(stored, rebuilt, o.threads,
+                                            [&](std::uint64_t compared) { progress.compared(compared); });
+    if (!differences) throw unreadable{differences.err().message};
+    // The rebuilds hold a few allocations per key, a million or more: freeing them one by one
+    // takes longer than comparing them, and the process ends once the report is printed, so they
+    // are handed to it rather than freed here.
+    for (partition_outcome& out : outcomes) static_cast<void>(out.rebuilt.release());
+    for (const projections::model_difference& d : *differences)
+        r.failures.push_back({"read_models", d.partition, stored.applied(d.partition), d.key, d.message});
+    r.models_compared = true;
+    r.model_keys = keys;
+}
+
+void add_up(std::vector<partition_outcome>& outcomes, report& r) {
+    for (partition_outcome& out : outcomes) {
+        partition_summary& s = out.summary;
+        r.commands += s.commands;
+        r.events += s.events;
+        r.seats_sold += s.seats_sold;
+        r.seats_sold_twice += s.seats_sold_twice;
+        r.total.charges += s.wallet.charges;
+        r.total.balances += s.wallet.balances;
+        r.total.payments += s.wallet.payments;
+        r.total.refunds += s.wallet.refunds;
+        if (s.unapplied_commands > 0)
+            r.notes.push_back("partition " + std::to_string(s.partition) + ": the last " +
+                              std::to_string(s.unapplied_commands) +
+                              " commands have no stored events yet (the node stopped before applying them); "
+                              "replayed, not compared");
+        if (s.models_applied < s.events && out.rebuilt)
+            r.notes.push_back("partition " + std::to_string(s.partition) + ": the read models have applied " +
+                              std::to_string(s.models_applied) + " of " + std::to_string(s.events) +
+                              " events; compared at that point");
+        r.failures.insert(r.failures.end(), out.failures.begin(), out.failures.end());
+        r.partitions.push_back(std::move(s));
+    }
+    if (r.total.charges != r.total.balances + r.total.payments - r.total.refunds)
+        r.failures.push_back({"money", 0, 0, std::nullopt,
+                              "in total, charges " + std::to_string(r.total.charges) + " != balances " +
+                                  std::to_string(r.total.balances) + " + payments " + std::to_string(r.total.payments) +
+                                  " - refunds " + std::to_string(r.total.refunds)});
+}
+
+}  // namespace
+
+report run(log_stream& commands, log_stream& events, const options& o) {
+    const auto started = std::chrono::steady_clock::now();
+    report r;
+    std::unique_ptr<projections::stored_models> stored = open_models(o, r);
+    std::uint64_t total = 0;
+    for (std::uint32_t p = 0; p < o.partitions; ++p) total += commands.end(p);
+    progress_meter progress(o.progress, total);
+    std::vector<partition_outcome> outcomes = replay_all(commands, events, o, stored.get(), progress);
+    if (stored) compare_models(*stored, outcomes, o, progress, r);
+    progress.finish();
+    add_up(outcomes, r);
+    std::stable_sort(r.failures.begin(), r.failures.end(), [](const failure& a, const failure& b) {
+        return std::tie(a.partition, a.offset) < std::tie(b.partition, b.offset);
+    });
+    r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    return r;
+}
+
+}  // namespace encore::tools::audit
