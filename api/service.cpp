@@ -307,8 +307,11 @@ void service::handle(http_request request, responder respond) {
     try {
         impl_->route(rc);
     } catch (const std::exception& e) {
-        // A bug: the handlers validate before they act. Answer, log, keep serving.
-        diag::error("api", "handler threw", {{"error", e.what()}, {"target", std::string(rc.request.target())}});
+        // A bug: the handlers validate before they act. Answer, log, keep serving. The log shows
+        // the path, never the query: a query can carry tokens (EventSource sends them as ?token=).
+        const std::string_view target(rc.request.target().data(), rc.request.target().size());
+        diag::error("api", "handler threw",
+                    {{"error", e.what()}, {"path", std::string(target.substr(0, target.find('?')))}, {"route", rc.route}});
         if (!rc.answered) rc.fail(500, "INTERNAL", "internal error");
     }
 }
