@@ -30,6 +30,17 @@ json operation(const route_doc& r) {
     if (auth == "admin") security.push_back({{"adminKey", json::array()}});
     if (!security.empty()) op["security"] = security;
     std::string method = r.method;
+    const std::string path = r.path;
+    if (method == "get" && (path == "/users/me/reservations" || path == "/users/me/balance/history")) {
+        op["parameters"] = json::array(
+            {{{"name", "limit"}, {"in", "query"}, {"required", false},
+              {"description", "items per page, 1..1000, default 100"},
+              {"schema", {{"type", "integer"}, {"minimum", 1}, {"maximum", 1000}, {"default", 100}}}},
+             {{"name", "cursor"}, {"in", "query"}, {"required", false},
+              {"description", "the nextCursor of the previous page (opaque); absent on the last page"},
+              {"schema", {{"type", "string"}}}}});
+        op["responses"]["400"] = {{"description", "a bad limit or cursor"}};
+    }
     if (method == "post" || method == "delete") {
         op["parameters"] = json::array({{{"name", "Idempotency-Key"}, {"in", "header"}, {"required", false},
                                          {"description", "1..64 printable ASCII characters. A repeat by the same caller on the same route with the same "

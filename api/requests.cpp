@@ -1,5 +1,7 @@
 #include "api/requests.hpp"
 
+#include <charconv>
+
 #include <set>
 #include <vector>
 
@@ -39,6 +41,48 @@ std::optional<std::string_view> request_context::query_param(std::string_view na
         if (pair.substr(0, eq) == name) return eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1);
     }
     return std::nullopt;
+}
+
+std::string page_cursor(std::string_view position) {
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string out;
+    out.reserve(position.size() * 2);
+    for (unsigned char b : position) {
+        out.push_back(hex[b >> 4]);
+        out.push_back(hex[b & 15]);
+    }
+    return out;
+}
+
+std::optional<page_request> request_context::paging() {
+    page_request page;
+    if (auto limit = query_param("limit")) {
+        std::size_t value = 0;
+        auto [end, ec] = std::from_chars(limit->data(), limit->data() + limit->size(), value);
+        if (ec != std::errc{} || end != limit->data() + limit->size() || value < 1 || value > page_limit_max) {
+            fail(400, "INVALID_REQUEST", "limit must be an integer from 1 to 1000");
+            return std::nullopt;
+        }
+        page.limit = value;
+    }
+    if (auto cursor = query_param("cursor")) {
+        auto nibble = [](char c) -> int {
+            if (c >= '0' && c <= '9') return c - '0';
+            if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+            return -1;
+        };
+        bool valid = !cursor->empty() && cursor->size() % 2 == 0 && cursor->size() <= 2 * page_cursor_bytes_max;
+        for (std::size_t i = 0; valid && i < cursor->size(); i += 2) {
+            int high = nibble((*cursor)[i]), low = nibble((*cursor)[i + 1]);
+            valid = high >= 0 && low >= 0;
+            page.after.push_back(static_cast<char>(high * 16 + low));
+        }
+        if (!valid) {
+            fail(400, "INVALID_REQUEST", "cursor must be the nextCursor of a previous page");
+            return std::nullopt;
+        }
+    }
+    return page;
 }
 
 std::string_view request_context::header(std::string_view name) const {

@@ -13,6 +13,19 @@
 
 namespace encore::api {
 
+// Lists that grow with use are paged (API.md): ?limit=1..1000 (default 100) and ?cursor=C.
+inline constexpr std::size_t page_limit_default = 100;
+inline constexpr std::size_t page_limit_max = 1000;
+inline constexpr std::size_t page_cursor_bytes_max = 64;  // of the position the cursor encodes
+
+struct page_request {
+    std::size_t limit = page_limit_default;
+    std::string after;  // the position the cursor names (raw bytes); empty for the first page
+};
+
+// The opaque cursor of a page position: lowercase hex of its bytes.
+std::string page_cursor(std::string_view position);
+
 struct request_context {
     request_context(http_request r, responder p);
 
@@ -31,6 +44,8 @@ struct request_context {
     std::optional<nlohmann::json> json_object(bool empty_ok = false);
     // The Idempotency-Key header: "" when absent; nullopt (answered 400) when malformed.
     std::optional<std::string> idempotency_key();
+    // ?limit and ?cursor; on a bad value the request is answered with 400 and nullopt returned.
+    std::optional<page_request> paging();
 
     void reply(unsigned status, const nlohmann::json& body);
     // A body already rendered as JSON text.

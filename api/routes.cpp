@@ -272,22 +272,32 @@ void service::impl::post_charge(request_context& rc) {
 void service::impl::get_history(request_context& rc) {
     auto u = user(rc);
     if (!u) return;
+    auto paging = rc.paging();
+    if (!paging) return;
+    auto page = models.history_page(*u, paging->after, paging->limit);
     json entries = json::array();
-    for (const auto& h : models.history(*u, history_entries_max)) {
+    for (const auto& h : page.items) {
         static constexpr std::string_view kinds[] = {"CHARGE", "PAYMENT", "REFUND"};
         json e = {{"type", kinds[static_cast<int>(h.type)]}, {"amount", h.amount}, {"balanceAfter", h.balance_after}, {"at", format_instant(h.at)}};
         if (h.reservation.value != 0) e["reservationId"] = reservation_text(h.reservation);
         entries.push_back(std::move(e));
     }
-    rc.reply(200, {{"entries", std::move(entries)}});
+    json body = {{"entries", std::move(entries)}};
+    if (!page.next.empty()) body["nextCursor"] = page_cursor(page.next);
+    rc.reply(200, body);
 }
 
 void service::impl::get_my_reservations(request_context& rc) {
     auto u = user(rc);
     if (!u) return;
+    auto paging = rc.paging();
+    if (!paging) return;
+    auto page = models.reservations_page(*u, paging->after, paging->limit);
     json list = json::array();
-    for (const auto& r : models.reservations_of(*u)) list.push_back(reservation_json(r));
-    rc.reply(200, {{"reservations", std::move(list)}});
+    for (const auto& r : page.items) list.push_back(reservation_json(r));
+    json body = {{"reservations", std::move(list)}};
+    if (!page.next.empty()) body["nextCursor"] = page_cursor(page.next);
+    rc.reply(200, body);
 }
 
 }  // namespace encore::api

@@ -41,6 +41,13 @@ public:
                 if (!visit(std::string_view(it->first), std::string_view(it->second))) break;
             }
         }
+        // The same, from the first key after `after` (which starts with `prefix`).
+        template <class Visit>
+        void scan_after(const std::string& prefix, const std::string& after, Visit&& visit) const {
+            for (auto it = ordered.upper_bound(after); it != ordered.end() && it->first.starts_with(prefix); ++it) {
+                if (!visit(std::string_view(it->first), std::string_view(it->second))) break;
+            }
+        }
         // nullopt erases. Writer only, under the exclusive lock.
         void set(const std::string& key, const std::optional<std::string>& value);
     };

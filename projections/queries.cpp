@@ -118,6 +118,56 @@ std::vector<reservation> rocks_read_models::reservations_of(user_id u) const {
     return out;
 }
 
+// Each shard gives at most limit + 1 index keys after the cursor; merged, the first `limit` are
+// the page and one more says there is a next page.
+page<reservation> rocks_read_models::reservations_page(user_id u, std::string_view after, std::size_t limit) const {
+    page<reservation> out;
+    if (limit == 0) return out;
+    const std::string prefix = keys::user_reservation_prefix(u);
+    const std::string from = prefix + std::string(after);
+    std::vector<std::string> index_keys;
+    for (std::uint32_t p = 0; p < image_.partitions(); ++p) {
+        const image::shard& shard = image_.at(p);
+        std::shared_lock lock(shard.mutex);
+        std::size_t taken = 0;
+        auto take = [&](std::string_view k, std::string_view) {
+            index_keys.emplace_back(k);
+            return ++taken <= limit;
+        };
+        if (after.empty()) shard.scan(prefix, take); else shard.scan_after(prefix, from, take);
+    }
+    std::sort(index_keys.begin(), index_keys.end());
+    const bool more = index_keys.size() > limit;
+    if (more) index_keys.resize(limit);
+    for (const std::string& k : index_keys) {
+        if (k.size() != 1 + 8 + 8 + 8) continue;
+        if (auto r = find_reservation(reservation_id{~keys::key_reader(k).u64(17)})) out.items.push_back(*r);
+    }
+    if (more) out.next = index_keys.back().substr(prefix.size());
+    return out;
+}
+
+page<history_entry> rocks_read_models::history_page(user_id u, std::string_view after, std::size_t limit) const {
+    page<history_entry> out;
+    if (limit == 0) return out;
+    const std::string prefix = keys::history_prefix(u);
+    const std::string from = after.empty() ? std::string() : prefix + std::string(after);
+    std::string last;
+    bool more = false;
+    ignore_error(scan(prefix, nullptr, [&](std::string_view k, std::string_view v) {
+        if (!from.empty() && k == from) return true;  // the cursor's own entry: on the previous page
+        if (out.items.size() == limit) {
+            more = true;
+            return false;
+        }
+        if (auto e = decode_history_entry(v)) out.items.push_back(*e);
+        last = std::string(k);
+        return true;
+    }, from));
+    if (more) out.next = last.substr(prefix.size());
+    return out;
+}
+
 bool rocks_read_models::user_exists(user_id u) const { return read(keys::user_key(u)).has_value(); }
 
 won rocks_read_models::balance(user_id u) const {

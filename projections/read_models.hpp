@@ -12,6 +12,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "events/event.hpp"
@@ -50,6 +51,14 @@ struct history_entry {
     won balance_after = 0;
     time_ms at = 0;
     reservation_id reservation;  // 0 for charges
+};
+
+// One page of a list that grows with use. `after` of the next call is `next`: the position of
+// the last item (raw key bytes; api/ makes it an opaque cursor); empty on the last page.
+template <class T>
+struct page {
+    std::vector<T> items;
+    std::string next;
 };
 
 struct queue_view {
@@ -105,6 +114,10 @@ public:
     virtual bool user_exists(user_id u) const = 0;
     virtual won balance(user_id u) const = 0;
     virtual std::vector<history_entry> history(user_id u, std::size_t limit) const = 0;  // newest first
+    // Newest first, at most `limit` items after `after` (a previous page's `next`; empty for the
+    // first page). The work is bounded by `limit`, whatever the length of the list.
+    virtual page<reservation> reservations_page(user_id u, std::string_view after, std::size_t limit) const = 0;
+    virtual page<history_entry> history_page(user_id u, std::string_view after, std::size_t limit) const = 0;
     // The user's latest ticket at the concert, or nullopt if they never queued. `now` (wall clock)
     // ends the window the admission rate is measured over; 0 ends it at the latest admission.
     virtual std::optional<queue_view> queue(concert_id c, user_id u, time_ms now = 0) const = 0;

@@ -67,6 +67,8 @@ public:
     bool user_exists(user_id u) const override;
     won balance(user_id u) const override;
     std::vector<history_entry> history(user_id u, std::size_t limit) const override;
+    page<reservation> reservations_page(user_id u, std::string_view after, std::size_t limit) const override;
+    page<history_entry> history_page(user_id u, std::string_view after, std::size_t limit) const override;
     std::optional<queue_view> queue(concert_id c, user_id u, time_ms now) const override;
     std::optional<event> outcome(log_position request) const override;
     std::optional<concert_analytics> analytics(concert_id c) const override;
@@ -84,8 +86,10 @@ private:
     result<unit> publish_concert(const std::string& key, const std::string& value);
     // Calls `visit(key, value)` for every key starting with `prefix`, ascending, until it returns
     // false. `snapshot` may be null.
+    // `from`, if not empty, is a key to start at instead of the prefix's first.
     template <class Visit>
-    result<unit> scan(const std::string& prefix, const rocksdb::Snapshot* snapshot, Visit&& visit) const;
+    result<unit> scan(const std::string& prefix, const rocksdb::Snapshot* snapshot, Visit&& visit,
+                      const std::string& from = {}) const;
     // A key the image holds, read under its shard's shared lock.
     std::optional<std::string> read(const std::string& key) const;
     const image::shard& shard_of(concert_id c) const;
@@ -105,14 +109,14 @@ inline error io_error(const rocksdb::Status& s) { return error{errc::io, "read m
 
 template <class Visit>
 result<unit> rocks_read_models::scan(const std::string& prefix, const rocksdb::Snapshot* snapshot,
-                                     Visit&& visit) const {
+                                     Visit&& visit, const std::string& from) const {
     std::string end = keys::prefix_end(prefix);
     rocksdb::Slice upper(end);
     rocksdb::ReadOptions ro;
     ro.snapshot = snapshot;
     ro.iterate_upper_bound = &upper;
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro));
-    for (it->Seek(prefix); it->Valid(); it->Next()) {
+    for (it->Seek(from.empty() ? prefix : from); it->Valid(); it->Next()) {
         if (!visit(std::string_view(it->key().data(), it->key().size()),
                    std::string_view(it->value().data(), it->value().size())))
             break;

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <map>
+#include <set>
 
 #include "tests/integration/api.hpp"
 
@@ -207,6 +208,82 @@ TEST_CASE("history lists charges and payments newest first with the balance afte
     const auto other = new_user(client);
     CHECK(call(client, "GET", "/users/me/reservations", {}, bearer(other.token)).json().at("reservations").empty());
     CHECK(call(client, "GET", "/users/me/balance/history", {}, bearer(other.token)).json().at("entries").empty());
+}
+
+// Follows nextCursor from the first page to the last; every page holds at most `limit` items.
+std::vector<json> all_pages(http_client& client, const std::string& path, const std::string& field,
+                            const user_account& user, int limit, int& pages) {
+    std::vector<json> items;
+    std::string cursor;
+    pages = 0;
+    for (;;) {
+        std::string target = path + "?limit=" + std::to_string(limit) + (cursor.empty() ? "" : "&cursor=" + cursor);
+        auto reply = call(client, "GET", target, {}, bearer(user.token));
+        REQUIRE_STATUS(reply, 200);
+        const json body = reply.json();
+        REQUIRE(body.at(field).size() <= static_cast<std::size_t>(limit));
+        for (const json& item : body.at(field)) items.push_back(item);
+        ++pages;
+        REQUIRE(pages < 100);
+        if (!body.contains("nextCursor")) break;
+        cursor = body.at("nextCursor");
+        REQUIRE_FALSE(cursor.empty());
+    }
+    return items;
+}
+
+TEST_CASE("reservations and balance history are paged, newest first, each item once", "[users][paging]") {
+    server_process server({.partitions = 3});
+    http_client client(server.host(), server.port());
+    // Concerts in several partitions, so that one user's reservations are spread over shards.
+    std::vector<std::string> concerts;
+    for (int i = 0; i < 4; ++i) concerts.push_back(create_concert(client, server, concert_body(40, 10)));
+    const auto g = admitted_guest(client, concerts[0]);
+    std::set<std::string> made;
+    for (std::size_t c = 0; c < concerts.size(); ++c) {
+        auto token = call(client, "POST", "/concerts/" + concerts[c] + "/queue", {}, bearer(g.user.token)).json().at("queueToken");
+        guest in{g.user, token};
+        REQUIRE(poll_until(std::chrono::seconds(15), [&] { return queue_state(client, g.user, concerts[c], in.queue_token).at("status") == "ACTIVE"; }));
+        // Hold and cancel cycles: each is one more reservation in the list.
+        for (std::uint32_t seat = 1; seat <= 6; ++seat) {
+            auto held = hold(client, in, concerts[c], seat);
+            REQUIRE_STATUS(held, 201);
+            made.insert(held.json().at("reservationId").get<std::string>());
+            REQUIRE_STATUS(cancel(client, g.user, held.json().at("reservationId")), 200);
+        }
+    }
+    for (int i = 1; i <= 23; ++i) REQUIRE_STATUS(charge(client, g.user, i), 200);
+
+    int pages = 0;
+    auto reservations = all_pages(client, "/users/me/reservations", "reservations", g.user, 5, pages);
+    CHECK(pages == 5);  // 24 reservations: 5 + 5 + 5 + 5 + 4
+    std::set<std::string> seen;
+    for (std::size_t i = 0; i < reservations.size(); ++i) {
+        seen.insert(reservations[i].at("reservationId").get<std::string>());
+        if (i > 0) CHECK(instant_ms(reservations[i - 1].at("heldAt").get<std::string>()) >= instant_ms(reservations[i].at("heldAt").get<std::string>()));
+    }
+    CHECK(reservations.size() == made.size());
+    CHECK(seen == made);
+    // The default page is 100 items: all of them, and no cursor.
+    auto whole = call(client, "GET", "/users/me/reservations", {}, bearer(g.user.token)).json();
+    CHECK(whole.at("reservations").size() == made.size());
+    CHECK_FALSE(whole.contains("nextCursor"));
+
+    auto history = all_pages(client, "/users/me/balance/history", "entries", g.user, 10, pages);
+    CHECK(pages == 3);
+    REQUIRE(history.size() == 23);
+    for (std::size_t i = 0; i < history.size(); ++i) CHECK(history[i].at("amount") == 23 - static_cast<int>(i));
+    CHECK(all_pages(client, "/users/me/balance/history", "entries", g.user, 1000, pages).size() == 23);
+    CHECK(pages == 1);
+
+    // Bad limits and cursors: 400, on both lists.
+    for (const std::string path : {"/users/me/reservations", "/users/me/balance/history"}) {
+        for (const std::string& bad : std::vector<std::string>{"?limit=0", "?limit=1001", "?limit=-1", "?limit=ten", "?limit=", "?cursor=zz",
+                                      "?cursor=abc", "?cursor=", "?cursor=" + std::string(130, 'a')}) {
+            INFO(path + bad);
+            CHECK_ERROR(call(client, "GET", path + bad, {}, bearer(g.user.token)), 400, "INVALID_REQUEST");
+        }
+    }
 }
 
 }  // namespace
