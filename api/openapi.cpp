@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/documents.hpp"
+#include "api/http_server.hpp"
 
 namespace encore::api {
 namespace {
@@ -85,6 +86,24 @@ json build() {
                           {"description", "Event-sourced concert reservations: waiting room, seat holds, wallet payments."}}},
                 {"paths", json::object()}};
     for (const auto& r : routes) doc["paths"][r.path][r.method] = operation(r);
+    // Connection limits, which API.md leaves to the server (api/http_server.hpp). The figures are
+    // the defaults; /metrics shows the ones in force (encore_http_connections_limit).
+    const server_timeouts timeouts;
+    doc["info"]["x-connection-limits"] = {
+        {"description",
+         "Connections per client address (IPv6: per /64) beyond connectionsPerClientMax are closed at once. "
+         "connectionsMax is lowered at start to what the process's descriptor limit allows. Past it, "
+         "probeReserve more connections (probeReservePerClient per client) serve only GET or HEAD /healthz and "
+         "/readyz, one request each, then close; any other request on them gets 503 OVERLOADED with Retry-After "
+         "and the connection closes. Past the reserve a connection is closed at once. A connection that sends "
+         "nothing for firstRequestSeconds is closed; an idle keep-alive connection after idleSeconds."},
+        {"connectionsMax", connections_max_default},
+        {"connectionsPerClientMax", connections_per_client_max_default},
+        {"probeReserve", probe_connections_reserve_default},
+        {"probeReservePerClient", probe_connections_per_client_max},
+        {"firstRequestSeconds", timeouts.first_request_ms.count() / 1000},
+        {"idleSeconds", timeouts.idle_ms.count() / 1000},
+        {"requestReadSeconds", timeouts.request_read_ms.count() / 1000}};
     json error_object = {{"type", "object"},
                          {"properties", {{"code", {{"type", "string"}}}, {"message", {{"type", "string"}}}}}};
     doc["components"]["schemas"]["Error"] = {{"type", "object"}, {"properties", {{"error", error_object}}}};

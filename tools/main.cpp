@@ -103,7 +103,10 @@ usage:
       SIGINT drains and exits. --admin-key-file PATH and --token-secret-file PATH read those
       secrets from files, so that they do not show in `ps` (ENCORE_ADMIN_KEY_FILE,
       ENCORE_TOKEN_SECRET_FILE). The data directory is made 0700 and its files 0600; a generated
-      token secret is kept in DIR/token-secret.
+      token secret is kept in DIR/token-secret. Connection limits: --connections-max N (default
+      10000, lowered at start to what RLIMIT_NOFILE allows, after its soft limit is raised to the
+      hard one) and --connections-per-client-max N (default 256 per client address); past the
+      cap a small reserve still answers /healthz and /readyz. Both modes take them.
   encore serve --kafka BOOTSTRAP --node-id ID --data-dir DIR --listen HOST:PORT --admin-key KEY
                --token-secret S [--partitions N] [--topic-prefix P] [--kafka-config key=value]...
                [--http-threads N] [--group-id G] [--session-timeout-ms MS]

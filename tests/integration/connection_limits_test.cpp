@@ -54,6 +54,9 @@ TEST_CASE("under a low RLIMIT_NOFILE the cap is sized to it and probes pass a fl
     CHECK(metric_value(before, R"(encore_http_connections_limit{kind="per_client"})") == 256);
     CHECK(metric_value(before, "encore_process_open_files_limit") == open_files);
     CHECK(server.stderr_tail().find("\"connections_max\":240") != std::string::npos);
+    const json limits_doc = call(watcher, "GET", "/openapi.json").json().at("info").at("x-connection-limits");
+    CHECK(limits_doc.at("connectionsPerClientMax") == 256);
+    CHECK(limits_doc.at("probeReserve") == 16);
 
     // Two clients, 200 idle sockets each: more than the descriptors left for connections.
     const std::vector<std::string> flooders = {"127.0.0.2", "127.0.0.3"};
