@@ -19,4 +19,16 @@ nlohmann::json reservation_json(const reservation& r) {
     return j;
 }
 
+std::string queue_body(const projections::queue_view& q, const std::string& queue_token) {
+    std::string out = "{";
+    if (!queue_token.empty()) out += R"("queueToken":")" + queue_token + "\",";
+    out += R"("status":")";
+    out += to_string(q.status);
+    out += R"(","position":)" + std::to_string(q.position) + R"(,"estimatedWaitSeconds":)" +
+           std::to_string(q.estimated_wait_seconds);
+    if (q.status == queue_status::active) out += R"(,"activeUntil":")" + format_instant(q.active_until) + "\"";
+    out += '}';
+    return out;
+}
+
 }  // namespace encore::api

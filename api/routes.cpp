@@ -1,9 +1,9 @@
-// The handlers: validate, authenticate, then either read the read models (queries) or append a
-// command and answer when its outcome is projected (commands).
+// The route table: each path and method to a command handler (commands.*), a query handler
+// (queries.*) or the event stream (queue_streams.*); the fixed paths (/, /healthz, /readyz,
+// /metrics, /openapi.json); 404, 405 with Allow, 501.
 
 #include <boost/beast/http/field.hpp>
 #include <boost/beast/http/verb.hpp>
-#include <openssl/crypto.h>
 
 #include <algorithm>
 
@@ -18,7 +18,7 @@ namespace http = boost::beast::http;
 
 namespace {
 
-using handler_fn = void (service::impl::*)(request_context&);
+using handler_fn = void (*)(service::impl&, request_context&);
 
 struct route_entry {
     http::verb method;
@@ -44,21 +44,6 @@ bool matches(std::string_view pattern, const std::vector<std::string_view>& segm
     return i == segments.size();
 }
 
-std::optional<std::int64_t> strict_integer(const json& j) {
-    if (j.is_number_integer()) return j.get<std::int64_t>();
-    if (j.is_number_unsigned()) {
-        auto v = j.get<std::uint64_t>();
-        if (v <= static_cast<std::uint64_t>(INT64_MAX)) return static_cast<std::int64_t>(v);
-    }
-    return std::nullopt;
-}
-
-std::string_view bearer(std::string_view authorization) {
-    constexpr std::string_view prefix = "Bearer ";
-    if (authorization.size() <= prefix.size() || authorization.substr(0, prefix.size()) != prefix) return {};
-    return authorization.substr(prefix.size());
-}
-
 // The pages are served with what a browser needs to refuse framing, MIME sniffing, referrer
 // leaks and anything not from this origin. The page's script and style are inline, hence
 // 'unsafe-inline' for those two only; nothing else may load or connect elsewhere.
@@ -73,24 +58,28 @@ void set_page_security_headers(http_response& page) {
 }  // namespace
 
 void service::impl::route(request_context& rc) {
+    // Captureless lambdas: each entry says whether the route is a command or a query.
     static const route_entry routes[] = {
-        {http::verb::post, "/users", &impl::post_users},
-        {http::verb::get, "/users/me/balance", &impl::get_balance},
-        {http::verb::post, "/users/me/balance/charge", &impl::post_charge},
-        {http::verb::get, "/users/me/balance/history", &impl::get_history},
-        {http::verb::get, "/users/me/reservations", &impl::get_my_reservations},
-        {http::verb::post, "/admin/concerts", &impl::post_concert},
-        {http::verb::get, "/concerts", &impl::get_concerts},
-        {http::verb::get, "/concerts/{}/dates", &impl::get_dates},
-        {http::verb::get, "/concerts/{}/dates/{}/seats", &impl::get_seats},
-        {http::verb::post, "/concerts/{}/queue", &impl::post_queue},
-        {http::verb::get, "/concerts/{}/queue", &impl::get_queue},
-        {http::verb::get, "/concerts/{}/queue/stream", &impl::get_queue_stream},
-        {http::verb::post, "/concerts/{}/dates/{}/seats/{}/hold", &impl::post_hold},
-        {http::verb::get, "/reservations/{}", &impl::get_reservation},
-        {http::verb::delete_, "/reservations/{}", &impl::delete_reservation},
-        {http::verb::post, "/reservations/{}/pay", &impl::post_pay},
-        {http::verb::get, "/analytics/concerts/{}", &impl::get_analytics},
+        {http::verb::post, "/users", [](impl& s, request_context& rc) { commands::post_users(s.commands, rc); }},
+        {http::verb::get, "/users/me/balance", [](impl& s, request_context& rc) { queries::balance(s.queries, rc); }},
+        {http::verb::post, "/users/me/balance/charge", [](impl& s, request_context& rc) { commands::post_charge(s.commands, rc); }},
+        {http::verb::get, "/users/me/balance/history", [](impl& s, request_context& rc) { queries::history(s.queries, rc); }},
+        {http::verb::get, "/users/me/reservations", [](impl& s, request_context& rc) { queries::my_reservations(s.queries, rc); }},
+        {http::verb::post, "/admin/concerts", [](impl& s, request_context& rc) { commands::post_concert(s.commands, rc); }},
+        {http::verb::get, "/concerts", [](impl& s, request_context& rc) { queries::concerts(s.queries, rc); }},
+        {http::verb::get, "/concerts/{}/dates", [](impl& s, request_context& rc) { queries::dates(s.queries, rc); }},
+        {http::verb::get, "/concerts/{}/dates/{}/seats", [](impl& s, request_context& rc) { queries::seats(s.queries, rc); }},
+        {http::verb::post, "/concerts/{}/queue", [](impl& s, request_context& rc) { commands::post_queue(s.commands, rc); }},
+        {http::verb::get, "/concerts/{}/queue", [](impl& s, request_context& rc) { queries::queue(s.queries, rc); }},
+        {http::verb::get, "/concerts/{}/queue/stream",
+         [](impl& s, request_context& rc) {
+             if (s.streams.open(rc)) s.housekeeping_wake.notify_all();
+         }},
+        {http::verb::post, "/concerts/{}/dates/{}/seats/{}/hold", [](impl& s, request_context& rc) { commands::post_hold(s.commands, rc); }},
+        {http::verb::get, "/reservations/{}", [](impl& s, request_context& rc) { queries::reservation(s.queries, rc); }},
+        {http::verb::delete_, "/reservations/{}", [](impl& s, request_context& rc) { commands::delete_reservation(s.commands, rc); }},
+        {http::verb::post, "/reservations/{}/pay", [](impl& s, request_context& rc) { commands::post_pay(s.commands, rc); }},
+        {http::verb::get, "/analytics/concerts/{}", [](impl& s, request_context& rc) { queries::analytics(s.queries, rc); }},
     };
     const auto method = rc.request.method();
     const bool get = method == http::verb::get || method == http::verb::head;
@@ -147,7 +136,7 @@ void service::impl::route(request_context& rc) {
         if (!matches(r.pattern, rc.segments)) continue;
         if (r.method == method || (method == http::verb::head && r.method == http::verb::get)) {
             rc.route = std::string(http::to_string(r.method)) + " " + std::string(r.pattern);
-            return (this->*r.handler)(rc);
+            return r.handler(*this, rc);
         }
         if (!allowed.empty()) allowed += ", ";
         allowed += std::string(http::to_string(r.method));
@@ -161,143 +150,6 @@ void service::impl::route(request_context& rc) {
     }
     rc.route = "404";
     rc.fail(404, "NOT_FOUND", "no such route");
-}
-
-bool service::impl::admin(request_context& rc) {
-    std::string_view key = rc.header("X-Admin-Key");
-    const std::string& expected = config.admin_key;
-    bool ok = key.size() == expected.size() && !expected.empty() && CRYPTO_memcmp(key.data(), expected.data(), key.size()) == 0;
-    if (!ok) rc.fail(401, "UNAUTHORIZED", "a valid X-Admin-Key header is required");
-    return ok;
-}
-
-std::optional<user_id> service::impl::user(request_context& rc) {
-    std::string_view token = bearer(rc.header("Authorization"));
-    if (token.empty()) {
-        if (auto q = rc.query_param("token"); q && rc.route.ends_with("/queue/stream")) token = *q;
-    }
-    if (auto u = tokens.verify_user_token(token)) return user_id{*u};
-    rc.fail(401, "UNAUTHORIZED", "a valid user token is required (Authorization: Bearer <token>)");
-    return std::nullopt;
-}
-
-// 403 and 429 for the query routes that need an ACTIVE queue token, in API.md's order.
-bool service::impl::admitted(request_context& rc, user_id u, concert_id c) {
-    std::string_view token = rc.header("X-Queue-Token");
-    if (token.empty()) {
-        if (auto q = rc.query_param("queueToken"); q && rc.route.ends_with("/queue/stream")) token = *q;
-    }
-    auto claims = tokens.verify_queue_token(token);
-    if (!claims || claims->user != u.value || claims->concert != c.value) {
-        rc.fail(403, "QUEUE_TOKEN_INVALID", "the queue token is missing or not valid for this user and concert");
-        return false;
-    }
-    auto q = models.queue(c, u);
-    if (!q || q->ticket < claims->ticket) {
-        rc.fail(403, "QUEUE_TOKEN_INVALID", "the queue token is not known");
-        return false;
-    }
-    if (q->ticket != claims->ticket || q->status == queue_status::expired || q->status == queue_status::completed) {
-        rc.fail(403, "QUEUE_TOKEN_EXPIRED", "the queue token is no longer active");
-        return false;
-    }
-    if (q->status == queue_status::waiting) {
-        auto response = error_response(429, "NOT_YOUR_TURN", "still waiting in the queue");
-        response.set(http::field::retry_after, std::to_string(std::clamp<std::uint64_t>(q->estimated_wait_seconds, 1, 30)));
-        rc.send(std::move(response));
-        return false;
-    }
-    return true;
-}
-
-command service::impl::make_command(user_id u, command_body body, std::string idempotency_key) {
-    return command{command_meta{config.clock(), u, std::move(idempotency_key), no_position}, std::move(body)};
-}
-
-// The queue status body, rendered by hand: a poll is the most frequent request of an onsale. The
-// token is included only where API.md returns it (joining); polls and streams leave it out.
-std::string service::impl::queue_body(const projections::queue_view& q, concert_id c, user_id u, bool with_token) {
-    std::string out = "{";
-    if (with_token) out += R"("queueToken":")" + tokens.queue_token(u.value, c.value, q.ticket) + "\",";
-    out += R"("status":")";
-    out += to_string(q.status);
-    out += R"(","position":)" + std::to_string(q.position) + R"(,"estimatedWaitSeconds":)" +
-           std::to_string(q.estimated_wait_seconds);
-    if (q.status == queue_status::active) out += R"(,"activeUntil":")" + format_instant(q.active_until) + "\"";
-    out += '}';
-    return out;
-}
-
-// ---- users and wallet ----------------------------------------------------------------------------
-
-void service::impl::post_users(request_context& rc) {
-    auto key = rc.idempotency_key();
-    if (!key) return;
-    auto body = rc.json_object(true);
-    if (!body) return;
-    std::string name;
-    if (auto it = body->find("name"); it != body->end() && !it->is_null()) {
-        if (!it->is_string() || utf8_characters(it->get_ref<const std::string&>()) > user_name_length_max)
-            return rc.fail(400, "INVALID_REQUEST", "name must be a string of at most 64 characters");
-        name = it->get<std::string>();
-    }
-    // With a key, the key is the caller: the user id is derived from it, so a repeat names the
-    // same user (and partition) and is answered with the first outcome.
-    user_id u{key->empty() ? config.random_id() : tokens.derived_id("user", *key)};
-    command cmd = make_command(u, register_user{name}, *key);
-    submit(std::move(cmd), partition_of(u, config.partitions), command_kind::register_user, rc.respond, rc.route);
-}
-
-void service::impl::get_balance(request_context& rc) {
-    auto u = user(rc);
-    if (!u) return;
-    rc.reply(200, {{"userId", to_text(*u)}, {"balance", models.balance(*u)}});
-}
-
-void service::impl::post_charge(request_context& rc) {
-    auto u = user(rc);
-    if (!u) return;
-    auto key = rc.idempotency_key();
-    if (!key) return;
-    auto body = rc.json_object();
-    if (!body) return;
-    auto it = body->find("amount");
-    auto amount = it == body->end() ? std::nullopt : strict_integer(*it);
-    if (!amount || *amount < charge_amount_min || *amount > charge_amount_max)
-        return rc.fail(400, "INVALID_AMOUNT", "amount must be an integer from 1 to 1000000000");
-    command cmd = make_command(*u, charge{*amount}, *key);
-    submit(std::move(cmd), partition_of(*u, config.partitions), command_kind::charge, rc.respond, rc.route);
-}
-
-void service::impl::get_history(request_context& rc) {
-    auto u = user(rc);
-    if (!u) return;
-    auto paging = rc.paging();
-    if (!paging) return;
-    auto page = models.history_page(*u, paging->after, paging->limit);
-    json entries = json::array();
-    for (const auto& h : page.items) {
-        static constexpr std::string_view kinds[] = {"CHARGE", "PAYMENT", "REFUND"};
-        json e = {{"type", kinds[static_cast<int>(h.type)]}, {"amount", h.amount}, {"balanceAfter", h.balance_after}, {"at", format_instant(h.at)}};
-        if (h.reservation.value != 0) e["reservationId"] = reservation_text(h.reservation);
-        entries.push_back(std::move(e));
-    }
-    json body = {{"entries", std::move(entries)}};
-    if (!page.next.empty()) body["nextCursor"] = page_cursor(page.next);
-    rc.reply(200, body);
-}
-
-void service::impl::get_my_reservations(request_context& rc) {
-    auto u = user(rc);
-    if (!u) return;
-    auto paging = rc.paging();
-    if (!paging) return;
-    auto page = models.reservations_page(*u, paging->after, paging->limit);
-    json list = json::array();
-    for (const auto& r : page.items) list.push_back(reservation_json(r));
-    json body = {{"reservations", std::move(list)}};
-    if (!page.next.empty()) body["nextCursor"] = page_cursor(page.next);
-    rc.reply(200, body);
 }
 
 }  // namespace encore::api

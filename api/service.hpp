@@ -1,7 +1,9 @@
 #pragma once
-// The router: turns HTTP requests into commands (appended to the command log) or queries (read
-// from the read models), and answers a command once its outcome is projected (read-your-writes).
-// Pure request -> response logic; the Beast session (http_server) only does I/O.
+// The router: turns HTTP requests into commands (appended to the command log by the command
+// gateway, answered once their outcome is projected: read-your-writes) or queries (functions of
+// the read models and the request). Pure request -> response logic; the Beast session
+// (http_server) only does I/O. Internally: routes.cpp (the table), commands.* and queries.* (the
+// handlers), gateway.* (waiters, parked payments), queue_streams.* (SSE), access.* (auth).
 //
 // Threads: handle() runs on the HTTP I/O threads; on_projected() on projector threads; a
 // housekeeping thread of its own times out stale waiters and feeds queue event streams.
@@ -22,10 +24,7 @@
 
 namespace encore::api {
 
-// A command whose outcome is not projected within this time gets 503; it stays in the log and
-// takes effect, so the client retries with its Idempotency-Key.
-inline constexpr std::chrono::milliseconds command_outcome_timeout{10'000};
-inline constexpr std::size_t history_entries_max = 1000;
+// How often the housekeeping thread times out waiters and feeds the queue streams.
 inline constexpr std::chrono::milliseconds queue_stream_poll{250};
 
 struct service_config {

@@ -24,8 +24,9 @@ TEST_CASE("reservation and payment ids print as partition and offset", "[ids]") 
     CHECK(parse_reservation_id("r-3-1234") == r);
     CHECK(parse_payment_id("p-3-1234") == r);
     reservation_id last = reservation_id::at({partitions_max - 1, id_offset_mask});
-    CHECK(reservation_text(last) == "r-1023-18014398509481983");
-    CHECK(parse_reservation_id("r-1023-18014398509481983") == last);
+    CHECK(reservation_text(last) == "r-255-18014398509481983");
+    CHECK(parse_reservation_id("r-255-18014398509481983") == last);
+    CHECK_FALSE(parse_reservation_id("r-256-0"));  // no data directory has a partition 256
     CHECK(parse_reservation_id("r-0-0") == reservation_id::at({0, 0}));
 }
 

@@ -1,0 +1,112 @@
+#include "api/commands.hpp"
+
+#include "api/access.hpp"
+#include "api/catalog_request.hpp"
+#include "events/ids.hpp"
+#include "events/time.hpp"
+
+namespace encore::api {
+
+using nlohmann::json;
+
+namespace {
+
+// DELETE /reservations/{id} and POST /reservations/{id}/pay: the reservation's own partition decides.
+void reservation_command(const command_env& env, request_context& rc, command_kind kind) {
+    auto u = authenticated_user(rc, env.tokens);
+    if (!u) return;
+    auto key = rc.idempotency_key();
+    if (!key) return;
+    auto id = owned_reservation_id(rc.segment(1), env.partitions);
+    if (!id) return rc.fail(404, "RESERVATION_NOT_FOUND", "no such reservation");
+    command_body body = kind == command_kind::pay ? command_body{pay{*id}} : command_body{cancel_hold{*id}};
+    env.gateway.submit(env.gateway.make_command(*u, std::move(body), *key), partition_of(*id), kind, rc.respond, rc.route);
+}
+
+}  // namespace
+
+namespace commands {
+
+void post_users(const command_env& env, request_context& rc) {
+    auto key = rc.idempotency_key();
+    if (!key) return;
+    auto body = rc.json_object(true);
+    if (!body) return;
+    std::string name;
+    if (auto it = body->find("name"); it != body->end() && !it->is_null()) {
+        if (!it->is_string() || utf8_characters(it->get_ref<const std::string&>()) > user_name_length_max)
+            return rc.fail(400, "INVALID_REQUEST", "name must be a string of at most 64 characters");
+        name = it->get<std::string>();
+    }
+    // With a key, the key is the caller: the user id is derived from it, so a repeat names the
+    // same user (and partition) and is answered with the first outcome.
+    user_id u{key->empty() ? env.random_id() : env.tokens.derived_id("user", *key)};
+    command cmd = env.gateway.make_command(u, register_user{name}, *key);
+    env.gateway.submit(std::move(cmd), partition_of(u, env.partitions), command_kind::register_user, rc.respond, rc.route);
+}
+
+void post_charge(const command_env& env, request_context& rc) {
+    auto u = authenticated_user(rc, env.tokens);
+    if (!u) return;
+    auto key = rc.idempotency_key();
+    if (!key) return;
+    auto body = rc.json_object();
+    if (!body) return;
+    auto it = body->find("amount");
+    auto amount = it == body->end() ? std::nullopt : strict_integer(*it);
+    if (!amount || *amount < charge_amount_min || *amount > charge_amount_max)
+        return rc.fail(400, "INVALID_AMOUNT", "amount must be an integer from 1 to 1000000000");
+    command cmd = env.gateway.make_command(*u, charge{*amount}, *key);
+    env.gateway.submit(std::move(cmd), partition_of(*u, env.partitions), command_kind::charge, rc.respond, rc.route);
+}
+
+void post_concert(const command_env& env, request_context& rc) {
+    if (!admin_authorized(rc, env.admin_key)) return;
+    auto key = rc.idempotency_key();
+    if (!key) return;
+    auto body = rc.json_object();
+    if (!body) return;
+    auto parsed = parse_catalog(*body);
+    if (auto* why = std::get_if<std::string>(&parsed)) return rc.fail(400, "INVALID_REQUEST", *why);
+    auto catalog = std::get<create_concert>(std::move(parsed));
+    // A keyed creation derives the concert id from the key: a repeat lands in the same partition,
+    // where the engine answers it with the first outcome (same body) or IDEMPOTENCY_KEY_REUSED.
+    catalog.concert = concert_id{key->empty() ? env.random_id() : env.tokens.derived_id("concert", *key)};
+    std::uint32_t partition = partition_of(catalog.concert, env.partitions);
+    command cmd = env.gateway.make_command(user_id{}, std::move(catalog), *key);
+    env.gateway.submit(std::move(cmd), partition, command_kind::create_concert, rc.respond, rc.route);
+}
+
+void post_queue(const command_env& env, request_context& rc) {
+    auto u = authenticated_user(rc, env.tokens);
+    if (!u) return;
+    auto key = rc.idempotency_key();
+    if (!key) return;
+    auto c = parse_concert_id(rc.segment(1));
+    if (!c || !env.models.concert(*c)) return rc.fail(404, "CONCERT_NOT_FOUND", "no such concert");
+    command cmd = env.gateway.make_command(*u, enqueue{*c}, *key);
+    env.gateway.submit(std::move(cmd), partition_of(*c, env.partitions), command_kind::enqueue, rc.respond, rc.route);
+}
+
+void post_hold(const command_env& env, request_context& rc) {
+    auto u = authenticated_user(rc, env.tokens);
+    if (!u) return;
+    auto key = rc.idempotency_key();
+    if (!key) return;
+    auto c = parse_concert_id(rc.segment(1));
+    auto claims = queue_claims_for(rc, env.tokens, *u, c, rc.header("X-Queue-Token"));
+    if (!claims) return;
+    // Malformed dates and seats go to the engine as ones that cannot exist, so that every refusal
+    // keeps API.md's order (a waiting user hears NOT_YOUR_TURN before INVALID_SEAT).
+    day_number day = parse_date(rc.segment(3)).value_or(unparsable_date);
+    std::uint32_t seat = seat_number(rc.segment(5)).value_or(0);
+    command cmd = env.gateway.make_command(*u, hold_seat{*c, claims->ticket, day, seat}, *key);
+    env.gateway.submit(std::move(cmd), partition_of(*c, env.partitions), command_kind::hold, rc.respond, rc.route);
+}
+
+void delete_reservation(const command_env& env, request_context& rc) { reservation_command(env, rc, command_kind::cancel); }
+
+void post_pay(const command_env& env, request_context& rc) { reservation_command(env, rc, command_kind::pay); }
+
+}  // namespace commands
+}  // namespace encore::api

@@ -1,0 +1,284 @@
+#include "api/gateway.hpp"
+
+#include <boost/beast/http/field.hpp>
+
+#include <algorithm>
+
+#include "api/documents.hpp"
+#include "events/codec.hpp"
+#include "events/diagnostics.hpp"
+#include "events/ids.hpp"
+#include "events/json.hpp"
+#include "events/time.hpp"
+
+namespace encore::api {
+
+namespace http = boost::beast::http;
+using nlohmann::json;
+
+namespace {
+// A payment's debit is among the payer's newest wallet entries; this bounds the look.
+constexpr std::size_t debit_lookup_entries_max = 1000;
+}  // namespace
+
+unsigned refusal_status(refusal r, command_kind kind) {
+    switch (r) {
+        case refusal::none: return 500;
+        case refusal::invalid_request: return 400;
+        case refusal::invalid_amount: return 400;
+        case refusal::balance_limit: return 422;
+        case refusal::concert_not_found: return 404;
+        case refusal::queue_token_invalid: return 403;
+        case refusal::queue_token_expired: return 403;
+        case refusal::not_your_turn: return 429;
+        case refusal::date_not_bookable: return 422;
+        case refusal::invalid_seat: return 422;
+        case refusal::seat_taken: return 409;
+        case refusal::hold_limit: return 409;
+        case refusal::reservation_not_found: return 404;
+        case refusal::already_paid: return 409;
+        case refusal::hold_expired: return kind == command_kind::pay ? 410 : 409;
+        case refusal::reservation_cancelled: return 409;
+        case refusal::insufficient_balance: return 402;
+        case refusal::concert_exists: return 409;
+        case refusal::idempotency_key_reused: return 422;
+    }
+    return 500;
+}
+
+std::string_view refusal_message(refusal r) {
+    switch (r) {
+        case refusal::none: return "no refusal";
+        case refusal::invalid_request: return "the request is not valid";
+        case refusal::invalid_amount: return "amount must be an integer from 1 to 1000000000";
+        case refusal::balance_limit: return "the balance would exceed 9007199254740991";
+        case refusal::concert_not_found: return "no such concert";
+        case refusal::queue_token_invalid: return "the queue token is not valid for this user and concert";
+        case refusal::queue_token_expired: return "the queue token is no longer active";
+        case refusal::not_your_turn: return "still waiting in the queue";
+        case refusal::date_not_bookable: return "the concert has no such date";
+        case refusal::invalid_seat: return "no such seat on this date";
+        case refusal::seat_taken: return "the seat is held or sold";
+        case refusal::hold_limit: return "you already hold the most seats allowed for this concert";
+        case refusal::reservation_not_found: return "no such reservation";
+        case refusal::already_paid: return "the reservation is paid or a payment is in progress";
+        case refusal::hold_expired: return "the hold has expired";
+        case refusal::reservation_cancelled: return "the reservation was cancelled";
+        case refusal::insufficient_balance: return "the balance does not cover the price";
+        case refusal::concert_exists: return "a concert with this id exists";
+        case refusal::idempotency_key_reused: return "this Idempotency-Key was used for another request (route or body)";
+    }
+    return "refused";
+}
+
+
+command_gateway::command_gateway(gateway_config c, log_stream& l, const projections::read_models& m,
+                                 const token_signer& t, metrics_registry& reg)
+    : config(std::move(c)),
+      commands(l),
+      models(m),
+      tokens(t),
+      append_latency(reg.add_histogram("encore_log_append_seconds", "Command log append latency (until durable)", {},
+                                       latency_seconds_buckets())
+                         .with({})),
+      outcomes_timed_out(reg.add_counter("encore_command_timeouts_total",
+                                         "Commands whose outcome was not projected in time", {})) {}
+
+command command_gateway::make_command(user_id u, command_body body, std::string idempotency_key) const {
+    return command{command_meta{config.clock(), u, std::move(idempotency_key), no_position}, std::move(body)};
+}
+
+// ---- outcomes ------------------------------------------------------------------------------------
+
+http_response command_gateway::render(command_kind kind, const event& e) {
+    if (const auto* r = std::get_if<refused>(&e.body)) {
+        auto response = error_response(refusal_status(r->reason, kind), refusal_code(r->reason), refusal_message(r->reason));
+        if (r->reason == refusal::not_your_turn) response.set(http::field::retry_after, std::to_string(std::clamp<std::uint64_t>(r->detail, 1, 30)));
+        return response;
+    }
+    if (const auto* u = std::get_if<user_registered>(&e.body))
+        return json_response(201, {{"userId", to_text(u->user)}, {"token", tokens.user_token(u->user.value)}});
+    if (const auto* c = std::get_if<charged>(&e.body))
+        return json_response(200, {{"userId", to_text(c->user)}, {"balance", c->balance}});
+    if (const auto* c = std::get_if<concert_created>(&e.body))
+        return json_response(201, {{"concertId", to_text(c->concert.concert)}});
+    if (const auto* q = std::get_if<queue_joined>(&e.body)) {
+        projections::queue_view view{q->ticket, q->status, q->position, 0, q->active_until};
+        if (auto now = models.queue(q->concert, q->user, config.clock()); now && now->ticket == q->ticket) view.estimated_wait_seconds = now->estimated_wait_seconds;
+        return json_text_response(q->fresh ? 201 : 200, queue_body(view, tokens.queue_token(q->user.value, q->concert.value, q->ticket)));
+    }
+    if (const auto* h = std::get_if<seat_held>(&e.body)) return json_response(201, reservation_json(h->reservation));
+    if (const auto* h = std::get_if<hold_cancelled>(&e.body)) return json_response(200, reservation_json(h->reservation));
+    if (const auto* p = std::get_if<payment_confirmed>(&e.body)) {
+        return json_response(201, {{"reservationId", reservation_text(p->reservation.id)},
+                                   {"paymentId", payment_text(p->reservation.payment)},
+                                   {"amount", p->reservation.price},
+                                   {"balance", p->balance},
+                                   {"status", "CONFIRMED"},
+                                   {"paidAt", format_instant(p->reservation.paid_at)}});
+    }
+    if (const auto* p = std::get_if<payment_failed>(&e.body)) {
+        auto response = error_response(402, refusal_code(p->reason), refusal_message(p->reason));
+        return response;
+    }
+    diag::error("api", "an outcome of an unexpected type", {{"event", to_json(e)}});
+    return error_response(500, "INTERNAL", "unexpected outcome");
+}
+
+void command_gateway::deliver(waiter w, const event& outcome) {
+    if (const auto* replay = std::get_if<idempotent_replay>(&outcome.body)) {
+        // The first request's answer is the answer: now if projected, else when it is.
+        return expect(replay->first, std::move(w));
+    }
+    if (std::holds_alternative<key_claimed>(outcome.body) && w.then) {
+        // The key is the caller's: the request itself goes to its own partition now.
+        deferred_command next = std::move(*w.then);
+        return append(std::move(next.cmd), next.partition, w.kind, std::move(w.respond), std::move(w.route), std::nullopt);
+    }
+    if (const auto* paid = std::get_if<payment_confirmed>(&outcome.body)) {
+        // Checked and parked under one lock: debit_projected() takes it after the debit became
+        // visible, so it either finds this payment parked or the check below sees the debit.
+        std::lock_guard lock(debits_mutex);
+        if (!debit_visible(paid->reservation)) {
+            awaiting_debit[paid->reservation.id].push_back({std::move(w), outcome});
+            return;
+        }
+    }
+    w.respond.send(render(w.kind, outcome), w.route);
+}
+
+bool command_gateway::debit_visible(const reservation& r) {
+    for (const auto& h : models.history(r.user, debit_lookup_entries_max)) {
+        if (h.type == projections::history_entry::kind::payment && h.reservation == r.id) return true;
+    }
+    return false;
+}
+
+void command_gateway::debit_projected(const wallet_debited& d) {
+    std::vector<parked_payment> ready;
+    {
+        std::lock_guard lock(debits_mutex);
+        auto it = awaiting_debit.find(d.reservation);
+        if (it == awaiting_debit.end()) return;
+        ready = std::move(it->second);
+        awaiting_debit.erase(it);
+    }
+    for (auto& p : ready) p.w.respond.send(render(p.w.kind, p.outcome), p.w.route);
+}
+
+void command_gateway::expect(log_position request, waiter w) {
+    {
+        std::lock_guard lock(waiters_mutex);
+        waiters.emplace(request, std::move(w));
+    }
+    // The outcome may have been projected before the waiter was registered: look once more.
+    if (auto done = models.outcome(request)) {
+        std::vector<waiter> ready;
+        {
+            std::lock_guard lock(waiters_mutex);
+            auto [from, to] = waiters.equal_range(request);
+            for (auto it = from; it != to; ++it) ready.push_back(std::move(it->second));
+            waiters.erase(from, to);
+        }
+        for (auto& r : ready) deliver(std::move(r), *done);
+    }
+}
+
+// A client's key names one request across every partition: a command that lands outside the
+// caller's home partition first claims the key there (claim_key), and goes ahead once the claim is
+// answered; a key already used for another request is refused there, before anything is applied.
+void command_gateway::submit(command cmd, std::uint32_t partition, command_kind kind, responder respond, std::string route) {
+    const bool client_key = !cmd.meta.idempotency_key.empty() && cmd.meta.origin == no_position;
+    const std::uint32_t home = partition_of(cmd.meta.user, config.partitions);
+    if (client_key && partition != home) {
+        command claim{cmd.meta, claim_key{request_fingerprint(cmd)}};
+        return append(std::move(claim), home, kind, std::move(respond), std::move(route),
+                      deferred_command{std::move(cmd), partition});
+    }
+    if (config.key_every_command && !client_key && cmd.meta.origin == no_position) {
+        // "~" and 16 hex digits: within the key length limit, and not what a client would pick.
+        static constexpr char hex[] = "0123456789abcdef";
+        std::uint64_t v = config.random_id();
+        std::string key(17, '~');
+        for (std::size_t i = 16; i >= 1; --i, v >>= 4) key[i] = hex[v & 15];
+        cmd.meta.idempotency_key = std::move(key);
+    }
+    append(std::move(cmd), partition, kind, std::move(respond), std::move(route), std::nullopt);
+}
+
+void command_gateway::append(command cmd, std::uint32_t partition, command_kind kind, responder respond, std::string route,
+                           std::optional<deferred_command> then) {
+    auto started = std::chrono::steady_clock::now();
+    commands.append(partition, {encode(cmd)},
+                    [this, partition, kind, respond, route = std::move(route), started, then = std::move(then)](result<std::uint64_t> r) mutable {
+                        append_latency.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+                        if (!r) {
+                            diag::error("api", "command append failed", {{"error", r.err().message}});
+                            return respond.send(error_response(503, "UNAVAILABLE", "the command log is unavailable"), route);
+                        }
+                        expect({partition, *r}, waiter{kind, std::move(respond), std::move(route),
+                                                       std::chrono::steady_clock::now() + command_outcome_timeout,
+                                                       std::move(then)});
+                    });
+}
+
+void command_gateway::sweep() {
+    std::vector<waiter> late;
+    auto now = std::chrono::steady_clock::now();
+    {
+        std::lock_guard lock(waiters_mutex);
+        for (auto it = waiters.begin(); it != waiters.end();) {
+            if (it->second.deadline <= now) {
+                late.push_back(std::move(it->second));
+                it = waiters.erase(it);
+            } else {
+                ++it;
+            }
+        }
+    }
+    for (auto& w : late) {
+        outcomes_timed_out.with({}).increment();
+        w.respond.send(error_response(503, "TIMEOUT", "the command is logged but its outcome is not visible yet; retry with the same Idempotency-Key"), w.route);
+    }
+    // A confirmed payment whose debit is still not visible is answered anyway: it happened, and a
+    // 503 would only send the client to retry it.
+    std::vector<parked_payment> overdue;
+    {
+        std::lock_guard lock(debits_mutex);
+        for (auto it = awaiting_debit.begin(); it != awaiting_debit.end();) {
+            auto& parked = it->second;
+            for (auto p = parked.begin(); p != parked.end();) {
+                if (p->w.deadline <= now) {
+                    overdue.push_back(std::move(*p));
+                    p = parked.erase(p);
+                } else {
+                    ++p;
+                }
+            }
+            it = parked.empty() ? awaiting_debit.erase(it) : std::next(it);
+        }
+    }
+    for (auto& p : overdue) {
+        outcomes_timed_out.with({}).increment();
+        diag::warn("api", "a payment is answered before its debit is visible", {{"reservation", reservation_text(std::get<payment_confirmed>(p.outcome.body).reservation.id)}});
+        p.w.respond.send(render(p.w.kind, p.outcome), p.w.route);
+    }
+}
+
+void command_gateway::on_projected(std::span<const event> events) {
+    for (const event& e : events) {
+        if (const auto* debit = std::get_if<wallet_debited>(&e.body)) debit_projected(*debit);
+        if (e.answers == no_position) continue;
+        std::vector<waiter> ready;
+        {
+            std::lock_guard lock(waiters_mutex);
+            auto [from, to] = waiters.equal_range(e.answers);
+            if (from == to) continue;
+            for (auto it = from; it != to; ++it) ready.push_back(std::move(it->second));
+            waiters.erase(from, to);
+        }
+        for (auto& w : ready) deliver(std::move(w), e);
+    }
+}
+
+}  // namespace encore::api

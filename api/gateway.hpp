@@ -1,0 +1,106 @@
+#pragma once
+// Internal to api/: the command gateway. A handler that has validated a request gives it a
+// command; the gateway appends it to its partition's command log, registers a waiter under the
+// position the append returns, and answers when the projector reports the event that answers that
+// position, rendered as API.md says (read-your-writes). It also claims idempotency keys in the
+// caller's home partition first, holds a payment's answer until its debit is visible, and times
+// out waiters whose outcome does not come.
+//
+// Threads: submit() runs on the HTTP I/O threads (and the log's append callbacks),
+// on_projected() on projector threads, sweep() on the service's housekeeping thread. The waiter
+// and parked-payment maps each have a mutex of their own.
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "api/http_server.hpp"
+#include "api/metrics.hpp"
+#include "api/tokens.hpp"
+#include "events/command.hpp"
+#include "events/event.hpp"
+#include "events/log.hpp"
+#include "projections/read_models.hpp"
+
+namespace encore::api {
+
+// A command whose outcome is not projected within this time gets 503; it stays in the log and
+// takes effect, so the client retries with its Idempotency-Key.
+inline constexpr std::chrono::milliseconds command_outcome_timeout{10'000};
+
+// What the client asked for, so that one outcome renders into the right response.
+enum class command_kind { register_user, charge, create_concert, enqueue, hold, cancel, pay };
+
+struct gateway_config {
+    std::uint32_t partitions = 1;
+    std::function<std::int64_t()> clock;       // wall clock in ms: the accept time of commands
+    std::function<std::uint64_t()> random_id;  // Kafka mode's generated idempotency keys
+    bool key_every_command = false;            // see service_config
+};
+
+class command_gateway {
+public:
+    command_gateway(gateway_config config, log_stream& commands, const projections::read_models& models,
+                    const token_signer& tokens, metrics_registry& metrics);
+
+    // A client command accepted now by `u` (0 for the admin).
+    command make_command(user_id u, command_body body, std::string idempotency_key) const;
+    // Appends `cmd` to `partition` and answers `respond` with its outcome (or 503).
+    void submit(command cmd, std::uint32_t partition, command_kind kind, responder respond, std::string route);
+    // Events that queries can now see: the waiters they answer are answered.
+    void on_projected(std::span<const event> events);
+    // Answers waiters past their deadline (503 TIMEOUT) and payments whose debit is overdue.
+    void sweep();
+
+private:
+    // A keyed command waiting for its key to be claimed in the caller's home partition.
+    struct deferred_command {
+        command cmd;
+        std::uint32_t partition = 0;
+    };
+    struct waiter {
+        command_kind kind;
+        responder respond;
+        std::string route;
+        std::chrono::steady_clock::time_point deadline;
+        std::optional<deferred_command> then;  // sent once this (claim_key) command is answered
+    };
+    // A payment's outcome is projected in the concert's partition, its debit in the payer's
+    // wallet partition, by another projector thread that may lag. The 201 waits here until the
+    // debit is visible too, so that the payer's next balance or history read shows it.
+    struct parked_payment {
+        waiter w;
+        event outcome;
+    };
+
+    void append(command cmd, std::uint32_t partition, command_kind kind, responder respond, std::string route,
+                std::optional<deferred_command> then);
+    http_response render(command_kind kind, const event& e);
+    void deliver(waiter w, const event& outcome);
+    bool debit_visible(const reservation& r);
+    void debit_projected(const wallet_debited& d);
+    void expect(log_position request, waiter w);
+
+    gateway_config config;
+    log_stream& commands;
+    const projections::read_models& models;
+    const token_signer& tokens;
+    histogram& append_latency;
+    counter_family& outcomes_timed_out;
+
+    std::mutex waiters_mutex;
+    std::multimap<log_position, waiter> waiters;
+    std::mutex debits_mutex;
+    std::map<reservation_id, std::vector<parked_payment>> awaiting_debit;
+};
+
+// The HTTP status and message of a refusal: the one exhaustive switch at the boundary.
+unsigned refusal_status(refusal r, command_kind kind);
+std::string_view refusal_message(refusal r);
+
+}  // namespace encore::api

@@ -1,0 +1,216 @@
+#include "api/queries.hpp"
+
+#include <boost/beast/http/field.hpp>
+
+#include <algorithm>
+#include <cctype>
+
+#include "api/access.hpp"
+#include "api/documents.hpp"
+#include "events/ids.hpp"
+#include "events/time.hpp"
+
+namespace encore::api {
+
+namespace http = boost::beast::http;
+using nlohmann::json;
+
+namespace {
+
+// Whether an Accept-Encoding header value accepts gzip: a "gzip" (or "*") coding whose q is not 0.
+bool accepts_gzip(std::string_view header) {
+    bool star = false;
+    while (!header.empty()) {
+        const std::size_t comma = header.find(',');
+        std::string_view item = header.substr(0, comma);
+        header = comma == std::string_view::npos ? std::string_view{} : header.substr(comma + 1);
+        const std::size_t semi = item.find(';');
+        std::string_view coding = item.substr(0, semi), params = semi == std::string_view::npos ? "" : item.substr(semi + 1);
+        while (!coding.empty() && coding.front() == ' ') coding.remove_prefix(1);
+        while (!coding.empty() && coding.back() == ' ') coding.remove_suffix(1);
+        std::string lower(coding);
+        for (char& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+        // q=0, q=0.0, q=0.00…: refused. Any other q accepts.
+        std::string q(params);
+        std::erase(q, ' ');
+        const bool refused = q.starts_with("q=0") && q.find_first_not_of("0.", 2) == std::string::npos;
+        if (lower == "gzip" || lower == "x-gzip") return !refused;
+        if (lower == "*") star = !refused;
+    }
+    return star;
+}
+
+json date_json(const projections::date_view& d) {
+    return {{"date", format_date(d.date)}, {"availableSeats", d.available_seats}, {"totalSeats", d.total_seats}};
+}
+
+// 403 and 429 for the query routes that need an ACTIVE queue token, in API.md's order.
+bool admitted(const query_env& env, request_context& rc, user_id u, concert_id c) {
+    auto claims = queue_claims_for(rc, env.tokens, u, c, rc.header("X-Queue-Token"));
+    if (!claims) return false;
+    auto q = env.models.queue(c, u);
+    if (!q || q->ticket < claims->ticket) {
+        rc.fail(403, "QUEUE_TOKEN_INVALID", "the queue token is not known");
+        return false;
+    }
+    if (q->ticket != claims->ticket || q->status == queue_status::expired || q->status == queue_status::completed) {
+        rc.fail(403, "QUEUE_TOKEN_EXPIRED", "the queue token is no longer active");
+        return false;
+    }
+    if (q->status == queue_status::waiting) {
+        auto response = error_response(429, "NOT_YOUR_TURN", "still waiting in the queue");
+        response.set(http::field::retry_after, std::to_string(std::clamp<std::uint64_t>(q->estimated_wait_seconds, 1, 30)));
+        rc.send(std::move(response));
+        return false;
+    }
+    return true;
+}
+
+// The concert of a query route that needs an ACTIVE queue token, after 401, 403, 429 and 404
+// in API.md's order; nullopt once the request is answered.
+std::optional<projections::concert_view> admitted_concert(const query_env& env, request_context& rc) {
+    auto u = authenticated_user(rc, env.tokens);
+    if (!u) return std::nullopt;
+    auto c = parse_concert_id(rc.segment(1));
+    if (!c) {
+        rc.fail(403, "QUEUE_TOKEN_INVALID", "the queue token is not valid for this concert");
+        return std::nullopt;
+    }
+    if (!admitted(env, rc, *u, *c)) return std::nullopt;
+    auto concert = env.models.concert(*c);
+    if (!concert) rc.fail(404, "CONCERT_NOT_FOUND", "no such concert");
+    return concert;
+}
+
+}  // namespace
+
+namespace queries {
+
+void balance(const query_env& env, request_context& rc) {
+    auto u = authenticated_user(rc, env.tokens);
+    if (!u) return;
+    rc.reply(200, {{"userId", to_text(*u)}, {"balance", env.models.balance(*u)}});
+}
+
+void history(const query_env& env, request_context& rc) {
+    auto u = authenticated_user(rc, env.tokens);
+    if (!u) return;
+    auto paging = rc.paging();
+    if (!paging) return;
+    auto page = env.models.history_page(*u, paging->after, paging->limit);
+    json entries = json::array();
+    for (const auto& h : page.items) {
+        static constexpr std::string_view kinds[] = {"CHARGE", "PAYMENT", "REFUND"};
+        json e = {{"type", kinds[static_cast<int>(h.type)]}, {"amount", h.amount}, {"balanceAfter", h.balance_after}, {"at", format_instant(h.at)}};
+        if (h.reservation.value != 0) e["reservationId"] = reservation_text(h.reservation);
+        entries.push_back(std::move(e));
+    }
+    json body = {{"entries", std::move(entries)}};
+    if (!page.next.empty()) body["nextCursor"] = page_cursor(page.next);
+    rc.reply(200, body);
+}
+
+void my_reservations(const query_env& env, request_context& rc) {
+    auto u = authenticated_user(rc, env.tokens);
+    if (!u) return;
+    auto paging = rc.paging();
+    if (!paging) return;
+    auto page = env.models.reservations_page(*u, paging->after, paging->limit);
+    json list = json::array();
+    for (const auto& r : page.items) list.push_back(reservation_json(r));
+    json body = {{"reservations", std::move(list)}};
+    if (!page.next.empty()) body["nextCursor"] = page_cursor(page.next);
+    rc.reply(200, body);
+}
+
+void concerts(const query_env& env, request_context& rc) {
+    json list = json::array();
+    for (const auto& c : env.models.concerts()) {
+        json dates = json::array();
+        for (const auto& d : c.dates) dates.push_back(format_date(d.date));
+        list.push_back({{"concertId", to_text(c.config.concert)}, {"title", c.config.title}, {"venue", c.config.venue},
+                        {"dates", std::move(dates)}});
+    }
+    rc.reply(200, {{"concerts", std::move(list)}});
+}
+
+void dates(const query_env& env, request_context& rc) {
+    auto concert = admitted_concert(env, rc);
+    if (!concert) return;
+    const concert_id* c = &concert->config.concert;
+    json dates = json::array();
+    for (const auto& d : concert->dates) {
+        if (d.available_seats > 0) dates.push_back(date_json(d));
+    }
+    rc.reply(200, {{"concertId", to_text(*c)}, {"dates", std::move(dates)}});
+}
+
+void seats(const query_env& env, request_context& rc) {
+    auto concert = admitted_concert(env, rc);
+    if (!concert) return;
+    const concert_id* c = &concert->config.concert;
+    auto filter = rc.query_param("status");
+    if (filter && *filter != "AVAILABLE" && *filter != "HELD" && *filter != "SOLD")
+        return rc.fail(400, "INVALID_REQUEST", "status must be AVAILABLE, HELD or SOLD");
+    auto day = parse_date(rc.segment(3));
+    auto date = day ? std::find_if(concert->dates.begin(), concert->dates.end(), [&](const auto& d) { return d.date == *day; })
+                    : concert->dates.end();
+    if (date == concert->dates.end()) return rc.fail(404, "DATE_NOT_FOUND", "the concert has no such date");
+    std::optional<seat_status> only;
+    if (filter) only = *filter == "AVAILABLE" ? seat_status::available : *filter == "HELD" ? seat_status::held : seat_status::sold;
+    auto map = env.seat_map_cache.get(env.models, *c, *day, date->price, only, accepts_gzip(rc.header("Accept-Encoding")));
+    if (!map) return rc.fail(404, "DATE_NOT_FOUND", "the concert has no such date");
+    const bool unchanged = seat_maps::matches(rc.header("If-None-Match"), map->etag);
+    http_response response(unchanged ? http::status::not_modified : http::status::ok, 11);
+    response.set(http::field::etag, map->etag);
+    response.set(http::field::vary, "Accept-Encoding");
+    response.set(http::field::cache_control, "no-cache");
+    if (!unchanged) {
+        response.set(http::field::content_type, json_content_type);
+        if (map->gzip) response.set(http::field::content_encoding, "gzip");
+        response.body() = *map->bytes;
+        response.prepare_payload();
+    }
+    rc.send(std::move(response));
+}
+
+void queue(const query_env& env, request_context& rc) {
+    auto u = authenticated_user(rc, env.tokens);
+    if (!u) return;
+    auto c = parse_concert_id(rc.segment(1));
+    auto claims = queue_claims_for(rc, env.tokens, *u, c, rc.header("X-Queue-Token"));
+    if (!claims) return;
+    auto q = ticket_view(env.models, *claims, env.clock());
+    if (!q) return rc.fail(403, "QUEUE_TOKEN_INVALID", "the queue token is not known");
+    rc.reply_json_text(200, queue_body(*q, ""));
+}
+
+void reservation(const query_env& env, request_context& rc) {
+    auto u = authenticated_user(rc, env.tokens);
+    if (!u) return;
+    auto id = owned_reservation_id(rc.segment(1), env.partitions);
+    auto r = id ? env.models.find_reservation(*id) : std::nullopt;
+    if (!r || r->user != *u) return rc.fail(404, "RESERVATION_NOT_FOUND", "no such reservation");
+    rc.reply(200, reservation_json(*r));
+}
+
+void analytics(const query_env& env, request_context& rc) {
+    if (!admin_authorized(rc, env.admin_key)) return;
+    auto c = parse_concert_id(rc.segment(2));
+    auto a = c ? env.models.analytics(*c) : std::nullopt;
+    if (!a) return rc.fail(404, "CONCERT_NOT_FOUND", "no such concert");
+    json dates = json::array();
+    for (const auto& d : a->dates) {
+        dates.push_back({{"date", format_date(d.date)}, {"seatsSold", d.sold}, {"seatsHeld", d.held},
+                         {"seatsAvailable", d.available}, {"revenue", d.revenue}, {"holdsPlaced", d.holds_placed},
+                         {"holdsExpired", d.holds_expired}, {"holdsCancelled", d.holds_cancelled},
+                         {"holdToPaymentConversion", d.holds_placed == 0 ? 0.0 : static_cast<double>(d.sold) / static_cast<double>(d.holds_placed)}});
+    }
+    rc.reply(200, {{"concertId", to_text(*c)},
+                   {"dates", std::move(dates)},
+                   {"queue", {{"waiting", a->waiting}, {"active", a->active}, {"admittedTotal", a->admitted_total},
+                              {"medianWaitSeconds", a->median_wait_seconds}}}});
+}
+
+}  // namespace queries
+}  // namespace encore::api
