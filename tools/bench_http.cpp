@@ -246,6 +246,7 @@ bench_target start_kafka(const http_bench_settings& s, const std::string& dir, i
     o.admin_key = bench_admin_key;
     o.token_secret = api::generate_secret();
     o.partitions = s.partitions;
+    o.connections_per_client_max = o.connections_max;  // the load generator is one address
     auto started = api::node::start(o);
     if (!started) throw std::runtime_error(started.err().message);
     std::shared_ptr<api::node> node = std::move(started).value();
