@@ -73,11 +73,20 @@ TEST_CASE("under a low RLIMIT_NOFILE the cap is sized to it and probes pass a fl
     const std::size_t refused = flood.size() - kept_open;
     CHECK(poll_until(std::chrono::seconds(10), [&] { return count_closed(flood) == refused; }));
 
-    // The cap is full, yet the probes answer through the reserve.
-    http_client prober(server.host(), server.port());
-    CHECK_STATUS(call(prober, "GET", "/healthz"), 200);
-    CHECK_STATUS(call(prober, "GET", "/readyz"), 200);
-    const auto not_a_probe = call(prober, "GET", "/concerts");
+    // The cap is full, yet the probes answer through the reserve. One probe connection at a time:
+    // the previous one is released before the next opens (a client holds two of the reserve).
+    const double flooders_in_reserve = static_cast<double>(probe_share_per_client * flooders.size());
+    const auto in_reserve = [&](std::string_view target) {
+        REQUIRE(poll_until(std::chrono::seconds(10), [&] {
+            return metric_value(call(watcher, "GET", "/metrics").body, "encore_http_probe_connections_open") ==
+                   flooders_in_reserve;
+        }));
+        http_client prober(server.host(), server.port());
+        return call(prober, "GET", target);
+    };
+    CHECK_STATUS(in_reserve("/healthz"), 200);
+    CHECK_STATUS(in_reserve("/readyz"), 200);
+    const auto not_a_probe = in_reserve("/concerts");
     CHECK(not_a_probe.status == 503);
     CHECK(error_code_of(not_a_probe) == "OVERLOADED");
     CHECK(count_closed(flood) == refused);
