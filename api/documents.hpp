@@ -17,7 +17,5 @@ nlohmann::json reservation_json(const reservation& r);
 std::string queue_body(const projections::queue_view& q, const std::string& queue_token);
 // GET /openapi.json: an OpenAPI 3 description of every route.
 const std::string& openapi_document();
-// GET /: the web page (concerts, waiting room, seat map, hold, pay, wallet).
-const std::string& web_page();
 
 }  // namespace encore::api

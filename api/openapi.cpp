@@ -79,7 +79,9 @@ json build() {
         {"get", "/readyz", "Readiness: engine recovered and projections caught up", "", 200, {503}},
         {"get", "/metrics", "Prometheus metrics", "", 200, {}},
         {"get", "/openapi.json", "This document", "", 200, {}},
-        {"get", "/", "The web page", "", 200, {}},
+        {"get", "/", "The fan's web page (HTML; its script and style are /app.js and /app.css)", "", 200, {}},
+        {"get", "/app.js", "The web page's script", "", 200, {}},
+        {"get", "/app.css", "The web page's style sheet", "", 200, {}},
     };
     json doc = {{"openapi", "3.0.3"},
                 {"info", {{"title", "Encore"}, {"version", "1.0.0"},

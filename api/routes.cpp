@@ -1,6 +1,6 @@
 // The route table: each path and method to a command handler (commands.*), a query handler
-// (queries.*) or the event stream (queue_streams.*); the fixed paths (/, /healthz, /readyz,
-// /metrics, /openapi.json); 404, 405 with Allow, 501.
+// (queries.*) or the event stream (queue_streams.*); the fixed paths (/, /app.js, /app.css,
+// /healthz, /readyz, /metrics, /openapi.json); 404, 405 with Allow, 501.
 
 #include <boost/beast/http/field.hpp>
 #include <boost/beast/http/verb.hpp>
@@ -9,6 +9,7 @@
 
 #include "api/documents.hpp"
 #include "api/service_impl.hpp"
+#include "api/web_assets.hpp"
 #include "events/ids.hpp"
 #include "events/time.hpp"
 
@@ -45,15 +46,30 @@ bool matches(std::string_view pattern, const std::vector<std::string_view>& segm
 }
 
 // The pages are served with what a browser needs to refuse framing, MIME sniffing, referrer
-// leaks and anything not from this origin. The page's script and style are inline, hence
-// 'unsafe-inline' for those two only; nothing else may load or connect elsewhere.
+// leaks and anything not from this origin. The page's script and style are files of their own
+// (/app.js, /app.css), so nothing inline runs; nothing may load or connect elsewhere.
 void set_page_security_headers(http_response& page) {
     page.set("Content-Security-Policy",
-             "default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+             "default-src 'none'; script-src 'self'; style-src 'self'; "
              "connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'");
     page.set("X-Frame-Options", "DENY");
     page.set("X-Content-Type-Options", "nosniff");
     page.set("Referrer-Policy", "no-referrer");
+}
+
+// One file of the web page (api/web/, embedded), revalidated by ETag on every load.
+http_response web_file(const web_asset& asset, std::string_view if_none_match) {
+    const bool unchanged = if_none_match == asset.etag;
+    http_response file(unchanged ? http::status::not_modified : http::status::ok, 11);
+    file.set(http::field::etag, asset.etag);
+    file.set(http::field::cache_control, "no-cache");
+    set_page_security_headers(file);
+    if (!unchanged) {
+        file.set(http::field::content_type, asset.content_type);
+        file.body() = asset.body;
+        file.prepare_payload();
+    }
+    return file;
 }
 }  // namespace
 
@@ -90,7 +106,7 @@ void service::impl::route(request_context& rc) {
         return rc.fail(501, "NOT_IMPLEMENTED", "this server does not implement the method " + std::string(rc.request.method_string()));
     }
     // The fixed GET-only paths, asked with another method.
-    static constexpr std::string_view get_only[] = {"healthz", "readyz", "metrics", "openapi.json"};
+    static constexpr std::string_view get_only[] = {"healthz", "readyz", "metrics", "openapi.json", "app.js", "app.css"};
     if (!get && (rc.segments.empty() ||
                  (rc.segments.size() == 1 && std::find(std::begin(get_only), std::end(get_only), rc.segments[0]) != std::end(get_only)))) {
         rc.route = "405";
@@ -100,15 +116,14 @@ void service::impl::route(request_context& rc) {
     }
     if (rc.segments.empty() && get) {
         rc.route = "GET /";
-        http_response page(http::status::ok, 11);
-        page.set(http::field::content_type, "text/html; charset=utf-8");
-        set_page_security_headers(page);
-        page.body() = web_page();
-        page.prepare_payload();
-        return rc.send(std::move(page));
+        return rc.send(web_file(*find_web_asset("/"), rc.header("If-None-Match")));
     }
     if (rc.segments.size() == 1 && get) {
         std::string_view s = rc.segments[0];
+        if (s == "app.js" || s == "app.css") {
+            rc.route = "GET /" + std::string(s);
+            return rc.send(web_file(*find_web_asset("/" + std::string(s)), rc.header("If-None-Match")));
+        }
         if (s == "healthz") return rc.route = "GET /healthz", rc.reply(200, {{"status", "ok"}});
         if (s == "readyz") {
             rc.route = "GET /readyz";

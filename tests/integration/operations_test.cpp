@@ -47,6 +47,20 @@ TEST_CASE("healthz, readyz, the web page and the OpenAPI document", "[operations
     const std::string csp = page.header("Content-Security-Policy").value_or("");
     CHECK(csp.find("default-src 'none'") != std::string::npos);
     CHECK(csp.find("frame-ancestors 'none'") != std::string::npos);
+    CHECK(csp.find("unsafe-inline") == std::string::npos);
+    // The page's script and style, served from this origin with the same headers and an ETag.
+    for (const auto& [path, type] : {std::pair{"/app.js", "text/javascript"}, std::pair{"/app.css", "text/css"}}) {
+        INFO(path);
+        auto file = call(client, "GET", path);
+        REQUIRE_STATUS(file, 200);
+        CHECK(file.header("Content-Type").value_or("").starts_with(type));
+        CHECK(file.header("Content-Security-Policy") == std::optional<std::string>(csp));
+        CHECK(file.header("X-Content-Type-Options") == std::optional<std::string>("nosniff"));
+        const std::string etag = file.header("ETag").value_or("");
+        REQUIRE_FALSE(etag.empty());
+        CHECK_STATUS(call(client, "GET", path, {}, {{"If-None-Match", etag}}), 304);
+        CHECK_STATUS(call(client, "POST", path), 405);
+    }
 
     auto doc_reply = call(client, "GET", "/openapi.json");
     REQUIRE_STATUS(doc_reply, 200);
@@ -82,6 +96,8 @@ TEST_CASE("healthz, readyz, the web page and the OpenAPI document", "[operations
         {"get", "/metrics"},
         {"get", "/openapi.json"},
         {"get", "/"},
+        {"get", "/app.js"},
+        {"get", "/app.css"},
     };
     // Path templates match API.md's up to the names of their parameters.
     auto shape = [](const std::string& path) { return std::regex_replace(path, std::regex("\\{[^}]*\\}"), "{}"); };
