@@ -44,7 +44,14 @@ std::optional<std::string> read_schedules(const json& body, create_concert& c) {
         if (!read_integer(s, "price", 0, price_max, price, why) || price < 0)
             return why.empty() ? "price is required: an integer from 0 to 1000000000" : why;
         c.schedules.push_back({*day, static_cast<std::uint32_t>(seats), price});
+        std::int64_t per_row = seats_per_row_default;
+        if (!read_integer(s, "seatsPerRow", 1, seats_per_row_max, per_row, why)) return why;
+        c.options.seats_per_row.push_back(static_cast<std::uint32_t>(per_row));
     }
+    // Every date at the default is what a catalog without the field means: leave it out.
+    if (std::all_of(c.options.seats_per_row.begin(), c.options.seats_per_row.end(),
+                    [](std::uint32_t n) { return n == seats_per_row_default; }))
+        c.options.seats_per_row.clear();
     std::uint64_t total = 0;
     for (const schedule& s : c.schedules) total += s.seats;
     if (total > seats_per_concert_max)
@@ -69,12 +76,24 @@ std::variant<create_concert, std::string> parse_catalog(const json& body) {
     }
     if (auto why = read_schedules(body, c)) return *why;
     std::string why;
-    std::int64_t capacity = c.queue.active_capacity, active_ttl = c.queue.active_ttl_seconds;
+    std::int64_t capacity = c.queue.active_capacity, active_ttl = c.queue.active_ttl_seconds, claim = 0;
     if (auto q = body.find("queue"); q != body.end() && !q->is_null()) {
         if (!q->is_object()) return std::string("queue must be an object");
         if (!read_integer(*q, "activeCapacity", 1, active_capacity_max, capacity, why) ||
             !read_integer(*q, "activeTtlSeconds", 1, ttl_seconds_max, active_ttl, why))
             return why;
+        if (!read_integer(*q, "claimSeconds", 1, active_ttl, claim, why))
+            return "queue.claimSeconds must be an integer from 1 to activeTtlSeconds (" + std::to_string(active_ttl) + ")";
+    }
+    // claimSeconds = activeTtlSeconds is the default: no lapse before the TTL.
+    c.options.claim_seconds = claim == active_ttl ? 0 : static_cast<std::uint32_t>(claim);
+    std::int64_t max_tickets = max_tickets_per_user_default;
+    if (!read_integer(body, "maxTicketsPerUser", 1, max_tickets_per_user_max, max_tickets, why)) return why;
+    c.options.max_tickets_per_user = static_cast<std::uint32_t>(max_tickets);
+    if (auto until = body.find("refundsUntil"); until != body.end() && !until->is_null()) {
+        auto at = until->is_string() ? parse_instant(until->get_ref<const std::string&>()) : std::nullopt;
+        if (!at) return std::string("refundsUntil must be an RFC 3339 UTC instant, e.g. 2026-12-24T19:00:00.000Z");
+        c.options.refunds_until = *at;
     }
     std::int64_t hold_ttl = c.hold_ttl_seconds, max_holds = c.max_holds_per_user;
     if (!read_integer(body, "holdTtlSeconds", 1, ttl_seconds_max, hold_ttl, why) ||

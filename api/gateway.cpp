@@ -42,6 +42,7 @@ unsigned refusal_status(refusal r, command_kind kind) {
         case refusal::insufficient_balance: return 402;
         case refusal::concert_exists: return 409;
         case refusal::idempotency_key_reused: return 422;
+        case refusal::ticket_limit: return 409;
     }
     return 500;
 }
@@ -67,6 +68,7 @@ std::string_view refusal_message(refusal r) {
         case refusal::insufficient_balance: return "the balance does not cover the price";
         case refusal::concert_exists: return "a concert with this id exists";
         case refusal::idempotency_key_reused: return "this Idempotency-Key was used for another request (route or body)";
+        case refusal::ticket_limit: return "you would hold and own more seats of this concert than maxTicketsPerUser allows";
     }
     return "refused";
 }

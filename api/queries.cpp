@@ -44,6 +44,15 @@ json date_json(const projections::date_view& d) {
     return {{"date", format_date(d.date)}, {"availableSeats", d.available_seats}, {"totalSeats", d.total_seats}};
 }
 
+// The seats per row of one date of the catalog (schedules[].seatsPerRow, default 25).
+std::uint32_t seats_per_row(const create_concert& config, day_number day) {
+    const auto& per_row = config.options.seats_per_row;
+    for (std::size_t i = 0; i < config.schedules.size() && i < per_row.size(); ++i) {
+        if (config.schedules[i].date == day) return per_row[i];
+    }
+    return seats_per_row_default;
+}
+
 // 403 and 429 for the query routes that need an ACTIVE queue token, in API.md's order.
 bool admitted(const query_env& env, request_context& rc, user_id u, concert_id c) {
     auto claims = queue_claims_for(rc, env.tokens, u, c, rc.header("X-Queue-Token"));
@@ -126,10 +135,21 @@ void my_reservations(const query_env& env, request_context& rc) {
 void concerts(const query_env& env, request_context& rc) {
     json list = json::array();
     for (const auto& c : env.models.concerts()) {
-        json dates = json::array();
-        for (const auto& d : c.dates) dates.push_back(format_date(d.date));
-        list.push_back({{"concertId", to_text(c.config.concert)}, {"title", c.config.title}, {"venue", c.config.venue},
-                        {"dates", std::move(dates)}});
+        json dates = json::array(), schedules = json::array();
+        for (const auto& d : c.dates) {
+            dates.push_back(format_date(d.date));
+            schedules.push_back({{"date", format_date(d.date)}, {"seats", d.total_seats}, {"price", d.price},
+                                 {"seatsPerRow", seats_per_row(c.config, d.date)}});
+        }
+        // API.md's fields, then what a ticketing page shows before the waiting room: prices,
+        // the seat layout and the rules of the sale.
+        const catalog_options& o = c.config.options;
+        json concert = {{"concertId", to_text(c.config.concert)}, {"title", c.config.title}, {"venue", c.config.venue},
+                        {"dates", std::move(dates)}, {"schedules", std::move(schedules)},
+                        {"holdTtlSeconds", c.config.hold_ttl_seconds}, {"maxHoldsPerUser", c.config.max_holds_per_user}};
+        if (o.max_tickets_per_user != 0) concert["maxTicketsPerUser"] = o.max_tickets_per_user;
+        if (o.refunds_until != 0) concert["refundsUntil"] = format_instant(o.refunds_until);
+        list.push_back(std::move(concert));
     }
     rc.reply(200, {{"concerts", std::move(list)}});
 }
@@ -158,7 +178,8 @@ void seats(const query_env& env, request_context& rc) {
     if (date == concert->dates.end()) return rc.fail(404, "DATE_NOT_FOUND", "the concert has no such date");
     std::optional<seat_status> only;
     if (filter) only = *filter == "AVAILABLE" ? seat_status::available : *filter == "HELD" ? seat_status::held : seat_status::sold;
-    auto map = env.seat_map_cache.get(env.models, *c, *day, date->price, only, accepts_gzip(rc.header("Accept-Encoding")));
+    auto map = env.seat_map_cache.get(env.models, *c, *day, date->price, seats_per_row(concert->config, *day), only,
+                                      accepts_gzip(rc.header("Accept-Encoding")));
     if (!map) return rc.fail(404, "DATE_NOT_FOUND", "the concert has no such date");
     const bool unchanged = seat_maps::matches(rc.header("If-None-Match"), map->etag);
     http_response response(unchanged ? http::status::not_modified : http::status::ok, 11);

@@ -11,8 +11,8 @@
 namespace encore::api {
 namespace {
 
-std::string render(concert_id c, day_number date, won price, const std::vector<projections::seat_view>& seats,
-                   std::optional<seat_status> only) {
+std::string render(concert_id c, day_number date, won price, std::uint32_t seats_per_row,
+                   const std::vector<projections::seat_view>& seats, std::optional<seat_status> only) {
     std::string body = R"({"concertId":")" + to_text(c) + R"(","date":")" + format_date(date) + R"(","seats":[)";
     body.reserve(body.size() + seats.size() * 48);
     const std::string tail = R"(","price":)" + std::to_string(price) + "}";
@@ -24,6 +24,8 @@ std::string render(concert_id c, day_number date, won price, const std::vector<p
         first = false;
         body += R"({"number":)";
         body.append(number, static_cast<std::size_t>(std::snprintf(number, sizeof number, "%u", s.number)));
+        body += R"(,"row":)";
+        body.append(number, static_cast<std::size_t>(std::snprintf(number, sizeof number, "%u", (s.number - 1) / seats_per_row + 1)));
         body += R"(,"status":")";
         body += to_string(s.status);
         body += tail;
@@ -110,7 +112,8 @@ void seat_maps::account(std::ptrdiff_t bytes) {
 }
 
 std::optional<seat_map_body> seat_maps::get(const projections::read_models& models, concert_id c, day_number date,
-                                            won price, std::optional<seat_status> only, bool gzip) {
+                                            won price, std::uint32_t seats_per_row, std::optional<seat_status> only,
+                                            bool gzip) {
     auto version = models.seats_version(c, date);
     if (!version) return std::nullopt;
     std::shared_ptr<entry> e = find({c.value, date, only ? static_cast<int>(*only) : -1});
@@ -122,7 +125,7 @@ std::optional<seat_map_body> seat_maps::get(const projections::read_models& mode
             auto seats = models.seats(c, date, false);
             if (!seats) return std::nullopt;
             added -= static_cast<std::ptrdiff_t>((e->body ? e->body->size() : 0) + (e->gzip_body ? e->gzip_body->size() : 0));
-            e->body = std::make_shared<const std::string>(render(c, date, price, *seats, only));
+            e->body = std::make_shared<const std::string>(render(c, date, price, seats_per_row, *seats, only));
             e->gzip_body.reset();
             e->version = *version;
             added += static_cast<std::ptrdiff_t>(e->body->size());

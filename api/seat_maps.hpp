@@ -45,8 +45,9 @@ public:
 
     // The body for the date's current seats, rendered if the kept one is older; nullopt when the
     // concert or date does not exist. `only` filters by status.
+    // `seats_per_row` (1..) gives each seat's row: seat n is in row ceil(n / seats_per_row).
     std::optional<seat_map_body> get(const projections::read_models& models, concert_id c, day_number date, won price,
-                                     std::optional<seat_status> only, bool gzip);
+                                     std::uint32_t seats_per_row, std::optional<seat_status> only, bool gzip);
     // Whether an If-None-Match header value matches `etag` in either form (weak comparison,
     // lists and "*" included).
     static bool matches(std::string_view if_none_match, std::string_view etag);

@@ -72,8 +72,15 @@ void lower_deadline(partition_state& s, time_ms at) {
 
 // ---- waiting room ----------------------------------------------------------------------------
 
+// The claim window of a concert, or 0 when admitted users are never lapsed before their TTL.
+time_ms claim_window_ms(const concert_state& c) {
+    std::uint32_t claim = c.config.options.claim_seconds;
+    return claim == 0 || claim >= c.config.queue.active_ttl_seconds ? 0 : claim * ms_per_second;
+}
+
 void activate(context& cx, concert_state& c, user_id user, attendee& a) {
     a.status = queue_status::active;
+    a.claimed = false;
     a.active_until = cx.now() + c.config.queue.active_ttl_seconds * ms_per_second;
     ++c.active;
     c.active_deadlines.push_back({a.active_until, a.ticket});
@@ -90,6 +97,11 @@ void admit_waiting(context& cx, concert_state& c) {
         attendee& a = c.attendees.at(user);
         assert(a.ticket == c.admitted_through && a.status == queue_status::waiting);
         activate(cx, c, user, a);
+        if (time_ms window = claim_window_ms(c); window != 0) {
+            c.claim_deadlines.push_back({cx.now() + window, a.ticket});
+            c.claim_users.push_back(user.value);
+            lower_deadline(cx.state, cx.now() + window);
+        }
         cx.emit(queue_admitted{c.config.concert, user, a.ticket, a.active_until});
     }
 }
@@ -114,6 +126,8 @@ void release_seat(partition_state& s, reservation_record& r, reservation_status 
     attendee& a = c.attendees.at(r.user);
     assert(a.holds > 0);
     --a.holds;
+    assert(a.tickets > 0);
+    --a.tickets;
 }
 
 void expire_hold(context& cx, reservation_record& r) {
@@ -149,9 +163,22 @@ void pass_deadlines(context& cx) {
                 freed = true;
             }
         }
+        // Admitted users who sent nothing within the claim window lapse, so their slot admits the next.
+        while (!c.claim_deadlines.empty() && c.claim_deadlines.front().at <= s.clock) {
+            deadline d = c.claim_deadlines.front();
+            user_id user{c.claim_users.front()};
+            c.claim_deadlines.pop_front();
+            c.claim_users.pop_front();
+            attendee& a = c.attendees.at(user);
+            if (a.ticket == d.subject && a.status == queue_status::active && !a.claimed) {
+                leave_active(cx, c, user, a, false);
+                freed = true;
+            }
+        }
         if (freed) admit_waiting(cx, c);
         if (!c.hold_deadlines.empty()) consider(c.hold_deadlines.front().at);
         if (!c.active_deadlines.empty()) consider(c.active_deadlines.front().at);
+        if (!c.claim_deadlines.empty()) consider(c.claim_deadlines.front().at);
     }
     s.next_deadline = next;
 }
@@ -170,6 +197,13 @@ bool valid_catalog(const create_concert& c) {
     if (c.queue.active_ttl_seconds < 1 || c.queue.active_ttl_seconds > ttl_seconds_max) return false;
     if (c.hold_ttl_seconds < 1 || c.hold_ttl_seconds > ttl_seconds_max) return false;
     if (c.max_holds_per_user < 1 || c.max_holds_per_user > max_holds_per_user_max) return false;
+    const catalog_options& o = c.options;
+    if (o.claim_seconds > c.queue.active_ttl_seconds || o.max_tickets_per_user > max_tickets_per_user_max) return false;
+    if (o.refunds_until < 0) return false;
+    if (!o.seats_per_row.empty() && o.seats_per_row.size() != c.schedules.size()) return false;
+    for (std::uint32_t per_row : o.seats_per_row) {
+        if (per_row < 1 || per_row > seats_per_row_max) return false;
+    }
     for (const schedule& s : c.schedules) {
         if (s.seats < 1 || s.seats > seats_per_date_max || s.price < 0 || s.price > price_max) return false;
         if (s.date < date_min || s.date > date_max) return false;
@@ -215,6 +249,7 @@ void on(context& cx, const enqueue& body) {
     if (c == nullptr) return cx.refuse(refusal::concert_not_found);
     attendee& a = c->attendees[user];
     if (a.ticket != 0 && (a.status == queue_status::waiting || a.status == queue_status::active)) {
+        if (a.status == queue_status::active) a.claimed = true;  // joining again claims an admitted turn
         std::uint64_t position = a.status == queue_status::waiting ? a.ticket - c->admitted_through : 0;
         return cx.answer(queue_joined{body.concert, user, a.ticket, a.status, position, a.active_until, false});
     }
@@ -223,6 +258,7 @@ void on(context& cx, const enqueue& body) {
     if (c->waiting.empty() && c->active < c->config.queue.active_capacity) {
         c->admitted_through = a.ticket;
         activate(cx, *c, user, a);
+        a.claimed = true;  // admitted as it joins: the join is its command
         return cx.answer(queue_joined{body.concert, user, a.ticket, a.status, 0, a.active_until, true});
     }
     a.status = queue_status::waiting;
@@ -258,6 +294,8 @@ void on(context& cx, const hold_seat& body) {
     if (d->seat_cells[body.seat - 1] != no_reservation) return cx.refuse(refusal::seat_taken);
     attendee& a = c->attendees.at(user);
     if (a.holds >= c->config.max_holds_per_user) return cx.refuse(refusal::hold_limit);
+    const std::uint32_t tickets_max = c->config.options.max_tickets_per_user;
+    if (tickets_max != 0 && a.tickets + 1 > tickets_max) return cx.refuse(refusal::ticket_limit);
 
     assert(s.reservations.empty() || s.reservations.back().offset < cx.at.offset);
     reservation_record& r = s.reservations.emplace_back();
@@ -273,6 +311,8 @@ void on(context& cx, const hold_seat& body) {
     d->seat_cells[body.seat - 1] = slot + 1;
     ++d->held;
     ++a.holds;
+    ++a.tickets;
+    a.claimed = true;
     c->hold_deadlines.push_back({r.expires_at, slot});
     lower_deadline(s, r.expires_at);
     cx.answer(seat_held{to_reservation(s, r)});

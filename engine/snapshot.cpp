@@ -12,7 +12,7 @@ namespace encore::engine {
 namespace {
 
 constexpr std::uint32_t snapshot_magic = 0x534e4345;  // "ECNS"
-constexpr std::uint8_t snapshot_version = 2;  // 2: idempotency keys per caller, with fingerprints
+constexpr std::uint8_t snapshot_version = 3;  // 2: idempotency keys per caller; 3: tickets and claims
 
 template <class Map>
 std::vector<typename Map::key_type> sorted_keys(const Map& m) {
@@ -59,6 +59,8 @@ void put_concert(byte_writer& w, const concert_state& c) {
         w.put_int(static_cast<std::uint8_t>(a.status));
         w.put_int(a.active_until);
         w.put_int(a.holds);
+        w.put_int(a.tickets);
+        w.put_int(static_cast<std::uint8_t>(a.claimed ? 1 : 0));
     }
     w.put_int(c.next_ticket);
     w.put_int(c.admitted_through);
@@ -68,6 +70,8 @@ void put_concert(byte_writer& w, const concert_state& c) {
     put_deadlines(w, c.active_deadlines);
     for (std::uint64_t u : c.active_users) w.put_int(u);
     put_deadlines(w, c.hold_deadlines);
+    put_deadlines(w, c.claim_deadlines);
+    for (std::uint64_t u : c.claim_users) w.put_int(u);
 }
 
 bool get_concert(byte_reader& r, concert_state& c) {
@@ -90,7 +94,7 @@ bool get_concert(byte_reader& r, concert_state& c) {
         if (!cells.empty()) std::memcpy(d.seat_cells.data(), cells.data(), cells.size());
     }
     auto users = r.get_int<std::uint64_t>();
-    if (users > r.remaining() / 25) return false;
+    if (users > r.remaining() / 30) return false;
     for (std::uint64_t i = 0; i < users; ++i) {
         user_id u{r.get_int<std::uint64_t>()};
         attendee& a = c.attendees[u];
@@ -100,6 +104,10 @@ bool get_concert(byte_reader& r, concert_state& c) {
         a.status = static_cast<queue_status>(status);
         a.active_until = r.get_int<time_ms>();
         a.holds = r.get_int<std::uint32_t>();
+        a.tickets = r.get_int<std::uint32_t>();
+        auto claimed = r.get_int<std::uint8_t>();
+        if (claimed > 1) return false;
+        a.claimed = claimed == 1;
     }
     c.next_ticket = r.get_int<std::uint64_t>();
     c.admitted_through = r.get_int<std::uint64_t>();
@@ -111,6 +119,9 @@ bool get_concert(byte_reader& r, concert_state& c) {
     if (c.active_deadlines.size() > r.remaining() / 8) return false;
     for (std::size_t i = 0; i < c.active_deadlines.size(); ++i) c.active_users.push_back(r.get_int<std::uint64_t>());
     get_deadlines(r, c.hold_deadlines);
+    get_deadlines(r, c.claim_deadlines);
+    if (c.claim_deadlines.size() > r.remaining() / 8) return false;
+    for (std::size_t i = 0; i < c.claim_deadlines.size(); ++i) c.claim_users.push_back(r.get_int<std::uint64_t>());
     return !r.failed();
 }
 

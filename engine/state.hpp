@@ -42,6 +42,8 @@ struct attendee {
     queue_status status = queue_status::expired;
     time_ms active_until = 0;
     std::uint32_t holds = 0;   // reservations HELD right now (a payment in flight counts)
+    std::uint32_t tickets = 0; // seats HELD or CONFIRMED right now (maxTicketsPerUser)
+    bool claimed = false;      // ACTIVE and has sent a command since admission (queue.claimSeconds)
 };
 
 struct deadline {
@@ -63,6 +65,10 @@ struct concert_state {
     std::deque<deadline> active_deadlines;   // admission order = deadline order (one TTL per concert)
     std::deque<std::uint64_t> active_users;  // parallel to active_deadlines: the user of each entry
     std::deque<deadline> hold_deadlines;     // hold order = deadline order (one TTL per concert)
+    // Admitted from the waiting room and not yet claimed: lapsed at these deadlines (admission
+    // order = deadline order), when queue.claimSeconds is shorter than the active TTL.
+    std::deque<deadline> claim_deadlines;
+    std::deque<std::uint64_t> claim_users;   // parallel to claim_deadlines
 };
 
 struct reservation_record {

@@ -48,6 +48,8 @@ public:
             assert(v.size() <= 0xFFFF);
             put_int(static_cast<std::uint16_t>(v.size()));
             for (const auto& item : v) put(item);
+        } else if constexpr (std::is_base_of_v<record_tail, T>) {
+            if (v != T{}) fields::each(const_cast<T&>(v), *this);
         } else {
             fields::each(const_cast<T&>(v), *this);
         }
@@ -88,6 +90,11 @@ public:
             if (n > remaining()) return fail("element count runs past the record");
             v.reserve(n);
             for (std::uint16_t i = 0; i < n && !failed(); ++i) get(v.emplace_back());
+        } else if constexpr (std::is_base_of_v<record_tail, T>) {
+            v = T{};
+            if (at_end()) return;  // written before these fields existed
+            fields::each(v, *this);
+            if (!failed() && v == T{}) fail("a record tail of defaults, which the encoder leaves out");
         } else {
             fields::each(v, *this);
         }

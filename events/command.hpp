@@ -26,6 +26,24 @@ struct queue_settings {
 
 inline constexpr std::uint32_t hold_ttl_seconds_default = 300;
 inline constexpr std::uint32_t max_holds_per_user_default = 4;
+inline constexpr std::uint32_t max_tickets_per_user_default = 8;  // what the API sets when a body has none
+inline constexpr std::uint32_t seats_per_row_default = 25;
+
+// Marks a struct of fields added to a record after its first format. It is the record's last
+// field; a record written before it ends where it begins, and the encoder leaves it out while
+// every field in it is at its default, so older records decode and re-encode to the same bytes.
+struct record_tail {
+    auto operator<=>(const record_tail&) const = default;
+};
+
+// The catalog's later options. 0 (or empty) means what a concert created before them had.
+struct catalog_options : record_tail {
+    std::uint32_t claim_seconds = 0;         // 0: the active TTL (an admitted user is never lapsed early)
+    std::uint32_t max_tickets_per_user = 0;  // 0: no cap on seats held and owned
+    time_ms refunds_until = 0;               // 0: no refunds
+    std::vector<std::uint32_t> seats_per_row;  // per schedule, in schedule order; empty: 25 for every date
+    auto operator<=>(const catalog_options&) const = default;
+};
 
 struct create_concert {
     concert_id concert;
@@ -35,6 +53,7 @@ struct create_concert {
     queue_settings queue;
     std::uint32_t hold_ttl_seconds = hold_ttl_seconds_default;
     std::uint32_t max_holds_per_user = max_holds_per_user_default;
+    catalog_options options;
     auto operator<=>(const create_concert&) const = default;
 };
 

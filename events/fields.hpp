@@ -15,7 +15,10 @@ template <class F> void each(schedule& s, F&& f) { ENCORE_FIELD(date); ENCORE_FI
 template <class F> void each(queue_settings& s, F&& f) { ENCORE_FIELD(active_capacity); ENCORE_FIELD(active_ttl_seconds); }
 template <class F> void each(create_concert& s, F&& f) {
     ENCORE_FIELD(concert); ENCORE_FIELD(title); ENCORE_FIELD(venue); ENCORE_FIELD(schedules); ENCORE_FIELD(queue);
-    ENCORE_FIELD(hold_ttl_seconds); ENCORE_FIELD(max_holds_per_user);
+    ENCORE_FIELD(hold_ttl_seconds); ENCORE_FIELD(max_holds_per_user); ENCORE_FIELD(options);
+}
+template <class F> void each(catalog_options& s, F&& f) {
+    ENCORE_FIELD(claim_seconds); ENCORE_FIELD(max_tickets_per_user); ENCORE_FIELD(refunds_until); ENCORE_FIELD(seats_per_row);
 }
 template <class F> void each(register_user& s, F&& f) { ENCORE_FIELD(name); }
 template <class F> void each(enqueue& s, F&& f) { ENCORE_FIELD(concert); }

@@ -14,7 +14,7 @@ template <class T> struct is_vector<std::vector<T>> : std::true_type {};
 
 bool is_instant_field(std::string_view name) {
     return name == "accepted_at" || name == "held_at" || name == "expires_at" || name == "paid_at" ||
-           name == "active_until";
+           name == "active_until" || name == "refunds_until";
 }
 
 nlohmann::json position_json(const log_position& p) {
@@ -27,7 +27,11 @@ struct renderer {
 
     template <class T>
     void operator()(const char* name, const T& v) {
-        out[name] = value(name, v);
+        if constexpr (std::is_base_of_v<record_tail, T>) {
+            fields::each(const_cast<T&>(v), renderer{out});  // the later fields, beside the others
+        } else {
+            out[name] = value(name, v);
+        }
     }
 
     template <class T>

@@ -61,6 +61,24 @@ std::optional<day_number> parse_date(std::string_view t) {
     return days_from_civil(y, static_cast<unsigned>(m), static_cast<unsigned>(d));
 }
 
+std::optional<time_ms> parse_instant(std::string_view t) {
+    if (t.size() != 20 && t.size() != 24) return std::nullopt;
+    if (t[10] != 'T' || t[13] != ':' || t[16] != ':' || t.back() != 'Z') return std::nullopt;
+    if (t.size() == 24 && t[19] != '.') return std::nullopt;
+    auto day = parse_date(t.substr(0, 10));
+    auto digits = [&](std::size_t from, std::size_t n) -> int {
+        int v = 0;
+        for (std::size_t i = from; i < from + n; ++i) {
+            if (t[i] < '0' || t[i] > '9') return -1;
+            v = v * 10 + (t[i] - '0');
+        }
+        return v;
+    };
+    int h = digits(11, 2), m = digits(14, 2), s = digits(17, 2), ms = t.size() == 24 ? digits(20, 3) : 0;
+    if (!day || h < 0 || h > 23 || m < 0 || m > 59 || s < 0 || s > 59 || ms < 0) return std::nullopt;
+    return static_cast<time_ms>(*day) * 86'400'000 + ((h * 60 + m) * 60 + s) * 1000LL + ms;
+}
+
 std::string format_date(day_number day) {
     civil c = days_to_civil(day);
     char buf[32];

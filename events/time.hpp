@@ -17,5 +17,8 @@ std::optional<day_number> parse_date(std::string_view text);
 std::string format_date(day_number day);
 // `2026-12-24T19:00:00.000Z`.
 std::string format_instant(time_ms at);
+// Parses an RFC 3339 UTC instant as API.md writes them: `YYYY-MM-DDTHH:MM:SSZ` or with `.mmm`
+// milliseconds (years 1970..9999); nullopt for anything else, offsets other than Z included.
+std::optional<time_ms> parse_instant(std::string_view text);
 
 }  // namespace encore

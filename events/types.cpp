@@ -32,6 +32,7 @@ std::string_view refusal_code(refusal r) {
         case refusal::insufficient_balance: return "INSUFFICIENT_BALANCE";
         case refusal::concert_exists: return "CONCERT_EXISTS";
         case refusal::idempotency_key_reused: return "IDEMPOTENCY_KEY_REUSED";
+        case refusal::ticket_limit: return "TICKET_LIMIT";
     }
     return "UNKNOWN";
 }

@@ -83,6 +83,8 @@ inline constexpr std::size_t idempotency_key_length_max = 64;
 inline constexpr std::uint32_t active_capacity_max = 1'000'000;
 inline constexpr std::uint32_t ttl_seconds_max = 7 * 24 * 3600;
 inline constexpr std::uint32_t max_holds_per_user_max = 100;
+inline constexpr std::uint32_t max_tickets_per_user_max = 100;
+inline constexpr std::uint32_t seats_per_row_max = 1'000;
 inline constexpr won price_max = 1'000'000'000;
 
 // Domain refusals: stable codes, recorded in events, mapped to HTTP in one switch in api/.
@@ -106,8 +108,9 @@ enum class refusal : std::uint8_t {
     insufficient_balance = 16,
     concert_exists = 17,
     idempotency_key_reused = 18,  // the caller's key names another request (route or body)
+    ticket_limit = 19,            // the user would hold and own more seats than maxTicketsPerUser
 };
-inline constexpr std::uint8_t refusal_max = 18;
+inline constexpr std::uint8_t refusal_max = 19;
 
 // Characters (code points) of UTF-8 text, counted by their lead bytes: names are limited in
 // characters, as people count them, not in bytes.

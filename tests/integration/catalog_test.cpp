@@ -166,6 +166,15 @@ TEST_CASE("POST /admin/concerts needs the admin key and refuses bad catalogs wit
         {"maxHoldsPerUser 0", with([](json& b) { b["maxHoldsPerUser"] = 0; })},
         {"maxHoldsPerUser negative", with([](json& b) { b["maxHoldsPerUser"] = -1; })},
         {"maxHoldsPerUser huge", with([](json& b) { b["maxHoldsPerUser"] = 18446744073709551615ull; })},
+        {"claimSeconds 0", with([](json& b) { b["queue"]["claimSeconds"] = 0; })},
+        {"claimSeconds past activeTtlSeconds", with([](json& b) { b["queue"]["claimSeconds"] = 601; })},
+        {"maxTicketsPerUser 0", with([](json& b) { b["maxTicketsPerUser"] = 0; })},
+        {"maxTicketsPerUser 101", with([](json& b) { b["maxTicketsPerUser"] = 101; })},
+        {"refundsUntil a date", with([](json& b) { b["refundsUntil"] = "2030-12-24"; })},
+        {"refundsUntil with an offset", with([](json& b) { b["refundsUntil"] = "2030-12-24T19:00:00+09:00"; })},
+        {"refundsUntil a number", with([](json& b) { b["refundsUntil"] = 1; })},
+        {"seatsPerRow 0", with([](json& b) { b["schedules"][0]["seatsPerRow"] = 0; })},
+        {"seatsPerRow 1001", with([](json& b) { b["schedules"][0]["seatsPerRow"] = 1001; })},
         {"body an array", "[]"},
         {"body not JSON", "{\"title\": "},
         {"empty body", ""},
@@ -179,6 +188,44 @@ TEST_CASE("POST /admin/concerts needs the admin key and refuses bad catalogs wit
     CHECK(concert_count(client) == 0);
     CHECK_STATUS(call(client, "POST", "/admin/concerts", good, admin_header(server.admin_key())), 201);
     CHECK(concert_count(client) == 1);
+}
+
+TEST_CASE("a catalog's later options: seats per row, ticket caps and refund deadline", "[catalog][tickets]") {
+    server_process server;
+    http_client client(server.host(), server.port());
+    json body = concert_body(12, 500);
+    body["schedules"][0]["seatsPerRow"] = 5;
+    body["maxTicketsPerUser"] = 2;
+    body["refundsUntil"] = "2030-12-20T18:00:00.000Z";
+    const auto concert = create_concert(client, server, body);
+    const auto listed = call(client, "GET", "/concerts").json().at("concerts").at(0);
+    CHECK(listed.at("maxTicketsPerUser") == 2);
+    CHECK(listed.at("refundsUntil") == "2030-12-20T18:00:00.000Z");
+    CHECK(listed.at("schedules").at(0).at("seatsPerRow") == 5);
+    CHECK(listed.at("schedules").at(0).at("price") == 500);
+
+    const auto g = admitted_guest(client, concert);
+    auto seats = call(client, "GET", seats_path(concert), {}, g.headers()).json().at("seats");
+    REQUIRE(seats.size() == 12);
+    CHECK(seats.at(0).at("row") == 1);
+    CHECK(seats.at(4).at("row") == 1);
+    CHECK(seats.at(5).at("row") == 2);
+    CHECK(seats.at(11).at("row") == 3);
+
+    // Two seats at most, held or bought; a third is 409 TICKET_LIMIT and changes nothing.
+    REQUIRE_STATUS(hold(client, g, concert, 1), 201);
+    REQUIRE_STATUS(hold(client, g, concert, 2), 201);
+    CHECK_ERROR(hold(client, g, concert, 3), 409, "TICKET_LIMIT");
+    CHECK(seat_status(client, g, concert, 3) == "AVAILABLE");
+
+    // Without the field a concert caps at 8 tickets (API.md's default) and 25 seats per row.
+    const auto plain = create_concert(client, server, concert_body(30, 1, 100, 600, 300, 100));
+    const auto p = admitted_guest(client, plain);
+    for (std::uint32_t seat = 1; seat <= 8; ++seat) REQUIRE_STATUS(hold(client, p, plain, seat), 201);
+    CHECK_ERROR(hold(client, p, plain, 9), 409, "TICKET_LIMIT");
+    auto plain_seats = call(client, "GET", seats_path(plain), {}, p.headers()).json().at("seats");
+    CHECK(plain_seats.at(24).at("row") == 1);
+    CHECK(plain_seats.at(25).at("row") == 2);
 }
 
 TEST_CASE("dates and seats need a user token and an ACTIVE queue token, checked in API.md's order", "[catalog][queue]") {

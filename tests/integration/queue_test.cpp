@@ -190,6 +190,32 @@ TEST_CASE("an active token expires after activeTtlSeconds and the next user is a
     CHECK(again.json().at("queueToken") != a.token);
 }
 
+TEST_CASE("an admitted user who does nothing within claimSeconds is EXPIRED and the next user admitted", "[queue][claim]") {
+    server_process server;
+    http_client client(server.host(), server.port());
+    // Capacity 1, active for 10 minutes, but an admitted turn must be claimed within 1 s.
+    json body = concert_body(50, 100, 1, 600);
+    body["queue"]["claimSeconds"] = 1;
+    const auto concert = create_concert(client, server, body);
+    const auto a = join(client, concert);  // ACTIVE at once: the join is its claim
+    const auto b = join(client, concert);
+    const auto c = join(client, concert);
+    // A's 10 minutes would block B and C: A buys a seat, which completes its turn and frees the slot.
+    REQUIRE_STATUS(charge(client, a.user, 100), 200);
+    auto held = hold(client, guest{a.user, a.token}, concert, 1);
+    REQUIRE_STATUS(held, 201);
+    REQUIRE_STATUS(pay(client, a.user, held.json().at("reservationId")), 201);
+    // B is admitted, sends nothing, and lapses after a second; then C is admitted.
+    REQUIRE(poll_until(std::chrono::seconds(10), [&] { return status_of(client, b.user, concert, b.token) == "ACTIVE"; }));
+    REQUIRE(poll_until(std::chrono::seconds(10), [&] { return status_of(client, c.user, concert, c.token) == "ACTIVE"; }));
+    CHECK(status_of(client, b.user, concert, b.token) == "EXPIRED");
+    // C claims its turn by joining again (what the web page does on admission) and stays ACTIVE
+    // past the claim window.
+    REQUIRE(enqueue(client, c.user, concert).status == 200);
+    std::this_thread::sleep_for(std::chrono::milliseconds(2'500));
+    CHECK(status_of(client, c.user, concert, c.token) == "ACTIVE");
+}
+
 TEST_CASE("the queue event stream sends the status and a new event when the user is admitted", "[queue][sse]") {
     server_process server;
     http_client client(server.host(), server.port());

@@ -43,6 +43,13 @@ TEST_CASE("catalogs outside API.md's limits are INVALID_REQUEST", "[engine][cata
         {"0 seats", {}, create_with([](auto& c) { c.schedules[0].seats = 0; }), invalid},
         {"100,001 seats", {}, create_with([](auto& c) { c.schedules[0].seats = 100'001; }), invalid},
         {"100,000 seats", {}, create_with([](auto& c) { c.schedules[0].seats = 100'000; }), created},
+        {"claimSeconds up to the active TTL", {}, create_with([](auto& c) { c.options.claim_seconds = 600; }), created},
+        {"claimSeconds past the active TTL", {}, create_with([](auto& c) { c.options.claim_seconds = 601; }), invalid},
+        {"101 tickets per user", {}, create_with([](auto& c) { c.options.max_tickets_per_user = 101; }), invalid},
+        {"seats per row for each date", {}, create_with([](auto& c) { c.options.seats_per_row = {10, 1000}; }), created},
+        {"seats per row for one of two dates", {}, create_with([](auto& c) { c.options.seats_per_row = {10}; }), invalid},
+        {"1,001 seats per row", {}, create_with([](auto& c) { c.options.seats_per_row = {10, 1001}; }), invalid},
+        {"refunds until before 1970", {}, create_with([](auto& c) { c.options.refunds_until = -1; }), invalid},
         {"500,000 seats over all dates", {}, create_with([](auto& c) {
              c.schedules = many_dates(5);
              for (auto& s : c.schedules) s.seats = 100'000;

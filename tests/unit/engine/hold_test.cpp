@@ -17,6 +17,9 @@ std::vector<step> room() { return {create(), enqueue_as(u1), enqueue_as(u2), enq
 // room() where u1 has paid for seat 1 of the eve.
 std::vector<step> sold() { return room() + std::vector{charge_as(u1, 100'000), hold(u1, 1, 1), pay(u1, held(1))}; }
 
+// u1 ACTIVE at a concert of `c`, holding seat 1 of the eve.
+std::vector<step> room_of(create_concert c) { return {create(std::move(c)), enqueue_as(u1), hold(u1, 1, 1)}; }
+
 const std::vector<std::string> invalid_token = {"Refused QUEUE_TOKEN_INVALID"};
 const std::vector<std::string> expired_token = {"Refused QUEUE_TOKEN_EXPIRED"};
 
@@ -79,6 +82,31 @@ TEST_CASE("a user holds at most maxHoldsPerUser seats of a concert", "[engine][h
          {"HoldExpired u1 2026-12-24/1", "HoldExpired u1 2026-12-24/2", "SeatHeld u1 2026-12-24/3"}},
         {"a failed payment keeps the hold counted", two + std::vector{pay(u1, held(1))}, hold(u1, 1, 3),
          {"Refused HOLD_LIMIT"}},
+    });
+}
+
+TEST_CASE("a user holds and owns at most maxTicketsPerUser seats of a concert", "[engine][hold][tickets]") {
+    // One ticket per user, a room of 10 so that a user who paid can join again and be ACTIVE.
+    create_concert one_ticket = catalog();
+    one_ticket.options.max_tickets_per_user = 1;
+    one_ticket.queue.active_capacity = 10;
+    const std::vector<step> room = {create(one_ticket), enqueue_as(u1), enqueue_as(u2), charge_as(u1, 100'000)};
+    const std::vector<step> paid = room + std::vector{hold(u1, 1, 1), pay(u1, held(1)), enqueue_as(u1)};
+    check_scenarios({
+        {"the first seat", room, hold(u1, 1, 1), {"SeatHeld u1 2026-12-24/1"}},
+        {"a second held seat", room + std::vector{hold(u1, 1, 1)}, hold(u1, 1, 2), {"Refused TICKET_LIMIT"}},
+        {"a refused seat is not counted", room + std::vector{hold(u1, 1, 1), hold(u1, 1, 2)}, hold(u1, 1, 3),
+         {"Refused TICKET_LIMIT"}},
+        {"a bought seat counts", paid, hold(u1, 3, 2), {"Refused TICKET_LIMIT"}},
+        {"a cancelled one does not", room + std::vector{hold(u1, 1, 1), cancel(u1, held(1))}, hold(u1, 1, 2),
+         {"SeatHeld u1 2026-12-24/2"}},
+        {"an expired one does not", room + std::vector{hold(u1, 1, 1)}, after(300, hold(u1, 1, 2)),
+         {"HoldExpired u1 2026-12-24/1", "SeatHeld u1 2026-12-24/2"}},
+        {"another user has their own", room + std::vector{hold(u1, 1, 1)}, hold(u2, 2, 2), {"SeatHeld u2 2026-12-24/2"}},
+    });
+    // A concert created without the option (an older catalog) has no cap beyond maxHoldsPerUser.
+    check_scenarios({
+        {"no cap", room_of(catalog()) , hold(u1, 1, 2), {"SeatHeld u1 2026-12-24/2"}},
     });
 }
 

@@ -15,7 +15,42 @@ std::vector<step> full_room() {
     return {create(), enqueue_as(u1), after(100, enqueue_as(u2)), enqueue_as(u3)};
 }
 
+// A concert whose admitted users must act within `seconds` (queue.claimSeconds).
+create_concert claiming(std::uint32_t seconds) {
+    create_concert c = catalog();
+    c.options.claim_seconds = seconds;
+    return c;
+}
+
+// u1 and u2 join ACTIVE (their joins claim their turns), u3 and u4 wait; at 600 s u1 and u2 run
+// out and u3 and u4 are admitted, unclaimed, with a claim window of 60 s.
+std::vector<step> admitted_unclaimed() {
+    return {create(claiming(60)), enqueue_as(u1), enqueue_as(u2), enqueue_as(u3), enqueue_as(u4), after(600, tick())};
+}
+
 }  // namespace
+
+TEST_CASE("an admitted user who sends nothing within claimSeconds lapses, and the slot admits the next", "[engine][queue][claim]") {
+    const std::vector<std::string> both_lapse = {"QueueLeft u3 #3 EXPIRED", "QueueLeft u4 #4 EXPIRED"};
+    check_scenarios({
+        {"a millisecond before", admitted_unclaimed(), after_ms(59'999, tick()), {}},
+        {"at claimSeconds", admitted_unclaimed(), after(60, tick()), both_lapse},
+        {"joining again claims the turn", admitted_unclaimed() + std::vector{after(10, enqueue_as(u3))}, after(50, tick()),
+         {"QueueLeft u4 #4 EXPIRED"}},
+        {"a hold claims the turn", admitted_unclaimed() + std::vector{after(10, hold(u3, 3, 1))}, after(50, tick()),
+         {"QueueLeft u4 #4 EXPIRED"}},
+        {"a refused hold does not", admitted_unclaimed() + std::vector{after(10, hold(u3, 3, 99))}, after(50, tick()),
+         both_lapse},
+        {"a claimed turn lasts its TTL", admitted_unclaimed() + std::vector{after(10, enqueue_as(u3)), after(50, tick())},
+         after(540, tick()), {"QueueLeft u3 #3 EXPIRED"}},
+        {"the lapsed slots admit the next users",
+         {create(claiming(60)), enqueue_as(u1), enqueue_as(u2), enqueue_as(u3), enqueue_as(u4), enqueue_as(u5),
+          after(600, tick())},
+         after(60, tick()), {"QueueLeft u3 #3 EXPIRED", "QueueLeft u4 #4 EXPIRED", "QueueAdmitted u5 #5"}},
+        {"claimSeconds equal to the TTL never lapses early",
+         {create(claiming(600)), enqueue_as(u1), enqueue_as(u2), enqueue_as(u3), after(600, tick())}, after(599, tick()), {}},
+    });
+}
 
 TEST_CASE("joining the waiting room", "[engine][queue]") {
     check_scenarios({

@@ -286,3 +286,30 @@ TEST_CASE("mutated records never crash the decoder", "[codec][corrupt]") {
         }
     }
 }
+
+TEST_CASE("a catalog's later options: left out at their defaults, so older records keep their bytes", "[codec]") {
+    command plain{command_meta{sample_time, user_id{}, "", no_position}, sample_catalog()};
+    const std::string older = encode(plain);  // what a record written before the options looks like
+    auto decoded = decode_command(older);
+    REQUIRE(decoded.ok());
+    CHECK(std::get<create_concert>(decoded->body).options == catalog_options{});
+    CHECK(encode(*decoded) == older);
+
+    command rich = plain;
+    auto& options = std::get<create_concert>(rich.body).options;
+    options.claim_seconds = 30;
+    options.max_tickets_per_user = 8;
+    options.refunds_until = sample_time + 86'400'000;
+    options.seats_per_row = {10, 3};
+    const std::string newer = encode(rich);
+    CHECK(newer.size() == older.size() + 4 + 4 + 8 + 2 + 2 * 4);
+    CHECK(newer.compare(0, older.size(), older) == 0);  // the options follow every older field
+    auto rich_decoded = decode_command(newer);
+    REQUIRE(rich_decoded.ok());
+    CHECK(*rich_decoded == rich);
+
+    // Options spelled out at their defaults are not canonical: the encoder never writes them.
+    CHECK_FALSE(decode_command(older + std::string(4 + 4 + 8 + 2, '\0')).ok());
+    // A tail cut short is corrupt.
+    CHECK_FALSE(decode_command(newer.substr(0, newer.size() - 1)).ok());
+}
