@@ -170,16 +170,27 @@ std::string cluster_view::describe_money() const {
     return out + "; " + std::to_string(held) + " reservations HELD";
 }
 
+// Every item of a paged list, following nextCursor.
+std::vector<json> every_page(http_client& client, const std::string& path, const std::string& field, const user_account& u) {
+    std::vector<json> items;
+    std::string cursor;
+    for (;;) {
+        auto page = call(client, "GET", path + "?limit=1000" + (cursor.empty() ? "" : "&cursor=" + cursor), {}, bearer(u.token));
+        expect_status(page, 200, path);
+        const json body = page.json();
+        for (const json& item : body.at(field)) items.push_back(item);
+        if (!body.contains("nextCursor")) return items;
+        cursor = body.at("nextCursor").get<std::string>();
+    }
+}
+
 cluster_view read_view(http_client& client, const std::vector<user_account>& users,
                        const std::map<std::string, guest>& observers) {
     cluster_view v;
     for (const auto& u : users) {
         v.balances[u.id] = balance_of(client, u);
-        auto history = call(client, "GET", "/users/me/balance/history", {}, bearer(u.token));
-        expect_status(history, 200, "history");
         std::int64_t charges = 0, payments = 0;
-        const json entries = history.json().at("entries");  // a copy: the parsed reply is a temporary
-        for (const json& e : entries) {
+        for (const json& e : every_page(client, "/users/me/balance/history", "entries", u)) {
             const auto amount = std::abs(e.at("amount").get<std::int64_t>());
             if (e.at("type") == "CHARGE") charges += amount;
             if (e.at("type") == "PAYMENT") payments += amount;
@@ -187,10 +198,7 @@ cluster_view read_view(http_client& client, const std::vector<user_account>& use
         }
         v.charges[u.id] = charges;
         v.payments[u.id] = payments;
-        auto list = call(client, "GET", "/users/me/reservations", {}, bearer(u.token));
-        expect_status(list, 200, "reservations");
-        const json listed = list.json().at("reservations");
-        for (const json& r : listed) {
+        for (const json& r : every_page(client, "/users/me/reservations", "reservations", u)) {
             const std::string status = r.at("status");
             v.reservations[r.at("reservationId")] = status;
             if (status != "CONFIRMED") continue;
