@@ -13,7 +13,7 @@
 namespace encore::projections {
 
 result<std::optional<std::string>> staged_batch::get(const std::string& key) const {
-    // Every key an event reads is one the image holds; history and outcomes are only written.
+    // Every key an event reads is one the image holds; histories and outcomes are only written.
     assert(image::holds(key[0]));
     if (auto it = changes_.find(key); it != changes_.end()) return it->second;
     if (const std::string* value = shard_.find(key)) return std::optional<std::string>{*value};
@@ -71,6 +71,11 @@ private:
     result<seat_status> seat_of(const reservation& r, const date_record& d);
     result<unit> record_wait(concert_id c, time_ms wait_ms);
     void add_history(user_id u, history_entry entry);
+    // Counts this event in the concert's timeline bucket (`count` changes the record) and
+    // restates the queue's waiting count there; call after the queue counters are staged.
+    template <class Count>
+    result<unit> add_to_timeline(concert_id c, Count count);
+    void add_seat_history(const reservation& r, seat_history_entry::kind kind);
 
     staged_batch& batch_;
     const event& event_;
@@ -83,6 +88,38 @@ result<std::uint64_t> stager::counter(const std::string& key) {
     auto value = decode_u64(**raw);
     if (!value) return error{errc::corrupt, "read models: undecodable counter"};
     return *value;
+}
+
+// The start of the fine timeline bucket holding `at` (rounded down, negative times included).
+time_ms timeline_bucket_of(time_ms at) {
+    const time_ms q = at / timeline_bucket_ms;
+    return (q - (at % timeline_bucket_ms < 0 ? 1 : 0)) * timeline_bucket_ms;
+}
+
+template <class Count>
+result<unit> stager::add_to_timeline(concert_id c, Count count) {
+    auto counters = require<queue_counters_record>(keys::queue_counters_key(c), decode_queue_counters,
+                                                   "queue counters (unknown concert)");
+    if (!counters) return counters.err();
+    std::string key = keys::timeline_key(c, timeline_bucket_of(event_.at));
+    auto raw = batch_.get(key);
+    if (!raw) return raw.err();
+    timeline_record record;
+    if (raw->has_value()) {
+        auto decoded = decode_timeline_record(**raw);
+        if (!decoded) return error{errc::corrupt, "read models: undecodable timeline record"};
+        record = *decoded;
+    }
+    count(record);
+    record.waiting_at_end = counters->waiting;
+    batch_.put(std::move(key), encode_record(record));
+    return unit{};
+}
+
+void stager::add_seat_history(const reservation& r, seat_history_entry::kind kind) {
+    // Every event of a seat is in the concert's partition, so its sequence orders them.
+    batch_.put(keys::seat_history_key(r.concert, r.date, r.seat, event_.sequence),
+               encode_record(seat_history_entry{kind, event_.at, r.id, r.user}));
 }
 
 result<unit> stager::operator()(const concert_created& body) {
@@ -98,7 +135,8 @@ result<unit> stager::operator()(const concert_created& body) {
         batch_.put(keys::date_key(c.concert, s.date), encode_record(d));
     }
     batch_.put(keys::queue_counters_key(c.concert), encode_record(queue_counters_record{}));
-    return unit{};
+    // The timeline starts at the creation, with an empty bucket.
+    return add_to_timeline(c.concert, [](timeline_record&) {});
 }
 
 result<unit> stager::operator()(const user_registered& body) {
@@ -126,7 +164,11 @@ result<unit> stager::operator()(const queue_joined& body) {
     }
     batch_.put(keys::queue_entry_key(body.concert, body.user), encode_record(entry));
     batch_.put(keys::queue_counters_key(body.concert), encode_record(*counters));
-    return unit{};
+    const bool admitted = body.status == queue_status::active;
+    return add_to_timeline(body.concert, [admitted](timeline_record& t) {
+        t.queue_joined += 1;
+        t.queue_admitted += admitted ? 1 : 0;
+    });
 }
 
 result<unit> stager::operator()(const queue_admitted& body) {
@@ -148,7 +190,7 @@ result<unit> stager::operator()(const queue_admitted& body) {
     if (auto r = record_wait(body.concert, event_.at - entry->joined_at); !r) return r;
     batch_.put(keys::queue_entry_key(body.concert, body.user), encode_record(*entry));
     batch_.put(keys::queue_counters_key(body.concert), encode_record(*counters));
-    return unit{};
+    return add_to_timeline(body.concert, [](timeline_record& t) { t.queue_admitted += 1; });
 }
 
 result<unit> stager::operator()(const queue_left& body) {
@@ -199,7 +241,8 @@ result<unit> stager::operator()(const seat_held& body) {
     batch_.put(keys::seat_key(r.concert, r.date, r.seat), std::string(1, static_cast<char>(seat_status::held)));
     batch_.put(keys::reservation_key(r.id), encode_record(r));
     batch_.put(keys::user_reservation_key(r.user, r.held_at, r.id), std::string());
-    return unit{};
+    add_seat_history(r, seat_history_entry::kind::held);
+    return add_to_timeline(r.concert, [](timeline_record& t) { t.holds_placed += 1; });
 }
 
 // A hold ends without a sale (expired or cancelled): the seat is AVAILABLE again.
@@ -214,7 +257,11 @@ result<unit> stager::release(const reservation& r, std::uint64_t date_record::*e
     batch_.put(keys::date_key(r.concert, r.date), encode_record(*date));
     batch_.erase(keys::seat_key(r.concert, r.date, r.seat));
     batch_.put(keys::reservation_key(r.id), encode_record(r));
-    return unit{};
+    const bool expired = ended == &date_record::holds_expired;
+    add_seat_history(r, expired ? seat_history_entry::kind::expired : seat_history_entry::kind::cancelled);
+    return add_to_timeline(r.concert, [expired](timeline_record& t) {
+        (expired ? t.holds_expired : t.holds_cancelled) += 1;
+    });
 }
 
 result<unit> stager::operator()(const payment_confirmed& body) {
@@ -230,7 +277,11 @@ result<unit> stager::operator()(const payment_confirmed& body) {
     batch_.put(keys::date_key(r.concert, r.date), encode_record(*date));
     batch_.put(keys::seat_key(r.concert, r.date, r.seat), std::string(1, static_cast<char>(seat_status::sold)));
     batch_.put(keys::reservation_key(r.id), encode_record(r));
-    return unit{};
+    add_seat_history(r, seat_history_entry::kind::sold);
+    return add_to_timeline(r.concert, [price = r.price](timeline_record& t) {
+        t.seats_sold += 1;
+        t.revenue += price;
+    });
 }
 
 // The engine records the payment in flight on the reservation (and clears it when it fails).

@@ -9,7 +9,8 @@ namespace encore::projections {
 namespace {
 
 bool scanned(char tag) {
-    return tag == keys::concert || tag == keys::date || tag == keys::user_reservation || tag == keys::wait_bucket;
+    return tag == keys::concert || tag == keys::date || tag == keys::user_reservation || tag == keys::wait_bucket ||
+           tag == keys::timeline;
 }
 
 }  // namespace
@@ -41,7 +42,7 @@ bool image::holds(char tag) {
     switch (tag) {
     case keys::concert: case keys::date: case keys::seat: case keys::user: case keys::reservation:
     case keys::user_reservation: case keys::balance: case keys::queue_entry: case keys::queue_counters:
-    case keys::wait_bucket:
+    case keys::wait_bucket: case keys::timeline:
         return true;
     default:
         return false;

@@ -3,8 +3,8 @@
 // `apply` reads is held here as well as in RocksDB, so no query and no `apply` reads RocksDB: the
 // store keeps the models durable and rebuildable, the image answers. Two kinds of keys stay in
 // RocksDB only, because they grow with every request and are read by no onsale-path query: wallet
-// history entries (`h`, read a page at a time) and request outcomes (`o`, read only to answer an
-// idempotent repeat).
+// history entries (`h`, read a page at a time), seat history entries (`H`, likewise) and request
+// outcomes (`o`, read only to answer an idempotent repeat).
 //
 // One shard per partition, holding the keys that partition's projector writes (partitions write
 // disjoint keys). Written by that projector thread only, under the shard's exclusive lock, once the

@@ -27,6 +27,8 @@ inline constexpr char queue_entry = 'q';      // q <concert> <user>             
 inline constexpr char queue_counters = 'Q';   // Q <concert>                     -> queue counters record
 inline constexpr char wait_bucket = 'w';      // w <concert> <bucket u16>        -> count u64
 inline constexpr char outcome = 'o';          // o <partition u32> <offset u64>  -> answering event (codec)
+inline constexpr char timeline = 't';         // t <concert> <start_ms i64>      -> timeline record (one fine bucket)
+inline constexpr char seat_history = 'H';     // H <concert> <date> <seat u32> <sequence u64> -> seat history record
 
 inline constexpr std::string_view meta_layout = "layout";
 inline constexpr std::string_view meta_partitions = "partitions";
@@ -65,6 +67,7 @@ public:
     std::uint16_t u16(std::size_t at) const { return static_cast<std::uint16_t>(big_endian(at, 2)); }
     std::uint32_t u32(std::size_t at) const { return static_cast<std::uint32_t>(big_endian(at, 4)); }
     std::int32_t i32(std::size_t at) const { return static_cast<std::int32_t>(u32(at) ^ 0x8000'0000u); }
+    std::int64_t i64(std::size_t at) const { return static_cast<std::int64_t>(u64(at) ^ 0x8000'0000'0000'0000ULL); }
 
 private:
     std::uint64_t big_endian(std::size_t at, std::size_t width) const {
@@ -80,6 +83,8 @@ inline constexpr std::size_t concert_key_size = 1 + 8;
 inline constexpr std::size_t date_key_size = 1 + 8 + 4;
 inline constexpr std::size_t seat_key_size = 1 + 8 + 4 + 4;
 inline constexpr std::size_t queue_counters_key_size = 1 + 8;
+inline constexpr std::size_t timeline_key_size = 1 + 8 + 8;
+inline constexpr std::size_t seat_history_key_size = 1 + 8 + 4 + 4 + 8;
 
 inline std::string meta_key(std::string_view name) { return key_builder(meta).text(name); }
 inline std::string applied_key(std::uint32_t partition) { return key_builder(applied).u32(partition); }
@@ -106,6 +111,15 @@ inline std::string wait_bucket_key(concert_id c, std::uint16_t bucket) {
     return key_builder(wait_bucket).u64(c.value).u16(bucket);
 }
 inline std::string wait_bucket_prefix(concert_id c) { return key_builder(wait_bucket).u64(c.value); }
+inline std::string timeline_key(concert_id c, time_ms start_ms) { return key_builder(timeline).u64(c.value).i64(start_ms); }
+inline std::string timeline_prefix(concert_id c) { return key_builder(timeline).u64(c.value); }
+// A seat's history is ordered by the sequence of the concert's partition, which wrote every entry.
+inline std::string seat_history_key(concert_id c, day_number d, std::uint32_t seat_number, std::uint64_t sequence) {
+    return key_builder(seat_history).u64(c.value).i32(d).u32(seat_number).u64(sequence);
+}
+inline std::string seat_history_prefix(concert_id c, day_number d, std::uint32_t seat_number) {
+    return key_builder(seat_history).u64(c.value).i32(d).u32(seat_number);
+}
 inline std::string outcome_key(log_position request) {
     return key_builder(outcome).u32(request.partition).u64(request.offset);
 }

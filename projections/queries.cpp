@@ -1,6 +1,6 @@
 // The queries of read_models. Seat maps, dates and the catalog come from the in-memory mirror;
 // everything else from the in-memory image, under one shard lock when a query reads several keys
-// that must agree. Only wallet history (a page at a time) and request outcomes read RocksDB.
+// that must agree. Only wallet and seat history (a page at a time) and request outcomes read RocksDB.
 
 #include <algorithm>
 #include <cassert>
@@ -283,6 +283,164 @@ std::uint64_t rocks_read_models::waiting_total() const {
     std::uint64_t total = 0;
     for (const auto& [id, m] : concerts_) total += m->waiting.load(std::memory_order_relaxed);
     return total;
+}
+
+std::vector<read_models::queue_figures> rocks_read_models::queue_totals() const {
+    std::shared_lock lock(concerts_mutex_);
+    std::vector<queue_figures> out;
+    out.reserve(concerts_.size());
+    for (const auto& [id, m] : concerts_)
+        out.push_back({id, m->waiting.load(std::memory_order_relaxed), m->active.load(std::memory_order_relaxed)});
+    return out;
+}
+
+namespace {
+
+// Rounds down to a multiple of `size` (negative times included).
+time_ms floor_to(time_ms at, time_ms size) {
+    const time_ms q = at / size;
+    return (q - (at % size < 0 ? 1 : 0)) * size;
+}
+
+// Folds the fine buckets of a timeline into buckets of one size, oldest first, empty ones included.
+class timeline_builder {
+public:
+    timeline_builder(time_ms bucket_ms, time_ms first_start, std::uint64_t waiting_before)
+        : bucket_ms_(bucket_ms), waiting_(waiting_before) {
+        current_.start = first_start;
+        current_.waiting_at_end = waiting_before;
+    }
+
+    // Closes buckets up to the one starting at `start`; false once the result is full.
+    bool advance_to(time_ms start) {
+        while (current_.start < start) {
+            if (!close()) return false;
+        }
+        return true;
+    }
+    void add(const timeline_record& r) {
+        current_.queue_joined += r.queue_joined;
+        current_.queue_admitted += r.queue_admitted;
+        current_.holds_placed += r.holds_placed;
+        current_.holds_expired += r.holds_expired;
+        current_.holds_cancelled += r.holds_cancelled;
+        current_.seats_sold += r.seats_sold;
+        current_.refunds += r.refunds;
+        current_.revenue += r.revenue;
+        waiting_ = r.waiting_at_end;
+        current_.waiting_at_end = waiting_;
+    }
+    time_ms current_start() const { return current_.start; }
+    bool full() const { return out_.buckets.size() >= timeline_buckets_max; }
+    // Closes the current bucket and opens the next; false (and nothing closed) once full.
+    bool close() {
+        if (full()) {
+            out_.next_from = current_.start;
+            return false;
+        }
+        out_.buckets.push_back(current_);
+        timeline_bucket next;
+        next.start = current_.start + bucket_ms_;
+        next.waiting_at_end = waiting_;
+        current_ = next;
+        return true;
+    }
+    timeline finish() { return std::move(out_); }
+    // Ends the result before the current bucket, which the next call starts at.
+    timeline stop() {
+        if (!out_.next_from) out_.next_from = current_.start;
+        return finish();
+    }
+
+private:
+    time_ms bucket_ms_;
+    std::uint64_t waiting_;
+    timeline_bucket current_;
+    timeline out_;
+};
+
+}  // namespace
+
+// The fine buckets are read in key order from the bucket holding `from` on; the waiting count
+// before it comes from the fine bucket just before (one step back in the ordered image).
+std::optional<timeline> rocks_read_models::concert_timeline(concert_id c, const timeline_range& range) const {
+    if (!find_concert(c)) return std::nullopt;
+    assert(range.bucket_ms >= timeline_bucket_ms && range.bucket_ms % timeline_bucket_ms == 0);
+    const time_ms size = range.bucket_ms;
+    const std::string prefix = keys::timeline_prefix(c);
+    const image::shard& shard = shard_of(c);
+    std::shared_lock lock(shard.mutex);
+    const auto& ordered = shard.ordered;
+    auto first = ordered.lower_bound(range.from ? keys::timeline_key(c, floor_to(*range.from, size)) : prefix);
+    std::uint64_t waiting_before = 0;
+    if (first != ordered.begin()) {
+        auto before = std::prev(first);
+        if (before->first.starts_with(prefix)) {
+            if (auto r = decode_timeline_record(before->second)) waiting_before = r->waiting_at_end;
+        }
+    }
+    const bool any = first != ordered.end() && first->first.starts_with(prefix) &&
+                     first->first.size() == keys::timeline_key_size;
+    if (!range.from && !any) return timeline{};
+    const time_ms start = range.from ? floor_to(*range.from, size) : floor_to(keys::key_reader(first->first).i64(9), size);
+    // The end (exclusive): `to`, or the end of the bucket holding the last fine bucket.
+    time_ms end = start;
+    if (range.to) {
+        end = *range.to;
+    } else if (auto last = ordered.lower_bound(keys::prefix_end(prefix)); last != ordered.begin()) {
+        --last;
+        if (last->first.starts_with(prefix) && last->first.size() == keys::timeline_key_size)
+            end = keys::key_reader(last->first).i64(9) + timeline_bucket_ms;
+    }
+    timeline_builder built(size, start, waiting_before);
+    if (end <= start) return built.finish();
+    std::size_t read = 0;
+    for (auto it = first; it != ordered.end() && it->first.starts_with(prefix); ++it) {
+        if (it->first.size() != keys::timeline_key_size) continue;
+        const time_ms fine_start = keys::key_reader(it->first).i64(9);
+        if (fine_start >= end) break;
+        const time_ms bucket_start = floor_to(fine_start, size);
+        // Past the read bound, stop at the next bucket boundary: the rest is the next call's.
+        if (read >= timeline_fine_buckets_read_max && bucket_start != built.current_start()) {
+            built.close();
+            return built.stop();
+        }
+        if (!built.advance_to(bucket_start)) return built.finish();
+        auto record = decode_timeline_record(it->second);
+        if (record) built.add(*record);
+        ++read;
+    }
+    // The buckets after the last fine one, up to the end.
+    while (built.current_start() < end) {
+        if (!built.close()) break;
+    }
+    return built.finish();
+}
+
+std::optional<page<seat_history_entry>> rocks_read_models::seat_history_page(concert_id c, day_number d,
+                                                                              std::uint32_t seat, std::string_view after,
+                                                                              std::size_t limit) const {
+    auto m = find_concert(c);
+    const date_mirror* date = m ? m->find_date(d) : nullptr;
+    if (date == nullptr || seat < 1 || seat > date->seats()) return std::nullopt;
+    page<seat_history_entry> out;
+    if (limit == 0) return out;
+    const std::string prefix = keys::seat_history_prefix(c, d, seat);
+    const std::string from = after.empty() ? std::string() : prefix + std::string(after);
+    std::string last;
+    bool more = false;
+    ignore_error(scan(prefix, nullptr, [&](std::string_view k, std::string_view v) {
+        if (!from.empty() && k == from) return true;  // the cursor's own entry: on the previous page
+        if (out.items.size() == limit) {
+            more = true;
+            return false;
+        }
+        if (auto e = decode_seat_history_entry(v)) out.items.push_back(*e);
+        last = std::string(k);
+        return true;
+    }, from));
+    if (more) out.next = last.substr(prefix.size());
+    return out;
 }
 
 }  // namespace encore::projections

@@ -24,6 +24,25 @@ constexpr double bloom_bits_per_key = 10;  // ~1% false positives
 
 result<unit> to_result(const rocksdb::Status& s) { return s.ok() ? result<unit>(unit{}) : result<unit>(io_error(s)); }
 
+// A meta value of the store (the layout version, the partition count); nullopt for a new store.
+result<std::optional<std::uint32_t>> stored_meta(rocksdb::DB& db, std::string_view name) {
+    std::string value;
+    rocksdb::Status s = db.Get(rocksdb::ReadOptions(), keys::meta_key(name), &value);
+    if (s.IsNotFound()) return std::optional<std::uint32_t>{};
+    if (!s.ok()) return io_error(s);
+    auto have = decode_u32(value);
+    if (!have) return error{errc::corrupt, "read models: undecodable meta value " + std::string(name)};
+    return std::optional<std::uint32_t>{*have};
+}
+
+// Deletes every key (each starts with an ASCII tag, below 0x80): the projector then rebuilds the
+// store from event 0.
+result<unit> empty_store(rocksdb::DB& db) {
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    return to_result(db.DeleteRange(wo, db.DefaultColumnFamily(), rocksdb::Slice(""), rocksdb::Slice("\x80", 1)));
+}
+
 // Stores the layout version and the partition count on first open; refuses a store made otherwise.
 result<unit> check_meta(rocksdb::DB& db, std::uint32_t partitions) {
     std::pair<std::string_view, std::uint32_t> expected[] = {{keys::meta_layout, layout_version},
@@ -67,6 +86,16 @@ result<std::unique_ptr<read_models>> read_models::open(const options& o) {
     rocksdb::Status s = rocksdb::DB::Open(db_options, o.directory, &raw);
     if (!s.ok()) return io_error(s);
     std::unique_ptr<rocksdb::DB> db(raw);
+    if (o.rebuild_other_layout) {
+        auto layout = stored_meta(*db, keys::meta_layout);
+        if (!layout) return layout.err();
+        auto partitions = stored_meta(*db, keys::meta_partitions);
+        if (!partitions) return partitions.err();
+        // Another partition count is refused below whatever the layout: the log has that count too.
+        if (*layout && **layout != layout_version && (!*partitions || **partitions == o.partitions)) {
+            if (auto r = empty_store(*db); !r) return r.err();
+        }
+    }
     if (auto r = check_meta(*db, o.partitions); !r) return r.err();
 
     auto models = std::make_unique<rocks_read_models>(o, std::move(db));
@@ -116,7 +145,8 @@ result<unit> rocks_read_models::load_image() {
         std::string_view key(it->key().data(), it->key().size());
         if (!image::holds(key[0])) {
             // Skip the kinds the image does not hold in one seek, not key by key.
-            if (key[0] == keys::history || key[0] == keys::outcome) it->Seek(keys::prefix_end(std::string(1, key[0])));
+            if (key[0] == keys::history || key[0] == keys::seat_history || key[0] == keys::outcome)
+                it->Seek(keys::prefix_end(std::string(1, key[0])));
             if (!it->Valid()) break;
             key = std::string_view(it->key().data(), it->key().size());
             if (!image::holds(key[0])) continue;

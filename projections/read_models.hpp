@@ -24,6 +24,9 @@ struct options {
     std::string directory;
     std::uint32_t partitions = 1;
     bool sync = false;  // the event log is durable; the read models can be rebuilt from it
+    // A store of another layout version (an older release's) is emptied and rebuilt from event 0
+    // instead of refused. A store of another partition count is refused either way.
+    bool rebuild_other_layout = false;
 };
 
 struct date_view {
@@ -87,6 +90,42 @@ struct concert_analytics {
     double median_wait_seconds = 0;
 };
 
+// One entry of a seat's history: what happened to the seat, and by whose reservation.
+struct seat_history_entry {
+    enum class kind : std::uint8_t { held, expired, cancelled, sold, refunded } type = kind::held;
+    time_ms at = 0;
+    reservation_id reservation;
+    user_id user;
+};
+
+// The concert timeline is kept in fine buckets of this many milliseconds of partition time (the
+// events' `at`); a query aggregates them into buckets of any multiple of it.
+inline constexpr time_ms timeline_bucket_ms = 10'000;
+// A timeline query returns at most this many buckets and reads at most this many fine buckets
+// (plus those of the bucket it is in); past either it ends at a bucket boundary and names the next.
+inline constexpr std::size_t timeline_buckets_max = 10'000;
+inline constexpr std::size_t timeline_fine_buckets_read_max = 100'000;
+
+struct timeline_bucket {
+    time_ms start = 0;  // a multiple of the bucket size (from the epoch)
+    std::uint64_t queue_joined = 0, queue_admitted = 0;
+    std::uint64_t waiting_at_end = 0;  // users waiting after the bucket's last event (carried when it had none)
+    std::uint64_t holds_placed = 0, holds_expired = 0, holds_cancelled = 0, seats_sold = 0, refunds = 0;
+    won revenue = 0;
+};
+
+struct timeline {
+    std::vector<timeline_bucket> buckets;  // oldest first, consecutive (empty buckets included)
+    // Set when the range went on past the limits: the `from` of the next call.
+    std::optional<time_ms> next_from;
+};
+
+// [from, to) of partition time; nullopt: from the concert's first bucket, to the end of its last.
+struct timeline_range {
+    time_ms bucket_ms = 60'000;  // a multiple of timeline_bucket_ms
+    std::optional<time_ms> from, to;
+};
+
 class read_models {
 public:
     static result<std::unique_ptr<read_models>> open(const options& o);
@@ -125,6 +164,20 @@ public:
     virtual std::optional<event> outcome(log_position request) const = 0;
     virtual std::optional<concert_analytics> analytics(concert_id c) const = 0;
     virtual std::uint64_t waiting_total() const = 0;  // for /metrics
+    // Per concert, waiting and active users, ascending by id (for /metrics).
+    struct queue_figures {
+        concert_id concert;
+        std::uint64_t waiting = 0, active = 0;
+    };
+    virtual std::vector<queue_figures> queue_totals() const = 0;
+    // The concert's activity by buckets of partition time; nullopt for an unknown concert. The
+    // work is bounded (timeline_buckets_max, timeline_fine_buckets_read_max) whatever the range.
+    virtual std::optional<timeline> concert_timeline(concert_id c, const timeline_range& range) const = 0;
+    // Oldest first, at most `limit` entries after `after` (a previous page's `next`); nullopt when
+    // the concert, the date or the seat does not exist. Read from RocksDB a page at a time.
+    virtual std::optional<page<seat_history_entry>> seat_history_page(concert_id c, day_number d, std::uint32_t seat,
+                                                                       std::string_view after,
+                                                                       std::size_t limit) const = 0;
 };
 
 }  // namespace encore::projections

@@ -60,7 +60,7 @@ struct rebuilt_partition::state {
     std::uint64_t limit = 0;
     std::uint64_t applied = 0;
     image::shard shard;  // the kinds stage_events reads back
-    // History and outcomes, which stage_events only writes: appended as they come (a hash map of a
+    // Histories and outcomes, which stage_events only writes: appended as they come (a hash map of a
     // million keys would make every other lookup a cache miss), sorted by `finish`, the last write
     // of a key kept, then found by binary search.
     std::vector<std::pair<std::string, std::string>> written;
@@ -188,7 +188,7 @@ std::vector<key_range> ranges_of(std::uint32_t partitions) {
     const char tags[] = {keys::meta,        keys::applied,     keys::concert,     keys::date,
                          keys::seat,        keys::user,        keys::reservation, keys::user_reservation,
                          keys::balance,     keys::history,     keys::queue_entry, keys::queue_counters,
-                         keys::wait_bucket, keys::outcome};
+                         keys::wait_bucket, keys::timeline,    keys::seat_history, keys::outcome};
     std::vector<std::string> bounds;
     for (char t : tags) {
         bounds.push_back(keys::tag_prefix(t));
@@ -245,6 +245,9 @@ std::optional<std::uint32_t> comparison::owner(std::string_view key) const {
     case keys::history:
         if (key.size() != 1 + 8 + 8) return std::nullopt;
         return partition_of(user_id{k.u64(1)}, stored_.partitions);
+    case keys::seat_history:
+        if (key.size() != keys::seat_history_key_size) return std::nullopt;
+        return partition_of(concert_id{k.u64(1)}, stored_.partitions);
     case keys::outcome:
     case keys::applied: {
         if (key.size() != (key[0] == keys::outcome ? 1 + 4 + 8 : 1 + 4)) return std::nullopt;

@@ -3,7 +3,8 @@
 // stored store (a stopped node's `<data dir>/projections`) with the rebuild key by key.
 //
 // Every key is a deterministic function of the events: the history (`h`) is keyed by the wallet
-// partition's event sequence and holds only event fields, an outcome (`o`) is the encoded event that
+// partition's event sequence and holds only event fields, a seat's history (`H`) by the concert
+// partition's, a timeline bucket (`t`) by the events' `at`, an outcome (`o`) is the encoded event that
 // last answered a request. So every kind is compared, meta and applied sequences included; nothing
 // is excluded. What is kept only in memory by a serving node (the seat mirror, the admission rate)
 // is rebuilt at open from these keys and is not part of the store.

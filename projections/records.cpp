@@ -116,7 +116,7 @@ std::optional<reservation> decode_reservation(std::string_view bytes) {
         r.date = in.get_int<day_number>();
         r.seat = in.get_int<std::uint32_t>();
         r.price = in.get_int<won>();
-        r.status = get_enum<reservation_status>(in, 3);
+        r.status = get_enum<reservation_status>(in, 4);
         r.held_at = in.get_int<time_ms>();
         r.expires_at = in.get_int<time_ms>();
         r.paid_at = in.get_int<time_ms>();
@@ -142,6 +142,54 @@ std::optional<history_entry> decode_history_entry(std::string_view bytes) {
         r.balance_after = in.get_int<won>();
         r.at = in.get_int<time_ms>();
         r.reservation.value = in.get_int<std::uint64_t>();
+    });
+}
+
+std::string encode_record(const timeline_record& r) {
+    std::string out;
+    byte_writer w(out);
+    w.put_int(r.queue_joined);
+    w.put_int(r.queue_admitted);
+    w.put_int(r.waiting_at_end);
+    w.put_int(r.holds_placed);
+    w.put_int(r.holds_expired);
+    w.put_int(r.holds_cancelled);
+    w.put_int(r.seats_sold);
+    w.put_int(r.refunds);
+    w.put_int(r.revenue);
+    return out;
+}
+
+std::optional<timeline_record> decode_timeline_record(std::string_view bytes) {
+    return decode_exactly<timeline_record>(bytes, [](byte_reader& in, timeline_record& r) {
+        r.queue_joined = in.get_int<std::uint64_t>();
+        r.queue_admitted = in.get_int<std::uint64_t>();
+        r.waiting_at_end = in.get_int<std::uint64_t>();
+        r.holds_placed = in.get_int<std::uint64_t>();
+        r.holds_expired = in.get_int<std::uint64_t>();
+        r.holds_cancelled = in.get_int<std::uint64_t>();
+        r.seats_sold = in.get_int<std::uint64_t>();
+        r.refunds = in.get_int<std::uint64_t>();
+        r.revenue = in.get_int<won>();
+    });
+}
+
+std::string encode_record(const seat_history_entry& r) {
+    std::string out;
+    byte_writer w(out);
+    w.put_int(static_cast<std::uint8_t>(r.type));
+    w.put_int(r.at);
+    w.put_int(r.reservation.value);
+    w.put_int(r.user.value);
+    return out;
+}
+
+std::optional<seat_history_entry> decode_seat_history_entry(std::string_view bytes) {
+    return decode_exactly<seat_history_entry>(bytes, [](byte_reader& in, seat_history_entry& r) {
+        r.type = get_enum<seat_history_entry::kind>(in, 4);
+        r.at = in.get_int<time_ms>();
+        r.reservation.value = in.get_int<std::uint64_t>();
+        r.user.value = in.get_int<std::uint64_t>();
     });
 }
 

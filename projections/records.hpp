@@ -14,7 +14,7 @@ namespace encore::projections {
 
 // The layout version stored under the meta key "layout": a store written with another layout is
 // refused at open (delete the directory; the projector rebuilds it from the event log).
-inline constexpr std::uint32_t layout_version = 1;
+inline constexpr std::uint32_t layout_version = 2;  // 2: timelines (t) and seat histories (H)
 
 // Per (concert, date): the seat counters and the analytics counters, in one value.
 struct date_record {
@@ -45,6 +45,25 @@ struct queue_counters_record {
     std::uint64_t admitted_total = 0;
 };
 
+// Per (concert, fine bucket of timeline_bucket_ms): what happened in it, and the queue's waiting
+// count after its last event (so a bucket without events carries the previous one's).
+struct timeline_record {
+    std::uint64_t queue_joined = 0;
+    std::uint64_t queue_admitted = 0;
+    std::uint64_t waiting_at_end = 0;
+    std::uint64_t holds_placed = 0;
+    std::uint64_t holds_expired = 0;
+    std::uint64_t holds_cancelled = 0;
+    std::uint64_t seats_sold = 0;
+    std::uint64_t refunds = 0;
+    won revenue = 0;
+    bool operator==(const timeline_record&) const = default;
+};
+
+std::string encode_record(const timeline_record& r);
+std::string encode_record(const seat_history_entry& r);
+std::optional<timeline_record> decode_timeline_record(std::string_view bytes);
+std::optional<seat_history_entry> decode_seat_history_entry(std::string_view bytes);
 std::string encode_record(const date_record& r);
 std::string encode_record(const queue_entry_record& r);
 std::string encode_record(const queue_counters_record& r);

@@ -73,6 +73,11 @@ public:
     std::optional<event> outcome(log_position request) const override;
     std::optional<concert_analytics> analytics(concert_id c) const override;
     std::uint64_t waiting_total() const override;
+    std::vector<queue_figures> queue_totals() const override;
+    std::optional<timeline> concert_timeline(concert_id c, const timeline_range& range) const override;
+    std::optional<page<seat_history_entry>> seat_history_page(concert_id c, day_number d, std::uint32_t seat,
+                                                               std::string_view after,
+                                                               std::size_t limit) const override;
 
 private:
     std::shared_ptr<concert_mirror> find_concert(concert_id c) const;

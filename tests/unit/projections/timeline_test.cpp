@@ -1,0 +1,319 @@
+// Concert timelines and seat histories: the read models fed by the real engine, their queries'
+// buckets, paging and bounds, and the audit's rebuild comparing them key by key.
+
+#include <catch2/catch.hpp>
+
+#include <rocksdb/db.h>
+
+#include "projections/rebuild.hpp"
+#include "tests/unit/projections/harness.hpp"
+
+namespace {
+
+using namespace encore;
+using namespace encore::test;
+using projections::seat_history_entry;
+using projections::timeline_range;
+
+const day_number christmas_eve = *days_from_civil(2026, 12, 24);
+constexpr time_ms minute_ms = 60 * second_ms;
+
+struct scene {
+    explicit scene(std::uint32_t partitions = 2)
+        : cluster(partitions), models(open_models(directory.path("models"), partitions)) {
+        concert = id_in_partition<concert_id>(0, partitions, 1);
+        kim = id_in_partition<user_id>(partitions - 1, partitions, 100);
+        lee = id_in_partition<user_id>(partitions - 1, partitions, kim.value + 1);
+        create_concert c;
+        c.concert = concert;
+        c.title = "IU 2026";
+        c.venue = "Jamsil";
+        c.schedules = {{christmas_eve, 10, 1'000}};
+        c.queue = {1, 3'600};  // one active user at a time
+        c.hold_ttl_seconds = 150;
+        cluster.submit(user_id{}, c);
+        cluster.submit(kim, register_user{"kim"});
+        cluster.submit(kim, charge{10'000});
+        cluster.submit(lee, register_user{"lee"});
+    }
+    void project() { cluster.project(*models); }
+    std::uint64_t join(user_id u) {
+        auto at = cluster.submit(u, enqueue{concert});
+        return std::get<queue_joined>(cluster.answer_to(at)->body).ticket;
+    }
+    reservation_id hold(user_id u, std::uint64_t ticket, std::uint32_t seat) {
+        auto at = cluster.submit(u, hold_seat{concert, ticket, christmas_eve, seat});
+        const event* answer = cluster.answer_to(at);
+        REQUIRE(answer != nullptr);
+        REQUIRE(std::holds_alternative<seat_held>(answer->body));
+        return std::get<seat_held>(answer->body).reservation.id;
+    }
+
+    temp_directory directory;
+    engine_cluster cluster;
+    std::unique_ptr<projections::read_models> models;
+    concert_id concert;
+    user_id kim, lee;
+};
+
+timeline_range minutes(std::optional<time_ms> from = {}, std::optional<time_ms> to = {}) {
+    return {minute_ms, from, to};
+}
+
+}  // namespace
+
+TEST_CASE("the timeline counts the queue, holds and sales per bucket of partition time") {
+    scene s;
+    // Minute 0: the concert; kim joins and is admitted at once, lee waits behind.
+    const std::uint64_t kim_ticket = s.join(s.kim);
+    s.cluster.advance(5 * second_ms);
+    s.join(s.lee);
+    // Minute 1: kim holds two seats and cancels one.
+    s.cluster.advance(minute_ms);
+    const reservation_id paid = s.hold(s.kim, kim_ticket, 1);
+    const reservation_id cancelled = s.hold(s.kim, kim_ticket, 2);
+    s.cluster.submit(s.kim, cancel_hold{cancelled});
+    // Minute 3 (2 is empty): a third hold, then kim pays for the first; paying completes kim's
+    // queue visit, which admits lee.
+    s.cluster.advance(2 * minute_ms);
+    s.hold(s.kim, kim_ticket, 3);
+    const log_position pay_request = s.cluster.submit(s.kim, pay{paid});
+    REQUIRE(s.cluster.answer_to(pay_request) != nullptr);
+    if (auto* r = std::get_if<refused>(&s.cluster.answer_to(pay_request)->body)) FAIL("refused " << static_cast<int>(r->reason));
+    REQUIRE(to_string(s.cluster.answer_to(pay_request)->type()) == std::string_view("PaymentConfirmed"));
+    // Minute 5 (4 is empty): the third hold expires (150 s).
+    s.cluster.advance(151 * second_ms);
+    s.cluster.tick(0);
+    s.project();
+
+    auto t = s.models->concert_timeline(s.concert, minutes());
+    REQUIRE(t);
+    CHECK_FALSE(t->next_from);
+    REQUIRE(t->buckets.size() == 6);
+    for (std::size_t i = 0; i < t->buckets.size(); ++i) CHECK(t->buckets[i].start == test_epoch + static_cast<time_ms>(i) * minute_ms);
+    const auto& b = t->buckets;
+    CHECK(b[0].queue_joined == 2);
+    CHECK(b[0].queue_admitted == 1);
+    CHECK(b[0].waiting_at_end == 1);
+    CHECK(b[1].holds_placed == 2);
+    CHECK(b[1].holds_cancelled == 1);
+    CHECK(b[1].waiting_at_end == 1);
+    CHECK(b[2].holds_placed == 0);
+    CHECK(b[2].waiting_at_end == 1);  // carried: nothing happened
+    CHECK(b[3].holds_placed == 1);
+    CHECK(b[3].seats_sold == 1);
+    CHECK(b[3].revenue == 1'000);
+    CHECK(b[3].queue_admitted == 1);
+    CHECK(b[3].waiting_at_end == 0);
+    CHECK(b[4].holds_expired == 0);
+    CHECK(b[4].holds_placed == 0);
+    CHECK(b[5].holds_expired == 1);
+    for (const auto& bucket : b) CHECK(bucket.refunds == 0);
+
+    // Totals agree with the analytics whatever the bucket size.
+    for (time_ms size : {10 * second_ms, minute_ms, 3'600 * second_ms, 86'400 * second_ms}) {
+        auto whole = s.models->concert_timeline(s.concert, {size, {}, {}});
+        REQUIRE(whole);
+        std::uint64_t placed = 0, expired = 0, cancelled_count = 0, sold = 0, joined = 0, admitted = 0;
+        won revenue = 0;
+        for (const auto& bucket : whole->buckets) {
+            CHECK(bucket.start % size == 0);
+            placed += bucket.holds_placed;
+            expired += bucket.holds_expired;
+            cancelled_count += bucket.holds_cancelled;
+            sold += bucket.seats_sold;
+            joined += bucket.queue_joined;
+            admitted += bucket.queue_admitted;
+            revenue += bucket.revenue;
+        }
+        auto a = s.models->analytics(s.concert);
+        CHECK(placed == a->dates[0].holds_placed);
+        CHECK(expired == a->dates[0].holds_expired);
+        CHECK(cancelled_count == a->dates[0].holds_cancelled);
+        CHECK(sold == a->dates[0].sold);
+        CHECK(revenue == a->dates[0].revenue);
+        CHECK(joined == 2);
+        CHECK(admitted == a->admitted_total);
+        CHECK(whole->buckets.back().waiting_at_end == a->waiting);
+    }
+
+    SECTION("from and to select whole buckets, and a range with no events carries the queue") {
+        auto middle = s.models->concert_timeline(s.concert, minutes(test_epoch + minute_ms + 30 * second_ms,
+                                                                    test_epoch + 3 * minute_ms));
+        REQUIRE(middle);
+        REQUIRE(middle->buckets.size() == 2);
+        CHECK(middle->buckets[0].start == test_epoch + minute_ms);
+        CHECK(middle->buckets[0].holds_placed == 2);
+        CHECK(middle->buckets[1].waiting_at_end == 1);
+        auto later = s.models->concert_timeline(s.concert, minutes(test_epoch + 60 * minute_ms,
+                                                                   test_epoch + 62 * minute_ms));
+        REQUIRE(later->buckets.size() == 2);
+        CHECK(later->buckets[0].holds_placed == 0);
+        CHECK(later->buckets[1].waiting_at_end == 0);
+        auto before = s.models->concert_timeline(s.concert, minutes(test_epoch - 2 * minute_ms, test_epoch));
+        REQUIRE(before->buckets.size() == 2);
+        CHECK(before->buckets[1].queue_joined == 0);
+        CHECK(s.models->concert_timeline(s.concert, minutes(test_epoch, test_epoch))->buckets.empty());
+    }
+
+    SECTION("a range longer than the limit is answered in pages") {
+        const time_ms to = test_epoch + 15'000 * minute_ms;
+        auto first = s.models->concert_timeline(s.concert, minutes(test_epoch, to));
+        REQUIRE(first->buckets.size() == projections::timeline_buckets_max);
+        REQUIRE(first->next_from);
+        CHECK(*first->next_from == test_epoch + 10'000 * minute_ms);
+        CHECK(first->buckets[3].seats_sold == 1);
+        auto second = s.models->concert_timeline(s.concert, minutes(first->next_from, to));
+        CHECK(second->buckets.size() == 5'000);
+        CHECK(second->buckets.front().waiting_at_end == 0);
+        CHECK_FALSE(second->next_from);
+        CHECK(second->buckets.front().start == *first->next_from);
+    }
+
+    SECTION("a restart keeps the timeline") {
+        s.models.reset();
+        s.models = open_models(s.directory.path("models"), 2);
+        auto again = s.models->concert_timeline(s.concert, minutes());
+        REQUIRE(again->buckets.size() == 6);
+        CHECK(again->buckets[3].revenue == 1'000);
+    }
+
+    CHECK_FALSE(s.models->concert_timeline(concert_id{s.concert.value + 2}, minutes()));
+}
+
+TEST_CASE("a seat's history lists holds, cancels, expiries and the sale, oldest first, a page at a time") {
+    scene s;
+    const std::uint64_t ticket = s.join(s.kim);
+    const reservation_id first = s.hold(s.kim, ticket, 4);
+    s.cluster.advance(second_ms);
+    s.cluster.submit(s.kim, cancel_hold{first});
+    s.cluster.advance(second_ms);
+    const reservation_id second = s.hold(s.kim, ticket, 4);
+    s.cluster.advance(151 * second_ms);
+    s.cluster.tick(0);
+    s.cluster.advance(second_ms);
+    const reservation_id third = s.hold(s.kim, ticket, 4);
+    s.hold(s.kim, ticket, 5);  // another seat: not in seat 4's history
+    s.cluster.submit(s.kim, pay{third});
+    s.project();
+
+    auto all = s.models->seat_history_page(s.concert, christmas_eve, 4, "", 100);
+    REQUIRE(all);
+    CHECK(all->next.empty());
+    using kind = seat_history_entry::kind;
+    const std::vector<std::pair<kind, reservation_id>> expected = {
+        {kind::held, first}, {kind::cancelled, first}, {kind::held, second},
+        {kind::expired, second}, {kind::held, third}, {kind::sold, third}};
+    REQUIRE(all->items.size() == expected.size());
+    for (std::size_t i = 0; i < expected.size(); ++i) {
+        INFO(i);
+        CHECK(all->items[i].type == expected[i].first);
+        CHECK(all->items[i].reservation == expected[i].second);
+        CHECK(all->items[i].user == s.kim);
+        if (i > 0) CHECK(all->items[i].at >= all->items[i - 1].at);
+    }
+    CHECK(all->items[0].at == test_epoch);
+    CHECK(all->items[1].at == test_epoch + second_ms);
+
+    // Pages of 4: 4, then 2 and no cursor; the pages join up to the whole list.
+    auto page1 = s.models->seat_history_page(s.concert, christmas_eve, 4, "", 4);
+    REQUIRE(page1->items.size() == 4);
+    REQUIRE_FALSE(page1->next.empty());
+    auto page2 = s.models->seat_history_page(s.concert, christmas_eve, 4, page1->next, 4);
+    REQUIRE(page2->items.size() == 2);
+    CHECK(page2->next.empty());
+    CHECK(page2->items[0].type == kind::held);
+    CHECK(page2->items[0].reservation == third);
+    // An exact multiple: the last full page still has a cursor, which leads to an empty page.
+    auto half = s.models->seat_history_page(s.concert, christmas_eve, 4, "", 3);
+    auto rest = s.models->seat_history_page(s.concert, christmas_eve, 4, half->next, 3);
+    CHECK(rest->items.size() == 3);
+
+    CHECK(s.models->seat_history_page(s.concert, christmas_eve, 6, "", 10)->items.empty());
+    CHECK_FALSE(s.models->seat_history_page(s.concert, christmas_eve, 0, "", 10));
+    CHECK_FALSE(s.models->seat_history_page(s.concert, christmas_eve, 11, "", 10));
+    CHECK_FALSE(s.models->seat_history_page(s.concert, christmas_eve + 1, 4, "", 10));
+    CHECK_FALSE(s.models->seat_history_page(concert_id{s.concert.value + 2}, christmas_eve, 4, "", 10));
+}
+
+TEST_CASE("the audit's rebuild compares timelines and seat histories key by key") {
+    scene s;
+    const std::uint64_t ticket = s.join(s.kim);
+    const reservation_id held = s.hold(s.kim, ticket, 1);
+    s.cluster.submit(s.kim, pay{held});
+    s.project();
+    s.models.reset();
+
+    auto rebuild = [&] {
+        std::vector<std::unique_ptr<projections::rebuilt_partition>> parts;
+        std::vector<const projections::rebuilt_partition*> pointers;
+        for (std::uint32_t p = 0; p < s.cluster.partitions(); ++p) {
+            auto part = std::make_unique<projections::rebuilt_partition>(p, s.cluster.events(p).size());
+            REQUIRE(part->apply(s.cluster.events(p)).ok());
+            part->finish();
+            pointers.push_back(part.get());
+            parts.push_back(std::move(part));
+        }
+        auto stored = projections::stored_models::open(s.directory.path("models"), s.cluster.partitions());
+        REQUIRE(stored);
+        auto differences = projections::compare(**stored, pointers, 2, {});
+        REQUIRE(differences);
+        return *differences;
+    };
+    CHECK(rebuild().empty());
+
+    // Change one timeline bucket and one seat history entry behind the read models' back.
+    auto change_first = [&](char tag) {
+        rocksdb::DB* raw = nullptr;
+        REQUIRE(rocksdb::DB::Open(rocksdb::Options(), s.directory.path("models"), &raw).ok());
+        std::unique_ptr<rocksdb::DB> db(raw);
+        std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions()));
+        it->Seek(std::string(1, tag));
+        REQUIRE(it->Valid());
+        REQUIRE(it->key()[0] == tag);
+        std::string value = it->value().ToString();
+        value[0] = static_cast<char>(value[0] ^ 1);
+        REQUIRE(db->Put(rocksdb::WriteOptions(), it->key(), value).ok());
+    };
+    SECTION("a timeline bucket") {
+        change_first('t');
+        auto d = rebuild();
+        REQUIRE(d.size() == 1);
+        CHECK(d[0].key.starts_with("t "));
+    }
+    SECTION("a seat history entry") {
+        change_first('H');
+        auto d = rebuild();
+        REQUIRE(d.size() == 1);
+        CHECK(d[0].key.starts_with("H "));
+    }
+}
+
+TEST_CASE("a store of an older layout is refused, or emptied and rebuilt when asked") {
+    temp_directory directory;
+    {
+        auto models = open_models(directory.path("models"), 1);
+        engine_cluster cluster(1);
+        cluster.submit(id_in_partition<user_id>(0, 1, 100), register_user{"kim"});
+        cluster.project(*models);
+        REQUIRE(models->applied_sequence(0) > 0);
+    }
+    {
+        rocksdb::DB* raw = nullptr;
+        REQUIRE(rocksdb::DB::Open(rocksdb::Options(), directory.path("models"), &raw).ok());
+        std::unique_ptr<rocksdb::DB> db(raw);
+        const char one[4] = {1, 0, 0, 0};
+        REQUIRE(db->Put(rocksdb::WriteOptions(), "mlayout", rocksdb::Slice(one, 4)).ok());
+    }
+    projections::options o;
+    o.directory = directory.path("models");
+    o.partitions = 1;
+    auto refused = projections::read_models::open(o);
+    REQUIRE_FALSE(refused);
+    CHECK(refused.err().code == errc::invalid);
+    o.rebuild_other_layout = true;
+    auto rebuilt = projections::read_models::open(o);
+    REQUIRE(rebuilt);
+    CHECK((*rebuilt)->applied_sequence(0) == 0);
+    CHECK_FALSE((*rebuilt)->user_exists(id_in_partition<user_id>(0, 1, 100)));
+}
