@@ -19,7 +19,9 @@ void reservation_command(const command_env& env, request_context& rc, command_ki
     if (!key) return;
     auto id = owned_reservation_id(rc.segment(1), env.partitions);
     if (!id) return rc.fail(404, "RESERVATION_NOT_FOUND", "no such reservation");
-    command_body body = kind == command_kind::pay ? command_body{pay{*id}} : command_body{cancel_hold{*id}};
+    command_body body = kind == command_kind::pay      ? command_body{pay{*id}}
+                        : kind == command_kind::refund ? command_body{refund{*id}}
+                                                       : command_body{cancel_hold{*id}};
     env.gateway.submit(env.gateway.make_command(*u, std::move(body), *key), partition_of(*id), kind, rc.respond, rc.route);
 }
 
@@ -107,6 +109,8 @@ void post_hold(const command_env& env, request_context& rc) {
 void delete_reservation(const command_env& env, request_context& rc) { reservation_command(env, rc, command_kind::cancel); }
 
 void post_pay(const command_env& env, request_context& rc) { reservation_command(env, rc, command_kind::pay); }
+
+void post_refund(const command_env& env, request_context& rc) { reservation_command(env, rc, command_kind::refund); }
 
 }  // namespace commands
 }  // namespace encore::api

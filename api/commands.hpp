@@ -32,6 +32,7 @@ void post_queue(const command_env& env, request_context& rc);    // POST /concer
 void post_hold(const command_env& env, request_context& rc);     // POST /concerts/{c}/dates/{d}/seats/{s}/hold
 void delete_reservation(const command_env& env, request_context& rc);   // DELETE /reservations/{r}
 void post_pay(const command_env& env, request_context& rc);      // POST /reservations/{r}/pay
+void post_refund(const command_env& env, request_context& rc);   // POST /reservations/{r}/refund
 
 }  // namespace commands
 }  // namespace encore::api

@@ -43,6 +43,9 @@ unsigned refusal_status(refusal r, command_kind kind) {
         case refusal::concert_exists: return 409;
         case refusal::idempotency_key_reused: return 422;
         case refusal::ticket_limit: return 409;
+        case refusal::not_paid: return 409;
+        case refusal::already_refunded: return 409;
+        case refusal::refund_not_allowed: return 409;
     }
     return 500;
 }
@@ -69,6 +72,9 @@ std::string_view refusal_message(refusal r) {
         case refusal::concert_exists: return "a concert with this id exists";
         case refusal::idempotency_key_reused: return "this Idempotency-Key was used for another request (route or body)";
         case refusal::ticket_limit: return "you would hold and own more seats of this concert than maxTicketsPerUser allows";
+        case refusal::not_paid: return "only a paid (CONFIRMED) reservation can be refunded";
+        case refusal::already_refunded: return "the reservation is refunded or its refund is in progress";
+        case refusal::refund_not_allowed: return "this concert takes no refunds, or its refund deadline has passed";
     }
     return "refused";
 }
@@ -119,6 +125,14 @@ http_response command_gateway::render(command_kind kind, const event& e) {
                                    {"status", "CONFIRMED"},
                                    {"paidAt", format_instant(p->reservation.paid_at)}});
     }
+    if (const auto* r = std::get_if<reservation_refunded>(&e.body)) {
+        json body = reservation_json(r->reservation);
+        body["refundedAt"] = format_instant(r->refunded_at);
+        body["balance"] = r->balance;
+        return json_response(200, body);
+    }
+    if (const auto* f = std::get_if<refund_failed>(&e.body))
+        return error_response(422, refusal_code(f->reason), refusal_message(f->reason));
     if (const auto* p = std::get_if<payment_failed>(&e.body)) {
         auto response = error_response(402, refusal_code(p->reason), refusal_message(p->reason));
         return response;
@@ -137,30 +151,37 @@ void command_gateway::deliver(waiter w, const event& outcome) {
         deferred_command next = std::move(*w.then);
         return append(std::move(next.cmd), next.partition, w.kind, std::move(w.respond), std::move(w.route), std::nullopt);
     }
-    if (const auto* paid = std::get_if<payment_confirmed>(&outcome.body)) {
-        // Checked and parked under one lock: debit_projected() takes it after the debit became
-        // visible, so it either finds this payment parked or the check below sees the debit.
+    const reservation* moved = nullptr;  // a payment or refund: its wallet entry must be visible too
+    auto entry = projections::history_entry::kind::payment;
+    if (const auto* paid = std::get_if<payment_confirmed>(&outcome.body)) moved = &paid->reservation;
+    if (const auto* refunded = std::get_if<reservation_refunded>(&outcome.body)) {
+        moved = &refunded->reservation;
+        entry = projections::history_entry::kind::refund;
+    }
+    if (moved != nullptr) {
+        // Checked and parked under one lock: wallet_projected() takes it after the wallet entry
+        // became visible, so it either finds this answer parked or the check below sees the entry.
         std::lock_guard lock(debits_mutex);
-        if (!debit_visible(paid->reservation)) {
-            awaiting_debit[paid->reservation.id].push_back({std::move(w), outcome});
+        if (!wallet_entry_visible(*moved, entry)) {
+            awaiting_debit[moved->id].push_back({std::move(w), outcome});
             return;
         }
     }
     w.respond.send(render(w.kind, outcome), w.route);
 }
 
-bool command_gateway::debit_visible(const reservation& r) {
+bool command_gateway::wallet_entry_visible(const reservation& r, projections::history_entry::kind kind) {
     for (const auto& h : models.history(r.user, debit_lookup_entries_max)) {
-        if (h.type == projections::history_entry::kind::payment && h.reservation == r.id) return true;
+        if (h.type == kind && h.reservation == r.id) return true;
     }
     return false;
 }
 
-void command_gateway::debit_projected(const wallet_debited& d) {
+void command_gateway::wallet_projected(reservation_id reservation) {
     std::vector<parked_payment> ready;
     {
         std::lock_guard lock(debits_mutex);
-        auto it = awaiting_debit.find(d.reservation);
+        auto it = awaiting_debit.find(reservation);
         if (it == awaiting_debit.end()) return;
         ready = std::move(it->second);
         awaiting_debit.erase(it);
@@ -262,14 +283,18 @@ void command_gateway::sweep() {
     }
     for (auto& p : overdue) {
         outcomes_timed_out.with({}).increment();
-        diag::warn("api", "a payment is answered before its debit is visible", {{"reservation", reservation_text(std::get<payment_confirmed>(p.outcome.body).reservation.id)}});
+        const auto* paid = std::get_if<payment_confirmed>(&p.outcome.body);
+        const auto* refunded = std::get_if<reservation_refunded>(&p.outcome.body);
+        const reservation_id id = paid != nullptr ? paid->reservation.id : refunded != nullptr ? refunded->reservation.id : reservation_id{};
+        diag::warn("api", "a payment or refund is answered before its wallet entry is visible", {{"reservation", reservation_text(id)}});
         p.w.respond.send(render(p.w.kind, p.outcome), p.w.route);
     }
 }
 
 void command_gateway::on_projected(std::span<const event> events) {
     for (const event& e : events) {
-        if (const auto* debit = std::get_if<wallet_debited>(&e.body)) debit_projected(*debit);
+        if (const auto* debit = std::get_if<wallet_debited>(&e.body)) wallet_projected(debit->reservation);
+        if (const auto* credit = std::get_if<wallet_credited>(&e.body)) wallet_projected(credit->reservation);
         if (e.answers == no_position) continue;
         std::vector<waiter> ready;
         {

@@ -34,7 +34,7 @@ namespace encore::api {
 inline constexpr std::chrono::milliseconds command_outcome_timeout{10'000};
 
 // What the client asked for, so that one outcome renders into the right response.
-enum class command_kind { register_user, charge, create_concert, enqueue, hold, cancel, pay };
+enum class command_kind { register_user, charge, create_concert, enqueue, hold, cancel, pay, refund };
 
 struct gateway_config {
     std::uint32_t partitions = 1;
@@ -70,9 +70,10 @@ private:
         std::chrono::steady_clock::time_point deadline;
         std::optional<deferred_command> then;  // sent once this (claim_key) command is answered
     };
-    // A payment's outcome is projected in the concert's partition, its debit in the payer's
-    // wallet partition, by another projector thread that may lag. The 201 waits here until the
-    // debit is visible too, so that the payer's next balance or history read shows it.
+    // A payment's (or refund's) outcome is projected in the concert's partition, its debit (or
+    // credit) in the payer's wallet partition, by another projector thread that may lag. The
+    // answer waits here until the wallet entry is visible too, so that the payer's next balance
+    // or history read shows it.
     struct parked_payment {
         waiter w;
         event outcome;
@@ -82,8 +83,8 @@ private:
                 std::optional<deferred_command> then);
     http_response render(command_kind kind, const event& e);
     void deliver(waiter w, const event& outcome);
-    bool debit_visible(const reservation& r);
-    void debit_projected(const wallet_debited& d);
+    bool wallet_entry_visible(const reservation& r, projections::history_entry::kind kind);
+    void wallet_projected(reservation_id reservation);
     void expect(log_position request, waiter w);
 
     gateway_config config;

@@ -74,6 +74,7 @@ json build() {
         {"get", "/reservations/{reservationId}", "A reservation of the caller", "user", 200, {401, 404}},
         {"delete", "/reservations/{reservationId}", "Cancel a hold", "user", 200, {401, 404, 409}},
         {"post", "/reservations/{reservationId}/pay", "Pay a hold from the wallet", "user", 201, {401, 402, 404, 409, 410}},
+        {"post", "/reservations/{reservationId}/refund", "Refund a CONFIRMED reservation until the concert's refundsUntil: the seat is AVAILABLE again and the price credited to the wallet", "user", 200, {401, 404, 409, 422}},
         {"get", "/analytics/concerts/{concertId}", "Sales, holds and queue figures per date", "admin", 200, {401, 404}},
         {"get", "/healthz", "Liveness", "", 200, {}},
         {"get", "/readyz", "Readiness: engine recovered and projections caught up", "", 200, {503}},

@@ -95,6 +95,7 @@ void service::impl::route(request_context& rc) {
         {http::verb::get, "/reservations/{}", [](impl& s, request_context& rc) { queries::reservation(s.queries, rc); }},
         {http::verb::delete_, "/reservations/{}", [](impl& s, request_context& rc) { commands::delete_reservation(s.commands, rc); }},
         {http::verb::post, "/reservations/{}/pay", [](impl& s, request_context& rc) { commands::post_pay(s.commands, rc); }},
+        {http::verb::post, "/reservations/{}/refund", [](impl& s, request_context& rc) { commands::post_refund(s.commands, rc); }},
         {http::verb::get, "/analytics/concerts/{}", [](impl& s, request_context& rc) { queries::analytics(s.queries, rc); }},
     };
     const auto method = rc.request.method();

@@ -325,6 +325,7 @@ refusal check_open_hold(const reservation_record* r, user_id user, time_ms now) 
         case reservation_status::confirmed: return refusal::already_paid;
         case reservation_status::cancelled: return refusal::reservation_cancelled;
         case reservation_status::expired: return refusal::hold_expired;
+        case reservation_status::refunded: return refusal::already_refunded;
         case reservation_status::held: break;
     }
     // A payment in flight: it will either confirm (then this one is a second payment) or fail.
@@ -424,12 +425,83 @@ void on(context& cx, const debit_result& body) {
     }
 }
 
+// ---- refunds ---------------------------------------------------------------------------------
+// A saga like payment, run the other way: the concert partition checks and marks the refund, the
+// wallet partition credits the price, and the concert partition then frees the seat and answers.
+// Until the credit is known the reservation stays CONFIRMED (a second refund is ALREADY_REFUNDED).
+
+refusal check_refundable(const reservation_record* r, const concert_state* c, user_id user, time_ms now) {
+    if (r == nullptr || r->user != user) return refusal::reservation_not_found;
+    if (r->status == reservation_status::refunded || r->refund_pending) return refusal::already_refunded;
+    if (r->status != reservation_status::confirmed) return refusal::not_paid;
+    const time_ms until = c->config.options.refunds_until;
+    if (until == 0 || now >= until) return refusal::refund_not_allowed;
+    return refusal::none;
+}
+
+void on(context& cx, const refund& body) {
+    partition_state& s = cx.state;
+    reservation_record* r = reservation_of(s, body.reservation);
+    const concert_state* c = r == nullptr ? nullptr : &s.concerts[r->concert_index];
+    if (refusal why = check_refundable(r, c, cx.cmd.meta.user, cx.now()); why != refusal::none) return cx.refuse(why);
+    assert(r->payment_offset != 0);
+    r->refund_pending = true;
+    payment_id payment = payment_id::at({s.partition, r->payment_offset});
+    cx.emit(refund_started{payment, body.reservation, r->user, r->price});
+    outbound_command& m = cx.out.messages.emplace_back();
+    m.partition = partition_of(r->user, s.partitions);
+    m.cmd.meta = command_meta{cx.now(), r->user, {}, cx.at};
+    m.cmd.body = credit_request{payment, body.reservation, r->price, cx.at.offset};
+}
+
 void on(context&, const tick&) {}
 
 // A fresh key (a repeat was answered by replayed()): recorded, so the request may go ahead.
 void on(context& cx, const claim_key&) {
     if (cx.cmd.meta.idempotency_key.empty() || cx.cmd.meta.origin != no_position) return cx.refuse(refusal::invalid_request);
     cx.answer(key_claimed{cx.cmd.meta.user});
+}
+
+void on(context& cx, const credit_request& body) {
+    partition_state& s = cx.state;
+    if (!first_delivery(s, cx.cmd.meta.origin)) return;
+    user_id user = cx.cmd.meta.user;
+    assert(partition_of(user, s.partitions) == s.partition);
+    wallet& w = s.wallets[user];
+    const bool credited = w.balance <= balance_max - body.amount;
+    if (credited) {
+        w.balance += body.amount;
+        cx.emit(wallet_credited{body.payment, body.reservation, user, body.amount, w.balance});
+    } else {
+        cx.emit(credit_refused{body.payment, body.reservation, user, body.amount, w.balance});
+    }
+    outbound_command& m = cx.out.messages.emplace_back();
+    m.partition = body.payment.position().partition;
+    m.cmd.meta = command_meta{cx.now(), user, {}, cx.at};
+    m.cmd.body = credit_result{body.payment, body.reservation, credited, w.balance, body.request_offset};
+}
+
+void on(context& cx, const credit_result& body) {
+    partition_state& s = cx.state;
+    if (!first_delivery(s, cx.cmd.meta.origin)) return;
+    reservation_record* r = reservation_of(s, body.reservation);
+    // A result always answers a refund this partition started: anything else is a bug.
+    assert(r != nullptr && r->refund_pending && r->status == reservation_status::confirmed);
+    r->refund_pending = false;
+    const log_position request{s.partition, body.request_offset};
+    if (!body.credited) {
+        return cx.emit(refund_failed{body.payment, body.reservation, r->user, refusal::balance_limit, body.balance}, request);
+    }
+    concert_state& c = s.concerts[r->concert_index];
+    date_state& d = c.dates[r->date_index];
+    assert(d.seat_cells[r->seat - 1] == slot_of(s, *r) + 1 && d.sold > 0);
+    d.seat_cells[r->seat - 1] = no_reservation;
+    --d.sold;
+    r->status = reservation_status::refunded;
+    attendee& a = c.attendees.at(r->user);
+    assert(a.tickets > 0);
+    --a.tickets;
+    cx.emit(reservation_refunded{to_reservation(s, *r), cx.now(), body.balance}, request);
 }
 
 // ---- idempotency -----------------------------------------------------------------------------

@@ -141,7 +141,7 @@ void put_reservation(byte_writer& w, const reservation_record& rec) {
     w.put_int(rec.paid_at);
     w.put_int(rec.payment_offset);
     w.put_int(static_cast<std::uint8_t>(rec.status));
-    w.put_int(static_cast<std::uint8_t>(rec.payment_pending ? 1 : 0));
+    w.put_int(static_cast<std::uint8_t>((rec.payment_pending ? 1 : 0) | (rec.refund_pending ? 2 : 0)));
 }
 
 bool get_reservation(byte_reader& r, reservation_record& rec, const partition_state& s) {
@@ -157,11 +157,12 @@ bool get_reservation(byte_reader& r, reservation_record& rec, const partition_st
     rec.payment_offset = r.get_int<std::uint64_t>();
     auto status = r.get_int<std::uint8_t>();
     auto pending = r.get_int<std::uint8_t>();
-    if (r.failed() || status > 3 || pending > 1 || rec.concert_index >= s.concerts.size()) return false;
+    if (r.failed() || status > 4 || pending > 3 || rec.concert_index >= s.concerts.size()) return false;
     const concert_state& c = s.concerts[rec.concert_index];
     if (rec.date_index >= c.dates.size() || rec.seat < 1 || rec.seat > c.dates[rec.date_index].seats) return false;
     rec.status = static_cast<reservation_status>(status);
-    rec.payment_pending = pending == 1;
+    rec.payment_pending = (pending & 1) != 0;
+    rec.refund_pending = (pending & 2) != 0;
     return true;
 }
 

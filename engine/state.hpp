@@ -84,6 +84,7 @@ struct reservation_record {
     std::uint64_t payment_offset = 0;  // 0 = no payment accepted yet (offset 0 is never a Pay: see apply)
     reservation_status status = reservation_status::held;
     bool payment_pending = false;
+    bool refund_pending = false;  // CONFIRMED, its price being credited back
 };
 
 struct wallet {

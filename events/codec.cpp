@@ -13,7 +13,7 @@ namespace {
 
 template <class E> constexpr std::uint8_t enum_max = 0;
 template <> constexpr std::uint8_t enum_max<refusal> = refusal_max;
-template <> constexpr std::uint8_t enum_max<reservation_status> = 3;
+template <> constexpr std::uint8_t enum_max<reservation_status> = 4;
 template <> constexpr std::uint8_t enum_max<queue_status> = 3;
 template <> constexpr std::uint8_t enum_max<command_type> = command_type_count - 1;
 

@@ -122,8 +122,32 @@ struct claim_key {
     auto operator<=>(const claim_key&) const = default;
 };
 
+struct refund {
+    reservation_id reservation;
+    auto operator<=>(const refund&) const = default;
+};
+
+// Saga step, concert partition -> wallet partition: give a refunded reservation's price back.
+struct credit_request {
+    payment_id payment;
+    reservation_id reservation;
+    won amount = 0;
+    std::uint64_t request_offset = 0;  // the Refund command, in the reservation's partition
+    auto operator<=>(const credit_request&) const = default;
+};
+
+// Saga step, wallet partition -> concert partition: the credit's outcome.
+struct credit_result {
+    payment_id payment;
+    reservation_id reservation;
+    bool credited = false;
+    won balance = 0;  // the balance after the credit, or the balance that could not take it
+    std::uint64_t request_offset = 0;
+    auto operator<=>(const credit_result&) const = default;
+};
+
 using command_body = std::variant<create_concert, register_user, enqueue, tick, hold_seat, cancel_hold, pay,
-                                  charge, debit_request, debit_result, claim_key>;
+                                  charge, debit_request, debit_result, claim_key, refund, credit_request, credit_result>;
 
 enum class command_type : std::uint8_t {
     create_concert = 0,
@@ -137,8 +161,11 @@ enum class command_type : std::uint8_t {
     debit_request = 8,
     debit_result = 9,
     claim_key = 10,
+    refund = 11,
+    credit_request = 12,
+    credit_result = 13,
 };
-inline constexpr std::uint8_t command_type_count = 11;
+inline constexpr std::uint8_t command_type_count = 14;
 
 struct command_meta {
     time_ms accepted_at = 0;        // when the API (or the partition owner) accepted it

@@ -156,9 +156,56 @@ struct key_claimed {
     auto operator<=>(const key_claimed&) const = default;
 };
 
+// A CONFIRMED reservation's refund began: its price is being credited back in the wallet partition.
+struct refund_started {
+    payment_id payment;
+    reservation_id reservation;
+    user_id user;
+    won amount = 0;
+    auto operator<=>(const refund_started&) const = default;
+};
+
+struct wallet_credited {
+    payment_id payment;
+    reservation_id reservation;
+    user_id user;
+    won amount = 0;
+    won balance = 0;
+    auto operator<=>(const wallet_credited&) const = default;
+};
+
+// The credit would take the balance past balance_max: nothing credited, the reservation stays.
+struct credit_refused {
+    payment_id payment;
+    reservation_id reservation;
+    user_id user;
+    won amount = 0;
+    won balance = 0;
+    auto operator<=>(const credit_refused&) const = default;
+};
+
+// Answers the refund: the reservation is REFUNDED and its seat AVAILABLE.
+struct reservation_refunded {
+    struct reservation reservation;  // status REFUNDED
+    time_ms refunded_at = 0;
+    won balance = 0;                 // the wallet's balance after the credit
+    auto operator<=>(const reservation_refunded&) const = default;
+};
+
+// Answers the refund when the wallet could not take the credit (BALANCE_LIMIT).
+struct refund_failed {
+    payment_id payment;
+    reservation_id reservation;
+    user_id user;
+    refusal reason = refusal::none;
+    won balance = 0;
+    auto operator<=>(const refund_failed&) const = default;
+};
+
 using event_body = std::variant<concert_created, user_registered, queue_joined, queue_admitted, queue_left, seat_held,
                                 hold_expired, hold_cancelled, payment_started, wallet_debited, debit_refused,
-                                payment_confirmed, payment_failed, charged, refused, idempotent_replay, key_claimed>;
+                                payment_confirmed, payment_failed, charged, refused, idempotent_replay, key_claimed,
+                                refund_started, wallet_credited, credit_refused, reservation_refunded, refund_failed>;
 
 enum class event_type : std::uint8_t {
     concert_created = 0,
@@ -178,8 +225,13 @@ enum class event_type : std::uint8_t {
     refused = 14,
     idempotent_replay = 15,
     key_claimed = 16,
+    refund_started = 17,
+    wallet_credited = 18,
+    credit_refused = 19,
+    reservation_refunded = 20,
+    refund_failed = 21,
 };
-inline constexpr std::uint8_t event_type_count = 17;
+inline constexpr std::uint8_t event_type_count = 22;
 
 struct event {
     std::uint64_t sequence = 0;         // dense per partition: 0, 1, 2…

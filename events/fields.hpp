@@ -32,6 +32,13 @@ template <class F> void each(debit_result& s, F&& f) {
     ENCORE_FIELD(payment); ENCORE_FIELD(reservation); ENCORE_FIELD(debited); ENCORE_FIELD(balance);
 }
 template <class F> void each(claim_key& s, F&& f) { ENCORE_FIELD(fingerprint); }
+template <class F> void each(refund& s, F&& f) { ENCORE_FIELD(reservation); }
+template <class F> void each(credit_request& s, F&& f) {
+    ENCORE_FIELD(payment); ENCORE_FIELD(reservation); ENCORE_FIELD(amount); ENCORE_FIELD(request_offset);
+}
+template <class F> void each(credit_result& s, F&& f) {
+    ENCORE_FIELD(payment); ENCORE_FIELD(reservation); ENCORE_FIELD(credited); ENCORE_FIELD(balance); ENCORE_FIELD(request_offset);
+}
 template <class F> void each(command_meta& s, F&& f) {
     ENCORE_FIELD(accepted_at); ENCORE_FIELD(user); ENCORE_FIELD(idempotency_key); ENCORE_FIELD(origin);
 }
@@ -74,6 +81,19 @@ template <class F> void each(refused& s, F&& f) {
 }
 template <class F> void each(idempotent_replay& s, F&& f) { ENCORE_FIELD(first); }
 template <class F> void each(key_claimed& s, F&& f) { ENCORE_FIELD(user); }
+template <class F> void each(refund_started& s, F&& f) {
+    ENCORE_FIELD(payment); ENCORE_FIELD(reservation); ENCORE_FIELD(user); ENCORE_FIELD(amount);
+}
+template <class F> void each(wallet_credited& s, F&& f) {
+    ENCORE_FIELD(payment); ENCORE_FIELD(reservation); ENCORE_FIELD(user); ENCORE_FIELD(amount); ENCORE_FIELD(balance);
+}
+template <class F> void each(credit_refused& s, F&& f) {
+    ENCORE_FIELD(payment); ENCORE_FIELD(reservation); ENCORE_FIELD(user); ENCORE_FIELD(amount); ENCORE_FIELD(balance);
+}
+template <class F> void each(reservation_refunded& s, F&& f) { ENCORE_FIELD(reservation); ENCORE_FIELD(refunded_at); ENCORE_FIELD(balance); }
+template <class F> void each(refund_failed& s, F&& f) {
+    ENCORE_FIELD(payment); ENCORE_FIELD(reservation); ENCORE_FIELD(user); ENCORE_FIELD(reason); ENCORE_FIELD(balance);
+}
 
 #undef ENCORE_FIELD
 

@@ -33,6 +33,9 @@ std::string_view refusal_code(refusal r) {
         case refusal::concert_exists: return "CONCERT_EXISTS";
         case refusal::idempotency_key_reused: return "IDEMPOTENCY_KEY_REUSED";
         case refusal::ticket_limit: return "TICKET_LIMIT";
+        case refusal::not_paid: return "NOT_PAID";
+        case refusal::already_refunded: return "ALREADY_REFUNDED";
+        case refusal::refund_not_allowed: return "REFUND_NOT_ALLOWED";
     }
     return "UNKNOWN";
 }
@@ -52,6 +55,7 @@ std::string_view to_string(reservation_status s) {
         case reservation_status::confirmed: return "CONFIRMED";
         case reservation_status::expired: return "EXPIRED";
         case reservation_status::cancelled: return "CANCELLED";
+        case reservation_status::refunded: return "REFUNDED";
     }
     return "UNKNOWN";
 }
@@ -79,6 +83,9 @@ std::string_view to_string(command_type t) {
         case command_type::debit_request: return "DebitRequest";
         case command_type::debit_result: return "DebitResult";
         case command_type::claim_key: return "ClaimKey";
+        case command_type::refund: return "Refund";
+        case command_type::credit_request: return "CreditRequest";
+        case command_type::credit_result: return "CreditResult";
     }
     return "Unknown";
 }
@@ -102,6 +109,11 @@ std::string_view to_string(event_type t) {
         case event_type::refused: return "Refused";
         case event_type::idempotent_replay: return "IdempotentReplay";
         case event_type::key_claimed: return "KeyClaimed";
+        case event_type::refund_started: return "RefundStarted";
+        case event_type::wallet_credited: return "WalletCredited";
+        case event_type::credit_refused: return "CreditRefused";
+        case event_type::reservation_refunded: return "ReservationRefunded";
+        case event_type::refund_failed: return "RefundFailed";
     }
     return "Unknown";
 }

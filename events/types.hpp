@@ -109,8 +109,11 @@ enum class refusal : std::uint8_t {
     concert_exists = 17,
     idempotency_key_reused = 18,  // the caller's key names another request (route or body)
     ticket_limit = 19,            // the user would hold and own more seats than maxTicketsPerUser
+    not_paid = 20,                // a refund of a reservation that is not CONFIRMED
+    already_refunded = 21,
+    refund_not_allowed = 22,      // the concert takes no refunds, or refundsUntil has passed
 };
-inline constexpr std::uint8_t refusal_max = 19;
+inline constexpr std::uint8_t refusal_max = 22;
 
 // Characters (code points) of UTF-8 text, counted by their lead bytes: names are limited in
 // characters, as people count them, not in bytes.
@@ -120,7 +123,7 @@ std::size_t utf8_characters(std::string_view text);
 std::string_view refusal_code(refusal r);
 
 enum class seat_status : std::uint8_t { available = 0, held = 1, sold = 2 };
-enum class reservation_status : std::uint8_t { held = 0, confirmed = 1, expired = 2, cancelled = 3 };
+enum class reservation_status : std::uint8_t { held = 0, confirmed = 1, expired = 2, cancelled = 3, refunded = 4 };
 enum class queue_status : std::uint8_t { waiting = 0, active = 1, expired = 2, completed = 3 };
 
 std::string_view to_string(seat_status s);

@@ -52,6 +52,12 @@ public:
     result<unit> operator()(const refused&) { return unit{}; }
     result<unit> operator()(const idempotent_replay&) { return unit{}; }
     result<unit> operator()(const key_claimed&) { return unit{}; }
+    // Refunds: the credit shows in the wallet, the refund frees the seat and takes back the revenue.
+    result<unit> operator()(const refund_started&) { return unit{}; }
+    result<unit> operator()(const wallet_credited& body);
+    result<unit> operator()(const credit_refused& body);
+    result<unit> operator()(const reservation_refunded& body);
+    result<unit> operator()(const refund_failed&) { return unit{}; }
 
 private:
     // The record under `key`, which must exist (`what` names it in the error).
@@ -313,6 +319,34 @@ result<unit> stager::operator()(const debit_refused& body) {
 result<unit> stager::operator()(const charged& body) {
     batch_.put(keys::balance_key(body.user), encode_i64(body.balance));
     add_history(body.user, {history_entry::kind::charge, body.amount, body.balance, event_.at, reservation_id{}});
+    return unit{};
+}
+
+result<unit> stager::operator()(const wallet_credited& body) {
+    batch_.put(keys::balance_key(body.user), encode_i64(body.balance));
+    add_history(body.user, {history_entry::kind::refund, body.amount, body.balance, event_.at, body.reservation});
+    return unit{};
+}
+
+result<unit> stager::operator()(const credit_refused& body) {
+    // Nothing was credited; the event restates the balance.
+    batch_.put(keys::balance_key(body.user), encode_i64(body.balance));
+    return unit{};
+}
+
+result<unit> stager::operator()(const reservation_refunded& body) {
+    const reservation& r = body.reservation;
+    auto date = require<date_record>(keys::date_key(r.concert, r.date), decode_date_record, "date (unknown concert)");
+    if (!date) return date.err();
+    auto seat = seat_of(r, *date);
+    if (!seat) return seat.err();
+    if (*seat != seat_status::sold || date->sold == 0 || date->revenue < r.price)
+        return contradiction(event_, "refunds a seat that is not sold");
+    date->sold -= 1;
+    date->revenue -= r.price;
+    batch_.put(keys::date_key(r.concert, r.date), encode_record(*date));
+    batch_.erase(keys::seat_key(r.concert, r.date, r.seat));
+    batch_.put(keys::reservation_key(r.id), encode_record(r));
     return unit{};
 }
 

@@ -374,6 +374,17 @@ public:
         } else if (const auto* r = std::get_if<debit_refused>(&e.body)) {
             account& a = accounts_[r->user.value];
             follow(a, a.balance, r->balance, r->user, e, event_offset, failures);
+        } else if (const auto* c = std::get_if<wallet_credited>(&e.body)) {
+            account& a = accounts_[c->user.value];
+            a.refunds += c->amount;
+            follow(a, a.balance + c->amount, c->balance, c->user, e, event_offset, failures);
+        } else if (const auto* r = std::get_if<credit_refused>(&e.body)) {
+            account& a = accounts_[r->user.value];
+            follow(a, a.balance, r->balance, r->user, e, event_offset, failures);
+        } else if (const auto* f = std::get_if<reservation_refunded>(&e.body)) {
+            // The seat is no longer sold, and may be sold again.
+            const reservation& s = f->reservation;
+            if (sold_.erase({s.concert.value, s.date, s.seat}) == 1) --seats_sold_;
         } else if (const auto* p = std::get_if<payment_confirmed>(&e.body)) {
             const reservation& s = p->reservation;
             ++seats_sold_;

@@ -226,6 +226,70 @@ TEST_CASE("paying confirms the seat, takes the price once and completes the queu
     CHECK(balance_of(client, g.user) == 20'000);
 }
 
+TEST_CASE("a refund until refundsUntil frees the seat, credits the wallet and is counted once", "[payments][refunds]") {
+    server_process server;
+    http_client client(server.host(), server.port());
+    json body = concert_body(50, 80'000, 100, 600, 300);
+    body["refundsUntil"] = "2099-01-01T00:00:00.000Z";
+    const auto concert = create_concert(client, server, body);
+    const auto g = admitted_guest(client, concert);
+    const auto observer = admitted_guest(client, concert);
+    REQUIRE_STATUS(charge(client, g.user, 100'000), 200);
+    auto refund = [&](const std::string& id, const header_list& h) {
+        return call(client, "POST", "/reservations/" + id + "/refund", {}, h);
+    };
+
+    auto held = hold(client, g, concert, 7);
+    REQUIRE_STATUS(held, 201);
+    const std::string id = held.json().at("reservationId");
+    CHECK_ERROR(refund(id, bearer(g.user.token)), 409, "NOT_PAID");
+    REQUIRE_STATUS(pay(client, g.user, id), 201);
+    CHECK_ERROR(refund(id, {}), 401, "UNAUTHORIZED");
+    CHECK_ERROR(refund(id, bearer(observer.user.token)), 404, "RESERVATION_NOT_FOUND");
+    CHECK_ERROR(refund("r-0-999999", bearer(g.user.token)), 404, "RESERVATION_NOT_FOUND");
+
+    auto refunded = refund(id, bearer(g.user.token) + header_list{{"Idempotency-Key", "refund-7"}});
+    REQUIRE_STATUS(refunded, 200);
+    const json r = refunded.json();
+    CHECK(r.at("status") == "REFUNDED");
+    CHECK(r.at("reservationId") == id);
+    CHECK(r.at("balance") == 100'000);
+    CHECK(std::abs(instant_ms(r.at("refundedAt").get<std::string>()) - now_ms()) < 60'000);
+    // Read-your-writes: the balance, the history, the seat and the reservation show it at once.
+    CHECK(balance_of(client, g.user) == 100'000);
+    const json entries = call(client, "GET", "/users/me/balance/history", {}, bearer(g.user.token)).json().at("entries");
+    REQUIRE(entries.size() == 3);
+    CHECK(entries.at(0).at("type") == "REFUND");
+    CHECK(entries.at(0).at("amount") == 80'000);
+    CHECK(entries.at(0).at("balanceAfter") == 100'000);
+    CHECK(entries.at(0).at("reservationId") == id);
+    CHECK(seat_status(client, observer, concert, 7) == "AVAILABLE");
+    CHECK(reservation(client, g.user, id).json().at("status") == "REFUNDED");
+    auto analytics = call(client, "GET", "/analytics/concerts/" + concert, {}, admin_header(server.admin_key())).json();
+    CHECK(analytics.at("dates").at(0).at("seatsSold") == 0);
+    CHECK(analytics.at("dates").at(0).at("revenue") == 0);
+
+    // Once: a repeat with the key is the same answer, without it 409; the money moved once.
+    auto again = refund(id, bearer(g.user.token) + header_list{{"Idempotency-Key", "refund-7"}});
+    CHECK(again.status == 200);
+    CHECK(again.body == refunded.body);
+    CHECK_ERROR(refund(id, bearer(g.user.token)), 409, "ALREADY_REFUNDED");
+    CHECK_ERROR(pay(client, g.user, id), 409, "ALREADY_REFUNDED");
+    CHECK(balance_of(client, g.user) == 100'000);
+    // The freed seat can be bought again.
+    CHECK(hold(client, observer, concert, 7).status == 201);
+
+    // A concert without refundsUntil takes no refunds.
+    const auto strict = create_concert(client, server, concert_body(5, 10));
+    const auto s = admitted_guest(client, strict);
+    REQUIRE_STATUS(charge(client, s.user, 10), 200);
+    auto bought = hold(client, s, strict, 1);
+    REQUIRE_STATUS(bought, 201);
+    REQUIRE_STATUS(pay(client, s.user, bought.json().at("reservationId")), 201);
+    CHECK_ERROR(refund(bought.json().at("reservationId"), bearer(s.user.token)), 409, "REFUND_NOT_ALLOWED");
+    CHECK(balance_of(client, s.user) == 0);
+}
+
 TEST_CASE("a hold expires with no request at all, within 2 s of expiresAt, and a late payment gets 410", "[holds][expiry]") {
     server_process server;
     http_client client(server.host(), server.port());

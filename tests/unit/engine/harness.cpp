@@ -30,7 +30,9 @@ bool is_client_command(const command& c) {
     switch (c.type()) {
         case command_type::tick:
         case command_type::debit_request:
-        case command_type::debit_result: return false;
+        case command_type::debit_result:
+        case command_type::credit_request:
+        case command_type::credit_result: return false;
         default: return true;
     }
 }
@@ -85,6 +87,21 @@ struct describer {
         return "IdempotentReplay " + std::to_string(e.first.partition) + "/" + std::to_string(e.first.offset);
     }
     std::string operator()(const key_claimed& e) const { return "KeyClaimed " + user_text(e.user); }
+    std::string operator()(const refund_started& e) const {
+        return "RefundStarted " + user_text(e.user) + " " + std::to_string(e.amount);
+    }
+    std::string operator()(const wallet_credited& e) const {
+        return "WalletCredited " + user_text(e.user) + " " + amount_and_balance(e.amount, e.balance);
+    }
+    std::string operator()(const credit_refused& e) const {
+        return "CreditRefused " + user_text(e.user) + " " + amount_and_balance(e.amount, e.balance);
+    }
+    std::string operator()(const reservation_refunded& e) const {
+        return reservation_line("ReservationRefunded", e.reservation) + " balance " + std::to_string(e.balance);
+    }
+    std::string operator()(const refund_failed& e) const {
+        return "RefundFailed " + user_text(e.user) + " " + std::string(refusal_code(e.reason));
+    }
 
     static std::string reservation_line(const char* type, const reservation& r) {
         return std::string(type) + " " + user_text(r.user) + " " + seat_text(r);
@@ -113,6 +130,7 @@ step hold(user_id u, std::uint64_t ticket, std::uint32_t seat, day_number date, 
 }
 step cancel(user_id u, reservation_id r) { return client(u, cancel_hold{r}); }
 step pay(user_id u, reservation_id r) { return client(u, encore::pay{r}); }
+step refund_of(user_id u, reservation_id r) { return client(u, encore::refund{r}); }
 step charge_as(user_id u, won amount) { return client(u, charge{amount}); }
 step tick() { return client(admin, encore::tick{}); }
 step claim_for(step request) {
@@ -166,6 +184,7 @@ std::uint32_t world::route(const command& c) const {
         case command_type::hold_seat: return partition_of_concert(std::get<hold_seat>(c.body).concert);
         case command_type::cancel_hold: return partition_of(std::get<cancel_hold>(c.body).reservation);
         case command_type::pay: return partition_of(std::get<encore::pay>(c.body).reservation);
+        case command_type::refund: return partition_of(std::get<encore::refund>(c.body).reservation);
         default: return partition_of_user(c.meta.user);
     }
 }
@@ -176,6 +195,7 @@ command world::resolve(command c) const {
     };
     if (auto* body = std::get_if<cancel_hold>(&c.body)) fix(body->reservation);
     if (auto* body = std::get_if<encore::pay>(&c.body)) fix(body->reservation);
+    if (auto* body = std::get_if<encore::refund>(&c.body)) fix(body->reservation);
     return c;
 }
 
@@ -261,7 +281,7 @@ std::vector<event> world::apply_on(std::uint32_t partition, const command& c) {
 void world::check_answers(const command& c, log_position at, const std::vector<event>& events) {
     for (const event& e : events) {
         if (e.answers == no_position || e.answers == at) continue;
-        // Only a Pay is answered by a later command, once.
+        // Only a Pay or a Refund is answered by a later command, once.
         INFO(describe(e) << " answers " << e.answers.partition << "/" << e.answers.offset);
         REQUIRE(pays_in_flight_.erase(e.answers) == 1);
     }
@@ -270,10 +290,11 @@ void world::check_answers(const command& c, log_position at, const std::vector<e
         return;
     }
     auto answers = std::count_if(events.begin(), events.end(), [&](const event& e) { return e.answers == at; });
-    bool started = std::any_of(events.begin(), events.end(),
-                               [](const event& e) { return e.type() == event_type::payment_started; });
+    bool started = std::any_of(events.begin(), events.end(), [](const event& e) {
+        return e.type() == event_type::payment_started || e.type() == event_type::refund_started;
+    });
     INFO(to_string(c.type()) << " at " << at.partition << "/" << at.offset);
-    if (c.type() == command_type::pay && answers == 0 && started) {
+    if ((c.type() == command_type::pay || c.type() == command_type::refund) && answers == 0 && started) {
         pays_in_flight_[at] = 0;
         return;
     }

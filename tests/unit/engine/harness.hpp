@@ -45,6 +45,7 @@ step enqueue_as(user_id u, concert_id c = iu);
 step hold(user_id u, std::uint64_t ticket, std::uint32_t seat, day_number date = eve, concert_id c = iu);
 step cancel(user_id u, reservation_id r);
 step pay(user_id u, reservation_id r);
+step refund_of(user_id u, reservation_id r);
 step charge_as(user_id u, won amount);
 step tick();
 step after(time_ms seconds, step s);

@@ -63,6 +63,9 @@ inline std::vector<command> sample_commands() {
         {saga, debit_request{payment_id::at({3, 1240}), reservation_id::at({3, 1234}), 80'000}},
         {saga, debit_result{payment_id::at({3, 1240}), reservation_id::at({3, 1234}), true, 20'000}},
         {client, claim_key{0x5eedf00dcafe}},
+        {client, refund{reservation_id::at({3, 1234})}},
+        {saga, credit_request{payment_id::at({3, 1240}), reservation_id::at({3, 1234}), 80'000, 1300}},
+        {saga, credit_result{payment_id::at({3, 1240}), reservation_id::at({3, 1234}), true, 100'000, 1300}},
     };
 }
 
@@ -90,6 +93,11 @@ inline std::vector<event_body> sample_event_bodies() {
         refused{command_type::hold_seat, refusal::not_your_turn, u, 42},
         idempotent_replay{log_position{3, 1200}},
         key_claimed{u},
+        refund_started{p, r.id, u, 80'000},
+        wallet_credited{p, r.id, u, 80'000, 100'000},
+        credit_refused{p, r.id, u, 80'000, 9'007'199'254'700'000},
+        reservation_refunded{r, sample_time + 90'000, 100'000},
+        refund_failed{p, r.id, u, refusal::balance_limit, 9'007'199'254'700'000},
     };
 }
 
@@ -122,7 +130,9 @@ public:
             v = (rng_() & 1) == 1;
         } else if constexpr (std::is_same_v<T, refusal>) {
             v = static_cast<refusal>(rng_() % (refusal_max + 1));
-        } else if constexpr (std::is_same_v<T, reservation_status> || std::is_same_v<T, queue_status>) {
+        } else if constexpr (std::is_same_v<T, reservation_status>) {
+            v = static_cast<T>(rng_() % 5);
+        } else if constexpr (std::is_same_v<T, queue_status>) {
             v = static_cast<T>(rng_() % 4);
         } else if constexpr (std::is_same_v<T, command_type>) {
             v = static_cast<T>(rng_() % command_type_count);

@@ -1,0 +1,66 @@
+// Refunds, a saga like payment run the other way: the concert partition checks the refund and
+// marks it, the wallet partition credits the price, the concert partition frees the seat and
+// answers. Until refundsUntil; only CONFIRMED reservations; once.
+
+#include <catch2/catch.hpp>
+
+#include "harness.hpp"
+
+namespace encore::test {
+
+namespace {
+
+constexpr time_ms day_ms = 24LL * 3600 * 1000;
+
+create_concert refundable() {
+    create_concert c = catalog();
+    c.queue.active_capacity = 10;
+    c.options.refunds_until = start_time + day_ms;
+    return c;
+}
+
+// u1 (200,000 won) bought seat 1 of the eve for 80,000.
+std::vector<step> bought(create_concert c = refundable()) {
+    return {create(std::move(c)), enqueue_as(u1), enqueue_as(u2), charge_as(u1, 200'000), hold(u1, 1, 1), pay(u1, held(1))};
+}
+
+const std::vector<std::string> refunded = {"RefundStarted u1 80000", "WalletCredited u1 80000 balance 200000",
+                                           "ReservationRefunded u1 2026-12-24/1 balance 200000"};
+
+}  // namespace
+
+TEST_CASE("refunding a bought seat", "[engine][refund]") {
+    check_scenarios({
+        {"the buyer refunds", bought(), refund_of(u1, held(1)), refunded},
+        {"a millisecond before refundsUntil", bought() + std::vector{after(600, tick())},
+         after_ms(day_ms - 600'000 - 1, refund_of(u1, held(1))), refunded},
+        {"at refundsUntil", bought() + std::vector{after(600, tick())}, after_ms(day_ms - 600'000, refund_of(u1, held(1))),
+         {"Refused REFUND_NOT_ALLOWED"}},
+        {"a concert without refunds", bought(catalog()), refund_of(u1, held(1)), {"Refused REFUND_NOT_ALLOWED"}},
+        {"twice", bought() + std::vector{refund_of(u1, held(1))}, refund_of(u1, held(1)), {"Refused ALREADY_REFUNDED"}},
+        {"another user's", bought(), refund_of(u2, held(1)), {"Refused RESERVATION_NOT_FOUND"}},
+        {"an unknown one", bought(), refund_of(u1, reservation_id::at({0, 999})), {"Refused RESERVATION_NOT_FOUND"}},
+        {"a hold not paid", {create(refundable()), enqueue_as(u1), hold(u1, 1, 2)}, refund_of(u1, held(1)),
+         {"Refused NOT_PAID"}},
+        {"a cancelled hold", {create(refundable()), enqueue_as(u1), hold(u1, 1, 2), cancel(u1, held(1))},
+         refund_of(u1, held(1)), {"Refused NOT_PAID"}},
+        {"then the seat is free", bought() + std::vector{refund_of(u1, held(1))}, hold(u2, 2, 1),
+         {"SeatHeld u2 2026-12-24/1"}},
+        {"cancel after a refund", bought() + std::vector{refund_of(u1, held(1))}, cancel(u1, held(1)),
+         {"Refused ALREADY_REFUNDED"}},
+    });
+}
+
+TEST_CASE("a refund while the credit is in flight", "[engine][refund][race]") {
+    world w;
+    w.run_all(bought());
+    w.hold_messages = true;
+    CHECK(describe(w.run(refund_of(u1, held(1)))) == std::vector<std::string>{"RefundStarted u1 80000"});
+    CHECK(describe(w.run(refund_of(u1, held(1)))) == std::vector<std::string>{"Refused ALREADY_REFUNDED"});
+    CHECK(w.seat(1) == seat_status::sold);
+    w.deliver_all();
+    CHECK(w.seat(1) == seat_status::available);
+    CHECK(w.balance(u1) == 200'000);
+}
+
+}  // namespace encore::test
