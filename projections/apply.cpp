@@ -347,7 +347,11 @@ result<unit> stager::operator()(const reservation_refunded& body) {
     batch_.put(keys::date_key(r.concert, r.date), encode_record(*date));
     batch_.erase(keys::seat_key(r.concert, r.date, r.seat));
     batch_.put(keys::reservation_key(r.id), encode_record(r));
-    return unit{};
+    add_seat_history(r, seat_history_entry::kind::refunded);
+    return add_to_timeline(r.concert, [price = r.price](timeline_record& t) {
+        t.refunds += 1;
+        t.revenue -= price;
+    });
 }
 
 }  // namespace
