@@ -58,6 +58,11 @@ void world::check_partition(const engine::partition_state& s) {
         // Deadlines pass as the clock moves: no open hold outlives its expiry.
         require(r.status != reservation_status::held || r.payment_pending || r.expires_at > s.clock,
                 "a HELD reservation past its expiry");
+        if (r.status == reservation_status::refunded) {
+            auto p = payments_.find(reservation_id::at({s.partition, r.payment_offset}));
+            require(p != payments_.end() && p->second.confirmed == 1 && p->second.credited == 1 && p->second.refunded == 1,
+                    "a refunded reservation whose price was not credited back once");
+        }
         if (r.status == reservation_status::confirmed) {
             auto p = payments_.find(reservation_id::at({s.partition, r.payment_offset}));
             require(p != payments_.end() && p->second.debited == 1 && p->second.confirmed == 1,
@@ -115,15 +120,16 @@ void world::check_concert(const engine::partition_state& s, const engine::concer
     require(ticket + 1 == c.next_ticket, "tickets past the waiting line");
 }
 
-// Money is conserved: every won charged is in a wallet, in a confirmed payment, or in a debit
-// whose confirmation is still travelling back (its DebitResult not yet delivered).
+// Money is conserved: every won charged is in a wallet, in a confirmed payment not refunded, or in
+// a debit whose confirmation is still travelling back (its DebitResult not yet delivered):
+// charges = balances + payments - refunds.
 void world::check_money() {
     won balances = 0;
     for (const engine::partition_state& s : states_) {
         for (const auto& [user, w] : s.wallets) balances += w.balance;
     }
     won in_flight = debited_total_ - confirmed_total_;
-    require(charged_total_ == balances + confirmed_total_ + in_flight, "money is not conserved");
+    require(charged_total_ == balances + confirmed_total_ - credited_total_ + in_flight, "money is not conserved");
     std::set<payment_id> travelling;
     for (const auto& [key, ch] : channels_) {
         for (std::size_t i = ch.delivered; i < ch.messages.size(); ++i) {

@@ -18,7 +18,8 @@ void require(bool ok, const std::string& what) {
 
 bool is_client(const command& c) {
     return c.type() != command_type::tick && c.type() != command_type::debit_request &&
-           c.type() != command_type::debit_result;
+           c.type() != command_type::debit_result && c.type() != command_type::credit_request &&
+           c.type() != command_type::credit_result;
 }
 
 std::string slot_of(const command& c) { return std::to_string(c.meta.user.value) + "/" + c.meta.idempotency_key; }
@@ -32,7 +33,8 @@ void world::count(const command& c, const std::vector<event>& events) {
         if (const auto* q = std::get_if<queue_joined>(&e.body); q && !q->fresh) name += " again";
         ++stats_[name];
     }
-    bool saga = c.type() == command_type::debit_request || c.type() == command_type::debit_result;
+    bool saga = c.type() == command_type::debit_request || c.type() == command_type::debit_result ||
+                c.type() == command_type::credit_request || c.type() == command_type::credit_result;
     if (saga && events.empty()) ++stats_["race: a redelivered saga step dropped"];
     if (c.type() != command_type::debit_result) return;
     for (const event& e : events) {
@@ -59,15 +61,17 @@ void world::check_envelope(std::uint32_t partition, log_position at, const std::
 void world::check_answers(const command& c, log_position at, const std::vector<event>& events) {
     for (const event& e : events) {
         if (e.answers == no_position || e.answers == at) continue;
-        require(e.type() == event_type::payment_confirmed || e.type() == event_type::payment_failed,
+        require(e.type() == event_type::payment_confirmed || e.type() == event_type::payment_failed ||
+                    e.type() == event_type::reservation_refunded || e.type() == event_type::refund_failed,
                 std::string(to_string(e.type())) + " answers an earlier request " + where(e.answers));
         require(pays_in_flight_.erase(e.answers) == 1, "a Pay answered twice or never started: " + where(e.answers));
     }
     auto own = std::count_if(events.begin(), events.end(), [&](const event& e) { return e.answers == at; });
     if (!is_client(c)) return require(own == 0, "a saga step or Tick answered itself at " + where(at));
-    bool started = std::any_of(events.begin(), events.end(),
-                               [](const event& e) { return e.type() == event_type::payment_started; });
-    if (c.type() == command_type::pay && own == 0 && started) {
+    bool started = std::any_of(events.begin(), events.end(), [](const event& e) {
+        return e.type() == event_type::payment_started || e.type() == event_type::refund_started;
+    });
+    if ((c.type() == command_type::pay || c.type() == command_type::refund) && own == 0 && started) {
         pays_in_flight_.insert(at);
         return;
     }
@@ -152,7 +156,39 @@ void world::record_money_event(std::uint32_t partition, const event& e) {
                 "PaymentConfirmed of an unconfirmed reservation");
         ++r.confirmed;
         confirmed_total_ += r.amount;
+        bought_.push_back({c->reservation.id, c->reservation.user});
         debits_in_flight_.erase(c->reservation.payment);
+    }
+    if (const auto* r = std::get_if<refund_started>(&e.body)) {
+        payment_record& p = payments_[r->payment];
+        require(p.confirmed == 1 && p.refunds_started == p.refunds_failed, "a refund of a payment not confirmed, or twice at once");
+        require(r->amount == p.amount, "a refund of another amount than the payment's");
+        ++p.refunds_started;
+    }
+    if (const auto* c = std::get_if<wallet_credited>(&e.body)) {
+        payment_record& p = payments_[c->payment];
+        require(p.refunds_started == p.refunds_failed + 1 && p.credited == 0, "a credit without a refund, or twice");
+        won& balance = balances_[c->user.value];
+        balance += c->amount;
+        require(c->balance == balance, "WalletCredited reports a balance the model does not have");
+        ++p.credited;
+        credited_total_ += c->amount;
+    }
+    if (const auto* c = std::get_if<credit_refused>(&e.body)) {
+        payment_record& p = payments_[c->payment];
+        require(p.refunds_started == p.refunds_failed + 1, "a credit refused without a refund");
+        require(balances_[c->user.value] > balance_max - c->amount, "refused a credit the wallet could take");
+    }
+    if (const auto* r = std::get_if<reservation_refunded>(&e.body)) {
+        payment_record& p = payments_[r->reservation.payment];
+        require(p.credited == 1 && p.refunded == 0, "refunded a payment not credited once");
+        require(r->reservation.status == reservation_status::refunded, "ReservationRefunded of a reservation not REFUNDED");
+        ++p.refunded;
+    }
+    if (const auto* f = std::get_if<refund_failed>(&e.body)) {
+        payment_record& p = payments_[f->payment];
+        require(p.credited == 0 && p.refunds_started == p.refunds_failed + 1, "a refund failed after its credit");
+        ++p.refunds_failed;
     }
     if (const auto* f = std::get_if<payment_failed>(&e.body)) {
         payment_record& r = payments_[f->payment];
@@ -177,6 +213,7 @@ void world::judge(const command& c, log_position at, const std::vector<event>& e
         case command_type::hold_seat: return judge_hold(c, at, *answer);
         case command_type::cancel_hold:
         case command_type::pay: return judge_reservation(c, at, answer);
+        case command_type::refund: return judge_refund(c, at, answer);
         case command_type::register_user: {
             bool valid = std::get<register_user>(c.body).name.size() <= user_name_length_max;
             return require(answer->type() == (valid ? event_type::user_registered : event_type::refused),
@@ -310,6 +347,7 @@ void world::judge_reservation(const command& c, log_position at, const event* an
     else if (rec->status == reservation_status::cancelled && answer && answer->type() == event_type::refused)
         expected = refusal::reservation_cancelled;
     else if (rec->status == reservation_status::expired) expected = refusal::hold_expired;
+    else if (rec->status == reservation_status::refunded) expected = refusal::already_refunded;
     else if (rec->status == reservation_status::confirmed) expected = refusal::already_paid;
     else if (rec->payment_pending && rec->payment_offset != at.offset) expected = refusal::already_paid;
 
@@ -327,6 +365,29 @@ void world::judge_reservation(const command& c, log_position at, const event* an
     require(answer->type() == event_type::hold_cancelled && expected == refusal::none &&
                 rec->status == reservation_status::cancelled,
             "CancelHold accepted wrongly");
+}
+
+// A refund is accepted (answered later, by its saga) only for the owner's CONFIRMED reservation,
+// once, before the concert's refundsUntil.
+void world::judge_refund(const command& c, log_position at, const event* answer) {
+    const engine::partition_state& s = states_[at.partition];
+    const engine::reservation_record* rec = engine::find_reservation(s, std::get<refund>(c.body).reservation);
+    refusal expected = refusal::none;
+    if (rec == nullptr || rec->user != c.meta.user) expected = refusal::reservation_not_found;
+    else if (rec->status == reservation_status::refunded) expected = refusal::already_refunded;
+    else if (rec->refund_pending && answer != nullptr) expected = refusal::already_refunded;
+    else if (rec->status != reservation_status::confirmed) expected = refusal::not_paid;
+    else {
+        const time_ms until = s.concerts[rec->concert_index].config.options.refunds_until;
+        if (until == 0 || s.clock >= until) expected = refusal::refund_not_allowed;
+    }
+    if (answer == nullptr) {  // accepted: the saga answers it
+        return require(expected == refusal::none && rec->refund_pending, "a Refund started where it should have been refused");
+    }
+    const auto* r = std::get_if<refused>(&answer->body);
+    require(r != nullptr && r->reason == expected, "Refund refused with " +
+                                                        std::string(r ? refusal_code(r->reason) : "no refusal") +
+                                                        ", expected " + std::string(refusal_code(expected)));
 }
 
 }  // namespace encore::sim

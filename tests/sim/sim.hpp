@@ -42,6 +42,10 @@ struct payment_record {
     int refused = 0;
     int confirmed = 0;
     int failed = 0;
+    int refunds_started = 0;
+    int refunds_failed = 0;
+    int credited = 0;
+    int refunded = 0;
 };
 
 struct key_use {
@@ -94,6 +98,7 @@ private:
     void judge_enqueue(const command& c, log_position at, const event& answer);
     void judge_hold(const command& c, log_position at, const event& answer);
     void judge_reservation(const command& c, log_position at, const event* answer);
+    void judge_refund(const command& c, log_position at, const event* answer);
     // invariants.cpp
     void check_invariants();
     void check_partition(const engine::partition_state& s);
@@ -130,6 +135,7 @@ private:
     };
     std::map<std::pair<std::uint64_t, std::uint64_t>, token_view> tokens_;  // (user, concert) -> latest token
     std::vector<std::pair<reservation_id, user_id>> reservations_;
+    std::vector<std::pair<reservation_id, user_id>> bought_;  // confirmed at some point: refund candidates
     std::vector<command> keyed_;  // commands sent with a key, to send again
     std::uint64_t next_key_ = 1;
 
@@ -139,6 +145,7 @@ private:
     won charged_total_ = 0;
     won debited_total_ = 0;
     won confirmed_total_ = 0;
+    won credited_total_ = 0;  // refunds credited back to wallets
     std::map<payment_id, payment_record> payments_;
     std::set<payment_id> debits_in_flight_;    // debited, not yet confirmed
     std::map<std::uint64_t, std::uint64_t> last_admitted_;  // concert -> last ticket made ACTIVE

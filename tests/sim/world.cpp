@@ -41,6 +41,8 @@ create_concert world::random_concert(std::uint64_t id) {
     c.queue = {static_cast<std::uint32_t>(1 + below(4)), static_cast<std::uint32_t>(between(20, 300))};
     c.hold_ttl_seconds = static_cast<std::uint32_t>(between(5, 120));
     c.max_holds_per_user = static_cast<std::uint32_t>(1 + below(3));
+    // Most concerts take refunds for a while; some never do.
+    if (chance(0.7)) c.options.refunds_until = now_ + between(30, 900) * 1000;
     return c;
 }
 
@@ -144,7 +146,16 @@ command_body world::pay_or_cancel(command_meta& meta) {
     std::size_t pick = chance(0.85) ? n - 1 - below(std::min<std::size_t>(n, 6)) : below(n);
     auto [id, owner] = reservations_[pick];
     if (chance(0.95)) meta.user = owner;
-    if (chance(0.75)) return pay{id};
+    if (chance(0.6)) return pay{id};
+    if (chance(0.4)) {
+        // Mostly a bought seat, which is what people refund.
+        if (!bought_.empty() && chance(0.9)) {
+            auto [paid, buyer] = bought_[below(bought_.size())];
+            if (chance(0.95)) meta.user = buyer;
+            return refund{paid};
+        }
+        return refund{id};
+    }
     return cancel_hold{id};
 }
 
@@ -161,6 +172,7 @@ std::uint32_t world::route(const command& c) const {
         case command_type::hold_seat: return partition_of(std::get<hold_seat>(c.body).concert, partitions_);
         case command_type::cancel_hold: return partition_of(std::get<cancel_hold>(c.body).reservation);
         case command_type::pay: return partition_of(std::get<pay>(c.body).reservation);
+        case command_type::refund: return partition_of(std::get<refund>(c.body).reservation);
         default: return partition_of(c.meta.user, partitions_);
     }
 }
