@@ -14,6 +14,10 @@
   const RESERVATIONS_PAGE = 20;
   const HISTORY_PAGE = 10;
   const TIER_CLASSES = 6;             // app.css has tier-0 .. tier-5
+  const SEAT_PX = 44;                 // app.css: a 44 px seat and a 4 px gap
+  const SEAT_PITCH_PX = 48;
+  const LARGE_MAP_SEATS = 2000;       // past this, rows off screen are not laid out
+  const ROW_LABEL_PX = 56;
   const FINAL_STATUSES = new Set(['EXPIRED', 'COMPLETED']);
 
   const $ = (id) => document.getElementById(id);
@@ -447,8 +451,7 @@
   function renderHolds() {
     const holds = heldReservations();
     const list = $('hold-list');
-    const focusedId = document.activeElement && document.activeElement.closest ? document.activeElement.closest('[data-reservation]') : null;
-    const focusedKey = focusedId ? focusedId.dataset.reservation + '/' + document.activeElement.dataset.action : null;
+    const restore = focusKeeper(list);
     list.replaceChildren();
     for (const r of holds) {
       const error = el('p', { class: 'error', role: 'alert' });
@@ -468,11 +471,20 @@
     }
     $('holds').hidden = !S.token || (holds.length === 0 && !$('holds-message').textContent);
     tickTimers();
-    if (focusedKey) {
-      const [id, action] = focusedKey.split('/');
+    restore();
+  }
+
+  // A list drawn again keeps the focus on the same button of the same reservation, if still there.
+  function focusKeeper(list) {
+    const active = document.activeElement;
+    const card = active && list.contains(active) ? active.closest('[data-reservation]') : null;
+    if (!card || !active.dataset.action) return () => {};
+    const id = card.dataset.reservation;
+    const action = active.dataset.action;
+    return () => {
       const again = list.querySelector('[data-reservation="' + CSS.escape(id) + '"] [data-action="' + CSS.escape(action) + '"]');
       if (again) again.focus();
-    }
+    };
   }
 
   const STATUS_WORDS = {
@@ -482,6 +494,7 @@
 
   function renderTickets() {
     const list = $('ticket-list');
+    const restore = focusKeeper(list);
     list.replaceChildren();
     const bookings = S.reservations.filter((r) => r.status !== 'HELD');
     for (const r of bookings) {
@@ -504,6 +517,7 @@
     }
     $('tickets-empty').hidden = bookings.length > 0;
     $('tickets-more').hidden = !S.reservationsCursor;
+    restore();
   }
 
   async function pay(r, button, error) {
@@ -658,7 +672,7 @@
     setText('concerts-status', S.concerts.length ? '' : 'No concerts are on sale right now.');
     $('concerts-status').hidden = S.concerts.length > 0;
     for (const c of S.concerts) {
-      const current = c.concertId === S.concertId && Boolean(S.queueTokens[c.concertId]);
+      const current = c.concertId === S.concertId && Boolean(S.queueTokens[c.concertId]) && !isFinal();
       const label = current ? 'Go to your place in line' : 'Join the waiting room';
       const join = el('button', { type: 'button', 'data-concert': c.concertId, text: label, 'aria-label': label + ' for ' + c.title });
       join.disabled = !S.token;
@@ -885,6 +899,7 @@
     if (FINAL_STATUSES.has(q.status)) {
       closeStream();
       stopQueuePolling();
+      if (previous !== q.status) renderConcerts();
       if (previous && previous !== q.status) announce(box.textContent);
     }
   }
@@ -1178,11 +1193,16 @@
       if (!rows.has(row)) rows.set(row, []);
       rows.get(row).push(s);
     }
+    const large = m.seats.length > LARGE_MAP_SEATS;
+    box.classList.toggle('large', large);
     const fragment = document.createDocumentFragment();
     fragment.append(el('div', { class: 'stage', 'aria-hidden': 'true', text: 'STAGE' }));
     for (const [row, seats] of rows) {
       const line = el('div', { class: 'seat-row', role: 'group', 'aria-label': 'Row ' + row, 'data-row': String(row) },
         el('span', { class: 'row-label', 'aria-hidden': 'true', text: 'Row ' + row }));
+      // In a large hall rows off screen are not laid out (content-visibility): this is the size
+      // they will take.
+      if (large) line.style.containIntrinsicSize = 'auto ' + (ROW_LABEL_PX + seats.length * SEAT_PITCH_PX) + 'px auto ' + SEAT_PX + 'px';
       for (const s of seats) {
         const b = el('button', { type: 'button', class: 'seat', 'data-seat': String(s.number), tabindex: '-1', text: String(s.number) });
         S.seatButtons.set(s.number, b);

@@ -1,0 +1,68 @@
+// The waiting room live: with one active slot, a second fan waits with a position and an
+// estimate, and is admitted over the event stream, without a reload, when the first one pays.
+'use strict';
+
+const { test, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const t = require('./support.cjs');
+
+let server;
+let browser;
+before(async () => {
+  [server, browser] = await Promise.all([t.startServer(), t.launchBrowser()]);
+});
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+test('a waiting fan sees their position and is admitted live (event stream, no reload) when the slot frees', async () => {
+  const concert = await server.createConcert({ queue: { activeCapacity: 1, activeTtlSeconds: 600 } });
+  const first = await t.newFan(browser, server);
+  const second = await t.newFan(browser, server);
+  await t.createAccount(first.page, 'First');
+  await t.charge(first.page, 100000);
+  await t.joinConcert(first.page, concert.title);
+  await t.waitForTurn(first.page);
+
+  await t.createAccount(second.page, 'Second');
+  await t.joinConcert(second.page, concert.title);
+  await second.page.waitForSelector('#queue-status.WAITING');
+  await t.waitForText(second.page, '#queue-status', /next in line/);
+  await t.waitForText(second.page, '#queue-detail', /Estimated wait: (about \d+ minutes?|less than a minute|any moment now)/);
+  assert.equal(await second.page.$eval('#queue-status', (e) => e.getAttribute('aria-live')), 'polite');
+  assert.ok(await second.page.$('#booking[hidden]'), 'no seat map while waiting');
+  const streams = () => second.requests.filter((r) => new URL(r.url).pathname.endsWith('/queue/stream'));
+  const polls = () => second.requests.filter((r) => r.method === 'GET' && new URL(r.url).pathname.endsWith('/queue'));
+  await second.page.waitForFunction(() => document.documentElement.dataset.queueTransport === 'stream');
+  assert.equal(streams().length, 1);
+  const navigations = [];
+  second.page.on('framenavigated', (f) => navigations.push(f.url()));
+
+  await t.holdSeats(first.page, [1]);
+  await t.click(first.page, '#hold-list button[data-action="pay"]');
+  await first.page.waitForSelector('#ticket-list li[data-status="CONFIRMED"]');
+
+  await second.page.waitForSelector('#queue-status.ACTIVE');
+  await t.waitForText(second.page, '#queue-status', /your turn/i);
+  await second.page.waitForSelector('#seat-map button.seat');
+  await t.waitForSeat(second.page, 1, 'SOLD');
+  assert.deepEqual(navigations, [], 'the page was not reloaded');
+  assert.equal(polls().length, 0, 'admitted by the stream, not by polling');
+  assert.equal(streams().length, 1, 'one stream, not reconnected');
+  // Admission is claimed (joining again answers the same token) and focus moves to the seats.
+  await second.page.waitForFunction(() => document.activeElement && document.activeElement.id === 'booking-h');
+
+  // A final status closes the stream: after paying, no reconnection.
+  await t.charge(second.page, 100000);
+  await t.holdSeats(second.page, [2]);
+  await t.click(second.page, '#hold-list button[data-action="pay"]');
+  await t.waitForText(second.page, '#queue-status', /purchase is complete/);
+  await t.sleep(4000);
+  assert.equal(streams().length, 1, 'the stream was opened again after a final status');
+  assert.equal(polls().length, 0);
+  first.check();
+  second.check();
+  await first.close();
+  await second.close();
+});

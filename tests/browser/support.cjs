@@ -1,0 +1,220 @@
+// What every browser test shares: a real `encore serve` on a temporary data directory (a port
+// read back from its first line of stdout, like tests/integration/server_process), concerts made
+// over HTTP with the admin key, and Debian's Chromium driven by puppeteer-core, headless, with a
+// fresh profile per browser and an incognito context per fan.
+'use strict';
+
+const { spawn } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const readline = require('node:readline');
+const assert = require('node:assert/strict');
+const puppeteer = require('puppeteer-core');
+
+const BINARY = process.env.ENCORE_BINARY || path.resolve(__dirname, '../../build/encore');
+const CHROMIUM = process.env.ENCORE_CHROMIUM || '/usr/bin/chromium';
+const OUTPUT_DIR = process.env.ENCORE_BROWSER_OUTPUT || path.resolve(__dirname, '../../build/browser-tests/screenshots');
+const ADMIN_KEY = 'browser-test-admin-key';
+const DATE = '2030-12-24';
+const WAIT_MS = 15000;
+
+const servers = new Set();
+process.on('exit', () => {
+  for (const s of servers) s.child.kill('SIGKILL');
+});
+
+async function startServer() {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'encore-browser-'));
+  const stderrPath = path.join(root, 'stderr.log');
+  const stderr = fs.openSync(stderrPath, 'a');
+  const child = spawn(BINARY, ['serve', '--data-dir', path.join(root, 'data'), '--listen', '127.0.0.1:0',
+    '--admin-key', ADMIN_KEY, '--partitions', '2', '--http-threads', '2'], { stdio: ['ignore', 'pipe', stderr] });
+  fs.closeSync(stderr);
+  const server = { child, root, stderrPath };
+  servers.add(server);
+  const tail = () => fs.readFileSync(stderrPath, 'utf8').slice(-4000);
+  const firstLine = await new Promise((resolve, reject) => {
+    const lines = readline.createInterface({ input: child.stdout });
+    const timer = setTimeout(() => reject(new Error('encore serve printed nothing in 30 s; its stderr:\n' + tail())), 30000);
+    lines.once('line', (line) => { clearTimeout(timer); resolve(line); });
+    child.once('exit', (code) => { clearTimeout(timer); reject(new Error('encore serve exited (' + code + '); its stderr:\n' + tail())); });
+  });
+  child.stdout.resume();
+  // "encore serving on http://127.0.0.1:PORT (data in ..., N partitions)"
+  const match = /http:\/\/([0-9.]+):([0-9]+)/.exec(firstLine);
+  if (!match) throw new Error('cannot read the port from: ' + firstLine);
+  server.url = 'http://' + match[1] + ':' + match[2];
+  for (let i = 0; ; i++) {
+    const ready = await fetch(server.url + '/readyz').then((r) => r.status).catch(() => 0);
+    if (ready === 200) break;
+    if (i > 300) throw new Error('encore serve never became ready; its stderr:\n' + tail());
+    await sleep(100);
+  }
+  server.stop = async () => {
+    servers.delete(server);
+    if (child.exitCode === null) {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10000);
+      await exited;
+      clearTimeout(timer);
+    }
+    fs.rmSync(root, { recursive: true, force: true });
+  };
+  server.stderrTail = tail;
+  server.createConcert = (overrides = {}) => createConcert(server, overrides);
+  return server;
+}
+
+async function createConcert(server, overrides) {
+  const body = {
+    title: 'Concert ' + Math.random().toString(36).slice(2, 8),
+    venue: 'Olympic Hall',
+    schedules: [{ date: DATE, seats: 50, price: 80000 }],
+    queue: { activeCapacity: 100, activeTtlSeconds: 600 },
+    holdTtlSeconds: 300,
+    maxHoldsPerUser: 4,
+    ...overrides,
+  };
+  const r = await fetch(server.url + '/admin/concerts', {
+    method: 'POST', headers: { 'Content-Type': 'application/json', 'X-Admin-Key': ADMIN_KEY }, body: JSON.stringify(body),
+  });
+  const text = await r.text();
+  assert.equal(r.status, 201, 'POST /admin/concerts: ' + r.status + ' ' + text);
+  return { ...body, concertId: JSON.parse(text).concertId };
+}
+
+async function launchBrowser() {
+  return puppeteer.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    // puppeteer-core gives every launch a new empty --user-data-dir of its own.
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
+  });
+}
+
+// A fan: a page of its own incognito context (its own localStorage). Page errors, failed
+// scripts and Content-Security-Policy refusals are collected and fail the test in `check`.
+async function newFan(browser, server, options = {}) {
+  const context = await browser.createBrowserContext();
+  const page = await context.newPage();
+  page.setDefaultTimeout(WAIT_MS);
+  await page.setViewport(options.viewport || { width: 1280, height: 900 });
+  const problems = [];
+  page.on('pageerror', (e) => problems.push('page error: ' + e.message));
+  page.on('console', (m) => {
+    const text = m.text();
+    if (m.type() === 'error' && /Content Security Policy|Refused to|Uncaught/.test(text)) problems.push('console: ' + text);
+  });
+  const requests = [];
+  page.on('request', (r) => requests.push({ method: r.method(), url: r.url() }));
+  const responses = [];
+  page.on('response', (r) => responses.push({ method: r.request().method(), url: r.url(), status: r.status() }));
+  await page.goto(server.url + '/', { waitUntil: 'load' });
+  await page.waitForSelector('html[data-ready="true"]');
+  return {
+    page, context, problems, requests, responses,
+    check() { assert.deepEqual(problems, [], 'the page reported problems'); },
+    close: () => context.close(),
+  };
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function textOf(page, selector) {
+  return page.$eval(selector, (e) => e.textContent);
+}
+
+async function waitForText(page, selector, pattern, timeout = WAIT_MS) {
+  try {
+    await page.waitForFunction((sel, source, flags) => {
+      const e = document.querySelector(sel);
+      return e && new RegExp(source, flags).test(e.textContent);
+    }, { timeout }, selector, pattern.source, pattern.flags);
+  } catch (e) {
+    const now = await page.$eval(selector, (x) => x.textContent).catch(() => '<no such element>');
+    throw new Error('waiting for ' + selector + ' to match ' + pattern + '; it says: ' + JSON.stringify(now));
+  }
+}
+
+async function createAccount(page, name) {
+  await page.type('#name', name);
+  await click(page, '#create-account');
+  await page.waitForSelector('#account:not([hidden])');
+  await waitForText(page, '#who', new RegExp(name));
+}
+
+async function charge(page, amount) {
+  await page.$eval('#charge-amount', (e) => { e.value = ''; });
+  await page.type('#charge-amount', String(amount));
+  await click(page, '#charge');
+  await waitForText(page, '#wallet-message', /Added/);
+}
+
+async function joinConcert(page, title) {
+  const selector = 'button[aria-label="Join the waiting room for ' + title + '"]';
+  await click(page, selector);
+}
+
+async function waitForTurn(page) {
+  await page.waitForSelector('#queue-status.ACTIVE');
+  await page.waitForSelector('#seat-map button.seat');
+}
+
+const seatSelector = (n) => '#seat-map button[data-seat="' + n + '"]';
+
+async function seatStatus(page, n) {
+  return page.$eval(seatSelector(n), (b) => b.dataset.status + (b.classList.contains('mine') ? ' mine' : ''));
+}
+
+async function waitForSeat(page, n, status, timeout = WAIT_MS) {
+  try {
+    await page.waitForFunction((sel, want) => {
+      const b = document.querySelector(sel);
+      return b && (b.dataset.status + (b.classList.contains('mine') ? ' mine' : '')) === want;
+    }, { timeout }, seatSelector(n), status);
+  } catch (e) {
+    throw new Error('seat ' + n + ' never showed ' + status + '; it shows ' + (await seatStatus(page, n).catch(() => '<none>')));
+  }
+}
+
+// A click that waits for the element to be there, visible and still, and tries again if the
+// page draws it anew meanwhile (lists are redrawn when the reservations change).
+async function click(page, selector) {
+  await page.locator(selector).setTimeout(WAIT_MS).click();
+}
+
+async function holdSeats(page, seats) {
+  for (const n of seats) await click(page, seatSelector(n));
+  await click(page, '#hold-selected');
+  try {
+    await page.waitForSelector('#hold-list li.hold');
+  } catch (e) {
+    const shot = await screenshot(page, 'failed-hold-' + seats.join('-') + '-' + Date.now()).catch(() => '');
+    throw new Error('no hold of seats ' + seats + ' showed; the page says: ' + JSON.stringify(await textOf(page, '#booking-error')) +
+      ' and "' + (await textOf(page, '#selection-text')) + '" (' + shot + ')');
+  }
+}
+
+// Fails unless every visible control is at least 44 x 44 CSS pixels.
+async function smallControls(page) {
+  return page.$$eval('button, input, select, a[href]', (controls) => controls
+    .filter((e) => e.offsetParent !== null && !e.classList.contains('skip'))
+    .map((e) => ({ e, r: e.getBoundingClientRect() }))
+    .filter(({ r }) => r.width < 44 || r.height < 44)
+    .map(({ e, r }) => (e.id || e.textContent.trim().slice(0, 30)) + ' ' + Math.round(r.width) + 'x' + Math.round(r.height)));
+}
+
+async function screenshot(page, name) {
+  fs.mkdirSync(OUTPUT_DIR, { recursive: true });
+  const file = path.join(OUTPUT_DIR, name + '.png');
+  await page.screenshot({ path: file, fullPage: true });
+  return file;
+}
+
+module.exports = {
+  DATE, click, startServer, launchBrowser, newFan, sleep, textOf, waitForText, createAccount, charge, joinConcert, waitForTurn,
+  seatSelector, seatStatus, waitForSeat, holdSeats, smallControls, screenshot, OUTPUT_DIR,
+};
