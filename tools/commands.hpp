@@ -48,6 +48,9 @@ int bench_onsale(const arguments& args);
 // 1 a check failed, 3 the data could not be read (2, a usage error, comes from main).
 int audit_data_dir(const arguments& args);
 int dump_events(const arguments& args);
+// `encore export` (export.cpp): exit 0 written, 1 the output could not be written, 3 the data could
+// not be read (2, a usage error, comes from main or, for a concert the log lacks, from export).
+int export_command(const arguments& args);
 // Kafka mode.
 int kafka_mock_command(const arguments& args);
 int audit_kafka(const arguments& args);

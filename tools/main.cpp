@@ -1,4 +1,4 @@
-// `encore`: serve, audit, events, bench.
+// `encore`: serve, audit, events, export, bench.
 
 #include <cstdio>
 #include <cstdlib>
@@ -142,6 +142,19 @@ usage:
       of an event must be identical; none may be missing); --data-dir compares a stopped
       process's read models too. --state-json writes the replayed balances, reservations and
       seats as JSON, to compare with what the processes serve. Same output and exit status.
+  encore export (--data-dir DIR | --kafka BOOTSTRAP [--topic-prefix P] [--kafka-config k=v]...)
+                --format sqlite|csv|jsonl --out PATH [--concert ID] [--partitions N]
+      Replays the event log and writes what an analyst needs: concerts, dates (sold, held,
+      revenue, holds placed/expired/cancelled), seats (status, row, price), reservations (held,
+      paid, cancelled, expired times), payments, refunds, wallet_entries (charges, payments,
+      refunds with the balance after), queue_entries (joined, admitted, left, outcome, wait),
+      users, events (one row per event with its JSON) and columns (what every column means).
+      sqlite: one file at PATH with typed columns and indexes; csv (RFC 4180, header row) and
+      jsonl: one file per table in the folder PATH. --concert limits every table to one concert
+      (wallet entries: its payments). Reads a running node's data dir without disturbing it (a
+      read-only secondary open of its log). Progress on stderr; rows per table on stdout. Exit
+      status: 0 written, 1 the output could not be written, 2 usage error or no such concert,
+      3 the data could not be read. Default --format sqlite.
   encore events --data-dir DIR [--partitions N] [--partition P] [--from OFFSET] [--limit N]
       Prints stored events as JSON lines.
   encore bench engine [--users N] [--dates N] [--seats N] [--seed N]
@@ -191,6 +204,7 @@ int main(int argc, char** argv) {
             return args.text("--kafka") ? audit_kafka(args) : audit_data_dir(args);
         }
         if (command == "events") return dump_events(arguments(argc, argv, 2, {}));
+        if (command == "export") return export_command(arguments(argc, argv, 2, {}));
         if (command == "bench" && argc >= 3 && std::string(argv[2]) == "engine") return bench_engine(arguments(argc, argv, 3, {}));
         if (command == "bench" && argc >= 3 && std::string(argv[2]) == "http") return bench_http(arguments(argc, argv, 3, {"--kafka"}));
         if (command == "bench" && argc >= 3 && std::string(argv[2]) == "onsale") return bench_onsale(arguments(argc, argv, 3, {}));

@@ -1,0 +1,231 @@
+#include "events/log/embedded_log_reader.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cassert>
+#include <charconv>
+#include <cstdlib>
+#include <filesystem>
+#include <limits>
+#include <string_view>
+#include <vector>
+
+#include <rocksdb/db.h>
+#include <rocksdb/options.h>
+
+#include "events/log/embedded_log.hpp"
+
+namespace encore {
+namespace {
+
+// The key layout of events/log/README.md: big-endian (u32 partition, u64 offset) in the `commands`
+// and `events` column families, the partition count as decimal text under `log.partitions` in
+// `meta`.
+constexpr std::size_t partition_key_bytes = 4;
+constexpr std::size_t record_key_bytes = partition_key_bytes + 8;
+constexpr std::string_view partitions_meta_key = "log.partitions";
+constexpr std::string_view commands_family_name = "commands";
+constexpr std::string_view events_family_name = "events";
+constexpr std::string_view meta_family_name = "meta";
+
+using record_key = std::array<char, record_key_bytes>;
+
+record_key encode_record_key(std::uint32_t partition, std::uint64_t offset) {
+    record_key key{};
+    for (std::size_t i = 0; i < partition_key_bytes; ++i)
+        key[i] = static_cast<char>((partition >> (8 * (partition_key_bytes - 1 - i))) & 0xff);
+    for (std::size_t i = 0; i < 8; ++i) key[partition_key_bytes + i] = static_cast<char>((offset >> (8 * (7 - i))) & 0xff);
+    return key;
+}
+
+std::uint64_t big_endian(const char* in, std::size_t bytes) {
+    std::uint64_t value = 0;
+    for (std::size_t i = 0; i < bytes; ++i) value = (value << 8) | static_cast<unsigned char>(in[i]);
+    return value;
+}
+
+rocksdb::Slice as_slice(const record_key& key) { return rocksdb::Slice(key.data(), key.size()); }
+
+error io_error(const std::string& what, const rocksdb::Status& status) {
+    return error{errc::io, what + ": " + status.ToString()};
+}
+
+// A stream of the view: reads are bounded by the end found at open.
+class reader_stream final : public log_stream {
+public:
+    reader_stream(rocksdb::DB& db, rocksdb::ColumnFamilyHandle& family, std::vector<std::uint64_t> ends)
+        : db_(db), family_(family), ends_(std::move(ends)) {}
+
+    std::uint32_t partitions() const override { return static_cast<std::uint32_t>(ends_.size()); }
+
+    void append(std::uint32_t, std::vector<std::string>, append_callback done) override {
+        done(error{errc::invalid, "embedded log reader: the view is read-only"});
+    }
+
+    result<std::vector<log_entry>> read(std::uint32_t partition, std::uint64_t from, std::size_t max,
+                                        std::chrono::milliseconds) override {
+        if (partition >= ends_.size()) return error{errc::invalid, "embedded log reader: no partition " + std::to_string(partition)};
+        std::vector<log_entry> out;
+        const std::uint64_t end = ends_[partition];
+        if (from >= end || max == 0) return out;
+        const std::uint64_t until = from + std::min<std::uint64_t>({max, embedded_log_read_records_max, end - from});
+        const record_key lower = encode_record_key(partition, from);
+        const record_key upper = encode_record_key(partition, until);
+        const rocksdb::Slice upper_slice = as_slice(upper);
+        rocksdb::ReadOptions options;
+        options.iterate_upper_bound = &upper_slice;
+        // A one-pass scan: its blocks would only push the hot ones out of the cache.
+        options.fill_cache = false;
+        std::unique_ptr<rocksdb::Iterator> it(db_.NewIterator(options, &family_));
+        std::size_t bytes = 0;
+        std::uint64_t expected = from;
+        bool full = false;
+        for (it->Seek(as_slice(lower)); it->Valid(); it->Next()) {
+            const rocksdb::Slice key = it->key();
+            if (key.size() != record_key_bytes) return error{errc::corrupt, family_.GetName() + ": a key of " + std::to_string(key.size()) + " bytes"};
+            const std::uint64_t offset = big_endian(key.data() + partition_key_bytes, 8);
+            if (offset != expected) {
+                return error{errc::corrupt, family_.GetName() + ": partition " + std::to_string(partition) + " has no offset " +
+                                                std::to_string(expected) + " below its end " + std::to_string(end)};
+            }
+            out.push_back({offset, it->value().ToString()});
+            ++expected;
+            bytes += out.back().bytes.size();
+            if (bytes >= embedded_log_read_bytes_max) {
+                full = true;
+                break;
+            }
+        }
+        if (!it->status().ok()) return io_error(family_.GetName() + ": reading partition " + std::to_string(partition), it->status());
+        if (!full && expected < until) {
+            return error{errc::corrupt, family_.GetName() + ": partition " + std::to_string(partition) + " has no offset " +
+                                            std::to_string(expected) + " below its end " + std::to_string(end)};
+        }
+        return out;
+    }
+
+    std::uint64_t end(std::uint32_t partition) override {
+        assert(partition < ends_.size());
+        return ends_[partition];
+    }
+
+private:
+    rocksdb::DB& db_;
+    rocksdb::ColumnFamilyHandle& family_;
+    const std::vector<std::uint64_t> ends_;
+};
+
+result<std::vector<std::uint64_t>> find_ends(rocksdb::DB& db, rocksdb::ColumnFamilyHandle& family, std::uint32_t partitions) {
+    std::vector<std::uint64_t> ends(partitions, 0);
+    std::unique_ptr<rocksdb::Iterator> it(db.NewIterator(rocksdb::ReadOptions(), &family));
+    for (std::uint32_t p = 0; p < partitions; ++p) {
+        const record_key last_possible = encode_record_key(p, std::numeric_limits<std::uint64_t>::max());
+        it->SeekForPrev(as_slice(last_possible));
+        if (!it->Valid()) continue;
+        const rocksdb::Slice key = it->key();
+        if (key.size() != record_key_bytes) return error{errc::corrupt, family.GetName() + ": a key of " + std::to_string(key.size()) + " bytes"};
+        if (big_endian(key.data(), partition_key_bytes) == p) ends[p] = big_endian(key.data() + partition_key_bytes, 8) + 1;
+    }
+    if (!it->status().ok()) return io_error(family.GetName() + ": finding the partition ends", it->status());
+    return ends;
+}
+
+// The instance's own files (its info log) go to a fresh directory under the temporary folder,
+// never into the directory it reads.
+result<std::string> make_scratch_directory() {
+    std::error_code ec;
+    const std::filesystem::path base = std::filesystem::temp_directory_path(ec);
+    if (ec) return error{errc::io, "embedded log reader: no temporary directory: " + ec.message()};
+    std::string pattern = (base / "encore-log-reader-XXXXXX").string();
+    if (::mkdtemp(pattern.data()) == nullptr) return error{errc::io, "embedded log reader: cannot create a directory in " + base.string()};
+    return pattern;
+}
+
+}  // namespace
+
+struct embedded_log_reader::state {
+    ~state() {
+        commands.reset();
+        events.reset();
+        if (db) {
+            for (rocksdb::ColumnFamilyHandle* family : families) static_cast<void>(db->DestroyColumnFamilyHandle(family));
+            static_cast<void>(db->Close());
+            db.reset();
+        }
+        std::error_code ec;
+        if (!scratch.empty()) std::filesystem::remove_all(scratch, ec);  // a leftover temporary folder harms nobody
+    }
+
+    result<unit> open(const embedded_log_reader_options& options);
+    rocksdb::ColumnFamilyHandle* family(std::string_view name) const {
+        for (rocksdb::ColumnFamilyHandle* f : families)
+            if (f->GetName() == name) return f;
+        return nullptr;
+    }
+
+    std::string scratch;
+    std::unique_ptr<rocksdb::DB> db;
+    std::vector<rocksdb::ColumnFamilyHandle*> families;
+    std::uint32_t partitions = 0;
+    std::unique_ptr<reader_stream> commands;
+    std::unique_ptr<reader_stream> events;
+};
+
+result<unit> embedded_log_reader::state::open(const embedded_log_reader_options& options) {
+    const std::string& dir = options.directory;
+    std::vector<std::string> names;
+    rocksdb::DBOptions db_options;
+    if (const rocksdb::Status listed = rocksdb::DB::ListColumnFamilies(db_options, dir, &names); !listed.ok())
+        return io_error("embedded log reader: no log in " + dir, listed);
+    for (std::string_view needed : {commands_family_name, events_family_name, meta_family_name}) {
+        if (std::find(names.begin(), names.end(), needed) == names.end())
+            return error{errc::corrupt, "embedded log reader: " + dir + " has no column family " + std::string(needed)};
+    }
+    auto made = make_scratch_directory();
+    if (!made) return made.err();
+    scratch = *made;
+    // A secondary instance must keep every table file open: the writer may delete one at any time.
+    db_options.max_open_files = -1;
+    db_options.create_if_missing = false;
+    db_options.keep_log_file_num = 1;
+    std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+    for (const std::string& name : names) descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions());
+    rocksdb::DB* opened = nullptr;
+    const rocksdb::Status status = rocksdb::DB::OpenAsSecondary(db_options, dir, scratch, descriptors, &families, &opened);
+    if (!status.ok()) return io_error("embedded log reader: opening " + dir, status);
+    db.reset(opened);
+
+    std::string stored;
+    const rocksdb::Status got = db->Get(rocksdb::ReadOptions(), family(meta_family_name),
+                                        rocksdb::Slice(partitions_meta_key.data(), partitions_meta_key.size()), &stored);
+    if (!got.ok()) return io_error("embedded log reader: reading the partition count of " + dir, got);
+    const auto [end, ec] = std::from_chars(stored.data(), stored.data() + stored.size(), partitions);
+    if (ec != std::errc{} || end != stored.data() + stored.size() || partitions == 0 || partitions > partitions_max)
+        return error{errc::corrupt, "embedded log reader: stored partition count '" + stored + "' does not parse"};
+    if (options.partitions && *options.partitions != partitions) {
+        return error{errc::invalid, "embedded log reader: " + dir + " was created with " + std::to_string(partitions) +
+                                        " partitions, not " + std::to_string(*options.partitions)};
+    }
+    auto command_ends = find_ends(*db, *family(commands_family_name), partitions);
+    if (!command_ends) return command_ends.err();
+    auto event_ends = find_ends(*db, *family(events_family_name), partitions);
+    if (!event_ends) return event_ends.err();
+    commands = std::make_unique<reader_stream>(*db, *family(commands_family_name), std::move(*command_ends));
+    events = std::make_unique<reader_stream>(*db, *family(events_family_name), std::move(*event_ends));
+    return unit{};
+}
+
+result<std::unique_ptr<embedded_log_reader>> embedded_log_reader::open(const embedded_log_reader_options& options) {
+    auto s = std::make_unique<state>();
+    if (auto opened = s->open(options); !opened) return opened.err();
+    return std::unique_ptr<embedded_log_reader>(new embedded_log_reader(std::move(s)));
+}
+
+embedded_log_reader::embedded_log_reader(std::unique_ptr<state> state) : state_(std::move(state)) {}
+embedded_log_reader::~embedded_log_reader() = default;
+
+std::uint32_t embedded_log_reader::partitions() const { return state_->partitions; }
+log_stream& embedded_log_reader::commands() { return *state_->commands; }
+log_stream& embedded_log_reader::events() { return *state_->events; }
+
+}  // namespace encore
