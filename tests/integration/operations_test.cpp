@@ -90,6 +90,7 @@ TEST_CASE("healthz, readyz, the web page and the OpenAPI document", "[operations
         {"get", "/reservations/{reservationId}"},
         {"delete", "/reservations/{reservationId}"},
         {"post", "/reservations/{reservationId}/pay"},
+        {"post", "/reservations/{reservationId}/refund"},
         {"get", "/analytics/concerts/{concertId}"},
         {"get", "/healthz"},
         {"get", "/readyz"},
