@@ -4,6 +4,7 @@
 
 #include "api/documents.hpp"
 #include "api/http_server.hpp"
+#include "projections/read_models.hpp"
 
 namespace encore::api {
 namespace {
@@ -32,7 +33,8 @@ json operation(const route_doc& r) {
     if (!security.empty()) op["security"] = security;
     std::string method = r.method;
     const std::string path = r.path;
-    if (method == "get" && (path == "/users/me/reservations" || path == "/users/me/balance/history")) {
+    if (method == "get" && (path == "/users/me/reservations" || path == "/users/me/balance/history" ||
+                            path.ends_with("/history"))) {
         op["parameters"] = json::array(
             {{{"name", "limit"}, {"in", "query"}, {"required", false},
               {"description", "items per page, 1..1000, default 100"},
@@ -41,6 +43,19 @@ json operation(const route_doc& r) {
               {"description", "the nextCursor of the previous page (opaque); absent on the last page"},
               {"schema", {{"type", "string"}}}}});
         op["responses"]["400"] = {{"description", "a bad limit or cursor"}};
+    }
+    if (method == "get" && path.ends_with("/timeline")) {
+        op["parameters"] = json::array(
+            {{{"name", "bucketSeconds"}, {"in", "query"}, {"required", false},
+              {"description", "bucket size in seconds: a multiple of 10 from 10 to 86400, default 60; buckets are aligned to the epoch"},
+              {"schema", {{"type", "integer"}, {"minimum", 10}, {"maximum", 86400}, {"multipleOf", 10}, {"default", 60}}}},
+             {{"name", "from"}, {"in", "query"}, {"required", false},
+              {"description", "RFC 3339 instant: the first bucket is the one holding it (default: the concert's creation); pass nextFrom to go on"},
+              {"schema", {{"type", "string"}, {"format", "date-time"}}}},
+             {{"name", "to"}, {"in", "query"}, {"required", false},
+              {"description", "RFC 3339 instant, after from: the last bucket is the one holding the instant before it (default: the bucket of the latest event)"},
+              {"schema", {{"type", "string"}, {"format", "date-time"}}}}});
+        op["x-buckets-max"] = projections::timeline_buckets_max;
     }
     if (method == "post" || method == "delete") {
         op["parameters"] = json::array({{{"name", "Idempotency-Key"}, {"in", "header"}, {"required", false},
@@ -76,6 +91,8 @@ json build() {
         {"post", "/reservations/{reservationId}/pay", "Pay a hold from the wallet", "user", 201, {401, 402, 404, 409, 410}},
         {"post", "/reservations/{reservationId}/refund", "Refund a CONFIRMED reservation until the concert's refundsUntil: the seat is AVAILABLE again and the price credited to the wallet", "user", 200, {401, 404, 409, 422}},
         {"get", "/analytics/concerts/{concertId}", "Sales, holds and queue figures per date", "admin", 200, {401, 404}},
+        {"get", "/analytics/concerts/{concertId}/timeline", "The concert's queue, holds, sales and revenue by buckets of partition time, oldest first (at most 10000 buckets; nextFrom when the range goes on)", "admin", 200, {400, 401, 404}},
+        {"get", "/admin/concerts/{concertId}/dates/{date}/seats/{seat}/history", "A seat's holds, expiries, cancels, sale and refunds, oldest first", "admin", 200, {400, 401, 404}},
         {"get", "/healthz", "Liveness", "", 200, {}},
         {"get", "/readyz", "Readiness: engine recovered and projections caught up", "", 200, {503}},
         {"get", "/metrics", "Prometheus metrics", "", 200, {}},

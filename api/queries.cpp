@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 
 #include "api/access.hpp"
 #include "api/documents.hpp"
@@ -231,6 +232,63 @@ void analytics(const query_env& env, request_context& rc) {
                    {"dates", std::move(dates)},
                    {"queue", {{"waiting", a->waiting}, {"active", a->active}, {"admittedTotal", a->admitted_total},
                               {"medianWaitSeconds", a->median_wait_seconds}}}});
+}
+
+void timeline(const query_env& env, request_context& rc) {
+    if (!admin_authorized(rc, env.admin_key)) return;
+    projections::timeline_range range;
+    std::int64_t seconds = timeline_bucket_seconds_default;
+    if (auto text = rc.query_param("bucketSeconds")) {
+        auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), seconds);
+        if (ec != std::errc{} || end != text->data() + text->size() || seconds < timeline_bucket_seconds_min ||
+            seconds > timeline_bucket_seconds_max || seconds % (projections::timeline_bucket_ms / 1000) != 0)
+            return rc.fail(400, "INVALID_REQUEST", "bucketSeconds must be a multiple of 10 from 10 to 86400");
+    }
+    range.bucket_ms = seconds * 1000;
+    for (auto [name, bound] : {std::pair{"from", &range.from}, std::pair{"to", &range.to}}) {
+        auto text = rc.query_param(name);
+        if (!text) continue;
+        *bound = parse_instant(*text);
+        if (!*bound) return rc.fail(400, "INVALID_REQUEST", std::string(name) + " must be an RFC 3339 instant (UTC, Z)");
+    }
+    if (range.from && range.to && *range.to <= *range.from)
+        return rc.fail(400, "INVALID_REQUEST", "to must be after from");
+    auto c = parse_concert_id(rc.segment(2));
+    auto t = c ? env.models.concert_timeline(*c, range) : std::nullopt;
+    if (!t) return rc.fail(404, "CONCERT_NOT_FOUND", "no such concert");
+    json buckets = json::array();
+    for (const auto& b : t->buckets) {
+        buckets.push_back({{"start", format_instant(b.start)}, {"queueJoined", b.queue_joined},
+                           {"queueAdmitted", b.queue_admitted}, {"waitingAtEnd", b.waiting_at_end},
+                           {"holdsPlaced", b.holds_placed}, {"holdsExpired", b.holds_expired},
+                           {"holdsCancelled", b.holds_cancelled}, {"seatsSold", b.seats_sold},
+                           {"refunds", b.refunds}, {"revenue", b.revenue}});
+    }
+    json body = {{"concertId", to_text(*c)}, {"bucketSeconds", seconds}, {"buckets", std::move(buckets)}};
+    if (t->next_from) body["nextFrom"] = format_instant(*t->next_from);
+    rc.reply(200, body);
+}
+
+void seat_history(const query_env& env, request_context& rc) {
+    if (!admin_authorized(rc, env.admin_key)) return;
+    auto paging = rc.paging();
+    if (!paging) return;
+    auto c = parse_concert_id(rc.segment(2));
+    if (!c || !env.models.concert(*c)) return rc.fail(404, "CONCERT_NOT_FOUND", "no such concert");
+    auto day = parse_date(rc.segment(4));
+    if (!day || !env.models.date(*c, *day)) return rc.fail(404, "DATE_NOT_FOUND", "the concert has no such date");
+    auto seat = seat_number(rc.segment(6));
+    auto page = seat ? env.models.seat_history_page(*c, *day, *seat, paging->after, paging->limit) : std::nullopt;
+    if (!page) return rc.fail(404, "SEAT_NOT_FOUND", "the date has no such seat");
+    json entries = json::array();
+    for (const auto& e : page->items) {
+        static constexpr std::string_view kinds[] = {"HELD", "EXPIRED", "CANCELLED", "SOLD", "REFUNDED"};
+        entries.push_back({{"at", format_instant(e.at)}, {"type", kinds[static_cast<int>(e.type)]},
+                           {"reservationId", reservation_text(e.reservation)}, {"userId", to_text(e.user)}});
+    }
+    json body = {{"entries", std::move(entries)}};
+    if (!page->next.empty()) body["nextCursor"] = page_cursor(page->next);
+    rc.reply(200, body);
 }
 
 }  // namespace queries

@@ -24,6 +24,12 @@ struct query_env {
     std::uint32_t partitions = 1;
 };
 
+// GET /analytics/concerts/{c}/timeline: ?bucketSeconds (a multiple of 10 from 10 to 86,400,
+// default 60), ?from and ?to (RFC 3339 instants, to after from).
+inline constexpr std::int64_t timeline_bucket_seconds_default = 60;
+inline constexpr std::int64_t timeline_bucket_seconds_min = 10;
+inline constexpr std::int64_t timeline_bucket_seconds_max = 86'400;
+
 namespace queries {
 
 void balance(const query_env& env, request_context& rc);          // GET /users/me/balance
@@ -35,6 +41,8 @@ void seats(const query_env& env, request_context& rc);            // GET /concer
 void queue(const query_env& env, request_context& rc);            // GET /concerts/{c}/queue
 void reservation(const query_env& env, request_context& rc);      // GET /reservations/{r}
 void analytics(const query_env& env, request_context& rc);        // GET /analytics/concerts/{c}
+void timeline(const query_env& env, request_context& rc);         // GET /analytics/concerts/{c}/timeline
+void seat_history(const query_env& env, request_context& rc);     // GET /admin/concerts/{c}/dates/{d}/seats/{s}/history
 
 }  // namespace queries
 }  // namespace encore::api

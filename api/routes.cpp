@@ -97,6 +97,8 @@ void service::impl::route(request_context& rc) {
         {http::verb::post, "/reservations/{}/pay", [](impl& s, request_context& rc) { commands::post_pay(s.commands, rc); }},
         {http::verb::post, "/reservations/{}/refund", [](impl& s, request_context& rc) { commands::post_refund(s.commands, rc); }},
         {http::verb::get, "/analytics/concerts/{}", [](impl& s, request_context& rc) { queries::analytics(s.queries, rc); }},
+        {http::verb::get, "/analytics/concerts/{}/timeline", [](impl& s, request_context& rc) { queries::timeline(s.queries, rc); }},
+        {http::verb::get, "/admin/concerts/{}/dates/{}/seats/{}/history", [](impl& s, request_context& rc) { queries::seat_history(s.queries, rc); }},
     };
     const auto method = rc.request.method();
     const bool get = method == http::verb::get || method == http::verb::head;

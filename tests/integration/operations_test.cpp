@@ -92,6 +92,8 @@ TEST_CASE("healthz, readyz, the web page and the OpenAPI document", "[operations
         {"post", "/reservations/{reservationId}/pay"},
         {"post", "/reservations/{reservationId}/refund"},
         {"get", "/analytics/concerts/{concertId}"},
+        {"get", "/analytics/concerts/{concertId}/timeline"},
+        {"get", "/admin/concerts/{concertId}/dates/{date}/seats/{seat}/history"},
         {"get", "/healthz"},
         {"get", "/readyz"},
         {"get", "/metrics"},
