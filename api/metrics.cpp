@@ -215,6 +215,22 @@ void family_base::render_histogram(std::string& out, const std::vector<std::stri
     out += '\n';
 }
 
+collected_family::collected_family(std::string name, std::string help, std::vector<std::string> label_names,
+                                   metric_kind kind, sample_collector collect)
+    : family_base(std::move(name), std::move(help), std::move(label_names), kind), collect_(std::move(collect)) {
+    assert(kind != metric_kind::histogram && "a collected family holds counters or gauges");
+}
+
+void collected_family::render_series(std::string& out) const {
+    for (const collected_sample& sample : collect_()) {
+        out += name();
+        append_labels(out, sample.label_values);
+        out += ' ';
+        append_number(out, sample.value);
+        out += '\n';
+    }
+}
+
 template class metric_family<counter>;
 template class metric_family<gauge>;
 template class metric_family<histogram>;
@@ -307,6 +323,16 @@ std::string metrics_registry::render() const {
     std::lock_guard lock(mutex_);
     for (const auto& family : families_) family->render(out);
     return out;
+}
+
+void metrics_registry::add_collector(std::string name, std::string help, metric_kind kind,
+                                     std::vector<std::string> label_names, sample_collector collect) {
+    assert(collect);
+    std::lock_guard lock(mutex_);
+    // Another family of this name would be cast to the wrong type by the add_* that found it.
+    assert(find(name, kind, label_names) == nullptr && "a collected family is registered once");
+    families_.push_back(std::make_unique<collected_family>(std::move(name), std::move(help), std::move(label_names),
+                                                           kind, std::move(collect)));
 }
 
 }  // namespace encore::api

@@ -190,6 +190,26 @@ extern template class metric_family<counter>;
 extern template class metric_family<gauge>;
 extern template class metric_family<histogram>;
 
+// A family whose series are all read by one callback at render time: for figures kept elsewhere
+// (a counter another component owns, one series per concert). `collect` runs on the rendering
+// thread, must not touch the registry, and must stay callable for the registry's lifetime. Each
+// sample's label values match the family's label names; samples with equal labels are a mistake.
+struct collected_sample {
+    std::vector<std::string> label_values;
+    double value = 0.0;
+};
+using sample_collector = std::function<std::vector<collected_sample>()>;
+
+class collected_family final : public family_base {
+public:
+    collected_family(std::string name, std::string help, std::vector<std::string> label_names, metric_kind kind,
+                     sample_collector collect);
+
+private:
+    void render_series(std::string& out) const override;
+    sample_collector collect_;
+};
+
 // Owns the families. Registering an existing name again returns the existing family, which must
 // have the same kind and label names (asserted); this lets two components share one metric.
 class metrics_registry {
@@ -207,6 +227,10 @@ public:
                                     std::vector<double> upper_bounds = latency_seconds_buckets());
     // An unlabelled gauge read by `read` at render time (same rules as with_callback).
     void add_callback_gauge(std::string name, std::string help, std::function<double()> read);
+
+    // A counter or gauge family whose series `collect` gives at render time (see collected_family).
+    void add_collector(std::string name, std::string help, metric_kind kind, std::vector<std::string> label_names,
+                       sample_collector collect);
 
     // Prometheus text exposition format 0.0.4, families in registration order.
     std::string render() const;

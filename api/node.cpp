@@ -62,7 +62,9 @@ result<std::unique_ptr<projections::read_models>> open_read_models(const std::st
                                                                    log_stream& events, bool stale) {
     for (int attempt = 0; attempt < 2; ++attempt) {
         if (!stale || !std::filesystem::exists(dir)) {
-            auto models = projections::read_models::open({dir, partitions, false});
+            // A store of an older layout is rebuilt from the event log, like a stale one.
+            auto models = projections::read_models::open(
+                {.directory = dir, .partitions = partitions, .sync = false, .rebuild_other_layout = true});
             if (!models) return models.err();
             bool ahead = false;
             for (std::uint32_t p = 0; p < partitions; ++p) ahead |= (*models)->applied_sequence(p) > events.end(p);
@@ -256,16 +258,21 @@ struct node::parts {
 
     bool ready() const { return log->ready() && owner->ready() && projector->within(readiness_lag_max); }
     void add_metrics();
+    void add_queue_metrics();
+    void add_audit_metrics();
     result<unit> create_demo_concert();
 };
 
 void node::parts::add_metrics() {
-    metrics.add_callback_gauge("encore_commands_applied", "Commands applied by this process's partition runners",
-                               [this] { return static_cast<double>(owner->commands_applied()); });
+    // Summed over every runner this process ran, those of partitions it gave up included: it only grows.
+    metrics.add_collector("encore_commands_applied_total", "Commands applied by this process's partition runners",
+                          metric_kind::counter, {},
+                          [this] { return std::vector<collected_sample>{{{}, static_cast<double>(owner->commands_applied())}}; });
     metrics.add_callback_gauge("encore_projection_lag_events", "Event log records not yet projected",
                                [this] { return static_cast<double>(projector->lag()); });
     metrics.add_callback_gauge("encore_queue_waiting_users", "Users waiting in every concert's waiting room",
                                [this] { return static_cast<double>(models->waiting_total()); });
+    add_queue_metrics();
     metrics.add_callback_gauge("encore_partitions_owned", "Partitions this process owns and serves",
                                [this] { return static_cast<double>(owner->assigned().size()); });
     metrics.add_callback_gauge("encore_runners_started", "Partition runners recovered and started (takeovers and restarts)",
@@ -286,7 +293,47 @@ void node::parts::add_metrics() {
     for (std::uint32_t p = 0; p < options.partitions; ++p) {
         owned.with_callback({std::to_string(p)}, [this, p] { return owner->serving(p) ? 1.0 : 0.0; });
     }
+    add_audit_metrics();
     log->add_metrics(metrics);
+}
+
+// Per concert, from the read models' mirror: one series per concert in the catalog.
+void node::parts::add_queue_metrics() {
+    auto figures = [this](bool waiting) {
+        std::vector<collected_sample> out;
+        for (const auto& q : models->queue_totals())
+            out.push_back({{to_text(q.concert)}, static_cast<double>(waiting ? q.waiting : q.active)});
+        return out;
+    };
+    metrics.add_collector("encore_queue_waiting", "Users waiting in the concert's waiting room", metric_kind::gauge,
+                          {"concert"}, [figures] { return figures(true); });
+    metrics.add_collector("encore_queue_active", "Users admitted to the concert and still active", metric_kind::gauge,
+                          {"concert"}, [figures] { return figures(false); });
+}
+
+// What `encore audit` would cover, per partition: the command log it replays from offset 0, the
+// events it compares byte for byte, and the events the read models it compares have applied.
+void node::parts::add_audit_metrics() {
+    auto per_partition = [this](auto read) {
+        return [this, read] {
+            std::vector<collected_sample> out;
+            for (std::uint32_t p = 0; p < options.partitions; ++p)
+                out.push_back({{std::to_string(p)}, static_cast<double>(read(p))});
+            return out;
+        };
+    };
+    metrics.add_collector("encore_command_log_end_offset",
+                          "The partition's command log end: the offset its next command gets (commands logged)",
+                          metric_kind::gauge, {"partition"},
+                          per_partition([this](std::uint32_t p) { return log->commands().end(p); }));
+    metrics.add_collector("encore_event_log_end_offset",
+                          "The partition's event log end: the offset its next event record gets",
+                          metric_kind::gauge, {"partition"},
+                          per_partition([this](std::uint32_t p) { return log->events().end(p); }));
+    metrics.add_collector("encore_projection_applied_sequence",
+                          "The next event sequence the partition's read models expect (events projected)",
+                          metric_kind::gauge, {"partition"},
+                          per_partition([this](std::uint32_t p) { return models->applied_sequence(p); }));
 }
 
 result<unit> node::parts::create_demo_concert() {
