@@ -60,7 +60,7 @@ std::vector<table> make_tables() {
                   {"date", ct::text, "YYYY-MM-DD"},
                   {"seats", ct::integer, "seats on sale, numbered 1..seats"},
                   {"price", ct::integer, "price of one seat, in won"},
-                  {"seats_per_row", ct::integer, "seats per row (seat n is in row ceil(n / seats_per_row)); NULL if the catalog has none"},
+                  {"seats_per_row", ct::integer, "seats per row (seat n is in row ceil(n / seats_per_row)), 25 unless the concert said otherwise; NULL if the catalog has no rows"},
                   {"seats_available", ct::integer, "seats AVAILABLE"},
                   {"seats_held", ct::integer, "seats HELD"},
                   {"seats_sold", ct::integer, "seats SOLD"},
@@ -74,7 +74,7 @@ std::vector<table> make_tables() {
                  {{"concert_id", ct::text, "concert id"},
                   {"date", ct::text, "YYYY-MM-DD"},
                   {"seat", ct::integer, "seat number, 1..seats"},
-                  {"row", ct::integer, "row number, from seats_per_row; NULL if the catalog has none"},
+                  {"row", ct::integer, "row number, ceil(seat / seats_per_row); NULL if the catalog has no rows"},
                   {"price", ct::integer, "price in won"},
                   {"status", ct::text, "AVAILABLE, HELD or SOLD"},
                   {"reservation_id", ct::text, "the reservation holding or owning the seat; NULL when AVAILABLE"},
@@ -163,7 +163,7 @@ std::vector<table> make_tables() {
                   {"column", ct::text, "column name"},
                   {"type", ct::text, "INTEGER, REAL, TEXT or JSON (text holding a JSON document)"},
                   {"description", ct::text, "what it holds"}},
-                 {"table", "column"},
+                 {},  // no key: a scan keeps the tables' column order
                  {}});
     return t;
 }
@@ -178,13 +178,18 @@ const table& table_named(const std::string& name) {
 // Catalog options and multi-seat reservations were added to the record formats over time; each is
 // read when the vocabulary compiled in has it, and otherwise takes what a concert or reservation
 // had before it.
+// API.md: a schedule without `seatsPerRow` has 25 seats per row.
+constexpr std::uint32_t seats_per_row_unstated = 25;
+
 template <class C>
 std::optional<std::uint32_t> seats_per_row_of(const C& c, std::size_t schedule_index) {
     if constexpr (requires { c.options.seats_per_row; }) {
         if (schedule_index < c.options.seats_per_row.size() && c.options.seats_per_row[schedule_index] > 0)
             return c.options.seats_per_row[schedule_index];
+        return seats_per_row_unstated;
     } else if constexpr (requires { c.schedules[schedule_index].seats_per_row; }) {
         if (c.schedules[schedule_index].seats_per_row > 0) return c.schedules[schedule_index].seats_per_row;
+        return seats_per_row_unstated;
     }
     return std::nullopt;
 }
