@@ -241,4 +241,40 @@ TEST_CASE("a seat's history lists its holds, cancel, expiry and sale, oldest fir
     CHECK(untouched.json().at("entries").empty());
 }
 
+TEST_CASE("a refund shows in the seat's history and in the timeline's refunds and revenue", "[analytics][refunds]") {
+    server_process server;
+    http_client client(server.host(), server.port());
+    json body = concert_body(10, 1'000);
+    body["refundsUntil"] = "2099-01-01T00:00:00.000Z";
+    const auto concert = create_concert(client, server, body);
+    const auto g = admitted_guest(client, concert);
+    REQUIRE_STATUS(charge(client, g.user, 5'000), 200);
+    auto held = hold(client, g, concert, 2);
+    REQUIRE_STATUS(held, 201);
+    const std::string id = held.json().at("reservationId");
+    REQUIRE_STATUS(pay(client, g.user, id), 201);
+    REQUIRE_STATUS(call(client, "POST", "/reservations/" + id + "/refund", {}, bearer(g.user.token)), 200);
+
+    const header_list admin = admin_header(server.admin_key());
+    auto history = call(client, "GET", "/admin/concerts/" + concert + "/dates/" + std::string(concert_date) + "/seats/2/history", {}, admin);
+    REQUIRE_STATUS(history, 200);
+    const json entries = history.json().at("entries");
+    REQUIRE(entries.size() == 3);
+    CHECK(entries[0].at("type") == "HELD");
+    CHECK(entries[1].at("type") == "SOLD");
+    CHECK(entries[2].at("type") == "REFUNDED");
+    for (const json& e : entries) {
+        CHECK(e.at("reservationId") == id);
+        CHECK(e.at("userId") == g.user.id);
+    }
+    // The refund's bucket gives the revenue back: the sum is what the analytics say (0).
+    const totals t = add_up(timeline_of(client, server, concert, "?bucketSeconds=10").at("buckets"), 10);
+    CHECK(t.sold == 1);
+    CHECK(t.refunds == 1);
+    CHECK(t.revenue == 0);
+    auto analytics = call(client, "GET", "/analytics/concerts/" + concert, {}, admin);
+    REQUIRE_STATUS(analytics, 200);
+    CHECK(analytics.json().at("dates")[0].at("revenue") == t.revenue);
+}
+
 }  // namespace encore::test
