@@ -1,9 +1,9 @@
 // The tables of `encore export` and the replay that fills them. Every value comes from the events:
-// the catalog from ConcertCreated, seats and reservations from the hold, expiry, cancel and
-// payment events (each carries the reservation whole), payments from the saga's events in both
-// partitions, wallet entries from Charged and WalletDebited, queue entries from QueueJoined,
-// QueueAdmitted and QueueLeft. Events the model does not know (a vocabulary newer than this file)
-// are still exported in the events table.
+// the catalog from ConcertCreated, seats and reservations from the hold, expiry, cancel, payment
+// and refund events (each carries the reservation whole), payments and refunds from their sagas'
+// events in both partitions, wallet entries from Charged, WalletDebited and WalletCredited, queue
+// entries from QueueJoined, QueueAdmitted and QueueLeft. Events the model does not know (a
+// vocabulary newer than this file) are still exported in the events table.
 
 #include <algorithm>
 #include <functional>
@@ -64,10 +64,11 @@ std::vector<table> make_tables() {
                   {"seats_available", ct::integer, "seats AVAILABLE"},
                   {"seats_held", ct::integer, "seats HELD"},
                   {"seats_sold", ct::integer, "seats SOLD"},
-                  {"revenue", ct::integer, "sum of confirmed payments, in won"},
+                  {"revenue", ct::integer, "sum of confirmed payments less refunds, in won"},
                   {"holds_placed", ct::integer, "holds placed (reservations made)"},
                   {"holds_expired", ct::integer, "holds that expired unpaid"},
-                  {"holds_cancelled", ct::integer, "holds cancelled by their user"}},
+                  {"holds_cancelled", ct::integer, "holds cancelled by their user"},
+                  {"refunds", ct::integer, "reservations refunded"}},
                  {"concert_id", "date"},
                  {}});
     t.push_back({"seats", "one row per seat of every date, in its status at the end of the log",
@@ -89,12 +90,13 @@ std::vector<table> make_tables() {
                   {"seat_count", ct::integer, "seats in the reservation"},
                   {"user_id", ct::text, "user id (u-...)"},
                   {"price", ct::integer, "price of its seats, in won"},
-                  {"status", ct::text, "HELD, CONFIRMED, EXPIRED or CANCELLED at the end of the log"},
+                  {"status", ct::text, "HELD, CONFIRMED, EXPIRED, CANCELLED or REFUNDED at the end of the log"},
                   {"held_at", ct::text, at},
                   {"expires_at", ct::text, "when the hold expires (or expired) unless paid"},
                   {"paid_at", ct::text, at},
                   {"cancelled_at", ct::text, at},
                   {"expired_at", ct::text, at},
+                  {"refunded_at", ct::text, at},
                   {"payment_id", ct::text, "the payment that confirmed it, or the one in flight; NULL if none"}},
                  {"reservation_id"},
                  {{"concert_id", "date"}, {"user_id"}, {"status"}, {"payment_id"}}});
@@ -113,15 +115,20 @@ std::vector<table> make_tables() {
                   {"balance_after", ct::integer, "the payer's balance after the debit, or the short balance when refused"}},
                  {"payment_id"},
                  {{"reservation_id"}, {"user_id"}, {"concert_id"}, {"status"}}});
-    t.push_back({"refunds", "one row per refund (empty until the engine records refunds)",
-                 {{"refund_id", ct::text, "refund id"},
+    t.push_back({"refunds", "one row per refund attempt: the saga across the concert's and the wallet's partitions",
+                 {{"refund_id", ct::text, "refund id (f-partition-offset: the Refund command's log position)"},
                   {"reservation_id", ct::text, "the reservation refunded"},
                   {"payment_id", ct::text, "the payment refunded"},
                   {"concert_id", ct::text, "concert id"},
                   {"user_id", ct::text, "the user credited"},
                   {"amount", ct::integer, "in won"},
+                  {"status", ct::text, "PENDING (in flight), REFUNDED or FAILED"},
+                  {"started_at", ct::text, at},
+                  {"credited_at", ct::text, "when the wallet was credited; NULL if it was not"},
                   {"refunded_at", ct::text, at},
-                  {"balance_after", ct::integer, "the user's balance after the credit"}},
+                  {"failed_at", ct::text, at},
+                  {"failure_reason", ct::text, "why it failed (BALANCE_LIMIT); NULL otherwise"},
+                  {"balance_after", ct::integer, "the user's balance after the credit, or the balance that could not take it"}},
                  {"refund_id"},
                  {{"reservation_id"}, {"user_id"}, {"concert_id"}}});
     t.push_back({"wallet_entries", "every change of a wallet balance: charges, payments, refunds",
@@ -249,7 +256,7 @@ struct model::state {
         std::uint32_t seats = 0;
         won price = 0;
         std::optional<std::uint32_t> seats_per_row;
-        std::uint64_t holds_placed = 0, holds_expired = 0, holds_cancelled = 0;
+        std::uint64_t holds_placed = 0, holds_expired = 0, holds_cancelled = 0, refunds = 0;
         won revenue = 0;
         // Per seat (index seat - 1): 0 AVAILABLE, 1 HELD, 2 SOLD, and the reservation holding it.
         std::vector<std::uint8_t> status;
@@ -264,7 +271,7 @@ struct model::state {
     struct reservation_record {
         reservation view;
         std::uint32_t seat_count = 1;
-        time_ms cancelled_at = 0, expired_at = 0;
+        time_ms cancelled_at = 0, expired_at = 0, refunded_at = 0;
     };
     struct payment_record {
         payment_id id;
@@ -274,6 +281,17 @@ struct model::state {
         won amount = 0;
         std::string status = "PENDING";
         time_ms started_at = 0, debited_at = 0, confirmed_at = 0, failed_at = 0;
+        std::string failure_reason;
+        std::optional<won> balance_after;
+    };
+    struct refund_record {
+        reservation_id reservation;
+        payment_id payment;
+        concert_id concert;
+        user_id user;
+        won amount = 0;
+        std::string status = "PENDING";
+        time_ms started_at = 0, refunded_at = 0, failed_at = 0;
         std::string failure_reason;
         std::optional<won> balance_after;
     };
@@ -304,6 +322,13 @@ struct model::state {
     std::map<concert_id, concert_record> concerts;
     std::map<reservation_id, reservation_record> reservations;
     std::map<payment_id, payment_record> payments;
+    // Keyed by the Refund command's position; the latest refund of each payment, for the saga's
+    // later events, which name the payment.
+    std::map<log_position, refund_record> refunds;
+    std::map<payment_id, log_position> refund_of_payment;
+    // The wallet partition's credits, by payment: at most one succeeds per payment (a refunded
+    // reservation is not refunded again), and it may be read before the refund's start.
+    std::map<payment_id, std::pair<time_ms, won>> credits;
     std::vector<wallet_entry> wallet;
     std::map<std::pair<concert_id, std::uint64_t>, queue_record> queue;
     std::map<user_id, user_record> users;
@@ -494,6 +519,58 @@ struct model::state {
         wallet.push_back({partition, e.sequence, c.user, "CHARGE", c.amount, c.balance, e.at, {}, {}});
         return true;
     }
+    // A refund's saga: started in the concert partition (its reservation known there), credited in
+    // the wallet partition, answered in the concert partition.
+    refund_record* refund_of(payment_id p) {
+        auto at = refund_of_payment.find(p);
+        return at == refund_of_payment.end() ? nullptr : &refunds[at->second];
+    }
+    bool on(std::uint32_t, const event& e, const refund_started& f) {
+        auto r = reservations.find(f.reservation);
+        if (r == reservations.end()) return false;
+        refund_record& rec = refunds[e.cause];
+        rec = refund_record{f.reservation, f.payment, r->second.view.concert, f.user, f.amount};
+        rec.started_at = e.at;
+        refund_of_payment[f.payment] = e.cause;
+        return true;
+    }
+    bool on(std::uint32_t partition, const event& e, const wallet_credited& w) {
+        user_record& u = users[w.user];
+        u.balance = w.balance;
+        u.refunded += w.amount;
+        if (only && !reservations.contains(w.reservation)) return false;
+        credits[w.payment] = {e.at, w.balance};
+        wallet.push_back({partition, e.sequence, w.user, "REFUND", w.amount, w.balance, e.at, w.reservation, w.payment});
+        return true;
+    }
+    bool on(std::uint32_t, const event&, const credit_refused& w) { return !only || reservations.contains(w.reservation); }
+    bool on(std::uint32_t, const event& e, const reservation_refunded& f) {
+        reservation_record* rec = update(f.reservation);
+        if (rec == nullptr) return false;
+        rec->refunded_at = f.refunded_at != 0 ? f.refunded_at : e.at;
+        if (date_record* d = date_of(f.reservation)) {
+            d->revenue -= f.reservation.price;
+            ++d->refunds;
+        }
+        set_seats(f.reservation, 0);
+        if (refund_record* r = refund_of(f.reservation.payment)) {
+            r->status = "REFUNDED";
+            r->refunded_at = rec->refunded_at;
+            r->balance_after = f.balance;
+        }
+        return true;
+    }
+    bool on(std::uint32_t, const event& e, const refund_failed& f) {
+        if (!reservations.contains(f.reservation)) return false;
+        if (refund_record* r = refund_of(f.payment)) {
+            r->status = "FAILED";
+            r->failed_at = e.at;
+            r->failure_reason = std::string(refusal_code(f.reason));
+            r->balance_after = f.balance;
+        }
+        return true;
+    }
+
     // With a concert, an event the model did not place is exported if its JSON names the concert,
     // one of its reservations or one of its payments (a vocabulary newer than this file).
     bool names_concert(const nlohmann::json& j) const {
@@ -534,7 +611,8 @@ bool model::concert_found() const { return !state_->only || state_->found; }
 
 std::uint64_t model::rows() const {
     const state& s = *state_;
-    std::uint64_t n = s.concerts.size() + s.reservations.size() + s.payments.size() + s.wallet.size() + s.queue.size();
+    std::uint64_t n = s.concerts.size() + s.reservations.size() + s.payments.size() + s.refunds.size() + s.wallet.size() +
+                      s.queue.size();
     for (const auto& [id, c] : s.concerts) {
         n += c.dates.size();
         for (const auto& d : c.dates) n += d.seats;
@@ -576,7 +654,8 @@ void model::write(sink& out, const std::function<void(const std::string&)>& writ
             r = {cell{to_text(id)}, cell{format_date(d.date)}, integer(d.seats), integer(d.price),
                  d.seats_per_row ? integer(*d.seats_per_row) : cell{}, integer(d.seats - held - sold), integer(held),
                  integer(sold), integer(d.revenue), integer(static_cast<std::int64_t>(d.holds_placed)),
-                 integer(static_cast<std::int64_t>(d.holds_expired)), integer(static_cast<std::int64_t>(d.holds_cancelled))};
+                 integer(static_cast<std::int64_t>(d.holds_expired)), integer(static_cast<std::int64_t>(d.holds_cancelled)),
+                 integer(static_cast<std::int64_t>(d.refunds))};
             emit("dates");
         }
     }
@@ -611,7 +690,7 @@ void model::write(sink& out, const std::function<void(const std::string&)>& writ
         r = {cell{reservation_text(id)}, cell{to_text(v.concert)}, cell{format_date(v.date)}, integer(seats_of(v).front()),
              integer(rec.seat_count), user_or_null(v.user), integer(v.price), cell{std::string(to_string(v.status))},
              instant(v.held_at), instant(v.expires_at), instant(v.paid_at), instant(rec.cancelled_at),
-             instant(rec.expired_at), payment_or_null(v.payment)};
+             instant(rec.expired_at), instant(rec.refunded_at), payment_or_null(v.payment)};
         emit("reservations");
     }
     out.end_table();
@@ -631,6 +710,17 @@ void model::write(sink& out, const std::function<void(const std::string&)>& writ
     out.end_table();
 
     out.begin_table(table_named("refunds"));
+    for (const auto& [at, f] : s.refunds) {
+        const auto credit = f.status == "FAILED" ? s.credits.end() : s.credits.find(f.payment);
+        const time_ms credited_at = credit == s.credits.end() ? 0 : credit->second.first;
+        std::optional<won> balance_after = f.balance_after;
+        if (!balance_after && credit != s.credits.end()) balance_after = credit->second.second;
+        r = {cell{"f-" + std::to_string(at.partition) + "-" + std::to_string(at.offset)}, id_or_null(f.reservation),
+             payment_or_null(f.payment), cell{to_text(f.concert)}, user_or_null(f.user), integer(f.amount), cell{f.status},
+             instant(f.started_at), instant(credited_at), instant(f.refunded_at), instant(f.failed_at),
+             text_or_null(f.failure_reason), balance_after ? integer(*balance_after) : cell{}};
+        emit("refunds");
+    }
     out.end_table();
 
     out.begin_table(table_named("wallet_entries"));
