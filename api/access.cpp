@@ -48,7 +48,7 @@ std::optional<projections::queue_view> ticket_view(const projections::read_model
                                                    time_ms now) {
     auto q = models.queue(concert_id{claims.concert}, user_id{claims.user}, now);
     if (!q || q->ticket < claims.ticket) return std::nullopt;
-    if (q->ticket != claims.ticket) return projections::queue_view{claims.ticket, queue_status::expired, 0, 0, 0};
+    if (q->ticket != claims.ticket) return projections::queue_view{.ticket = claims.ticket, .status = queue_status::expired};
     return q;
 }
 

@@ -95,6 +95,11 @@ std::variant<create_concert, std::string> parse_catalog(const json& body) {
         if (!at) return std::string("refundsUntil must be an RFC 3339 UTC instant, e.g. 2026-12-24T19:00:00.000Z");
         c.options.refunds_until = *at;
     }
+    if (auto onsale = body.find("onsaleAt"); onsale != body.end() && !onsale->is_null()) {
+        auto at = onsale->is_string() ? parse_instant(onsale->get_ref<const std::string&>()) : std::nullopt;
+        if (!at) return std::string("onsaleAt must be an RFC 3339 UTC instant, e.g. 2026-12-24T19:00:00.000Z");
+        c.options.sale.onsale_at = *at;
+    }
     std::int64_t hold_ttl = c.hold_ttl_seconds, max_holds = c.max_holds_per_user;
     if (!read_integer(body, "holdTtlSeconds", 1, ttl_seconds_max, hold_ttl, why) ||
         !read_integer(body, "maxHoldsPerUser", 1, max_holds_per_user_max, max_holds, why))

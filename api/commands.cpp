@@ -1,5 +1,7 @@
 #include "api/commands.hpp"
 
+#include <algorithm>
+
 #include "api/access.hpp"
 #include "api/catalog_request.hpp"
 #include "events/ids.hpp"
@@ -74,6 +76,10 @@ void post_concert(const command_env& env, request_context& rc) {
     // A keyed creation derives the concert id from the key: a repeat lands in the same partition,
     // where the engine answers it with the first outcome (same body) or IDEMPOTENCY_KEY_REUSED.
     catalog.concert = concert_id{key->empty() ? env.random_id() : env.tokens.derived_id("concert", *key)};
+    // The pre-queue's seed: from the concert id under the token secret, so nobody without the
+    // secret can foresee the order, and a keyed repeat asks for the same catalog.
+    if (catalog.options.sale.onsale_at != 0)
+        catalog.options.sale.queue_seed = env.tokens.derived_id("queue-seed", std::to_string(catalog.concert.value));
     std::uint32_t partition = partition_of(catalog.concert, env.partitions);
     command cmd = env.gateway.make_command(user_id{}, std::move(catalog), *key);
     env.gateway.submit(std::move(cmd), partition, command_kind::create_concert, rc.respond, rc.route);
@@ -103,6 +109,55 @@ void post_hold(const command_env& env, request_context& rc) {
     day_number day = parse_date(rc.segment(3)).value_or(unparsable_date);
     std::uint32_t seat = seat_number(rc.segment(5)).value_or(0);
     command cmd = env.gateway.make_command(*u, hold_seat{*c, claims->ticket, day, seat}, *key);
+    env.gateway.submit(std::move(cmd), partition_of(*c, env.partitions), command_kind::hold, rc.respond, rc.route);
+}
+
+// POST .../dates/{date}/holds with {"seats": [...]} or {"count": N}: several seats in one hold.
+void post_holds(const command_env& env, request_context& rc) {
+    auto u = authenticated_user(rc, env.tokens);
+    if (!u) return;
+    auto key = rc.idempotency_key();
+    if (!key) return;
+    auto c = parse_concert_id(rc.segment(1));
+    auto claims = queue_claims_for(rc, env.tokens, *u, c, rc.header("X-Queue-Token"));
+    if (!claims) return;
+    auto body = rc.json_object();
+    if (!body) return;
+    const auto seats = body->find("seats");
+    const auto count = body->find("count");
+    if ((seats == body->end()) == (count == body->end()))
+        return rc.fail(400, "INVALID_REQUEST", "the body names either seats (a list of seat numbers) or count");
+    const std::string limit = std::to_string(seats_per_hold_max);
+    hold_seat hold{*c, claims->ticket, parse_date(rc.segment(3)).value_or(unparsable_date), 0, {}};
+    if (count != body->end()) {
+        auto n = strict_integer(*count);
+        if (!n || *n < 1 || *n > seats_per_hold_max)
+            return rc.fail(400, "INVALID_REQUEST", "count must be an integer from 1 to " + limit);
+        hold.choice.count = static_cast<std::uint32_t>(*n);
+    } else {
+        if (!seats->is_array() || seats->empty() || seats->size() > seats_per_hold_max)
+            return rc.fail(400, "INVALID_REQUEST", "seats must be a list of 1 to " + limit + " seat numbers");
+        std::vector<std::int64_t> asked;
+        for (const json& item : *seats) {
+            auto seat = strict_integer(item);
+            if (!seat) return rc.fail(400, "INVALID_REQUEST", "seats must be a list of seat numbers");
+            asked.push_back(*seat);
+        }
+        auto sorted = asked;
+        std::sort(sorted.begin(), sorted.end());
+        if (std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end())
+            return rc.fail(400, "INVALID_REQUEST", "seats names a seat more than once");
+        // A number that is no seat of any date goes on as 0: the engine answers INVALID_SEAT in
+        // API.md's order (after the queue checks), as for a single hold.
+        for (std::int64_t seat : asked) {
+            hold.choice.seats.push_back(seat < 1 || seat > seats_per_date_max ? 0 : static_cast<std::uint32_t>(seat));
+        }
+        if (hold.choice.seats.size() == 1) {
+            hold.seat = hold.choice.seats.front();
+            hold.choice.seats.clear();
+        }
+    }
+    command cmd = env.gateway.make_command(*u, std::move(hold), *key);
     env.gateway.submit(std::move(cmd), partition_of(*c, env.partitions), command_kind::hold, rc.respond, rc.route);
 }
 

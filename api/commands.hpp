@@ -30,6 +30,7 @@ void post_charge(const command_env& env, request_context& rc);   // POST /users/
 void post_concert(const command_env& env, request_context& rc);  // POST /admin/concerts
 void post_queue(const command_env& env, request_context& rc);    // POST /concerts/{c}/queue
 void post_hold(const command_env& env, request_context& rc);     // POST /concerts/{c}/dates/{d}/seats/{s}/hold
+void post_holds(const command_env& env, request_context& rc);    // POST /concerts/{c}/dates/{d}/holds
 void delete_reservation(const command_env& env, request_context& rc);   // DELETE /reservations/{r}
 void post_pay(const command_env& env, request_context& rc);      // POST /reservations/{r}/pay
 void post_refund(const command_env& env, request_context& rc);   // POST /reservations/{r}/refund

@@ -46,6 +46,7 @@ unsigned refusal_status(refusal r, command_kind kind) {
         case refusal::not_paid: return 409;
         case refusal::already_refunded: return 409;
         case refusal::refund_not_allowed: return 409;
+        case refusal::no_adjacent_seats: return 409;
     }
     return 500;
 }
@@ -75,6 +76,7 @@ std::string_view refusal_message(refusal r) {
         case refusal::not_paid: return "only a paid (CONFIRMED) reservation can be refunded";
         case refusal::already_refunded: return "the reservation is refunded or its refund is in progress";
         case refusal::refund_not_allowed: return "this concert takes no refunds, or its refund deadline has passed";
+        case refusal::no_adjacent_seats: return "no row of this date has that many available seats side by side";
     }
     return "refused";
 }
@@ -111,8 +113,11 @@ http_response command_gateway::render(command_kind kind, const event& e) {
     if (const auto* c = std::get_if<concert_created>(&e.body))
         return json_response(201, {{"concertId", to_text(c->concert.concert)}});
     if (const auto* q = std::get_if<queue_joined>(&e.body)) {
-        projections::queue_view view{q->ticket, q->status, q->position, 0, q->active_until};
-        if (auto now = models.queue(q->concert, q->user, config.clock()); now && now->ticket == q->ticket) view.estimated_wait_seconds = now->estimated_wait_seconds;
+        projections::queue_view view{.ticket = q->ticket, .status = q->status, .position = q->position, .pre_queue = q->details.pre_queue, .active_until = q->active_until};
+        if (auto now = models.queue(q->concert, q->user, config.clock()); now && now->ticket == q->ticket) {
+            view.estimated_wait_seconds = now->estimated_wait_seconds;
+            view.onsale_at = now->onsale_at;
+        }
         return json_text_response(q->fresh ? 201 : 200, queue_body(view, tokens.queue_token(q->user.value, q->concert.value, q->ticket)));
     }
     if (const auto* h = std::get_if<seat_held>(&e.body)) return json_response(201, reservation_json(h->reservation));

@@ -150,6 +150,7 @@ void concerts(const query_env& env, request_context& rc) {
                         {"holdTtlSeconds", c.config.hold_ttl_seconds}, {"maxHoldsPerUser", c.config.max_holds_per_user}};
         if (o.max_tickets_per_user != 0) concert["maxTicketsPerUser"] = o.max_tickets_per_user;
         if (o.refunds_until != 0) concert["refundsUntil"] = format_instant(o.refunds_until);
+        if (o.sale.onsale_at != 0) concert["onsaleAt"] = format_instant(o.sale.onsale_at);
         list.push_back(std::move(concert));
     }
     rc.reply(200, {{"concerts", std::move(list)}});
@@ -226,7 +227,8 @@ void analytics(const query_env& env, request_context& rc) {
         dates.push_back({{"date", format_date(d.date)}, {"seatsSold", d.sold}, {"seatsHeld", d.held},
                          {"seatsAvailable", d.available}, {"revenue", d.revenue}, {"holdsPlaced", d.holds_placed},
                          {"holdsExpired", d.holds_expired}, {"holdsCancelled", d.holds_cancelled},
-                         {"holdToPaymentConversion", d.holds_placed == 0 ? 0.0 : static_cast<double>(d.sold) / static_cast<double>(d.holds_placed)}});
+                         {"refunds", d.refunds},
+                         {"holdToPaymentConversion", d.holds_placed == 0 ? 0.0 : static_cast<double>(d.payments) / static_cast<double>(d.holds_placed)}});
     }
     rc.reply(200, {{"concertId", to_text(*c)},
                    {"dates", std::move(dates)},

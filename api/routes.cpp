@@ -92,6 +92,7 @@ void service::impl::route(request_context& rc) {
              if (s.streams.open(rc)) s.housekeeping_wake.notify_all();
          }},
         {http::verb::post, "/concerts/{}/dates/{}/seats/{}/hold", [](impl& s, request_context& rc) { commands::post_hold(s.commands, rc); }},
+        {http::verb::post, "/concerts/{}/dates/{}/holds", [](impl& s, request_context& rc) { commands::post_holds(s.commands, rc); }},
         {http::verb::get, "/reservations/{}", [](impl& s, request_context& rc) { queries::reservation(s.queries, rc); }},
         {http::verb::delete_, "/reservations/{}", [](impl& s, request_context& rc) { commands::delete_reservation(s.commands, rc); }},
         {http::verb::post, "/reservations/{}/pay", [](impl& s, request_context& rc) { commands::post_pay(s.commands, rc); }},

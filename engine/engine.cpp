@@ -95,7 +95,7 @@ void admit_waiting(context& cx, concert_state& c) {
         c.waiting.pop_front();
         ++c.admitted_through;
         attendee& a = c.attendees.at(user);
-        assert(a.ticket == c.admitted_through && a.status == queue_status::waiting);
+        assert(a.place == c.admitted_through && a.status == queue_status::waiting);
         activate(cx, c, user, a);
         if (time_ms window = claim_window_ms(c); window != 0) {
             c.claim_deadlines.push_back({cx.now() + window, a.ticket});
@@ -104,6 +104,48 @@ void admit_waiting(context& cx, concert_state& c) {
         }
         cx.emit(queue_admitted{c.config.concert, user, a.ticket, a.active_until});
     }
+}
+
+// A stream of random numbers from a seed (SplitMix64): the same seed, the same stream, on every
+// machine and build, which is what makes the pre-queue's order replayable.
+struct seeded_random {
+    std::uint64_t state;
+    std::uint64_t next() {
+        std::uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
+        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+        z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+        return z ^ (z >> 31);
+    }
+    // Uniform in [0, n), without the bias of a plain modulo: draws below 2^64 mod n are redrawn,
+    // so that what is left is a whole number of runs of n.
+    std::uint64_t below(std::uint64_t n) {
+        assert(n > 0);
+        const std::uint64_t threshold = (0 - n) % n;
+        for (;;) {
+            const std::uint64_t r = next();
+            if (r >= threshold) return r % n;
+        }
+    }
+};
+
+// onsaleAt has come: the pre-queue is shuffled with the concert's seed (Fisher-Yates), placed in
+// that order at the front of the queue, and admitted from it. Nothing of when or how often anyone
+// joined goes into the order but the join order, which the shuffle makes irrelevant.
+void open_sale(context& cx, concert_state& c) {
+    assert(!c.on_sale && c.admitted_through == 0 && c.waiting.empty() && c.active == 0);
+    c.on_sale = true;
+    std::vector<user_id> order = std::move(c.pre_queue);
+    c.pre_queue.clear();
+    seeded_random random{c.config.options.sale.queue_seed};
+    for (std::size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[random.below(i)]);
+    for (user_id user : order) {
+        attendee& a = c.attendees.at(user);
+        assert(a.status == queue_status::waiting && a.place == 0);
+        a.place = c.waiting.size() + 1;
+        c.waiting.push_back(user);
+        cx.emit(queue_placed{c.config.concert, user, a.ticket, a.place});
+    }
+    admit_waiting(cx, c);
 }
 
 void leave_active(context& cx, concert_state& c, user_id user, attendee& a, bool completed) {
@@ -115,19 +157,34 @@ void leave_active(context& cx, concert_state& c, user_id user, attendee& a, bool
 
 // ---- holds -----------------------------------------------------------------------------------
 
+std::uint32_t seat_count(const reservation_record& r) { return 1 + static_cast<std::uint32_t>(r.more_seats.size()); }
+
+// Makes every seat of the reservation AVAILABLE again; returns how many.
+std::uint32_t free_seats(partition_state& s, reservation_record& r) {
+    date_state& d = s.concerts[r.concert_index].dates[r.date_index];
+    [[maybe_unused]] const std::uint32_t cell = slot_of(s, r) + 1;
+    auto free_one = [&](std::uint32_t seat) {
+        assert(d.seat_cells[seat - 1] == cell);
+        d.seat_cells[seat - 1] = no_reservation;
+    };
+    free_one(r.seat);
+    for (std::uint32_t seat : r.more_seats) free_one(seat);
+    return seat_count(r);
+}
+
 void release_seat(partition_state& s, reservation_record& r, reservation_status to) {
     assert(r.status == reservation_status::held && !r.payment_pending);
     concert_state& c = s.concerts[r.concert_index];
     date_state& d = c.dates[r.date_index];
-    assert(d.seat_cells[r.seat - 1] == slot_of(s, r) + 1);
-    d.seat_cells[r.seat - 1] = no_reservation;
-    --d.held;
+    const std::uint32_t n = free_seats(s, r);
+    assert(d.held >= n);
+    d.held -= n;
     r.status = to;
     attendee& a = c.attendees.at(r.user);
     assert(a.holds > 0);
     --a.holds;
-    assert(a.tickets > 0);
-    --a.tickets;
+    assert(a.tickets >= n);
+    a.tickets -= n;
 }
 
 void expire_hold(context& cx, reservation_record& r) {
@@ -145,6 +202,7 @@ void pass_deadlines(context& cx) {
         if (next == 0 || at < next) next = at;
     };
     for (concert_state& c : s.concerts) {
+        if (!c.on_sale && c.config.options.sale.onsale_at <= s.clock) open_sale(cx, c);
         while (!c.hold_deadlines.empty() && c.hold_deadlines.front().at <= s.clock) {
             reservation_record& r = s.reservations[c.hold_deadlines.front().subject];
             c.hold_deadlines.pop_front();
@@ -176,6 +234,7 @@ void pass_deadlines(context& cx) {
             }
         }
         if (freed) admit_waiting(cx, c);
+        if (!c.on_sale) consider(c.config.options.sale.onsale_at);
         if (!c.hold_deadlines.empty()) consider(c.hold_deadlines.front().at);
         if (!c.active_deadlines.empty()) consider(c.active_deadlines.front().at);
         if (!c.claim_deadlines.empty()) consider(c.claim_deadlines.front().at);
@@ -184,6 +243,8 @@ void pass_deadlines(context& cx) {
 }
 
 // ---- commands --------------------------------------------------------------------------------
+
+}  // namespace
 
 bool valid_catalog(const create_concert& c) {
     if (c.concert.value == 0 || c.title.empty() || c.title.size() > title_length_max ||
@@ -199,7 +260,7 @@ bool valid_catalog(const create_concert& c) {
     if (c.max_holds_per_user < 1 || c.max_holds_per_user > max_holds_per_user_max) return false;
     const catalog_options& o = c.options;
     if (o.claim_seconds > c.queue.active_ttl_seconds || o.max_tickets_per_user > max_tickets_per_user_max) return false;
-    if (o.refunds_until < 0) return false;
+    if (o.refunds_until < 0 || o.sale.onsale_at < 0) return false;
     if (!o.seats_per_row.empty() && o.seats_per_row.size() != c.schedules.size()) return false;
     for (std::uint32_t per_row : o.seats_per_row) {
         if (per_row < 1 || per_row > seats_per_row_max) return false;
@@ -214,6 +275,29 @@ bool valid_catalog(const create_concert& c) {
                               [](const schedule& a, const schedule& b) { return a.date == b.date; }) == sorted.end();
 }
 
+void init_dates(concert_state& c) {
+    const create_concert& config = c.config;
+    c.dates.clear();
+    for (std::size_t i = 0; i < config.schedules.size(); ++i) {
+        const schedule& sch = config.schedules[i];
+        date_state& d = c.dates.emplace_back();
+        d.date = sch.date;
+        d.price = sch.price;
+        d.seats = sch.seats;
+        if (!config.options.seats_per_row.empty()) d.seats_per_row = config.options.seats_per_row[i];
+        d.seat_cells.assign(sch.seats, no_reservation);
+    }
+    std::sort(c.dates.begin(), c.dates.end(), [](const date_state& a, const date_state& b) { return a.date < b.date; });
+}
+
+std::vector<std::uint32_t> seats_of(const reservation_record& r) {
+    std::vector<std::uint32_t> seats{r.seat};
+    seats.insert(seats.end(), r.more_seats.begin(), r.more_seats.end());
+    return seats;
+}
+
+namespace {
+
 void on(context& cx, const create_concert& body) {
     partition_state& s = cx.state;
     if (!valid_catalog(body) || partition_of(body.concert, s.partitions) != s.partition)
@@ -221,14 +305,12 @@ void on(context& cx, const create_concert& body) {
     if (s.concert_index.contains(body.concert)) return cx.refuse(refusal::concert_exists);
     concert_state& c = s.concerts.emplace_back();
     c.config = body;
-    for (const schedule& sch : body.schedules) {
-        date_state& d = c.dates.emplace_back();
-        d.date = sch.date;
-        d.price = sch.price;
-        d.seats = sch.seats;
-        d.seat_cells.assign(sch.seats, no_reservation);
+    init_dates(c);
+    // An onsaleAt still to come opens a pre-queue until then; one already past changes nothing.
+    if (body.options.sale.onsale_at > cx.now()) {
+        c.on_sale = false;
+        lower_deadline(s, body.options.sale.onsale_at);
     }
-    std::sort(c.dates.begin(), c.dates.end(), [](const date_state& a, const date_state& b) { return a.date < b.date; });
     s.concert_index.emplace(body.concert, static_cast<std::uint32_t>(s.concerts.size() - 1));
     cx.answer(concert_created{body});
 }
@@ -248,23 +330,31 @@ void on(context& cx, const enqueue& body) {
     if (user.value == 0) return cx.refuse(refusal::invalid_request);
     if (c == nullptr) return cx.refuse(refusal::concert_not_found);
     attendee& a = c->attendees[user];
+    const queue_joined::later pre_queue{.pre_queue = !c->on_sale};
     if (a.ticket != 0 && (a.status == queue_status::waiting || a.status == queue_status::active)) {
         if (a.status == queue_status::active) a.claimed = true;  // joining again claims an admitted turn
-        std::uint64_t position = a.status == queue_status::waiting ? a.ticket - c->admitted_through : 0;
-        return cx.answer(queue_joined{body.concert, user, a.ticket, a.status, position, a.active_until, false});
+        std::uint64_t position = a.status == queue_status::waiting && a.place != 0 ? a.place - c->admitted_through : 0;
+        return cx.answer(
+            queue_joined{body.concert, user, a.ticket, a.status, position, a.active_until, false, pre_queue});
     }
     a.ticket = c->next_ticket++;
     a.active_until = 0;
+    a.status = queue_status::waiting;
+    if (!c->on_sale) {
+        // Before onsaleAt: in the pre-queue, unordered; joining again above changes nothing.
+        a.place = 0;
+        c->pre_queue.push_back(user);
+        return cx.answer(queue_joined{body.concert, user, a.ticket, a.status, 0, 0, true, pre_queue});
+    }
+    a.place = c->admitted_through + c->waiting.size() + 1;
     if (c->waiting.empty() && c->active < c->config.queue.active_capacity) {
-        c->admitted_through = a.ticket;
+        c->admitted_through = a.place;
         activate(cx, *c, user, a);
         a.claimed = true;  // admitted as it joins: the join is its command
         return cx.answer(queue_joined{body.concert, user, a.ticket, a.status, 0, a.active_until, true});
     }
-    a.status = queue_status::waiting;
     c->waiting.push_back(user);
-    assert(c->admitted_through + c->waiting.size() == a.ticket);
-    cx.answer(queue_joined{body.concert, user, a.ticket, a.status, a.ticket - c->admitted_through, 0, true});
+    cx.answer(queue_joined{body.concert, user, a.ticket, a.status, a.place - c->admitted_through, 0, true});
 }
 
 // The queue-token checks, in API.md's order. Returns refusal::none when the caller may act.
@@ -276,10 +366,57 @@ refusal check_admission(const concert_state* c, user_id user, std::uint64_t tick
     if (a.ticket != ticket || a.status == queue_status::expired || a.status == queue_status::completed)
         return refusal::queue_token_expired;
     if (a.status == queue_status::waiting) {
-        position = a.ticket - c->admitted_through;
+        position = a.place == 0 ? 0 : a.place - c->admitted_through;  // 0: in the pre-queue
         return refusal::not_your_turn;
     }
     return refusal::none;
+}
+
+// Best available: `n` adjacent AVAILABLE seats in one row, the lowest row first, leaving no single
+// empty seat between the pick and a taken seat or the row's end wherever some pick avoids one.
+// Empty when no row has n adjacent available seats.
+std::vector<std::uint32_t> best_available(const date_state& d, std::uint32_t n) {
+    auto seats_from = [n](std::uint32_t first) {
+        std::vector<std::uint32_t> pick(n);
+        for (std::uint32_t i = 0; i < n; ++i) pick[i] = first + i;
+        return pick;
+    };
+    if (n == 0 || n > d.seats_per_row) return {};
+    std::uint32_t lonely = 0;  // the first pick that leaves one seat alone; 0 = none seen
+    for (std::uint32_t row_first = 1; row_first <= d.seats; row_first += d.seats_per_row) {
+        const std::uint32_t row_last = std::min(d.seats, row_first + d.seats_per_row - 1);
+        std::uint32_t run_first = 0;  // first seat of the current run of available seats; 0 = none
+        for (std::uint32_t seat = row_first; seat <= row_last + 1; ++seat) {
+            if (seat <= row_last && d.seat_cells[seat - 1] == no_reservation) {
+                if (run_first == 0) run_first = seat;
+                continue;
+            }
+            if (run_first == 0) continue;
+            // A run that fits n exactly or with two or more to spare, taken from its start, leaves
+            // nobody alone; a run of n + 1 leaves one seat alone wherever the pick goes in it.
+            const std::uint32_t length = seat - run_first;
+            if (length == n || length >= n + 2) return seats_from(run_first);
+            if (length == n + 1 && lonely == 0) lonely = run_first;
+            run_first = 0;
+        }
+    }
+    return lonely == 0 ? std::vector<std::uint32_t>{} : seats_from(lonely);
+}
+
+// A hold's seat list as asked: well-formed (one of seat, seats or count; sizes in bounds; no
+// repeats), or empty when it is not, which the API never lets through.
+std::vector<std::uint32_t> seats_asked(const hold_seat& body) {
+    const seat_choice& choice = body.choice;
+    if (choice.count != 0) {
+        if (!choice.seats.empty() || body.seat != 0 || choice.count > seats_per_hold_max) return {};
+        return {0};  // picked later, once the limits are checked
+    }
+    if (choice.seats.empty()) return {body.seat};
+    if (body.seat != 0 || choice.seats.size() < 2 || choice.seats.size() > seats_per_hold_max) return {};
+    std::vector<std::uint32_t> seats = choice.seats;
+    std::sort(seats.begin(), seats.end());
+    if (std::adjacent_find(seats.begin(), seats.end()) != seats.end()) return {};
+    return seats;
 }
 
 void on(context& cx, const hold_seat& body) {
@@ -288,14 +425,31 @@ void on(context& cx, const hold_seat& body) {
     concert_state* c = concert_of(s, body.concert);
     std::uint64_t position = 0;
     if (refusal r = check_admission(c, user, body.ticket, position); r != refusal::none) return cx.refuse(r, position);
+    std::vector<std::uint32_t> seats = seats_asked(body);
+    if (seats.empty()) return cx.refuse(refusal::invalid_request);
     date_state* d = date_of(*c, body.date);
     if (d == nullptr) return cx.refuse(refusal::date_not_bookable);
-    if (body.seat < 1 || body.seat > d->seats) return cx.refuse(refusal::invalid_seat);
-    if (d->seat_cells[body.seat - 1] != no_reservation) return cx.refuse(refusal::seat_taken);
+    const bool pick = body.choice.count != 0;
+    const std::uint32_t n = pick ? body.choice.count : static_cast<std::uint32_t>(seats.size());
+    if (!pick) {
+        // Of several seats, the refusal names the first at fault (a single seat's, as it always
+        // did, names none: its events keep their bytes).
+        const bool several = seats.size() > 1;
+        for (std::uint32_t seat : seats) {
+            if (seat < 1 || seat > d->seats) return cx.refuse(refusal::invalid_seat, several ? seat : 0);
+        }
+        for (std::uint32_t seat : seats) {
+            if (d->seat_cells[seat - 1] != no_reservation) return cx.refuse(refusal::seat_taken, several ? seat : 0);
+        }
+    }
     attendee& a = c->attendees.at(user);
     if (a.holds >= c->config.max_holds_per_user) return cx.refuse(refusal::hold_limit);
     const std::uint32_t tickets_max = c->config.options.max_tickets_per_user;
-    if (tickets_max != 0 && a.tickets + 1 > tickets_max) return cx.refuse(refusal::ticket_limit);
+    if (tickets_max != 0 && a.tickets + n > tickets_max) return cx.refuse(refusal::ticket_limit);
+    if (pick) {
+        seats = best_available(*d, n);
+        if (seats.empty()) return cx.refuse(refusal::no_adjacent_seats);
+    }
 
     assert(s.reservations.empty() || s.reservations.back().offset < cx.at.offset);
     reservation_record& r = s.reservations.emplace_back();
@@ -303,15 +457,16 @@ void on(context& cx, const hold_seat& body) {
     r.user = user;
     r.concert_index = s.concert_index.at(body.concert);
     r.date_index = static_cast<std::uint32_t>(d - c->dates.data());
-    r.seat = body.seat;
-    r.price = d->price;
+    r.seat = seats.front();
+    r.more_seats.assign(seats.begin() + 1, seats.end());
+    r.price = d->price * n;
     r.held_at = cx.now();
     r.expires_at = cx.now() + c->config.hold_ttl_seconds * ms_per_second;
     std::uint32_t slot = slot_of(s, r);
-    d->seat_cells[body.seat - 1] = slot + 1;
-    ++d->held;
+    for (std::uint32_t seat : seats) d->seat_cells[seat - 1] = slot + 1;
+    d->held += n;
     ++a.holds;
-    ++a.tickets;
+    a.tickets += n;
     a.claimed = true;
     c->hold_deadlines.push_back({r.expires_at, slot});
     lower_deadline(s, r.expires_at);
@@ -411,8 +566,10 @@ void on(context& cx, const debit_result& body) {
     }
     concert_state& c = s.concerts[r->concert_index];
     date_state& d = c.dates[r->date_index];
-    --d.held;
-    ++d.sold;
+    const std::uint32_t n = seat_count(*r);
+    assert(d.held >= n);
+    d.held -= n;
+    d.sold += n;
     r->status = reservation_status::confirmed;
     r->paid_at = cx.now();
     attendee& a = c.attendees.at(r->user);
@@ -494,13 +651,13 @@ void on(context& cx, const credit_result& body) {
     }
     concert_state& c = s.concerts[r->concert_index];
     date_state& d = c.dates[r->date_index];
-    assert(d.seat_cells[r->seat - 1] == slot_of(s, *r) + 1 && d.sold > 0);
-    d.seat_cells[r->seat - 1] = no_reservation;
-    --d.sold;
+    const std::uint32_t n = free_seats(s, *r);
+    assert(d.sold >= n);
+    d.sold -= n;
     r->status = reservation_status::refunded;
     attendee& a = c.attendees.at(r->user);
-    assert(a.tickets > 0);
-    --a.tickets;
+    assert(a.tickets >= n);
+    a.tickets -= n;
     cx.emit(reservation_refunded{to_reservation(s, *r), cx.now(), body.balance}, request);
 }
 
@@ -618,6 +775,7 @@ reservation to_reservation(const partition_state& state, const reservation_recor
     out.user = r.user;
     out.date = c.dates[r.date_index].date;
     out.seat = r.seat;
+    out.extra.more_seats = r.more_seats;
     out.price = r.price;
     out.status = r.status;
     out.held_at = r.held_at;

@@ -51,6 +51,13 @@ result<partition_state> restore(std::string_view bytes);
 // SHA-256 of the snapshot, hex: equal states hash equal.
 std::string state_hash(const partition_state& state);
 
+// The catalog checks a CreateConcert must pass, and the dates it makes (ascending, all seats
+// AVAILABLE, rows from seatsPerRow): shared by apply and restore.
+bool valid_catalog(const create_concert& c);
+void init_dates(concert_state& c);
+// Every seat of a reservation, ascending.
+std::vector<std::uint32_t> seats_of(const reservation_record& r);
+
 // Read-only views for tests, the simulation's invariant checks and the benchmark.
 const concert_state* find_concert(const partition_state& state, concert_id c);
 const reservation_record* find_reservation(const partition_state& state, reservation_id r);

@@ -12,7 +12,8 @@ namespace encore::engine {
 namespace {
 
 constexpr std::uint32_t snapshot_magic = 0x534e4345;  // "ECNS"
-constexpr std::uint8_t snapshot_version = 3;  // 2: idempotency keys per caller; 3: tickets and claims
+// 2: idempotency keys per caller; 3: tickets and claims; 4: several seats a hold, the pre-queue
+constexpr std::uint8_t snapshot_version = 4;
 
 template <class Map>
 std::vector<typename Map::key_type> sorted_keys(const Map& m) {
@@ -56,6 +57,7 @@ void put_concert(byte_writer& w, const concert_state& c) {
         const attendee& a = c.attendees.at(u);
         w.put_int(u.value);
         w.put_int(a.ticket);
+        w.put_int(a.place);
         w.put_int(static_cast<std::uint8_t>(a.status));
         w.put_int(a.active_until);
         w.put_int(a.holds);
@@ -66,6 +68,9 @@ void put_concert(byte_writer& w, const concert_state& c) {
     w.put_int(c.admitted_through);
     w.put_int(static_cast<std::uint64_t>(c.waiting.size()));
     for (user_id u : c.waiting) w.put_int(u.value);
+    w.put_int(static_cast<std::uint8_t>(c.on_sale ? 1 : 0));
+    w.put_int(static_cast<std::uint64_t>(c.pre_queue.size()));
+    for (user_id u : c.pre_queue) w.put_int(u.value);
     w.put_int(c.active);
     put_deadlines(w, c.active_deadlines);
     for (std::uint64_t u : c.active_users) w.put_int(u);
@@ -78,27 +83,23 @@ bool get_concert(byte_reader& r, concert_state& c) {
     auto decoded = decode_command(r.get_long_string());
     if (r.failed() || !decoded || decoded->type() != command_type::create_concert) return false;
     c.config = std::get<create_concert>(decoded->body);
-    auto schedules = c.config.schedules;
-    std::sort(schedules.begin(), schedules.end());
-    for (const schedule& sch : schedules) {
-        date_state& d = c.dates.emplace_back();
-        d.date = sch.date;
-        d.price = sch.price;
-        d.seats = sch.seats;
+    if (!valid_catalog(c.config)) return false;
+    init_dates(c);
+    for (date_state& d : c.dates) {
         d.held = r.get_int<std::uint32_t>();
         d.sold = r.get_int<std::uint32_t>();
         std::string cells = r.get_long_string();
-        if (cells.size() != std::size_t{sch.seats} * sizeof(std::uint32_t)) return false;
-        d.seat_cells.resize(sch.seats);
+        if (cells.size() != std::size_t{d.seats} * sizeof(std::uint32_t)) return false;
         // A date of zero seats leaves the vector without storage: memcpy must not see its null.
         if (!cells.empty()) std::memcpy(d.seat_cells.data(), cells.data(), cells.size());
     }
     auto users = r.get_int<std::uint64_t>();
-    if (users > r.remaining() / 30) return false;
+    if (users > r.remaining() / 38) return false;
     for (std::uint64_t i = 0; i < users; ++i) {
         user_id u{r.get_int<std::uint64_t>()};
         attendee& a = c.attendees[u];
         a.ticket = r.get_int<std::uint64_t>();
+        a.place = r.get_int<std::uint64_t>();
         auto status = r.get_int<std::uint8_t>();
         if (status > 3) return false;
         a.status = static_cast<queue_status>(status);
@@ -114,6 +115,12 @@ bool get_concert(byte_reader& r, concert_state& c) {
     auto waiting = r.get_int<std::uint64_t>();
     if (waiting > r.remaining() / 8) return false;
     for (std::uint64_t i = 0; i < waiting; ++i) c.waiting.push_back(user_id{r.get_int<std::uint64_t>()});
+    auto on_sale = r.get_int<std::uint8_t>();
+    if (on_sale > 1) return false;
+    c.on_sale = on_sale == 1;
+    auto pre_queue = r.get_int<std::uint64_t>();
+    if (pre_queue > r.remaining() / 8) return false;
+    for (std::uint64_t i = 0; i < pre_queue; ++i) c.pre_queue.push_back(user_id{r.get_int<std::uint64_t>()});
     c.active = r.get_int<std::uint32_t>();
     get_deadlines(r, c.active_deadlines);
     if (c.active_deadlines.size() > r.remaining() / 8) return false;
@@ -125,8 +132,9 @@ bool get_concert(byte_reader& r, concert_state& c) {
     return !r.failed();
 }
 
-// The bytes put_reservation writes: with the seat's 4-byte cell, what a sold seat costs a snapshot.
-constexpr std::size_t reservation_record_bytes = 8 + 8 + 4 + 4 + 4 + 8 + 8 + 8 + 8 + 8 + 1 + 1;
+// The bytes put_reservation writes for a single seat (more seats add 4 bytes each and share the
+// rest): with the seat's 4-byte cell, the most a sold seat costs a snapshot.
+constexpr std::size_t reservation_record_bytes = 8 + 8 + 4 + 4 + 4 + 2 + 8 + 8 + 8 + 8 + 8 + 1 + 1;
 static_assert(reservation_record_bytes + sizeof(std::uint32_t) <= snapshot_bytes_per_sold_seat);
 
 void put_reservation(byte_writer& w, const reservation_record& rec) {
@@ -135,6 +143,8 @@ void put_reservation(byte_writer& w, const reservation_record& rec) {
     w.put_int(rec.concert_index);
     w.put_int(rec.date_index);
     w.put_int(rec.seat);
+    w.put_int(static_cast<std::uint16_t>(rec.more_seats.size()));
+    for (std::uint32_t seat : rec.more_seats) w.put_int(seat);
     w.put_int(rec.price);
     w.put_int(rec.held_at);
     w.put_int(rec.expires_at);
@@ -150,6 +160,9 @@ bool get_reservation(byte_reader& r, reservation_record& rec, const partition_st
     rec.concert_index = r.get_int<std::uint32_t>();
     rec.date_index = r.get_int<std::uint32_t>();
     rec.seat = r.get_int<std::uint32_t>();
+    auto more = r.get_int<std::uint16_t>();
+    if (more >= seats_per_hold_max || more > r.remaining() / 4) return false;
+    for (std::uint16_t i = 0; i < more; ++i) rec.more_seats.push_back(r.get_int<std::uint32_t>());
     rec.price = r.get_int<won>();
     rec.held_at = r.get_int<time_ms>();
     rec.expires_at = r.get_int<time_ms>();
@@ -159,7 +172,12 @@ bool get_reservation(byte_reader& r, reservation_record& rec, const partition_st
     auto pending = r.get_int<std::uint8_t>();
     if (r.failed() || status > 4 || pending > 3 || rec.concert_index >= s.concerts.size()) return false;
     const concert_state& c = s.concerts[rec.concert_index];
-    if (rec.date_index >= c.dates.size() || rec.seat < 1 || rec.seat > c.dates[rec.date_index].seats) return false;
+    if (rec.date_index >= c.dates.size()) return false;
+    std::uint32_t previous = 0;
+    for (std::uint32_t seat : seats_of(rec)) {
+        if (seat <= previous || seat > c.dates[rec.date_index].seats) return false;
+        previous = seat;
+    }
     rec.status = static_cast<reservation_status>(status);
     rec.payment_pending = (pending & 1) != 0;
     rec.refund_pending = (pending & 2) != 0;

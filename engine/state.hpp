@@ -30,7 +30,8 @@ struct date_state {
     day_number date = 0;
     won price = 0;
     std::uint32_t seats = 0;
-    std::uint32_t held = 0;
+    std::uint32_t seats_per_row = seats_per_row_default;  // from the catalog: rows for best available
+    std::uint32_t held = 0;                               // seats
     std::uint32_t sold = 0;
     // One cell per seat: the reservation slot + 1 that holds or bought it, or no_reservation.
     std::vector<std::uint32_t> seat_cells;
@@ -39,6 +40,7 @@ struct date_state {
 // What one user is doing at one concert: their latest queue ticket and their open holds.
 struct attendee {
     std::uint64_t ticket = 0;  // latest ticket; 0 = never queued
+    std::uint64_t place = 0;   // the ticket's place in admission order; 0 while in the pre-queue
     queue_status status = queue_status::expired;
     time_ms active_until = 0;
     std::uint32_t holds = 0;   // reservations HELD right now (a payment in flight counts)
@@ -56,11 +58,16 @@ struct concert_state {
     std::vector<date_state> dates;  // ascending by date
     std::unordered_map<user_id, attendee> attendees;
     std::uint64_t next_ticket = 1;
-    // Admission is strictly in ticket order and waiting users never leave, so every ticket in
-    // (admitted_through, next_ticket) is WAITING and a waiting ticket's position is
-    // ticket - admitted_through.
+    // Admission is strictly in place order and waiting users never leave, so every place in
+    // (admitted_through, admitted_through + waiting.size()] is WAITING and a waiting user's
+    // position is place - admitted_through. A ticket's place is the ticket itself, except for the
+    // pre-queue's: those are places 1..n, shuffled at onsaleAt (and then place == ticket again for
+    // every later ticket, since each ticket takes one place).
     std::uint64_t admitted_through = 0;
-    std::deque<user_id> waiting;             // front = ticket admitted_through + 1
+    std::deque<user_id> waiting;             // front = place admitted_through + 1
+    // Before onsaleAt: who joined, in join order (each user once), none of them placed yet.
+    bool on_sale = true;
+    std::vector<user_id> pre_queue;
     std::uint32_t active = 0;
     std::deque<deadline> active_deadlines;   // admission order = deadline order (one TTL per concert)
     std::deque<std::uint64_t> active_users;  // parallel to active_deadlines: the user of each entry
@@ -77,7 +84,8 @@ struct reservation_record {
     std::uint32_t concert_index = 0;
     std::uint32_t date_index = 0;
     std::uint32_t seat = 0;
-    won price = 0;
+    std::vector<std::uint32_t> more_seats;  // after `seat`, ascending (several seats in one hold)
+    won price = 0;                          // of all its seats
     time_ms held_at = 0;
     time_ms expires_at = 0;
     time_ms paid_at = 0;
@@ -105,7 +113,7 @@ struct partition_state {
     time_ms clock = 0;                      // max accept time seen: the engine's only clock
     std::uint64_t next_event_sequence = 0;
     std::uint64_t next_command_offset = 0;  // the offset apply expects next (asserted)
-    time_ms next_deadline = 0;              // earliest hold/active deadline of any concert; 0 = none
+    time_ms next_deadline = 0;              // earliest hold/active/onsale deadline of any concert; 0 = none
 
     std::vector<concert_state> concerts;    // creation order
     std::unordered_map<concert_id, std::uint32_t> concert_index;

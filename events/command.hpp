@@ -36,12 +36,23 @@ struct record_tail {
     auto operator<=>(const record_tail&) const = default;
 };
 
+// The sale's options, a tail of catalog_options (added after it), so catalogs written with only
+// the options before keep their bytes.
+struct sale_options : record_tail {
+    time_ms onsale_at = 0;  // 0: on sale from creation (no pre-queue)
+    // Orders the pre-queue at onsale_at. Drawn by the API when the concert is created, kept out of
+    // every query and export (events/json.cpp leaves it out): only the raw log holds it.
+    std::uint64_t queue_seed = 0;
+    auto operator<=>(const sale_options&) const = default;
+};
+
 // The catalog's later options. 0 (or empty) means what a concert created before them had.
 struct catalog_options : record_tail {
     std::uint32_t claim_seconds = 0;         // 0: the active TTL (an admitted user is never lapsed early)
     std::uint32_t max_tickets_per_user = 0;  // 0: no cap on seats held and owned
     time_ms refunds_until = 0;               // 0: no refunds
     std::vector<std::uint32_t> seats_per_row;  // per schedule, in schedule order; empty: 25 for every date
+    sale_options sale;  // later still: a tail of this tail
     auto operator<=>(const catalog_options&) const = default;
 };
 
@@ -74,11 +85,20 @@ struct tick {
     auto operator<=>(const tick&) const = default;
 };
 
+// Several seats in one hold: the seats named, or the best `count` adjacent ones the engine picks.
+// Left out (a single-seat hold) while both are empty.
+struct seat_choice : record_tail {
+    std::vector<std::uint32_t> seats;  // 2..seats_per_hold_max distinct seats, any order; `seat` is then 0
+    std::uint32_t count = 0;           // best available, 1..seats_per_hold_max; `seat` is then 0
+    auto operator<=>(const seat_choice&) const = default;
+};
+
 struct hold_seat {
     concert_id concert;
     std::uint64_t ticket = 0;  // the queue ticket named by the caller's queue token
     day_number date = 0;
-    std::uint32_t seat = 0;
+    std::uint32_t seat = 0;    // a single seat, unless `choice` says otherwise
+    seat_choice choice;
     auto operator<=>(const hold_seat&) const = default;
 };
 

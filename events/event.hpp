@@ -13,6 +13,18 @@
 
 namespace encore {
 
+// A reservation's later fields: the seats after its first (ascending; empty for a single seat) and
+// when it was refunded. A record tail: every event carrying a reservation lists it as its own
+// last field (events/fields.hpp), so reservations of one seat keep the bytes they had before
+// reservations could hold several.
+struct reservation_seats : record_tail {
+    std::vector<std::uint32_t> more_seats;
+    // 0 in every event (ReservationRefunded carries the time beside the reservation, as it did
+    // first); the read models set it, for GET /reservations/{id}.
+    time_ms refunded_at = 0;
+    auto operator<=>(const reservation_seats&) const = default;
+};
+
 // A reservation as API.md returns it. Carried whole by the events that change it, so a response
 // (or a projection) renders from one event.
 struct reservation {
@@ -27,8 +39,12 @@ struct reservation {
     time_ms expires_at = 0;
     time_ms paid_at = 0;  // 0 until confirmed
     payment_id payment;   // 0 until a payment was accepted
+    reservation_seats extra;  // seats after `seat`; `price` is the sum over all of them
     auto operator<=>(const reservation&) const = default;
 };
+
+// Every seat of a reservation, ascending.
+std::vector<std::uint32_t> seats_of(const reservation& r);
 
 struct concert_created {
     create_concert concert;
@@ -50,7 +66,21 @@ struct queue_joined {
     std::uint64_t position = 0;        // waiting users ahead + 1; 0 when active
     time_ms active_until = 0;          // when active
     bool fresh = true;
+    struct later : record_tail {
+        bool pre_queue = false;        // joined before onsaleAt: WAITING, unordered, no position
+        auto operator<=>(const later&) const = default;
+    } details;
     auto operator<=>(const queue_joined&) const = default;
+};
+
+// At onsaleAt, a pre-queue user's place in the queue (1 = first), drawn with the concert's seed.
+// Emitted for the whole pre-queue, in place order, before the first admissions.
+struct queue_placed {
+    concert_id concert;
+    user_id user;
+    std::uint64_t ticket = 0;
+    std::uint64_t place = 0;
+    auto operator<=>(const queue_placed&) const = default;
 };
 
 struct queue_admitted {
@@ -205,7 +235,8 @@ struct refund_failed {
 using event_body = std::variant<concert_created, user_registered, queue_joined, queue_admitted, queue_left, seat_held,
                                 hold_expired, hold_cancelled, payment_started, wallet_debited, debit_refused,
                                 payment_confirmed, payment_failed, charged, refused, idempotent_replay, key_claimed,
-                                refund_started, wallet_credited, credit_refused, reservation_refunded, refund_failed>;
+                                refund_started, wallet_credited, credit_refused, reservation_refunded, refund_failed,
+                                queue_placed>;
 
 enum class event_type : std::uint8_t {
     concert_created = 0,
@@ -230,8 +261,9 @@ enum class event_type : std::uint8_t {
     credit_refused = 19,
     reservation_refunded = 20,
     refund_failed = 21,
+    queue_placed = 22,
 };
-inline constexpr std::uint8_t event_type_count = 22;
+inline constexpr std::uint8_t event_type_count = 23;
 
 struct event {
     std::uint64_t sequence = 0;         // dense per partition: 0, 1, 2…

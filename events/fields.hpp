@@ -19,11 +19,16 @@ template <class F> void each(create_concert& s, F&& f) {
 }
 template <class F> void each(catalog_options& s, F&& f) {
     ENCORE_FIELD(claim_seconds); ENCORE_FIELD(max_tickets_per_user); ENCORE_FIELD(refunds_until); ENCORE_FIELD(seats_per_row);
+    ENCORE_FIELD(sale);
 }
+template <class F> void each(sale_options& s, F&& f) { ENCORE_FIELD(onsale_at); ENCORE_FIELD(queue_seed); }
 template <class F> void each(register_user& s, F&& f) { ENCORE_FIELD(name); }
 template <class F> void each(enqueue& s, F&& f) { ENCORE_FIELD(concert); }
 template <class F> void each(tick&, F&&) {}
-template <class F> void each(hold_seat& s, F&& f) { ENCORE_FIELD(concert); ENCORE_FIELD(ticket); ENCORE_FIELD(date); ENCORE_FIELD(seat); }
+template <class F> void each(seat_choice& s, F&& f) { ENCORE_FIELD(seats); ENCORE_FIELD(count); }
+template <class F> void each(hold_seat& s, F&& f) {
+    ENCORE_FIELD(concert); ENCORE_FIELD(ticket); ENCORE_FIELD(date); ENCORE_FIELD(seat); ENCORE_FIELD(choice);
+}
 template <class F> void each(cancel_hold& s, F&& f) { ENCORE_FIELD(reservation); }
 template <class F> void each(pay& s, F&& f) { ENCORE_FIELD(reservation); }
 template <class F> void each(charge& s, F&& f) { ENCORE_FIELD(amount); }
@@ -43,6 +48,10 @@ template <class F> void each(command_meta& s, F&& f) {
     ENCORE_FIELD(accepted_at); ENCORE_FIELD(user); ENCORE_FIELD(idempotency_key); ENCORE_FIELD(origin);
 }
 
+// A reservation's seats after the first are not among its fields: they are a record tail, which
+// must end a record, so each event carrying a reservation lists them last (ENCORE_SEATS).
+template <class F> void each(reservation_seats& s, F&& f) { ENCORE_FIELD(more_seats); ENCORE_FIELD(refunded_at); }
+#define ENCORE_SEATS f("extra", s.reservation.extra)
 template <class F> void each(reservation& s, F&& f) {
     ENCORE_FIELD(id); ENCORE_FIELD(concert); ENCORE_FIELD(user); ENCORE_FIELD(date); ENCORE_FIELD(seat); ENCORE_FIELD(price);
     ENCORE_FIELD(status); ENCORE_FIELD(held_at); ENCORE_FIELD(expires_at); ENCORE_FIELD(paid_at); ENCORE_FIELD(payment);
@@ -51,7 +60,11 @@ template <class F> void each(concert_created& s, F&& f) { ENCORE_FIELD(concert);
 template <class F> void each(user_registered& s, F&& f) { ENCORE_FIELD(user); ENCORE_FIELD(name); }
 template <class F> void each(queue_joined& s, F&& f) {
     ENCORE_FIELD(concert); ENCORE_FIELD(user); ENCORE_FIELD(ticket); ENCORE_FIELD(status); ENCORE_FIELD(position);
-    ENCORE_FIELD(active_until); ENCORE_FIELD(fresh);
+    ENCORE_FIELD(active_until); ENCORE_FIELD(fresh); ENCORE_FIELD(details);
+}
+template <class F> void each(queue_joined::later& s, F&& f) { ENCORE_FIELD(pre_queue); }
+template <class F> void each(queue_placed& s, F&& f) {
+    ENCORE_FIELD(concert); ENCORE_FIELD(user); ENCORE_FIELD(ticket); ENCORE_FIELD(place);
 }
 template <class F> void each(queue_admitted& s, F&& f) {
     ENCORE_FIELD(concert); ENCORE_FIELD(user); ENCORE_FIELD(ticket); ENCORE_FIELD(active_until);
@@ -59,9 +72,9 @@ template <class F> void each(queue_admitted& s, F&& f) {
 template <class F> void each(queue_left& s, F&& f) {
     ENCORE_FIELD(concert); ENCORE_FIELD(user); ENCORE_FIELD(ticket); ENCORE_FIELD(completed);
 }
-template <class F> void each(seat_held& s, F&& f) { ENCORE_FIELD(reservation); }
-template <class F> void each(hold_expired& s, F&& f) { ENCORE_FIELD(reservation); }
-template <class F> void each(hold_cancelled& s, F&& f) { ENCORE_FIELD(reservation); }
+template <class F> void each(seat_held& s, F&& f) { ENCORE_FIELD(reservation); ENCORE_SEATS; }
+template <class F> void each(hold_expired& s, F&& f) { ENCORE_FIELD(reservation); ENCORE_SEATS; }
+template <class F> void each(hold_cancelled& s, F&& f) { ENCORE_FIELD(reservation); ENCORE_SEATS; }
 template <class F> void each(payment_started& s, F&& f) {
     ENCORE_FIELD(payment); ENCORE_FIELD(reservation); ENCORE_FIELD(user); ENCORE_FIELD(amount);
 }
@@ -71,7 +84,7 @@ template <class F> void each(wallet_debited& s, F&& f) {
 template <class F> void each(debit_refused& s, F&& f) {
     ENCORE_FIELD(payment); ENCORE_FIELD(reservation); ENCORE_FIELD(user); ENCORE_FIELD(amount); ENCORE_FIELD(balance);
 }
-template <class F> void each(payment_confirmed& s, F&& f) { ENCORE_FIELD(reservation); ENCORE_FIELD(balance); }
+template <class F> void each(payment_confirmed& s, F&& f) { ENCORE_FIELD(reservation); ENCORE_FIELD(balance); ENCORE_SEATS; }
 template <class F> void each(payment_failed& s, F&& f) {
     ENCORE_FIELD(payment); ENCORE_FIELD(reservation); ENCORE_FIELD(user); ENCORE_FIELD(reason); ENCORE_FIELD(balance);
 }
@@ -90,11 +103,14 @@ template <class F> void each(wallet_credited& s, F&& f) {
 template <class F> void each(credit_refused& s, F&& f) {
     ENCORE_FIELD(payment); ENCORE_FIELD(reservation); ENCORE_FIELD(user); ENCORE_FIELD(amount); ENCORE_FIELD(balance);
 }
-template <class F> void each(reservation_refunded& s, F&& f) { ENCORE_FIELD(reservation); ENCORE_FIELD(refunded_at); ENCORE_FIELD(balance); }
+template <class F> void each(reservation_refunded& s, F&& f) {
+    ENCORE_FIELD(reservation); ENCORE_FIELD(refunded_at); ENCORE_FIELD(balance); ENCORE_SEATS;
+}
 template <class F> void each(refund_failed& s, F&& f) {
     ENCORE_FIELD(payment); ENCORE_FIELD(reservation); ENCORE_FIELD(user); ENCORE_FIELD(reason); ENCORE_FIELD(balance);
 }
 
+#undef ENCORE_SEATS
 #undef ENCORE_FIELD
 
 }  // namespace encore::fields

@@ -27,10 +27,13 @@ struct renderer {
 
     template <class T>
     void operator()(const char* name, const T& v) {
-        if constexpr (std::is_base_of_v<record_tail, T>) {
+        if constexpr (std::is_same_v<T, reservation_seats>) {
+            return;  // rendered inside its reservation, as "seats"
+        } else if constexpr (std::is_base_of_v<record_tail, T>) {
             fields::each(const_cast<T&>(v), renderer{out});  // the later fields, beside the others
         } else {
-            out[name] = value(name, v);
+            // The pre-queue's seed stays in the raw log: whoever could read it could predict the order.
+            if (std::string_view(name) != "queue_seed") out[name] = value(name, v);
         }
     }
 
@@ -65,6 +68,10 @@ struct renderer {
         } else {
             nlohmann::json o = nlohmann::json::object();
             fields::each(const_cast<T&>(v), renderer{o});
+            if constexpr (std::is_same_v<T, reservation>) {
+                o["seats"] = seats_of(v);
+                if (v.extra.refunded_at != 0) o["refunded_at"] = format_instant(v.extra.refunded_at);
+            }
             return o;
         }
     }

@@ -36,6 +36,7 @@ std::string_view refusal_code(refusal r) {
         case refusal::not_paid: return "NOT_PAID";
         case refusal::already_refunded: return "ALREADY_REFUNDED";
         case refusal::refund_not_allowed: return "REFUND_NOT_ALLOWED";
+        case refusal::no_adjacent_seats: return "NO_ADJACENT_SEATS";
     }
     return "UNKNOWN";
 }
@@ -114,6 +115,7 @@ std::string_view to_string(event_type t) {
         case event_type::credit_refused: return "CreditRefused";
         case event_type::reservation_refunded: return "ReservationRefunded";
         case event_type::refund_failed: return "RefundFailed";
+        case event_type::queue_placed: return "QueuePlaced";
     }
     return "Unknown";
 }

@@ -85,6 +85,8 @@ inline constexpr std::uint32_t ttl_seconds_max = 7 * 24 * 3600;
 inline constexpr std::uint32_t max_holds_per_user_max = 100;
 inline constexpr std::uint32_t max_tickets_per_user_max = 100;
 inline constexpr std::uint32_t seats_per_row_max = 1'000;
+// Seats of one reservation: a hold of more would always exceed maxTicketsPerUser.
+inline constexpr std::uint32_t seats_per_hold_max = max_tickets_per_user_max;
 inline constexpr won price_max = 1'000'000'000;
 
 // Domain refusals: stable codes, recorded in events, mapped to HTTP in one switch in api/.
@@ -112,8 +114,9 @@ enum class refusal : std::uint8_t {
     not_paid = 20,                // a refund of a reservation that is not CONFIRMED
     already_refunded = 21,
     refund_not_allowed = 22,      // the concert takes no refunds, or refundsUntil has passed
+    no_adjacent_seats = 23,       // best available: no row has `count` adjacent available seats
 };
-inline constexpr std::uint8_t refusal_max = 22;
+inline constexpr std::uint8_t refusal_max = 23;
 
 // Characters (code points) of UTF-8 text, counted by their lead bytes: names are limited in
 // characters, as people count them, not in bytes.

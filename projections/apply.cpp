@@ -58,6 +58,7 @@ public:
     result<unit> operator()(const credit_refused& body);
     result<unit> operator()(const reservation_refunded& body);
     result<unit> operator()(const refund_failed&) { return unit{}; }
+    result<unit> operator()(const queue_placed& body);
 
 private:
     // The record under `key`, which must exist (`what` names it in the error).
@@ -74,14 +75,17 @@ private:
 
     result<unit> release(const reservation& r, std::uint64_t date_record::*counter);
     result<unit> set_payment(reservation_id r, payment_id payment);
-    result<seat_status> seat_of(const reservation& r, const date_record& d);
+    // Checks that every seat of the reservation is `from`, then sets each to `to` (AVAILABLE
+    // erases it) and adds `kind` to its history; returns the seat count.
+    result<std::uint32_t> move_seats(const reservation& r, const date_record& d, seat_status from, seat_status to,
+                                     seat_history_entry::kind kind, const char* contradiction_text);
     result<unit> record_wait(concert_id c, time_ms wait_ms);
     void add_history(user_id u, history_entry entry);
     // Counts this event in the concert's timeline bucket (`count` changes the record) and
     // restates the queue's waiting count there; call after the queue counters are staged.
     template <class Count>
     result<unit> add_to_timeline(concert_id c, Count count);
-    void add_seat_history(const reservation& r, seat_history_entry::kind kind);
+    void add_seat_history(const reservation& r, std::uint32_t seat, seat_history_entry::kind kind);
 
     staged_batch& batch_;
     const event& event_;
@@ -122,9 +126,9 @@ result<unit> stager::add_to_timeline(concert_id c, Count count) {
     return unit{};
 }
 
-void stager::add_seat_history(const reservation& r, seat_history_entry::kind kind) {
+void stager::add_seat_history(const reservation& r, std::uint32_t seat, seat_history_entry::kind kind) {
     // Every event of a seat is in the concert's partition, so its sequence orders them.
-    batch_.put(keys::seat_history_key(r.concert, r.date, r.seat, event_.sequence),
+    batch_.put(keys::seat_history_key(r.concert, r.date, seat, event_.sequence),
                encode_record(seat_history_entry{kind, event_.at, r.id, r.user}));
 }
 
@@ -156,14 +160,19 @@ result<unit> stager::operator()(const queue_joined& body) {
     auto counters = require<queue_counters_record>(keys::queue_counters_key(body.concert), decode_queue_counters,
                                                    "queue counters (unknown concert)");
     if (!counters) return counters.err();
-    queue_entry_record entry{body.ticket, body.status, body.active_until, event_.at};
+    // The place: none yet in the pre-queue; else behind everyone admitted and waiting.
+    queue_entry_record entry{body.ticket, 0, body.status, body.active_until, event_.at};
     if (body.status == queue_status::active) {
+        entry.place = counters->admitted_through + 1;
         counters->active += 1;
         counters->admitted_total += 1;
-        counters->admitted_through = body.ticket;
+        counters->admitted_through = entry.place;
         if (auto r = record_wait(body.concert, 0); !r) return r;
     } else if (body.status == queue_status::waiting) {
-        if (body.ticket <= counters->admitted_through) return contradiction(event_, "waiting ticket already admitted");
+        if (!body.details.pre_queue) {
+            if (body.position == 0) return contradiction(event_, "a waiting ticket without a position");
+            entry.place = counters->admitted_through + body.position;
+        }
         counters->waiting += 1;
     } else {
         return contradiction(event_, "a fresh ticket that is neither waiting nor active");
@@ -185,14 +194,14 @@ result<unit> stager::operator()(const queue_admitted& body) {
                                              "queue entry");
     if (!entry) return entry.err();
     if (entry->ticket != body.ticket || entry->status != queue_status::waiting || counters->waiting == 0 ||
-        body.ticket <= counters->admitted_through)
-        return contradiction(event_, "admits a ticket that is not waiting");
+        entry->place != counters->admitted_through + 1)
+        return contradiction(event_, "admits a ticket that is not first in the queue");
     entry->status = queue_status::active;
     entry->active_until = body.active_until;
     counters->waiting -= 1;
     counters->active += 1;
     counters->admitted_total += 1;
-    counters->admitted_through = body.ticket;
+    counters->admitted_through = entry->place;
     if (auto r = record_wait(body.concert, event_.at - entry->joined_at); !r) return r;
     batch_.put(keys::queue_entry_key(body.concert, body.user), encode_record(*entry));
     batch_.put(keys::queue_counters_key(body.concert), encode_record(*counters));
@@ -215,6 +224,17 @@ result<unit> stager::operator()(const queue_left& body) {
     return unit{};
 }
 
+result<unit> stager::operator()(const queue_placed& body) {
+    auto entry = require<queue_entry_record>(keys::queue_entry_key(body.concert, body.user), decode_queue_entry,
+                                             "queue entry");
+    if (!entry) return entry.err();
+    if (entry->ticket != body.ticket || entry->status != queue_status::waiting || entry->place != 0 || body.place == 0)
+        return contradiction(event_, "places a ticket that is not in the pre-queue");
+    entry->place = body.place;
+    batch_.put(keys::queue_entry_key(body.concert, body.user), encode_record(*entry));
+    return unit{};
+}
+
 result<unit> stager::record_wait(concert_id c, time_ms wait_ms) {
     std::string key = keys::wait_bucket_key(c, wait_bucket_of(wait_ms));
     auto count = counter(key);
@@ -223,48 +243,62 @@ result<unit> stager::record_wait(concert_id c, time_ms wait_ms) {
     return unit{};
 }
 
-// The seat's status as this batch sees it; fails when the seat is outside the date.
-result<seat_status> stager::seat_of(const reservation& r, const date_record& d) {
-    if (r.seat < 1 || r.seat > d.seats) return contradiction(event_, "seat number outside the date");
-    auto raw = batch_.get(keys::seat_key(r.concert, r.date, r.seat));
-    if (!raw) return raw.err();
-    if (!raw->has_value()) return seat_status::available;
-    const std::string& v = **raw;
-    if (v.size() != 1 || (v[0] != 1 && v[0] != 2)) return error{errc::corrupt, "read models: undecodable seat"};
-    return static_cast<seat_status>(v[0]);
+result<std::uint32_t> stager::move_seats(const reservation& r, const date_record& d, seat_status from, seat_status to,
+                                         seat_history_entry::kind kind, const char* contradiction_text) {
+    const std::vector<std::uint32_t> seats = seats_of(r);
+    for (std::uint32_t seat : seats) {
+        if (seat < 1 || seat > d.seats) return contradiction(event_, "seat number outside the date");
+        auto raw = batch_.get(keys::seat_key(r.concert, r.date, seat));
+        if (!raw) return raw.err();
+        seat_status now = seat_status::available;
+        if (raw->has_value()) {
+            const std::string& v = **raw;
+            if (v.size() != 1 || (v[0] != 1 && v[0] != 2)) return error{errc::corrupt, "read models: undecodable seat"};
+            now = static_cast<seat_status>(v[0]);
+        }
+        if (now != from) return contradiction(event_, contradiction_text);
+    }
+    for (std::uint32_t seat : seats) {
+        std::string key = keys::seat_key(r.concert, r.date, seat);
+        if (to == seat_status::available) {
+            batch_.erase(std::move(key));
+        } else {
+            batch_.put(std::move(key), std::string(1, static_cast<char>(to)));
+        }
+        add_seat_history(r, seat, kind);
+    }
+    return static_cast<std::uint32_t>(seats.size());
 }
 
 result<unit> stager::operator()(const seat_held& body) {
     const reservation& r = body.reservation;
     auto date = require<date_record>(keys::date_key(r.concert, r.date), decode_date_record, "date (unknown concert)");
     if (!date) return date.err();
-    auto seat = seat_of(r, *date);
-    if (!seat) return seat.err();
-    if (*seat != seat_status::available) return contradiction(event_, "holds a seat that is not available");
-    date->held += 1;
+    auto n = move_seats(r, *date, seat_status::available, seat_status::held, seat_history_entry::kind::held,
+                        "holds a seat that is not available");
+    if (!n) return n.err();
+    date->held += *n;
     date->holds_placed += 1;
     batch_.put(keys::date_key(r.concert, r.date), encode_record(*date));
-    batch_.put(keys::seat_key(r.concert, r.date, r.seat), std::string(1, static_cast<char>(seat_status::held)));
     batch_.put(keys::reservation_key(r.id), encode_record(r));
     batch_.put(keys::user_reservation_key(r.user, r.held_at, r.id), std::string());
-    add_seat_history(r, seat_history_entry::kind::held);
     return add_to_timeline(r.concert, [](timeline_record& t) { t.holds_placed += 1; });
 }
 
-// A hold ends without a sale (expired or cancelled): the seat is AVAILABLE again.
+// A hold ends without a sale (expired or cancelled): its seats are AVAILABLE again.
 result<unit> stager::release(const reservation& r, std::uint64_t date_record::*ended) {
     auto date = require<date_record>(keys::date_key(r.concert, r.date), decode_date_record, "date (unknown concert)");
     if (!date) return date.err();
-    auto seat = seat_of(r, *date);
-    if (!seat) return seat.err();
-    if (*seat != seat_status::held || date->held == 0) return contradiction(event_, "releases a seat that is not held");
-    date->held -= 1;
+    const bool expired = ended == &date_record::holds_expired;
+    auto n = move_seats(r, *date, seat_status::held, seat_status::available,
+                        expired ? seat_history_entry::kind::expired : seat_history_entry::kind::cancelled,
+                        "releases a seat that is not held");
+    if (!n) return n.err();
+    if (date->held < *n) return contradiction(event_, "releases more seats than are held");
+    date->held -= *n;
     (*date).*ended += 1;
     batch_.put(keys::date_key(r.concert, r.date), encode_record(*date));
-    batch_.erase(keys::seat_key(r.concert, r.date, r.seat));
     batch_.put(keys::reservation_key(r.id), encode_record(r));
-    const bool expired = ended == &date_record::holds_expired;
-    add_seat_history(r, expired ? seat_history_entry::kind::expired : seat_history_entry::kind::cancelled);
     return add_to_timeline(r.concert, [expired](timeline_record& t) {
         (expired ? t.holds_expired : t.holds_cancelled) += 1;
     });
@@ -274,18 +308,18 @@ result<unit> stager::operator()(const payment_confirmed& body) {
     const reservation& r = body.reservation;
     auto date = require<date_record>(keys::date_key(r.concert, r.date), decode_date_record, "date (unknown concert)");
     if (!date) return date.err();
-    auto seat = seat_of(r, *date);
-    if (!seat) return seat.err();
-    if (*seat != seat_status::held || date->held == 0) return contradiction(event_, "sells a seat that is not held");
-    date->held -= 1;
-    date->sold += 1;
+    auto n = move_seats(r, *date, seat_status::held, seat_status::sold, seat_history_entry::kind::sold,
+                        "sells a seat that is not held");
+    if (!n) return n.err();
+    if (date->held < *n) return contradiction(event_, "sells more seats than are held");
+    date->held -= *n;
+    date->sold += *n;
     date->revenue += r.price;
+    date->payments += 1;
     batch_.put(keys::date_key(r.concert, r.date), encode_record(*date));
-    batch_.put(keys::seat_key(r.concert, r.date, r.seat), std::string(1, static_cast<char>(seat_status::sold)));
     batch_.put(keys::reservation_key(r.id), encode_record(r));
-    add_seat_history(r, seat_history_entry::kind::sold);
-    return add_to_timeline(r.concert, [price = r.price](timeline_record& t) {
-        t.seats_sold += 1;
+    return add_to_timeline(r.concert, [price = r.price, n = *n](timeline_record& t) {
+        t.seats_sold += n;
         t.revenue += price;
     });
 }
@@ -335,19 +369,20 @@ result<unit> stager::operator()(const credit_refused& body) {
 }
 
 result<unit> stager::operator()(const reservation_refunded& body) {
-    const reservation& r = body.reservation;
+    reservation r = body.reservation;
+    r.extra.refunded_at = body.refunded_at;
     auto date = require<date_record>(keys::date_key(r.concert, r.date), decode_date_record, "date (unknown concert)");
     if (!date) return date.err();
-    auto seat = seat_of(r, *date);
-    if (!seat) return seat.err();
-    if (*seat != seat_status::sold || date->sold == 0 || date->revenue < r.price)
-        return contradiction(event_, "refunds a seat that is not sold");
-    date->sold -= 1;
+    if (date->revenue < r.price) return contradiction(event_, "refunds more than the date took");
+    auto n = move_seats(r, *date, seat_status::sold, seat_status::available, seat_history_entry::kind::refunded,
+                        "refunds a seat that is not sold");
+    if (!n) return n.err();
+    if (date->sold < *n) return contradiction(event_, "refunds more seats than are sold");
+    date->sold -= *n;
     date->revenue -= r.price;
+    date->refunds += 1;
     batch_.put(keys::date_key(r.concert, r.date), encode_record(*date));
-    batch_.erase(keys::seat_key(r.concert, r.date, r.seat));
     batch_.put(keys::reservation_key(r.id), encode_record(r));
-    add_seat_history(r, seat_history_entry::kind::refunded);
     return add_to_timeline(r.concert, [price = r.price](timeline_record& t) {
         t.refunds += 1;
         t.revenue -= price;

@@ -206,10 +206,15 @@ std::optional<queue_view> rocks_read_models::queue(concert_id c, user_id u, time
     queue_view v;
     v.ticket = entry->ticket;
     v.status = entry->status;
-    if (entry->status == queue_status::waiting) {
-        // Admission is in ticket order: a ticket still waiting is above the highest admitted one.
-        assert(entry->ticket > counters->admitted_through);
-        v.position = entry->ticket - counters->admitted_through;
+    v.onsale_at = m->config.options.sale.onsale_at;
+    if (entry->status == queue_status::waiting && entry->place == 0) {
+        // In the pre-queue: no place until onsaleAt; the wait is at least until then.
+        v.pre_queue = true;
+        if (now != 0 && v.onsale_at > now) v.estimated_wait_seconds = ceil_div(static_cast<std::uint64_t>(v.onsale_at - now), 1000);
+    } else if (entry->status == queue_status::waiting) {
+        // Admission is in place order: a place still waiting is above the highest admitted one.
+        assert(entry->place > counters->admitted_through);
+        v.position = entry->place - counters->admitted_through;
         const queue_settings& q = m->config.queue;
         const std::uint64_t worst = ceil_div(v.position, q.active_capacity) * q.active_ttl_seconds;
         v.estimated_wait_seconds = m->admissions.estimate_seconds(v.position, now).value_or(worst);
@@ -249,6 +254,8 @@ std::optional<concert_analytics> rocks_read_models::analytics(concert_id c) cons
             a.holds_placed = d->holds_placed;
             a.holds_expired = d->holds_expired;
             a.holds_cancelled = d->holds_cancelled;
+            a.refunds = d->refunds;
+            a.payments = d->payments;
             return true;
         });
         if (const std::string* raw = shard.find(keys::queue_counters_key(c))) {

@@ -67,7 +67,9 @@ struct page {
 struct queue_view {
     std::uint64_t ticket = 0;
     queue_status status = queue_status::waiting;
-    std::uint64_t position = 0;           // 0 unless WAITING
+    std::uint64_t position = 0;           // 0 unless WAITING (and 0 in the pre-queue)
+    bool pre_queue = false;               // WAITING before onsaleAt, with no place yet
+    time_ms onsale_at = 0;                // the concert's onsaleAt, when it has one
     // 0 unless WAITING: position / the concert's admission rate over the last minutes, capped by
     // the worst case ceil(position / activeCapacity) * activeTtlSeconds, which is also the answer
     // before two admissions have been seen. See README.md.
@@ -79,7 +81,8 @@ struct date_analytics {
     day_number date = 0;
     std::uint32_t sold = 0, held = 0, available = 0;
     won revenue = 0;
-    std::uint64_t holds_placed = 0, holds_expired = 0, holds_cancelled = 0;
+    std::uint64_t holds_placed = 0, holds_expired = 0, holds_cancelled = 0, refunds = 0;
+    std::uint64_t payments = 0;  // holds paid (a hold of several seats counts once)
 };
 
 struct concert_analytics {

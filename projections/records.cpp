@@ -38,6 +38,8 @@ std::string encode_record(const date_record& r) {
     w.put_int(r.holds_expired);
     w.put_int(r.holds_cancelled);
     w.put_int(r.revenue);
+    w.put_int(r.refunds);
+    w.put_int(r.payments);
     return out;
 }
 
@@ -50,6 +52,8 @@ std::optional<date_record> decode_date_record(std::string_view bytes) {
         r.holds_expired = in.get_int<std::uint64_t>();
         r.holds_cancelled = in.get_int<std::uint64_t>();
         r.revenue = in.get_int<won>();
+        r.refunds = in.get_int<std::uint64_t>();
+        r.payments = in.get_int<std::uint64_t>();
     });
 }
 
@@ -57,6 +61,7 @@ std::string encode_record(const queue_entry_record& r) {
     std::string out;
     byte_writer w(out);
     w.put_int(r.ticket);
+    w.put_int(r.place);
     w.put_int(static_cast<std::uint8_t>(r.status));
     w.put_int(r.active_until);
     w.put_int(r.joined_at);
@@ -66,6 +71,7 @@ std::string encode_record(const queue_entry_record& r) {
 std::optional<queue_entry_record> decode_queue_entry(std::string_view bytes) {
     return decode_exactly<queue_entry_record>(bytes, [](byte_reader& in, queue_entry_record& r) {
         r.ticket = in.get_int<std::uint64_t>();
+        r.place = in.get_int<std::uint64_t>();
         r.status = get_enum<queue_status>(in, 3);
         r.active_until = in.get_int<time_ms>();
         r.joined_at = in.get_int<time_ms>();
@@ -105,6 +111,9 @@ std::string encode_record(const reservation& r) {
     w.put_int(r.expires_at);
     w.put_int(r.paid_at);
     w.put_int(r.payment.value);
+    w.put_int(static_cast<std::uint16_t>(r.extra.more_seats.size()));
+    for (std::uint32_t seat : r.extra.more_seats) w.put_int(seat);
+    w.put_int(r.extra.refunded_at);
     return out;
 }
 
@@ -121,6 +130,10 @@ std::optional<reservation> decode_reservation(std::string_view bytes) {
         r.expires_at = in.get_int<time_ms>();
         r.paid_at = in.get_int<time_ms>();
         r.payment.value = in.get_int<std::uint64_t>();
+        auto more = in.get_int<std::uint16_t>();
+        if (more >= seats_per_hold_max || more > in.remaining() / 4) return in.fail("seat count");
+        for (std::uint16_t i = 0; i < more; ++i) r.extra.more_seats.push_back(in.get_int<std::uint32_t>());
+        r.extra.refunded_at = in.get_int<time_ms>();
     });
 }
 

@@ -14,7 +14,8 @@ namespace encore::projections {
 
 // The layout version stored under the meta key "layout": a store written with another layout is
 // refused at open (delete the directory; the projector rebuilds it from the event log).
-inline constexpr std::uint32_t layout_version = 2;  // 2: timelines (t) and seat histories (H)
+// 2: timelines (t) and seat histories (H); 3: several seats a reservation, queue places
+inline constexpr std::uint32_t layout_version = 3;
 
 // Per (concert, date): the seat counters and the analytics counters, in one value.
 struct date_record {
@@ -24,22 +25,25 @@ struct date_record {
     std::uint64_t holds_placed = 0;
     std::uint64_t holds_expired = 0;
     std::uint64_t holds_cancelled = 0;
-    won revenue = 0;
+    won revenue = 0;             // net of refunds
+    std::uint64_t refunds = 0;   // reservations refunded
+    std::uint64_t payments = 0;  // reservations paid (holds converted)
     bool operator==(const date_record&) const = default;
 };
 
 // Per (concert, user): their latest ticket.
 struct queue_entry_record {
     std::uint64_t ticket = 0;
+    std::uint64_t place = 0;  // in admission order; 0 while in the pre-queue (before onsaleAt)
     queue_status status = queue_status::waiting;
     time_ms active_until = 0;
     time_ms joined_at = 0;
 };
 
-// Per concert. Admission is in ticket order, so a WAITING ticket's position is
-// ticket - admitted_through.
+// Per concert. Admission is in place order, so a WAITING ticket's position is
+// place - admitted_through.
 struct queue_counters_record {
-    std::uint64_t admitted_through = 0;  // the highest admitted ticket
+    std::uint64_t admitted_through = 0;  // the highest admitted place
     std::uint64_t waiting = 0;
     std::uint64_t active = 0;
     std::uint64_t admitted_total = 0;

@@ -382,18 +382,22 @@ public:
             account& a = accounts_[r->user.value];
             follow(a, a.balance, r->balance, r->user, e, event_offset, failures);
         } else if (const auto* f = std::get_if<reservation_refunded>(&e.body)) {
-            // The seat is no longer sold, and may be sold again.
+            // The seats are no longer sold, and may be sold again.
             const reservation& s = f->reservation;
-            if (sold_.erase({s.concert.value, s.date, s.seat}) == 1) --seats_sold_;
+            for (std::uint32_t seat : seats_of(s)) {
+                if (sold_.erase({s.concert.value, s.date, seat}) == 1) --seats_sold_;
+            }
         } else if (const auto* p = std::get_if<payment_confirmed>(&e.body)) {
             const reservation& s = p->reservation;
-            ++seats_sold_;
-            if (!sold_.insert({s.concert.value, s.date, s.seat}).second) {
-                ++seats_sold_twice_;
-                failures.push_back({"seats", p_, event_offset, std::nullopt,
-                                    "seat " + std::to_string(s.seat) + " of " + to_text(s.concert) + " on day " +
-                                        std::to_string(s.date) + " is sold again (reservation " +
-                                        reservation_text(s.id) + ")"});
+            for (std::uint32_t seat : seats_of(s)) {
+                ++seats_sold_;
+                if (!sold_.insert({s.concert.value, s.date, seat}).second) {
+                    ++seats_sold_twice_;
+                    failures.push_back({"seats", p_, event_offset, std::nullopt,
+                                        "seat " + std::to_string(seat) + " of " + to_text(s.concert) + " on day " +
+                                            std::to_string(s.date) + " is sold again (reservation " +
+                                            reservation_text(s.id) + ")"});
+                }
             }
         }
     }

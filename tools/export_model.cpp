@@ -52,7 +52,8 @@ std::vector<table> make_tables() {
                   {"max_holds_per_user", ct::integer, "holds one user may have at once"},
                   {"max_tickets_per_user", ct::integer, "seats one user may hold and own at once; NULL: no cap"},
                   {"claim_seconds", ct::integer, "seconds an admitted user has to act; NULL: active_ttl_seconds"},
-                  {"refunds_until", ct::text, "refunds allowed until then; NULL: no refunds"}},
+                  {"refunds_until", ct::text, "refunds allowed until then; NULL: no refunds"},
+                  {"onsale_at", ct::text, "the sale opens then (a shuffled pre-queue before it); NULL: on sale from creation"}},
                  {"concert_id"},
                  {}});
     t.push_back({"dates", "one row per date of a concert, with its figures at the end of the log",
@@ -216,12 +217,10 @@ cell refunds_until_of(const C& c) {
     return cell{};
 }
 
-template <class R>
-std::vector<std::uint32_t> seats_of(const R& r) {
-    if constexpr (requires { r.seats.begin(); }) {
-        if (!r.seats.empty()) return std::vector<std::uint32_t>(r.seats.begin(), r.seats.end());
-    }
-    return {r.seat};
+template <class C>
+cell onsale_at_of(const C& c) {
+    if constexpr (requires { c.options.sale.onsale_at; }) return instant(c.options.sale.onsale_at);
+    return cell{};
 }
 
 }  // namespace
@@ -638,7 +637,8 @@ void model::write(sink& out, const std::function<void(const std::string&)>& writ
         r = {cell{to_text(id)}, cell{cc.title}, cell{cc.venue}, instant(c.created_at), integer(c.partition),
              integer(static_cast<std::int64_t>(c.dates.size())), integer(seats), integer(cc.queue.active_capacity),
              integer(cc.queue.active_ttl_seconds), integer(cc.hold_ttl_seconds), integer(cc.max_holds_per_user),
-             option_number(cc, "max_tickets_per_user"), option_number(cc, "claim_seconds"), refunds_until_of(cc)};
+             option_number(cc, "max_tickets_per_user"), option_number(cc, "claim_seconds"), refunds_until_of(cc),
+             onsale_at_of(cc)};
         emit("concerts");
     }
     out.end_table();

@@ -74,13 +74,21 @@ void world::check_partition(const engine::partition_state& s) {
 void world::check_concert(const engine::partition_state& s, const engine::concert_state& c, std::uint32_t index) {
     // Count seats from the reservation records: never two live reservations on one seat.
     std::map<std::pair<std::uint32_t, std::uint32_t>, const engine::reservation_record*> live;
-    std::map<std::uint64_t, std::uint32_t> holds_of;  // user -> HELD reservations at this concert
+    std::map<std::uint64_t, std::uint32_t> holds_of;    // user -> HELD reservations at this concert
+    std::map<std::uint64_t, std::uint32_t> tickets_of;  // user -> seats HELD or CONFIRMED at this concert
     for (const engine::reservation_record& r : s.reservations) {
         if (r.concert_index != index) continue;
         if (r.status != reservation_status::held && r.status != reservation_status::confirmed) continue;
-        auto [it, fresh] = live.emplace(std::make_pair(r.date_index, r.seat), &r);
-        require(fresh, seat_name(c, c.dates[r.date_index], r.seat) + " is held or sold by two reservations");
+        const std::vector<std::uint32_t> seats = engine::seats_of(r);
+        require(std::is_sorted(seats.begin(), seats.end()) && std::adjacent_find(seats.begin(), seats.end()) == seats.end(),
+                "a reservation's seats are not ascending and distinct");
+        require(r.price == c.dates[r.date_index].price * static_cast<won>(seats.size()), "a reservation's price is not its seats'");
+        for (std::uint32_t seat : seats) {
+            auto [it, fresh] = live.emplace(std::make_pair(r.date_index, seat), &r);
+            require(fresh, seat_name(c, c.dates[r.date_index], seat) + " is held or sold by two reservations");
+        }
         if (r.status == reservation_status::held) ++holds_of[r.user.value];
+        tickets_of[r.user.value] += static_cast<std::uint32_t>(seats.size());
     }
     for (std::uint32_t di = 0; di < c.dates.size(); ++di) {
         const engine::date_state& d = c.dates[di];
@@ -105,6 +113,9 @@ void world::check_concert(const engine::partition_state& s, const engine::concer
     for (const auto& [user, a] : c.attendees) {
         require(a.holds == holds_of[user.value], "an attendee's hold count differs from the reservations");
         require(a.holds <= c.config.max_holds_per_user, "more holds than maxHoldsPerUser");
+        require(a.tickets == tickets_of[user.value], "an attendee's seat count differs from the reservations");
+        const std::uint32_t tickets_max = c.config.options.max_tickets_per_user;
+        require(tickets_max == 0 || a.tickets <= tickets_max, "more seats held and owned than maxTicketsPerUser");
         if (a.status == queue_status::active) {
             ++active;
             require(a.active_until > s.clock, "an ACTIVE token past its deadline");
@@ -112,12 +123,26 @@ void world::check_concert(const engine::partition_state& s, const engine::concer
     }
     require(active == c.active && active <= c.config.queue.active_capacity, "more users ACTIVE than the capacity");
     require(c.waiting.empty() || c.active == c.config.queue.active_capacity, "users wait while a slot is free");
-    std::uint64_t ticket = c.admitted_through;
+    if (!c.on_sale) {
+        // Before onsaleAt: nobody admitted, placed or in line; everyone who joined is in the pre-queue, once.
+        require(s.clock < c.config.options.sale.onsale_at, "a pre-queue still closed past onsaleAt");
+        require(c.active == 0 && c.waiting.empty() && c.admitted_through == 0, "someone admitted before onsaleAt");
+        require(c.pre_queue.size() + 1 == c.next_ticket, "a pre-queue that is not every ticket");
+        std::set<std::uint64_t> once;
+        for (user_id u : c.pre_queue) {
+            const engine::attendee& a = c.attendees.at(u);
+            require(a.status == queue_status::waiting && a.place == 0 && once.insert(u.value).second,
+                    "a pre-queue user placed, not waiting, or there twice");
+        }
+        return;
+    }
+    require(c.pre_queue.empty(), "a pre-queue left after onsaleAt");
+    std::uint64_t place = c.admitted_through;
     for (user_id u : c.waiting) {
         const engine::attendee& a = c.attendees.at(u);
-        require(a.status == queue_status::waiting && a.ticket == ++ticket, "the waiting line is out of ticket order");
+        require(a.status == queue_status::waiting && a.place == ++place, "the waiting line is out of place order");
     }
-    require(ticket + 1 == c.next_ticket, "tickets past the waiting line");
+    require(place + 1 == c.next_ticket, "tickets past the waiting line");
 }
 
 // Money is conserved: every won charged is in a wallet, in a confirmed payment not refunded, or in

@@ -96,6 +96,9 @@ void world::record_queue_event(const event& e) {
         auto status = q->completed ? queue_status::completed : queue_status::expired;
         tokens_[{q->user.value, q->concert.value}].status = status;
     }
+    if (const auto* q = std::get_if<queue_placed>(&e.body)) {
+        require(places_.emplace(std::make_pair(q->concert.value, q->ticket), q->place).second, "a ticket placed twice");
+    }
     std::uint64_t admitted = 0, concert = 0;
     if (const auto* q = std::get_if<queue_joined>(&e.body); q && q->fresh && q->status == queue_status::active) {
         admitted = q->ticket;
@@ -106,10 +109,13 @@ void world::record_queue_event(const event& e) {
         concert = q->concert.value;
     }
     if (admitted != 0) {
-        // First come, first served: tickets become ACTIVE in ticket order, none skipped.
+        // First come, first served: places become ACTIVE in order, none skipped. A ticket's place
+        // is the ticket, except in a pre-queue, which the shuffle placed.
+        auto placed = places_.find({concert, admitted});
+        const std::uint64_t place = placed == places_.end() ? admitted : placed->second;
         std::uint64_t& last = last_admitted_[concert];
-        require(admitted == last + 1, "ticket " + std::to_string(admitted) + " admitted after " + std::to_string(last));
-        last = admitted;
+        require(place == last + 1, "place " + std::to_string(place) + " admitted after " + std::to_string(last));
+        last = place;
     }
     if (const auto* h = std::get_if<seat_held>(&e.body)) {
         reservations_.push_back({h->reservation.id, h->reservation.user});
@@ -273,8 +279,12 @@ void world::judge_enqueue(const command& c, log_position at, const event& answer
     const engine::attendee& a = concert->attendees.at(c.meta.user);
     require(a.ticket == joined->ticket, "QueueJoined names another ticket than the user's");
     require(!joined->fresh || joined->ticket + 1 == concert->next_ticket, "a fresh ticket is not the newest");
-    if (joined->status == queue_status::waiting) {
-        require(a.status == queue_status::waiting && joined->position == a.ticket - concert->admitted_through,
+    require(joined->details.pre_queue == !concert->on_sale, "QueueJoined says pre-queue where it is not, or not where it is");
+    if (joined->details.pre_queue) {
+        require(joined->status == queue_status::waiting && joined->position == 0 && a.place == 0,
+                "a pre-queue join with a position");
+    } else if (joined->status == queue_status::waiting) {
+        require(a.status == queue_status::waiting && joined->position == a.place - concert->admitted_through,
                 "a WAITING position is not the waiting users ahead plus one");
     } else {
         require(joined->status == queue_status::active && a.status == queue_status::active && joined->position == 0,
@@ -298,6 +308,11 @@ void world::judge_hold(const command& c, log_position at, const event& answer) {
             if (d.date == body.date) date = &d;
         }
     }
+    const bool pick = body.choice.count != 0;
+    std::vector<std::uint32_t> asked = body.choice.seats.empty() ? std::vector<std::uint32_t>{body.seat} : body.choice.seats;
+    std::sort(asked.begin(), asked.end());
+    const bool repeated = std::adjacent_find(asked.begin(), asked.end()) != asked.end();
+    const auto n = static_cast<std::uint32_t>(pick ? body.choice.count : asked.size());
     refusal expected = refusal::none;
     if (concert == nullptr || body.ticket == 0 || body.ticket >= concert->next_ticket || a == nullptr ||
         a->ticket < body.ticket) {
@@ -306,35 +321,103 @@ void world::judge_hold(const command& c, log_position at, const event& answer) {
         expected = refusal::queue_token_expired;
     } else if (a->status == queue_status::waiting) {
         expected = refusal::not_your_turn;
+    } else if (repeated) {
+        expected = refusal::invalid_request;
     } else if (date == nullptr) {
         expected = refusal::date_not_bookable;
-    } else if (body.seat < 1 || body.seat > date->seats) {
+    } else if (!pick && std::any_of(asked.begin(), asked.end(), [&](std::uint32_t seat) { return seat < 1 || seat > date->seats; })) {
         expected = refusal::invalid_seat;
     }
     if (const auto* held = std::get_if<seat_held>(&answer.body)) {
         require(expected == refusal::none, "SeatHeld where " + std::string(refusal_code(expected)) + " was due");
-        require(held->reservation.id == reservation_id::at(at) && held->reservation.user == c.meta.user,
-                "SeatHeld names another reservation");
-        require(date->seat_cells[body.seat - 1] != engine::no_reservation &&
-                    s.reservations[date->seat_cells[body.seat - 1] - 1].offset == at.offset,
-                "the held seat is not the new reservation's");
+        const reservation& r = held->reservation;
+        require(r.id == reservation_id::at(at) && r.user == c.meta.user, "SeatHeld names another reservation");
+        const std::vector<std::uint32_t> seats = seats_of(r);
+        require(seats.size() == n && (pick || seats == asked), "SeatHeld holds other seats than asked");
+        require(r.price == date->price * static_cast<won>(n), "a hold's price is not the sum of its seats'");
+        for (std::uint32_t seat : seats) {
+            require(date->seat_cells[seat - 1] != engine::no_reservation &&
+                        s.reservations[date->seat_cells[seat - 1] - 1].offset == at.offset,
+                    "a held seat is not the new reservation's");
+        }
+        if (pick) judge_pick(s, *date, r, n);
         require(a->holds <= concert->config.max_holds_per_user, "a hold past maxHoldsPerUser");
-        require(held->reservation.expires_at == s.clock + concert->config.hold_ttl_seconds * 1000LL,
+        require(r.expires_at == s.clock + concert->config.hold_ttl_seconds * 1000LL,
                 "a hold expires at another time than now + holdTtlSeconds");
+        ++stats_[pick ? "hold: best available" : n > 1 ? "hold: several seats" : "hold: one seat"];
         return;
     }
     const auto* r = std::get_if<refused>(&answer.body);
     require(r != nullptr, "HoldSeat answered by neither SeatHeld nor Refused");
     if (expected == refusal::none) {
-        expected = engine::seat_of(*date, body.seat, s) != seat_status::available ? refusal::seat_taken
-                   : a->holds >= concert->config.max_holds_per_user                ? refusal::hold_limit
-                                                                                    : refusal::none;
+        const std::uint32_t tickets_max = concert->config.options.max_tickets_per_user;
+        const bool taken = !pick && std::any_of(asked.begin(), asked.end(), [&](std::uint32_t seat) {
+            return engine::seat_of(*date, seat, s) != seat_status::available;
+        });
+        expected = taken                                                ? refusal::seat_taken
+                   : a->holds >= concert->config.max_holds_per_user     ? refusal::hold_limit
+                   : tickets_max != 0 && a->tickets + n > tickets_max   ? refusal::ticket_limit
+                   : pick                                               ? refusal::no_adjacent_seats
+                                                                        : refusal::none;
     }
     require(r->reason == expected, "HoldSeat refused with " + std::string(refusal_code(r->reason)) + ", expected " +
                                        std::string(refusal_code(expected)));
-    if (expected == refusal::not_your_turn) {
-        require(r->detail == a->ticket - concert->admitted_through, "NOT_YOUR_TURN with a wrong position");
+    if (expected == refusal::no_adjacent_seats) {
+        // No row had n adjacent available seats.
+        for (std::uint32_t first = 1; first <= date->seats; first += date->seats_per_row) {
+            const std::uint32_t last = std::min(date->seats, first + date->seats_per_row - 1);
+            std::uint32_t run = 0;
+            for (std::uint32_t seat = first; seat <= last; ++seat) {
+                run = date->seat_cells[seat - 1] == engine::no_reservation ? run + 1 : 0;
+                require(run < n, "NO_ADJACENT_SEATS where a row had " + std::to_string(n) + " side by side");
+            }
+        }
     }
+    if (expected == refusal::not_your_turn) {
+        require(r->detail == (a->place == 0 ? 0 : a->place - concert->admitted_through), "NOT_YOUR_TURN with a wrong position");
+    }
+}
+
+// A best-available pick, judged by API.md's rule on the seats as they were before it: n adjacent
+// seats in one row; no pick leaving a single empty seat beside it if any pick avoids that; and no
+// lower row with a pick at least as good.
+void world::judge_pick(const engine::partition_state& s, const engine::date_state& d, const reservation& held,
+                       std::uint32_t n) {
+    const std::uint32_t slot = d.seat_cells[held.seat - 1];
+    auto was_free = [&](std::uint32_t seat) {
+        return d.seat_cells[seat - 1] == engine::no_reservation || d.seat_cells[seat - 1] == slot;
+    };
+    auto row_of = [&](std::uint32_t seat) { return (seat - 1) / d.seats_per_row; };
+    // 0: not a pick (a seat taken or off the row); 1: leaves a seat alone; 2: leaves none alone.
+    auto grade = [&](std::uint32_t first) -> int {
+        const std::uint32_t row_first = row_of(first) * d.seats_per_row + 1;
+        const std::uint32_t row_last = std::min(d.seats, row_first + d.seats_per_row - 1);
+        if (first + n - 1 > row_last) return 0;
+        for (std::uint32_t seat = first; seat < first + n; ++seat) {
+            if (!was_free(seat)) return 0;
+        }
+        std::uint32_t left = 0, right = 0;
+        for (std::uint32_t seat = first; seat > row_first && was_free(seat - 1); --seat) ++left;
+        for (std::uint32_t seat = first + n - 1; seat < row_last && was_free(seat + 1); ++seat) ++right;
+        return left == 1 || right == 1 ? 1 : 2;
+    };
+    const std::vector<std::uint32_t> seats = seats_of(held);
+    for (std::size_t i = 1; i < seats.size(); ++i) require(seats[i] == seats[i - 1] + 1, "a best-available pick with a gap");
+    const int got = grade(held.seat);
+    require(got > 0, "a best-available pick of seats not side by side in one row");
+    int best = 0;
+    std::uint32_t best_row = 0;
+    for (std::uint32_t first = 1; first + n - 1 <= d.seats; ++first) {
+        const int g = grade(first);
+        if (g > best) {
+            best = g;
+            best_row = row_of(first);
+        }
+    }
+    require(got == best, "a best-available pick leaves a seat alone where another pick would not");
+    require(row_of(held.seat) == best_row, "a best-available pick skips a lower row with as good a pick");
+    ++stats_[got == 2 ? "pick: no seat left alone" : "pick: a seat left alone (no other way)"];
+    (void)s;
 }
 
 void world::judge_reservation(const command& c, log_position at, const event* answer) {

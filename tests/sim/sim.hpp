@@ -74,6 +74,7 @@ private:
     void client_step();
     command random_client_command();
     command_body queue_or_hold(user_id user, const create_concert& concert);
+    seat_choice random_seats(const schedule& date, std::uint32_t& seat);
     command_body pay_or_cancel(command_meta& meta);
     void repeat_keyed_command();
     void deliver_step();
@@ -97,6 +98,8 @@ private:
     void judge_charge(const command& c, const event& answer);
     void judge_enqueue(const command& c, log_position at, const event& answer);
     void judge_hold(const command& c, log_position at, const event& answer);
+    void judge_pick(const engine::partition_state& s, const engine::date_state& d, const reservation& held,
+                    std::uint32_t n);
     void judge_reservation(const command& c, log_position at, const event* answer);
     void judge_refund(const command& c, log_position at, const event* answer);
     // invariants.cpp
@@ -148,7 +151,8 @@ private:
     won credited_total_ = 0;  // refunds credited back to wallets
     std::map<payment_id, payment_record> payments_;
     std::set<payment_id> debits_in_flight_;    // debited, not yet confirmed
-    std::map<std::uint64_t, std::uint64_t> last_admitted_;  // concert -> last ticket made ACTIVE
+    std::map<std::uint64_t, std::uint64_t> last_admitted_;  // concert -> last place made ACTIVE
+    std::map<std::pair<std::uint64_t, std::uint64_t>, std::uint64_t> places_;  // (concert, ticket) -> pre-queue place
     std::set<log_position> pays_in_flight_;    // accepted Pays not answered yet
     std::set<std::uint64_t> created_;          // concerts created
     std::map<std::string, std::uint64_t> stats_;

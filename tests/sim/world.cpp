@@ -1,6 +1,7 @@
 // The world's moves: the catalog, client commands, saga deliveries, clock jumps, snapshots.
 
 #include <algorithm>
+#include <set>
 
 #include "events/ids.hpp"
 #include "events/json.hpp"
@@ -34,15 +35,24 @@ create_concert world::random_concert(std::uint64_t id) {
     c.title = "concert " + std::to_string(id);
     c.venue = "hall";
     auto dates = 1 + below(3);
+    // Small dates, so seats run out and conflict; some in rows, for best-available picks.
+    const bool rows = chance(0.5);
     for (std::uint64_t d = 0; d < dates; ++d) {
         c.schedules.push_back({first_day + static_cast<day_number>(d * 2 + below(2)),
-                               static_cast<std::uint32_t>(1 + below(6)), between(0, 5) * 10'000});
+                               static_cast<std::uint32_t>(1 + below(rows ? 16 : 6)), between(0, 5) * 10'000});
+        if (rows) c.options.seats_per_row.push_back(static_cast<std::uint32_t>(1 + below(6)));
     }
     c.queue = {static_cast<std::uint32_t>(1 + below(4)), static_cast<std::uint32_t>(between(20, 300))};
     c.hold_ttl_seconds = static_cast<std::uint32_t>(between(5, 120));
     c.max_holds_per_user = static_cast<std::uint32_t>(1 + below(3));
     // Most concerts take refunds for a while; some never do.
     if (chance(0.7)) c.options.refunds_until = now_ + between(30, 900) * 1000;
+    if (chance(0.5)) c.options.max_tickets_per_user = static_cast<std::uint32_t>(1 + below(5));
+    // Some go on sale later: a pre-queue first, shuffled by the concert's seed.
+    if (chance(0.3)) {
+        c.options.sale.onsale_at = now_ + between(1, 120) * 1000;
+        c.options.sale.queue_seed = rng_();
+    }
     return c;
 }
 
@@ -136,8 +146,36 @@ command_body world::queue_or_hold(user_id user, const create_concert& concert) {
     std::uint64_t ticket = chance(0.95) ? token.ticket : below(30);
     const schedule& date = concert.schedules[below(concert.schedules.size())];
     day_number day = chance(0.97) ? date.date : date.date + 1000;
-    auto seat = static_cast<std::uint32_t>(chance(0.97) ? between(1, date.seats) : (chance(0.5) ? 0 : date.seats + 1));
-    return hold_seat{concert.concert, ticket, day, seat};
+    std::uint32_t seat = 0;
+    seat_choice choice = random_seats(date, seat);
+    return hold_seat{concert.concert, ticket, day, seat, choice};
+}
+
+// Mostly one seat; else several named seats, or the best `count`; now and then a seat that does
+// not exist, and rarely a list the API would have refused (a seat twice).
+seat_choice world::random_seats(const schedule& date, std::uint32_t& seat) {
+    auto some_seat = [&] {
+        return static_cast<std::uint32_t>(chance(0.97) ? between(1, date.seats) : (chance(0.5) ? 0 : date.seats + 1));
+    };
+    seat_choice choice;
+    auto roll = below(100);
+    if (roll < 65) {
+        seat = some_seat();
+    } else if (roll < 82) {
+        auto n = 2 + below(3);
+        std::set<std::uint32_t> seats;
+        for (std::uint64_t i = 0; i < n; ++i) seats.insert(some_seat());
+        choice.seats.assign(seats.begin(), seats.end());
+        std::shuffle(choice.seats.begin(), choice.seats.end(), rng_);
+        if (chance(0.02)) choice.seats.push_back(choice.seats.front());
+        if (choice.seats.size() == 1) {
+            seat = choice.seats.front();
+            choice.seats.clear();
+        }
+    } else {
+        choice.count = static_cast<std::uint32_t>(1 + below(4));
+    }
+    return choice;
 }
 
 // Mostly a recent reservation, mostly by its owner, mostly paying.

@@ -24,7 +24,12 @@ std::string amount_and_balance(won amount, won balance) {
     return std::to_string(amount) + " balance " + std::to_string(balance);
 }
 
-std::string seat_text(const reservation& r) { return format_date(r.date) + "/" + std::to_string(r.seat); }
+// "2026-12-24/7", or "2026-12-24/7,8,9" for several seats.
+std::string seat_text(const reservation& r) {
+    std::string seats;
+    for (std::uint32_t seat : seats_of(r)) seats += (seats.empty() ? "" : ",") + std::to_string(seat);
+    return format_date(r.date) + "/" + seats;
+}
 
 bool is_client_command(const command& c) {
     switch (c.type()) {
@@ -47,7 +52,8 @@ struct describer {
     std::string operator()(const queue_joined& e) const {
         std::string s = "QueueJoined " + user_text(e.user) + " #" + std::to_string(e.ticket) + " " +
                         std::string(to_string(e.status));
-        if (e.status == queue_status::waiting) s += " " + std::to_string(e.position);
+        if (e.details.pre_queue) s += " pre-queue";
+        else if (e.status == queue_status::waiting) s += " " + std::to_string(e.position);
         return e.fresh ? s : s + " again";
     }
     std::string operator()(const queue_admitted& e) const {
@@ -102,6 +108,9 @@ struct describer {
     std::string operator()(const refund_failed& e) const {
         return "RefundFailed " + user_text(e.user) + " " + std::string(refusal_code(e.reason));
     }
+    std::string operator()(const queue_placed& e) const {
+        return "QueuePlaced " + user_text(e.user) + " #" + std::to_string(e.ticket) + " at " + std::to_string(e.place);
+    }
 
     static std::string reservation_line(const char* type, const reservation& r) {
         return std::string(type) + " " + user_text(r.user) + " " + seat_text(r);
@@ -127,6 +136,12 @@ step register_as(user_id u, std::string name) { return client(u, register_user{s
 step enqueue_as(user_id u, concert_id c) { return client(u, enqueue{c}); }
 step hold(user_id u, std::uint64_t ticket, std::uint32_t seat, day_number date, concert_id c) {
     return client(u, hold_seat{c, ticket, date, seat});
+}
+step hold_seats(user_id u, std::uint64_t ticket, std::vector<std::uint32_t> seats, day_number date, concert_id c) {
+    return client(u, hold_seat{c, ticket, date, 0, seat_choice{{}, std::move(seats), 0}});
+}
+step hold_best(user_id u, std::uint64_t ticket, std::uint32_t count, day_number date, concert_id c) {
+    return client(u, hold_seat{c, ticket, date, 0, seat_choice{{}, {}, count}});
 }
 step cancel(user_id u, reservation_id r) { return client(u, cancel_hold{r}); }
 step pay(user_id u, reservation_id r) { return client(u, encore::pay{r}); }

@@ -43,6 +43,9 @@ step create(create_concert c = catalog());
 step register_as(user_id u, std::string name);
 step enqueue_as(user_id u, concert_id c = iu);
 step hold(user_id u, std::uint64_t ticket, std::uint32_t seat, day_number date = eve, concert_id c = iu);
+// Several seats in one hold, and the best `count` seats.
+step hold_seats(user_id u, std::uint64_t ticket, std::vector<std::uint32_t> seats, day_number date = eve, concert_id c = iu);
+step hold_best(user_id u, std::uint64_t ticket, std::uint32_t count, day_number date = eve, concert_id c = iu);
 step cancel(user_id u, reservation_id r);
 step pay(user_id u, reservation_id r);
 step refund_of(user_id u, reservation_id r);

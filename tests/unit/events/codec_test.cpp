@@ -302,6 +302,16 @@ TEST_CASE("a catalog's later options: left out at their defaults, so older recor
     options.refunds_until = sample_time + 86'400'000;
     options.seats_per_row = {10, 3};
     const std::string newer = encode(rich);
+    // ...and the sale's options, a tail of that tail: catalogs with the options above keep their bytes.
+    command richer = rich;
+    std::get<create_concert>(richer.body).options.sale = {{}, sample_time + 3'600'000, 0x5eed};
+    const std::string newest = encode(richer);
+    CHECK(newest.size() == newer.size() + 8 + 8);
+    CHECK(newest.compare(0, newer.size(), newer) == 0);
+    auto richer_decoded = decode_command(newest);
+    REQUIRE(richer_decoded.ok());
+    CHECK(*richer_decoded == richer);
+    CHECK_FALSE(decode_command(newer + std::string(8 + 8, '\0')).ok());
     CHECK(newer.size() == older.size() + 4 + 4 + 8 + 2 + 2 * 4);
     CHECK(newer.compare(0, older.size(), older) == 0);  // the options follow every older field
     auto rich_decoded = decode_command(newer);

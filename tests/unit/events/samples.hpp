@@ -98,6 +98,7 @@ inline std::vector<event_body> sample_event_bodies() {
         credit_refused{p, r.id, u, 80'000, 9'007'199'254'700'000},
         reservation_refunded{r, sample_time + 90'000, 100'000},
         refund_failed{p, r.id, u, refusal::balance_limit, 9'007'199'254'700'000},
+        queue_placed{c, u, 12, 3},
     };
 }
 
