@@ -1,6 +1,8 @@
 #include "tests/integration/api.hpp"
 
 #include <chrono>
+#include <cstdio>
+#include <ctime>
 #include <stdexcept>
 
 namespace encore::test {
@@ -76,6 +78,16 @@ std::int64_t instant_ms(std::string_view t) {
     const auto at = sys_days{day} + hours{digits(t, 11, 2)} + minutes{digits(t, 14, 2)} +
                     seconds{digits(t, 17, 2)} + milliseconds{digits(t, 20, 3)};
     return duration_cast<milliseconds>(at.time_since_epoch()).count();
+}
+
+std::string instant_text(std::int64_t ms) {
+    const std::time_t seconds = static_cast<std::time_t>(ms / 1000);
+    std::tm utc{};
+    gmtime_r(&seconds, &utc);
+    char text[96];
+    std::snprintf(text, sizeof text, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", utc.tm_year + 1900, utc.tm_mon + 1,
+                  utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec, static_cast<int>(ms % 1000));
+    return text;
 }
 
 std::int64_t now_ms() {

@@ -41,6 +41,8 @@ header_list operator+(header_list a, const header_list& b);
 
 // Milliseconds since the epoch: of an RFC 3339 instant as API.md writes them, and now.
 std::int64_t instant_ms(std::string_view rfc3339);
+// `2026-12-24T19:00:00.000Z` for milliseconds since the epoch, as API.md writes instants.
+std::string instant_text(std::int64_t ms);
 std::int64_t now_ms();
 
 // Calls `probe` until it returns true or `timeout` passes; true if it did. Polling, not sleeping:

@@ -1,6 +1,8 @@
 // The waiting room (API.md "Waiting room"): tokens, positions, first-come-first-served admission
 // as slots free (by payment and by the active TTL), and the event stream.
 
+#include <algorithm>
+
 #include <catch2/catch.hpp>
 
 #include "tests/integration/api.hpp"
@@ -292,4 +294,82 @@ TEST_CASE("the queue event stream sends the status and a new event when the user
 }
 
 }  // namespace
+}  // namespace encore::test
+
+namespace encore::test {
+
+TEST_CASE("before onsaleAt joiners wait in a pre-queue without positions; at it they are placed and admitted", "[queue][prequeue]") {
+    server_process server;
+    http_client client(server.host(), server.port());
+    const std::int64_t onsale = now_ms() + 4'000;
+    json body = concert_body(50, 100, 1, 600);
+    body["onsaleAt"] = instant_text(onsale);
+    const auto concert = create_concert(client, server, body);
+    json listed;
+    const json concerts = call(client, "GET", "/concerts").json().at("concerts");
+    for (const json& c : concerts) {
+        if (c.at("concertId") == concert) listed = c;
+    }
+    CHECK(listed.at("onsaleAt") == instant_text(onsale));
+    CHECK(listed.dump().find("eed") == std::string::npos);  // the seed is in no query
+
+    std::vector<queued> early;
+    for (int i = 0; i < 3; ++i) {
+        early.push_back(join(client, concert));
+        const json q = queue_state(client, early.back().user, concert, early.back().token);
+        INFO("queue: " << q.dump());
+        CHECK(q.at("status") == "WAITING");
+        CHECK(q.at("preQueue") == true);
+        CHECK(q.at("position").is_null());
+        CHECK(q.at("onsaleAt") == instant_text(onsale));
+        CHECK(q.at("estimatedWaitSeconds").get<std::int64_t>() >= 1);
+    }
+    // Joining again is the same token, still unplaced; a hold is not yet anyone's turn.
+    auto again = enqueue(client, early[0].user, concert);
+    REQUIRE_STATUS(again, 200);
+    CHECK(again.json().at("queueToken") == early[0].token);
+    CHECK(again.json().at("position").is_null());
+    const guest waiting{early[0].user, early[0].token};
+    CHECK_ERROR(hold(client, waiting, concert, 1), 429, "NOT_YOUR_TURN");
+
+    http_client stream(server.host(), server.port());
+    auto head = stream.open_event_stream("/concerts/" + concert + "/queue/stream?token=" + early[1].user.token +
+                                         "&queueToken=" + early[1].token);
+    REQUIRE(head.ok());
+    REQUIRE_STATUS(*head, 200);
+    auto first_event = stream.next_event();
+    REQUIRE(first_event.ok());
+    CHECK(json::parse(first_event->data).at("preQueue") == true);
+
+    // At onsaleAt, with no request needed: one ACTIVE (capacity 1), the others placed 1 and 2.
+    REQUIRE(poll_until(std::chrono::seconds(20), [&] {
+        for (const auto& q : early) {
+            if (status_of(client, q.user, concert, q.token) == "ACTIVE") return true;
+        }
+        return false;
+    }));
+    CHECK(now_ms() >= onsale);
+    std::vector<std::int64_t> positions;
+    for (const auto& q : early) {
+        const json state = queue_state(client, q.user, concert, q.token);
+        CHECK(state.at("preQueue") == false);
+        positions.push_back(state.at("position").get<std::int64_t>());
+    }
+    std::sort(positions.begin(), positions.end());
+    CHECK(positions == std::vector<std::int64_t>{0, 1, 2});
+    // The stream announced the change.
+    bool placed = false;
+    for (int i = 0; i < 5 && !placed; ++i) {
+        auto next = stream.next_event();
+        REQUIRE(next.ok());
+        placed = json::parse(next->data).at("preQueue") == false;
+    }
+    CHECK(placed);
+    // A later joiner queues behind the whole pre-queue.
+    const auto late = join(client, concert);
+    const json late_state = queue_state(client, late.user, concert, late.token);
+    CHECK(late_state.at("preQueue") == false);
+    CHECK(late_state.at("position") == 3);
+}
+
 }  // namespace encore::test

@@ -12,17 +12,6 @@
 namespace encore::test {
 namespace {
 
-// `2026-12-24T19:00:00.000Z` for milliseconds since the epoch, as API.md writes instants.
-std::string format_instant_for_test(std::int64_t ms) {
-    const std::time_t seconds = static_cast<std::time_t>(ms / 1000);
-    std::tm utc{};
-    gmtime_r(&seconds, &utc);
-    char text[96];
-    std::snprintf(text, sizeof text, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", utc.tm_year + 1900, utc.tm_mon + 1,
-                  utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec, static_cast<int>(ms % 1000));
-    return text;
-}
-
 // The timeline's buckets, checked to be consecutive multiples of `seconds`, oldest first.
 json timeline_of(http_client& client, const server_process& server, const std::string& concert,
                  const std::string& query) {
@@ -135,13 +124,13 @@ TEST_CASE("the timeline counts the waiting room, holds, expiries, cancels and sa
     // A long range is answered in pages of at most 10,000 buckets, joined by nextFrom.
     const std::string from = "?bucketSeconds=10&from=" + fine.front().at("start").get<std::string>();
     const std::int64_t start_ms = instant_ms(fine.front().at("start").get<std::string>());
-    const json first_page = timeline_of(client, server, concert, from + "&to=" + format_instant_for_test(start_ms + 150'000'000));
+    const json first_page = timeline_of(client, server, concert, from + "&to=" + instant_text(start_ms + 150'000'000));
     REQUIRE(first_page.at("buckets").size() == 10'000);
     REQUIRE(first_page.contains("nextFrom"));
     CHECK(instant_ms(first_page.at("nextFrom").get<std::string>()) == start_ms + 100'000'000);
     const json second_page = timeline_of(client, server, concert,
                                          "?bucketSeconds=10&from=" + first_page.at("nextFrom").get<std::string>() +
-                                             "&to=" + format_instant_for_test(start_ms + 150'000'000));
+                                             "&to=" + instant_text(start_ms + 150'000'000));
     CHECK(second_page.at("buckets").size() == 5'000);
     CHECK_FALSE(second_page.contains("nextFrom"));
     const totals paged = add_up(first_page.at("buckets"), 10);

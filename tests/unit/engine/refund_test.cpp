@@ -64,3 +64,26 @@ TEST_CASE("a refund while the credit is in flight", "[engine][refund][race]") {
 }
 
 }  // namespace encore::test
+
+namespace encore::test {
+
+TEST_CASE("a wallet that cannot take the credit fails the refund with BALANCE_LIMIT and keeps the sale", "[engine][refund]") {
+    world w;
+    w.run_all(bought());
+    // The buyer's wallet has since been charged to within 80,000 - 1 of the limit (charges are at
+    // most 1,000,000,000 each; here the state is set as millions of charges would leave it).
+    const won full = balance_max - 80'000 + 1;
+    w.state().wallets.at(u1).balance = full;
+    CHECK(describe(w.run(refund_of(u1, held(1)))) ==
+          std::vector<std::string>{"RefundStarted u1 80000", "CreditRefused u1 80000 balance " + std::to_string(full),
+                                   "RefundFailed u1 BALANCE_LIMIT"});
+    // Nothing moved: still CONFIRMED and SOLD, the balance as it was, and the refund may be asked again.
+    CHECK(w.seat(1) == seat_status::sold);
+    CHECK(w.state().wallets.at(u1).balance == full);
+    w.state().wallets.at(u1).balance = 200'000 - 80'000;
+    CHECK(describe(w.run(refund_of(u1, held(1)))) ==
+          std::vector<std::string>{"RefundStarted u1 80000", "WalletCredited u1 80000 balance 200000",
+                                   "ReservationRefunded u1 2026-12-24/1 balance 200000"});
+}
+
+}  // namespace encore::test
