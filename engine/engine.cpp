@@ -166,6 +166,7 @@ std::uint32_t free_seats(partition_state& s, reservation_record& r) {
     auto free_one = [&](std::uint32_t seat) {
         assert(d.seat_cells[seat - 1] == cell);
         d.seat_cells[seat - 1] = no_reservation;
+        ++d.row_free[(seat - 1) / d.seats_per_row];
     };
     free_one(r.seat);
     for (std::uint32_t seat : r.more_seats) free_one(seat);
@@ -286,8 +287,16 @@ void init_dates(concert_state& c) {
         d.seats = sch.seats;
         if (!config.options.seats_per_row.empty()) d.seats_per_row = config.options.seats_per_row[i];
         d.seat_cells.assign(sch.seats, no_reservation);
+        count_free_seats(d);
     }
     std::sort(c.dates.begin(), c.dates.end(), [](const date_state& a, const date_state& b) { return a.date < b.date; });
+}
+
+void count_free_seats(date_state& d) {
+    d.row_free.assign((d.seats + d.seats_per_row - 1) / d.seats_per_row, 0);
+    for (std::uint32_t seat = 1; seat <= d.seats; ++seat) {
+        if (d.seat_cells[seat - 1] == no_reservation) ++d.row_free[(seat - 1) / d.seats_per_row];
+    }
 }
 
 std::vector<std::uint32_t> seats_of(const reservation_record& r) {
@@ -384,6 +393,7 @@ std::vector<std::uint32_t> best_available(const date_state& d, std::uint32_t n) 
     if (n == 0 || n > d.seats_per_row) return {};
     std::uint32_t lonely = 0;  // the first pick that leaves one seat alone; 0 = none seen
     for (std::uint32_t row_first = 1; row_first <= d.seats; row_first += d.seats_per_row) {
+        if (d.row_free[(row_first - 1) / d.seats_per_row] < n) continue;  // too full for any pick
         const std::uint32_t row_last = std::min(d.seats, row_first + d.seats_per_row - 1);
         std::uint32_t run_first = 0;  // first seat of the current run of available seats; 0 = none
         for (std::uint32_t seat = row_first; seat <= row_last + 1; ++seat) {
@@ -463,7 +473,10 @@ void on(context& cx, const hold_seat& body) {
     r.held_at = cx.now();
     r.expires_at = cx.now() + c->config.hold_ttl_seconds * ms_per_second;
     std::uint32_t slot = slot_of(s, r);
-    for (std::uint32_t seat : seats) d->seat_cells[seat - 1] = slot + 1;
+    for (std::uint32_t seat : seats) {
+        d->seat_cells[seat - 1] = slot + 1;
+        --d->row_free[(seat - 1) / d->seats_per_row];
+    }
     d->held += n;
     ++a.holds;
     a.tickets += n;

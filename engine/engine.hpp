@@ -55,6 +55,8 @@ std::string state_hash(const partition_state& state);
 // AVAILABLE, rows from seatsPerRow): shared by apply and restore.
 bool valid_catalog(const create_concert& c);
 void init_dates(concert_state& c);
+// Recounts each row's available seats from the seat cells (after a restore).
+void count_free_seats(date_state& d);
 // Every seat of a reservation, ascending.
 std::vector<std::uint32_t> seats_of(const reservation_record& r);
 

@@ -92,6 +92,7 @@ bool get_concert(byte_reader& r, concert_state& c) {
         if (cells.size() != std::size_t{d.seats} * sizeof(std::uint32_t)) return false;
         // A date of zero seats leaves the vector without storage: memcpy must not see its null.
         if (!cells.empty()) std::memcpy(d.seat_cells.data(), cells.data(), cells.size());
+        count_free_seats(d);
     }
     auto users = r.get_int<std::uint64_t>();
     if (users > r.remaining() / 38) return false;

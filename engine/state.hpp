@@ -35,6 +35,9 @@ struct date_state {
     std::uint32_t sold = 0;
     // One cell per seat: the reservation slot + 1 that holds or bought it, or no_reservation.
     std::vector<std::uint32_t> seat_cells;
+    // Per row, its AVAILABLE seats: derived from seat_cells (and so in no snapshot), kept by
+    // take_seat/free_seat, so that best-available skips rows too full for a pick.
+    std::vector<std::uint16_t> row_free;
 };
 
 // What one user is doing at one concert: their latest queue ticket and their open holds.

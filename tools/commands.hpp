@@ -44,6 +44,7 @@ int serve(const arguments& args);
 int bench_engine(const arguments& args);
 int bench_http(const arguments& args);
 int bench_onsale(const arguments& args);
+int bench_picks(const arguments& args);
 // `encore audit --data-dir` (audit.cpp) and `encore audit --kafka` (audit_kafka.cpp): exit 0 passed,
 // 1 a check failed, 3 the data could not be read (2, a usage error, comes from main).
 int audit_data_dir(const arguments& args);

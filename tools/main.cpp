@@ -159,6 +159,9 @@ usage:
       Prints stored events as JSON lines.
   encore bench engine [--users N] [--dates N] [--seats N] [--seed N]
       Applies a realistic onsale to one partition on one thread; prints a JSON line.
+  encore bench picks [--seats 100000] [--row 25] [--sold 95] [--picks 20000] [--seed 7]
+      Best-available picks of 1, 2 and 4 seats on one date that stays --sold percent taken, on
+      one thread, against single-seat holds in the same run; prints a JSON line.
   encore bench http [--seconds N] [--connections N] [--users N] [--partitions N] [--hold-share PCT]
                     [--keep-data DIR]
       Starts the service on a temporary data dir (synced embedded log) and drives it over
@@ -208,6 +211,7 @@ int main(int argc, char** argv) {
         if (command == "bench" && argc >= 3 && std::string(argv[2]) == "engine") return bench_engine(arguments(argc, argv, 3, {}));
         if (command == "bench" && argc >= 3 && std::string(argv[2]) == "http") return bench_http(arguments(argc, argv, 3, {"--kafka"}));
         if (command == "bench" && argc >= 3 && std::string(argv[2]) == "onsale") return bench_onsale(arguments(argc, argv, 3, {}));
+        if (command == "bench" && argc >= 3 && std::string(argv[2]) == "picks") return bench_picks(arguments(argc, argv, 3, {}));
         throw usage_error{"unknown command '" + command + "'"};
     } catch (const usage_error& e) {
         std::fprintf(stderr, "encore: %s\n\n%s", e.message.c_str(), usage);

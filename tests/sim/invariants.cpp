@@ -108,6 +108,11 @@ void world::check_concert(const engine::partition_state& s, const engine::concer
             ++(is_sold ? sold : held);
         }
         require(d.held == held && d.sold == sold, "held/sold counts differ from the seats");
+        std::vector<std::uint16_t> row_free((d.seats + d.seats_per_row - 1) / d.seats_per_row, 0);
+        for (std::uint32_t seat = 1; seat <= d.seats; ++seat) {
+            if (d.seat_cells[seat - 1] == engine::no_reservation) ++row_free[(seat - 1) / d.seats_per_row];
+        }
+        require(d.row_free == row_free, "a row's count of available seats differs from its seats");
     }
     std::uint32_t active = 0;
     for (const auto& [user, a] : c.attendees) {
