@@ -55,7 +55,6 @@
     reservationsCursor: null,
     history: [],
     historyCursor: null,
-    multiHold: null,                  // null unknown, true/false: does POST .../holds exist
     skewMs: 0,                        // server clock minus ours, from fresh holds
     firstPosition: null,
     expiredRefresh: new Set(),        // holds past expiresAt whose release is awaited
@@ -1341,99 +1340,44 @@
 
   // ---- holding seats ---------------------------------------------------------------------------
   const holdsPath = () => '/concerts/' + enc(S.concertId) + '/dates/' + enc(S.date) + '/holds';
-  const seatHoldPath = (n) => '/concerts/' + enc(S.concertId) + '/dates/' + enc(S.date) + '/seats/' + n + '/hold';
-  const routeMissing = (r) => (r.status === 404 && r.code === 'NOT_FOUND') || r.status === 405;
-
+  // Several seats go in one hold: all of them or none (POST .../holds).
   async function holdSelected() {
     const seats = [...S.selected].sort((a, b) => a - b);
     if (!seats.length) return;
     clearError('booking-error');
     await busy($('hold-selected'), 'Holding…', async () => {
-      let result = null;
-      if (S.multiHold !== false) {
-        result = await command('POST', holdsPath(), { body: { seats }, queue: S.queueTokens[S.concertId] });
-        if (routeMissing(result)) {
-          S.multiHold = false;
-          result = null;
-        } else {
-          S.multiHold = true;
-        }
-      }
-      if (result) return afterHolds([result]);
-      const results = [];
-      for (const n of seats) results.push({ seat: n, ...(await command('POST', seatHoldPath(n), { queue: S.queueTokens[S.concertId] })) });
-      return afterHolds(results);
+      await afterHold(await command('POST', holdsPath(), { body: { seats }, queue: S.queueTokens[S.concertId] }));
     });
     renderSelection();
   }
 
+  // Best available: the server picks `count` seats side by side in the lowest row it can.
   async function holdBest(event) {
     event.preventDefault();
     const count = Number($('best-count').value);
     clearError('booking-error');
     await busy($('hold-best'), 'Finding seats…', async () => {
-      if (S.multiHold !== false) {
-        const result = await command('POST', holdsPath(), { body: { count }, queue: S.queueTokens[S.concertId] });
-        if (!routeMissing(result)) {
-          S.multiHold = true;
-          return afterHolds([result]);
-        }
-        S.multiHold = false;
-      }
-      // Without the server's pick: the first run of `count` free seats in the lowest row, one
-      // hold each.
-      const pick = pickTogether(count);
-      if (!pick) return showError('booking-error', ERROR_WORDS.NO_ADJACENT_SEATS);
-      const results = [];
-      for (const n of pick) results.push({ seat: n, ...(await command('POST', seatHoldPath(n), { queue: S.queueTokens[S.concertId] })) });
-      return afterHolds(results);
+      await afterHold(await command('POST', holdsPath(), { body: { count }, queue: S.queueTokens[S.concertId] }));
     });
   }
 
-  function pickTogether(count) {
-    if (!S.map) return null;
-    const mine = mySeats(S.map.concertId, S.map.date);
-    const rows = new Map();
-    for (const s of S.map.seats) {
-      const row = rowOf(s);
-      if (!rows.has(row)) rows.set(row, []);
-      rows.get(row).push(s);
-    }
-    for (const seats of rows.values()) {
-      let run = [];
-      for (const s of seats) {
-        const free = s.status === 'AVAILABLE' && !mine.has(s.number);
-        if (free && (!run.length || run[run.length - 1] === s.number - 1)) run.push(s.number);
-        else run = free ? [s.number] : [];
-        if (run.length === count) return run;
-      }
-    }
-    return null;
-  }
-
-  async function afterHolds(results) {
-    const held = results.filter((r) => r.ok);
-    const failed = results.filter((r) => !r.ok);
-    for (const r of held) {
-      if (r.body && r.body.heldAt) S.skewMs = Date.parse(r.body.heldAt) - Date.now();
+  // The answer to a hold: the reservation is shown with its countdown, or the refusal in words.
+  async function afterHold(r) {
+    if (!r.ok) {
+      if (r.status === 401) return;
+      if (['NOT_YOUR_TURN', 'QUEUE_TOKEN_EXPIRED', 'QUEUE_TOKEN_INVALID'].includes(r.code)) bookingRefused(r);
+      showError('booking-error', words(r));
+    } else {
+      if (r.body.heldAt) S.skewMs = Date.parse(r.body.heldAt) - Date.now();
       S.reservations = [r.body].concat(S.reservations.filter((x) => x.reservationId !== r.body.reservationId));
-    }
-    if (failed.length) {
-      const first = failed[0];
-      if (first.status === 401) return;
-      if (['NOT_YOUR_TURN', 'QUEUE_TOKEN_EXPIRED', 'QUEUE_TOKEN_INVALID'].includes(first.code)) bookingRefused(first);
-      const lines = failed.map((r) => (r.seat !== undefined && results.length > 1 ? 'Seat ' + r.seat + ': ' : '') + words(r));
-      showError('booking-error', [...new Set(lines)].join(' '));
-    }
-    if (held.length) {
       S.selected.clear();
       setText('holds-message', '');
       renderHolds();
       renderMap();
-      const seats = held.flatMap((r) => seatsOf(r.body));
-      const left = Date.parse(held[0].body.expiresAt) - Date.parse(held[0].body.heldAt);
+      const seats = seatsOf(r.body);
+      const left = Date.parse(r.body.expiresAt) - Date.parse(r.body.heldAt);
       announce((seats.length === 1 ? 'Seat ' : 'Seats ') + seats.join(', ') + ' held for you. Pay within ' + spokenDuration(left) + '.');
-      if (!failed.length) focusHeading('holds-h');
+      focusHeading('holds-h');
     }
     await loadReservations(true);
     if (isActive()) await loadSeats();

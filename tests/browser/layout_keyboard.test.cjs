@@ -35,7 +35,7 @@ test('at 390 px wide the whole purchase fits the screen, with touch targets of 4
   const shots = [];
   shots.push(await fitsTheScreen(page, '1-welcome'));
   await t.createAccount(page, 'Phone');
-  await t.charge(page, 150000);
+  await t.charge(page, 250000);
   shots.push(await fitsTheScreen(page, '2-concerts'));
   await t.joinConcert(page, concert.title);
   await t.waitForTurn(page);
@@ -48,6 +48,7 @@ test('at 390 px wide the whole purchase fits the screen, with touch targets of 4
   await page.tap('#hold-selected');
   await page.waitForSelector('#hold-list li.hold');
   shots.push(await fitsTheScreen(page, '4-hold'));
+  // Both seats are one hold: one payment of 198,000 won.
   await page.tap('#hold-list button[data-action="pay"]');
   await page.waitForSelector('#ticket-list li[data-status="CONFIRMED"]');
   shots.push(await fitsTheScreen(page, '5-confirmed'));

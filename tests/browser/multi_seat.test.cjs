@@ -1,6 +1,5 @@
 // Several seats in one hold, and the server's best-available pick, through
-// POST /concerts/{c}/dates/{d}/holds. The page falls back to one hold per seat where that route
-// is missing; these tests insist on the route, so they fail without it.
+// POST /concerts/{c}/dates/{d}/holds: one request, one reservation.
 'use strict';
 
 const { test, before, after } = require('node:test');
