@@ -14,7 +14,7 @@
   const HISTORY_PAGE = 20;
   const SCHEDULES_MAX = 366;          // the server's limit of dates per concert
   const CHART_HEIGHT = 190;
-  const CHART_MARGIN = { top: 16, right: 28, bottom: 30, left: 60 };
+  const CHART_MARGIN = { top: 16, right: 28, bottom: 30, left: 48 };
   const X_LABELS_MAX = 6;
   const SVG_NS = 'http://www.w3.org/2000/svg';
 
@@ -228,13 +228,16 @@
   }
 
   // ---- the admin key ---------------------------------------------------------------------------
-  // A made-up concert id: with a good key the server answers 404 CONCERT_NOT_FOUND, with a bad
-  // one 401, and nothing is read or written.
-  const PROBE_PATH = '/analytics/concerts/c-0000000000000000';
+  // The key is tried on a read: the analytics of the first concert listed (200 with a good key,
+  // 401 with a bad one), or of a made-up id while there is none (404 CONCERT_NOT_FOUND with a
+  // good key). Nothing is written.
+  const PROBE_CONCERT = 'c-0000000000000000';
 
   async function checkKey(key) {
-    const r = await api('GET', PROBE_PATH, { adminKey: key });
-    if (r.status === 404 || r.ok) return { ok: true };
+    const list = await api('GET', '/concerts', { adminKey: null });
+    const first = list.ok && list.body && list.body.concerts && list.body.concerts[0];
+    const r = await api('GET', '/analytics/concerts/' + enc(first ? first.concertId : PROBE_CONCERT), { adminKey: key });
+    if (r.ok || (r.status === 404 && r.code === 'CONCERT_NOT_FOUND')) return { ok: true };
     return r;
   }
 
@@ -464,7 +467,8 @@
     const select = $('concert-select');
     select.replaceChildren(...S.concerts.map((c) => el('option', { value: c.concertId, text: c.title + (c.venue ? ' — ' + c.venue : '') })));
     select.value = S.concertId || '';
-    select.disabled = !S.concerts.length;
+    select.hidden = !S.concerts.length;
+    document.querySelector('label[for="concert-select"]').hidden = !S.concerts.length;
     $('concerts-empty').hidden = S.concerts.length > 0;
     persist();
     await followConcert();
@@ -658,7 +662,7 @@
     for (const v of [0, top / 2, top]) {
       if (v !== 0 && v !== top && !Number.isInteger(v)) continue;
       axis.append(svg('line', { class: 'grid', x1: m.left, x2: width - m.right, y1: y(v), y2: y(v) }));
-      const label = spec.money ? compactFormat.format(v) : count(v);
+      const label = spec.money || v >= 10000 ? compactFormat.format(v) : count(v);
       axis.append(svg('text', { x: m.left - 6, y: y(v) + 4, 'text-anchor': 'end' }, label));
     }
     axis.append(svg('text', { class: 'unit', x: 4, y: 10 }, spec.money ? 'won' : spec.unit[1].split(' ')[0]));
@@ -807,6 +811,9 @@
       rows.push(line);
     }
     grid.replaceChildren(...rows);
+    // Wide enough for the longest seat number and row label of the page, so that none wraps.
+    grid.style.setProperty('--seat-width', Math.max(44, 12 + 8 * String(lastSeat).length) + 'px');
+    grid.style.setProperty('--row-label-width', (2.6 + 0.55 * String(lastRow).length).toFixed(2) + 'rem');
     renderGridRange();
   }
 

@@ -158,8 +158,11 @@ async function newFan(browser, server, options = {}) {
   if (options.timezone) await page.emulateTimezone(options.timezone);
   const problems = [];
   page.on('pageerror', (e) => problems.push('page error: ' + e.message));
+  // Every console error, for a test that expects none at all (a failed request is one too).
+  const consoleErrors = [];
   page.on('console', (m) => {
     const text = m.text();
+    if (m.type() === 'error') consoleErrors.push(text);
     if (m.type() === 'error' && /Content Security Policy|Refused to|Uncaught/.test(text)) problems.push('console: ' + text);
   });
   const requests = [];
@@ -169,7 +172,7 @@ async function newFan(browser, server, options = {}) {
   await page.goto(server.url + (options.path || '/'), { waitUntil: 'load' });
   await page.waitForSelector('html[data-ready="true"]');
   return {
-    page, context, problems, requests, responses,
+    page, context, problems, consoleErrors, requests, responses,
     check() { assert.deepEqual(problems, [], 'the page reported problems'); },
     close: () => context.close(),
   };
