@@ -98,8 +98,11 @@ json build() {
         {"get", "/metrics", "Prometheus metrics", "", 200, {}},
         {"get", "/openapi.json", "This document", "", 200, {}},
         {"get", "/", "The fan's web page (HTML; its script and style are /app.js and /app.css)", "", 200, {}},
-        {"get", "/app.js", "The web page's script", "", 200, {}},
-        {"get", "/app.css", "The web page's style sheet", "", 200, {}},
+        {"get", "/app.js", "The fan's web page's script", "", 200, {}},
+        {"get", "/app.css", "The fan's web page's style sheet (the organizer's page uses it too)", "", 200, {}},
+        {"get", "/admin", "The organizer's web page (HTML; it asks for the admin key and sends it as X-Admin-Key; its script and style are /admin.js and /admin.css, on top of /app.css)", "", 200, {}},
+        {"get", "/admin.js", "The organizer's page's script", "", 200, {}},
+        {"get", "/admin.css", "The organizer's page's style sheet", "", 200, {}},
     };
     json doc = {{"openapi", "3.0.3"},
                 {"info", {{"title", "Encore"}, {"version", "1.0.0"},

@@ -1,6 +1,7 @@
 // The route table: each path and method to a command handler (commands.*), a query handler
-// (queries.*) or the event stream (queue_streams.*); the fixed paths (/, /app.js, /app.css,
-// /healthz, /readyz, /metrics, /openapi.json); 404, 405 with Allow, 501.
+// (queries.*) or the event stream (queue_streams.*); the fixed paths (/, /app.js, /app.css, the
+// organizer's /admin, /admin.js, /admin.css, /healthz, /readyz, /metrics, /openapi.json); 404, 405
+// with Allow, 501.
 
 #include <boost/beast/http/field.hpp>
 #include <boost/beast/http/verb.hpp>
@@ -46,8 +47,9 @@ bool matches(std::string_view pattern, const std::vector<std::string_view>& segm
 }
 
 // The pages are served with what a browser needs to refuse framing, MIME sniffing, referrer
-// leaks and anything not from this origin. The page's script and style are files of their own
-// (/app.js, /app.css), so nothing inline runs; nothing may load or connect elsewhere.
+// leaks and anything not from this origin. The pages' scripts and styles are files of their own
+// (/app.js, /app.css, /admin.js, /admin.css), so nothing inline runs; nothing may load or connect
+// elsewhere.
 void set_page_security_headers(http_response& page) {
     page.set("Content-Security-Policy",
              "default-src 'none'; script-src 'self'; style-src 'self'; "
@@ -109,8 +111,10 @@ void service::impl::route(request_context& rc) {
         rc.route = "501";
         return rc.fail(501, "NOT_IMPLEMENTED", "this server does not implement the method " + std::string(rc.request.method_string()));
     }
-    // The fixed GET-only paths, asked with another method.
-    static constexpr std::string_view get_only[] = {"healthz", "readyz", "metrics", "openapi.json", "app.js", "app.css"};
+    // The fixed GET-only paths, asked with another method. "/admin" alone is the organizer's page;
+    // the admin API lives below it (/admin/concerts...) in the route table.
+    static constexpr std::string_view get_only[] = {"healthz", "readyz", "metrics", "openapi.json", "app.js",
+                                                    "app.css", "admin", "admin.js", "admin.css"};
     if (!get && (rc.segments.empty() ||
                  (rc.segments.size() == 1 && std::find(std::begin(get_only), std::end(get_only), rc.segments[0]) != std::end(get_only)))) {
         rc.route = "405";
@@ -124,7 +128,7 @@ void service::impl::route(request_context& rc) {
     }
     if (rc.segments.size() == 1 && get) {
         std::string_view s = rc.segments[0];
-        if (s == "app.js" || s == "app.css") {
+        if (s == "app.js" || s == "app.css" || s == "admin" || s == "admin.js" || s == "admin.css") {
             rc.route = "GET /" + std::string(s);
             return rc.send(web_file(*find_web_asset("/" + std::string(s)), rc.header("If-None-Match")));
         }

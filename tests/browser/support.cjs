@@ -1,7 +1,8 @@
 // What every browser test shares: a real `encore serve` on a temporary data directory (a port
 // read back from its first line of stdout, like tests/integration/server_process), concerts made
-// over HTTP with the admin key, and Debian's Chromium driven by puppeteer-core, headless, with a
-// fresh profile per browser and an incognito context per fan.
+// and traffic driven over HTTP (`http`: users, charges, the waiting room, holds, payments), and
+// Debian's Chromium driven by puppeteer-core, headless, with a fresh profile per browser and an
+// incognito context per fan (or organizer).
 'use strict';
 
 const { spawn } = require('node:child_process');
@@ -67,6 +68,60 @@ async function startServer() {
   return server;
 }
 
+// One HTTP call to the server, as a client other than the browser would make it: `token` a user
+// token, `queueToken` an admission, `admin` true for the admin key. The answer's status and JSON.
+async function call(server, method, path, { body, token, queueToken, admin } = {}) {
+  const headers = {};
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (token) headers.Authorization = 'Bearer ' + token;
+  if (queueToken) headers['X-Queue-Token'] = queueToken;
+  if (admin) headers['X-Admin-Key'] = ADMIN_KEY;
+  const r = await fetch(server.url + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await r.text();
+  let json = null;
+  try { json = JSON.parse(text); } catch (_) { json = null; }
+  return { status: r.status, body: json, text };
+}
+
+async function expectCall(server, method, path, options, status) {
+  const r = await call(server, method, path, options);
+  assert.equal(r.status, status, method + ' ' + path + ': ' + r.status + ' ' + r.text);
+  return r.body;
+}
+
+// Traffic over HTTP, for the pages to show: users, their wallets, the waiting room, holds and
+// payments (API.md), each step checked.
+const http = {
+  call,
+  async newUser(server, name) {
+    const user = await expectCall(server, 'POST', '/users', { body: name ? { name } : {} }, 201);
+    return { ...user, queueTokens: {} };
+  },
+  async charge(server, user, amount) {
+    return expectCall(server, 'POST', '/users/me/balance/charge', { token: user.token, body: { amount } }, 200);
+  },
+  // Joins the concert's waiting room; the answer (status, position...) is returned.
+  async enqueue(server, user, concertId) {
+    const r = await call(server, 'POST', '/concerts/' + concertId + '/queue', { token: user.token });
+    assert.ok(r.status === 201 || r.status === 200, 'POST queue: ' + r.status + ' ' + r.text);
+    user.queueTokens[concertId] = r.body.queueToken;
+    return r.body;
+  },
+  async hold(server, user, concertId, date, seat) {
+    return expectCall(server, 'POST', '/concerts/' + concertId + '/dates/' + date + '/seats/' + seat + '/hold',
+      { token: user.token, queueToken: user.queueTokens[concertId] }, 201);
+  },
+  async cancel(server, user, reservationId) {
+    return expectCall(server, 'DELETE', '/reservations/' + reservationId, { token: user.token }, 200);
+  },
+  async pay(server, user, reservationId) {
+    return expectCall(server, 'POST', '/reservations/' + reservationId + '/pay', { token: user.token }, 201);
+  },
+  async admin(server, path) {
+    return expectCall(server, 'GET', path, { admin: true }, 200);
+  },
+};
+
 async function createConcert(server, overrides) {
   const body = {
     title: 'Concert ' + Math.random().toString(36).slice(2, 8),
@@ -77,12 +132,8 @@ async function createConcert(server, overrides) {
     maxHoldsPerUser: 4,
     ...overrides,
   };
-  const r = await fetch(server.url + '/admin/concerts', {
-    method: 'POST', headers: { 'Content-Type': 'application/json', 'X-Admin-Key': ADMIN_KEY }, body: JSON.stringify(body),
-  });
-  const text = await r.text();
-  assert.equal(r.status, 201, 'POST /admin/concerts: ' + r.status + ' ' + text);
-  return { ...body, concertId: JSON.parse(text).concertId };
+  const created = await expectCall(server, 'POST', '/admin/concerts', { admin: true, body }, 201);
+  return { ...body, concertId: created.concertId };
 }
 
 async function launchBrowser() {
@@ -97,28 +148,49 @@ async function launchBrowser() {
 
 // A fan: a page of its own incognito context (its own localStorage). Page errors, failed
 // scripts and Content-Security-Policy refusals are collected and fail the test in `check`.
+// `options.path` opens another page than the fan's (`/admin`), `options.timezone` sets the
+// browser's time zone (an IANA name).
 async function newFan(browser, server, options = {}) {
   const context = await browser.createBrowserContext();
   const page = await context.newPage();
   page.setDefaultTimeout(WAIT_MS);
   await page.setViewport(options.viewport || { width: 1280, height: 900 });
+  if (options.timezone) await page.emulateTimezone(options.timezone);
   const problems = [];
   page.on('pageerror', (e) => problems.push('page error: ' + e.message));
+  // Every console error, for a test that expects none at all (a failed request is one too).
+  const consoleErrors = [];
   page.on('console', (m) => {
     const text = m.text();
+    if (m.type() === 'error') consoleErrors.push(text);
     if (m.type() === 'error' && /Content Security Policy|Refused to|Uncaught/.test(text)) problems.push('console: ' + text);
   });
   const requests = [];
   page.on('request', (r) => requests.push({ method: r.method(), url: r.url() }));
   const responses = [];
   page.on('response', (r) => responses.push({ method: r.request().method(), url: r.url(), status: r.status() }));
-  await page.goto(server.url + '/', { waitUntil: 'load' });
+  await page.goto(server.url + (options.path || '/'), { waitUntil: 'load' });
   await page.waitForSelector('html[data-ready="true"]');
   return {
-    page, context, problems, requests, responses,
+    page, context, problems, consoleErrors, requests, responses,
     check() { assert.deepEqual(problems, [], 'the page reported problems'); },
     close: () => context.close(),
   };
+}
+
+// The organizer: the page at /admin, in a context of its own (its own sessionStorage).
+const newOrganizer = (browser, server, options = {}) => newFan(browser, server, { ...options, path: '/admin' });
+
+// Sets a form field's value as a user's input would (date and datetime-local fields included) and
+// fires its input and change events.
+async function fill(page, selector, value) {
+  await page.waitForSelector(selector);
+  await page.$eval(selector, (e, v) => {
+    e.focus();
+    e.value = v;
+    e.dispatchEvent(new Event('input', { bubbles: true }));
+    e.dispatchEvent(new Event('change', { bubbles: true }));
+  }, String(value));
 }
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -214,7 +286,16 @@ async function screenshot(page, name) {
   return file;
 }
 
+// One element of the page alone (a section of a long page at phone width, say).
+async function screenshotOf(page, selector, name) {
+  fs.mkdirSync(OUTPUT_DIR, { recursive: true });
+  const file = path.join(OUTPUT_DIR, name + '.png');
+  const element = await page.waitForSelector(selector);
+  await element.screenshot({ path: file });
+  return file;
+}
+
 module.exports = {
-  DATE, click, startServer, launchBrowser, newFan, sleep, textOf, waitForText, createAccount, charge, joinConcert, waitForTurn,
-  seatSelector, seatStatus, waitForSeat, holdSeats, smallControls, screenshot, OUTPUT_DIR,
+  ADMIN_KEY, DATE, click, fill, http, startServer, launchBrowser, newFan, newOrganizer, sleep, textOf, waitForText, createAccount, charge, joinConcert, waitForTurn,
+  seatSelector, seatStatus, waitForSeat, holdSeats, smallControls, screenshot, screenshotOf, OUTPUT_DIR,
 };

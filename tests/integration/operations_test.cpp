@@ -1,5 +1,5 @@
 // Operations (API.md "Operations and analysis"): health, readiness, metrics, the OpenAPI
-// document, the web page and analytics.
+// document, the web pages (the fan's and the organizer's) and analytics.
 
 #include <catch2/catch.hpp>
 
@@ -28,7 +28,7 @@ std::string pipelined_charges(const user_account& user, std::initializer_list<in
     return bytes;
 }
 
-TEST_CASE("healthz, readyz, the web page and the OpenAPI document", "[operations]") {
+TEST_CASE("healthz, readyz, the web pages and the OpenAPI document", "[operations]") {
     server_process server;
     http_client client(server.host(), server.port());
 
@@ -48,8 +48,29 @@ TEST_CASE("healthz, readyz, the web page and the OpenAPI document", "[operations
     CHECK(csp.find("default-src 'none'") != std::string::npos);
     CHECK(csp.find("frame-ancestors 'none'") != std::string::npos);
     CHECK(csp.find("unsafe-inline") == std::string::npos);
-    // The page's script and style, served from this origin with the same headers and an ETag.
-    for (const auto& [path, type] : {std::pair{"/app.js", "text/javascript"}, std::pair{"/app.css", "text/css"}}) {
+    // The organizer's page: the same headers; "/admin" alone is the page, the admin API stays below it.
+    auto admin_page = call(client, "GET", "/admin");
+    REQUIRE_STATUS(admin_page, 200);
+    CHECK(admin_page.header("Content-Type").value_or("").starts_with("text/html"));
+    CHECK(admin_page.body.find("<html") != std::string::npos);
+    CHECK(admin_page.body.find("/admin.js") != std::string::npos);
+    CHECK(admin_page.body != page.body);
+    CHECK(admin_page.header("Content-Security-Policy") == std::optional<std::string>(csp));
+    CHECK(admin_page.header("X-Frame-Options") == std::optional<std::string>("DENY"));
+    CHECK(admin_page.header("Referrer-Policy") == std::optional<std::string>("no-referrer"));
+    CHECK_STATUS(call(client, "HEAD", "/admin"), 200);
+    for (const char* method : {"POST", "PUT", "DELETE"}) {
+        INFO(method << " /admin");
+        auto refused = call(client, method, "/admin");
+        CHECK_ERROR(refused, 405, "METHOD_NOT_ALLOWED");
+        CHECK(refused.header("Allow") == std::optional<std::string>("GET, HEAD"));
+    }
+    CHECK_ERROR(call(client, "POST", "/admin/concerts", "{}"), 401, "UNAUTHORIZED");
+    CHECK_ERROR(call(client, "GET", "/admin/concerts"), 405, "METHOD_NOT_ALLOWED");
+    CHECK_ERROR(call(client, "GET", "/admin.html"), 404, "NOT_FOUND");
+    // The pages' scripts and styles, served from this origin with the same headers and an ETag.
+    for (const auto& [path, type] : {std::pair{"/app.js", "text/javascript"}, std::pair{"/app.css", "text/css"},
+                                     std::pair{"/admin.js", "text/javascript"}, std::pair{"/admin.css", "text/css"}}) {
         INFO(path);
         auto file = call(client, "GET", path);
         REQUIRE_STATUS(file, 200);
@@ -101,6 +122,9 @@ TEST_CASE("healthz, readyz, the web page and the OpenAPI document", "[operations
         {"get", "/"},
         {"get", "/app.js"},
         {"get", "/app.css"},
+        {"get", "/admin"},
+        {"get", "/admin.js"},
+        {"get", "/admin.css"},
     };
     // Path templates match API.md's up to the names of their parameters.
     auto shape = [](const std::string& path) { return std::regex_replace(path, std::regex("\\{[^}]*\\}"), "{}"); };
