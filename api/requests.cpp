@@ -31,14 +31,49 @@ request_context::request_context(http_request r, responder p) : request(std::mov
     }
 }
 
+namespace {
+
+int hex_value(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+// RFC 3986 percent-decoding: "%3A" is ':'. A '%' not followed by two hex digits stays as it is;
+// '+' stays '+' (it is a space only in HTML forms, and instants may carry offsets).
+std::string percent_decoded(std::string_view text) {
+    std::string out;
+    out.reserve(text.size());
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        if (text[i] == '%' && i + 2 < text.size() && hex_value(text[i + 1]) >= 0 && hex_value(text[i + 2]) >= 0) {
+            out.push_back(static_cast<char>(hex_value(text[i + 1]) * 16 + hex_value(text[i + 2])));
+            i += 2;
+        } else {
+            out.push_back(text[i]);
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
 std::optional<std::string_view> request_context::query_param(std::string_view name) const {
-    std::string_view rest = query;
-    while (!rest.empty()) {
-        auto amp = rest.find('&');
-        std::string_view pair = rest.substr(0, amp);
-        rest = amp == std::string_view::npos ? std::string_view{} : rest.substr(amp + 1);
-        auto eq = pair.find('=');
-        if (pair.substr(0, eq) == name) return eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1);
+    if (!query_decoded_) {
+        // Split first, then decode each name and value, so an encoded '&' or '=' is data.
+        std::string_view rest = query;
+        while (!rest.empty()) {
+            auto amp = rest.find('&');
+            std::string_view pair = rest.substr(0, amp);
+            rest = amp == std::string_view::npos ? std::string_view{} : rest.substr(amp + 1);
+            auto eq = pair.find('=');
+            params_.emplace_back(percent_decoded(pair.substr(0, eq)),
+                                 eq == std::string_view::npos ? std::string() : percent_decoded(pair.substr(eq + 1)));
+        }
+        query_decoded_ = true;
+    }
+    for (const auto& [key, value] : params_) {
+        if (key == name) return std::string_view(value);
     }
     return std::nullopt;
 }

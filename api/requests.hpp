@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -37,6 +38,7 @@ struct request_context {
     bool answered = false;
 
     std::string_view segment(std::size_t i) const { return segments.at(i); }
+    // The first ?name=value, percent-decoded (the view lives as long as this context).
     std::optional<std::string_view> query_param(std::string_view name) const;
     std::string_view header(std::string_view name) const;
     // The body as a JSON object (an empty body counts as {} when `empty_ok`); on failure the
@@ -52,6 +54,10 @@ struct request_context {
     void reply_json_text(unsigned status, std::string body);
     void fail(unsigned status, std::string_view code, std::string_view message);
     void send(http_response response);
+
+private:
+    mutable bool query_decoded_ = false;
+    mutable std::vector<std::pair<std::string, std::string>> params_;
 };
 
 }  // namespace encore::api
