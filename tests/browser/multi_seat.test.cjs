@@ -31,6 +31,7 @@ test('several chosen seats are held together in one reservation and paid at once
   await t.click(page, t.seatSelector(33));
   await t.waitForText(page, '#selection-text', /3 seats selected: row 2 seat 31, row 2 seat 32, row 2 seat 33\. Total 210,000 won\./);
   await t.waitForText(page, '#hold-selected', /Hold these 3 seats/);
+  await t.screenshot(page, 'multi-1-three-selected');
   await t.click(page, '#hold-selected');
   await page.waitForSelector('#hold-list li.hold');
   assert.deepEqual(multiHolds(fan).map((r) => r.status), [201], 'one POST .../holds answered 201');
@@ -38,10 +39,12 @@ test('several chosen seats are held together in one reservation and paid at once
   await t.waitForText(page, '#hold-list', /Row 2, seats 31, 32, 33/);
   await t.waitForText(page, '#hold-list', /Pay 210,000 won/);
   for (const n of [31, 32, 33]) await t.waitForSeat(page, n, 'HELD mine');
+  await t.screenshot(page, 'multi-2-one-hold-of-three');
   await t.click(page, '#hold-list button[data-action="pay"]');
   await page.waitForSelector('#ticket-list li[data-status="CONFIRMED"]');
   await t.waitForText(page, '#balance', /^90,000 won$/);
   for (const n of [31, 32, 33]) await t.waitForSeat(page, n, 'SOLD mine');
+  await t.screenshot(page, 'multi-3-paid');
   fan.check();
   await fan.close();
 });
@@ -64,6 +67,7 @@ test('best available: the server picks N seats together in the lowest row and th
   assert.ok(mine.every((n) => n >= 1 && n <= 10), 'in row 1: ' + mine);
   assert.deepEqual(mine, [mine[0], mine[0] + 1, mine[0] + 2], 'side by side: ' + mine);
   await t.waitForText(page, '#hold-list', /Row 1, seats /);
+  await t.screenshot(page, 'best-1-three-together');
   fan.check();
   await fan.close();
 });
