@@ -652,7 +652,7 @@
 
   function priceText(c) {
     const prices = [];
-    for (const d of c.dates || []) if (d && typeof d === 'object' && typeof d.price === 'number') prices.push(d.price);
+    for (const d of (c.dates || []).concat(c.schedules || [])) if (d && typeof d === 'object' && typeof d.price === 'number') prices.push(d.price);
     for (const key of ['minPrice', 'maxPrice', 'price']) if (typeof c[key] === 'number') prices.push(c[key]);
     if (Array.isArray(c.prices)) for (const p of c.prices) if (typeof p === 'number') prices.push(p);
     const seen = S.prices[c.concertId];
@@ -682,6 +682,9 @@
         c.venue ? el('p', { class: 'meta', text: c.venue }) : null,
         el('p', { text: dates }),
         el('p', { class: 'muted', text: priceText(c) }),
+        c.onsaleAt && Date.parse(c.onsaleAt) > Date.now() + S.skewMs
+          ? el('p', { class: 'meta', text: 'On sale from ' + formatInstant(c.onsaleAt) + ' · join the pre-queue now' })
+          : null,
         S.token ? join : el('p', { class: 'hint', text: 'Create your account above to join.' })));
     }
   }

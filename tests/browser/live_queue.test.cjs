@@ -66,3 +66,28 @@ test('a waiting fan sees their position and is admitted live (event stream, no r
   await first.close();
   await second.close();
 });
+
+test('before onsaleAt a fan waits in the pre-queue without a place, and is admitted live when the sale opens', async () => {
+  const onsale = new Date(Date.now() + 6000);
+  const concert = await server.createConcert({ onsaleAt: onsale.toISOString() });
+  const fan = await t.newFan(browser, server);
+  const { page } = fan;
+  await t.createAccount(page, 'Early');
+  await t.waitForText(page, '#concert-list', /On sale from .* join the pre-queue now/);
+  await t.waitForText(page, '#concert-list', /Tickets 80,000 won/);
+  await t.joinConcert(page, concert.title);
+  await page.waitForSelector('#queue-status.WAITING');
+  await t.waitForText(page, '#queue-status', /pre-queue/);
+  await t.waitForText(page, '#queue-detail', /The sale opens at .*random place in line/);
+  assert.equal(await page.$('#queue-status .position'), null, 'no place shown before the sale opens');
+  assert.ok(await page.$('#booking[hidden]'), 'no seat map before the sale opens');
+  await t.screenshot(page, 'prequeue-1-waiting');
+  // At onsaleAt the server places and admits the pre-queue; the page follows with no reload.
+  await page.waitForSelector('#queue-status.ACTIVE', { timeout: 20000 });
+  assert.ok(Date.now() >= onsale.getTime(), 'admitted at onsaleAt, not before');
+  await t.waitForText(page, '#queue-status', /your turn/i);
+  await page.waitForSelector('#seat-map button.seat');
+  await t.screenshot(page, 'prequeue-2-admitted');
+  fan.check();
+  await fan.close();
+});
