@@ -317,3 +317,180 @@ TEST_CASE("a store of an older layout is refused, or emptied and rebuilt when as
     CHECK((*rebuilt)->applied_sequence(0) == 0);
     CHECK_FALSE((*rebuilt)->user_exists(id_in_partition<user_id>(0, 1, 100)));
 }
+
+// A long onsale: one fan joins the queue in each of 120,000 fine buckets (almost 14 days of
+// partition time), and every thousandth of them holds a seat, then pays, pays and is refunded,
+// cancels, or lets the hold expire. Whatever the bucket size, a query returns at most
+// timeline_buckets_max buckets and reads at most timeline_fine_buckets_read_max fine buckets (plus
+// those of the bucket it is in), ends at a bucket boundary with next_from, and the pages that
+// next_from leads to cover the whole range exactly once, adding up to the analytics.
+TEST_CASE("a timeline of more fine buckets than a query reads is answered in bounded pages that add up to the analytics") {
+    using projections::timeline_buckets_max;
+    using projections::timeline_bucket_ms;
+    using projections::timeline_fine_buckets_read_max;
+    constexpr std::size_t fine_buckets = 120'000;
+    constexpr std::size_t holder_every = 1'000;
+    static_assert(fine_buckets > timeline_fine_buckets_read_max && fine_buckets > timeline_buckets_max);
+
+    temp_directory directory;
+    engine_cluster cluster(1);
+    auto models = open_models(directory.path("models"), 1);
+    const concert_id concert{1};
+    create_concert c;
+    c.concert = concert;
+    c.title = "IU 2026";
+    c.venue = "Jamsil";
+    c.schedules = {{christmas_eve, 200, 1'000}};
+    c.queue = {10, 60};  // a join every 10 s, each active for 60 s: every fan is admitted as they join
+    c.hold_ttl_seconds = 150;
+    c.options.refunds_until = test_epoch + 365 * 86'400 * second_ms;
+    REQUIRE(std::holds_alternative<concert_created>(cluster.answer_to(cluster.submit(user_id{}, c))->body));
+
+    for (std::size_t i = 0; i < fine_buckets; ++i) {
+        const user_id fan{1'000 + i};
+        if (i % holder_every != 0) {
+            cluster.submit(fan, enqueue{concert});
+        } else {
+            cluster.submit(fan, register_user{"fan"});
+            cluster.submit(fan, charge{1'000});
+            const event* joined = cluster.answer_to(cluster.submit(fan, enqueue{concert}));
+            REQUIRE(joined != nullptr);
+            const auto& ticket = std::get<queue_joined>(joined->body);
+            REQUIRE(ticket.status == queue_status::active);
+            const event* held = cluster.answer_to(
+                cluster.submit(fan, hold_seat{concert, ticket.ticket, christmas_eve, static_cast<std::uint32_t>(1 + i / holder_every)}));
+            REQUIRE(held != nullptr);
+            REQUIRE(std::holds_alternative<seat_held>(held->body));
+            const reservation_id r = std::get<seat_held>(held->body).reservation.id;
+            switch (i / holder_every % 4) {
+                case 0: cluster.submit(fan, pay{r}); break;
+                case 1:
+                    cluster.submit(fan, pay{r});
+                    cluster.submit(fan, refund{r});
+                    break;
+                case 2: cluster.submit(fan, cancel_hold{r}); break;
+                default: break;  // expires 150 s later, at the next join after that
+            }
+        }
+        cluster.advance(timeline_bucket_ms);
+    }
+    cluster.project(*models);
+
+    const auto a = models->analytics(concert);
+    REQUIRE(a);
+    const auto& d = a->dates.at(0);
+    // The scene is what it says: 120 holds, 30 of each fate.
+    REQUIRE(d.holds_placed == fine_buckets / holder_every);
+    REQUIRE(d.sold == 30);
+    REQUIRE(d.refunds == 30);
+    REQUIRE(d.holds_cancelled == 30);
+    REQUIRE(d.holds_expired == 30);
+    REQUIRE(d.revenue == 30 * 1'000);
+    REQUIRE(a->admitted_total == fine_buckets);
+    const time_ms last_end = test_epoch + static_cast<time_ms>(fine_buckets) * timeline_bucket_ms;
+
+    struct walked {
+        std::size_t pages = 0, buckets = 0, first_page_buckets = 0;
+        std::uint64_t joined = 0, admitted = 0, placed = 0, expired = 0, cancelled = 0, sold = 0, refunds = 0;
+        won revenue = 0;
+        time_ms end = 0;  // where the last page's last bucket ends
+    };
+    // Follows next_from from `from` to the end, checking every page's bounds.
+    auto walk = [&](time_ms size, std::optional<time_ms> from, std::optional<time_ms> to) {
+        INFO("buckets of " << size / second_ms << " s");
+        const std::size_t fine_per_bucket = static_cast<std::size_t>(size / timeline_bucket_ms);
+        timeline_range range{size, from, to};
+        walked w;
+        std::optional<time_ms> expected_start;
+        for (;;) {
+            INFO("page " << w.pages);
+            REQUIRE(w.pages < 1'000);
+            auto t = models->concert_timeline(concert, range);
+            REQUIRE(t);
+            ++w.pages;
+            REQUIRE_FALSE(t->buckets.empty());
+            CHECK(t->buckets.size() <= timeline_buckets_max);
+            if (w.pages == 1) w.first_page_buckets = t->buckets.size();
+            if (!expected_start) expected_start = t->buckets.front().start;
+            std::uint64_t fine_read = 0;  // every fine bucket of the scene has exactly one join
+            for (const auto& b : t->buckets) {
+                REQUIRE(b.start == *expected_start);  // consecutive, across pages too
+                *expected_start += size;
+                fine_read += b.queue_joined;
+                w.joined += b.queue_joined;
+                w.admitted += b.queue_admitted;
+                w.placed += b.holds_placed;
+                w.expired += b.holds_expired;
+                w.cancelled += b.holds_cancelled;
+                w.sold += b.seats_sold;
+                w.refunds += b.refunds;
+                w.revenue += b.revenue;
+                CHECK(b.waiting_at_end == 0);
+            }
+            w.buckets += t->buckets.size();
+            CHECK(fine_read <= timeline_fine_buckets_read_max + fine_per_bucket);
+            if (!t->next_from) break;
+            // Cut short only at a bound, at a bucket boundary: the next page's from.
+            CHECK((t->buckets.size() == timeline_buckets_max || fine_read >= timeline_fine_buckets_read_max));
+            CHECK(*t->next_from == *expected_start);
+            CHECK(*t->next_from % size == 0);
+            range.from = t->next_from;
+        }
+        w.end = *expected_start;
+        return w;
+    };
+    auto check_totals = [&](const walked& w, std::uint64_t joined) {
+        CHECK(w.joined == joined);
+        CHECK(w.admitted == joined);
+        CHECK(w.placed == d.holds_placed);
+        CHECK(w.expired == d.holds_expired);
+        CHECK(w.cancelled == d.holds_cancelled);
+        // A bucket counts the sales and the refunds in it; the analytics, the seats sold now.
+        CHECK(w.sold - w.refunds == d.sold);
+        CHECK(w.refunds == d.refunds);
+        CHECK(w.revenue == d.revenue);  // net of refunds in both
+    };
+
+    {  // 10 s buckets: capped at timeline_buckets_max, 12 pages of them
+        auto first = models->concert_timeline(concert, {timeline_bucket_ms, {}, {}});
+        REQUIRE(first);
+        CHECK(first->buckets.size() == timeline_buckets_max);
+        REQUIRE(first->next_from);
+        CHECK(*first->next_from == test_epoch + static_cast<time_ms>(timeline_buckets_max) * timeline_bucket_ms);
+        const walked w = walk(timeline_bucket_ms, {}, {});
+        CHECK(w.pages == fine_buckets / timeline_buckets_max);
+        CHECK(w.buckets == fine_buckets);
+        CHECK(w.end == last_end);
+        check_totals(w, fine_buckets);
+    }
+    {  // hours and days: under the bucket cap, cut by the fine buckets read
+        for (time_ms size : {3'600 * second_ms, 86'400 * second_ms}) {
+            const std::size_t per = static_cast<std::size_t>(size / timeline_bucket_ms);
+            const walked w = walk(size, {}, {});
+            CHECK(w.pages == 2);
+            // The first page ends with the bucket holding the read bound's last fine bucket.
+            CHECK(w.first_page_buckets == (timeline_fine_buckets_read_max + per - 1) / per);
+            CHECK(w.buckets == (fine_buckets + per - 1) / per);
+            CHECK(w.first_page_buckets < w.buckets);
+            CHECK(w.end >= last_end);
+            CHECK(w.end - size < last_end);
+            check_totals(w, fine_buckets);
+        }
+    }
+    {  // an explicit range past the last event: empty buckets, still capped and paged
+        const time_ms to = last_end + 30'000 * timeline_bucket_ms;
+        const walked w = walk(timeline_bucket_ms, test_epoch, to);
+        CHECK(w.buckets == fine_buckets + 30'000);
+        CHECK(w.pages == (fine_buckets + 30'000) / timeline_buckets_max);
+        CHECK(w.end == to);
+        check_totals(w, fine_buckets);
+    }
+    {  // from the middle (a minute boundary): the pages add up to what happened from there
+        constexpr std::size_t skipped = 59'940;  // 60,060 fine buckets: 10,010 minutes, two pages
+        const walked w = walk(60 * second_ms, test_epoch + static_cast<time_ms>(skipped) * timeline_bucket_ms, {});
+        CHECK(w.joined == fine_buckets - skipped);
+        CHECK(w.buckets == (fine_buckets - skipped) / 6);
+        CHECK(w.pages == 2);
+        CHECK(w.placed == (fine_buckets - skipped) / holder_every);
+    }
+}
