@@ -1,139 +1,415 @@
-// GET /openapi.json: built once from a compact table of the routes.
+// GET /openapi.json: built once from a compact table of the routes (API.md's, and the fixed paths
+// of routes.cpp). Each row names its schemas (openapi_schemas.cpp), its auth, its successes and
+// its errors by status; what every row of a kind shares (401 for a caller that must be known, the
+// Idempotency-Key of commands, 400 BAD_REQUEST and 503 OVERLOADED from the HTTP layer, the path's
+// parameters) is added here, not repeated in the table.
+
+#include <algorithm>
+#include <cassert>
+#include <map>
+#include <sstream>
 
 #include <nlohmann/json.hpp>
 
 #include "api/documents.hpp"
 #include "api/http_server.hpp"
+#include "api/metrics.hpp"
+#include "api/openapi_schemas.hpp"
+#include "api/queries.hpp"
+#include "api/requests.hpp"
+#include "api/web_assets.hpp"
 #include "projections/read_models.hpp"
 
 namespace encore::api {
 namespace {
 
 using nlohmann::json;
+using openapi::schema_ref;
+
+// Who may call: `queue` is a user with the concert's queue token (X-Queue-Token); `stream` the
+// same, either also as a query parameter (EventSource sends no headers).
+enum class access { none, user, queue, stream, admin };
+// What a success sends: JSON of the row's schema, an embedded web file, the Prometheus text or
+// Server-Sent Events.
+enum class content { json, web_file, prometheus, event_stream };
+
+struct outcome {
+    int status;
+    const char* description;
+};
+
+struct errors_at {
+    int status;
+    const char* codes;  // space-separated
+};
 
 struct route_doc {
     const char* method;
     const char* path;
+    const char* operation_id;
+    const char* tag;
+    access auth;
     const char* summary;
-    const char* auth;  // "", "user", "user+queue", "admin"
-    int success;
-    std::vector<int> errors;
+    const char* request;  // the body's schema, or ""
+    std::vector<outcome> successes;
+    const char* response;  // the success body's schema (content::json), or ""
+    std::vector<errors_at> errors;
+    std::vector<const char*> parameters;  // components.parameters beyond the path's and the auth's
+    content sends = content::json;
 };
 
-json operation(const route_doc& r) {
-    json op = {{"summary", r.summary}, {"responses", json::object()}};
-    op["responses"][std::to_string(r.success)] = {{"description", "success"}};
-    for (int code : r.errors)
-        op["responses"][std::to_string(code)] = {{"description", "error"}, {"content", {{"application/json", {{"schema", {{"$ref", "#/components/schemas/Error"}}}}}}}};
-    std::string auth = r.auth;
-    json security = json::array();
-    if (auth == "user" || auth == "user+queue") security.push_back({{"userToken", json::array()}});
-    if (auth == "user+queue") security.back()["queueToken"] = json::array();
-    if (auth == "admin") security.push_back({{"adminKey", json::array()}});
-    if (!security.empty()) op["security"] = security;
-    std::string method = r.method;
+// Hold errors, in API.md's order of checks: the admission's first.
+constexpr errors_at not_admitted_403 = {403, "QUEUE_TOKEN_INVALID QUEUE_TOKEN_EXPIRED"};
+constexpr errors_at not_admitted_429 = {429, "NOT_YOUR_TURN"};
+constexpr errors_at no_concert = {404, "CONCERT_NOT_FOUND"};
+constexpr errors_at no_reservation = {404, "RESERVATION_NOT_FOUND"};
+constexpr errors_at bad_query = {400, "INVALID_REQUEST"};
+
+// API.md's routes.
+const std::vector<route_doc>& api_route_docs() {
+    static const std::vector<route_doc> routes = {
+        {"post", "/users", "createUser", "users", access::none, "Create a user and get a user token", "NewUser",
+         {{201, "the new user and its token"}}, "UserCreated", {}, {}},
+        {"get", "/users/me/balance", "getBalance", "users", access::user, "The caller's balance", "",
+         {{200, "the balance"}}, "Balance", {}, {}},
+        {"post", "/users/me/balance/charge", "chargeWallet", "users", access::user, "Charge the wallet", "Charge",
+         {{200, "the balance after the charge"}}, "Balance", {{400, "INVALID_AMOUNT"}, {422, "BALANCE_LIMIT"}}, {}},
+        {"get", "/users/me/balance/history", "listWalletHistory", "users", access::user, "Wallet history, newest first, paged", "",
+         {{200, "a page of entries"}}, "WalletHistory", {bad_query}, {"limit", "cursor"}},
+        {"get", "/users/me/reservations", "listMyReservations", "users", access::user, "The caller's reservations, newest first, paged", "",
+         {{200, "a page of reservations"}}, "ReservationPage", {bad_query}, {"limit", "cursor"}},
+        {"post", "/admin/concerts", "createConcert", "catalog", access::admin, "Create a concert", "ConcertRequest",
+         {{201, "the concert's id"}}, "ConcertCreated", {{409, "CONCERT_EXISTS"}}, {}},
+        {"get", "/concerts", "listConcerts", "catalog", access::none, "Every concert with its dates, prices and rules of sale", "",
+         {{200, "the concerts"}}, "ConcertList", {}, {}},
+        {"get", "/concerts/{concertId}/dates", "listDates", "catalog", access::queue, "Dates with at least one available seat", "",
+         {{200, "the dates"}}, "DateList", {not_admitted_403, not_admitted_429, no_concert}, {}},
+        {"get", "/concerts/{concertId}/dates/{date}/seats", "getSeatMap", "catalog", access::queue,
+         "The seat map, ascending by number (gzip with Accept-Encoding: gzip)", "", {{200, "the seats"}}, "SeatMap",
+         {not_admitted_403, not_admitted_429, {404, "CONCERT_NOT_FOUND DATE_NOT_FOUND"}, bad_query}, {"status", "IfNoneMatch"}},
+        {"post", "/concerts/{concertId}/queue", "joinQueue", "queue", access::user, "Enter the waiting room", "",
+         {{201, "joined: a new queue token"}, {200, "this user already has a live token for the concert: that same token"}},
+         "QueueJoined", {no_concert}, {}},
+        {"get", "/concerts/{concertId}/queue", "getQueueStatus", "queue", access::queue, "Queue status, position and estimated wait", "",
+         {{200, "the status"}}, "QueueStatus", {{403, "QUEUE_TOKEN_INVALID"}}, {}},
+        {"get", "/concerts/{concertId}/queue/stream", "streamQueueStatus", "queue", access::stream,
+         "Server-Sent Events of the queue status: one whenever status or position changes", "",
+         {{200, "the event stream; it ends after EXPIRED or COMPLETED"}}, "", {{403, "QUEUE_TOKEN_INVALID"}},
+         {"token", "queueToken"}, content::event_stream},
+        {"post", "/concerts/{concertId}/dates/{date}/seats/{seat}/hold", "holdSeat", "reservations", access::queue,
+         "Hold one seat until now + holdTtlSeconds", "", {{201, "the reservation, HELD"}}, "Reservation",
+         {not_admitted_403, not_admitted_429, no_concert, {422, "DATE_NOT_BOOKABLE INVALID_SEAT"},
+          {409, "SEAT_TAKEN HOLD_LIMIT TICKET_LIMIT"}}, {}},
+        {"post", "/concerts/{concertId}/dates/{date}/holds", "holdSeats", "reservations", access::queue,
+         "Hold several seats, or the best available, together or not at all", "HoldRequest",
+         {{201, "the reservation, HELD"}}, "Reservation",
+         {not_admitted_403, not_admitted_429, no_concert, {422, "DATE_NOT_BOOKABLE INVALID_SEAT"},
+          {409, "SEAT_TAKEN HOLD_LIMIT TICKET_LIMIT NO_ADJACENT_SEATS"}}, {}},
+        {"get", "/reservations/{reservationId}", "getReservation", "reservations", access::user,
+         "A reservation of the caller (another user's is not found)", "", {{200, "the reservation"}}, "Reservation", {no_reservation}, {}},
+        {"delete", "/reservations/{reservationId}", "cancelReservation", "reservations", access::user,
+         "Cancel a hold: its seats are AVAILABLE again", "", {{200, "the reservation, CANCELLED"}}, "Reservation",
+         {no_reservation, {409, "ALREADY_PAID HOLD_EXPIRED RESERVATION_CANCELLED ALREADY_REFUNDED"}}, {}},
+        {"post", "/reservations/{reservationId}/pay", "payReservation", "reservations", access::user,
+         "Pay a hold from the wallet: its seats are SOLD and the queue token COMPLETED", "", {{201, "the payment"}}, "Payment",
+         {{402, "INSUFFICIENT_BALANCE"}, no_reservation, {409, "ALREADY_PAID RESERVATION_CANCELLED ALREADY_REFUNDED"}, {410, "HOLD_EXPIRED"}}, {}},
+        {"post", "/reservations/{reservationId}/refund", "refundReservation", "reservations", access::user,
+         "Refund a CONFIRMED reservation until the concert's refundsUntil: its seats are AVAILABLE again and the price credited to the wallet",
+         "", {{200, "the reservation, REFUNDED"}}, "RefundedReservation",
+         {no_reservation, {409, "NOT_PAID ALREADY_REFUNDED REFUND_NOT_ALLOWED"}, {422, "BALANCE_LIMIT"}}, {}},
+        {"get", "/analytics/concerts/{concertId}", "getAnalytics", "analytics", access::admin,
+         "Sales, holds, refunds and conversion per date; the queue's figures", "", {{200, "the figures"}}, "Analytics", {no_concert}, {}},
+        {"get", "/analytics/concerts/{concertId}/timeline", "getTimeline", "analytics", access::admin,
+         "Queue, holds, sales and revenue by buckets of partition time, oldest first", "", {{200, "the buckets"}}, "Timeline",
+         {bad_query, no_concert}, {"bucketSeconds", "from", "to"}},
+        {"get", "/admin/concerts/{concertId}/dates/{date}/seats/{seat}/history", "getSeatHistory", "analytics", access::admin,
+         "A seat's holds, expiries, cancels, sale and refunds, oldest first, paged", "", {{200, "a page of entries"}}, "SeatHistory",
+         {bad_query, {404, "CONCERT_NOT_FOUND DATE_NOT_FOUND SEAT_NOT_FOUND"}}, {"limit", "cursor"}},
+    };
+    return routes;
+}
+
+// The fixed paths of routes.cpp: operations and the web pages' files.
+const std::vector<route_doc>& fixed_path_docs() {
+    static const std::vector<route_doc> routes = {
+        {"get", "/healthz", "getHealth", "operations", access::none, "Liveness: 200 while the process serves", "",
+         {{200, "serving"}}, "Health", {}, {}},
+        {"get", "/readyz", "getReadiness", "operations", access::none,
+         "Readiness: the engine recovered and the projections within 1 s of the log", "", {{200, "ready"}}, "Ready", {{503, "NOT_READY"}}, {}},
+        {"get", "/metrics", "getMetrics", "operations", access::none, "Prometheus metrics", "",
+         {{200, "the Prometheus text format"}}, "", {}, {}, content::prometheus},
+        {"get", "/openapi.json", "getOpenApi", "operations", access::none, "This document", "",
+         {{200, "the OpenAPI document"}}, "OpenApiDocument", {}, {}},
+        {"get", "/", "getFanPage", "pages", access::none,
+         "The fans' web page (HTML; its script and style are /app.js and /app.css)", "", {{200, "the page"}}, "", {}, {"IfNoneMatch"}, content::web_file},
+        {"get", "/app.js", "getFanScript", "pages", access::none, "The fans' page's script", "",
+         {{200, "the script"}}, "", {}, {"IfNoneMatch"}, content::web_file},
+        {"get", "/app.css", "getFanStyle", "pages", access::none, "The fans' page's style sheet (the organizer's page uses it too)", "",
+         {{200, "the style sheet"}}, "", {}, {"IfNoneMatch"}, content::web_file},
+        {"get", "/admin", "getOrganizerPage", "pages", access::none,
+         "The organizer's web page (HTML; it asks for the admin key and sends it as X-Admin-Key; its script and style are /admin.js and /admin.css, on top of /app.css)",
+         "", {{200, "the page"}}, "", {}, {"IfNoneMatch"}, content::web_file},
+        {"get", "/admin.js", "getOrganizerScript", "pages", access::none, "The organizer's page's script", "",
+         {{200, "the script"}}, "", {}, {"IfNoneMatch"}, content::web_file},
+        {"get", "/admin.css", "getOrganizerStyle", "pages", access::none, "The organizer's page's style sheet", "",
+         {{200, "the style sheet"}}, "", {}, {"IfNoneMatch"}, content::web_file},
+    };
+    return routes;
+}
+
+json ref(const char* kind, std::string_view name) {
+    return {{"$ref", "#/components/" + std::string(kind) + "/" + std::string(name)}};
+}
+
+bool is_command(const route_doc& r) { return std::string_view(r.method) != "get"; }
+
+json security(access auth) {
+    const json none = json::array();
+    switch (auth) {
+        case access::none: return json::array();
+        case access::user: return json::array({{{"userToken", none}}});
+        case access::queue: return json::array({{{"userToken", none}, {"queueToken", none}}});
+        case access::admin: return json::array({{{"adminKey", none}}});
+        case access::stream:
+            return json::array({{{"userToken", none}, {"queueToken", none}},
+                                {{"userTokenQuery", none}, {"queueTokenQuery", none}},
+                                {{"userToken", none}, {"queueTokenQuery", none}},
+                                {{"userTokenQuery", none}, {"queueToken", none}}});
+    }
+    return json::array();
+}
+
+json parameters(const route_doc& r) {
+    json list = json::array();
     const std::string path = r.path;
-    if (method == "get" && (path == "/users/me/reservations" || path == "/users/me/balance/history" ||
-                            path.ends_with("/history"))) {
-        op["parameters"] = json::array(
-            {{{"name", "limit"}, {"in", "query"}, {"required", false},
-              {"description", "items per page, 1..1000, default 100"},
-              {"schema", {{"type", "integer"}, {"minimum", 1}, {"maximum", 1000}, {"default", 100}}}},
-             {{"name", "cursor"}, {"in", "query"}, {"required", false},
-              {"description", "the nextCursor of the previous page (opaque); absent on the last page"},
-              {"schema", {{"type", "string"}}}}});
-        op["responses"]["400"] = {{"description", "a bad limit or cursor"}};
+    for (std::size_t open = path.find('{'); open != std::string::npos; open = path.find('{', open + 1))
+        list.push_back(ref("parameters", path.substr(open + 1, path.find('}', open) - open - 1)));
+    if (r.auth == access::queue) list.push_back(ref("parameters", "QueueTokenHeader"));
+    if (r.auth == access::stream) list.push_back(ref("parameters", "QueueTokenHeaderOrQuery"));
+    for (const char* name : r.parameters) list.push_back(ref("parameters", name));
+    if (is_command(r)) list.push_back(ref("parameters", "IdempotencyKey"));
+    return list;
+}
+
+// Every error code of the row by status: its own, then what its kind adds.
+std::map<int, std::vector<std::string>> error_codes_by_status(const route_doc& r) {
+    std::map<int, std::vector<std::string>> by_status;
+    auto add = [&](int status, std::string_view codes) {
+        std::istringstream words{std::string(codes)};
+        for (std::string code; words >> code;) {
+            auto& list = by_status[status];
+            if (std::find(list.begin(), list.end(), code) == list.end()) list.push_back(code);
+        }
+    };
+    if (r.auth != access::none) add(401, "UNAUTHORIZED");
+    for (const errors_at& e : r.errors) add(e.status, e.codes);
+    if (*r.request != '\0') add(400, "INVALID_REQUEST"), add(413, "PAYLOAD_TOO_LARGE");
+    if (is_command(r)) add(400, "INVALID_REQUEST"), add(422, "IDEMPOTENCY_KEY_REUSED"), add(503, "UNAVAILABLE TIMEOUT");
+    add(400, "BAD_REQUEST");
+    add(503, "OVERLOADED");
+    return by_status;
+}
+
+const char* reason_phrase(int status) {
+    static const std::map<int, const char*> phrases = {
+        {400, "Bad Request"}, {401, "Unauthorized"}, {402, "Payment Required"}, {403, "Forbidden"},
+        {404, "Not Found"}, {409, "Conflict"}, {410, "Gone"}, {413, "Content Too Large"},
+        {422, "Unprocessable Content"}, {429, "Too Many Requests"}, {503, "Service Unavailable"}};
+    auto it = phrases.find(status);
+    assert(it != phrases.end() && "a status /openapi.json has no phrase for");
+    return it->second;
+}
+
+json error_doc(int status, const std::vector<std::string>& codes) {
+    std::string description = std::string(reason_phrase(status)) + ".";
+    for (const std::string& code : codes) {
+        assert(std::find(openapi::error_codes().begin(), openapi::error_codes().end(), code) != openapi::error_codes().end());
+        description += " `" + code + "`: " + openapi::error_meaning(code) + ".";
     }
-    if (method == "get" && path.ends_with("/timeline")) {
-        op["parameters"] = json::array(
-            {{{"name", "bucketSeconds"}, {"in", "query"}, {"required", false},
-              {"description", "bucket size in seconds: a multiple of 10 from 10 to 86400, default 60; buckets are aligned to the epoch"},
-              {"schema", {{"type", "integer"}, {"minimum", 10}, {"maximum", 86400}, {"multipleOf", 10}, {"default", 60}}}},
-             {{"name", "from"}, {"in", "query"}, {"required", false},
-              {"description", "RFC 3339 instant: the first bucket is the one holding it (default: the concert's creation); pass nextFrom to go on"},
-              {"schema", {{"type", "string"}, {"format", "date-time"}}}},
-             {{"name", "to"}, {"in", "query"}, {"required", false},
-              {"description", "RFC 3339 instant, after from: the last bucket is the one holding the instant before it (default: the bucket of the latest event)"},
-              {"schema", {{"type", "string"}, {"format", "date-time"}}}}});
-        op["x-buckets-max"] = projections::timeline_buckets_max;
+    json response = {{"description", description},
+                     {"content", {{"application/json", {{"schema", schema_ref("Error")}}}}},
+                     {"x-error-codes", codes}};
+    if (status == 429 || status == 503) response["headers"] = {{"Retry-After", ref("headers", "RetryAfter")}};
+    return response;
+}
+
+json success_content(const route_doc& r) {
+    switch (r.sends) {
+        case content::json: return {{"application/json", {{"schema", schema_ref(r.response)}}}};
+        case content::prometheus: return {{std::string(prometheus_content_type), {{"schema", {{"type", "string"}}}}}};
+        case content::web_file: {
+            const web_asset* asset = find_web_asset(r.path);
+            assert(asset != nullptr && "a page /openapi.json lists is not embedded");
+            return {{std::string(asset->content_type), {{"schema", {{"type", "string"}}}}}};
+        }
+        case content::event_stream:
+            return {{std::string(event_stream_content_type),
+                     {{"schema", {{"type", "string"},
+                                  {"description", "`event: queue` events whose `data` is a QueueStatus object on one line; "
+                                                  "`: keep-alive` comments in between"}}},
+                      {"example", "event: queue\ndata: {\"status\":\"WAITING\",\"position\":3,\"estimatedWaitSeconds\":40}\n\n"}}}};
     }
-    if (method == "post" || method == "delete") {
-        op["parameters"] = json::array({{{"name", "Idempotency-Key"}, {"in", "header"}, {"required", false},
-                                         {"description", "1..64 printable ASCII characters. A repeat by the same caller on the same route with the same "
-                                                         "body returns the first outcome; the same key on another route or with another body is 422 "
-                                                         "IDEMPOTENCY_KEY_REUSED. Keys are remembered 24 hours and at most 1000 per caller, the oldest "
-                                                         "forgotten first. For POST /users the key itself is the caller: treat it as a secret."},
-                                         {"x-retention-hours", 24}, {"x-keys-per-caller-max", 1000},
-                                         {"schema", {{"type", "string"}, {"minLength", 1}, {"maxLength", 64}}}}});
-        if (!op["responses"].contains("422"))
-            op["responses"]["422"] = {{"description", "IDEMPOTENCY_KEY_REUSED"}, {"content", {{"application/json", {{"schema", {{"$ref", "#/components/schemas/Error"}}}}}}}};
+    return json::object();
+}
+
+json responses(const route_doc& r) {
+    const bool etag = std::find(r.parameters.begin(), r.parameters.end(), std::string_view("IfNoneMatch")) != r.parameters.end();
+    json out = json::object();
+    for (const outcome& success : r.successes) {
+        json response = {{"description", success.description}, {"content", success_content(r)}};
+        if (etag) response["headers"] = {{"ETag", ref("headers", "ETag")}};
+        out[std::to_string(success.status)] = std::move(response);
     }
+    if (etag) out["304"] = ref("responses", "NotModified");
+    for (const auto& [status, codes] : error_codes_by_status(r)) out[std::to_string(status)] = error_doc(status, codes);
+    out["default"] = ref("responses", "OtherErrors");
+    return out;
+}
+
+json operation(const route_doc& r) {
+    json op = {{"operationId", r.operation_id}, {"tags", {r.tag}}, {"summary", r.summary},
+               {"security", security(r.auth)}, {"responses", responses(r)}};
+    if (json list = parameters(r); !list.empty()) op["parameters"] = std::move(list);
+    if (*r.request != '\0') {
+        // POST /users takes an empty body as {}: the only body that may be left out.
+        const bool required = std::string_view(r.path) != "/users";
+        op["requestBody"] = {{"required", required}, {"content", {{"application/json", {{"schema", schema_ref(r.request)}}}}}};
+    }
+    if (std::string_view(r.path).ends_with("/timeline")) op["x-buckets-max"] = projections::timeline_buckets_max;
     return op;
 }
 
-json build() {
-    static const std::vector<route_doc> routes = {
-        {"post", "/users", "Create a user and get a user token", "", 201, {400}},
-        {"get", "/users/me/balance", "The caller's balance", "user", 200, {401}},
-        {"post", "/users/me/balance/charge", "Charge the wallet (amount 1..1000000000)", "user", 200, {400, 401, 422}},
-        {"get", "/users/me/balance/history", "Wallet history, newest first", "user", 200, {401}},
-        {"get", "/users/me/reservations", "The caller's reservations", "user", 200, {401}},
-        {"post", "/admin/concerts", "Create a concert", "admin", 201, {400, 401}},
-        {"get", "/concerts", "List concerts", "", 200, {}},
-        {"get", "/concerts/{concertId}/dates", "Dates with available seats", "user+queue", 200, {401, 403, 404, 429}},
-        {"get", "/concerts/{concertId}/dates/{date}/seats", "Seat map (?status=AVAILABLE filters)", "user+queue", 200, {400, 401, 403, 404, 429}},
-        {"post", "/concerts/{concertId}/queue", "Enter the waiting room (200 with the live token if one exists)", "user", 201, {401, 404}},
-        {"get", "/concerts/{concertId}/queue", "Queue status, position and estimated wait", "user+queue", 200, {401, 403}},
-        {"get", "/concerts/{concertId}/queue/stream", "Server-Sent Events of queue status (?token=&queueToken= for EventSource)", "user+queue", 200, {401, 403}},
-        {"post", "/concerts/{concertId}/dates/{date}/seats/{seat}/hold", "Hold a seat", "user+queue", 201, {401, 403, 404, 409, 422, 429}},
-        {"get", "/reservations/{reservationId}", "A reservation of the caller", "user", 200, {401, 404}},
-        {"delete", "/reservations/{reservationId}", "Cancel a hold", "user", 200, {401, 404, 409}},
-        {"post", "/reservations/{reservationId}/pay", "Pay a hold from the wallet", "user", 201, {401, 402, 404, 409, 410}},
-        {"post", "/reservations/{reservationId}/refund", "Refund a CONFIRMED reservation until the concert's refundsUntil: the seat is AVAILABLE again and the price credited to the wallet", "user", 200, {401, 404, 409, 422}},
-        {"get", "/analytics/concerts/{concertId}", "Sales, holds and queue figures per date", "admin", 200, {401, 404}},
-        {"get", "/analytics/concerts/{concertId}/timeline", "The concert's queue, holds, sales and revenue by buckets of partition time, oldest first (at most 10000 buckets; nextFrom when the range goes on)", "admin", 200, {400, 401, 404}},
-        {"get", "/admin/concerts/{concertId}/dates/{date}/seats/{seat}/history", "A seat's holds, expiries, cancels, sale and refunds, oldest first", "admin", 200, {400, 401, 404}},
-        {"get", "/healthz", "Liveness", "", 200, {}},
-        {"get", "/readyz", "Readiness: engine recovered and projections caught up", "", 200, {503}},
-        {"get", "/metrics", "Prometheus metrics", "", 200, {}},
-        {"get", "/openapi.json", "This document", "", 200, {}},
-        {"get", "/", "The fan's web page (HTML; its script and style are /app.js and /app.css)", "", 200, {}},
-        {"get", "/app.js", "The fan's web page's script", "", 200, {}},
-        {"get", "/app.css", "The fan's web page's style sheet (the organizer's page uses it too)", "", 200, {}},
-        {"get", "/admin", "The organizer's web page (HTML; it asks for the admin key and sends it as X-Admin-Key; its script and style are /admin.js and /admin.css, on top of /app.css)", "", 200, {}},
-        {"get", "/admin.js", "The organizer's page's script", "", 200, {}},
-        {"get", "/admin.css", "The organizer's page's style sheet", "", 200, {}},
-    };
-    json doc = {{"openapi", "3.0.3"},
-                {"info", {{"title", "Encore"}, {"version", "1.0.0"},
-                          {"description", "Event-sourced concert reservations: waiting room, seat holds, wallet payments."}}},
-                {"paths", json::object()}};
-    for (const auto& r : routes) doc["paths"][r.path][r.method] = operation(r);
-    // Connection limits, which API.md leaves to the server (api/http_server.hpp). The figures are
-    // the defaults; /metrics shows the ones in force (encore_http_connections_limit).
+json query_parameter(const char* name, const char* description, json schema) {
+    return {{"name", name}, {"in", "query"}, {"required", false}, {"description", description}, {"schema", std::move(schema)}};
+}
+
+json path_parameter(const char* name, const char* description, json schema) {
+    return {{"name", name}, {"in", "path"}, {"required", true}, {"description", description}, {"schema", std::move(schema)}};
+}
+
+json header_parameter(const char* name, bool required, const char* description, json schema) {
+    return {{"name", name}, {"in", "header"}, {"required", required}, {"description", description}, {"schema", std::move(schema)}};
+}
+
+json idempotency_key() {
+    json key = header_parameter(
+        "Idempotency-Key", false,
+        "1..64 printable ASCII characters. A repeat by the same caller on the same route with the same "
+        "body returns the first outcome; the same key on another route or with another body is 422 "
+        "IDEMPOTENCY_KEY_REUSED. Keys are remembered 24 hours and at most 1000 per caller, the oldest "
+        "forgotten first. For POST /users the key itself is the caller: treat it as a secret.",
+        {{"type", "string"}, {"minLength", 1}, {"maxLength", idempotency_key_length_max}, {"pattern", "^[\\x20-\\x7E]+$"}});
+    key["x-retention-hours"] = 24;
+    key["x-keys-per-caller-max"] = 1000;
+    return key;
+}
+
+json path_parameters() {
+    return {{"concertId", path_parameter("concertId", "a concert's id, from GET /concerts", {{"type", "string"}})},
+            {"date", path_parameter("date", "a date of the concert, YYYY-MM-DD",
+                                    {{"type", "string"}, {"format", "date"}, {"pattern", "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"}})},
+            {"seat", path_parameter("seat", "a seat number, 1..seats of the date",
+                                    {{"type", "integer"}, {"minimum", 1}, {"maximum", seats_per_date_max}})},
+            {"reservationId", path_parameter("reservationId", "a reservation's id", {{"type", "string"}})}};
+}
+
+json other_parameters() {
+    const json token = {{"type", "string"}};
+    return {{"limit", query_parameter("limit", "items per page", {{"type", "integer"}, {"minimum", 1}, {"maximum", page_limit_max}, {"default", page_limit_default}})},
+            {"cursor", query_parameter("cursor", "the nextCursor of the previous page (opaque); absent on the last page", token)},
+            {"status", query_parameter("status", "only the seats of this status", schema_ref("SeatStatus"))},
+            {"bucketSeconds", query_parameter("bucketSeconds", "bucket size in seconds: a multiple of 10 from 10 to 86400; buckets are aligned to the epoch",
+                                              {{"type", "integer"}, {"minimum", timeline_bucket_seconds_min}, {"maximum", timeline_bucket_seconds_max},
+                                               {"multipleOf", 10}, {"default", timeline_bucket_seconds_default}})},
+            {"from", query_parameter("from", "RFC 3339 instant: the first bucket is the one holding it (default: the concert's creation); pass nextFrom to go on",
+                                     {{"type", "string"}, {"format", "date-time"}})},
+            {"to", query_parameter("to", "RFC 3339 instant, after from: the last bucket is the one holding the instant before it (default: the bucket of the latest event)",
+                                   {{"type", "string"}, {"format", "date-time"}})},
+            {"token", query_parameter("token", "the user token, for clients that cannot send Authorization (EventSource)", token)},
+            {"queueToken", query_parameter("queueToken", "the queue token, for clients that cannot send X-Queue-Token (EventSource)", token)},
+            {"QueueTokenHeader", header_parameter("X-Queue-Token", true, "the queue token from POST /concerts/{concertId}/queue", token)},
+            {"QueueTokenHeaderOrQuery", header_parameter("X-Queue-Token", false, "the queue token; or ?queueToken=", token)},
+            {"IfNoneMatch", header_parameter("If-None-Match", false, "an ETag of an earlier answer: 304 with no body while it still matches", token)},
+            {"IdempotencyKey", idempotency_key()}};
+}
+
+json components() {
+    json parameters = path_parameters();
+    parameters.update(other_parameters());
+    const json error = {{"application/json", {{"schema", schema_ref("Error")}}}};
+    return {
+        {"schemas", openapi::schemas()},
+        {"parameters", std::move(parameters)},
+        {"headers",
+         {{"RetryAfter", {{"description", "seconds to wait before trying again"}, {"schema", {{"type", "integer"}, {"minimum", 1}}}}},
+          {"ETag", {{"description", "the version of this answer; send it back as If-None-Match"}, {"schema", {{"type", "string"}}}}}}},
+        {"responses",
+         {{"NotModified", {{"description", "Not Modified: the If-None-Match still matches; no body"}, {"headers", {{"ETag", ref("headers", "ETag")}}}}},
+          {"OtherErrors",
+           {{"description", "Any route: 413 `PAYLOAD_TOO_LARGE` (a body over 65536 bytes), 431 `HEADERS_TOO_LARGE` (headers over 8192 bytes), 500 `INTERNAL`"},
+            {"content", error},
+            {"x-error-codes", {"PAYLOAD_TOO_LARGE", "HEADERS_TOO_LARGE", "INTERNAL"}}}}}},
+        {"securitySchemes",
+         {{"userToken", {{"type", "http"}, {"scheme", "bearer"}, {"description", "the token of POST /users; missing or forged: 401 UNAUTHORIZED"}}},
+          {"userTokenQuery", {{"type", "apiKey"}, {"in", "query"}, {"name", "token"}, {"description", "the user token, on the event stream only"}}},
+          {"queueToken", {{"type", "apiKey"}, {"in", "header"}, {"name", "X-Queue-Token"}, {"description", "the token of POST /concerts/{concertId}/queue, for one user and one concert"}}},
+          {"queueTokenQuery", {{"type", "apiKey"}, {"in", "query"}, {"name", "queueToken"}, {"description", "the queue token, on the event stream only"}}},
+          {"adminKey", {{"type", "apiKey"}, {"in", "header"}, {"name", "X-Admin-Key"}, {"description", "the key given at start-up; wrong or missing: 401 UNAUTHORIZED"}}}}}};
+}
+
+// Connection limits, which API.md leaves to the server (api/http_server.hpp). The figures are
+// the defaults; /metrics shows the ones in force (encore_http_connections_limit).
+json connection_limits() {
     const server_timeouts timeouts;
-    doc["info"]["x-connection-limits"] = {
-        {"description",
-         "Connections per client address (IPv6: per /64) beyond connectionsPerClientMax are closed at once. "
-         "connectionsMax is lowered at start to what the process's descriptor limit allows. Past it, "
-         "probeReserve more connections (probeReservePerClient per client) serve only GET or HEAD /healthz and "
-         "/readyz, one request each, then close; any other request on them gets 503 OVERLOADED with Retry-After "
-         "and the connection closes. Past the reserve a connection is closed at once. A connection that sends "
-         "nothing for firstRequestSeconds is closed; an idle keep-alive connection after idleSeconds."},
-        {"connectionsMax", connections_max_default},
-        {"connectionsPerClientMax", connections_per_client_max_default},
-        {"probeReserve", probe_connections_reserve_default},
-        {"probeReservePerClient", probe_connections_per_client_max},
-        {"firstRequestSeconds", timeouts.first_request_ms.count() / 1000},
-        {"idleSeconds", timeouts.idle_ms.count() / 1000},
-        {"requestReadSeconds", timeouts.request_read_ms.count() / 1000}};
-    json error_object = {{"type", "object"},
-                         {"properties", {{"code", {{"type", "string"}}}, {"message", {{"type", "string"}}}}}};
-    doc["components"]["schemas"]["Error"] = {{"type", "object"}, {"properties", {{"error", error_object}}}};
-    doc["components"]["securitySchemes"] = {
-        {"userToken", {{"type", "http"}, {"scheme", "bearer"}}},
-        {"queueToken", {{"type", "apiKey"}, {"in", "header"}, {"name", "X-Queue-Token"}}},
-        {"adminKey", {{"type", "apiKey"}, {"in", "header"}, {"name", "X-Admin-Key"}}}};
+    return {{"description",
+             "Connections per client address (IPv6: per /64) beyond connectionsPerClientMax are closed at once. "
+             "connectionsMax is lowered at start to what the process's descriptor limit allows. Past it, "
+             "probeReserve more connections (probeReservePerClient per client) serve only GET or HEAD /healthz and "
+             "/readyz, one request each, then close; any other request on them gets 503 OVERLOADED with Retry-After "
+             "and the connection closes. Past the reserve a connection is closed at once. A connection that sends "
+             "nothing for firstRequestSeconds is closed; an idle keep-alive connection after idleSeconds."},
+            {"connectionsMax", connections_max_default},
+            {"connectionsPerClientMax", connections_per_client_max_default},
+            {"probeReserve", probe_connections_reserve_default},
+            {"probeReservePerClient", probe_connections_per_client_max},
+            {"firstRequestSeconds", timeouts.first_request_ms.count() / 1000},
+            {"idleSeconds", timeouts.idle_ms.count() / 1000},
+            {"requestReadSeconds", timeouts.request_read_ms.count() / 1000}};
+}
+
+json info() {
+    return {{"title", "Encore"},
+            {"version", "1.0.0"},
+            {"description",
+             "Event-sourced concert reservations: waiting room, seat holds, wallet payments, refunds.\n\n"
+             "JSON in and out; every error body is an `Error`. Money is an integer count of won; dates are YYYY-MM-DD, "
+             "instants RFC 3339 UTC with milliseconds. Every GET also answers HEAD. A known path asked with another "
+             "method gets 405 `METHOD_NOT_ALLOWED` with an Allow header; a method served on no path, 501 "
+             "`NOT_IMPLEMENTED`; an unknown path, 404 `NOT_FOUND`. A successful command is answered once its effect "
+             "is durable and visible to this server's queries."},
+            {"x-connection-limits", connection_limits()}};
+}
+
+json tags() {
+    return json::array({{{"name", "users"}, {"description", "Users and their wallets"}},
+                        {{"name", "catalog"}, {"description", "Concerts, dates and seat maps"}},
+                        {{"name", "queue"}, {"description", "The waiting room of a concert"}},
+                        {{"name", "reservations"}, {"description", "Holds, payments, cancels and refunds"}},
+                        {{"name", "analytics"}, {"description", "The organizer's figures (admin key)"}},
+                        {{"name", "operations"}, {"description", "Health, readiness, metrics and this document"}},
+                        {{"name", "pages"}, {"description", "The web pages and their files"}}});
+}
+
+json build() {
+    json doc = {{"openapi", "3.0.3"},
+                {"info", info()},
+                {"servers", json::array({{{"url", "/"}, {"description", "the server that serves this document"}}})},
+                {"tags", tags()},
+                {"paths", json::object()},
+                {"components", components()}};
+    for (const auto* table : {&api_route_docs(), &fixed_path_docs()}) {
+        for (const route_doc& r : *table) doc["paths"][r.path][r.method] = operation(r);
+    }
     return doc;
 }
 

@@ -1,0 +1,303 @@
+// The schemas of /openapi.json: every body API.md fixes, with the bounds the handlers check, built
+// from small helpers (an object is its list of fields), and the error codes with their meanings.
+
+#include "api/openapi_schemas.hpp"
+
+#include <algorithm>
+#include <cassert>
+#include <utility>
+
+#include "api/gateway.hpp"
+#include "api/http_server.hpp"
+#include "api/queries.hpp"
+#include "api/requests.hpp"
+#include "events/command.hpp"
+#include "events/types.hpp"
+
+namespace encore::api::openapi {
+namespace {
+
+using nlohmann::json;
+
+// One property of an object schema; `required` unless marked optional.
+struct field {
+    const char* name;
+    json schema;
+    bool required = true;
+};
+constexpr bool optional = false;
+
+json object(std::vector<field> fields, const char* description = nullptr) {
+    json o = {{"type", "object"}, {"properties", json::object()}};
+    json required = json::array();
+    for (field& f : fields) {
+        if (f.required) required.push_back(f.name);
+        o["properties"][f.name] = std::move(f.schema);
+    }
+    if (!required.empty()) o["required"] = std::move(required);
+    if (description != nullptr) o["description"] = description;
+    return o;
+}
+
+json described(json schema, const char* description) {
+    if (description != nullptr) schema["description"] = description;
+    return schema;
+}
+
+json text(const char* description = nullptr) { return described({{"type", "string"}}, description); }
+
+json integer(std::int64_t min, std::int64_t max, const char* description = nullptr) {
+    return described({{"type", "integer"}, {"format", "int64"}, {"minimum", min}, {"maximum", max}}, description);
+}
+
+json count(const char* description = nullptr) {
+    return described({{"type", "integer"}, {"format", "int64"}, {"minimum", 0}}, description);
+}
+
+json money(const char* description = nullptr) { return integer(0, balance_max, description); }
+
+json with_default(json schema, std::int64_t value) {
+    schema["default"] = value;
+    return schema;
+}
+
+json instant(const char* description = nullptr) {
+    return described({{"type", "string"}, {"format", "date-time"}, {"example", "2026-12-24T19:00:00.000Z"}}, description);
+}
+
+json date(const char* description = nullptr) {
+    return described({{"type", "string"}, {"format", "date"}, {"example", "2026-12-24"}}, description);
+}
+
+json names(std::vector<const char*> values, const char* description = nullptr) {
+    return described({{"type", "string"}, {"enum", std::move(values)}}, description);
+}
+
+json array_of(json items, const char* description = nullptr) {
+    return described({{"type", "array"}, {"items", std::move(items)}}, description);
+}
+
+json next_cursor() {
+    return text("pass as ?cursor= for the next page; absent on the last page");
+}
+
+// The router's and the HTTP layer's codes, beside the engine's refusals.
+const std::vector<std::pair<std::string, std::string>>& server_codes() {
+    static const std::vector<std::pair<std::string, std::string>> codes = {
+        {"INVALID_REQUEST", "malformed JSON, a wrong type, a missing field or a value out of bounds; the message says which"},
+        {"UNAUTHORIZED", "a missing or forged user token, or a wrong or missing admin key"},
+        {"DATE_NOT_FOUND", "the concert has no such date"},
+        {"SEAT_NOT_FOUND", "the date has no such seat"},
+        {"NO_ADJACENT_SEATS", "best available: no row has that many adjacent available seats"},
+        {"NOT_FOUND", "no such route"},
+        {"METHOD_NOT_ALLOWED", "a known path asked with a method it does not serve; the Allow header lists those it does"},
+        {"NOT_IMPLEMENTED", "a method this server serves on no path"},
+        {"NOT_READY", "the engine is recovering or the projections are catching up"},
+        {"OVERLOADED", "too many connections: retry after Retry-After seconds; the connection closes"},
+        {"UNAVAILABLE", "the command log is unavailable; retry with the same Idempotency-Key"},
+        {"TIMEOUT", "the command is logged but its outcome is not visible yet; retry with the same Idempotency-Key"},
+        {"BAD_REQUEST", "malformed HTTP, ambiguous framing (RFC 9112 section 6.3) or no Host: nothing is applied and the connection closes"},
+        {"PAYLOAD_TOO_LARGE", "the request body exceeds " + std::to_string(request_body_bytes_max) + " bytes"},
+        {"HEADERS_TOO_LARGE", "the request headers exceed " + std::to_string(request_header_bytes_max) + " bytes"},
+        {"INTERNAL", "an unexpected server error"},
+    };
+    return codes;
+}
+
+json error_code_schema() {
+    std::string description = "Stable, UPPER_SNAKE_CASE. Each operation lists the codes it can answer with, by status.\n";
+    for (const std::string& code : error_codes()) description += "- `" + code + "`: " + error_meaning(code) + "\n";
+    return {{"type", "string"}, {"enum", error_codes()}, {"description", description}};
+}
+
+void add_user_schemas(json& s) {
+    s["NewUser"] = object({{"name", described({{"type", "string"}, {"maxLength", user_name_length_max}, {"nullable", true}},
+                                              "at most 64 characters"), optional}},
+                          "The body is optional: an empty body is {}.");
+    s["UserCreated"] = object({{"userId", text()}, {"token", text("the user token: send it as Authorization: Bearer <token>")}});
+    s["Balance"] = object({{"userId", text()}, {"balance", money("won; 0 for a new user")}});
+    s["Charge"] = object({{"amount", integer(charge_amount_min, charge_amount_max, "won")}});
+    s["WalletEntry"] = object({{"type", names({"CHARGE", "PAYMENT", "REFUND"})},
+                               {"amount", count("won, taken (PAYMENT) or added (CHARGE, REFUND)")},
+                               {"balanceAfter", money()},
+                               {"at", instant()},
+                               {"reservationId", text("PAYMENT and REFUND entries"), optional}});
+    s["WalletHistory"] = object({{"entries", array_of(schema_ref("WalletEntry"), "newest first")}, {"nextCursor", next_cursor(), optional}});
+}
+
+void add_reservation_schemas(json& s) {
+    s["ReservationStatus"] = names({"HELD", "CONFIRMED", "EXPIRED", "CANCELLED", "REFUNDED"});
+    json seats = array_of(integer(1, seats_per_date_max), "every seat of the reservation, ascending");
+    seats["minItems"] = 1;
+    seats["maxItems"] = seats_per_hold_max;
+    s["Reservation"] = object({{"reservationId", text()},
+                               {"concertId", text()},
+                               {"date", date()},
+                               {"seat", integer(1, seats_per_date_max, "the first of `seats`")},
+                               {"seats", std::move(seats)},
+                               {"price", integer(0, price_max * seats_per_hold_max, "won: the sum of the seats' prices")},
+                               {"status", schema_ref("ReservationStatus")},
+                               {"heldAt", instant()},
+                               {"expiresAt", instant("the hold ends then unless paid: now + holdTtlSeconds when held")},
+                               {"paidAt", instant(), optional},
+                               {"paymentId", text(), optional},
+                               {"refundedAt", instant(), optional}});
+    s["RefundedReservation"] = {{"allOf", {schema_ref("Reservation"), object({{"balance", money("the wallet's balance after the credit")}})}}};
+    s["ReservationPage"] = object({{"reservations", array_of(schema_ref("Reservation"), "newest first")}, {"nextCursor", next_cursor(), optional}});
+    s["Payment"] = object({{"reservationId", text()},
+                           {"paymentId", text()},
+                           {"amount", count("won")},
+                           {"balance", money("the wallet's balance after the payment")},
+                           {"status", names({"CONFIRMED"})},
+                           {"paidAt", instant()}});
+    json listed = array_of(integer(1, seats_per_date_max), "seat numbers, each once; held together or not at all");
+    listed["minItems"] = 1;
+    listed["maxItems"] = seats_per_hold_max;
+    listed["uniqueItems"] = true;
+    s["HoldSeats"] = object({{"seats", std::move(listed)}});
+    s["HoldSeats"]["additionalProperties"] = false;
+    s["HoldBestAvailable"] = object({{"count", integer(1, seats_per_hold_max,
+                                                       "adjacent seats in one row, the lowest row first, leaving no single empty seat where another pick avoids it")}});
+    s["HoldBestAvailable"]["additionalProperties"] = false;
+    s["HoldRequest"] = {{"oneOf", {schema_ref("HoldSeats"), schema_ref("HoldBestAvailable")}}};
+}
+
+void add_concert_request_schemas(json& s) {
+    s["ScheduleRequest"] = object({{"date", date()},
+                                   {"seats", integer(1, seats_per_date_max, "seat numbers are 1..seats")},
+                                   {"price", integer(0, price_max, "won, per seat")},
+                                   {"seatsPerRow", with_default(integer(1, seats_per_row_max, "seat n is in row ceil(n / seatsPerRow)"), seats_per_row_default), optional}});
+    const queue_settings queue;
+    s["QueueSettings"] = object({{"activeCapacity", with_default(integer(1, active_capacity_max, "users ACTIVE at once"), queue.active_capacity), optional},
+                                 {"activeTtlSeconds", with_default(integer(1, ttl_seconds_max), queue.active_ttl_seconds), optional},
+                                 {"claimSeconds", integer(1, ttl_seconds_max, "at most activeTtlSeconds (its default): an admitted user who sends no command for the concert within it is EXPIRED"), optional}});
+    json title = {{"type", "string"}, {"minLength", 1}, {"maxLength", title_length_max}, {"description", "1 to 200 bytes of UTF-8"}};
+    json venue = {{"type", "string"}, {"maxLength", title_length_max}, {"nullable", true}, {"description", "at most 200 bytes of UTF-8"}};
+    json schedules = array_of(schema_ref("ScheduleRequest"), "distinct dates; at most 500000 seats over all of them");
+    schedules["minItems"] = 1;
+    schedules["maxItems"] = dates_per_concert_max;
+    s["ConcertRequest"] = object({{"title", std::move(title)},
+                                  {"venue", std::move(venue), optional},
+                                  {"schedules", std::move(schedules)},
+                                  {"queue", schema_ref("QueueSettings"), optional},
+                                  {"holdTtlSeconds", with_default(integer(1, ttl_seconds_max), hold_ttl_seconds_default), optional},
+                                  {"maxHoldsPerUser", with_default(integer(1, max_holds_per_user_max, "seats one user may hold at once"), max_holds_per_user_default), optional},
+                                  {"maxTicketsPerUser", with_default(integer(1, max_tickets_per_user_max, "seats one user may hold and own at once (HELD and CONFIRMED)"), max_tickets_per_user_default), optional},
+                                  {"onsaleAt", instant("before it the waiting room is a pre-queue; absent: on sale now"), optional},
+                                  {"refundsUntil", instant("CONFIRMED reservations may be refunded until then; absent: no refunds"), optional}});
+    s["ConcertCreated"] = object({{"concertId", text()}});
+}
+
+void add_catalog_schemas(json& s) {
+    s["ConcertSchedule"] = object({{"date", date()}, {"seats", integer(1, seats_per_date_max)}, {"price", integer(0, price_max)},
+                                   {"seatsPerRow", integer(1, seats_per_row_max)}});
+    s["Concert"] = object({{"concertId", text()},
+                           {"title", text()},
+                           {"venue", text()},
+                           {"dates", array_of(date())},
+                           {"schedules", array_of(schema_ref("ConcertSchedule"))},
+                           {"holdTtlSeconds", integer(1, ttl_seconds_max)},
+                           {"maxHoldsPerUser", integer(1, max_holds_per_user_max)},
+                           {"maxTicketsPerUser", integer(1, max_tickets_per_user_max), optional},
+                           {"onsaleAt", instant(), optional},
+                           {"refundsUntil", instant(), optional}});
+    s["ConcertList"] = object({{"concerts", array_of(schema_ref("Concert"))}});
+    s["DateAvailability"] = object({{"date", date()}, {"availableSeats", count()}, {"totalSeats", integer(1, seats_per_date_max)}});
+    s["DateList"] = object({{"concertId", text()}, {"dates", array_of(schema_ref("DateAvailability"), "dates with at least one available seat")}});
+    s["SeatStatus"] = names({"AVAILABLE", "HELD", "SOLD"});
+    s["Seat"] = object({{"number", integer(1, seats_per_date_max)}, {"row", integer(1, seats_per_date_max)},
+                        {"status", schema_ref("SeatStatus")}, {"price", integer(0, price_max)}});
+    s["SeatMap"] = object({{"concertId", text()}, {"date", date()}, {"seats", array_of(schema_ref("Seat"), "ascending by number")}});
+}
+
+void add_queue_schemas(json& s) {
+    s["QueueState"] = names({"WAITING", "ACTIVE", "EXPIRED", "COMPLETED"});
+    auto status_fields = [] {
+        return std::vector<field>{
+            {"status", schema_ref("QueueState")},
+            {"position", described({{"type", "integer"}, {"minimum", 0}, {"nullable", true}},
+                                   "waiting users ahead plus one (1 = next); 0 once ACTIVE; null in the pre-queue")},
+            {"estimatedWaitSeconds", count("from the admission rate of the last minutes")},
+            {"preQueue", described({{"type", "boolean"}}, "true while waiting before onsaleAt"), optional},
+            {"onsaleAt", instant(), optional},
+            {"activeUntil", instant("while ACTIVE"), optional}};
+    };
+    s["QueueStatus"] = object(status_fields());
+    std::vector<field> joined = status_fields();
+    joined.insert(joined.begin(), field{"queueToken", text("send it as X-Queue-Token")});
+    s["QueueJoined"] = object(std::move(joined));
+}
+
+void add_analytics_schemas(json& s) {
+    s["DateAnalytics"] = object({{"date", date()},
+                                 {"seatsSold", count()}, {"seatsHeld", count()}, {"seatsAvailable", count()},
+                                 {"revenue", count("won, net of refunds")},
+                                 {"refunds", count(), optional},
+                                 {"holdsPlaced", count()}, {"holdsExpired", count()}, {"holdsCancelled", count()},
+                                 {"holdToPaymentConversion", described({{"type", "number"}, {"minimum", 0}}, "payments per hold placed; 0 before any hold")}});
+    s["QueueAnalytics"] = object({{"waiting", count()}, {"active", count()}, {"admittedTotal", count()}, {"medianWaitSeconds", count()}});
+    s["Analytics"] = object({{"concertId", text()}, {"dates", array_of(schema_ref("DateAnalytics"))}, {"queue", schema_ref("QueueAnalytics")}});
+    s["TimelineBucket"] = object({{"start", instant()},
+                                  {"queueJoined", count()}, {"queueAdmitted", count()}, {"waitingAtEnd", count()},
+                                  {"holdsPlaced", count()}, {"holdsExpired", count()}, {"holdsCancelled", count()},
+                                  {"seatsSold", count()}, {"refunds", count()},
+                                  {"revenue", described({{"type", "integer"}, {"format", "int64"}}, "won: sales less refunds in the bucket (negative when refunds outweigh them)")}});
+    s["Timeline"] = object({{"concertId", text()},
+                            {"bucketSeconds", integer(timeline_bucket_seconds_min, timeline_bucket_seconds_max)},
+                            {"buckets", array_of(schema_ref("TimelineBucket"), "oldest first")},
+                            {"nextFrom", instant("pass as ?from= to go on; absent when the range is done"), optional}});
+    s["SeatHistoryEntry"] = object({{"at", instant()}, {"type", names({"HELD", "EXPIRED", "CANCELLED", "SOLD", "REFUNDED"})},
+                                    {"reservationId", text()}, {"userId", text()}});
+    s["SeatHistory"] = object({{"entries", array_of(schema_ref("SeatHistoryEntry"), "oldest first")}, {"nextCursor", next_cursor(), optional}});
+}
+
+void add_other_schemas(json& s) {
+    s["ErrorCode"] = error_code_schema();
+    s["Error"] = object({{"error", object({{"code", schema_ref("ErrorCode")}, {"message", text("human readable")}})}});
+    s["Error"]["example"] = {{"error", {{"code", "SEAT_TAKEN"}, {"message", "the seat is held or sold"}}}};
+    s["Health"] = object({{"status", names({"ok"})}});
+    s["Ready"] = object({{"status", names({"ready"})}});
+    s["OpenApiDocument"] = object({{"openapi", text()}, {"info", {{"type", "object"}}}, {"paths", {{"type", "object"}}}},
+                                  "this document");
+}
+
+}  // namespace
+
+const std::vector<std::string>& error_codes() {
+    static const std::vector<std::string> codes = [] {
+        std::vector<std::string> all;
+        for (std::uint8_t r = 1; r <= refusal_max; ++r) all.emplace_back(refusal_code(static_cast<refusal>(r)));
+        for (const auto& [code, meaning] : server_codes()) {
+            if (std::find(all.begin(), all.end(), code) == all.end()) all.push_back(code);
+        }
+        return all;
+    }();
+    return codes;
+}
+
+std::string error_meaning(std::string_view code) {
+    for (const auto& [known, meaning] : server_codes()) {
+        if (known == code) return meaning;
+    }
+    for (std::uint8_t r = 1; r <= refusal_max; ++r) {
+        if (refusal_code(static_cast<refusal>(r)) == code) return std::string(refusal_message(static_cast<refusal>(r)));
+    }
+    assert(false && "an error code /openapi.json does not know");
+    return "";
+}
+
+json schemas() {
+    json s = json::object();
+    add_user_schemas(s);
+    add_reservation_schemas(s);
+    add_concert_request_schemas(s);
+    add_catalog_schemas(s);
+    add_queue_schemas(s);
+    add_analytics_schemas(s);
+    add_other_schemas(s);
+    return s;
+}
+
+json schema_ref(std::string_view name) { return {{"$ref", "#/components/schemas/" + std::string(name)}}; }
+
+}  // namespace encore::api::openapi
