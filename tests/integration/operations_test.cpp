@@ -5,12 +5,15 @@
 
 #include <atomic>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <regex>
 #include <thread>
 #include <set>
 #include <sstream>
+#include <tuple>
 
+#include "events/types.hpp"
 #include "tests/integration/api.hpp"
 
 namespace encore::test {
@@ -28,7 +31,7 @@ std::string pipelined_charges(const user_account& user, std::initializer_list<in
     return bytes;
 }
 
-TEST_CASE("healthz, readyz, the web pages and the OpenAPI document", "[operations]") {
+TEST_CASE("healthz, readyz and the web pages", "[operations]") {
     server_process server;
     http_client client(server.host(), server.port());
 
@@ -82,7 +85,31 @@ TEST_CASE("healthz, readyz, the web pages and the OpenAPI document", "[operation
         CHECK_STATUS(call(client, "GET", path, {}, {{"If-None-Match", etag}}), 304);
         CHECK_STATUS(call(client, "POST", path), 405);
     }
+}
 
+// The source of `path` (under the source tree), whole.
+std::string source_text(const std::string& path) {
+    std::ifstream in(std::string(ENCORE_SOURCE_DIR) + "/" + path, std::ios::binary);
+    REQUIRE(in.good());
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+// Every match of the first group of `pattern` in `text`.
+std::vector<std::string> captures(const std::string& text, const std::string& pattern) {
+    std::vector<std::string> out;
+    const std::regex re(pattern);
+    for (auto it = std::sregex_iterator(text.begin(), text.end(), re); it != std::sregex_iterator(); ++it) out.push_back((*it)[1]);
+    return out;
+}
+
+// Path templates match up to the names of their parameters.
+std::string path_shape(const std::string& path) { return std::regex_replace(path, std::regex("\\{[^}]*\\}"), "{}"); }
+
+TEST_CASE("the OpenAPI document lists every route, its parameters and every error code", "[operations][openapi]") {
+    server_process server;
+    http_client client(server.host(), server.port());
     auto doc_reply = call(client, "GET", "/openapi.json");
     REQUIRE_STATUS(doc_reply, 200);
     CHECK(doc_reply.header("Content-Type").value_or("").starts_with("application/json"));
@@ -92,55 +119,161 @@ TEST_CASE("healthz, readyz, the web pages and the OpenAPI document", "[operation
     CHECK(doc.at("openapi").get<std::string>().starts_with("3."));
     CHECK(doc.at("info").at("title").is_string());
     CHECK(doc.at("info").at("version").is_string());
+    CHECK(doc.at("info").at("x-connection-limits").at("connectionsMax").is_number_integer());
     const json& paths = doc.at("paths");
-    // Every row of API.md, with its method.
-    const std::vector<std::pair<std::string, std::string>> rows = {
-        {"post", "/users"},
-        {"get", "/users/me/balance"},
-        {"post", "/users/me/balance/charge"},
-        {"get", "/users/me/balance/history"},
-        {"get", "/users/me/reservations"},
-        {"post", "/admin/concerts"},
-        {"get", "/concerts"},
-        {"get", "/concerts/{concertId}/dates"},
-        {"get", "/concerts/{concertId}/dates/{date}/seats"},
-        {"post", "/concerts/{concertId}/queue"},
-        {"get", "/concerts/{concertId}/queue"},
-        {"get", "/concerts/{concertId}/queue/stream"},
-        {"post", "/concerts/{concertId}/dates/{date}/seats/{seat}/hold"},
-        {"get", "/reservations/{reservationId}"},
-        {"delete", "/reservations/{reservationId}"},
-        {"post", "/reservations/{reservationId}/pay"},
-        {"post", "/reservations/{reservationId}/refund"},
-        {"get", "/analytics/concerts/{concertId}"},
-        {"get", "/analytics/concerts/{concertId}/timeline"},
-        {"get", "/admin/concerts/{concertId}/dates/{date}/seats/{seat}/history"},
-        {"get", "/healthz"},
-        {"get", "/readyz"},
-        {"get", "/metrics"},
-        {"get", "/openapi.json"},
-        {"get", "/"},
-        {"get", "/app.js"},
-        {"get", "/app.css"},
-        {"get", "/admin"},
-        {"get", "/admin.js"},
-        {"get", "/admin.css"},
-    };
-    // Path templates match API.md's up to the names of their parameters.
-    auto shape = [](const std::string& path) { return std::regex_replace(path, std::regex("\\{[^}]*\\}"), "{}"); };
     std::map<std::string, const json*> by_shape;
-    for (const auto& [path, item] : paths.items()) by_shape[shape(path)] = &item;
-    for (const auto& [method, path] : rows) {
+    for (const auto& [path, item] : paths.items()) by_shape[path_shape(path)] = &item;
+    auto operation = [&](const std::string& method, const std::string& path) -> const json& {
         INFO(method << " " << path);
-        auto it = by_shape.find(shape(path));
+        auto it = by_shape.find(path_shape(path));
         REQUIRE(it != by_shape.end());
         REQUIRE(it->second->contains(method));
-        CHECK(it->second->at(method).at("responses").is_object());
-        CHECK_FALSE(it->second->at(method).at("responses").empty());
+        return it->second->at(method);
+    };
+
+    SECTION("every row of API.md, with its method, and no other path") {
+        const std::vector<std::pair<std::string, std::string>> rows = {
+            {"post", "/users"}, {"get", "/users/me/balance"}, {"post", "/users/me/balance/charge"},
+            {"get", "/users/me/balance/history"}, {"get", "/users/me/reservations"}, {"post", "/admin/concerts"},
+            {"get", "/concerts"}, {"get", "/concerts/{concertId}/dates"}, {"get", "/concerts/{concertId}/dates/{date}/seats"},
+            {"post", "/concerts/{concertId}/queue"}, {"get", "/concerts/{concertId}/queue"},
+            {"get", "/concerts/{concertId}/queue/stream"}, {"post", "/concerts/{concertId}/dates/{date}/seats/{seat}/hold"},
+            {"post", "/concerts/{concertId}/dates/{date}/holds"}, {"get", "/reservations/{reservationId}"},
+            {"delete", "/reservations/{reservationId}"}, {"post", "/reservations/{reservationId}/pay"},
+            {"post", "/reservations/{reservationId}/refund"}, {"get", "/analytics/concerts/{concertId}"},
+            {"get", "/analytics/concerts/{concertId}/timeline"},
+            {"get", "/admin/concerts/{concertId}/dates/{date}/seats/{seat}/history"}, {"get", "/healthz"},
+            {"get", "/readyz"}, {"get", "/metrics"}, {"get", "/openapi.json"}, {"get", "/"}, {"get", "/app.js"},
+            {"get", "/app.css"}, {"get", "/admin"}, {"get", "/admin.js"}, {"get", "/admin.css"},
+        };
+        std::set<std::string> shapes;
+        for (const auto& [method, path] : rows) {
+            const json& op = operation(method, path);
+            CHECK(op.at("responses").is_object());
+            CHECK_FALSE(op.at("responses").empty());
+            CHECK(op.at("operationId").is_string());
+            CHECK(op.at("security").is_array());
+            shapes.insert(path_shape(path));
+        }
+        CHECK(paths.size() == shapes.size());
     }
-    std::set<std::string> shapes;
-    for (const auto& row : rows) shapes.insert(shape(row.second));
-    CHECK(paths.size() == shapes.size());
+
+    SECTION("every route of the router table (api/routes.cpp), with its method") {
+        const std::string routes = source_text("api/routes.cpp");
+        const auto methods = captures(routes, R"re(\{http::verb::([a-z]+)_?, "/)re");
+        const auto patterns = captures(routes, R"re(\{http::verb::[a-z]+_?, "(/[^"]*)")re");
+        REQUIRE(methods.size() == patterns.size());
+        CHECK(patterns.size() >= 20);
+        for (std::size_t i = 0; i < patterns.size(); ++i) operation(methods[i], patterns[i]);
+        // The fixed GET-only paths.
+        const auto fixed_list = captures(routes, R"re(get_only\[\] = \{([^}]*)\})re");
+        REQUIRE(fixed_list.size() == 1);
+        const auto fixed = captures(fixed_list[0], R"re("([^"]+)")re");
+        CHECK(fixed.size() >= 4);
+        for (const std::string& name : fixed) operation("get", "/" + name);
+        operation("get", "/");
+    }
+
+    SECTION("the Error enum holds every code the server sends, and each response names only those") {
+        const json& enumerated = doc.at("components").at("schemas").at("ErrorCode").at("enum");
+        std::set<std::string> codes;
+        for (const auto& code : enumerated) codes.insert(code.get<std::string>());
+        for (std::uint8_t r = 1; r <= refusal_max; ++r) {
+            const std::string code(refusal_code(static_cast<refusal>(r)));
+            INFO("refusal " << int(r) << " " << code);
+            CHECK(codes.contains(code));
+        }
+        // Every code the HTTP layer and the handlers pass with a status, in api/'s sources.
+        std::size_t sent = 0;
+        for (const auto& entry : std::filesystem::directory_iterator(std::string(ENCORE_SOURCE_DIR) + "/api")) {
+            if (entry.path().extension() != ".cpp" || entry.path().filename().string().starts_with("openapi")) continue;
+            const std::string text = source_text("api/" + entry.path().filename().string());
+            for (const std::string& code : captures(text, R"re((?:fail|error_response|push_error|refuse)\(\d{3}, "([A-Z_]+)")re")) {
+                INFO(entry.path().filename().string() << ": " << code);
+                CHECK(codes.contains(code));
+                ++sent;
+            }
+            for (const std::string& code : captures(text, R"re(return \{\d{3}, "([A-Z_]+)")re")) {
+                INFO(entry.path().filename().string() << ": " << code);
+                CHECK(codes.contains(code));
+                ++sent;
+            }
+        }
+        CHECK(sent >= 30);
+        for (const auto& [path, item] : paths.items()) {
+            for (const auto& [method, op] : item.items()) {
+                for (const auto& [status, response] : op.at("responses").items()) {
+                    if (!response.contains("x-error-codes")) continue;
+                    for (const auto& code : response.at("x-error-codes")) {
+                        INFO(method << " " << path << " " << status << " " << code);
+                        CHECK(codes.contains(code.get<std::string>()));
+                    }
+                }
+            }
+        }
+    }
+
+    SECTION("API.md's errors by status, the Retry-After header, 304, security and parameters") {
+        const std::vector<std::tuple<std::string, std::string, std::string, std::string>> errors = {
+            {"post", "/users/me/balance/charge", "400", "INVALID_AMOUNT"},
+            {"post", "/users/me/balance/charge", "422", "BALANCE_LIMIT"},
+            {"get", "/concerts/{c}/dates/{d}/seats", "404", "DATE_NOT_FOUND"},
+            {"post", "/concerts/{c}/queue", "404", "CONCERT_NOT_FOUND"},
+            {"get", "/concerts/{c}/queue", "403", "QUEUE_TOKEN_INVALID"},
+            {"post", "/concerts/{c}/dates/{d}/seats/{s}/hold", "403", "QUEUE_TOKEN_EXPIRED"},
+            {"post", "/concerts/{c}/dates/{d}/seats/{s}/hold", "429", "NOT_YOUR_TURN"},
+            {"post", "/concerts/{c}/dates/{d}/seats/{s}/hold", "422", "DATE_NOT_BOOKABLE"},
+            {"post", "/concerts/{c}/dates/{d}/seats/{s}/hold", "422", "INVALID_SEAT"},
+            {"post", "/concerts/{c}/dates/{d}/seats/{s}/hold", "409", "SEAT_TAKEN"},
+            {"post", "/concerts/{c}/dates/{d}/seats/{s}/hold", "409", "HOLD_LIMIT"},
+            {"post", "/concerts/{c}/dates/{d}/holds", "409", "NO_ADJACENT_SEATS"},
+            {"post", "/concerts/{c}/dates/{d}/holds", "409", "TICKET_LIMIT"},
+            {"post", "/concerts/{c}/dates/{d}/holds", "400", "INVALID_REQUEST"},
+            {"get", "/reservations/{r}", "404", "RESERVATION_NOT_FOUND"},
+            {"delete", "/reservations/{r}", "409", "ALREADY_PAID"},
+            {"delete", "/reservations/{r}", "409", "HOLD_EXPIRED"},
+            {"post", "/reservations/{r}/refund", "409", "NOT_PAID"},
+            {"post", "/reservations/{r}/refund", "409", "ALREADY_REFUNDED"},
+            {"post", "/reservations/{r}/refund", "409", "REFUND_NOT_ALLOWED"},
+            {"post", "/reservations/{r}/pay", "402", "INSUFFICIENT_BALANCE"},
+            {"post", "/reservations/{r}/pay", "409", "RESERVATION_CANCELLED"},
+            {"post", "/reservations/{r}/pay", "410", "HOLD_EXPIRED"},
+            {"post", "/reservations/{r}/pay", "422", "IDEMPOTENCY_KEY_REUSED"},
+            {"get", "/admin/concerts/{c}/dates/{d}/seats/{s}/history", "404", "SEAT_NOT_FOUND"},
+            {"get", "/analytics/concerts/{c}", "401", "UNAUTHORIZED"},
+            {"get", "/readyz", "503", "NOT_READY"},
+        };
+        for (const auto& [method, path, status, code] : errors) {
+            INFO(method << " " << path << " " << status << " " << code);
+            const json& response = operation(method, path).at("responses").at(status);
+            const auto& listed = response.at("x-error-codes");
+            CHECK(std::find(listed.begin(), listed.end(), code) != listed.end());
+            CHECK(response.at("content").at("application/json").at("schema").at("$ref") == "#/components/schemas/Error");
+        }
+        CHECK(operation("post", "/concerts/{c}/dates/{d}/seats/{s}/hold").at("responses").at("429").at("headers").contains("Retry-After"));
+        CHECK(operation("get", "/readyz").at("responses").at("503").at("headers").contains("Retry-After"));
+        const json& seat_map = operation("get", "/concerts/{c}/dates/{d}/seats");
+        CHECK(seat_map.at("responses").contains("304"));
+        CHECK(seat_map.at("responses").at("200").at("headers").contains("ETag"));
+        CHECK(operation("get", "/concerts/{c}/queue/stream").at("responses").at("200").at("content").contains("text/event-stream"));
+        CHECK(operation("get", "/metrics").at("responses").at("200").at("content").begin().key().starts_with("text/plain; version=0.0.4"));
+        CHECK(operation("get", "/admin").at("responses").at("200").at("content").begin().key().starts_with("text/html"));
+        CHECK(operation("get", "/users/me/balance").at("security") == json::parse(R"([{"userToken": []}])"));
+        CHECK(operation("get", "/concerts/{c}/dates").at("security") == json::parse(R"([{"userToken": [], "queueToken": []}])"));
+        CHECK(operation("post", "/admin/concerts").at("security") == json::parse(R"([{"adminKey": []}])"));
+        CHECK(operation("get", "/concerts").at("security") == json::array());
+        // The Idempotency-Key's limits, which API.md says are in this document.
+        const json& key = doc.at("components").at("parameters").at("IdempotencyKey");
+        CHECK(key.at("name") == "Idempotency-Key");
+        CHECK(key.at("x-retention-hours") == 24);
+        CHECK(key.at("x-keys-per-caller-max") == 1000);
+        const json& schemas = doc.at("components").at("schemas");
+        for (const char* field : {"seats", "refundedAt", "paidAt", "expiresAt"}) CHECK(schemas.at("Reservation").at("properties").contains(field));
+        for (const char* field : {"preQueue", "position", "onsaleAt", "estimatedWaitSeconds", "activeUntil"})
+            CHECK(schemas.at("QueueStatus").at("properties").contains(field));
+        CHECK(schemas.at("DateAnalytics").at("properties").contains("refunds"));
+        CHECK(schemas.at("HoldRequest").at("oneOf").size() == 2);
+    }
 }
 
 TEST_CASE("metrics count requests by route and status and time them by route", "[operations][metrics]") {
