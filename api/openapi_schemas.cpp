@@ -1,5 +1,5 @@
 // The schemas of /openapi.json: every body API.md fixes, with the bounds the handlers check, built
-// from small helpers (an object is its list of fields), and the error codes with their meanings.
+// from small functions (an object is its list of fields), and the error codes with their meanings.
 
 #include "api/openapi_schemas.hpp"
 
