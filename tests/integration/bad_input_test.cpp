@@ -142,7 +142,7 @@ TEST_CASE("a body over 64 KiB gets 413 and headers over the limit 431, and nothi
 TEST_CASE("unknown routes get 404, wrong methods 405 with Allow", "[bad-input]") {
     world w;
     for (const char* target : {"/nope", "/users/me/wallet", "/api/users", "/concerts/x/y/z", "/users/me/balance/charge/now",
-                               "/reservations", "/admin", "/admin/concerts/x", "/healthz/x", "/%00", "/users%2fme%2fbalance"}) {
+                               "/reservations", "/admin/", "/admin/x", "/admin/concerts/x", "/healthz/x", "/%00", "/users%2fme%2fbalance"}) {
         INFO(target);
         CHECK_ERROR(call(w.client, "GET", target, {}, bearer(w.kim.token)), 404, "NOT_FOUND");
     }
