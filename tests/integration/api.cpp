@@ -135,10 +135,14 @@ json concert_body(std::uint32_t seats, std::int64_t price, std::uint32_t active_
             {"maxHoldsPerUser", max_holds_per_user}};
 }
 
-std::string create_concert(http_client& client, const server_process& server, const json& body) {
-    auto reply = call(client, "POST", "/admin/concerts", body.dump(), admin_header(server.admin_key()));
+std::string create_concert(http_client& client, const std::string& admin_key, const json& body) {
+    auto reply = call(client, "POST", "/admin/concerts", body.dump(), admin_header(admin_key));
     expect_status(reply, 201, "POST /admin/concerts");
     return reply.json().at("concertId").get<std::string>();
+}
+
+std::string create_concert(http_client& client, const server_process& server, const json& body) {
+    return create_concert(client, server.admin_key(), body);
 }
 
 http_reply enqueue(http_client& client, const user_account& user, const std::string& concert) {

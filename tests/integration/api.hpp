@@ -68,6 +68,8 @@ json concert_body(std::uint32_t seats = 50, std::int64_t price = 80'000, std::ui
                   std::uint32_t active_ttl_seconds = 600, std::uint32_t hold_ttl_seconds = 300,
                   std::uint32_t max_holds_per_user = 4);
 std::string create_concert(http_client& client, const server_process& server, const json& body);
+// The same with the admin key of any node (a Kafka-mode process's).
+std::string create_concert(http_client& client, const std::string& admin_key, const json& body);
 
 http_reply enqueue(http_client& client, const user_account& user, const std::string& concert);
 json queue_state(http_client& client, const user_account& user, const std::string& concert,
