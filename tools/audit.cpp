@@ -1,9 +1,11 @@
 // `encore audit --data-dir` and `encore events`: read a stopped node's data directory. The audit
 // itself (replay, checks, progress) is audit_replay.cpp, shared with `encore audit --kafka`; this
-// file opens the embedded log and prints the report.
+// file opens the embedded log and prints the report. The log is opened read-only
+// (embedded_log_reader: a secondary open, no lock): nothing in the audited directory is written.
 
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -11,7 +13,7 @@
 #include "events/chain.hpp"
 #include "events/codec.hpp"
 #include "events/json.hpp"
-#include "events/log/embedded_log.hpp"
+#include "events/log/embedded_log_reader.hpp"
 #include "tools/audit_replay.hpp"
 #include "tools/commands.hpp"
 
@@ -22,16 +24,18 @@ constexpr std::size_t read_batch = 4096;
 // The text summary lists this many failures; --json lists them all.
 constexpr std::size_t failures_printed_max = 20;
 
-// The log of a data directory that must exist already (neither command creates one). A wrong
-// partition count is the caller's mistake (exit 2); anything else unreadable is exit 3.
-std::unique_ptr<embedded_log> open_existing(const arguments& args) {
+// The log of a data directory that must exist already (neither command creates one), as it was
+// when opened. The partition count is the stored one; a --partitions that differs is the caller's
+// mistake (exit 2); anything else unreadable is exit 3.
+std::unique_ptr<embedded_log_reader> open_existing(const arguments& args) {
     auto dir = args.text("--data-dir");
     if (!dir) throw usage_error{"--data-dir is required"};
-    auto partitions = static_cast<std::uint32_t>(args.number("--partitions", 4));
+    std::optional<std::uint32_t> partitions;
+    if (args.text("--partitions")) partitions = static_cast<std::uint32_t>(args.number("--partitions", 0));
     std::error_code ec;
     if (!std::filesystem::is_directory(*dir + "/log", ec)) throw audit::unreadable{"no log in " + *dir + " (" + *dir + "/log)"};
-    auto log = embedded_log::open({.directory = *dir + "/log", .partitions = partitions});
-    if (!log && log.err().code == errc::invalid) throw usage_error{log.err().message + " (give --partitions)"};
+    auto log = embedded_log_reader::open({.directory = *dir + "/log", .partitions = partitions});
+    if (!log && log.err().code == errc::invalid) throw usage_error{log.err().message};
     if (!log) throw audit::unreadable{"cannot open the log in " + *dir + ": " + log.err().message};
     return std::move(log).value();
 }
@@ -138,7 +142,7 @@ int audit_data_dir(const arguments& args) {
 }
 
 int dump_events(const arguments& args) {
-    std::unique_ptr<embedded_log> log;
+    std::unique_ptr<embedded_log_reader> log;
     try {
         log = open_existing(args);
     } catch (const audit::unreadable& e) {

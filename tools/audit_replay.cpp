@@ -696,6 +696,7 @@ void compare_models(const projections::stored_models& stored, std::vector<partit
     auto differences = projections::compare(stored, rebuilt, o.threads,
                                             [&](std::uint64_t compared) { progress.compared(compared); });
     if (!differences) throw unreadable{differences.err().message};
+    progress.compared(keys);  // the comparison reports only now and then: its last line says all
     // The rebuilds hold a few allocations per key, a million or more: freeing them one by one
     // takes longer than comparing them, and the process ends once the report is printed, so they
     // are handed to it rather than freed here. They stay reachable from a process-wide list, so

@@ -135,7 +135,8 @@ usage:
       JSON object: passed, partitions, commands, events, seconds, commands_per_second, failures
       [{check, partition, offset, key?, message}], money {charges, balances, payments, refunds},
       seats_sold, seats_sold_twice. Exit status: 0 passed, 1 a check failed, 2 usage error,
-      3 the data could not be read.
+      3 the data could not be read. The directory is opened read-only (nothing in it is written)
+      and its partition count is the stored one (--partitions, if given, must match it).
   encore audit --kafka BOOTSTRAP [--partitions N] [--topic-prefix P] [--kafka-config k=v]...
                [--state-json FILE] [--data-dir DIR] [--threads N] [--json]
       The same for Kafka mode: replays <P>commands from offset zero and checks <P>events (repeats
@@ -156,7 +157,8 @@ usage:
       status: 0 written, 1 the output could not be written, 2 usage error or no such concert,
       3 the data could not be read. Default --format sqlite.
   encore events --data-dir DIR [--partitions N] [--partition P] [--from OFFSET] [--limit N]
-      Prints stored events as JSON lines.
+      Prints stored events as JSON lines: the event's fields, its partition and its chain link.
+      Opens the directory read-only, like audit.
   encore bench engine [--users N] [--dates N] [--seats N] [--seed N]
       Applies a realistic onsale to one partition on one thread; prints a JSON line.
   encore bench picks [--seats 100000] [--row 25] [--sold 95] [--picks 20000] [--seed 7]
