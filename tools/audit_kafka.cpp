@@ -78,6 +78,8 @@ int audit_kafka(const arguments& args) {
     audit::report report;
     try {
         auto log = kafka_log::open(k);
+        // A --partitions the topics do not have is the caller's mistake (exit 2), as with --data-dir.
+        if (!log && log.err().code == errc::invalid) throw usage_error{log.err().message};
         if (!log) throw audit::unreadable{"cannot open the Kafka log: " + log.err().message};
         if (auto refreshed = (*log)->refresh_ends(); !refreshed) throw audit::unreadable{refreshed.err().message};
         kafka_log& opened = **log;
