@@ -298,7 +298,7 @@ TEST_CASE("the queue event stream sends the status and a new event when the user
 
 namespace encore::test {
 
-TEST_CASE("before onsaleAt joiners wait in a pre-queue without positions; at it they are placed and admitted", "[queue][prequeue]") {
+TEST_CASE("before onsaleAt joiners wait in a pre-queue without positions, and at it they are placed and admitted", "[queue][prequeue]") {
     server_process server;
     http_client client(server.host(), server.port());
     const std::int64_t onsale = now_ms() + 4'000;

@@ -363,7 +363,7 @@ TEST_CASE("http: a request that trickles in is cut off after request_read_ms", "
     CHECK(client.wait_closed(wait_max));
 }
 
-TEST_CASE("http: HTTP/1.0 closes after its answer; a half-closed client is still answered",
+TEST_CASE("http: HTTP/1.0 closes after its answer, and a half-closed client is still answered",
           "[http]") {
     test_server fixture;
     http_client client("127.0.0.1", fixture.port());
@@ -388,7 +388,7 @@ TEST_CASE("http: HTTP/1.0 closes after its answer; a half-closed client is still
     CHECK(half.wait_closed(wait_max));
 }
 
-TEST_CASE("http: HEAD gets the length without the body; Expect 100-continue is honoured",
+TEST_CASE("http: HEAD gets the length without the body, and Expect 100-continue is honoured",
           "[http]") {
     test_server fixture;
     http_client client("127.0.0.1", fixture.port());

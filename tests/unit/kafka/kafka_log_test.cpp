@@ -454,7 +454,7 @@ TEST_CASE("produce errors are retried by the idempotent producer without duplica
     CHECK(log->commands().end(0) == end);
 }
 
-TEST_CASE("a produce whose answer is lost is sent again; acknowledged offsets stay right", "[kafka]") {
+TEST_CASE("a produce whose answer is lost is sent again, and acknowledged offsets stay right", "[kafka]") {
     cluster c(1, 3);
     REQUIRE(c.mock->set_partition_leader(c.mock->topic_prefix() + "commands", 0, 1).ok());
     // A request unanswered for this long is given up and its records sent again.
