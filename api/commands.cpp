@@ -27,6 +27,33 @@ void reservation_command(const command_env& env, request_context& rc, command_ki
     env.gateway.submit(env.gateway.make_command(*u, std::move(body), *key), partition_of(*id), kind, rc.respond, rc.route);
 }
 
+// Who holds and where: the checks every hold route makes first, in API.md's order (user, key,
+// queue token). A malformed date goes on as one that cannot exist, so that every refusal keeps
+// that order (a waiting user hears NOT_YOUR_TURN before DATE_NOT_BOOKABLE or INVALID_SEAT).
+struct hold_caller {
+    user_id user;
+    std::string key;
+    concert_id concert;
+    std::uint64_t ticket = 0;
+    day_number date = 0;
+};
+
+std::optional<hold_caller> hold_caller_of(const command_env& env, request_context& rc) {
+    auto u = authenticated_user(rc, env.tokens);
+    if (!u) return std::nullopt;
+    auto key = rc.idempotency_key();
+    if (!key) return std::nullopt;
+    auto c = parse_concert_id(rc.segment(1));
+    auto claims = queue_claims_for(rc, env.tokens, *u, c, rc.header("X-Queue-Token"));
+    if (!claims) return std::nullopt;
+    return hold_caller{*u, std::move(*key), *c, claims->ticket, parse_date(rc.segment(3)).value_or(unparsable_date)};
+}
+
+void submit_hold(const command_env& env, request_context& rc, const hold_caller& caller, hold_seat hold) {
+    command cmd = env.gateway.make_command(caller.user, std::move(hold), caller.key);
+    env.gateway.submit(std::move(cmd), partition_of(caller.concert, env.partitions), command_kind::hold, rc.respond, rc.route);
+}
+
 }  // namespace
 
 namespace commands {
@@ -97,30 +124,16 @@ void post_queue(const command_env& env, request_context& rc) {
 }
 
 void post_hold(const command_env& env, request_context& rc) {
-    auto u = authenticated_user(rc, env.tokens);
-    if (!u) return;
-    auto key = rc.idempotency_key();
-    if (!key) return;
-    auto c = parse_concert_id(rc.segment(1));
-    auto claims = queue_claims_for(rc, env.tokens, *u, c, rc.header("X-Queue-Token"));
-    if (!claims) return;
-    // Malformed dates and seats go to the engine as ones that cannot exist, so that every refusal
-    // keeps API.md's order (a waiting user hears NOT_YOUR_TURN before INVALID_SEAT).
-    day_number day = parse_date(rc.segment(3)).value_or(unparsable_date);
+    auto caller = hold_caller_of(env, rc);
+    if (!caller) return;
     std::uint32_t seat = seat_number(rc.segment(5)).value_or(0);
-    command cmd = env.gateway.make_command(*u, hold_seat{*c, claims->ticket, day, seat}, *key);
-    env.gateway.submit(std::move(cmd), partition_of(*c, env.partitions), command_kind::hold, rc.respond, rc.route);
+    submit_hold(env, rc, *caller, hold_seat{caller->concert, caller->ticket, caller->date, seat, {}});
 }
 
 // POST .../dates/{date}/holds with {"seats": [...]} or {"count": N}: several seats in one hold.
 void post_holds(const command_env& env, request_context& rc) {
-    auto u = authenticated_user(rc, env.tokens);
-    if (!u) return;
-    auto key = rc.idempotency_key();
-    if (!key) return;
-    auto c = parse_concert_id(rc.segment(1));
-    auto claims = queue_claims_for(rc, env.tokens, *u, c, rc.header("X-Queue-Token"));
-    if (!claims) return;
+    auto caller = hold_caller_of(env, rc);
+    if (!caller) return;
     auto body = rc.json_object();
     if (!body) return;
     const auto seats = body->find("seats");
@@ -128,7 +141,7 @@ void post_holds(const command_env& env, request_context& rc) {
     if ((seats == body->end()) == (count == body->end()))
         return rc.fail(400, "INVALID_REQUEST", "the body names either seats (a list of seat numbers) or count");
     const std::string limit = std::to_string(seats_per_hold_max);
-    hold_seat hold{*c, claims->ticket, parse_date(rc.segment(3)).value_or(unparsable_date), 0, {}};
+    hold_seat hold{caller->concert, caller->ticket, caller->date, 0, {}};
     if (count != body->end()) {
         auto n = strict_integer(*count);
         if (!n || *n < 1 || *n > seats_per_hold_max)
@@ -157,8 +170,7 @@ void post_holds(const command_env& env, request_context& rc) {
             hold.choice.seats.clear();
         }
     }
-    command cmd = env.gateway.make_command(*u, std::move(hold), *key);
-    env.gateway.submit(std::move(cmd), partition_of(*c, env.partitions), command_kind::hold, rc.respond, rc.route);
+    submit_hold(env, rc, *caller, std::move(hold));
 }
 
 void delete_reservation(const command_env& env, request_context& rc) { reservation_command(env, rc, command_kind::cancel); }
