@@ -1,5 +1,8 @@
 #include "projections/projector.hpp"
 
+#include <deque>
+#include <optional>
+
 #include <exception>
 #include <string>
 
@@ -122,10 +125,18 @@ bool projector::decode_batch(std::uint32_t partition, std::uint64_t expected, co
 void projector::run(std::uint32_t partition) {
     std::uint64_t from = next_offsets_[partition].load();
     std::vector<event> batch;
+    // (when, the log's end then) as seen before each read: once `from` passes such an end,
+    // everything the log held at that time is projected. Behind by more than one read, the
+    // projector still marks how far it has come, not only when it reaches the end.
+    std::deque<std::pair<std::chrono::steady_clock::time_point, std::uint64_t>> ends;
+    constexpr std::size_t ends_kept_max = 64;
     while (!stopping_.load()) {
-        // What the log held when this read began is projected once `from` passes `end_before`.
         const auto read_began = std::chrono::steady_clock::now();
         const std::uint64_t end_before = events_.end(partition);
+        if (ends.empty() || ends.back().second < end_before) {
+            if (ends.size() == ends_kept_max) ends.pop_front();  // a later sample still marks truly
+            ends.emplace_back(read_began, end_before);
+        }
         auto records = events_.read(partition, from, read_records_max, read_wait);
         if (!records) {
             diag::warn(component, "event log read failed; retrying",
@@ -147,6 +158,12 @@ void projector::run(std::uint32_t partition) {
         from = records->back().offset + 1;
         next_offsets_[partition].store(from);
         if (from >= end_before) mark_caught_up(partition, read_began);
+        std::optional<std::chrono::steady_clock::time_point> passed;
+        while (!ends.empty() && ends.front().second <= from) {
+            passed = ends.front().first;
+            ends.pop_front();
+        }
+        if (passed && from < end_before) mark_caught_up(partition, *passed);
         if (!listener_ || batch.empty()) continue;
         try {
             listener_(partition, batch);
