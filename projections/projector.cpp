@@ -22,7 +22,8 @@ constexpr auto read_retry_pause = std::chrono::milliseconds(100);
 projector::projector(log_stream& events, read_models& models, projected_listener listener)
     : events_(events), models_(models), listener_(std::move(listener)),
       next_offsets_(std::make_unique<std::atomic<std::uint64_t>[]>(events.partitions())),
-      caught_up_at_(std::make_unique<std::atomic<std::int64_t>[]>(events.partitions())) {
+      caught_up_at_(std::make_unique<std::atomic<std::int64_t>[]>(events.partitions())),
+      applied_at_(std::make_unique<std::atomic<std::int64_t>[]>(events.partitions())) {
     // The first record of the next sequence is at an offset at least that sequence: offsets are
     // dense, and the records before it hold every earlier sequence at least once. Starting there
     // may read repeats again; they are dropped.
@@ -67,7 +68,9 @@ bool projector::within(std::chrono::milliseconds behind) const {
     for (std::uint32_t p = 0; p < events_.partitions(); ++p) {
         if (next_offsets_[p].load() >= events_.end(p)) continue;
         const auto at = caught_up_at_[p].load(std::memory_order_acquire);
-        if (at == 0 || now - at > allowed) return false;
+        if (at != 0 && now - at <= allowed) continue;
+        const auto applied = applied_at_[p].load(std::memory_order_acquire);
+        if (at == 0 || applied == 0 || now - applied > allowed) return false;
     }
     return true;
 }
@@ -157,6 +160,7 @@ void projector::run(std::uint32_t partition) {
         }
         from = records->back().offset + 1;
         next_offsets_[partition].store(from);
+        applied_at_[partition].store(std::chrono::steady_clock::now().time_since_epoch().count(), std::memory_order_release);
         if (from >= end_before) mark_caught_up(partition, read_began);
         std::optional<std::chrono::steady_clock::time_point> passed;
         while (!ends.empty() && ends.front().second <= from) {

@@ -32,8 +32,11 @@ public:
     // time of the call (readyz).
     bool caught_up() const;
     // True when every partition is caught up, or was within `behind`: everything the event log
-    // held that long ago is applied. What readiness means under load: a busy log is never
-    // "caught up" at the instant of a probe, but it is within a second of it.
+    // held that long ago is applied; or, once it has been caught up since start, it is applying
+    // batches (it applied one within `behind`). What readiness means under load: a busy log is
+    // never "caught up" at the instant of a probe, and on a shared core a projector that keeps
+    // applying may fall a moment more than a second behind; a stopped or starved one does not
+    // pass, nor does one still catching up after a start.
     bool within(std::chrono::milliseconds behind) const;
     // Event log records not yet read and applied, summed over partitions (for /metrics).
     std::uint64_t lag() const;
@@ -68,6 +71,8 @@ private:
     std::unique_ptr<std::atomic<std::uint64_t>[]> next_offsets_;
     // Per partition: steady-clock ticks at which the log as it was then had all been applied; 0 never.
     std::unique_ptr<std::atomic<std::int64_t>[]> caught_up_at_;
+    // Per partition: steady-clock ticks at which the thread last applied a batch; 0 never.
+    std::unique_ptr<std::atomic<std::int64_t>[]> applied_at_;
 };
 
 }  // namespace encore::projections

@@ -438,7 +438,7 @@ TEST_CASE("a query pipelined behind commands on one connection sees their effect
 }
 
 
-TEST_CASE("readyz stays 200 while the node is busy writing", "[operations]") {
+TEST_CASE("readyz stays 200 while the node is busy writing", "[operations][.serial]") {
     server_process server;
     http_client probe_client(server.host(), server.port());
     REQUIRE(poll_until(std::chrono::seconds(10), [&] { return call(probe_client, "GET", "/readyz").status == 200; }));
