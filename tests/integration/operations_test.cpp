@@ -456,15 +456,17 @@ TEST_CASE("readyz stays 200 while the node is busy writing", "[operations][.seri
         });
     }
     int probes = 0, not_ready = 0;
+    std::string first_refusal;
     const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(3);
     while (std::chrono::steady_clock::now() < until) {
         ++probes;
-        if (call(probe_client, "GET", "/readyz").status != 200) ++not_ready;
+        const http_reply reply = call(probe_client, "GET", "/readyz");
+        if (reply.status != 200 && not_ready++ == 0) first_refusal = std::to_string(reply.status) + " " + error_code_of(reply);
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
     done = true;
     for (auto& t : threads) t.join();
-    INFO(probes << " probes, " << not_ready << " not ready, " << writes.load() << " writes");
+    INFO(probes << " probes, " << not_ready << " not ready, " << writes.load() << " writes; first: " << first_refusal);
     CHECK(writes.load() > 1'000);
     CHECK(not_ready == 0);
 }
