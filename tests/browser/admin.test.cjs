@@ -3,18 +3,14 @@
 // charts, the analytics table and a seat's history; a date of 100,000 seats; a 390 px wide phone.
 'use strict';
 
-const { test, before, after } = require('node:test');
+const { test } = require('node:test');
 const assert = require('node:assert/strict');
 const t = require('./support.cjs');
 
 let server;
 let browser;
-before(async () => {
-  [server, browser] = await Promise.all([t.startServer(), t.launchBrowser()]);
-});
-after(async () => {
-  await browser?.close();
-  await server?.stop();
+t.serveAndBrowse((s, b) => {
+  [server, browser] = [s, b];
 });
 
 const PHONE = { width: 390, height: 844, deviceScaleFactor: 1, isMobile: true, hasTouch: true };

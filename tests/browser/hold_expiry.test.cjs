@@ -2,18 +2,14 @@
 // words, the hold leaves "Your held seats" for the bookings as EXPIRED, and the seat is AVAILABLE.
 'use strict';
 
-const { test, before, after } = require('node:test');
+const { test } = require('node:test');
 const assert = require('node:assert/strict');
 const t = require('./support.cjs');
 
 let server;
 let browser;
-before(async () => {
-  [server, browser] = await Promise.all([t.startServer(), t.launchBrowser()]);
-});
-after(async () => {
-  await browser?.close();
-  await server?.stop();
+t.serveAndBrowse((s, b) => {
+  [server, browser] = [s, b];
 });
 
 test('a hold expires on screen: the countdown reaches zero and the seat is AVAILABLE again', async () => {

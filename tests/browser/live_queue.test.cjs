@@ -2,18 +2,14 @@
 // estimate, and is admitted over the event stream, without a reload, when the first one pays.
 'use strict';
 
-const { test, before, after } = require('node:test');
+const { test } = require('node:test');
 const assert = require('node:assert/strict');
 const t = require('./support.cjs');
 
 let server;
 let browser;
-before(async () => {
-  [server, browser] = await Promise.all([t.startServer(), t.launchBrowser()]);
-});
-after(async () => {
-  await browser?.close();
-  await server?.stop();
+t.serveAndBrowse((s, b) => {
+  [server, browser] = [s, b];
 });
 
 test('a waiting fan sees their position and is admitted live (event stream, no reload) when the slot frees', async () => {

@@ -2,18 +2,14 @@
 // POST /concerts/{c}/dates/{d}/holds: one request, one reservation.
 'use strict';
 
-const { test, before, after } = require('node:test');
+const { test } = require('node:test');
 const assert = require('node:assert/strict');
 const t = require('./support.cjs');
 
 let server;
 let browser;
-before(async () => {
-  [server, browser] = await Promise.all([t.startServer(), t.launchBrowser()]);
-});
-after(async () => {
-  await browser?.close();
-  await server?.stop();
+t.serveAndBrowse((s, b) => {
+  [server, browser] = [s, b];
 });
 
 const multiHolds = (fan) => fan.responses.filter((r) => r.method === 'POST' && /\/dates\/[^/]+\/holds$/.test(new URL(r.url).pathname));

@@ -1,18 +1,14 @@
 // A whole purchase in the browser, a refund, and a reload in the middle of a purchase.
 'use strict';
 
-const { test, before, after } = require('node:test');
+const { test } = require('node:test');
 const assert = require('node:assert/strict');
 const t = require('./support.cjs');
 
 let server;
 let browser;
-before(async () => {
-  [server, browser] = await Promise.all([t.startServer(), t.launchBrowser()]);
-});
-after(async () => {
-  await browser?.close();
-  await server?.stop();
+t.serveAndBrowse((s, b) => {
+  [server, browser] = [s, b];
 });
 
 test('a fan creates an account, charges, queues, is admitted, holds a seat, pays, and sees it CONFIRMED and SOLD', async () => {

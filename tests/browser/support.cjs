@@ -12,6 +12,7 @@ const path = require('node:path');
 const readline = require('node:readline');
 const assert = require('node:assert/strict');
 const puppeteer = require('puppeteer-core');
+const { before, after } = require('node:test');
 
 const BINARY = process.env.ENCORE_BINARY || path.resolve(__dirname, '../../build/encore');
 const CHROMIUM = process.env.ENCORE_CHROMIUM || '/usr/bin/chromium';
@@ -24,6 +25,21 @@ const servers = new Set();
 process.on('exit', () => {
   for (const s of servers) s.child.kill('SIGKILL');
 });
+
+// One server and one browser for a test file: started before its first test (handed to `use`),
+// closed after its last.
+function serveAndBrowse(use) {
+  let server;
+  let browser;
+  before(async () => {
+    [server, browser] = await Promise.all([startServer(), launchBrowser()]);
+    use(server, browser);
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
+}
 
 async function startServer() {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'encore-browser-'));
@@ -297,5 +313,5 @@ async function screenshotOf(page, selector, name) {
 
 module.exports = {
   ADMIN_KEY, DATE, click, fill, http, startServer, launchBrowser, newFan, newOrganizer, sleep, textOf, waitForText, createAccount, charge, joinConcert, waitForTurn,
-  seatSelector, seatStatus, waitForSeat, holdSeats, smallControls, screenshot, screenshotOf, OUTPUT_DIR,
+  serveAndBrowse, seatSelector, seatStatus, waitForSeat, holdSeats, smallControls, screenshot, screenshotOf, OUTPUT_DIR,
 };

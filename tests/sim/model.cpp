@@ -340,7 +340,7 @@ void world::judge_hold(const command& c, log_position at, const event& answer) {
                         s.reservations[date->seat_cells[seat - 1] - 1].offset == at.offset,
                     "a held seat is not the new reservation's");
         }
-        if (pick) judge_pick(s, *date, r, n);
+        if (pick) judge_pick(*date, r, n);
         require(a->holds <= concert->config.max_holds_per_user, "a hold past maxHoldsPerUser");
         require(r.expires_at == s.clock + concert->config.hold_ttl_seconds * 1000LL,
                 "a hold expires at another time than now + holdTtlSeconds");
@@ -381,8 +381,7 @@ void world::judge_hold(const command& c, log_position at, const event& answer) {
 // A best-available pick, judged by API.md's rule on the seats as they were before it: n adjacent
 // seats in one row; no pick leaving a single empty seat beside it if any pick avoids that; and no
 // lower row with a pick at least as good.
-void world::judge_pick(const engine::partition_state& s, const engine::date_state& d, const reservation& held,
-                       std::uint32_t n) {
+void world::judge_pick(const engine::date_state& d, const reservation& held, std::uint32_t n) {
     const std::uint32_t slot = d.seat_cells[held.seat - 1];
     auto was_free = [&](std::uint32_t seat) {
         return d.seat_cells[seat - 1] == engine::no_reservation || d.seat_cells[seat - 1] == slot;
@@ -417,7 +416,6 @@ void world::judge_pick(const engine::partition_state& s, const engine::date_stat
     require(got == best, "a best-available pick leaves a seat alone where another pick would not");
     require(row_of(held.seat) == best_row, "a best-available pick skips a lower row with as good a pick");
     ++stats_[got == 2 ? "pick: no seat left alone" : "pick: a seat left alone (no other way)"];
-    (void)s;
 }
 
 void world::judge_reservation(const command& c, log_position at, const event* answer) {
