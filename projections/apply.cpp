@@ -12,12 +12,16 @@
 
 namespace encore::projections {
 
-result<std::optional<std::string>> staged_batch::get(const std::string& key) const {
+std::optional<std::string> staged_batch::get(const std::string& key) const {
     // Every key an event reads is one the image holds; histories and outcomes are only written.
     assert(image::holds(key[0]));
     if (auto it = changes_.find(key); it != changes_.end()) return it->second;
-    if (const std::string* value = shard_.find(key)) return std::optional<std::string>{*value};
-    return std::optional<std::string>{};
+    if (const std::string* value = shard_.find(key)) return *value;
+    return std::nullopt;
+}
+
+void staged_batch::put_outcome(log_position request, const event& answer) {
+    put(keys::outcome_key(request), encode(answer));
 }
 
 namespace {
@@ -30,7 +34,7 @@ error contradiction(const event& e, std::string what) {
 // One event being staged: the batch, the event, and typed access to the records it touches.
 class stager {
 public:
-    stager(staged_batch& batch, const event& e) : batch_(batch), event_(e) {}
+    stager(model_writes& batch, const event& e) : batch_(batch), event_(e) {}
 
     result<unit> operator()(const concert_created& body);
     result<unit> operator()(const user_registered& body);
@@ -64,10 +68,9 @@ private:
     // The record under `key`, which must exist (`what` names it in the error).
     template <class T, class Decode>
     result<T> require(const std::string& key, Decode decode, const char* what) {
-        auto raw = batch_.get(key);
-        if (!raw) return raw.err();
-        if (!raw->has_value()) return contradiction(event_, std::string("no ") + what);
-        std::optional<T> value = decode(**raw);
+        std::optional<std::string> raw = batch_.get(key);
+        if (!raw) return contradiction(event_, std::string("no ") + what);
+        std::optional<T> value = decode(*raw);
         if (!value) return error{errc::corrupt, std::string("read models: undecodable ") + what};
         return std::move(*value);
     }
@@ -87,15 +90,14 @@ private:
     result<unit> add_to_timeline(concert_id c, Count count);
     void add_seat_history(const reservation& r, std::uint32_t seat, seat_history_entry::kind kind);
 
-    staged_batch& batch_;
+    model_writes& batch_;
     const event& event_;
 };
 
 result<std::uint64_t> stager::counter(const std::string& key) {
-    auto raw = batch_.get(key);
-    if (!raw) return raw.err();
-    if (!raw->has_value()) return std::uint64_t{0};
-    auto value = decode_u64(**raw);
+    std::optional<std::string> raw = batch_.get(key);
+    if (!raw) return std::uint64_t{0};
+    auto value = decode_u64(*raw);
     if (!value) return error{errc::corrupt, "read models: undecodable counter"};
     return *value;
 }
@@ -112,11 +114,10 @@ result<unit> stager::add_to_timeline(concert_id c, Count count) {
                                                    "queue counters (unknown concert)");
     if (!counters) return counters.err();
     std::string key = keys::timeline_key(c, timeline_bucket_of(event_.at));
-    auto raw = batch_.get(key);
-    if (!raw) return raw.err();
+    std::optional<std::string> raw = batch_.get(key);
     timeline_record record;
-    if (raw->has_value()) {
-        auto decoded = decode_timeline_record(**raw);
+    if (raw) {
+        auto decoded = decode_timeline_record(*raw);
         if (!decoded) return error{errc::corrupt, "read models: undecodable timeline record"};
         record = *decoded;
     }
@@ -134,9 +135,7 @@ void stager::add_seat_history(const reservation& r, std::uint32_t seat, seat_his
 
 result<unit> stager::operator()(const concert_created& body) {
     const create_concert& c = body.concert;
-    auto existing = batch_.get(keys::concert_key(c.concert));
-    if (!existing) return existing.err();
-    if (existing->has_value()) return contradiction(event_, "the concert exists already");
+    if (batch_.get(keys::concert_key(c.concert))) return contradiction(event_, "the concert exists already");
     if (!concert_mirror::fits(c)) return contradiction(event_, "a date without seats, with too many, or twice");
     batch_.put(keys::concert_key(c.concert), encode(event_));
     for (const schedule& s : c.schedules) {
@@ -248,11 +247,10 @@ result<std::uint32_t> stager::move_seats(const reservation& r, const date_record
     const std::vector<std::uint32_t> seats = seats_of(r);
     for (std::uint32_t seat : seats) {
         if (seat < 1 || seat > d.seats) return contradiction(event_, "seat number outside the date");
-        auto raw = batch_.get(keys::seat_key(r.concert, r.date, seat));
-        if (!raw) return raw.err();
+        std::optional<std::string> raw = batch_.get(keys::seat_key(r.concert, r.date, seat));
         seat_status now = seat_status::available;
-        if (raw->has_value()) {
-            const std::string& v = **raw;
+        if (raw) {
+            const std::string& v = *raw;
             if (v.size() != 1 || (v[0] != 1 && v[0] != 2)) return error{errc::corrupt, "read models: undecodable seat"};
             now = static_cast<seat_status>(v[0]);
         }
@@ -391,12 +389,12 @@ result<unit> stager::operator()(const reservation_refunded& body) {
 
 }  // namespace
 
-result<unit> stage_events(staged_batch& batch, std::span<const event> events) {
+result<unit> stage_events(model_writes& batch, std::span<const event> events) {
     for (const event& e : events) {
         result<unit> r = std::visit(stager(batch, e), e.body);
         if (!r) return r;
         // The last event answering a request is its outcome.
-        if (e.answers != no_position) batch.put(keys::outcome_key(e.answers), encode(e));
+        if (e.answers != no_position) batch.put_outcome(e.answers, e);
     }
     return unit{};
 }

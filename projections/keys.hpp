@@ -85,6 +85,7 @@ inline constexpr std::size_t seat_key_size = 1 + 8 + 4 + 4;
 inline constexpr std::size_t queue_counters_key_size = 1 + 8;
 inline constexpr std::size_t timeline_key_size = 1 + 8 + 8;
 inline constexpr std::size_t seat_history_key_size = 1 + 8 + 4 + 4 + 8;
+inline constexpr std::size_t outcome_key_size = 1 + 4 + 8;
 
 inline std::string meta_key(std::string_view name) { return key_builder(meta).text(name); }
 inline std::string applied_key(std::uint32_t partition) { return key_builder(applied).u32(partition); }

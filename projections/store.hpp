@@ -19,19 +19,32 @@
 
 namespace encore::projections {
 
+// What `stage_events` reads and writes through: the keys of the read models, by RocksDB key.
+class model_writes {
+public:
+    virtual ~model_writes() = default;
+    // The value as the events staged so far left it; nullopt when absent. Only kinds the image
+    // holds are read (histories and outcomes are only written).
+    virtual std::optional<std::string> get(const std::string& key) const = 0;
+    virtual void put(std::string key, std::string value) = 0;
+    virtual void erase(std::string key) = 0;
+    // The outcome of the request at `request`: the event answering it (the last one put wins).
+    virtual void put_outcome(log_position request, const event& answer) = 0;
+};
+
 // What one `apply` call changes, before it is written: every put and delete keyed by RocksDB key,
 // so that a later event of the same call reads what an earlier one wrote (a hold and its expiry in
 // one batch). Reads fall through to the partition's shard of the in-memory image for keys the call
 // has not touched (never to RocksDB); only the calling partition's thread writes those keys, so
 // nothing changes them under it.
-class staged_batch {
+class staged_batch final : public model_writes {
 public:
     explicit staged_batch(const image::shard& shard) : shard_(shard) {}
 
-    // The value as this call sees it; nullopt when absent (or deleted by this call).
-    result<std::optional<std::string>> get(const std::string& key) const;
-    void put(std::string key, std::string value) { changes_[std::move(key)] = std::move(value); }
-    void erase(std::string key) { changes_[std::move(key)] = std::nullopt; }
+    std::optional<std::string> get(const std::string& key) const override;
+    void put(std::string key, std::string value) override { changes_[std::move(key)] = std::move(value); }
+    void erase(std::string key) override { changes_[std::move(key)] = std::nullopt; }
+    void put_outcome(log_position request, const event& answer) override;
 
     // nullopt value = delete. Ascending by key.
     const std::map<std::string, std::optional<std::string>>& changes() const { return changes_; }
@@ -41,10 +54,11 @@ private:
     std::map<std::string, std::optional<std::string>> changes_;
 };
 
-// Applies `events` (already checked to be consecutive and new) to the batch. Fails with
+// Applies `events` (already checked to be consecutive and new) through `writes`. Fails with
 // errc::corrupt when an event contradicts the read models (a seat of an unknown concert…): the
-// store and the log disagree, and nothing of the call may be written.
-result<unit> stage_events(staged_batch& batch, std::span<const event> events);
+// store and the log disagree, and nothing of the call may be written (what `writes` holds then is
+// to be thrown away).
+result<unit> stage_events(model_writes& writes, std::span<const event> events);
 
 class rocks_read_models final : public read_models {
 public:

@@ -53,6 +53,8 @@ nlohmann::json report_json(const audit::report& r) {
                         {"commands", r.commands},
                         {"events", r.events},
                         {"seconds", r.seconds},
+                        {"replay_seconds", r.replay_seconds},
+                        {"compare_seconds", r.compare_seconds},
                         {"commands_per_second", rate},
                         {"failures", nlohmann::json::array()},
                         {"money",
@@ -83,7 +85,9 @@ void print_text(const audit::report& r) {
                         static_cast<unsigned long long>(s.newer));
         std::printf(", chain head %s, state %s\n", to_hex(s.head).c_str(), s.state_hash.c_str());
     }
-    if (r.models_compared) std::printf("read models: %llu keys rebuilt and compared\n", static_cast<unsigned long long>(r.model_keys));
+    if (r.models_compared)
+        std::printf("read models: %llu keys rebuilt and compared (replay and rebuild %.2f s, comparison %.2f s)\n",
+                    static_cast<unsigned long long>(r.model_keys), r.replay_seconds, r.compare_seconds);
     std::printf("money: charges %lld = balances %lld + payments %lld - refunds %lld\n",
                 static_cast<long long>(r.total.charges), static_cast<long long>(r.total.balances),
                 static_cast<long long>(r.total.payments), static_cast<long long>(r.total.refunds));

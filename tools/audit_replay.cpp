@@ -20,6 +20,7 @@
 
 #include "engine/engine.hpp"
 #include "events/codec.hpp"
+#include "events/diagnostics.hpp"
 #include "events/ids.hpp"
 #include "projections/rebuild.hpp"
 
@@ -127,6 +128,22 @@ public:
         changed_.notify_all();
         return true;
     }
+    // Without waiting: false when full (the item is dropped) / nullopt when empty.
+    bool try_push(T item) {
+        std::lock_guard lock(mutex_);
+        if (cancelled_ || items_.size() >= capacity_) return false;
+        items_.push_back(std::move(item));
+        changed_.notify_all();
+        return true;
+    }
+    std::optional<T> try_pop() {
+        std::lock_guard lock(mutex_);
+        if (items_.empty()) return std::nullopt;
+        T item = std::move(items_.front());
+        items_.pop_front();
+        changed_.notify_all();
+        return item;
+    }
     std::optional<T> pop() {
         std::unique_lock lock(mutex_);
         changed_.wait(lock, [this] { return closed_ || !items_.empty(); });
@@ -170,7 +187,10 @@ class stream_reader {
 public:
     stream_reader(log_stream& stream, std::uint32_t p, std::uint64_t end, std::chrono::milliseconds wait, const char* name)
         : stream_(stream), p_(p), end_(end), wait_(wait), name_(name), queue_(batches_read_ahead) {
-        thread_ = std::thread([this] { read_all(); });
+        thread_ = std::thread([this] {
+            diag::name_thread(std::string("audit-read-") + name_);
+            read_all();
+        });
     }
     ~stream_reader() {
         queue_.cancel();
@@ -219,11 +239,17 @@ private:
     std::thread thread_;
 };
 
-// Applies the replayed events to the read model rebuild on a thread of its own.
+// Applies the replayed events to the read model rebuild on a thread of its own. The vectors the
+// events came in go back to the replay, emptied, to be filled again: a chunk is about a megabyte,
+// and a fresh one each time would cost its pages' first touch every time.
 class rebuild_worker {
 public:
-    explicit rebuild_worker(projections::rebuilt_partition& rebuilt) : rebuilt_(rebuilt), queue_(chunks_queued_for_rebuild) {
-        thread_ = std::thread([this] { apply_all(); });
+    explicit rebuild_worker(projections::rebuilt_partition& rebuilt)
+        : rebuilt_(rebuilt), queue_(chunks_queued_for_rebuild), spares_(chunks_queued_for_rebuild + 2) {
+        thread_ = std::thread([this] {
+            diag::name_thread("audit-rebuild");
+            apply_all();
+        });
     }
     ~rebuild_worker() {
         queue_.cancel();
@@ -233,6 +259,8 @@ public:
     rebuild_worker& operator=(const rebuild_worker&) = delete;
 
     void push(std::vector<event> events) { queue_.push(std::move(events)); }
+    // An emptied vector that held a chunk before, if one is back; else a new one.
+    std::vector<event> spare() { return spares_.try_pop().value_or(std::vector<event>{}); }
     // Waits for everything pushed; the first failure (the sequence it began at, and why), if any.
     std::optional<std::pair<std::uint64_t, std::string>> finish() {
         queue_.close();
@@ -243,15 +271,19 @@ public:
 private:
     void apply_all() {
         while (std::optional<std::vector<event>> events = queue_.pop()) {
-            if (failure_) continue;
-            const std::uint64_t at = rebuilt_.applied();
-            if (auto r = rebuilt_.apply(*events); !r) failure_ = {{at, r.err().message}};
+            if (!failure_) {
+                const std::uint64_t at = rebuilt_.applied();
+                if (auto r = rebuilt_.apply(*events); !r) failure_ = {{at, r.err().message}};
+            }
+            events->clear();
+            spares_.try_push(std::move(*events));
         }
         if (!failure_) rebuilt_.finish();
     }
 
     projections::rebuilt_partition& rebuilt_;
     handoff<std::vector<event>> queue_;
+    handoff<std::vector<event>> spares_;
     std::optional<std::pair<std::uint64_t, std::string>> failure_;  // the worker's until finish
     std::thread thread_;
 };
@@ -555,7 +587,7 @@ partition_outcome partition_audit::once(std::uint64_t command_end, std::uint64_t
             for (std::size_t i = 0; i < applied.events.size(); ++i) check_event(applied.events[i], i == 0, entry.offset, at);
             if (rebuilder) std::move(applied.events.begin(), applied.events.end(), std::back_inserter(replayed));
         }
-        if (rebuilder) rebuilder->push(std::exchange(replayed, {}));
+        if (rebuilder) rebuilder->push(std::exchange(replayed, rebuilder->spare()));
         at.out.summary.commands += batch.size();
         progress_.add(batch.size());
     }
@@ -677,7 +709,11 @@ std::vector<partition_outcome> replay_all(log_stream& commands, log_stream& even
     };
     std::vector<std::thread> pool;
     const unsigned threads = std::clamp<unsigned>(o.threads, 1, o.partitions);
-    for (unsigned t = 1; t < threads; ++t) pool.emplace_back(worker);
+    for (unsigned t = 1; t < threads; ++t)
+        pool.emplace_back([&] {
+            diag::name_thread("audit-replay");
+            worker();
+        });
     worker();
     for (std::thread& t : pool) t.join();
     if (failed) throw *failed;
@@ -749,7 +785,10 @@ report run(log_stream& commands, log_stream& events, const options& o) {
     for (std::uint32_t p = 0; p < o.partitions; ++p) total += commands.end(p);
     progress_meter progress(o.progress, total);
     std::vector<partition_outcome> outcomes = replay_all(commands, events, o, stored.get(), progress);
+    const auto replayed = std::chrono::steady_clock::now();
+    r.replay_seconds = std::chrono::duration<double>(replayed - started).count();
     if (stored) compare_models(*stored, outcomes, o, progress, r);
+    r.compare_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - replayed).count();
     progress.finish();
     add_up(outcomes, r);
     std::stable_sort(r.failures.begin(), r.failures.end(), [](const failure& a, const failure& b) {

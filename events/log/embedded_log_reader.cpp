@@ -7,6 +7,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <limits>
+#include <memory>
+#include <mutex>
 #include <string_view>
 #include <vector>
 
@@ -24,6 +26,8 @@ namespace {
 constexpr std::size_t partition_key_bytes = 4;
 constexpr std::size_t record_key_bytes = partition_key_bytes + 8;
 constexpr std::string_view partitions_meta_key = "log.partitions";
+// A reader scans a partition once, in order: RocksDB reads its files ahead by this much.
+constexpr std::size_t read_ahead_bytes = 2u << 20;
 constexpr std::string_view commands_family_name = "commands";
 constexpr std::string_view events_family_name = "events";
 constexpr std::string_view meta_family_name = "meta";
@@ -50,11 +54,13 @@ error io_error(const std::string& what, const rocksdb::Status& status) {
     return error{errc::io, what + ": " + status.ToString()};
 }
 
-// A stream of the view: reads are bounded by the end found at open.
+// A stream of the view: reads are bounded by the end found at open. A read that starts where the
+// partition's previous read ended goes on with that read's iterator (a scan's reads, the common
+// case), so the files are read ahead across reads and nothing is sought again.
 class reader_stream final : public log_stream {
 public:
     reader_stream(rocksdb::DB& db, rocksdb::ColumnFamilyHandle& family, std::vector<std::uint64_t> ends)
-        : db_(db), family_(family), ends_(std::move(ends)) {}
+        : db_(db), family_(family), ends_(std::move(ends)), cursors_(ends_.size()) {}
 
     std::uint32_t partitions() const override { return static_cast<std::uint32_t>(ends_.size()); }
 
@@ -69,38 +75,43 @@ public:
         const std::uint64_t end = ends_[partition];
         if (from >= end || max == 0) return out;
         const std::uint64_t until = from + std::min<std::uint64_t>({max, embedded_log_read_records_max, end - from});
-        const record_key lower = encode_record_key(partition, from);
-        const record_key upper = encode_record_key(partition, until);
-        const rocksdb::Slice upper_slice = as_slice(upper);
-        rocksdb::ReadOptions options;
-        options.iterate_upper_bound = &upper_slice;
-        // A one-pass scan: its blocks would only push the hot ones out of the cache.
-        options.fill_cache = false;
-        std::unique_ptr<rocksdb::Iterator> it(db_.NewIterator(options, &family_));
+        cursor& c = cursors_[partition];
+        std::lock_guard lock(c.mutex);
+        if (!c.it || c.next != from || !c.it->Valid()) {
+            c.upper = encode_record_key(partition, end);
+            c.upper_slice = as_slice(c.upper);
+            rocksdb::ReadOptions options;
+            options.iterate_upper_bound = &c.upper_slice;
+            // A one-pass scan: its blocks would only push the hot ones out of the cache, and it
+            // reads the files in order, so it reads them ahead in large pieces.
+            options.fill_cache = false;
+            options.readahead_size = read_ahead_bytes;
+            c.it.reset(db_.NewIterator(options, &family_));
+            c.it->Seek(as_slice(encode_record_key(partition, from)));
+        }
+        rocksdb::Iterator& it = *c.it;
+        c.next = UINT64_MAX;  // until this read has ended well
+        out.reserve(until - from);
         std::size_t bytes = 0;
         std::uint64_t expected = from;
-        bool full = false;
-        for (it->Seek(as_slice(lower)); it->Valid(); it->Next()) {
-            const rocksdb::Slice key = it->key();
+        for (; expected < until && it.Valid() && bytes < embedded_log_read_bytes_max; it.Next()) {
+            const rocksdb::Slice key = it.key();
             if (key.size() != record_key_bytes) return error{errc::corrupt, family_.GetName() + ": a key of " + std::to_string(key.size()) + " bytes"};
             const std::uint64_t offset = big_endian(key.data() + partition_key_bytes, 8);
             if (offset != expected) {
                 return error{errc::corrupt, family_.GetName() + ": partition " + std::to_string(partition) + " has no offset " +
                                                 std::to_string(expected) + " below its end " + std::to_string(end)};
             }
-            out.push_back({offset, it->value().ToString()});
+            out.push_back({offset, it.value().ToString()});
             ++expected;
             bytes += out.back().bytes.size();
-            if (bytes >= embedded_log_read_bytes_max) {
-                full = true;
-                break;
-            }
         }
-        if (!it->status().ok()) return io_error(family_.GetName() + ": reading partition " + std::to_string(partition), it->status());
-        if (!full && expected < until) {
+        if (!it.status().ok()) return io_error(family_.GetName() + ": reading partition " + std::to_string(partition), it.status());
+        if (expected < until && bytes < embedded_log_read_bytes_max) {
             return error{errc::corrupt, family_.GetName() + ": partition " + std::to_string(partition) + " has no offset " +
                                             std::to_string(expected) + " below its end " + std::to_string(end)};
         }
+        c.next = expected;
         return out;
     }
 
@@ -110,9 +121,19 @@ public:
     }
 
 private:
+    // Per partition: the iterator of the last read, at the record `next` (UINT64_MAX: none).
+    struct cursor {
+        std::mutex mutex;
+        std::unique_ptr<rocksdb::Iterator> it;
+        std::uint64_t next = UINT64_MAX;
+        record_key upper{};
+        rocksdb::Slice upper_slice;
+    };
+
     rocksdb::DB& db_;
     rocksdb::ColumnFamilyHandle& family_;
     const std::vector<std::uint64_t> ends_;
+    std::vector<cursor> cursors_;
 };
 
 result<std::vector<std::uint64_t>> find_ends(rocksdb::DB& db, rocksdb::ColumnFamilyHandle& family, std::uint32_t partitions) {
