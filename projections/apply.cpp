@@ -20,8 +20,8 @@ std::optional<std::string> staged_batch::get(const std::string& key) const {
     return std::nullopt;
 }
 
-void staged_batch::put_outcome(log_position request, const event& answer) {
-    put(keys::outcome_key(request), encode(answer));
+void staged_batch::put_outcome(log_position request, const event& answer, std::string_view encoded) {
+    put(keys::outcome_key(request), encoded.empty() ? encode(answer) : std::string(encoded));
 }
 
 namespace {
@@ -389,12 +389,14 @@ result<unit> stager::operator()(const reservation_refunded& body) {
 
 }  // namespace
 
-result<unit> stage_events(model_writes& batch, std::span<const event> events) {
-    for (const event& e : events) {
+result<unit> stage_events(model_writes& batch, std::span<const event> events, std::span<const std::string_view> encoded) {
+    assert(encoded.empty() || encoded.size() == events.size());
+    for (std::size_t i = 0; i < events.size(); ++i) {
+        const event& e = events[i];
         result<unit> r = std::visit(stager(batch, e), e.body);
         if (!r) return r;
         // The last event answering a request is its outcome.
-        if (e.answers != no_position) batch.put_outcome(e.answers, e);
+        if (e.answers != no_position) batch.put_outcome(e.answers, e, encoded.empty() ? std::string_view{} : encoded[i]);
     }
     return unit{};
 }

@@ -132,18 +132,22 @@ void sort_last_wins(std::vector<Entry>& entries) {
         else largest = i;
     }
     if (behind > 0 && behind <= entries.size() / 8) {
-        std::vector<Entry> in_place, aside;
-        in_place.reserve(entries.size() - behind);
+        // In place: the entries left in order move up over the gaps, the late ones go aside.
+        std::vector<Entry> aside;
         aside.reserve(behind);
-        for (Entry& e : entries) {
-            if (!in_place.empty() && less(e, in_place.back())) aside.push_back(std::move(e));
-            else in_place.push_back(std::move(e));
+        std::size_t in_order = 0;
+        for (std::size_t i = 0; i < entries.size(); ++i) {
+            if (in_order > 0 && less(entries[i], entries[in_order - 1])) aside.push_back(std::move(entries[i]));
+            else if (in_order++ != i) entries[in_order - 1] = std::move(entries[i]);
         }
         std::stable_sort(aside.begin(), aside.end(), less);
-        entries.clear();
-        std::merge(std::make_move_iterator(in_place.begin()), std::make_move_iterator(in_place.end()),
-                   std::make_move_iterator(aside.begin()), std::make_move_iterator(aside.end()),
-                   std::back_inserter(entries), less);
+        // Merged from the back, into the places the late ones left free at the end; of equal
+        // keys the late one goes last.
+        std::size_t from = in_order, next = entries.size();
+        for (std::size_t a = aside.size(); a > 0;) {
+            if (from > 0 && less(aside[a - 1], entries[from - 1])) entries[--next] = std::move(entries[--from]);
+            else entries[--next] = std::move(aside[--a]);
+        }
     } else if (behind > 0) {
         std::stable_sort(entries.begin(), entries.end(), less);
     }
@@ -153,8 +157,7 @@ void sort_last_wins(std::vector<Entry>& entries) {
         if (kept != i) entries[kept] = std::move(entries[i]);
         ++kept;
     }
-    entries.resize(kept);
-    entries.shrink_to_fit();
+    entries.erase(entries.begin() + static_cast<std::ptrdiff_t>(kept), entries.end());
 }
 
 // The entry of `key` in ascending `entries`, searched from `hint` onwards when the key lies past
@@ -267,10 +270,13 @@ public:
         }
         s_.written[kind].emplace_back(std::move(key), std::move(value));
     }
-    void put_outcome(log_position request, const event& answer) override {
-        encoded_.clear();
-        encode(answer, encoded_);
-        s_.outcomes.push_back({request, s_.values.keep(encoded_)});
+    void put_outcome(log_position request, const event& answer, std::string_view encoded) override {
+        if (encoded.empty()) {
+            encoded_.clear();
+            encode(answer, encoded_);
+            encoded = encoded_;
+        }
+        s_.outcomes.push_back({request, s_.values.keep(encoded)});
     }
     void erase(std::string key) override {
         if (image::holds(key[0])) s_.held.erase(key);
@@ -298,7 +304,7 @@ rebuilt_partition::rebuilt_partition(std::uint32_t partition, std::uint64_t limi
 
 rebuilt_partition::~rebuilt_partition() = default;
 
-result<unit> rebuilt_partition::apply(std::span<const event> events) {
+result<unit> rebuilt_partition::apply(std::span<const event> events, std::span<const std::string_view> encoded) {
     state& s = *state_;
     std::size_t count = 0;
     while (count < events.size() && s.applied + count < s.limit) {
@@ -310,7 +316,10 @@ result<unit> rebuilt_partition::apply(std::span<const event> events) {
     }
     if (count == 0) return unit{};
     rebuild_writes writes(s);
-    if (auto r = stage_events(writes, events.first(count)); !r) return r;
+    if (!encoded.empty() && encoded.size() != events.size())
+        return error{errc::invalid, "rebuild: " + std::to_string(encoded.size()) + " encodings for " +
+                                        std::to_string(events.size()) + " events"};
+    if (auto r = stage_events(writes, events.first(count), encoded.empty() ? encoded : encoded.first(count)); !r) return r;
     if (auto r = writes.check(); !r) return r;
     s.applied += count;
     return unit{};

@@ -37,7 +37,8 @@ public:
 
     // The partition's next events, in sequence order from `applied()`. errc::corrupt when an event
     // contradicts the models built so far (the read model projector would refuse it too).
-    result<unit> apply(std::span<const event> events);
+    // `encoded`, if not empty, holds each event's encoding (codec), which spares encoding them again.
+    result<unit> apply(std::span<const event> events, std::span<const std::string_view> encoded = {});
     // After the last `apply`: readies the rebuild for `compare` (sorts what it holds). Call once.
     void finish();
     // The next sequence the rebuild expects (at most `limit`).

@@ -29,7 +29,8 @@ public:
     virtual void put(std::string key, std::string value) = 0;
     virtual void erase(std::string key) = 0;
     // The outcome of the request at `request`: the event answering it (the last one put wins).
-    virtual void put_outcome(log_position request, const event& answer) = 0;
+    // `encoded` is the event's encoding when the caller has it already, else empty.
+    virtual void put_outcome(log_position request, const event& answer, std::string_view encoded) = 0;
 };
 
 // What one `apply` call changes, before it is written: every put and delete keyed by RocksDB key,
@@ -44,7 +45,7 @@ public:
     std::optional<std::string> get(const std::string& key) const override;
     void put(std::string key, std::string value) override { changes_[std::move(key)] = std::move(value); }
     void erase(std::string key) override { changes_[std::move(key)] = std::nullopt; }
-    void put_outcome(log_position request, const event& answer) override;
+    void put_outcome(log_position request, const event& answer, std::string_view encoded) override;
 
     // nullopt value = delete. Ascending by key.
     const std::map<std::string, std::optional<std::string>>& changes() const { return changes_; }
@@ -54,11 +55,13 @@ private:
     std::map<std::string, std::optional<std::string>> changes_;
 };
 
-// Applies `events` (already checked to be consecutive and new) through `writes`. Fails with
+// Applies `events` (already checked to be consecutive and new) through `writes`. `encoded`, if
+// not empty, holds each event's encoding (the values of outcomes), so that they are not encoded again. Fails with
 // errc::corrupt when an event contradicts the read models (a seat of an unknown concert…): the
 // store and the log disagree, and nothing of the call may be written (what `writes` holds then is
 // to be thrown away).
-result<unit> stage_events(model_writes& writes, std::span<const event> events);
+result<unit> stage_events(model_writes& writes, std::span<const event> events,
+                          std::span<const std::string_view> encoded = {});
 
 class rocks_read_models final : public read_models {
 public:

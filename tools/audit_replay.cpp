@@ -239,7 +239,28 @@ private:
     std::thread thread_;
 };
 
-// Applies the replayed events to the read model rebuild on a thread of its own. The vectors the
+// A batch's replayed events on their way to the rebuild, with their encodings, which the replay
+// makes for the chain and the rebuild keeps as outcomes.
+struct replayed_chunk {
+    std::vector<event> events;
+    std::string bytes;               // the events' encodings, one after the other
+    std::vector<std::size_t> ends;   // where each one ends in `bytes`
+
+    // Encodes `e` at the end of `bytes`; the view is valid until the next call.
+    std::string_view add_encoding(const event& e) {
+        const std::size_t start = bytes.size();
+        encode(e, bytes);
+        ends.push_back(bytes.size());
+        return std::string_view(bytes).substr(start);
+    }
+    void clear() {
+        events.clear();
+        bytes.clear();
+        ends.clear();
+    }
+};
+
+// Applies the replayed events to the read model rebuild on a thread of its own. The chunks the
 // events came in go back to the replay, emptied, to be filled again: a chunk is about a megabyte,
 // and a fresh one each time would cost its pages' first touch every time.
 class rebuild_worker {
@@ -258,9 +279,9 @@ public:
     rebuild_worker(const rebuild_worker&) = delete;
     rebuild_worker& operator=(const rebuild_worker&) = delete;
 
-    void push(std::vector<event> events) { queue_.push(std::move(events)); }
-    // An emptied vector that held a chunk before, if one is back; else a new one.
-    std::vector<event> spare() { return spares_.try_pop().value_or(std::vector<event>{}); }
+    void push(replayed_chunk chunk) { queue_.push(std::move(chunk)); }
+    // An emptied chunk from before, if one is back; else a new one.
+    replayed_chunk spare() { return spares_.try_pop().value_or(replayed_chunk{}); }
     // Waits for everything pushed; the first failure (the sequence it began at, and why), if any.
     std::optional<std::pair<std::uint64_t, std::string>> finish() {
         queue_.close();
@@ -270,20 +291,24 @@ public:
 
 private:
     void apply_all() {
-        while (std::optional<std::vector<event>> events = queue_.pop()) {
+        std::vector<std::string_view> encoded;
+        while (std::optional<replayed_chunk> chunk = queue_.pop()) {
             if (!failure_) {
+                encoded.clear();
+                for (std::size_t i = 0, start = 0; i < chunk->ends.size(); start = chunk->ends[i++])
+                    encoded.push_back(std::string_view(chunk->bytes).substr(start, chunk->ends[i] - start));
                 const std::uint64_t at = rebuilt_.applied();
-                if (auto r = rebuilt_.apply(*events); !r) failure_ = {{at, r.err().message}};
+                if (auto r = rebuilt_.apply(chunk->events, encoded); !r) failure_ = {{at, r.err().message}};
             }
-            events->clear();
-            spares_.try_push(std::move(*events));
+            chunk->clear();
+            spares_.try_push(std::move(*chunk));
         }
         if (!failure_) rebuilt_.finish();
     }
 
     projections::rebuilt_partition& rebuilt_;
-    handoff<std::vector<event>> queue_;
-    handoff<std::vector<event>> spares_;
+    handoff<replayed_chunk> queue_;
+    handoff<replayed_chunk> spares_;
     std::optional<std::pair<std::uint64_t, std::string>> failure_;  // the worker's until finish
     std::thread thread_;
 };
@@ -515,7 +540,9 @@ private:
     };
 
     partition_outcome once(std::uint64_t command_end, std::uint64_t event_end);
-    void check_event(const event& e, bool first_of_command, std::uint64_t command_offset, pass& at);
+    // `chunk`: where the event's encoding is made for the rebuild (null: no rebuild).
+    void check_event(const event& e, bool first_of_command, std::uint64_t command_offset, pass& at,
+                     replayed_chunk* chunk);
     // Compares one replayed event with its stored copy; false once they differ.
     bool matches(const stored_event& stored, const event& e, std::string_view bytes, const chain_link& head,
                  std::uint64_t command_offset, std::vector<failure>& failures) const;
@@ -547,10 +574,17 @@ bool partition_audit::matches(const stored_event& stored, const event& e, std::s
 }
 
 // One replayed event: into the chain, against its stored copy, into the ledger.
-void partition_audit::check_event(const event& e, bool first_of_command, std::uint64_t command_offset, pass& at) {
-    at.bytes.clear();
-    encode(e, at.bytes);
-    at.head = chain_next(at.head, at.bytes);
+void partition_audit::check_event(const event& e, bool first_of_command, std::uint64_t command_offset, pass& at,
+                                  replayed_chunk* chunk) {
+    std::string_view bytes;
+    if (chunk != nullptr) {
+        bytes = chunk->add_encoding(e);
+    } else {
+        at.bytes.clear();
+        encode(e, at.bytes);
+        bytes = at.bytes;
+    }
+    at.head = chain_next(at.head, bytes);
     std::uint64_t offset = e.sequence;  // its offset when every event is stored once
     if (at.comparing) {
         const stored_event* stored = at.cursor.next(at.out.failures);
@@ -560,7 +594,7 @@ void partition_audit::check_event(const event& e, bool first_of_command, std::ui
             if (first_of_command) at.out.behind_from = command_offset;
         } else {
             offset = stored->offset;
-            at.comparing = matches(*stored, e, at.bytes, at.head, command_offset, at.out.failures);
+            at.comparing = matches(*stored, e, bytes, at.head, command_offset, at.out.failures);
             at.out.summary.events_checked += at.comparing ? 1 : 0;
         }
     }
@@ -579,13 +613,15 @@ partition_outcome partition_audit::once(std::uint64_t command_end, std::uint64_t
     }
     stream_reader commands(commands_, p_, command_end, options_.read_wait, "command");
     engine::apply_output applied;
-    std::vector<event> replayed;  // the batch's events, for the rebuild
+    replayed_chunk replayed;  // the batch's events, for the rebuild
+    replayed_chunk* chunk = rebuilder ? &replayed : nullptr;
     for (std::vector<log_entry> batch = commands.next(); !batch.empty(); batch = commands.next()) {
         for (const log_entry& entry : batch) {
             applied.clear();
             engine::apply_record(state_, entry.bytes, {p_, entry.offset}, applied);
-            for (std::size_t i = 0; i < applied.events.size(); ++i) check_event(applied.events[i], i == 0, entry.offset, at);
-            if (rebuilder) std::move(applied.events.begin(), applied.events.end(), std::back_inserter(replayed));
+            for (std::size_t i = 0; i < applied.events.size(); ++i)
+                check_event(applied.events[i], i == 0, entry.offset, at, chunk);
+            if (rebuilder) std::move(applied.events.begin(), applied.events.end(), std::back_inserter(replayed.events));
         }
         if (rebuilder) rebuilder->push(std::exchange(replayed, rebuilder->spare()));
         at.out.summary.commands += batch.size();
