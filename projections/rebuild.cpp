@@ -26,12 +26,12 @@
 namespace encore::projections {
 namespace {
 
+// Outcomes a rebuild makes room for at once, at most (32 bytes each).
+constexpr std::uint64_t outcomes_reserved_max = 1u << 24;
 // Values shown in a difference are cut to this many bytes (as hex).
 constexpr std::size_t shown_value_bytes_max = 48;
 // Keys compared between two calls of the progress callback.
 constexpr std::uint64_t progress_every_keys = 1u << 16;
-// The iterator reads ahead this much: the comparison reads the whole store once, in order.
-constexpr std::size_t compare_readahead_bytes = 4u << 20;
 
 std::string hex(std::string_view bytes, std::size_t max = SIZE_MAX) {
     static constexpr char digits[] = "0123456789abcdef";
@@ -300,6 +300,9 @@ private:
 rebuilt_partition::rebuilt_partition(std::uint32_t partition, std::uint64_t limit) : state_(std::make_unique<state>()) {
     state_->partition = partition;
     state_->limit = limit;
+    // About one outcome per event: room for them at once rather than by doubling, each doubling
+    // being a copy into memory touched for the first time (the room is only touched as it fills).
+    state_->outcomes.reserve(std::min<std::uint64_t>(limit, outcomes_reserved_max));
 }
 
 rebuilt_partition::~rebuilt_partition() = default;
@@ -539,7 +542,6 @@ void comparison::check(std::string_view key, std::string_view value, tally& t) {
 result<unit> comparison::run(const key_range& range) {
     rocksdb::ReadOptions ro;
     ro.fill_cache = false;
-    ro.readahead_size = compare_readahead_bytes;
     rocksdb::Slice upper(range.upper);
     if (!range.upper.empty()) ro.iterate_upper_bound = &upper;
     std::unique_ptr<rocksdb::Iterator> it(stored_.db->NewIterator(ro));

@@ -26,8 +26,6 @@ namespace {
 constexpr std::size_t partition_key_bytes = 4;
 constexpr std::size_t record_key_bytes = partition_key_bytes + 8;
 constexpr std::string_view partitions_meta_key = "log.partitions";
-// A reader scans a partition once, in order: RocksDB reads its files ahead by this much.
-constexpr std::size_t read_ahead_bytes = 2u << 20;
 constexpr std::string_view commands_family_name = "commands";
 constexpr std::string_view events_family_name = "events";
 constexpr std::string_view meta_family_name = "meta";
@@ -82,10 +80,10 @@ public:
             c.upper_slice = as_slice(c.upper);
             rocksdb::ReadOptions options;
             options.iterate_upper_bound = &c.upper_slice;
-            // A one-pass scan: its blocks would only push the hot ones out of the cache, and it
-            // reads the files in order, so it reads them ahead in large pieces.
+            // A one-pass scan: its blocks would only push the hot ones out of the cache. (RocksDB
+            // reads ahead by itself once an iterator reads on in order; a fixed large readahead
+            // costed more, each buffer being memory touched for the first time.)
             options.fill_cache = false;
-            options.readahead_size = read_ahead_bytes;
             c.it.reset(db_.NewIterator(options, &family_));
             c.it->Seek(as_slice(encode_record_key(partition, from)));
         }
