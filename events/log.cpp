@@ -11,6 +11,15 @@ result<std::uint64_t> log_stream::append_and_wait(std::uint32_t partition, std::
     return outcome.get();
 }
 
+result<unit> log_stream::read_into(std::uint32_t partition, std::uint64_t from, std::size_t max,
+                                   std::chrono::milliseconds wait, log_batch& out) {
+    out.clear();
+    auto records = read(partition, from, max, wait);
+    if (!records) return records.err();
+    for (const log_entry& r : *records) out.add(r.offset, r.bytes);
+    return unit{};
+}
+
 result<std::optional<log_entry>> log_stream::read_last(std::uint32_t partition) {
     // Generous: a read of a record known to exist that takes longer means the log is unavailable.
     constexpr std::chrono::milliseconds known_record_wait{5'000};

@@ -11,6 +11,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "events/result.hpp"
@@ -20,6 +21,43 @@ namespace encore {
 struct log_entry {
     std::uint64_t offset = 0;
     std::string bytes;
+};
+
+// Records of one read, their bytes one after the other in one buffer: filling one allocates
+// nothing per record, and a batch used again allocates nothing once it has grown.
+class log_batch {
+public:
+    void clear() {
+        bytes_.clear();
+        offsets_.clear();
+        ends_.clear();
+    }
+    void add(std::uint64_t offset, std::string_view bytes) {
+        bytes_.append(bytes);
+        offsets_.push_back(offset);
+        ends_.push_back(bytes_.size());
+    }
+    // Keeps the first `count` records.
+    void truncate(std::size_t count) {
+        if (count >= size()) return;
+        offsets_.resize(count);
+        ends_.resize(count);
+        bytes_.resize(count == 0 ? 0 : ends_.back());
+    }
+    std::size_t size() const { return offsets_.size(); }
+    bool empty() const { return offsets_.empty(); }
+    std::size_t byte_size() const { return bytes_.size(); }
+    std::uint64_t offset(std::size_t i) const { return offsets_[i]; }
+    // Valid until the batch is next changed.
+    std::string_view bytes(std::size_t i) const {
+        const std::size_t start = i == 0 ? 0 : ends_[i - 1];
+        return std::string_view(bytes_).substr(start, ends_[i] - start);
+    }
+
+private:
+    std::string bytes_;
+    std::vector<std::uint64_t> offsets_;
+    std::vector<std::size_t> ends_;  // where each record's bytes end
 };
 
 // Called once the appended records are durable, with the offset of the first one, or with the error
@@ -41,6 +79,11 @@ public:
     // waits up to `wait` for one. An empty vector means nothing arrived in time.
     virtual result<std::vector<log_entry>> read(std::uint32_t partition, std::uint64_t from, std::size_t max,
                                                 std::chrono::milliseconds wait) = 0;
+
+    // The same read into `out` (cleared first), for scans of many small records: a backend may
+    // copy each record's bytes straight into the batch. The default calls `read`.
+    virtual result<unit> read_into(std::uint32_t partition, std::uint64_t from, std::size_t max,
+                                   std::chrono::milliseconds wait, log_batch& out);
 
     // For records the writer can regenerate from synced ones (events, saga steps — the replay of
     // the command log reproduces them byte for byte): the backend may acknowledge them once they

@@ -182,11 +182,13 @@ constexpr std::size_t chunks_queued_for_rebuild = 8;
 }
 
 // Reads [0, end) of one partition of a stream on its own thread, a few batches ahead of the
-// replay, so that RocksDB's (or the Kafka fetches') work overlaps the engine's.
+// replay, so that RocksDB's (or the Kafka fetches') work overlaps the engine's. The batches the
+// replay is done with come back to be filled again, so a scan's memory is touched once.
 class stream_reader {
 public:
     stream_reader(log_stream& stream, std::uint32_t p, std::uint64_t end, std::chrono::milliseconds wait, const char* name)
-        : stream_(stream), p_(p), end_(end), wait_(wait), name_(name), queue_(batches_read_ahead) {
+        : stream_(stream), p_(p), end_(end), wait_(wait), name_(name), queue_(batches_read_ahead),
+          spares_(batches_read_ahead + 2) {
         thread_ = std::thread([this] {
             diag::name_thread(std::string("audit-read-") + name_);
             read_all();
@@ -199,30 +201,37 @@ public:
     stream_reader(const stream_reader&) = delete;
     stream_reader& operator=(const stream_reader&) = delete;
 
-    // The next batch; empty once [0, end) has been read. Throws `unreadable`.
-    std::vector<log_entry> next() {
-        std::optional<std::vector<log_entry>> batch = queue_.pop();
-        if (batch) return std::move(*batch);
+    // Replaces `batch` (done with) by the next one; false, with `batch` empty, once [0, end) has
+    // been read. Throws `unreadable`.
+    bool next(log_batch& batch) {
+        std::optional<log_batch> got = queue_.pop();
+        batch.clear();
+        spares_.try_push(std::move(batch));
+        batch = got ? std::move(*got) : log_batch{};
+        if (got) return true;
         std::lock_guard lock(error_mutex_);
         if (error_) cannot_read(p_, name_, error_offset_, *error_);
-        return {};
+        return false;
     }
 
 private:
     void read_all() {
         std::uint64_t offset = 0;
         while (offset < end_) {
-            auto batch = stream_.read(p_, offset, read_batch, wait_);
-            if (!batch || batch->empty()) {
+            log_batch batch = spares_.try_pop().value_or(log_batch{});
+            auto read = stream_.read_into(p_, offset, read_batch, wait_, batch);
+            if (!read || batch.empty()) {
                 std::lock_guard lock(error_mutex_);
-                error_ = batch ? "records below the end " + std::to_string(end_) + " do not arrive" : batch.err().message;
+                error_ = read ? "records below the end " + std::to_string(end_) + " do not arrive" : read.err().message;
                 error_offset_ = offset;
                 break;
             }
-            while (!batch->empty() && batch->back().offset >= end_) batch->pop_back();
-            if (batch->empty()) break;
-            offset = batch->back().offset + 1;
-            if (!queue_.push(std::move(batch).value())) return;
+            std::size_t below_end = batch.size();
+            while (below_end > 0 && batch.offset(below_end - 1) >= end_) --below_end;
+            batch.truncate(below_end);
+            if (batch.empty()) break;
+            offset = batch.offset(batch.size() - 1) + 1;
+            if (!queue_.push(std::move(batch))) return;
         }
         queue_.close();
     }
@@ -232,7 +241,8 @@ private:
     const std::uint64_t end_;
     const std::chrono::milliseconds wait_;
     const char* const name_;
-    handoff<std::vector<log_entry>> queue_;
+    handoff<log_batch> queue_;
+    handoff<log_batch> spares_;
     std::mutex error_mutex_;
     std::optional<std::string> error_;
     std::uint64_t error_offset_ = 0;
@@ -336,9 +346,9 @@ public:
     const stored_event* next(std::vector<failure>& failures) {
         for (;;) {
             if (index_ == batch_.size() && !refill()) return nullptr;
-            const log_entry& entry = batch_[index_++];
-            current_.offset = entry.offset;
-            current_.sealed = unseal(entry.bytes, current_.record);
+            const std::size_t at = index_++;
+            current_.offset = batch_.offset(at);
+            current_.sealed = unseal(batch_.bytes(at), current_.record);
             if (!options_.repeats_possible || !current_.sealed) {
                 ++sequence_;
                 return &current_;
@@ -354,7 +364,7 @@ public:
             }
             if (e->sequence > sequence_ && !reported_gap_) {
                 reported_gap_ = true;
-                failures.push_back({"events", p_, entry.offset, std::nullopt,
+                failures.push_back({"events", p_, current_.offset, std::nullopt,
                                     "event " + std::to_string(sequence_) + " is missing (this offset holds event " +
                                         std::to_string(e->sequence) + ")"});
             }
@@ -368,9 +378,8 @@ public:
 
 private:
     bool refill() {
-        batch_ = reader_.next();
         index_ = 0;
-        return !batch_.empty();
+        return reader_.next(batch_);
     }
 
     void check_repeat(std::uint64_t sequence, std::vector<failure>& failures) {
@@ -385,7 +394,7 @@ private:
     stream_reader reader_;
     const std::uint32_t p_;
     const options& options_;
-    std::vector<log_entry> batch_;
+    log_batch batch_;
     std::size_t index_ = 0;
     std::uint64_t sequence_ = 0;  // the next new sequence
     std::vector<chain_link> links_;  // per sequence, the first copy's link (repeats only)
@@ -615,12 +624,13 @@ partition_outcome partition_audit::once(std::uint64_t command_end, std::uint64_t
     engine::apply_output applied;
     replayed_chunk replayed;  // the batch's events, for the rebuild
     replayed_chunk* chunk = rebuilder ? &replayed : nullptr;
-    for (std::vector<log_entry> batch = commands.next(); !batch.empty(); batch = commands.next()) {
-        for (const log_entry& entry : batch) {
+    for (log_batch batch; commands.next(batch);) {
+        for (std::size_t r = 0; r < batch.size(); ++r) {
+            const std::uint64_t offset = batch.offset(r);
             applied.clear();
-            engine::apply_record(state_, entry.bytes, {p_, entry.offset}, applied);
+            engine::apply_record(state_, batch.bytes(r), {p_, offset}, applied);
             for (std::size_t i = 0; i < applied.events.size(); ++i)
-                check_event(applied.events[i], i == 0, entry.offset, at, chunk);
+                check_event(applied.events[i], i == 0, offset, at, chunk);
             if (rebuilder) std::move(applied.events.begin(), applied.events.end(), std::back_inserter(replayed.events));
         }
         if (rebuilder) rebuilder->push(std::exchange(replayed, rebuilder->spare()));

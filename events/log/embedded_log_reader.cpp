@@ -68,10 +68,39 @@ public:
 
     result<std::vector<log_entry>> read(std::uint32_t partition, std::uint64_t from, std::size_t max,
                                         std::chrono::milliseconds) override {
-        if (partition >= ends_.size()) return error{errc::invalid, "embedded log reader: no partition " + std::to_string(partition)};
         std::vector<log_entry> out;
+        auto r = scan(partition, from, max, [&](std::size_t count) { out.reserve(count); },
+                      [&](std::uint64_t offset, const rocksdb::Slice& value) {
+                          out.push_back({offset, value.ToString()});
+                          return value.size();
+                      });
+        if (!r) return r.err();
+        return out;
+    }
+
+    result<unit> read_into(std::uint32_t partition, std::uint64_t from, std::size_t max, std::chrono::milliseconds,
+                           log_batch& out) override {
+        out.clear();
+        return scan(partition, from, max, [](std::size_t) {},
+                    [&](std::uint64_t offset, const rocksdb::Slice& value) {
+                        out.add(offset, std::string_view(value.data(), value.size()));
+                        return value.size();
+                    });
+    }
+
+    std::uint64_t end(std::uint32_t partition) override {
+        assert(partition < ends_.size());
+        return ends_[partition];
+    }
+
+private:
+    // Hands the records [from, from + max) of the partition to `add` (offset, value; returns the
+    // bytes it kept), after `reserve` (how many at most), within the read limits of the log.
+    template <class Reserve, class Add>
+    result<unit> scan(std::uint32_t partition, std::uint64_t from, std::size_t max, Reserve reserve, Add add) {
+        if (partition >= ends_.size()) return error{errc::invalid, "embedded log reader: no partition " + std::to_string(partition)};
         const std::uint64_t end = ends_[partition];
-        if (from >= end || max == 0) return out;
+        if (from >= end || max == 0) return unit{};
         const std::uint64_t until = from + std::min<std::uint64_t>({max, embedded_log_read_records_max, end - from});
         cursor& c = cursors_[partition];
         std::lock_guard lock(c.mutex);
@@ -89,7 +118,7 @@ public:
         }
         rocksdb::Iterator& it = *c.it;
         c.next = UINT64_MAX;  // until this read has ended well
-        out.reserve(until - from);
+        reserve(static_cast<std::size_t>(until - from));
         std::size_t bytes = 0;
         std::uint64_t expected = from;
         for (; expected < until && it.Valid() && bytes < embedded_log_read_bytes_max; it.Next()) {
@@ -100,9 +129,8 @@ public:
                 return error{errc::corrupt, family_.GetName() + ": partition " + std::to_string(partition) + " has no offset " +
                                                 std::to_string(expected) + " below its end " + std::to_string(end)};
             }
-            out.push_back({offset, it.value().ToString()});
+            bytes += add(offset, it.value());
             ++expected;
-            bytes += out.back().bytes.size();
         }
         if (!it.status().ok()) return io_error(family_.GetName() + ": reading partition " + std::to_string(partition), it.status());
         if (expected < until && bytes < embedded_log_read_bytes_max) {
@@ -110,15 +138,9 @@ public:
                                             std::to_string(expected) + " below its end " + std::to_string(end)};
         }
         c.next = expected;
-        return out;
+        return unit{};
     }
 
-    std::uint64_t end(std::uint32_t partition) override {
-        assert(partition < ends_.size());
-        return ends_[partition];
-    }
-
-private:
     // Per partition: the iterator of the last read, at the record `next` (UINT64_MAX: none).
     struct cursor {
         std::mutex mutex;

@@ -2,6 +2,7 @@
 // No test asserts on time: waits are generous upper bounds that only matter when something hangs.
 
 #include "events/log/embedded_log.hpp"
+#include "events/log/embedded_log_reader.hpp"
 #include "tests/support/temp_directory.hpp"
 
 #include <catch2/catch.hpp>
@@ -186,6 +187,74 @@ TEST_CASE("read returns a window from the middle and nothing past the end") {
     // The other stream is independent: its offsets start at 0 too.
     CHECK(log->commands().end(0) == 0);
     CHECK(append_ok(log->commands(), 0, {"c"}) == 0);
+}
+
+// What read gave, as (offset, bytes) pairs, and what read_into gave the same way.
+std::vector<std::pair<std::uint64_t, std::string>> pairs_of(const std::vector<log_entry>& entries) {
+    std::vector<std::pair<std::uint64_t, std::string>> out;
+    for (const log_entry& e : entries) out.emplace_back(e.offset, e.bytes);
+    return out;
+}
+std::vector<std::pair<std::uint64_t, std::string>> pairs_of(const log_batch& batch) {
+    std::vector<std::pair<std::uint64_t, std::string>> out;
+    for (std::size_t i = 0; i < batch.size(); ++i) out.emplace_back(batch.offset(i), std::string(batch.bytes(i)));
+    return out;
+}
+
+TEST_CASE("read_into gives what read gives, on the log and on a reader's view, one batch reused") {
+    temp_directory directory;
+    auto log = open_log(options_for(directory, 2));
+    // Sizes around the short-string bound and an empty record, in both partitions.
+    std::vector<std::string> records;
+    for (int i = 0; i < 300; ++i) records.push_back(std::string(static_cast<std::size_t>(i % 40), static_cast<char>('a' + i % 26)));
+    append_ok(log->commands(), 0, records);
+    append_ok(log->commands(), 1, {"other", ""});
+
+    auto view = embedded_log_reader::open({directory.path("log"), 2});
+    REQUIRE(view.ok());
+    for (log_stream* stream : {&log->commands(), &(*view)->commands()}) {
+        log_batch batch;
+        batch.add(99, "left from before");
+        // Reads that go on where the last one ended, then one that starts elsewhere.
+        std::uint64_t from = 0;
+        for (std::size_t max : {7u, 64u, 1000u}) {
+            REQUIRE(stream->read_into(0, from, max, 0ms, batch).ok());
+            auto plain = stream->read(0, from, max, 0ms);
+            REQUIRE(plain.ok());
+            REQUIRE_FALSE(batch.empty());
+            CHECK(pairs_of(batch) == pairs_of(*plain));
+            CHECK(batch.offset(0) == from);
+            from = batch.offset(batch.size() - 1) + 1;
+        }
+        CHECK(from == records.size());
+        REQUIRE(stream->read_into(0, 100, 3, 0ms, batch).ok());
+        REQUIRE(batch.size() == 3);
+        CHECK(batch.bytes(2) == records[102]);
+        REQUIRE(stream->read_into(1, 0, 10, 0ms, batch).ok());
+        CHECK(pairs_of(batch) == std::vector<std::pair<std::uint64_t, std::string>>{{0, "other"}, {1, ""}});
+        // Past the end: an empty batch, not what the last read left.
+        REQUIRE(stream->read_into(0, records.size(), 10, 0ms, batch).ok());
+        CHECK(batch.empty());
+        CHECK_FALSE(stream->read_into(2, 0, 10, 0ms, batch).ok());
+    }
+}
+
+TEST_CASE("a batch truncated keeps its first records whole") {
+    log_batch batch;
+    batch.add(5, "five");
+    batch.add(6, "");
+    batch.add(7, "seven");
+    batch.truncate(2);
+    REQUIRE(batch.size() == 2);
+    CHECK(batch.byte_size() == 4);
+    CHECK(batch.bytes(0) == "five");
+    CHECK(batch.bytes(1).empty());
+    batch.add(8, "eight");
+    CHECK(batch.bytes(2) == "eight");
+    CHECK(batch.offset(2) == 8);
+    batch.truncate(0);
+    CHECK(batch.empty());
+    CHECK(batch.byte_size() == 0);
 }
 
 TEST_CASE("one read returns a bounded number of records and bytes") {
