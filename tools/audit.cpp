@@ -30,8 +30,7 @@ constexpr std::size_t failures_printed_max = 20;
 std::unique_ptr<embedded_log_reader> open_existing(const arguments& args) {
     auto dir = args.text("--data-dir");
     if (!dir) throw usage_error{"--data-dir is required"};
-    std::optional<std::uint32_t> partitions;
-    if (args.text("--partitions")) partitions = static_cast<std::uint32_t>(args.number("--partitions", 0));
+    const std::optional<std::uint32_t> partitions = partitions_flag(args);
     std::error_code ec;
     if (!std::filesystem::is_directory(*dir + "/log", ec)) throw audit::unreadable{"no log in " + *dir + " (" + *dir + "/log)"};
     auto log = embedded_log_reader::open({.directory = *dir + "/log", .partitions = partitions});

@@ -60,14 +60,12 @@ int audit_kafka(const arguments& args) {
     if (!args.positional().empty()) throw usage_error{"unexpected argument '" + args.positional().front() + "'"};
     kafka_options k;
     k.bootstrap = *args.text("--kafka");
-    k.partitions = static_cast<std::uint32_t>(args.number("--partitions", 4));
+    k.partitions = partitions_flag(args).value_or(0);  // 0: the topics' own count
     k.topic_prefix = args.text("--topic-prefix", "");
     k.config = kafka_config(args);
     k.client_id = "encore-audit";
     audit::options o;
-    o.partitions = k.partitions;
-    o.threads = static_cast<unsigned>(args.number("--threads", audit::default_threads(k.partitions)));
-    if (o.threads < 1) throw usage_error{"--threads must be at least 1"};
+    if (args.text("--threads") && args.number("--threads", 0) < 1) throw usage_error{"--threads must be at least 1"};
     o.read_wait = read_wait;
     o.repeats_possible = true;
     o.behind_attempts = behind_attempts;
@@ -83,6 +81,8 @@ int audit_kafka(const arguments& args) {
         if (!log) throw audit::unreadable{"cannot open the Kafka log: " + log.err().message};
         if (auto refreshed = (*log)->refresh_ends(); !refreshed) throw audit::unreadable{refreshed.err().message};
         kafka_log& opened = **log;
+        o.partitions = opened.commands().partitions();
+        o.threads = static_cast<unsigned>(args.number("--threads", audit::default_threads(o.partitions)));
         o.refresh_ends = [&opened] { return opened.refresh_ends(); };
         report = audit::run(opened.commands(), opened.events(), o);
     } catch (const audit::unreadable& e) {

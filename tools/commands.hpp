@@ -60,6 +60,8 @@ std::pair<std::string, std::uint16_t> split_listen(const std::string& listen);
 // Blocks SIGTERM and SIGINT in the calling thread (call before any thread starts, so that every
 // thread inherits the mask) and returns the set, for sigwait/sigtimedwait on the main thread.
 sigset_t block_stop_signals();
+// `--partitions N`, checked (1..partitions_max); nothing when not given.
+std::optional<std::uint32_t> partitions_flag(const arguments& args);
 // `--kafka-config key=value`, every one given.
 std::vector<std::pair<std::string, std::string>> kafka_config(const arguments& args);
 

@@ -135,12 +135,11 @@ struct source {
 
 source open_source(const arguments& args) {
     source s;
-    std::optional<std::uint32_t> partitions;
-    if (args.text("--partitions")) partitions = static_cast<std::uint32_t>(args.number("--partitions", 0));
+    const std::optional<std::uint32_t> partitions = partitions_flag(args);
     if (auto bootstrap = args.text("--kafka")) {
         kafka_options k;
         k.bootstrap = *bootstrap;
-        k.partitions = partitions.value_or(4);
+        k.partitions = partitions.value_or(0);  // 0: the topics' own count
         k.topic_prefix = args.text("--topic-prefix", "");
         k.config = kafka_config(args);
         k.client_id = "encore-export";

@@ -143,6 +143,7 @@ usage:
       of an event must be identical; none may be missing); --data-dir compares a stopped
       process's read models too. --state-json writes the replayed balances, reservations and
       seats as JSON, to compare with what the processes serve. Same output and exit status.
+      The partition count is the topics' own (--partitions, if given, must match it).
   encore export (--data-dir DIR | --kafka BOOTSTRAP [--topic-prefix P] [--kafka-config k=v]...)
                 --format sqlite|csv|jsonl --out PATH [--concert ID] [--partitions N]
       Replays the event log and writes what an analyst needs: concerts, dates (sold, held,
@@ -155,7 +156,8 @@ usage:
       (wallet entries: its payments). Reads a running node's data dir without disturbing it (a
       read-only secondary open of its log). Progress on stderr; rows per table on stdout. Exit
       status: 0 written, 1 the output could not be written, 2 usage error or no such concert,
-      3 the data could not be read. Default --format sqlite.
+      3 the data could not be read. Default --format sqlite. The partition count is the data
+      dir's or the topics' own (--partitions, if given, must match it).
   encore events --data-dir DIR [--partitions N] [--partition P] [--from OFFSET] [--limit N]
       Prints stored events as JSON lines: the event's fields, its partition and its chain link.
       Opens the directory read-only, like audit.

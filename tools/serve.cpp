@@ -71,8 +71,7 @@ api::node_options node_settings(const arguments& args) {
     if (!admin || admin->size() < 8) throw usage_error{"--admin-key (or ENCORE_ADMIN_KEY) of at least 8 characters is required"};
     o.admin_key = *admin;
     std::tie(o.host, o.port) = split_listen(args.text("--listen", "127.0.0.1:8080"));
-    o.partitions = static_cast<std::uint32_t>(args.number("--partitions", 4));
-    if (o.partitions < 1 || o.partitions > partitions_max) throw usage_error{"--partitions must be 1.." + std::to_string(partitions_max)};
+    o.partitions = partitions_flag(args).value_or(4);
     o.token_secret = secret_flag(args, "--token-secret").value_or("");
     if (kafka && o.token_secret.size() < 32)
         throw usage_error{"--token-secret (or ENCORE_TOKEN_SECRET) of at least 32 characters, shared by every process, is required in Kafka mode"};
@@ -126,6 +125,13 @@ std::vector<std::pair<std::string, std::string>> kafka_config(const arguments& a
         out.emplace_back(setting.substr(0, eq), setting.substr(eq + 1));
     }
     return out;
+}
+
+std::optional<std::uint32_t> partitions_flag(const arguments& args) {
+    if (!args.text("--partitions")) return std::nullopt;
+    const std::uint64_t n = args.number("--partitions", 0);
+    if (n < 1 || n > partitions_max) throw usage_error{"--partitions must be 1.." + std::to_string(partitions_max)};
+    return static_cast<std::uint32_t>(n);
 }
 
 int serve(const arguments& args) {

@@ -1009,7 +1009,7 @@ private:
 
 std::optional<error> validate(const kafka_options& options) {
     if (options.bootstrap.empty()) return error{errc::invalid, "kafka: no bootstrap servers given"};
-    if (options.partitions == 0 || options.partitions > partitions_max) {
+    if (options.partitions > partitions_max) {
         return error{errc::invalid, "kafka: partitions must be in 1.." + std::to_string(partitions_max) + ", not " +
                                         std::to_string(options.partitions)};
     }
@@ -1045,8 +1045,8 @@ result<handle_ptr> open_consumer(const kafka_options& options, const std::string
     return make_handle(RD_KAFKA_CONSUMER, std::move(conf).value());
 }
 
-// Checks that the topic exists with the expected number of partitions.
-result<unit> check_topic(rd_kafka_t* handle, rd_kafka_topic_t* topic, const std::string& name, std::uint32_t partitions) {
+// The topic's partition count, from the brokers' metadata; errc::invalid when it does not exist.
+result<std::uint32_t> topic_partitions(rd_kafka_t* handle, rd_kafka_topic_t* topic, const std::string& name) {
     const rd_kafka_metadata_t* metadata = nullptr;
     const rd_kafka_resp_err_t err = rd_kafka_metadata(handle, 0, topic, &metadata, static_cast<int>(query_timeout.count()));
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return kafka_error("reading the metadata of " + name, err);
@@ -1054,16 +1054,23 @@ result<unit> check_topic(rd_kafka_t* handle, rd_kafka_topic_t* topic, const std:
     for (int i = 0; i < metadata->topic_cnt; ++i) {
         const rd_kafka_metadata_topic_t& t = metadata->topics[i];
         if (name != t.topic) continue;
-        if (t.err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART)
-            return error{errc::invalid, "kafka: topic " + name + " does not exist (create it with " + std::to_string(partitions) + " partitions)"};
+        if (t.err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) return error{errc::invalid, "kafka: topic " + name + " does not exist"};
         if (t.err != RD_KAFKA_RESP_ERR_NO_ERROR) return kafka_error("topic " + name, t.err);
-        if (static_cast<std::uint32_t>(t.partition_cnt) != partitions) {
-            return error{errc::invalid, "kafka: topic " + name + " has " + std::to_string(t.partition_cnt) +
-                                            " partitions, expected " + std::to_string(partitions)};
-        }
-        return unit{};
+        return static_cast<std::uint32_t>(std::max(t.partition_cnt, 0));
     }
     return error{errc::invalid, "kafka: topic " + name + " does not exist"};
+}
+
+// Checks that the topic exists with the expected number of partitions.
+result<unit> check_topic(rd_kafka_t* handle, rd_kafka_topic_t* topic, const std::string& name, std::uint32_t partitions) {
+    auto found = topic_partitions(handle, topic, name);
+    if (!found && found.err().code == errc::invalid)
+        return error{errc::invalid, found.err().message + " (create it with " + std::to_string(partitions) + " partitions)"};
+    if (!found) return found.err();
+    if (*found != partitions)
+        return error{errc::invalid, "kafka: topic " + name + " has " + std::to_string(*found) + " partitions, expected " +
+                                        std::to_string(partitions)};
+    return unit{};
 }
 
 }  // namespace
@@ -1132,14 +1139,32 @@ result<std::unique_ptr<checkpoints_topic>> open_checkpoints(const kafka_options&
                                                std::move(consumer).value(), std::move(consumer_topic).value());
 }
 
+// partitions 0: the commands topic's count, which must be a valid one.
+result<std::uint32_t> resolve_partitions(const kafka_options& options, producer& out) {
+    if (options.partitions != 0) return options.partitions;
+    const std::string name = options.topic_prefix + "commands";
+    auto topic = make_topic(out.handle(), name, {});
+    if (!topic) return topic.err();
+    auto found = topic_partitions(out.handle(), topic->get(), name);
+    if (!found) return found.err();
+    if (*found == 0 || *found > partitions_max)
+        return error{errc::invalid, "kafka: topic " + name + " has " + std::to_string(*found) + " partitions; encore uses 1.." +
+                                        std::to_string(partitions_max)};
+    return *found;
+}
+
 }  // namespace
 
-result<std::unique_ptr<kafka_log>> kafka_log::open(const kafka_options& options) {
-    if (auto invalid = validate(options)) return *invalid;
+result<std::unique_ptr<kafka_log>> kafka_log::open(const kafka_options& given) {
+    if (auto invalid = validate(given)) return *invalid;
     auto s = std::make_unique<state>();
-    auto out = producer::open(options);
+    auto out = producer::open(given);
     if (!out) return out.err();
     s->out = std::move(out).value();
+    kafka_options options = given;
+    auto partitions = resolve_partitions(given, *s->out);
+    if (!partitions) return partitions.err();
+    options.partitions = *partitions;
     // Single records, read rarely: a small prefetch.
     auto last = open_consumer(options, "last", stream_message_bytes_max, last_record_prefetch_bytes);
     if (!last) return last.err();

@@ -65,7 +65,9 @@ inline constexpr std::chrono::milliseconds kafka_end_refresh_interval{100};
 
 struct kafka_options {
     std::string bootstrap;         // bootstrap.servers
-    std::uint32_t partitions = 0;  // of `commands` and `events`; must match the topics
+    // Of `commands` and `events`; must match the topics. 0: the topics' own (the `commands`
+    // topic's; `events` must have as many), which `commands().partitions()` tells once open.
+    std::uint32_t partitions = 0;
     std::string topic_prefix;      // topics are <prefix>commands, <prefix>events, <prefix>snapshots
     // Passed through to every librdkafka handle after our defaults (`--kafka-config k=v`): SASL,
     // TLS, timeouts, tuning. The settings our guarantees rest on (idempotence, acks, offsets

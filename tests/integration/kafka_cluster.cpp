@@ -395,8 +395,8 @@ bool kafka_cluster::wait_balanced(std::chrono::milliseconds timeout, std::string
 }
 
 int kafka_cluster::audit(std::string& output, const std::string& state_json_path) const {
-    std::string command = std::string(ENCORE_BINARY) + " audit --kafka " + bootstrap_ + " --partitions " +
-                          std::to_string(options_.partitions) + " --topic-prefix " + prefix_;
+    // No --partitions: the audit reads the count from the topics.
+    std::string command = std::string(ENCORE_BINARY) + " audit --kafka " + bootstrap_ + " --topic-prefix " + prefix_;
     if (!state_json_path.empty()) command += " --state-json " + state_json_path;
     command += " 2>>" + root_dir_ + "/audit.stderr";
     FILE* pipe = ::popen(command.c_str(), "r");

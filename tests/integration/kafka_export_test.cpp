@@ -73,13 +73,15 @@ TEST_CASE("encore export --kafka: a live cluster's topics agree with the analyti
     std::filesystem::create_directories(out);
     const std::string from = "--kafka " + cluster.bootstrap() + " --partitions " + std::to_string(cluster.options().partitions) +
                              " --topic-prefix " + cluster.topic_prefix();
+    // Without --partitions the count comes from the topics.
+    const std::string discovered = "--kafka " + cluster.bootstrap() + " --topic-prefix " + cluster.topic_prefix();
     const std::string db = out + "/x.sqlite";
     const command_run sqlite = run_export(from + " --format sqlite --out " + db);
     INFO(sqlite.output);
     REQUIRE(sqlite.status == 0);
     CHECK(sqlite.output.find("export written: sqlite") != std::string::npos);
-    REQUIRE(run_export(from + " --format jsonl --out " + out + "/jsonl").status == 0);
-    REQUIRE(run_export(from + " --format csv --out " + out + "/csv").status == 0);
+    REQUIRE(run_export(discovered + " --format jsonl --out " + out + "/jsonl").status == 0);
+    REQUIRE(run_export(discovered + " --format csv --out " + out + "/csv").status == 0);
     const json state = audited_state(cluster);
     INFO(state.at("output").get<std::string>());
     // The cluster goes on writing and answering.
@@ -135,6 +137,13 @@ TEST_CASE("encore export --kafka: a live cluster's topics agree with the analyti
     CHECK(run_export("--kafka " + cluster.bootstrap() + " --partitions 3 --topic-prefix " + cluster.topic_prefix() + " --out " +
                      out + "/wrong.sqlite").status == 2);
     CHECK(!std::filesystem::exists(out + "/wrong.sqlite"));
+    CHECK(run_export(discovered + " --partitions 0 --out " + out + "/zero.sqlite").status == 2);
+    CHECK(!std::filesystem::exists(out + "/zero.sqlite"));
+    // So is the audit's.
+    const command_run wrong_audit = run_command("(" + std::string(ENCORE_BINARY) + " audit " + discovered + " --partitions 3 2>&1)");
+    INFO(wrong_audit.output);
+    CHECK(wrong_audit.status == 2);
+    CHECK(wrong_audit.output.find("has 8 partitions, expected 3") != std::string::npos);
 }
 
 }  // namespace

@@ -646,11 +646,25 @@ TEST_CASE("open checks the topics and the settings", "[kafka]") {
     REQUIRE(!refused.ok());
     CHECK(refused.err().code == errc::invalid);
 
+    // No count given: the topics' own.
+    cluster three(3);
+    auto unsaid = three.options();
+    unsaid.partitions = 0;
+    auto discovered = kafka_log::open(unsaid);
+    REQUIRE(discovered.ok());
+    CHECK((*discovered)->commands().partitions() == 3);
+    CHECK((*discovered)->events().partitions() == 3);
+    discovered->reset();
+
     auto missing = c.options();
     missing.topic_prefix = "other.";
     auto absent = kafka_log::open(missing);
     REQUIRE(!absent.ok());
     CHECK(absent.err().code == errc::invalid);
+    missing.partitions = 0;
+    auto absent_unsaid = kafka_log::open(missing);
+    REQUIRE(!absent_unsaid.ok());
+    CHECK(absent_unsaid.err().code == errc::invalid);
 
     auto fixed = kafka_log::open(c.options({{"enable.idempotence", "false"}}));
     REQUIRE(!fixed.ok());
