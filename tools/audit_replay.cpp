@@ -2,8 +2,6 @@
 
 #include "tools/audit_replay.hpp"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
@@ -23,92 +21,46 @@
 #include "events/diagnostics.hpp"
 #include "events/ids.hpp"
 #include "projections/rebuild.hpp"
+#include "tools/progress.hpp"
 
 namespace encore::tools::audit {
 namespace {
 
 // Records asked for per read; the embedded log returns up to 16,384, a Kafka fetch what it has.
 constexpr std::size_t read_batch = 4096;
-// Progress: redrawn this often on a terminal; one line this often otherwise.
-constexpr std::chrono::milliseconds progress_redraw{200};
-constexpr std::chrono::milliseconds progress_line{5'000};
-constexpr int progress_bar_width = 30;
 
 // ---- progress -----------------------------------------------------------------------------------
 
-// Counts what the replay threads have done and prints it on stderr from a thread of its own.
+// Counts what the replay threads have done, for the progress line (tools/progress.hpp).
 class progress_meter {
 public:
-    progress_meter(bool enabled, std::uint64_t commands_total) : enabled_(enabled), total_(commands_total) {
-        if (enabled_) thread_ = std::thread([this] { loop(); });
-    }
-    ~progress_meter() { finish(); }
+    progress_meter(bool enabled, std::uint64_t commands_total)
+        : total_(commands_total), display_(enabled, [this](double seconds) { return line(seconds); }) {}
 
     void add(std::uint64_t commands) { done_.fetch_add(commands, std::memory_order_relaxed); }
     // The read model comparison: counted in keys from here on.
     void compare_phase(std::uint64_t keys_total) {
-        std::lock_guard lock(mutex_);
-        phase_ = "read models";
-        phase_total_ = keys_total;
+        phase_total_.store(keys_total);
         phase_done_.store(0);
+        comparing_.store(true);
     }
     void compared(std::uint64_t keys) { phase_done_.store(keys, std::memory_order_relaxed); }
-    void finish() {
-        {
-            std::lock_guard lock(mutex_);
-            if (stopping_) return;
-            stopping_ = true;
-        }
-        wake_.notify_all();
-        if (thread_.joinable()) thread_.join();
-    }
+    void finish() { display_.finish(); }
 
 private:
-    void loop() {
-        const bool terminal = ::isatty(STDERR_FILENO) == 1;
-        const auto every = terminal ? progress_redraw : progress_line;
-        std::unique_lock lock(mutex_);
-        while (!wake_.wait_for(lock, every, [this] { return stopping_; })) print(terminal);
-        print(terminal);
-        if (terminal) std::fputc('\n', stderr);
-    }
-
-    void print(bool terminal) const {
-        const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+    std::string line(double seconds) const {
         const std::uint64_t done = std::min(done_.load(std::memory_order_relaxed), total_);
-        const double rate = seconds > 0 ? static_cast<double>(done) / seconds : 0;
-        char line[256];
-        if (phase_ == nullptr) {
-            const double share = total_ == 0 ? 1.0 : static_cast<double>(done) / static_cast<double>(total_);
-            const double eta = rate > 0 ? static_cast<double>(total_ - done) / rate : 0;
-            const int filled = static_cast<int>(share * progress_bar_width);
-            std::string bar(static_cast<std::size_t>(filled), '#');
-            bar.resize(progress_bar_width, '.');
-            std::snprintf(line, sizeof line, "audit: [%s] %5.1f%%  %llu/%llu commands  %.0f commands/s  ETA %.0f s",
-                          bar.c_str(), share * 100, static_cast<unsigned long long>(done),
-                          static_cast<unsigned long long>(total_), rate, eta);
-        } else {
-            std::snprintf(line, sizeof line, "audit: %llu commands replayed; comparing %s: %llu/%llu keys",
-                          static_cast<unsigned long long>(done), phase_,
-                          static_cast<unsigned long long>(phase_done_.load(std::memory_order_relaxed)),
-                          static_cast<unsigned long long>(phase_total_));
-        }
-        if (terminal) std::fprintf(stderr, "\r%-110s", line);
-        else std::fprintf(stderr, "%s\n", line);
-        std::fflush(stderr);
+        if (!comparing_.load())
+            return "audit: " + progress_bar(done, total_) + "  " + progress_rate(done, total_, seconds, "commands");
+        return "audit: " + std::to_string(done) + " commands replayed; comparing read models: " +
+               std::to_string(phase_done_.load(std::memory_order_relaxed)) + "/" + std::to_string(phase_total_.load()) + " keys";
     }
 
-    const bool enabled_;
     const std::uint64_t total_;
-    const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
     std::atomic<std::uint64_t> done_{0};
-    std::atomic<std::uint64_t> phase_done_{0};
-    mutable std::mutex mutex_;  // guards the phase and stopping_
-    std::condition_variable wake_;
-    const char* phase_ = nullptr;
-    std::uint64_t phase_total_ = 0;
-    bool stopping_ = false;
-    std::thread thread_;
+    std::atomic<bool> comparing_{false};
+    std::atomic<std::uint64_t> phase_done_{0}, phase_total_{0};
+    progress_display display_;  // last: its thread reads the counters above
 };
 
 // ---- reading ahead, and rebuilding beside the replay --------------------------------------------

@@ -6,16 +6,12 @@
 // Exit status: 0 written, 1 the output could not be written, 2 usage error (a bad flag, a concert
 // the log does not have), 3 the data could not be read.
 
-#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdio>
 #include <filesystem>
 #include <map>
-#include <mutex>
-#include <thread>
 
 #include "events/chain.hpp"
 #include "events/codec.hpp"
@@ -25,6 +21,7 @@
 #include "events/log/kafka_log.hpp"
 #include "tools/commands.hpp"
 #include "tools/export_tables.hpp"
+#include "tools/progress.hpp"
 
 namespace encore::tools {
 namespace {
@@ -40,86 +37,41 @@ constexpr std::size_t read_batch = 4096;
 // tolerated before the data counts as unreadable.
 constexpr std::chrono::milliseconds kafka_read_wait{2'000};
 constexpr int kafka_empty_reads_max = 15;
-// Progress: redrawn this often on a terminal; one line this often otherwise.
-constexpr std::chrono::milliseconds progress_redraw{200};
-constexpr std::chrono::milliseconds progress_line{5'000};
-constexpr int progress_bar_width = 30;
-
 struct unreadable {
     std::string message;
 };
 
 // ---- progress -----------------------------------------------------------------------------------
 
-// Counts events replayed, then rows written, and shows them on stderr from a thread of its own: a
-// bar redrawn in place on a terminal, otherwise a plain line every few seconds.
+// Counts events replayed, then rows written, for the progress line (tools/progress.hpp).
 class progress_meter {
 public:
-    explicit progress_meter(std::uint64_t events_total) : events_total_(events_total) {
-        thread_ = std::thread([this] { loop(); });
-    }
-    ~progress_meter() { finish(); }
+    explicit progress_meter(std::uint64_t events_total)
+        : events_total_(events_total), display_(true, [this](double seconds) { return line(seconds); }) {}
 
     void event_done() { events_done_.fetch_add(1, std::memory_order_relaxed); }
     void tables_phase(std::uint64_t rows_total) {
-        std::lock_guard lock(mutex_);
-        rows_total_ = rows_total;
-        tables_ = true;
+        rows_total_.store(rows_total);
+        tables_.store(true);
     }
     void row_done() { rows_done_.fetch_add(1, std::memory_order_relaxed); }
-    void finish() {
-        {
-            std::lock_guard lock(mutex_);
-            if (stopping_) return;
-            stopping_ = true;
-        }
-        wake_.notify_all();
-        if (thread_.joinable()) thread_.join();
-    }
+    void finish() { display_.finish(); }
 
 private:
-    void loop() {
-        const bool terminal = ::isatty(STDERR_FILENO) == 1;
-        std::unique_lock lock(mutex_);
-        while (!wake_.wait_for(lock, terminal ? progress_redraw : progress_line, [this] { return stopping_; })) print(terminal);
-        if (terminal) {
-            print(terminal);
-            std::fputc('\n', stderr);
+    std::string line(double seconds) const {
+        if (!tables_.load()) {
+            const std::uint64_t done = events_done_.load(std::memory_order_relaxed);
+            return "export: " + progress_bar(done, events_total_) + "  " + progress_rate(done, events_total_, seconds, "events");
         }
-    }
-
-    void print(bool terminal) const {
-        const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
-        const std::uint64_t total = tables_ ? rows_total_ : events_total_;
-        const std::uint64_t done = std::min(total, (tables_ ? rows_done_ : events_done_).load(std::memory_order_relaxed));
-        const double share = total == 0 ? 1.0 : static_cast<double>(done) / static_cast<double>(total);
-        std::string bar(static_cast<std::size_t>(share * progress_bar_width), '#');
-        bar.resize(progress_bar_width, '.');
-        char line[256];
-        if (!tables_) {
-            const double rate = seconds > 0 ? static_cast<double>(done) / seconds : 0;
-            const double eta = rate > 0 ? static_cast<double>(total - done) / rate : 0;
-            std::snprintf(line, sizeof line, "export: [%s] %5.1f%%  %llu/%llu events  %.0f events/s  ETA %.0f s", bar.c_str(),
-                          share * 100, static_cast<unsigned long long>(done), static_cast<unsigned long long>(total), rate, eta);
-        } else {
-            std::snprintf(line, sizeof line, "export: [%s] %5.1f%%  %llu events replayed; tables: %llu/%llu rows", bar.c_str(),
-                          share * 100, static_cast<unsigned long long>(events_total_), static_cast<unsigned long long>(done),
-                          static_cast<unsigned long long>(total));
-        }
-        if (terminal) std::fprintf(stderr, "\r%-110s", line);
-        else std::fprintf(stderr, "%s\n", line);
-        std::fflush(stderr);
+        const std::uint64_t done = rows_done_.load(std::memory_order_relaxed), total = rows_total_.load();
+        return "export: " + progress_bar(done, total) + "  " + std::to_string(events_total_) + " events replayed; tables: " +
+               std::to_string(std::min(done, total)) + "/" + std::to_string(total) + " rows";
     }
 
     const std::uint64_t events_total_;
-    const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
-    std::atomic<std::uint64_t> events_done_{0}, rows_done_{0};
-    mutable std::mutex mutex_;  // guards the phase and stopping_
-    std::condition_variable wake_;
-    bool tables_ = false;
-    std::uint64_t rows_total_ = 0;
-    bool stopping_ = false;
-    std::thread thread_;
+    std::atomic<std::uint64_t> events_done_{0}, rows_done_{0}, rows_total_{0};
+    std::atomic<bool> tables_{false};
+    progress_display display_;  // last: its thread reads the counters above
 };
 
 // ---- the source ---------------------------------------------------------------------------------

@@ -2,7 +2,8 @@
 // the money balanced, and neither the audit nor `encore events` writes anything in it (the
 // partition count is read from it); one flipped byte in a stored event, or in a stored read model
 // value, fails the audit (exit 1) with the partition and offset, or the key, named in the JSON
-// report; a bad command line exits 2 and a missing directory 3.
+// report; a bad command line exits 2 and a missing directory 3. Its progress goes to stderr: a
+// plain line in a log, a line redrawn in place on a terminal.
 
 #include <catch2/catch.hpp>
 
@@ -12,12 +13,14 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <memory>
 
 #include <rocksdb/db.h>
 
 #include "tests/integration/api.hpp"
+#include "tests/integration/export_checks.hpp"
 
 namespace encore::test {
 namespace {
@@ -178,6 +181,27 @@ TEST_CASE("encore audit: a clean data dir passes, and a flipped event or read mo
             CHECK((before.count(path) == 1 && before.at(path) == file));
         }
         CHECK(run_audit("--data-dir " + server.data_dir() + " --partitions 3").status == 2);
+    }
+
+    SECTION("progress on stderr: a last plain line in a log, a bar redrawn on a terminal") {
+        const std::string log = server.data_dir() + "-progress.txt";
+        const std::string audit = std::string(ENCORE_BINARY) + " audit --data-dir " + server.data_dir();
+        REQUIRE(std::system((audit + " >/dev/null 2>" + log).c_str()) == 0);
+        std::ifstream in(log);
+        const std::string plain((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        INFO(plain);
+        // Shorter than a line's interval: only the last line, which says where it ended.
+        CHECK(plain.find('\r') == std::string::npos);
+        CHECK(plain.find("audit: ") == 0);
+        CHECK(plain.find("comparing read models") != std::string::npos);
+        CHECK(plain.find(" keys\n") != std::string::npos);
+        // util-linux `script` gives the audit a terminal: each redraw starts with a carriage return.
+        const command_run terminal = run_command("script -qec '" + audit + " >/dev/null' /dev/null");
+        INFO(terminal.output);
+        CHECK(terminal.status == 0);
+        CHECK(terminal.output.find("\raudit: ") != std::string::npos);
+        CHECK(terminal.output.find(" keys") != std::string::npos);
+        std::filesystem::remove(log);
     }
 
     SECTION("one flipped byte of a stored event: its partition and offset") {
