@@ -100,10 +100,19 @@ command command_gateway::make_command(user_id u, command_body body, std::string 
 
 // ---- outcomes ------------------------------------------------------------------------------------
 
-http_response command_gateway::render(command_kind kind, const event& e) {
+http_response command_gateway::render(const waiter& w, const event& e) {
+    const command_kind kind = w.kind;
     if (const auto* r = std::get_if<refused>(&e.body)) {
         auto response = error_response(refusal_status(r->reason, kind), refusal_code(r->reason), refusal_message(r->reason));
-        if (r->reason == refusal::not_your_turn) response.set(http::field::retry_after, std::to_string(std::clamp<std::uint64_t>(r->detail, 1, 30)));
+        if (r->reason == refusal::not_your_turn) {
+            // The estimate the queue route gives (seconds until onsaleAt in the pre-queue); the
+            // position when the read models do not know the caller yet.
+            std::uint64_t wait = r->detail;
+            if (w.concert)
+                if (auto q = models.queue(*w.concert, r->user, config.clock()); q && q->status == queue_status::waiting)
+                    wait = q->estimated_wait_seconds;
+            response.set(http::field::retry_after, retry_after_for_wait(wait));
+        }
         return response;
     }
     if (const auto* u = std::get_if<user_registered>(&e.body))
@@ -172,7 +181,7 @@ void command_gateway::deliver(waiter w, const event& outcome) {
             return;
         }
     }
-    w.respond.send(render(w.kind, outcome), w.route);
+    w.respond.send(render(w, outcome), w.route);
 }
 
 bool command_gateway::wallet_entry_visible(const reservation& r, projections::history_entry::kind kind) {
@@ -191,7 +200,7 @@ void command_gateway::wallet_projected(reservation_id reservation) {
         ready = std::move(it->second);
         awaiting_debit.erase(it);
     }
-    for (auto& p : ready) p.w.respond.send(render(p.w.kind, p.outcome), p.w.route);
+    for (auto& p : ready) p.w.respond.send(render(p.w, p.outcome), p.w.route);
 }
 
 void command_gateway::expect(log_position request, waiter w) {
@@ -237,8 +246,10 @@ void command_gateway::submit(command cmd, std::uint32_t partition, command_kind 
 void command_gateway::append(command cmd, std::uint32_t partition, command_kind kind, responder respond, std::string route,
                            std::optional<deferred_command> then) {
     auto started = std::chrono::steady_clock::now();
+    std::optional<concert_id> concert;
+    if (const auto* h = std::get_if<hold_seat>(&cmd.body)) concert = h->concert;
     commands.append(partition, {encode(cmd)},
-                    [this, partition, kind, respond, route = std::move(route), started, then = std::move(then)](result<std::uint64_t> r) mutable {
+                    [this, partition, kind, respond, route = std::move(route), started, then = std::move(then), concert](result<std::uint64_t> r) mutable {
                         append_latency.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
                         if (!r) {
                             diag::error("api", "command append failed", {{"error", r.err().message}});
@@ -246,7 +257,7 @@ void command_gateway::append(command cmd, std::uint32_t partition, command_kind 
                         }
                         expect({partition, *r}, waiter{kind, std::move(respond), std::move(route),
                                                        std::chrono::steady_clock::now() + command_outcome_timeout,
-                                                       std::move(then)});
+                                                       std::move(then), concert});
                     });
 }
 
@@ -292,7 +303,7 @@ void command_gateway::sweep() {
         const auto* refunded = std::get_if<reservation_refunded>(&p.outcome.body);
         const reservation_id id = paid != nullptr ? paid->reservation.id : refunded != nullptr ? refunded->reservation.id : reservation_id{};
         diag::warn("api", "a payment or refund is answered before its wallet entry is visible", {{"reservation", reservation_text(id)}});
-        p.w.respond.send(render(p.w.kind, p.outcome), p.w.route);
+        p.w.respond.send(render(p.w, p.outcome), p.w.route);
     }
 }
 

@@ -69,6 +69,9 @@ private:
         std::string route;
         std::chrono::steady_clock::time_point deadline;
         std::optional<deferred_command> then;  // sent once this (claim_key) command is answered
+        // A hold's concert: a NOT_YOUR_TURN answer's Retry-After is the caller's estimated wait
+        // there (until onsaleAt in the pre-queue).
+        std::optional<concert_id> concert;
     };
     // A payment's (or refund's) outcome is projected in the concert's partition, its debit (or
     // credit) in the payer's wallet partition, by another projector thread that may lag. The
@@ -81,7 +84,7 @@ private:
 
     void append(command cmd, std::uint32_t partition, command_kind kind, responder respond, std::string route,
                 std::optional<deferred_command> then);
-    http_response render(command_kind kind, const event& e);
+    http_response render(const waiter& w, const event& e);
     void deliver(waiter w, const event& outcome);
     bool wallet_entry_visible(const reservation& r, projections::history_entry::kind kind);
     void wallet_projected(reservation_id reservation);

@@ -10,6 +10,7 @@
 // that strand, so it must not block (hand slow work to another thread and answer later through
 // the responder, from any thread).
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -231,6 +232,10 @@ http_response json_text_response(unsigned status, std::string body, unsigned htt
 // API.md's error shape: {"error": {"code": "SEAT_TAKEN", "message": "..."}}.
 http_response error_response(unsigned status, std::string_view code, std::string_view message,
                              unsigned http_version = 11, bool keep_alive = true);
+
+// A NOT_YOUR_TURN answer's Retry-After for a wait estimated at `seconds`: at least 1, and at most
+// 30, so that a fan whose turn comes sooner than estimated is not kept away long.
+inline std::string retry_after_for_wait(std::uint64_t seconds) { return std::to_string(std::clamp<std::uint64_t>(seconds, 1, 30)); }
 
 // Requests read and answered without a socket, for the fuzz targets (fuzz/) and tests that drive
 // a request_handler directly.

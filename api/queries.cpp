@@ -58,7 +58,7 @@ std::uint32_t seats_per_row(const create_concert& config, day_number day) {
 bool admitted(const query_env& env, request_context& rc, user_id u, concert_id c) {
     auto claims = queue_claims_for(rc, env.tokens, u, c, rc.header("X-Queue-Token"));
     if (!claims) return false;
-    auto q = env.models.queue(c, u);
+    auto q = env.models.queue(c, u, env.clock());
     if (!q || q->ticket < claims->ticket) {
         rc.fail(403, "QUEUE_TOKEN_INVALID", "the queue token is not known");
         return false;
@@ -69,7 +69,7 @@ bool admitted(const query_env& env, request_context& rc, user_id u, concert_id c
     }
     if (q->status == queue_status::waiting) {
         auto response = error_response(429, "NOT_YOUR_TURN", "still waiting in the queue");
-        response.set(http::field::retry_after, std::to_string(std::clamp<std::uint64_t>(q->estimated_wait_seconds, 1, 30)));
+        response.set(http::field::retry_after, retry_after_for_wait(q->estimated_wait_seconds));
         rc.send(std::move(response));
         return false;
     }

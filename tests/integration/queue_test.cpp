@@ -372,4 +372,36 @@ TEST_CASE("before onsaleAt joiners wait in a pre-queue without positions, and at
     CHECK(late_state.at("position") == 3);
 }
 
+TEST_CASE("a fan in the pre-queue is told to come back later, the hold and the seat map alike", "[queue][prequeue]") {
+    server_process server;
+    http_client client(server.host(), server.port());
+    // On sale in ten minutes: the wait is longer than Retry-After's largest, 30 s.
+    json body = concert_body(50, 100, 1, 600);
+    body["onsaleAt"] = instant_text(now_ms() + 600'000);
+    const auto concert = create_concert(client, server, body);
+    const queued early = join(client, concert);
+    const guest waiting{early.user, early.token};
+
+    auto refused_hold = hold(client, waiting, concert, 1);
+    CHECK_ERROR(refused_hold, 429, "NOT_YOUR_TURN");
+    REQUIRE(refused_hold.header("Retry-After").has_value());
+    CHECK(*refused_hold.header("Retry-After") == "30");
+    auto refused_map = call(client, "GET", seats_path(concert), {}, waiting.headers());
+    CHECK_ERROR(refused_map, 429, "NOT_YOUR_TURN");
+    REQUIRE(refused_map.header("Retry-After").has_value());
+    CHECK(*refused_map.header("Retry-After") == "30");
+
+    // On sale now, a full waiting room: the second fan waits behind the first, told to retry soon.
+    const auto open = create_concert(client, server, concert_body(50, 100, 1, 600));
+    const guest first = admitted_guest(client, open);
+    const queued second = join(client, open);
+    auto behind = hold(client, {second.user, second.token}, open, 1);
+    CHECK_ERROR(behind, 429, "NOT_YOUR_TURN");
+    REQUIRE(behind.header("Retry-After").has_value());
+    const int retry = std::stoi(*behind.header("Retry-After"));
+    CHECK(retry >= 1);
+    CHECK(retry <= 30);
+    REQUIRE_STATUS(hold(client, first, open, 1), 201);
+}
+
 }  // namespace encore::test
