@@ -236,6 +236,13 @@
     h.focus({ preventScroll: false });
   }
 
+  // The same at the end of work started from `from` (a section), unless the user has gone on to a
+  // control elsewhere meanwhile: keys typed there must not be lost to a late focus move.
+  function focusHeadingUnlessMoved(id, from) {
+    const a = document.activeElement;
+    if (!a || a === document.body || from.contains(a)) focusHeading(id);
+  }
+
   async function busy(button, label, work) {
     const before = button.textContent;
     button.disabled = true;
@@ -331,7 +338,7 @@
       await Promise.all([loadHistory(true), loadReservations(true)]);
       renderConcerts();
       announce('Account created. Add money to your wallet, then pick a concert.');
-      focusHeading('concerts-h');
+      focusHeadingUnlessMoved('concerts-h', $('welcome'));
     });
   }
 
