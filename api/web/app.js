@@ -208,6 +208,32 @@
     return e;
   }
 
+  // Draws a list again from `items`, each [key, content, build()]: a child of the same key and the
+  // same content is kept as it is, the very element, so that a click under way, the focus, a busy
+  // button or an error shown in it survive the redraw; the others are built anew. Children already
+  // in their place are not moved, and nothing is touched when nothing changed.
+  const drawn = new WeakMap();
+  function drawList(list, items) {
+    const kept = new Map();
+    for (const child of list.children) {
+      const d = drawn.get(child);
+      if (d) kept.set(d.key, { child, content: d.content });
+    }
+    const active = document.activeElement;
+    const next = items.map(([key, content, build]) => {
+      const k = kept.get(key);
+      if (k && k.content === content) return k.child;
+      const child = build();
+      drawn.set(child, { key, content });
+      return child;
+    });
+    next.forEach((child, i) => {
+      if (list.children[i] !== child) list.insertBefore(child, list.children[i] || null);
+    });
+    while (list.children.length > next.length) list.lastElementChild.remove();
+    if (active && active !== document.activeElement && active.isConnected) active.focus({ preventScroll: true });
+  }
+
   function setText(id, text) {
     const e = $(id);
     if (e.textContent !== text) e.textContent = text;
@@ -458,26 +484,27 @@
     const holds = heldReservations();
     const list = $('hold-list');
     const restore = focusKeeper(list);
-    list.replaceChildren();
-    for (const r of holds) {
-      const error = el('p', { class: 'error', role: 'alert' });
-      const timer = el('span', { class: 'timer', role: 'timer', 'data-expires': r.expiresAt, 'aria-live': 'off' });
-      const payButton = el('button', { type: 'button', 'data-action': 'pay', text: 'Pay ' + won(r.price) });
-      const cancelButton = el('button', { type: 'button', class: 'secondary', 'data-action': 'cancel', text: 'Cancel hold' });
-      payButton.addEventListener('click', () => pay(r, payButton, error));
-      cancelButton.addEventListener('click', () => cancel(r, cancelButton, error));
-      const card = el('li', { class: 'card hold', 'data-reservation': r.reservationId, 'data-status': r.status },
-        el('h3', { text: concertTitle(r.concertId) }),
-        el('p', { class: 'meta', text: formatDate(r.date) + ' · ' + seatsText(r) }),
-        el('p', null, 'Total ', el('b', { text: won(r.price) })),
-        el('p', { class: 'countdown' }, 'Time left to pay: ', timer),
-        el('div', { class: 'actions' }, payButton, cancelButton),
-        error);
-      list.append(card);
-    }
+    drawList(list, holds.map((r) => [r.reservationId,
+      JSON.stringify([r.status, concertTitle(r.concertId), r.date, seatsText(r), r.price, r.expiresAt]), () => holdCard(r)]));
     $('holds').hidden = !S.token || (holds.length === 0 && !$('holds-message').textContent);
     tickTimers();
     restore();
+  }
+
+  function holdCard(r) {
+    const error = el('p', { class: 'error', role: 'alert' });
+    const timer = el('span', { class: 'timer', role: 'timer', 'data-expires': r.expiresAt, 'aria-live': 'off' });
+    const payButton = el('button', { type: 'button', 'data-action': 'pay', text: 'Pay ' + won(r.price) });
+    const cancelButton = el('button', { type: 'button', class: 'secondary', 'data-action': 'cancel', text: 'Cancel hold' });
+    payButton.addEventListener('click', () => pay(r, payButton, error));
+    cancelButton.addEventListener('click', () => cancel(r, cancelButton, error));
+    return el('li', { class: 'card hold', 'data-reservation': r.reservationId, 'data-status': r.status },
+      el('h3', { text: concertTitle(r.concertId) }),
+      el('p', { class: 'meta', text: formatDate(r.date) + ' · ' + seatsText(r) }),
+      el('p', null, 'Total ', el('b', { text: won(r.price) })),
+      el('p', { class: 'countdown' }, 'Time left to pay: ', timer),
+      el('div', { class: 'actions' }, payButton, cancelButton),
+      error);
   }
 
   // A list drawn again keeps the focus on the same button of the same reservation, if still there.
@@ -501,29 +528,32 @@
   function renderTickets() {
     const list = $('ticket-list');
     const restore = focusKeeper(list);
-    list.replaceChildren();
     const bookings = S.reservations.filter((r) => r.status !== 'HELD');
-    for (const r of bookings) {
-      const error = el('p', { class: 'error', role: 'alert' });
+    drawList(list, bookings.map((r) => {
       let when = '';
       if (r.status === 'CONFIRMED' && r.paidAt) when = ' · paid ' + formatInstant(r.paidAt);
       if (r.status === 'REFUNDED' && r.refundedAt) when = ' · refunded ' + formatInstant(r.refundedAt);
-      const card = el('li', { class: 'card ticket', 'data-reservation': r.reservationId, 'data-status': r.status },
-        el('h3', { text: concertTitle(r.concertId) }),
-        el('p', { class: 'meta', text: formatDate(r.date) + ' · ' + seatsText(r) }),
-        el('p', null, el('span', { class: 'badge ' + r.status, text: STATUS_WORDS[r.status] || r.status }),
-          ' ' + won(r.price) + when, el('span', { class: 'muted', text: ' · booking ' + shortRef(r.reservationId) })));
-      if (r.status === 'CONFIRMED') {
-        const refundButton = el('button', { type: 'button', class: 'danger', 'data-action': 'refund', text: 'Refund ' + won(r.price) });
-        refundButton.addEventListener('click', () => refund(r, refundButton, error));
-        card.append(el('div', { class: 'actions' }, refundButton));
-      }
-      card.append(error);
-      list.append(card);
-    }
+      return [r.reservationId, JSON.stringify([r.status, concertTitle(r.concertId), r.date, seatsText(r), r.price, when]), () => ticketCard(r, when)];
+    }));
     $('tickets-empty').hidden = bookings.length > 0;
     $('tickets-more').hidden = !S.reservationsCursor;
     restore();
+  }
+
+  function ticketCard(r, when) {
+    const error = el('p', { class: 'error', role: 'alert' });
+    const card = el('li', { class: 'card ticket', 'data-reservation': r.reservationId, 'data-status': r.status },
+      el('h3', { text: concertTitle(r.concertId) }),
+      el('p', { class: 'meta', text: formatDate(r.date) + ' · ' + seatsText(r) }),
+      el('p', null, el('span', { class: 'badge ' + r.status, text: STATUS_WORDS[r.status] || r.status }),
+        ' ' + won(r.price) + when, el('span', { class: 'muted', text: ' · booking ' + shortRef(r.reservationId) })));
+    if (r.status === 'CONFIRMED') {
+      const refundButton = el('button', { type: 'button', class: 'danger', 'data-action': 'refund', text: 'Refund ' + won(r.price) });
+      refundButton.addEventListener('click', () => refund(r, refundButton, error));
+      card.append(el('div', { class: 'actions' }, refundButton));
+    }
+    card.append(error);
+    return card;
   }
 
   async function pay(r, button, error) {
@@ -673,27 +703,28 @@
   const dateOf = (d) => (d && typeof d === 'object' ? d.date : d);
 
   function renderConcerts() {
-    const list = $('concert-list');
-    list.replaceChildren();
     setText('concerts-status', S.concerts.length ? '' : 'No concerts are on sale right now.');
     $('concerts-status').hidden = S.concerts.length > 0;
-    for (const c of S.concerts) {
+    drawList($('concert-list'), S.concerts.map((c) => {
       const current = c.concertId === S.concertId && Boolean(S.queueTokens[c.concertId]) && !isFinal();
       const label = current ? 'Go to your place in line' : 'Join the waiting room';
-      const join = el('button', { type: 'button', 'data-concert': c.concertId, text: label, 'aria-label': label + ' for ' + c.title });
-      join.disabled = !S.token;
-      join.addEventListener('click', () => (current ? resumeQueue(true) : joinQueue(c.concertId, join)));
       const dates = (c.dates || []).map((d) => formatDate(dateOf(d))).join(' · ');
-      list.append(el('li', { class: 'card concert', 'aria-current': c.concertId === S.concertId ? 'true' : null },
-        el('h3', { text: c.title }),
-        c.venue ? el('p', { class: 'meta', text: c.venue }) : null,
-        el('p', { text: dates }),
-        el('p', { class: 'muted', text: priceText(c) }),
-        c.onsaleAt && Date.parse(c.onsaleAt) > Date.now() + S.skewMs
-          ? el('p', { class: 'meta', text: 'On sale from ' + formatInstant(c.onsaleAt) + ' · join the pre-queue now' })
-          : null,
-        S.token ? join : el('p', { class: 'hint', text: 'Create your account above to join.' })));
-    }
+      const prices = priceText(c);
+      const presale = c.onsaleAt && Date.parse(c.onsaleAt) > Date.now() + S.skewMs
+        ? 'On sale from ' + formatInstant(c.onsaleAt) + ' · join the pre-queue now' : '';
+      const chosen = c.concertId === S.concertId;
+      return [c.concertId, JSON.stringify([c.title, c.venue, dates, prices, presale, label, chosen, Boolean(S.token)]), () => {
+        const join = el('button', { type: 'button', 'data-concert': c.concertId, text: label, 'aria-label': label + ' for ' + c.title });
+        join.addEventListener('click', () => (current ? resumeQueue(true) : joinQueue(c.concertId, join)));
+        return el('li', { class: 'card concert', 'aria-current': chosen ? 'true' : null },
+          el('h3', { text: c.title }),
+          c.venue ? el('p', { class: 'meta', text: c.venue }) : null,
+          el('p', { text: dates }),
+          el('p', { class: 'muted', text: prices }),
+          presale ? el('p', { class: 'meta', text: presale }) : null,
+          S.token ? join : el('p', { class: 'hint', text: 'Create your account above to join.' }));
+      }];
+    }));
   }
 
   // ---- the waiting room ------------------------------------------------------------------------
@@ -1016,17 +1047,18 @@
   }
 
   function renderDates() {
-    const box = $('dates');
-    box.replaceChildren();
-    for (const d of allDates()) {
+    drawList($('dates'), allDates().map((d) => {
       const info = S.availableDates && S.availableDates.get(d);
       const detail = info ? info.availableSeats + ' of ' + info.totalSeats + ' seats left' : 'Sold out';
-      const b = el('button', { type: 'button', 'aria-pressed': d === S.date ? 'true' : 'false', 'data-date': d },
-        formatDate(d), el('small', { text: detail }));
-      b.disabled = !info && d !== S.date;
-      b.addEventListener('click', () => selectDate(d, false));
-      box.append(b);
-    }
+      const pressed = d === S.date ? 'true' : 'false';
+      const disabled = !info && d !== S.date;
+      return [d, JSON.stringify([detail, pressed, disabled]), () => {
+        const b = el('button', { type: 'button', 'aria-pressed': pressed, 'data-date': d }, formatDate(d), el('small', { text: detail }));
+        b.disabled = disabled;
+        b.addEventListener('click', () => selectDate(d, false));
+        return b;
+      }];
+    }));
   }
 
   function selectDate(date, restoring) {

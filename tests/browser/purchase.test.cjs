@@ -89,10 +89,14 @@ test('a CONFIRMED booking is refunded: REFUNDED, money back, the seat AVAILABLE 
   await t.holdSeats(page, [5]);
   await t.click(page, '#hold-list button[data-action="pay"]');
   await t.waitForText(page, '#balance', /^40,000 won$/);
-  const refundButton = '#ticket-list li[data-status="CONFIRMED"] button[data-action="refund"]';
-  await page.waitForSelector(refundButton);
-  // The strict concert's booking is the older one: the newest CONFIRMED is this one.
-  await t.click(page, refundButton);
+  // The booking of this concert, not the strict one's: the balance can be drawn before the list of
+  // bookings is, so "the first CONFIRMED" may still be the strict concert's at this point.
+  const booking = await page.waitForFunction((title) => {
+    const card = [...document.querySelectorAll('#ticket-list li[data-status="CONFIRMED"]')]
+      .find((li) => li.querySelector('h3').textContent === title);
+    return card && card.dataset.reservation;
+  }, {}, concert.title);
+  await t.click(page, '#ticket-list li[data-reservation="' + (await booking.jsonValue()) + '"] button[data-action="refund"]');
   await page.waitForSelector('#ticket-list li[data-status="REFUNDED"]');
   await t.waitForText(page, '#tickets-message', /Refunded 80,000 won/);
   await t.waitForText(page, '#balance', /^120,000 won$/);

@@ -268,10 +268,34 @@ async function waitForSeat(page, n, status, timeout = WAIT_MS) {
   }
 }
 
-// A click that waits for the element to be there, visible and still, and tries again if the
-// page draws it anew meanwhile (lists are redrawn when the reservations change).
+// A click that waits for the element to be there, shown and enabled, and starts again from the
+// selector whenever a step fails (the page drew the element anew meanwhile: lists are redrawn when
+// the reservations change). Puppeteer's locator is not used: once it has scrolled an element into
+// view, it waits on that element handle for good, and a list drawn again at that moment left it
+// waiting on a detached node until its timeout. When it gives up, it says what the page had under
+// the selector, and keeps a screenshot.
 async function click(page, selector) {
-  await page.locator(selector).setTimeout(WAIT_MS).click();
+  const deadline = Date.now() + WAIT_MS;
+  let why = null;
+  while (Date.now() < deadline) {
+    try {
+      const handle = await page.waitForSelector(selector, { visible: true, timeout: Math.max(1, deadline - Date.now()) });
+      if (await handle.evaluate((e) => e.disabled === true)) throw new Error(selector + ' is disabled');
+      await handle.click();
+      return;
+    } catch (e) {
+      why = e;
+      await sleep(100);
+    }
+  }
+  const found = await page.$$eval(selector, (all) => all.map((x) => {
+    const r = x.getBoundingClientRect();
+    return { text: x.textContent.trim().slice(0, 60), disabled: Boolean(x.disabled), shown: x.offsetParent !== null,
+      box: [r.x, r.y, r.width, r.height].map(Math.round) };
+  })).catch((e) => String(e));
+  const shot = await screenshot(page, 'failed-click-' + Date.now()).catch(() => '');
+  throw new Error('could not click ' + selector + ' in ' + WAIT_MS + ' ms (last: ' + (why && why.message) + '); the page has ' +
+    JSON.stringify(found) + ' (' + shot + ')');
 }
 
 async function holdSeats(page, seats) {
