@@ -173,13 +173,19 @@
     return c ? c.title : 'Concert';
   }
 
+  // "Row 1, seats 7, 8" from the seat map of that date when it is loaded, else from the concert's
+  // seatsPerRow (GET /concerts' schedules), so that a booking reads the same whichever concert is open.
   function seatsText(r) {
     const seats = seatsOf(r);
     const map = S.map;
-    if (map && map.concertId === r.concertId && map.date === r.date) {
+    const onMap = map && map.concertId === r.concertId && map.date === r.date;
+    const c = S.concerts.find((x) => x.concertId === r.concertId);
+    const schedule = c && (c.schedules || []).find((d) => d && d.date === r.date);
+    const perRow = schedule && Number(schedule.seatsPerRow);
+    if (onMap || perRow) {
       const byRow = new Map();
       for (const n of seats) {
-        const row = rowOfNumber(n);
+        const row = onMap ? rowOfNumber(n) : Math.ceil(n / perRow);
         if (!byRow.has(row)) byRow.set(row, []);
         byRow.get(row).push(n);
       }

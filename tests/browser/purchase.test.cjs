@@ -83,6 +83,7 @@ test('a CONFIRMED booking is refunded: REFUNDED, money back, the seat AVAILABLE 
   await page.waitForSelector('#ticket-list li[data-status="CONFIRMED"] button[data-action="refund"]');
   await t.click(page, '#ticket-list li[data-status="CONFIRMED"] button[data-action="refund"]');
   await t.waitForText(page, '#ticket-list li[data-status="CONFIRMED"] .error', /cannot be refunded/);
+  const strictCard = await page.$('#ticket-list li[data-status="CONFIRMED"]');
 
   await t.joinConcert(page, concert.title);
   await t.waitForTurn(page);
@@ -96,6 +97,10 @@ test('a CONFIRMED booking is refunded: REFUNDED, money back, the seat AVAILABLE 
       .find((li) => li.querySelector('h3').textContent === title);
     return card && card.dataset.reservation;
   }, {}, concert.title);
+  // The lists were drawn again for the new booking; the strict concert's card did not change, so
+  // it is the same element still, with the answer its refund got.
+  assert.ok(await strictCard.evaluate((e) => e.isConnected && /cannot be refunded/.test(e.querySelector('.error').textContent)),
+    'the unchanged booking card was kept, with its message');
   await t.click(page, '#ticket-list li[data-reservation="' + (await booking.jsonValue()) + '"] button[data-action="refund"]');
   await page.waitForSelector('#ticket-list li[data-status="REFUNDED"]');
   await t.waitForText(page, '#tickets-message', /Refunded 80,000 won/);
