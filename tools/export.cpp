@@ -6,7 +6,6 @@
 // Exit status: 0 written, 1 the output could not be written, 2 usage error (a bad flag, a concert
 // the log does not have), 3 the data could not be read.
 
-
 #include <atomic>
 #include <chrono>
 #include <cstdio>
