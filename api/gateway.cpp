@@ -19,6 +19,9 @@ using nlohmann::json;
 namespace {
 // A payment's debit is among the payer's newest wallet entries; this bounds the look.
 constexpr std::size_t debit_lookup_entries_max = 1000;
+// A STORAGE_UNAVAILABLE answer's Retry-After: space comes back when an operator frees it, not in a
+// second, and a crowd retrying every second would only fill the logs.
+constexpr const char* storage_retry_after_seconds = "5";
 }  // namespace
 
 unsigned refusal_status(refusal r, command_kind kind) {
@@ -92,7 +95,11 @@ command_gateway::command_gateway(gateway_config c, log_stream& l, const projecti
                                        latency_seconds_buckets())
                          .with({})),
       outcomes_timed_out(reg.add_counter("encore_command_timeouts_total",
-                                         "Commands whose outcome was not projected in time", {})) {}
+                                         "Commands whose outcome was not projected in time", {})),
+      storage_refused(reg.add_counter("encore_commands_storage_refused_total",
+                                      "Commands refused with 503 STORAGE_UNAVAILABLE: the log's storage took no writes "
+                                      "(under its free-space reserve, or a write failed)",
+                                      {})) {}
 
 command command_gateway::make_command(user_id u, command_body body, std::string idempotency_key) const {
     return command{command_meta{config.clock(), u, std::move(idempotency_key), no_position}, std::move(body)};
@@ -251,6 +258,14 @@ void command_gateway::append(command cmd, std::uint32_t partition, command_kind 
     commands.append(partition, {encode(cmd)},
                     [this, partition, kind, respond, route = std::move(route), started, then = std::move(then), concert](result<std::uint64_t> r) mutable {
                         append_latency.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+                        if (!r && r.err().code == errc::storage) {
+                            storage_refused.with({}).increment();
+                            auto response = error_response(503, "STORAGE_UNAVAILABLE",
+                                                           "the command was not logged and nothing changed: the server's storage "
+                                                           "takes no writes now (its disk is nearly full); retry later");
+                            response.set(http::field::retry_after, storage_retry_after_seconds);
+                            return respond.send(std::move(response), route);
+                        }
                         if (!r) {
                             diag::error("api", "command append failed", {{"error", r.err().message}});
                             return respond.send(error_response(503, "UNAVAILABLE", "the command log is unavailable"), route);

@@ -96,6 +96,7 @@ private:
     const token_signer& tokens;
     histogram& append_latency;
     counter_family& outcomes_timed_out;
+    counter_family& storage_refused;
 
     std::mutex waiters_mutex;
     std::multimap<log_position, waiter> waiters;

@@ -58,6 +58,8 @@ create_concert demo_catalog(time_ms now) {
 // another log, or when they are ahead of the event log. After a machine crash embedded read models
 // may hold events the event log lost (its unsynced, derived tail, which the runners regenerate);
 // Kafka-mode models built from another cluster (a mock started afresh) cannot be this one's either.
+// A damaged store (a RocksDB checksum, a record that does not decode) is set aside whole, renamed
+// `<dir>.bad-<unix ms>` for whoever wants to look at it, and rebuilt from the event log like a stale one.
 result<std::unique_ptr<projections::read_models>> open_read_models(const std::string& dir, std::uint32_t partitions,
                                                                    log_stream& events, bool stale) {
     for (int attempt = 0; attempt < 2; ++attempt) {
@@ -65,6 +67,19 @@ result<std::unique_ptr<projections::read_models>> open_read_models(const std::st
             // A store of an older layout is rebuilt from the event log, like a stale one.
             auto models = projections::read_models::open(
                 {.directory = dir, .partitions = partitions, .sync = false, .rebuild_other_layout = true});
+            if (!models && models.err().code == errc::corrupt && attempt == 0) {
+                const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::system_clock::now().time_since_epoch());
+                const std::string moved = dir + ".bad-" + std::to_string(now.count());
+                std::error_code ec;
+                std::filesystem::rename(dir, moved, ec);
+                if (ec) return error{errc::io, "cannot set the damaged read models aside (" + models.err().message +
+                                                   "): renaming " + dir + ": " + ec.message()};
+                diag::warn("node", "the read models are damaged; set aside and rebuilt from the event log",
+                           {{"directory", dir}, {"set_aside", moved}, {"error", models.err().message}});
+                stale = false;
+                continue;
+            }
             if (!models) return models.err();
             bool ahead = false;
             for (std::uint32_t p = 0; p < partitions; ++p) ahead |= (*models)->applied_sequence(p) > events.end(p);
@@ -96,6 +111,8 @@ public:
     // Starts giving partitions to `owner`.
     virtual result<unit> start_assigning(runner::ownership& owner) = 0;
     virtual bool ready() const = 0;
+    // Why no command can be logged now although the process runs (a full disk), or nothing.
+    virtual std::optional<std::string> storage_problem() const { return std::nullopt; }
     virtual bool failed() const = 0;
     // Gives the partitions up (Kafka: leaves the group, which revokes them through `owner`).
     virtual void leave() = 0;
@@ -106,7 +123,8 @@ public:
 class embedded final : public backend {
 public:
     static result<std::unique_ptr<backend>> open(const node_options& o, const embedded_backend& b) {
-        auto log = embedded_log::open({.directory = o.data_dir + "/log", .partitions = o.partitions, .sync = b.sync});
+        auto log = embedded_log::open({.directory = o.data_dir + "/log", .partitions = o.partitions, .sync = b.sync,
+                                       .free_bytes_reserve = b.free_bytes_reserve});
         if (!log) return log.err();
         return std::unique_ptr<backend>(new embedded(std::move(log).value(), o.partitions, o.data_dir));
     }
@@ -148,10 +166,31 @@ public:
         owner.assign(all);
         return unit{};
     }
-    bool ready() const override { return true; }
+    bool ready() const override { return !log_->storage().refusing; }
+    std::optional<std::string> storage_problem() const override {
+        embedded_log_storage s = log_->storage();
+        if (!s.refusing) return std::nullopt;
+        return std::move(s.reason);
+    }
     bool failed() const override { return false; }
     void leave() override {}
-    void add_metrics(metrics_registry&) override {}
+    void add_metrics(metrics_registry& metrics) override {
+        embedded_log* log = log_.get();
+        metrics.add_callback_gauge("encore_storage_free_bytes", "Free bytes on the file system of the log",
+                                   [log] { return static_cast<double>(log->storage().free_bytes); });
+        metrics.add_callback_gauge("encore_storage_reserve_bytes",
+                                   "Free bytes the log keeps in reserve: below it new commands are refused",
+                                   [log] { return static_cast<double>(log->storage().reserve_bytes); });
+        metrics.add_callback_gauge("encore_storage_refusing",
+                                   "1 while the log refuses new commands (under the reserve, or after a failed write)",
+                                   [log] { return log->storage().refusing ? 1.0 : 0.0; });
+        metrics.add_callback_gauge("encore_storage_refused_appends", "Appends the log refused for storage since start",
+                                   [log] { return static_cast<double>(log->storage().refused_appends); });
+        metrics.add_callback_gauge("encore_storage_write_failures", "Writes of the log that failed since start",
+                                   [log] { return static_cast<double>(log->storage().write_failures); });
+        metrics.add_callback_gauge("encore_storage_resumed", "Times the log resumed writing after a failed write",
+                                   [log] { return static_cast<double>(log->storage().resumed); });
+    }
     std::string describe() const override { return "embedded"; }
 
 private:
@@ -288,6 +327,10 @@ void node::parts::add_metrics() {
                                [this] { return static_cast<double>(owner->checkpoints().written); });
     metrics.add_callback_gauge("encore_checkpoint_bytes_max", "Largest checkpoint of a running runner",
                                [this] { return static_cast<double>(owner->checkpoints().bytes_max); });
+    metrics.add_callback_gauge("encore_checkpoints_set_aside",
+                               "Checkpoints of the running runners that failed their check (checksum, cut, format) at "
+                               "recovery and were set aside; those partitions replayed their log from the start",
+                               [this] { return static_cast<double>(owner->checkpoints().set_aside); });
     auto& owned = metrics.add_gauge("encore_partition_serving", "1 if this process owns the partition and its runner runs",
                                     {"partition"});
     for (std::uint32_t p = 0; p < options.partitions; ++p) {
@@ -396,7 +439,7 @@ result<std::unique_ptr<node>> node::start(const node_options& o) {
     parts* raw = p.get();
     runner::ownership_options owning;
     service_config config{o.admin_key, o.partitions, runner::system_time_ms, [raw] { return raw->ready(); },
-                          random_nonzero_id};
+                          [raw] { return raw->log->storage_problem(); }, random_nonzero_id};
     p->log->configure(owning, config);
     p->owner = std::make_unique<runner::ownership>(o.partitions, p->log->commands(), p->log->events(),
                                                    p->log->checkpoints(), owning, runner::system_time_ms);

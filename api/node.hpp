@@ -31,6 +31,9 @@ class request_handler;
 
 struct embedded_backend {
     bool sync = true;  // fsync the log (only benchmarks of the engine path turn it off)
+    // Free space kept on the log's file system: below it new commands are refused with 503
+    // STORAGE_UNAVAILABLE (embedded_log_options::free_bytes_reserve).
+    std::uint64_t free_bytes_reserve = std::uint64_t{64} << 20;
 };
 
 struct kafka_backend {

@@ -204,7 +204,7 @@ std::map<int, std::vector<std::string>> error_codes_by_status(const route_doc& r
     if (r.auth != access::none) add(401, "UNAUTHORIZED");
     for (const errors_at& e : r.errors) add(e.status, e.codes);
     if (*r.request != '\0') add(400, "INVALID_REQUEST"), add(413, "PAYLOAD_TOO_LARGE");
-    if (is_command(r)) add(400, "INVALID_REQUEST"), add(422, "IDEMPOTENCY_KEY_REUSED"), add(503, "UNAVAILABLE TIMEOUT");
+    if (is_command(r)) add(400, "INVALID_REQUEST"), add(422, "IDEMPOTENCY_KEY_REUSED"), add(503, "UNAVAILABLE STORAGE_UNAVAILABLE TIMEOUT");
     add(400, "BAD_REQUEST");
     add(503, "OVERLOADED");
     return by_status;

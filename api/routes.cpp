@@ -135,6 +135,7 @@ void service::impl::route(request_context& rc) {
         if (s == "healthz") return rc.route = "GET /healthz", rc.reply(200, {{"status", "ok"}});
         if (s == "readyz") {
             rc.route = "GET /readyz";
+            if (auto problem = config.storage_problem()) return rc.fail(503, "NOT_READY", "storage: " + *problem);
             return config.ready() ? rc.reply(200, {{"status", "ready"}}) : rc.fail(503, "NOT_READY", "recovering or catching up");
         }
         if (s == "metrics") {

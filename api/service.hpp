@@ -11,6 +11,7 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <optional>
 #include <memory>
 #include <span>
 #include <string>
@@ -32,6 +33,8 @@ struct service_config {
     std::uint32_t partitions = 1;
     std::function<std::int64_t()> clock;        // wall clock in ms: the accept time of commands
     std::function<bool()> ready;                // engine recovered and projections caught up
+    // Why the node takes no commands now although it runs (its disk is full), or nothing.
+    std::function<std::optional<std::string>()> storage_problem = [] { return std::optional<std::string>{}; };
     std::function<std::uint64_t()> random_id;   // a fresh random nonzero 64-bit id (users, concerts)
     // Kafka mode: a command the client sent without an Idempotency-Key gets a random one, so that a
     // second copy of it in the log (a producer's resent batch that the broker wrote twice, as the

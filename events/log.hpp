@@ -112,6 +112,14 @@ public:
     virtual ~checkpoint_store() = default;
     virtual result<unit> save(std::uint32_t partition, std::string bytes) = 0;
     virtual result<std::optional<std::string>> load(std::uint32_t partition) = 0;
+    // The checkpoint `load` returned failed its check (`why`): the store keeps it out of the way of
+    // later loads where it can, so that a partition does not trip on it again, and says where it went
+    // (for the operator's log). The default leaves it in place: the next save replaces it.
+    virtual result<std::string> set_aside(std::uint32_t partition, std::string_view why) {
+        static_cast<void>(partition);
+        static_cast<void>(why);
+        return std::string("left in place until the next checkpoint replaces it");
+    }
 };
 
 }  // namespace encore

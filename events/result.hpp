@@ -16,6 +16,7 @@ enum class errc : int {
     invalid,        // a caller passed something outside the contract
     unavailable,    // not ready or shutting down
     timeout,
+    storage,        // the storage refuses writes for now (its file system is nearly full): retry later
 };
 
 struct error {

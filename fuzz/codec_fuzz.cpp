@@ -79,7 +79,7 @@ void checkpoint_bytes(std::string_view bytes) {
     auto decoded = runner::decode_checkpoint(bytes, partition, partitions);
     if (!decoded) return;
     const std::string snapshot = engine::snapshot(decoded->state);
-    auto again = runner::decode_checkpoint(runner::encode_checkpoint(decoded->head, snapshot), partition, partitions);
+    auto again = runner::decode_checkpoint(runner::encode_checkpoint(decoded->state, decoded->head, snapshot), partition, partitions);
     require(again.ok(), "an encoded checkpoint does not decode");
     require(again->head == decoded->head, "a checkpoint's chain head changed in a round trip");
     require(engine::snapshot(again->state) == snapshot, "a checkpoint's state changed in a round trip");

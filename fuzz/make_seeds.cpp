@@ -61,7 +61,7 @@ int main(int argc, char** argv) {
         const std::string snapshot = engine::snapshot(state);
         write_seed(dir, "snapshot-" + std::to_string(taken), 3, snapshot);
         write_seed(dir, "checkpoint-" + std::to_string(taken++), 4,
-                   std::string{'\0', '\1'} + runner::encode_checkpoint(head, snapshot));
+                   std::string{'\0', '\1'} + runner::encode_checkpoint(state, head, snapshot));
     };
     take();
     const auto commands = test::sample_commands();

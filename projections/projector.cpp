@@ -16,6 +16,8 @@ namespace {
 constexpr std::string_view component = "projector";
 // After a failed read (the log is shutting down, a broker hiccup), wait this long before retrying.
 constexpr auto read_retry_pause = std::chrono::milliseconds(100);
+// After the read models' storage failed (a full disk), wait this long before trying again.
+constexpr auto storage_retry_pause = std::chrono::seconds(1);
 
 }  // namespace
 
@@ -154,8 +156,18 @@ void projector::run(std::uint32_t partition) {
         if (!decode_batch(partition, models_.applied_sequence(partition), *records, batch)) return;
         if (!batch.empty()) {
             if (auto applied = models_.apply(partition, batch); !applied) {
-                fail(partition, from, applied.err().message);
-                return;
+                if (applied.err().code != errc::io) {
+                    fail(partition, from, applied.err().message);
+                    return;
+                }
+                // The storage failed (a full disk): nothing was applied. Queries go on answering
+                // from what is projected; the same events are applied again once it resumes.
+                diag::warn(component, "writing the read models failed; retrying",
+                           {{"partition", partition}, {"offset", from}, {"error", applied.err().message}});
+                std::this_thread::sleep_for(storage_retry_pause);
+                if (auto resumed = models_.resume(); !resumed)
+                    diag::warn(component, "the read models cannot resume writing yet", {{"error", resumed.err().message}});
+                continue;
             }
         }
         from = records->back().offset + 1;

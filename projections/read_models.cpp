@@ -13,6 +13,7 @@
 
 #include "events/codec.hpp"
 #include "events/ids.hpp"
+#include "events/rocksdb_logger.hpp"
 #include "projections/keys.hpp"
 #include "projections/records.hpp"
 #include "projections/store.hpp"
@@ -22,7 +23,6 @@ namespace {
 
 constexpr double bloom_bits_per_key = 10;  // ~1% false positives
 
-result<unit> to_result(const rocksdb::Status& s) { return s.ok() ? result<unit>(unit{}) : result<unit>(io_error(s)); }
 
 // A meta value of the store (the layout version, the partition count); nullopt for a new store.
 result<std::optional<std::uint32_t>> stored_meta(rocksdb::DB& db, std::string_view name) {
@@ -77,6 +77,7 @@ result<std::unique_ptr<read_models>> read_models::open(const options& o) {
     if (ec) return error{errc::io, "read models: cannot create " + o.directory + ": " + ec.message()};
 
     rocksdb::Options db_options;
+    db_options.info_log = rocksdb_logger_for(o.directory);
     db_options.create_if_missing = true;
     // Most queries are point lookups, many of absent keys (no balance yet, no outcome yet).
     rocksdb::BlockBasedTableOptions table_options;
@@ -251,6 +252,8 @@ std::uint64_t rocks_read_models::applied_sequence(std::uint32_t partition) const
     assert(partition < options_.partitions);
     return applied_[partition].load(std::memory_order_acquire);
 }
+
+result<unit> rocks_read_models::resume() { return to_result(db_->Resume()); }
 
 result<unit> rocks_read_models::apply(std::uint32_t partition, std::span<const event> events) {
     if (partition >= options_.partitions) return error{errc::invalid, "read models: no such partition"};

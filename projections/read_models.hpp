@@ -136,7 +136,12 @@ public:
 
     // Applies events of `partition` in sequence order. Events below the partition's applied
     // sequence are dropped (a redelivery); a gap is an error.
+    // A failure of the storage (errc::io: a full disk) changes nothing, so the same events may be
+    // applied again once `resume` succeeds.
     virtual result<unit> apply(std::uint32_t partition, std::span<const event> events) = 0;
+    // After a failed apply: lets the store write again if the storage is back (RocksDB stops
+    // writing after a failed flush until told to resume). Any thread.
+    virtual result<unit> resume() { return unit{}; }
     // The next event sequence the partition expects.
     virtual std::uint64_t applied_sequence(std::uint32_t partition) const = 0;
 

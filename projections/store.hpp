@@ -72,6 +72,7 @@ public:
     result<unit> load();
 
     result<unit> apply(std::uint32_t partition, std::span<const event> events) override;
+    result<unit> resume() override;
     std::uint64_t applied_sequence(std::uint32_t partition) const override;
 
     std::vector<concert_view> concerts() const override;
@@ -127,7 +128,12 @@ private:
     std::map<concert_id, std::shared_ptr<concert_mirror>> concerts_;
 };
 
-inline error io_error(const rocksdb::Status& s) { return error{errc::io, "read models: " + s.ToString()}; }
+// A checksum RocksDB finds wrong is damage (errc::corrupt: the store can be set aside and rebuilt
+// from the event log); anything else is the storage failing (errc::io).
+inline error io_error(const rocksdb::Status& s) {
+    return error{s.IsCorruption() ? errc::corrupt : errc::io, "read models: " + s.ToString()};
+}
+inline result<unit> to_result(const rocksdb::Status& s) { return s.ok() ? result<unit>(unit{}) : result<unit>(io_error(s)); }
 
 template <class Visit>
 result<unit> rocks_read_models::scan(const std::string& prefix, const rocksdb::Snapshot* snapshot,

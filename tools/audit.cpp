@@ -13,6 +13,7 @@
 #include "events/chain.hpp"
 #include "events/codec.hpp"
 #include "events/json.hpp"
+#include "events/log/durable_ends.hpp"
 #include "events/log/embedded_log_reader.hpp"
 #include "tools/audit_replay.hpp"
 #include "tools/commands.hpp"
@@ -107,6 +108,35 @@ void print_text(const audit::report& r) {
                 static_cast<unsigned long long>(r.commands), static_cast<unsigned long long>(r.events), r.seconds, rate);
 }
 
+// The log's tail against the record of what it had made durable (events/log/durable_ends.hpp): a
+// replay of a cut log agrees with itself, so only this record can tell that commands are missing.
+void check_durable_ends(const std::string& log_directory, log_stream& commands, audit::report& r) {
+    auto marked = read_durable_ends(log_directory);
+    if (!marked) {
+        r.failures.push_back({"log", 0, 0, std::nullopt, marked.err().message});
+        return;
+    }
+    if (!marked->has_value()) {
+        r.notes.push_back("no record of the durable ends in " + log_directory + " (a log of an older version): its tail is not checked");
+        return;
+    }
+    const std::vector<std::uint64_t>& ends = **marked;
+    if (ends.size() != commands.partitions()) {
+        r.failures.push_back({"log", 0, 0, std::nullopt, durable_ends_path(log_directory) + " is of " +
+                                                             std::to_string(ends.size()) + " partitions, the log of " +
+                                                             std::to_string(commands.partitions())});
+        return;
+    }
+    for (std::uint32_t p = 0; p < commands.partitions(); ++p) {
+        const std::uint64_t end = commands.end(p);
+        if (end >= ends[p]) continue;
+        r.failures.push_back({"log", p, end, std::nullopt,
+                              "the command log ends at offset " + std::to_string(end) + " but offsets up to " +
+                                  std::to_string(ends[p] - 1) + " were acknowledged as durable: " +
+                                  std::to_string(ends[p] - end) + " commands lost (the write-ahead log was cut or damaged)"});
+    }
+}
+
 }  // namespace
 
 namespace audit {
@@ -137,7 +167,9 @@ int audit_data_dir(const arguments& args) {
         if (o.threads < 1) throw usage_error{"--threads must be at least 1"};
         o.models_directory = *args.text("--data-dir") + "/projections";
         o.progress = true;
-        return audit::print(audit::run(log->commands(), log->events(), o), args.flag("--json"));
+        audit::report r = audit::run(log->commands(), log->events(), o);
+        check_durable_ends(*args.text("--data-dir") + "/log", log->commands(), r);
+        return audit::print(r, args.flag("--json"));
     } catch (const audit::unreadable& e) {
         std::fprintf(stderr, "encore audit: cannot read the data: %s\n", e.message.c_str());
         return audit::exit_unreadable;

@@ -674,7 +674,9 @@ std::unique_ptr<projections::stored_models> open_models(const options& o, report
         r.notes.push_back("no read models in " + o.models_directory + ": not compared");
         return nullptr;
     }
-    if (opened.err().code == errc::io) throw unreadable{opened.err().message};
+    // The storage failing, or RocksDB finding a block damaged: the data could not be read (exit 3).
+    if (opened.err().code == errc::io || opened.err().message.find(": Corruption:") != std::string::npos)
+        throw unreadable{opened.err().message};
     r.failures.push_back({"read_models", 0, 0, std::nullopt, opened.err().message});
     return nullptr;
 }

@@ -95,7 +95,7 @@ constexpr const char* usage = R"(encore: an event-sourced concert reservation en
 
 usage:
   encore serve --data-dir DIR --listen HOST:PORT --admin-key KEY [--partitions N]
-               [--token-secret S] [--demo] [--http-threads N]
+               [--token-secret S] [--demo] [--http-threads N] [--storage-reserve-mb N]
       Runs the service on the embedded durable log. Every flag can also be given as an
       environment variable: ENCORE_DATA_DIR, ENCORE_LISTEN, ENCORE_ADMIN_KEY, ENCORE_PARTITIONS,
       ENCORE_TOKEN_SECRET, ENCORE_DEMO. Defaults: --listen 127.0.0.1:8080, --partitions 4; the
@@ -107,6 +107,9 @@ usage:
       10000, lowered at start to what RLIMIT_NOFILE allows, after its soft limit is raised to the
       hard one) and --connections-per-client-max N (default 256 per client address); past the
       cap a small reserve still answers /healthz and /readyz. Both modes take them.
+      --storage-reserve-mb N (default 64; ENCORE_STORAGE_RESERVE_MB): while less than N MiB is
+      free on the log's file system, new commands get 503 STORAGE_UNAVAILABLE and change
+      nothing, queries go on, /readyz is 503; commands are taken again once space is freed.
   encore serve --kafka BOOTSTRAP --node-id ID --data-dir DIR --listen HOST:PORT --admin-key KEY
                --token-secret S [--partitions N] [--topic-prefix P] [--kafka-config key=value]...
                [--http-threads N] [--group-id G] [--session-timeout-ms MS]

@@ -36,7 +36,9 @@ std::optional<std::string> secret_flag(const arguments& args, const std::string&
 // limit usually sizes connections_max further down.
 constexpr std::uint64_t connections_flag_max = 1'000'000;
 
-const std::set<std::string> embedded_flags = {"--demo"};
+const std::set<std::string> embedded_flags = {"--demo", "--storage-reserve-mb"};
+// The largest --storage-reserve-mb: a reserve is a safety margin, not a quota.
+constexpr std::uint64_t storage_reserve_mb_max = 1u << 20;
 const std::set<std::string> kafka_flags = {"--kafka",        "--node-id",  "--topic-prefix",
                                            "--kafka-config", "--group-id", "--session-timeout-ms"};
 
@@ -90,7 +92,12 @@ api::node_options node_settings(const arguments& args) {
         o.backend = kafka_settings(args);
     } else {
         o.demo = args.flag("--demo");
-        o.backend = api::embedded_backend{};
+        api::embedded_backend embedded;
+        const auto reserve_mb = args.number("--storage-reserve-mb", embedded.free_bytes_reserve >> 20);
+        if (reserve_mb > storage_reserve_mb_max)
+            throw usage_error{"--storage-reserve-mb must be 0.." + std::to_string(storage_reserve_mb_max)};
+        embedded.free_bytes_reserve = reserve_mb << 20;
+        o.backend = embedded;
     }
     return o;
 }

@@ -40,14 +40,27 @@ struct checkpoint_counters {
     std::atomic<std::uint64_t> last_ms{0};  // snapshot + save of the last checkpoint
     std::atomic<std::uint64_t> max_ms{0};
     std::atomic<std::uint64_t> push_wait_ms_max{0};  // longest back-pressure wait of the runner
+    std::atomic<std::uint64_t> set_aside{0};  // checkpoints that failed their check at recovery
 };
 
-// The bytes of a checkpoint: the chain head after the last applied command, and the state.
-std::string encode_checkpoint(const chain_link& head, const std::string& snapshot);
+// The bytes of a checkpoint (format 2): a header naming its partition, the partition count and
+// the offset of the next command to apply; the chain head after the last applied command; the
+// state's snapshot; and a SHA-256 of everything before it, so that a damaged, cut or extended
+// checkpoint is told apart from a good one before anything in it is believed.
+//
+//   u8 format (2) | u32 partition | u32 partitions | u64 next command offset | 32 B chain head
+//   | u64 snapshot length | snapshot | 32 B SHA-256 of all the bytes before it
+//
+// `state` is the state `snapshot` was taken of (its header fields come from it).
+std::string encode_checkpoint(const engine::partition_state& state, const chain_link& head, const std::string& snapshot);
 struct decoded_checkpoint {
     chain_link head = chain_genesis;
     engine::partition_state state;
 };
+// Errors: errc::unavailable for a checkpoint of the older format 1 (no checksum: it cannot be
+// trusted, only replaced); errc::corrupt for one that is cut, extended, fails its checksum or does
+// not decode; errc::invalid for a good checkpoint of another partition or partition count. In
+// every case the checkpoint must not be used, and the partition replays its log from the start.
 result<decoded_checkpoint> decode_checkpoint(std::string_view bytes, std::uint32_t partition, std::uint32_t partitions);
 
 class checkpointer {

@@ -107,6 +107,7 @@ ownership::checkpoint_figures ownership::checkpoints() const {
         out.backpressure_ms_max = std::max(out.backpressure_ms_max, c->push_wait_ms_max.load());
         out.written += c->written.load();
         out.bytes_max = std::max(out.bytes_max, c->last_bytes.load());
+        out.set_aside += c->set_aside.load();
     }
     return out;
 }

@@ -79,9 +79,10 @@ public:
     std::uint64_t runners_started() const;
     std::uint64_t runner_failures() const;
     // Checkpoints of the runners running now: the longest (snapshot + save, on the checkpointer's
-    // thread), the longest back-pressure wait a runner had, the written count, the largest size.
+    // thread), the longest back-pressure wait a runner had, the written count, the largest size,
+    // and how many checkpoints failed their check at recovery and were set aside.
     struct checkpoint_figures {
-        std::uint64_t max_ms = 0, backpressure_ms_max = 0, written = 0, bytes_max = 0;
+        std::uint64_t max_ms = 0, backpressure_ms_max = 0, written = 0, bytes_max = 0, set_aside = 0;
     };
     checkpoint_figures checkpoints() const;
 

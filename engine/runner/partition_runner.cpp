@@ -94,12 +94,14 @@ result<unit> partition_runner::recover() {
         if (decoded) {
             chain_head_ = decoded->head;
             state_ = std::move(decoded->state);
-        } else if (decoded.err().code == errc::unavailable) {
-            // A checkpoint in an older format is only a shortcut lost: the log replays from zero.
-            diag::warn("runner", "checkpoint ignored; replaying the partition from its first command",
-                       {{"partition", partition_}, {"reason", decoded.err().message}});
         } else {
-            return decoded.err();
+            // A checkpoint is only a shortcut: one that is damaged, cut, of an older format or of
+            // another layout is set aside, and the log, the source of truth, replays from zero.
+            auto where = checkpoints_.set_aside(partition_, decoded.err().message);
+            diag::warn("runner", "checkpoint set aside; replaying the partition from its first command",
+                       {{"partition", partition_}, {"reason", decoded.err().message},
+                        {"set_aside", where ? *where : "could not be moved: " + where.err().message}});
+            ++checkpoint_counters_.set_aside;
         }
     }
     // The replica starts where the runner starts and sees every record the runner applies.
@@ -210,12 +212,22 @@ bool partition_runner::process(std::vector<log_entry>&& batch) {
 bool partition_runner::append_tick_if_due() {
     if (tick_offset_in_flight_ != 0 || state_.next_deadline == 0) return true;
     time_ms now = clock_();
-    if (now < state_.next_deadline) return true;
+    if (now < state_.next_deadline || now < tick_refused_until_) return true;
     auto appended = commands_.append_and_wait(partition_, {encode(command{command_meta{now, user_id{}, {}, no_position}, tick{}})});
+    if (!appended && appended.err().code == errc::storage) {
+        // The log takes no new commands for now (its disk is nearly full): expiries wait, nothing
+        // is lost, and the runner keeps running. Tried again a second later.
+        if (tick_refused_until_ == 0)
+            diag::warn("runner", "a tick was refused by the log's storage; retrying every second",
+                       {{"partition", partition_}, {"error", appended.err().message}});
+        tick_refused_until_ = now + tick_storage_retry_ms;
+        return true;
+    }
     if (!appended) {
         diag::error("runner", "appending a tick failed", {{"partition", partition_}, {"error", appended.err().message}});
         return false;
     }
+    tick_refused_until_ = 0;
     tick_offset_in_flight_ = *appended + 1;
     ++counters_.ticks_appended;
     return true;

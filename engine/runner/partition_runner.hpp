@@ -79,6 +79,8 @@ private:
     chain_link chain_head_ = chain_genesis;
     std::uint64_t events_durable_ = 0;  // one past the last event sequence found in the log: written
     std::uint64_t tick_offset_in_flight_ = 0;  // 1 + offset of an appended, not yet applied Tick
+    time_ms tick_refused_until_ = 0;           // after the log's storage refused a Tick: no other before
+    static constexpr time_ms tick_storage_retry_ms = 1'000;
     std::atomic<std::uint64_t> applied_{0};
     std::atomic<bool> stopping_{false};
     std::atomic<bool> failed_{false};

@@ -1,5 +1,7 @@
 #include "events/log/embedded_log.hpp"
 #include "events/diagnostics.hpp"
+#include "events/log/durable_ends.hpp"
+#include "events/rocksdb_logger.hpp"
 
 #include <rocksdb/convenience.h>
 #include <rocksdb/db.h>
@@ -9,6 +11,7 @@
 #include <rocksdb/write_batch.h>
 
 #include <fcntl.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -49,8 +52,6 @@ constexpr std::chrono::milliseconds read_wait_max = std::chrono::hours(1);
 // Flushes and compactions of an append-only log are mostly sequential I/O; four jobs let a flush
 // proceed while a compaction runs without starving a small machine.
 constexpr int rocksdb_background_jobs = 4;
-// RocksDB's own diagnostic LOG files; its default of 1000 would litter the data directory.
-constexpr std::size_t rocksdb_info_log_files_max = 8;
 // A write-ahead log file is kept until every column family with data in it has flushed. `meta` and
 // `checkpoints` see few writes, so without this bound one early Put would pin gigabytes of
 // write-ahead log (RocksDB's default bound is 4 × all memtables) and make every open replay it.
@@ -267,6 +268,12 @@ public:
     std::uint64_t end(std::uint32_t partition) override {
         assert(partition < partitions());
         return committed_ends_[partition].load(std::memory_order_acquire);
+    }
+
+    std::vector<std::uint64_t> ends() const {
+        std::vector<std::uint64_t> out(committed_ends_.size());
+        for (std::size_t p = 0; p < out.size(); ++p) out[p] = committed_ends_[p].load(std::memory_order_acquire);
+        return out;
     }
 
     // Writer thread: gives the call its offsets (after everything staged before it) and adds its
@@ -506,7 +513,36 @@ public:
         return std::optional<std::string>{std::move(bytes)};
     }
 
+    // Renamed to `<partition>.checkpoint.bad-<unix ms>` beside the good ones, for whoever wants to
+    // look at it; a checkpoint of the older column family is deleted (it is of the older format,
+    // which the runner no longer trusts, and nothing else reads it).
+    result<std::string> set_aside(std::uint32_t partition, std::string_view why) override {
+        static_cast<void>(why);
+        if (partition >= partitions_) return out_of_range(partition);
+        const std::string path = path_of(partition);
+        if (std::filesystem::exists(path)) {
+            const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                std::chrono::system_clock::now().time_since_epoch());
+            const std::string moved = path + ".bad-" + std::to_string(now.count());
+            if (std::rename(path.c_str(), moved.c_str()) != 0) return errno_error("renaming " + path);
+            if (sync_) {
+                if (auto synced = sync_path(folder_, O_RDONLY | O_DIRECTORY); !synced) return synced.err();
+            }
+            return "moved to " + moved;
+        }
+        const rocksdb::Status status =
+            db_.Delete(write_options_for_sync(sync_), &family_, as_slice(encode_partition_key(partition)));
+        if (!status.ok()) return io_error("deleting the older checkpoint of partition " + std::to_string(partition), status);
+        return std::string("the older checkpoint kept in the log's database was deleted");
+    }
+
 private:
+    static rocksdb::WriteOptions write_options_for_sync(bool sync) {
+        rocksdb::WriteOptions o;
+        o.sync = sync;
+        return o;
+    }
+
     std::string path_of(std::uint32_t partition) const {
         return folder_ + "/" + std::to_string(partition) + ".checkpoint";
     }
@@ -591,12 +627,12 @@ rocksdb::ColumnFamilyOptions family_options() {
     return options;
 }
 
-rocksdb::DBOptions database_options() {
+rocksdb::DBOptions database_options(const std::string& directory) {
     rocksdb::DBOptions options;
+    options.info_log = rocksdb_logger_for(directory);
     options.create_if_missing = true;
     options.create_missing_column_families = true;
     options.max_background_jobs = rocksdb_background_jobs;
-    options.keep_log_file_num = rocksdb_info_log_files_max;
     options.max_total_wal_size = rocksdb_wal_bytes_max;
     // A torn tail after a crash holds only unacknowledged writes: drop it and open with the rest.
     options.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
@@ -663,6 +699,7 @@ struct embedded_log::state {
     ~state() {
         queue.stop();
         if (writer.joinable()) writer.join();
+        marker.reset();  // its last write records the final ends
         commands.reset();
         events.reset();
         checkpoints.reset();
@@ -677,6 +714,7 @@ struct embedded_log::state {
 
     result<unit> open_database();
     result<unit> start();
+    result<unit> check_durable_ends(const std::vector<std::uint64_t>& command_ends);
     void run_writer() noexcept;
     void write_batch(std::vector<pending_append>& batch);
     void commit(std::vector<pending_append>& batch, bool sync);
@@ -688,12 +726,70 @@ struct embedded_log::state {
     std::unique_ptr<stream_impl> commands;
     std::unique_ptr<stream_impl> events;
     std::unique_ptr<checkpoint_impl> checkpoints;
+    std::unique_ptr<durable_ends_marker> marker;  // when synced
     std::atomic<std::uint64_t> batches_written{0};
-    // Writer thread only. Once a write failed, RocksDB's state and the disk's are uncertain (an
-    // fsync error may have dropped pages), so every later append is refused until a reopen.
+    // Writer thread only. Once a write failed, every later append is refused until RocksDB resumes
+    // (tried at most once per resume_interval, with the reserve free again).
     std::optional<error> failure;
+    std::chrono::steady_clock::time_point last_resume_attempt{};
+    bool resume_refused_logged = false;
     std::thread writer;
+
+    // The storage figures, written by the writer, read by storage().
+    std::atomic<bool> write_failed{false};
+    std::atomic<std::uint64_t> refused_appends{0};
+    std::atomic<std::uint64_t> write_failures{0};
+    std::atomic<std::uint64_t> resumed{0};
+    mutable std::mutex failure_mutex;
+    std::string failure_text;  // under failure_mutex
+
+    // Free bytes on the log's file system; nothing when statvfs fails (then nothing is refused for
+    // space: the write itself will say).
+    std::optional<std::uint64_t> free_bytes() const;
+    // Writer thread: the error that refuses the calls of a commit, if any.
+    std::optional<error> refusal(bool sync);
+    static constexpr std::chrono::seconds resume_interval{1};
 };
+
+std::optional<std::uint64_t> embedded_log::state::free_bytes() const {
+    struct statvfs figures {};
+    if (::statvfs(options.directory.c_str(), &figures) != 0) return std::nullopt;
+    return static_cast<std::uint64_t>(figures.f_bavail) * figures.f_frsize;
+}
+
+std::optional<error> embedded_log::state::refusal(bool sync) {
+    // Unknown (statvfs failed, or no reserve) counts as plenty: the write itself will say.
+    constexpr std::uint64_t plenty = std::numeric_limits<std::uint64_t>::max();
+    const std::uint64_t free = options.free_bytes_reserve > 0 ? free_bytes().value_or(plenty) : plenty;
+    if (failure) {
+        const auto now = std::chrono::steady_clock::now();
+        const bool room = free >= options.free_bytes_reserve;
+        if (!room || now - last_resume_attempt < resume_interval) return failure;
+        last_resume_attempt = now;
+        const rocksdb::Status resumed_status = db->Resume();
+        if (!resumed_status.ok()) {
+            // RocksDB resumes after a failed flush or compaction; after a failed write-ahead log
+            // append it never does (the file's writer is unusable): only a restart reopens it.
+            if (!resume_refused_logged) {
+                diag::error("log", "writing cannot resume in this process; restart the node (nothing acknowledged is lost)",
+                            {{"error", resumed_status.ToString()}});
+                resume_refused_logged = true;
+            }
+            return failure;
+        }
+        resume_refused_logged = false;
+        diag::info("log", "writing resumed", {{"after", failure->message}});
+        failure.reset();
+        write_failed.store(false);
+        resumed.fetch_add(1, std::memory_order_relaxed);
+    }
+    const std::uint64_t floor = sync ? options.free_bytes_reserve : options.free_bytes_reserve / 2;
+    if (free >= floor) return std::nullopt;
+    return error{errc::storage, "embedded log: " + std::to_string(free >> 20) + " MiB free on the file system of " +
+                                    options.directory + ", under the " + std::to_string(floor >> 20) +
+                                    " MiB kept in reserve: " + (sync ? "new commands" : "derived records") +
+                                    " are refused until space is freed"};
+}
 
 result<unit> embedded_log::state::open_database() {
     std::error_code ec;
@@ -705,7 +801,7 @@ result<unit> embedded_log::state::open_database() {
     assert(descriptors[default_family].name == rocksdb::kDefaultColumnFamilyName);
     rocksdb::DB* opened = nullptr;
     const rocksdb::Status status =
-        rocksdb::DB::Open(database_options(), options.directory, descriptors, &families, &opened);
+        rocksdb::DB::Open(database_options(options.directory), options.directory, descriptors, &families, &opened);
     if (!status.ok()) return io_error("embedded log: opening " + options.directory, status);
     db.reset(opened);
     assert(families.size() == family_count);
@@ -719,6 +815,12 @@ result<unit> embedded_log::state::start() {
     if (!command_ends) return command_ends.err();
     auto event_ends = recover_ends(*db, *families[events_family], options.partitions);
     if (!event_ends) return event_ends.err();
+    if (auto checked = check_durable_ends(*command_ends); !checked) return checked.err();
+    if (options.sync) {
+        auto opened = durable_ends_marker::open(options.directory, *command_ends);
+        if (!opened) return opened.err();
+        marker = std::move(opened).value();
+    }
 
     commands = std::make_unique<stream_impl>("commands", *db, *families[commands_family], *command_ends, queue,
                                              options);
@@ -733,6 +835,22 @@ result<unit> embedded_log::state::start() {
     } catch (const std::system_error& e) {
         return error{errc::unavailable, std::string("embedded log: starting the writer thread: ") + e.what()};
     }
+    return unit{};
+}
+
+// A log that lost commands it had acknowledged refuses to open (durable_ends.hpp). A record of the
+// ends that is itself damaged only loses the check: said, not fatal.
+result<unit> embedded_log::state::check_durable_ends(const std::vector<std::uint64_t>& command_ends) {
+    auto marked = read_durable_ends(options.directory);
+    if (!marked) {
+        if (marked.err().code != errc::corrupt) return marked.err();
+        diag::warn("log", "the record of the durable ends is damaged; the log's tail cannot be checked this time",
+                   {{"error", marked.err().message}});
+        return unit{};
+    }
+    if (!marked->has_value()) return unit{};
+    if (auto lost = lost_durable_records(command_ends, **marked, options.directory))
+        return error{errc::corrupt, "embedded log: " + *lost};
     return unit{};
 }
 
@@ -765,11 +883,13 @@ void embedded_log::state::commit(std::vector<pending_append>& batch, bool sync) 
     rocksdb::WriteBatch write_batch;
     std::vector<result<std::uint64_t>> outcomes;
     outcomes.reserve(batch.size());
+    const std::optional<error> refused = refusal(sync);
     for (const pending_append& item : batch) {
         if (item.refused) {
             outcomes.emplace_back(*item.refused);
-        } else if (failure) {
-            outcomes.emplace_back(*failure);
+        } else if (refused) {
+            outcomes.emplace_back(*refused);
+            refused_appends.fetch_add(1, std::memory_order_relaxed);
         } else {
             outcomes.emplace_back(item.stream->stage(item, write_batch));
         }
@@ -785,11 +905,22 @@ void embedded_log::state::commit(std::vector<pending_append>& batch, bool sync) 
     if (status.ok()) {
         commands->publish();
         events->publish();
+        // A synced write makes everything before it in the write-ahead log durable too.
+        if (marker && sync && write_batch.Count() > 0) marker->mark(commands->ends());
     } else {
         commands->roll_back();
         events->roll_back();
-        failure = error{errc::io, "embedded log: group commit failed (reopen the log to recover): " +
-                                      status.ToString()};
+        failure = error{errc::storage, "embedded log: writing failed, appends are refused until it resumes (if it does "
+                                       "not once the disk is healthy, restart the node: nothing acknowledged is lost): " +
+                                           status.ToString()};
+        last_resume_attempt = std::chrono::steady_clock::now();
+        write_failures.fetch_add(1, std::memory_order_relaxed);
+        {
+            std::lock_guard lock(failure_mutex);
+            failure_text = failure->message;
+        }
+        write_failed.store(true);
+        diag::error("log", "group commit failed", {{"error", status.ToString()}, {"records", write_batch.Count()}});
         for (auto& outcome : outcomes) {
             if (outcome.ok()) outcome = *failure;
         }
@@ -815,6 +946,28 @@ log_stream& embedded_log::events() { return *state_->events; }
 checkpoint_store& embedded_log::checkpoints() { return *state_->checkpoints; }
 
 std::uint64_t embedded_log::batches_written() const { return state_->batches_written.load(std::memory_order_relaxed); }
+
+embedded_log_storage embedded_log::storage() const {
+    const state& s = *state_;
+    embedded_log_storage out;
+    out.reserve_bytes = s.options.free_bytes_reserve;
+    const std::optional<std::uint64_t> free = s.free_bytes();
+    const bool known = free.has_value();
+    out.free_bytes = free.value_or(0);
+    out.refused_appends = s.refused_appends.load(std::memory_order_relaxed);
+    out.write_failures = s.write_failures.load(std::memory_order_relaxed);
+    out.resumed = s.resumed.load(std::memory_order_relaxed);
+    if (s.write_failed.load()) {
+        std::lock_guard lock(s.failure_mutex);
+        out.refusing = true;
+        out.reason = s.failure_text;
+    } else if (known && out.reserve_bytes > 0 && out.free_bytes < out.reserve_bytes) {
+        out.refusing = true;
+        out.reason = std::to_string(out.free_bytes >> 20) + " MiB free on the log's file system, under the " +
+                     std::to_string(out.reserve_bytes >> 20) + " MiB reserve: new commands are refused until space is freed";
+    }
+    return out;
+}
 
 result<std::optional<std::string>> embedded_log::get_meta(std::string_view key) {
     std::string value;

@@ -46,6 +46,23 @@ struct embedded_log_options {
     // Every write is fsynced before it is acknowledged. Only tests and benchmarks that do not care
     // about power loss may turn this off.
     bool sync = true;
+    // Free space kept on the log's file system. While less than this is free, synced appends (new
+    // commands) are refused with errc::storage and never reach RocksDB; derived records (the events
+    // and saga steps of commands already logged) go on until less than half of it is free. RocksDB
+    // never sees a full disk (after a failed write-ahead log append it cannot write that file again),
+    // and the log takes commands again by itself once space is back. 0: no reserve.
+    std::uint64_t free_bytes_reserve = std::uint64_t{64} << 20;
+};
+
+// What the log's storage is doing now, for /readyz and /metrics.
+struct embedded_log_storage {
+    std::uint64_t free_bytes = 0;           // on the log's file system, at the last check
+    std::uint64_t reserve_bytes = 0;
+    bool refusing = false;                  // new commands are refused (under the reserve, or a write failed)
+    std::string reason;                     // why, when refusing
+    std::uint64_t refused_appends = 0;      // append calls refused for storage since open
+    std::uint64_t write_failures = 0;       // RocksDB writes that failed since open
+    std::uint64_t resumed = 0;              // times writing resumed after a failure
 };
 
 // Owns the database and one group-commit writer thread. `commands()`, `events()`, `checkpoints()`,
@@ -76,6 +93,8 @@ public:
 
     // How many group commits reached the disk since open: lets tests and metrics see the grouping.
     std::uint64_t batches_written() const;
+    // Any thread.
+    embedded_log_storage storage() const;
 
 private:
     struct state;  // the database, the streams and the writer thread; defined in embedded_log.cpp

@@ -218,6 +218,8 @@ TEST_CASE("the OpenAPI document lists every route, its parameters and every erro
         const std::vector<std::tuple<std::string, std::string, std::string, std::string>> errors = {
             {"post", "/users/me/balance/charge", "400", "INVALID_AMOUNT"},
             {"post", "/users/me/balance/charge", "422", "BALANCE_LIMIT"},
+            {"post", "/users/me/balance/charge", "503", "STORAGE_UNAVAILABLE"},
+            {"post", "/reservations/{r}/pay", "503", "STORAGE_UNAVAILABLE"},
             {"get", "/concerts/{c}/dates/{d}/seats", "404", "DATE_NOT_FOUND"},
             {"post", "/concerts/{c}/queue", "404", "CONCERT_NOT_FOUND"},
             {"get", "/concerts/{c}/queue", "403", "QUEUE_TOKEN_INVALID"},

@@ -24,6 +24,7 @@
 #include <nlohmann/json.hpp>
 
 #include "events/chain.hpp"
+#include "engine/runner/checkpointer.hpp"
 #include "engine/runner/partition_runner.hpp"
 #include "events/codec.hpp"
 #include "events/ids.hpp"
@@ -578,6 +579,29 @@ TEST_CASE("the partition runner runs on the Kafka log and restarts from its chec
     CHECK(!runners.failed());
     CHECK(log->events().end(0) == 2);
     CHECK(log->events().end(1) == 3);
+
+    // A checkpoint damaged in the snapshots topic is not believed: partition 0 replays its log,
+    // writes nothing twice, and its next checkpoint replaces the damaged one.
+    auto saved = log->checkpoints().load(0);
+    REQUIRE(saved.ok());
+    REQUIRE(saved->has_value());
+    std::string damaged = **saved;
+    damaged[damaged.size() / 2] ^= 0x10;
+    REQUIRE(log->checkpoints().save(0, damaged).ok());
+    auto next = c.open();
+    runner::runner_group again(partitions, next->commands(), next->events(), next->checkpoints(), options, clock);
+    REQUIRE(again.recover().ok());
+    CHECK(again.at(0).checkpoints().set_aside == 1);
+    CHECK(again.at(0).counters().commands_applied == 2);
+    CHECK(again.at(1).checkpoints().set_aside == 0);
+    CHECK(again.at(1).counters().commands_applied == 0);
+    again.stop();
+    CHECK(!again.failed());
+    CHECK(next->events().end(0) == 2);
+    auto replaced = next->checkpoints().load(0);
+    REQUIRE(replaced.ok());
+    REQUIRE(replaced->has_value());
+    CHECK(runner::decode_checkpoint(**replaced, 0, partitions).ok());
 }
 
 TEST_CASE("kcat reads the event topic as JSON", "[kafka]") {

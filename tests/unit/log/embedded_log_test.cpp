@@ -1,6 +1,7 @@
 // The embedded log against real RocksDB, each test on a fresh temporary directory removed after it.
 // No test asserts on time: waits are generous upper bounds that only matter when something hangs.
 
+#include "events/log/durable_ends.hpp"
 #include "events/log/embedded_log.hpp"
 #include "events/log/embedded_log_reader.hpp"
 #include "tests/support/temp_directory.hpp"
@@ -16,9 +17,12 @@
 #include <condition_variable>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <iterator>
+#include <optional>
 #include <map>
 #include <mutex>
 #include <set>
@@ -547,7 +551,7 @@ TEST_CASE("limits and bad options are refused") {
 
 // A real write failure: the process file-size limit makes the write-ahead log's write fail with
 // EFBIG (SIGXFSZ ignored), as a full disk would.
-TEST_CASE("a failed group commit is reported to every call of it, hides them, and stops the log") {
+TEST_CASE("a failed group commit is reported to every call of it, hides them, and the log refuses until reopened") {
     constexpr rlim_t file_bytes_limit = 1u << 20;
     temp_directory directory;
     const auto options = options_for(directory, 2);
@@ -575,21 +579,141 @@ TEST_CASE("a failed group commit is reported to every call of it, hides them, an
     signal(SIGXFSZ, saved_handler);
 
     REQUIRE_FALSE(big.ok());
-    CHECK(big.err().code == errc::io);
+    CHECK(big.err().code == errc::storage);
     REQUIRE_FALSE(small.ok());  // in the failed batch, or refused by the failed log after it
-    CHECK(small.err().code == errc::io);
+    CHECK(small.err().code == errc::storage);
     REQUIRE_FALSE(after.ok());
-    CHECK(after.err().code == errc::io);
+    CHECK(after.err().code == errc::storage);
     CHECK(log->events().end(0) == 1);
     CHECK(log->events().end(1) == 0);
     CHECK(log->commands().end(1) == 0);
     CHECK(read_all(log->events(), 0) == std::vector<std::string>{"before"});
+    const embedded_log_storage failed = log->storage();
+    CHECK(failed.refusing);
+    CHECK(failed.write_failures == 1);
+    CHECK_THAT(failed.reason, Catch::Contains("writing failed"));
 
-    // Reopening recovers a log that works again, holding at least what was acknowledged.
+    // RocksDB cannot write again to a write-ahead log whose append failed: the log keeps refusing,
+    // with a reason that says what to do, also once the file may grow again (it tries Resume()
+    // every second).
+    std::this_thread::sleep_for(1500ms);
+    auto still = log->events().append_and_wait(0, {"still refused"});
+    REQUIRE_FALSE(still.ok());
+    CHECK(still.err().code == errc::storage);
+    CHECK_THAT(log->storage().reason, Catch::Contains("restart the node"));
+    CHECK(log->storage().refusing);
+    CHECK(log->storage().resumed == 0);
+
+    // A reopen (a restart) recovers a log that works again, holding at least what was acknowledged
+    // (the failed batch's records were never acknowledged, and the torn write drops them).
     log.reset();
     log = open_log(options);
     CHECK(read_all(log->events(), 0).front() == "before");
     const std::uint64_t end = log->events().end(0);
     INFO("events partition 0 holds " << end << " records after reopen");
     CHECK(append_ok(log->events(), 0, {"again"}) == end);
+    CHECK_FALSE(log->storage().refusing);
+}
+
+TEST_CASE("under its free-space reserve the log refuses appends for storage, and keeps serving reads") {
+    temp_directory directory;
+    auto options = options_for(directory, 1);
+    {
+        auto log = open_log(options);
+        append_ok(log->commands(), 0, {"one"});
+        CHECK_FALSE(log->storage().refusing);
+        CHECK(log->storage().free_bytes > 0);
+    }
+    options.free_bytes_reserve = std::uint64_t{1} << 60;  // more than any disk has free
+    auto log = open_log(options);
+    auto refused = log->commands().append_and_wait(0, {"two"});
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.err().code == errc::storage);
+    CHECK_THAT(refused.err().message, Catch::Contains("reserve") && Catch::Contains("new commands"));
+    // Derived records too, once under half the reserve.
+    std::promise<result<std::uint64_t>> derived;
+    log->events().append_derived(0, {"event"}, [&](result<std::uint64_t> r) { derived.set_value(std::move(r)); });
+    auto derived_outcome = derived.get_future().get();
+    REQUIRE_FALSE(derived_outcome.ok());
+    CHECK(derived_outcome.err().code == errc::storage);
+    const embedded_log_storage s = log->storage();
+    CHECK(s.refusing);
+    CHECK(s.refused_appends == 2);
+    CHECK_THAT(s.reason, Catch::Contains("reserve"));
+    CHECK(read_all(log->commands(), 0) == std::vector<std::string>{"one"});
+    CHECK(log->commands().end(0) == 1);
+}
+
+TEST_CASE("a log that lost commands it had acknowledged refuses to open, naming what is missing") {
+    temp_directory directory;
+    const auto options = options_for(directory, 2);
+    {
+        auto log = open_log(options);
+        std::vector<std::string> ten(10, "command");
+        append_ok(log->commands(), 0, ten);
+        append_ok(log->commands(), 1, {"a", "b"});
+    }
+    auto marked = read_durable_ends(options.directory);
+    REQUIRE(marked.ok());
+    REQUIRE(marked->has_value());
+    CHECK(**marked == std::vector<std::uint64_t>{10, 2});
+
+    SECTION("what the record says was durable is missing") {
+        {  // the record of a log that had 15 commands in partition 0
+            auto marker = durable_ends_marker::open(options.directory, {15, 2});
+            REQUIRE(marker.ok());
+        }
+        auto refused = embedded_log::open(options);
+        REQUIRE_FALSE(refused.ok());
+        CHECK(refused.err().code == errc::corrupt);
+        CHECK_THAT(refused.err().message, Catch::Contains("lost records it had acknowledged") &&
+                                              Catch::Contains("partition 0 ends at offset 10 but offsets up to 14") &&
+                                              Catch::Contains("5 commands missing") && Catch::Contains("backup"));
+        CHECK_THAT(refused.err().message, !Catch::Contains("partition 1"));
+    }
+    SECTION("the newest slot torn: the one before it still holds") {
+        {
+            auto marker = durable_ends_marker::open(options.directory, {15, 2});
+            REQUIRE(marker.ok());
+        }
+        // Two slots of 2,072 bytes; the newest (generation odd or even) is the one that says 15.
+        std::fstream file(durable_ends_path(options.directory), std::ios::in | std::ios::out | std::ios::binary);
+        std::string bytes((std::istreambuf_iterator<char>(file)), {});
+        REQUIRE(bytes.size() == 2 * 2072);
+        // Each slot: u32 magic, u64 generation, ...; the newest has the larger generation.
+        auto generation_at = [&](std::size_t slot) {
+            std::uint64_t g = 0;
+            std::memcpy(&g, bytes.data() + slot + 4, sizeof g);
+            return g;
+        };
+        const std::size_t newest = generation_at(0) > generation_at(2072) ? 0 : 2072;
+        file.seekp(static_cast<std::streamoff>(newest + 100));
+        file << "torn";
+        file.close();
+        auto ends = read_durable_ends(options.directory);
+        REQUIRE(ends.ok());
+        CHECK(**ends == std::vector<std::uint64_t>{10, 2});
+        auto log = open_log(options);
+        CHECK(log->commands().end(0) == 10);
+    }
+    SECTION("a record damaged whole only loses the check") {
+        std::ofstream(durable_ends_path(options.directory), std::ios::binary | std::ios::trunc) << std::string(5000, 'z');
+        auto ends = read_durable_ends(options.directory);
+        REQUIRE_FALSE(ends.ok());
+        CHECK(ends.err().code == errc::corrupt);
+        auto log = open_log(options);
+        CHECK(log->commands().end(0) == 10);
+        log.reset();
+        auto rewritten = read_durable_ends(options.directory);  // written afresh by the open
+        REQUIRE(rewritten.ok());
+        CHECK(**rewritten == std::vector<std::uint64_t>{10, 2});
+    }
+    SECTION("a log of an older version, with no record, opens and starts one") {
+        std::filesystem::remove(durable_ends_path(options.directory));
+        auto log = open_log(options);
+        log.reset();
+        auto written = read_durable_ends(options.directory);
+        REQUIRE(written.ok());
+        CHECK(**written == std::vector<std::uint64_t>{10, 2});
+    }
 }

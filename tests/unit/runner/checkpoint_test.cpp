@@ -5,6 +5,8 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <thread>
 
 #include "engine/engine.hpp"
@@ -121,7 +123,17 @@ TEST_CASE("an undecodable command is applied as an empty Tick by the runner and 
     CHECK(engine::state_hash(saved->state) == engine::state_hash(replay(**log)));
 }
 
-TEST_CASE("a checkpoint in another snapshot format is ignored and the partition replays its log") {
+// The files set aside in the embedded log's checkpoint folder.
+std::vector<std::string> set_aside_files(const std::string& log_directory) {
+    std::vector<std::string> out;
+    for (const auto& entry : std::filesystem::directory_iterator(log_directory + "/checkpoints")) {
+        const std::string name = entry.path().filename().string();
+        if (name.find(".checkpoint.bad-") != std::string::npos) out.push_back(name);
+    }
+    return out;
+}
+
+TEST_CASE("a checkpoint that fails its check is set aside and the partition replays its log") {
     temp_directory dir("encore-runner-test");
     auto log = embedded_log::open({.directory = dir.path(), .partitions = 1, .sync = false});
     REQUIRE(log);
@@ -134,23 +146,93 @@ TEST_CASE("a checkpoint in another snapshot format is ignored and the partition 
     auto saved = (*log)->checkpoints().load(0);
     REQUIRE(saved);
     REQUIRE(saved->has_value());
-    // Checkpoint layout: version byte, 32-byte chain head, 8-byte snapshot length, then the
-    // snapshot: 4-byte magic, then its format version.
-    std::string older = **saved;
-    constexpr std::size_t snapshot_version_at = 1 + 32 + 8 + 4;
-    REQUIRE(older.size() > snapshot_version_at);
-    older[snapshot_version_at] = 1;
-    REQUIRE((*log)->checkpoints().save(0, older));
-    CHECK(runner::decode_checkpoint(older, 0, 1).err().code == errc::unavailable);
+    const std::string good = **saved;
+    auto decoded = runner::decode_checkpoint(good, 0, 1);
+    REQUIRE(decoded);
+    REQUIRE(decoded->state.next_command_offset == 20);
+    const std::string snapshot = engine::snapshot(decoded->state);
+    // format, partition, partitions, next offset, chain head, snapshot length; the snapshot; SHA-256
+    constexpr std::size_t header_bytes = 1 + 4 + 4 + 8 + 32 + 8;
+    REQUIRE(good.size() == header_bytes + snapshot.size() + 32);
+
+    std::string bad;
+    errc expected = errc::corrupt;
+    std::string says;
+    SECTION("one byte flipped in the state (a balance)") {
+        bad = good;
+        bad[header_bytes + snapshot.size() / 2] ^= 0x01;
+        says = "fails its checksum";
+    }
+    SECTION("one byte flipped in the checksum") {
+        bad = good;
+        bad[bad.size() - 1] ^= 0x80;
+        says = "fails its checksum";
+    }
+    SECTION("cut in half") {
+        bad = good.substr(0, good.size() / 2);
+        says = "is cut";
+    }
+    SECTION("cut inside its header") {
+        bad = good.substr(0, 20);
+        says = "is cut";
+    }
+    SECTION("extended by garbage") {
+        bad = good + std::string(64, '\x5a');
+        says = "is extended";
+    }
+    SECTION("empty") {
+        bad.clear();
+        says = "is empty";
+    }
+    SECTION("of the older format 1, which had no checksum") {
+        bad = good;
+        bad[0] = 1;
+        expected = errc::unavailable;
+        says = "older format 1";
+    }
+    SECTION("whole, but its snapshot of another format") {
+        std::string other = snapshot;
+        other[4] = 1;  // after the snapshot's 4-byte magic, its format version
+        bad = runner::encode_checkpoint(decoded->state, decoded->head, other);
+        expected = errc::unavailable;
+        says = "does not decode";
+    }
+    SECTION("whole, but of another partition layout") {
+        auto state = engine::make_partition(0, 2);
+        bad = runner::encode_checkpoint(state, chain_genesis, engine::snapshot(state));
+        expected = errc::invalid;
+        says = "belongs to partition 0 of 2";
+    }
+    auto refused = runner::decode_checkpoint(bad, 0, 1);
+    REQUIRE_FALSE(refused);
+    CHECK(refused.err().code == expected);
+    CHECK_THAT(refused.err().message, Catch::Contains(says));
+    REQUIRE((*log)->checkpoints().save(0, bad));
+    REQUIRE(set_aside_files(dir.path()).empty());
 
     runner::partition_runner again(0, 1, (*log)->commands(), (*log)->events(), (*log)->checkpoints(), {}, runner::system_time_ms);
     REQUIRE(again.recover());
     CHECK(again.applied_offset() == 20);
     CHECK(again.counters().commands_applied.load() == 20);  // replayed from the first command
+    CHECK(again.checkpoints().set_aside.load() == 1);
+    // Out of the way, kept for a look, byte for byte.
+    const auto aside = set_aside_files(dir.path());
+    REQUIRE(aside.size() == 1);
+    std::ifstream in(dir.path() + "/checkpoints/" + aside.front(), std::ios::binary);
+    const std::string kept((std::istreambuf_iterator<char>(in)), {});
+    CHECK(kept == bad);
     again.stop();
     auto rewritten = runner::decode_checkpoint(**(*log)->checkpoints().load(0), 0, 1);
     REQUIRE(rewritten);
     CHECK(engine::state_hash(rewritten->state) == engine::state_hash(replay(**log)));
+    CHECK(**(*log)->checkpoints().load(0) == good);  // the same state, the same bytes
+
+    // The next start uses the new checkpoint: nothing replayed, nothing set aside.
+    runner::partition_runner third(0, 1, (*log)->commands(), (*log)->events(), (*log)->checkpoints(), {}, runner::system_time_ms);
+    REQUIRE(third.recover());
+    CHECK(third.counters().commands_applied.load() == 0);
+    CHECK(third.checkpoints().set_aside.load() == 0);
+    third.stop();
 }
 
 }  // namespace
