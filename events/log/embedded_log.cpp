@@ -733,6 +733,7 @@ struct embedded_log::state {
     std::optional<error> failure;
     std::chrono::steady_clock::time_point last_resume_attempt{};
     bool resume_refused_logged = false;
+    bool under_reserve = false;  // synced appends are refused for space
     std::thread writer;
 
     // The storage figures, written by the writer, read by storage().
@@ -784,6 +785,14 @@ std::optional<error> embedded_log::state::refusal(bool sync) {
         resumed.fetch_add(1, std::memory_order_relaxed);
     }
     const std::uint64_t floor = sync ? options.free_bytes_reserve : options.free_bytes_reserve / 2;
+    // Said once when new commands start being refused, and once when they are taken again.
+    if (sync && (free < floor) != under_reserve) {
+        under_reserve = free < floor;
+        const nlohmann::json figures = {{"free_bytes", free}, {"reserve_bytes", options.free_bytes_reserve},
+                                        {"directory", options.directory}};
+        if (under_reserve) diag::warn("log", "free space under the reserve: new commands are refused", figures);
+        else diag::info("log", "free space is back above the reserve: new commands are taken again", figures);
+    }
     if (free >= floor) return std::nullopt;
     return error{errc::storage, "embedded log: " + std::to_string(free >> 20) + " MiB free on the file system of " +
                                     options.directory + ", under the " + std::to_string(floor >> 20) +

@@ -342,6 +342,10 @@ TEST_CASE("a full disk: commands get 503 STORAGE_UNAVAILABLE and change nothing,
         CHECK(balance_of(client, users[w]) == applied[w]);
     }
     CHECK(metric_value(client, "encore_storage_refusing") == 0);
+    // The log said when it began refusing and when it took commands again.
+    const std::string log = server.stderr_tail(1 << 22);
+    CHECK(log.find("free space under the reserve: new commands are refused") != std::string::npos);
+    CHECK(log.find("free space is back above the reserve") != std::string::npos);
     REQUIRE(server.stop() == 0);
     check_audit_passes(server);
 }
