@@ -22,6 +22,7 @@ namespace encore::projections {
 namespace {
 
 constexpr double bloom_bits_per_key = 10;  // ~1% false positives
+constexpr std::size_t models_write_buffer_bytes = std::size_t{16} << 20;
 
 
 // A meta value of the store (the layout version, the partition count); nullopt for a new store.
@@ -79,6 +80,9 @@ result<std::unique_ptr<read_models>> read_models::open(const options& o) {
     rocksdb::Options db_options;
     db_options.info_log = rocksdb_logger_for(o.directory);
     db_options.create_if_missing = true;
+    // Everything queries read is in the image; the memtable only stages writes until a flush, so a
+    // smaller one than RocksDB's 64 MiB costs a few more flushes and saves memory.
+    db_options.write_buffer_size = models_write_buffer_bytes;
     // Most queries are point lookups, many of absent keys (no balance yet, no outcome yet).
     rocksdb::BlockBasedTableOptions table_options;
     table_options.filter_policy.reset(rocksdb::NewBloomFilterPolicy(bloom_bits_per_key));

@@ -56,6 +56,9 @@ constexpr int rocksdb_background_jobs = 4;
 // `checkpoints` see few writes, so without this bound one early Put would pin gigabytes of
 // write-ahead log (RocksDB's default bound is 4 × all memtables) and make every open replay it.
 constexpr std::uint64_t rocksdb_wal_bytes_max = std::uint64_t{256} << 20;
+// Each column family's memtable, and all of them together (RocksDB's write buffer manager).
+constexpr std::size_t log_write_buffer_bytes = std::size_t{16} << 20;
+constexpr std::size_t log_write_buffers_total_bytes = std::size_t{48} << 20;
 
 // Keys under this prefix in `meta` belong to the log itself.
 constexpr std::string_view reserved_meta_prefix = "log.";
@@ -624,6 +627,10 @@ rocksdb::ColumnFamilyOptions family_options() {
     // Keeps the size of each level proportional to the data actually there, which suits a log that
     // only grows: less write amplification than fixed level targets.
     options.level_compaction_dynamic_level_bytes = true;
+    // Memtables are a fixed cost, not a per-user one, but RocksDB's 64 MiB default per family made
+    // them half of what a waiting user seemed to cost at 200,000 users (docs/BENCHMARKS.md). A log
+    // that is only appended to and read near its tail gains nothing from bigger ones.
+    options.write_buffer_size = log_write_buffer_bytes;
     return options;
 }
 
@@ -634,6 +641,7 @@ rocksdb::DBOptions database_options(const std::string& directory) {
     options.create_missing_column_families = true;
     options.max_background_jobs = rocksdb_background_jobs;
     options.max_total_wal_size = rocksdb_wal_bytes_max;
+    options.db_write_buffer_size = log_write_buffers_total_bytes;
     // A torn tail after a crash holds only unacknowledged writes: drop it and open with the rest.
     options.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
     return options;
