@@ -1,7 +1,7 @@
 // The Kafka-mode integration suite's main, with a listener that prints the logs of the live
 // processes (every `encore serve --kafka` and the `encore kafka-mock`) when an assertion fails.
-#define CATCH_CONFIG_MAIN
-#include <catch2/catch.hpp>
+#define CATCH_CONFIG_RUNNER
+#include "tests/support/catch_main.hpp"
 
 #include "tests/integration/kafka_cluster.hpp"
 
@@ -21,3 +21,5 @@ struct cluster_logs_on_failure : Catch::TestEventListenerBase {
 }  // namespace
 
 CATCH_REGISTER_LISTENER(cluster_logs_on_failure)
+
+int main(int argc, char* argv[]) { return encore::test::run_catch_session(argc, argv); }

@@ -1,7 +1,7 @@
 // The integration suite's main, with a listener that prints the live servers' logs when an
 // assertion fails, so that a failure in ctest output comes with the server's side of the story.
-#define CATCH_CONFIG_MAIN
-#include <catch2/catch.hpp>
+#define CATCH_CONFIG_RUNNER
+#include "tests/support/catch_main.hpp"
 
 #include "tests/integration/server_process.hpp"
 
@@ -21,3 +21,5 @@ struct server_log_on_failure : Catch::TestEventListenerBase {
 }  // namespace
 
 CATCH_REGISTER_LISTENER(server_log_on_failure)
+
+int main(int argc, char* argv[]) { return encore::test::run_catch_session(argc, argv); }

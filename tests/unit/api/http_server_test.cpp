@@ -256,10 +256,13 @@ TEST_CASE("http: garbage gets 400, closes, and the server still serves others", 
     require_error(*reply, 400, "BAD_REQUEST");
     CHECK(client.wait_closed(wait_max));
 
-    http_client other("127.0.0.1", fixture.port());
-    auto fine = other.request("GET", "/hello");
-    REQUIRE(fine.ok());
-    CHECK(fine->status == 200);
+    // Still serving. A fresh connection has 200 ms to send its request, which a busy machine may
+    // not give the client: it tries again on a new one until wait_max.
+    CHECK(eventually([&] {
+        http_client other("127.0.0.1", fixture.port());
+        auto fine = other.request("GET", "/hello");
+        return fine.ok() && fine->status == 200;
+    }));
 }
 
 TEST_CASE("http: a bad request behind good pipelined ones is answered after them", "[http]") {
@@ -300,10 +303,13 @@ TEST_CASE("http: random bytes never crash or wedge the server", "[http]") {
         REQUIRE(client.send_raw(bytes).ok());
         client.close();
     }
-    http_client other("127.0.0.1", fixture.port());
-    auto fine = other.request("GET", "/hello");
-    REQUIRE(fine.ok());
-    CHECK(fine->status == 200);
+    // Still serving. A fresh connection has 200 ms to send its request, which a busy machine may
+    // not give the client: it tries again on a new one until wait_max.
+    CHECK(eventually([&] {
+        http_client other("127.0.0.1", fixture.port());
+        auto fine = other.request("GET", "/hello");
+        return fine.ok() && fine->status == 200;
+    }));
 }
 
 TEST_CASE("http: over connections_max a connection gets 503 and is closed", "[http]") {

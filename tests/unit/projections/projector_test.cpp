@@ -203,25 +203,28 @@ TEST_CASE("a corrupt record stops its partition's projection without crashing, a
     REQUIRE(heard.wait_for(0, 1));
     REQUIRE(heard.wait_for(1, 1));
 
-    std::string bad_record;
-    SECTION("too short to hold a chain link") { bad_record = "short"; }
-    SECTION("a chain link and bytes that do not decode") { bad_record = seal(chain_genesis, "not an event"); }
+    // Each section appends one kind of bad record to partition 1; the checks run inside it, so
+    // that each section asserts what it is about.
+    const auto partition_1_stops = [&](const std::string& bad_record) {
+        writer.append(1, {bad_record});
+        REQUIRE(eventually([&] { return projector.failed(); }));
+        CHECK_FALSE(projector.caught_up());
+        CHECK(projector.lag() == 1);
+        CHECK(models->applied_sequence(1) == 1);
+
+        // Partition 0 is still projected.
+        cluster.submit(kim, charge{5});
+        writer.publish(cluster);
+        REQUIRE(heard.wait_for(0, 2));
+        CHECK(models->balance(kim) == 15);
+    };
+    SECTION("too short to hold a chain link") { partition_1_stops("short"); }
+    SECTION("a chain link and bytes that do not decode") { partition_1_stops(seal(chain_genesis, "not an event")); }
     SECTION("an event at the wrong offset") {
         event stray = cluster.events(1)[0];
         stray.sequence = 7;
-        bad_record = seal(chain_genesis, encode(stray));
+        partition_1_stops(seal(chain_genesis, encode(stray)));
     }
-    writer.append(1, {bad_record});
-    REQUIRE(eventually([&] { return projector.failed(); }));
-    CHECK_FALSE(projector.caught_up());
-    CHECK(projector.lag() == 1);
-    CHECK(models->applied_sequence(1) == 1);
-
-    // Partition 0 is still projected.
-    cluster.submit(kim, charge{5});
-    writer.publish(cluster);
-    REQUIRE(heard.wait_for(0, 2));
-    CHECK(models->balance(kim) == 15);
     projector.stop();
 }
 
