@@ -19,9 +19,6 @@ using nlohmann::json;
 namespace {
 // A payment's debit is among the payer's newest wallet entries; this bounds the look.
 constexpr std::size_t debit_lookup_entries_max = 1000;
-// A STORAGE_UNAVAILABLE answer's Retry-After: space comes back when an operator frees it, not in a
-// second, and a crowd retrying every second would only fill the logs.
-constexpr const char* storage_retry_after_seconds = "5";
 }  // namespace
 
 unsigned refusal_status(refusal r, command_kind kind) {
@@ -192,7 +189,10 @@ void command_gateway::deliver(waiter w, const event& outcome) {
 }
 
 bool command_gateway::wallet_entry_visible(const reservation& r, projections::history_entry::kind kind) {
-    for (const auto& h : models.history(r.user, debit_lookup_entries_max)) {
+    // Unreadable: not seen yet. The answer waits for the wallet's projection, or its deadline.
+    auto history = models.history(r.user, debit_lookup_entries_max);
+    if (!history) return false;
+    for (const auto& h : *history) {
         if (h.type == kind && h.reservation == r.id) return true;
     }
     return false;
@@ -260,11 +260,10 @@ void command_gateway::append(command cmd, std::uint32_t partition, command_kind 
                         append_latency.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
                         if (!r && r.err().code == errc::storage) {
                             storage_refused.with({}).increment();
-                            auto response = error_response(503, "STORAGE_UNAVAILABLE",
-                                                           "the command was not logged and nothing changed: the server's storage "
-                                                           "takes no writes now (its disk is nearly full); retry later");
-                            response.set(http::field::retry_after, storage_retry_after_seconds);
-                            return respond.send(std::move(response), route);
+                            return respond.send(storage_unavailable_response(
+                                                    "the command was not logged and nothing changed: the server's storage "
+                                                    "takes no writes now (its disk is nearly full); retry later"),
+                                                route);
                         }
                         if (!r) {
                             diag::error("api", "command append failed", {{"error", r.err().message}});

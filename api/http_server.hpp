@@ -237,6 +237,15 @@ http_response error_response(unsigned status, std::string_view code, std::string
 // 30, so that a fan whose turn comes sooner than estimated is not kept away long.
 inline std::string retry_after_for_wait(std::uint64_t seconds) { return std::to_string(std::clamp<std::uint64_t>(seconds, 1, 30)); }
 
+// 503 STORAGE_UNAVAILABLE: the log or the read models' store cannot be written or read now (a
+// nearly full disk, an I/O error). Retry-After is 5 s: space comes back when an operator frees it,
+// not in a second, and a crowd retrying every second would only fill the logs.
+inline http_response storage_unavailable_response(std::string_view message) {
+    http_response response = error_response(503, "STORAGE_UNAVAILABLE", message);
+    response.set(boost::beast::http::field::retry_after, "5");
+    return response;
+}
+
 // Requests read and answered without a socket, for the fuzz targets (fuzz/) and tests that drive
 // a request_handler directly.
 //

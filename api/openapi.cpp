@@ -64,6 +64,8 @@ constexpr errors_at not_admitted_429 = {429, "NOT_YOUR_TURN"};
 constexpr errors_at no_concert = {404, "CONCERT_NOT_FOUND"};
 constexpr errors_at no_reservation = {404, "RESERVATION_NOT_FOUND"};
 constexpr errors_at bad_query = {400, "INVALID_REQUEST"};
+// A history read from RocksDB that failed (an I/O error, a damaged block).
+constexpr errors_at storage_read = {503, "STORAGE_UNAVAILABLE"};
 
 // API.md's routes.
 const std::vector<route_doc>& api_route_docs() {
@@ -75,7 +77,7 @@ const std::vector<route_doc>& api_route_docs() {
         {"post", "/users/me/balance/charge", "chargeWallet", "users", access::user, "Charge the wallet", "Charge",
          {{200, "the balance after the charge"}}, "Balance", {{400, "INVALID_AMOUNT"}, {422, "BALANCE_LIMIT"}}, {}},
         {"get", "/users/me/balance/history", "listWalletHistory", "users", access::user, "Wallet history, newest first, paged", "",
-         {{200, "a page of entries"}}, "WalletHistory", {bad_query}, {"limit", "cursor"}},
+         {{200, "a page of entries"}}, "WalletHistory", {bad_query, storage_read}, {"limit", "cursor"}},
         {"get", "/users/me/reservations", "listMyReservations", "users", access::user, "The caller's reservations, newest first, paged", "",
          {{200, "a page of reservations"}}, "ReservationPage", {bad_query}, {"limit", "cursor"}},
         {"post", "/admin/concerts", "createConcert", "catalog", access::admin, "Create a concert", "ConcertRequest",
@@ -124,7 +126,7 @@ const std::vector<route_doc>& api_route_docs() {
          {bad_query, no_concert}, {"bucketSeconds", "from", "to"}},
         {"get", "/admin/concerts/{concertId}/dates/{date}/seats/{seat}/history", "getSeatHistory", "analytics", access::admin,
          "A seat's holds, expiries, cancels, sale and refunds, oldest first, paged", "", {{200, "a page of entries"}}, "SeatHistory",
-         {bad_query, {404, "CONCERT_NOT_FOUND DATE_NOT_FOUND SEAT_NOT_FOUND"}}, {"limit", "cursor"}},
+         {bad_query, {404, "CONCERT_NOT_FOUND DATE_NOT_FOUND SEAT_NOT_FOUND"}, storage_read}, {"limit", "cursor"}},
     };
     return routes;
 }

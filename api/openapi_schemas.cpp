@@ -95,8 +95,8 @@ const std::vector<std::pair<std::string, std::string>>& server_codes() {
         {"NOT_READY", "the engine is recovering or the projections are catching up"},
         {"OVERLOADED", "too many connections: retry after Retry-After seconds; the connection closes"},
         {"UNAVAILABLE", "the command log is unavailable; retry with the same Idempotency-Key"},
-        {"STORAGE_UNAVAILABLE", "the server's storage takes no writes now (its disk is nearly full): the command was not logged "
-                                "and nothing changed; retry after Retry-After seconds"},
+        {"STORAGE_UNAVAILABLE", "the server's storage cannot be written or read now (its disk is nearly full, or failing): a "
+                                "command was not logged and changed nothing; retry after Retry-After seconds"},
         {"TIMEOUT", "the command is logged but its outcome is not visible yet; retry with the same Idempotency-Key"},
         {"BAD_REQUEST", "malformed HTTP, ambiguous framing (RFC 9112 section 6.3) or no Host: nothing is applied and the connection closes"},
         {"PAYLOAD_TOO_LARGE", "the request body exceeds " + std::to_string(request_body_bytes_max) + " bytes"},

@@ -108,15 +108,16 @@ void history(const query_env& env, request_context& rc) {
     auto paging = rc.paging();
     if (!paging) return;
     auto page = env.models.history_page(*u, paging->after, paging->limit);
+    if (!page) return rc.send(storage_unavailable_response("the wallet's history could not be read: " + page.err().message));
     json entries = json::array();
-    for (const auto& h : page.items) {
+    for (const auto& h : page->items) {
         static constexpr std::string_view kinds[] = {"CHARGE", "PAYMENT", "REFUND"};
         json e = {{"type", kinds[static_cast<int>(h.type)]}, {"amount", h.amount}, {"balanceAfter", h.balance_after}, {"at", format_instant(h.at)}};
         if (h.reservation.value != 0) e["reservationId"] = reservation_text(h.reservation);
         entries.push_back(std::move(e));
     }
     json body = {{"entries", std::move(entries)}};
-    if (!page.next.empty()) body["nextCursor"] = page_cursor(page.next);
+    if (!page->next.empty()) body["nextCursor"] = page_cursor(page->next);
     rc.reply(200, body);
 }
 
@@ -280,7 +281,10 @@ void seat_history(const query_env& env, request_context& rc) {
     auto day = parse_date(rc.segment(4));
     if (!day || !env.models.date(*c, *day)) return rc.fail(404, "DATE_NOT_FOUND", "the concert has no such date");
     auto seat = seat_number(rc.segment(6));
-    auto page = seat ? env.models.seat_history_page(*c, *day, *seat, paging->after, paging->limit) : std::nullopt;
+    if (!seat) return rc.fail(404, "SEAT_NOT_FOUND", "the date has no such seat");
+    auto read = env.models.seat_history_page(*c, *day, *seat, paging->after, paging->limit);
+    if (!read) return rc.send(storage_unavailable_response("the seat's history could not be read: " + read.err().message));
+    const auto& page = *read;
     if (!page) return rc.fail(404, "SEAT_NOT_FOUND", "the date has no such seat");
     json entries = json::array();
     for (const auto& e : page->items) {

@@ -147,25 +147,32 @@ page<reservation> rocks_read_models::reservations_page(user_id u, std::string_vi
     return out;
 }
 
-page<history_entry> rocks_read_models::history_page(user_id u, std::string_view after, std::size_t limit) const {
-    page<history_entry> out;
+template <class Entry, class Decode>
+result<page<Entry>> rocks_read_models::scan_page(const std::string& prefix, std::string_view after, std::size_t limit,
+                                                 Decode&& decode) const {
+    page<Entry> out;
     if (limit == 0) return out;
-    const std::string prefix = keys::history_prefix(u);
     const std::string from = after.empty() ? std::string() : prefix + std::string(after);
     std::string last;
     bool more = false;
-    ignore_error(scan(prefix, nullptr, [&](std::string_view k, std::string_view v) {
+    auto scanned = scan(prefix, nullptr, [&](std::string_view k, std::string_view v) {
         if (!from.empty() && k == from) return true;  // the cursor's own entry: on the previous page
         if (out.items.size() == limit) {
             more = true;
             return false;
         }
-        if (auto e = decode_history_entry(v)) out.items.push_back(*e);
+        if (auto e = decode(v)) out.items.push_back(*e);
         last = std::string(k);
         return true;
-    }, from));
+    }, from);
+    if (!scanned) return scanned.err();
     if (more) out.next = last.substr(prefix.size());
     return out;
+}
+
+result<page<history_entry>> rocks_read_models::history_page(user_id u, std::string_view after, std::size_t limit) const {
+    return scan_page<history_entry>(keys::history_prefix(u), after, limit,
+                                    [](std::string_view v) { return decode_history_entry(v); });
 }
 
 bool rocks_read_models::user_exists(user_id u) const { return read(keys::user_key(u)).has_value(); }
@@ -176,13 +183,14 @@ won rocks_read_models::balance(user_id u) const {
     return value.value_or(0);
 }
 
-std::vector<history_entry> rocks_read_models::history(user_id u, std::size_t limit) const {
+result<std::vector<history_entry>> rocks_read_models::history(user_id u, std::size_t limit) const {
     std::vector<history_entry> out;
     if (limit == 0) return out;
-    ignore_error(scan(keys::history_prefix(u), nullptr, [&](std::string_view, std::string_view v) {
+    auto scanned = scan(keys::history_prefix(u), nullptr, [&](std::string_view, std::string_view v) {
         if (auto e = decode_history_entry(v)) out.push_back(*e);
         return out.size() < limit;
-    }));
+    });
+    if (!scanned) return scanned.err();
     return out;
 }
 
@@ -424,30 +432,18 @@ std::optional<timeline> rocks_read_models::concert_timeline(concert_id c, const 
     return built.finish();
 }
 
-std::optional<page<seat_history_entry>> rocks_read_models::seat_history_page(concert_id c, day_number d,
-                                                                              std::uint32_t seat, std::string_view after,
-                                                                              std::size_t limit) const {
+result<std::optional<page<seat_history_entry>>> rocks_read_models::seat_history_page(concert_id c, day_number d,
+                                                                                      std::uint32_t seat,
+                                                                                      std::string_view after,
+                                                                                      std::size_t limit) const {
+    using answer = std::optional<page<seat_history_entry>>;
     auto m = find_concert(c);
     const date_mirror* date = m ? m->find_date(d) : nullptr;
-    if (date == nullptr || seat < 1 || seat > date->seats()) return std::nullopt;
-    page<seat_history_entry> out;
-    if (limit == 0) return out;
-    const std::string prefix = keys::seat_history_prefix(c, d, seat);
-    const std::string from = after.empty() ? std::string() : prefix + std::string(after);
-    std::string last;
-    bool more = false;
-    ignore_error(scan(prefix, nullptr, [&](std::string_view k, std::string_view v) {
-        if (!from.empty() && k == from) return true;  // the cursor's own entry: on the previous page
-        if (out.items.size() == limit) {
-            more = true;
-            return false;
-        }
-        if (auto e = decode_seat_history_entry(v)) out.items.push_back(*e);
-        last = std::string(k);
-        return true;
-    }, from));
-    if (more) out.next = last.substr(prefix.size());
-    return out;
+    if (date == nullptr || seat < 1 || seat > date->seats()) return answer{};
+    auto read = scan_page<seat_history_entry>(keys::seat_history_prefix(c, d, seat), after, limit,
+                                              [](std::string_view v) { return decode_seat_history_entry(v); });
+    if (!read) return read.err();
+    return answer{std::move(read).value()};
 }
 
 }  // namespace encore::projections

@@ -160,11 +160,13 @@ public:
     virtual std::vector<reservation> reservations_of(user_id u) const = 0;  // newest first
     virtual bool user_exists(user_id u) const = 0;
     virtual won balance(user_id u) const = 0;
-    virtual std::vector<history_entry> history(user_id u, std::size_t limit) const = 0;  // newest first
+    // Wallet and seat histories are read from RocksDB (not held in memory): a read that fails is
+    // an error (errc::io, or errc::corrupt for a damaged block), never an empty answer.
+    virtual result<std::vector<history_entry>> history(user_id u, std::size_t limit) const = 0;  // newest first
     // Newest first, at most `limit` items after `after` (a previous page's `next`; empty for the
     // first page). The work is bounded by `limit`, whatever the length of the list.
     virtual page<reservation> reservations_page(user_id u, std::string_view after, std::size_t limit) const = 0;
-    virtual page<history_entry> history_page(user_id u, std::string_view after, std::size_t limit) const = 0;
+    virtual result<page<history_entry>> history_page(user_id u, std::string_view after, std::size_t limit) const = 0;
     // The user's latest ticket at the concert, or nullopt if they never queued. `now` (wall clock)
     // ends the window the admission rate is measured over; 0 ends it at the latest admission.
     virtual std::optional<queue_view> queue(concert_id c, user_id u, time_ms now = 0) const = 0;
@@ -183,9 +185,10 @@ public:
     virtual std::optional<timeline> concert_timeline(concert_id c, const timeline_range& range) const = 0;
     // Oldest first, at most `limit` entries after `after` (a previous page's `next`); nullopt when
     // the concert, the date or the seat does not exist. Read from RocksDB a page at a time.
-    virtual std::optional<page<seat_history_entry>> seat_history_page(concert_id c, day_number d, std::uint32_t seat,
-                                                                       std::string_view after,
-                                                                       std::size_t limit) const = 0;
+    virtual result<std::optional<page<seat_history_entry>>> seat_history_page(concert_id c, day_number d,
+                                                                               std::uint32_t seat,
+                                                                               std::string_view after,
+                                                                               std::size_t limit) const = 0;
 };
 
 }  // namespace encore::projections

@@ -84,18 +84,18 @@ public:
     std::vector<reservation> reservations_of(user_id u) const override;
     bool user_exists(user_id u) const override;
     won balance(user_id u) const override;
-    std::vector<history_entry> history(user_id u, std::size_t limit) const override;
+    result<std::vector<history_entry>> history(user_id u, std::size_t limit) const override;
     page<reservation> reservations_page(user_id u, std::string_view after, std::size_t limit) const override;
-    page<history_entry> history_page(user_id u, std::string_view after, std::size_t limit) const override;
+    result<page<history_entry>> history_page(user_id u, std::string_view after, std::size_t limit) const override;
     std::optional<queue_view> queue(concert_id c, user_id u, time_ms now) const override;
     std::optional<event> outcome(log_position request) const override;
     std::optional<concert_analytics> analytics(concert_id c) const override;
     std::uint64_t waiting_total() const override;
     std::vector<queue_figures> queue_totals() const override;
     std::optional<timeline> concert_timeline(concert_id c, const timeline_range& range) const override;
-    std::optional<page<seat_history_entry>> seat_history_page(concert_id c, day_number d, std::uint32_t seat,
-                                                               std::string_view after,
-                                                               std::size_t limit) const override;
+    result<std::optional<page<seat_history_entry>>> seat_history_page(concert_id c, day_number d, std::uint32_t seat,
+                                                                       std::string_view after,
+                                                                       std::size_t limit) const override;
 
 private:
     std::shared_ptr<concert_mirror> find_concert(concert_id c) const;
@@ -113,6 +113,12 @@ private:
     template <class Visit>
     result<unit> scan(const std::string& prefix, const rocksdb::Snapshot* snapshot, Visit&& visit,
                       const std::string& from = {}) const;
+    // One page of the entries under `prefix` (a history kept in RocksDB only), at most `limit`
+    // after the key `prefix + after`, each value decoded by `decode` (an undecodable one is left
+    // out); `next` is the last key's tail when more follow.
+    template <class Entry, class Decode>
+    result<page<Entry>> scan_page(const std::string& prefix, std::string_view after, std::size_t limit,
+                                  Decode&& decode) const;
     // A key the image holds, read under its shard's shared lock.
     std::optional<std::string> read(const std::string& key) const;
     const image::shard& shard_of(concert_id c) const;

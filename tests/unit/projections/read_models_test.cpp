@@ -108,7 +108,9 @@ std::string dump(const read_models& m, const std::vector<concert_id>& concerts, 
     }
     for (user_id u : users) {
         out << "user " << u.value << " " << m.user_exists(u) << " " << m.balance(u) << "\n";
-        for (const auto& h : m.history(u, 100))
+        auto history = m.history(u, 100);
+        REQUIRE(history);
+        for (const auto& h : *history)
             out << " history " << static_cast<int>(h.type) << " " << h.amount << " " << h.balance_after << " " << h.at
                 << " " << h.reservation.value << "\n";
         for (const auto& r : m.reservations_of(u))

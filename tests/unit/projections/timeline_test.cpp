@@ -197,7 +197,13 @@ TEST_CASE("a seat's history lists holds, cancels, expiries and the sale, oldest 
     s.cluster.submit(s.kim, pay{third});
     s.project();
 
-    auto all = s.models->seat_history_page(s.concert, christmas_eve, 4, "", 100);
+    // A seat's history page; the read itself must succeed.
+    auto history = [&](day_number d, std::uint32_t seat, std::string_view after, std::size_t limit) {
+        auto read = s.models->seat_history_page(s.concert, d, seat, after, limit);
+        REQUIRE(read);
+        return *read;
+    };
+    auto all = history(christmas_eve, 4, "", 100);
     REQUIRE(all);
     CHECK(all->next.empty());
     using kind = seat_history_entry::kind;
@@ -216,24 +222,26 @@ TEST_CASE("a seat's history lists holds, cancels, expiries and the sale, oldest 
     CHECK(all->items[1].at == test_epoch + second_ms);
 
     // Pages of 4: 4, then 2 and no cursor; the pages join up to the whole list.
-    auto page1 = s.models->seat_history_page(s.concert, christmas_eve, 4, "", 4);
+    auto page1 = history(christmas_eve, 4, "", 4);
     REQUIRE(page1->items.size() == 4);
     REQUIRE_FALSE(page1->next.empty());
-    auto page2 = s.models->seat_history_page(s.concert, christmas_eve, 4, page1->next, 4);
+    auto page2 = history(christmas_eve, 4, page1->next, 4);
     REQUIRE(page2->items.size() == 2);
     CHECK(page2->next.empty());
     CHECK(page2->items[0].type == kind::held);
     CHECK(page2->items[0].reservation == third);
     // An exact multiple: the last full page still has a cursor, which leads to an empty page.
-    auto half = s.models->seat_history_page(s.concert, christmas_eve, 4, "", 3);
-    auto rest = s.models->seat_history_page(s.concert, christmas_eve, 4, half->next, 3);
+    auto half = history(christmas_eve, 4, "", 3);
+    auto rest = history(christmas_eve, 4, half->next, 3);
     CHECK(rest->items.size() == 3);
 
-    CHECK(s.models->seat_history_page(s.concert, christmas_eve, 6, "", 10)->items.empty());
-    CHECK_FALSE(s.models->seat_history_page(s.concert, christmas_eve, 0, "", 10));
-    CHECK_FALSE(s.models->seat_history_page(s.concert, christmas_eve, 11, "", 10));
-    CHECK_FALSE(s.models->seat_history_page(s.concert, christmas_eve + 1, 4, "", 10));
-    CHECK_FALSE(s.models->seat_history_page(concert_id{s.concert.value + 2}, christmas_eve, 4, "", 10));
+    CHECK(history(christmas_eve, 6, "", 10)->items.empty());
+    CHECK_FALSE(history(christmas_eve, 0, "", 10));
+    CHECK_FALSE(history(christmas_eve, 11, "", 10));
+    CHECK_FALSE(history(christmas_eve + 1, 4, "", 10));
+    auto unknown = s.models->seat_history_page(concert_id{s.concert.value + 2}, christmas_eve, 4, "", 10);
+    REQUIRE(unknown);
+    CHECK_FALSE(*unknown);
 }
 
 TEST_CASE("the audit's rebuild compares timelines and seat histories key by key") {
