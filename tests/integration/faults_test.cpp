@@ -66,6 +66,12 @@ user_account charged_user(http_client& client, int count) {
     return kim;
 }
 
+// The same, over a connection of its own to `server`.
+user_account charged_user(const server_process& server, int count) {
+    http_client client(server.host(), server.port());
+    return charged_user(client, count);
+}
+
 // Waits until the log's record of its durable ends covers at least `commands` commands.
 void wait_marked(const server_process& server, std::uint64_t commands) {
     const std::string log_dir = server.data_dir() + "/log";
@@ -144,11 +150,7 @@ TEST_CASE("a damaged or cut checkpoint is set aside and the partition recovers f
 
 TEST_CASE("a damaged read model store is set aside and rebuilt from the event log", "[faults]") {
     server_process server;
-    user_account kim;
-    {
-        http_client client(server.host(), server.port());
-        kim = charged_user(client, 12);
-    }
+    const user_account kim = charged_user(server, 12);
     REQUIRE(server.stop() == 0);
     const std::string models = server.data_dir() + "/projections";
     auto tables = files_matching(models, R"(\d+\.sst)");
@@ -171,11 +173,7 @@ TEST_CASE("a damaged read model store is set aside and rebuilt from the event lo
 
 TEST_CASE("a write-ahead log that lost synced records refuses to start, and the audit names what is missing", "[faults]") {
     server_process server;
-    user_account kim;
-    {
-        http_client client(server.host(), server.port());
-        kim = charged_user(client, 40);
-    }
+    const user_account kim = charged_user(server, 40);
     wait_marked(server, 41);  // kim's registration and 40 charges, all acknowledged
     server.kill9();           // nothing flushed: every command is in the write-ahead log only
     const std::string wal = newest_wal(server.data_dir() + "/log");
@@ -191,11 +189,7 @@ TEST_CASE("a write-ahead log that lost synced records refuses to start, and the 
 
 TEST_CASE("a torn last record after a crash still recovers every acknowledged command", "[faults]") {
     server_process server;
-    user_account kim;
-    {
-        http_client client(server.host(), server.port());
-        kim = charged_user(client, 20);
-    }
+    const user_account kim = charged_user(server, 20);
     wait_marked(server, 21);
     server.kill9();
     // A write cut short by the crash: half a record's worth of bytes after the last whole one.
@@ -359,11 +353,7 @@ command_run serve_once(const std::string& data_dir) {
 
 TEST_CASE("a second server on the same data directory is refused, and the first goes on", "[faults]") {
     server_process server;
-    user_account kim;
-    {
-        http_client client(server.host(), server.port());
-        kim = charged_user(client, 2);
-    }
+    const user_account kim = charged_user(server, 2);
     const command_run second = serve_once(server.data_dir());
     INFO(second.output);
     CHECK(second.status == 1);
@@ -381,10 +371,7 @@ TEST_CASE("a read-only data directory: serve refuses to start with the reason, t
         return;
     }
     server_process server;
-    {
-        http_client client(server.host(), server.port());
-        charged_user(client, 3);
-    }
+    charged_user(server, 3);
     REQUIRE(server.stop() == 0);
     // The data, copied onto a file system of its own, which is then made read-only (as root, file
     // modes alone stop nothing).
