@@ -526,7 +526,10 @@ public:
         if (std::filesystem::exists(path)) {
             const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
                 std::chrono::system_clock::now().time_since_epoch());
-            const std::string moved = path + ".bad-" + std::to_string(now.count());
+            // Never over an earlier one set aside in the same millisecond.
+            std::string moved = path + ".bad-" + std::to_string(now.count());
+            for (int n = 2; std::filesystem::exists(moved); ++n)
+                moved = path + ".bad-" + std::to_string(now.count()) + "-" + std::to_string(n);
             if (std::rename(path.c_str(), moved.c_str()) != 0) return errno_error("renaming " + path);
             if (sync_) {
                 if (auto synced = sync_path(folder_, O_RDONLY | O_DIRECTORY); !synced) return synced.err();

@@ -3,11 +3,13 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <thread>
+#include <vector>
 
 #include "engine/engine.hpp"
 #include "engine/runner/checkpointer.hpp"
@@ -155,77 +157,77 @@ TEST_CASE("a checkpoint that fails its check is set aside and the partition repl
     constexpr std::size_t header_bytes = 1 + 4 + 4 + 8 + 32 + 8;
     REQUIRE(good.size() == header_bytes + snapshot.size() + 32);
 
-    std::string bad;
-    errc expected = errc::corrupt;
-    std::string says;
-    SECTION("one byte flipped in the state (a balance)") {
-        bad = good;
-        bad[header_bytes + snapshot.size() / 2] ^= 0x01;
-        says = "fails its checksum";
+    struct bad_checkpoint {
+        std::string what;
+        std::string bytes;
+        errc expected;
+        std::string says;
+    };
+    std::vector<bad_checkpoint> cases;
+    {
+        std::string flipped = good;
+        flipped[header_bytes + snapshot.size() / 2] ^= 0x01;
+        cases.push_back({"one byte flipped in the state (a balance)", flipped, errc::corrupt, "fails its checksum"});
     }
-    SECTION("one byte flipped in the checksum") {
-        bad = good;
-        bad[bad.size() - 1] ^= 0x80;
-        says = "fails its checksum";
+    {
+        std::string flipped = good;
+        flipped[flipped.size() - 1] ^= 0x80;
+        cases.push_back({"one byte flipped in the checksum", flipped, errc::corrupt, "fails its checksum"});
     }
-    SECTION("cut in half") {
-        bad = good.substr(0, good.size() / 2);
-        says = "is cut";
+    cases.push_back({"cut in half", good.substr(0, good.size() / 2), errc::corrupt, "is cut"});
+    cases.push_back({"cut inside its header", good.substr(0, 20), errc::corrupt, "is cut"});
+    cases.push_back({"extended by garbage", good + std::string(64, '\x5a'), errc::corrupt, "is extended"});
+    cases.push_back({"empty", "", errc::corrupt, "is empty"});
+    {
+        std::string older = good;
+        older[0] = 1;
+        cases.push_back({"of the older format 1, which had no checksum", older, errc::unavailable, "older format 1"});
     }
-    SECTION("cut inside its header") {
-        bad = good.substr(0, 20);
-        says = "is cut";
-    }
-    SECTION("extended by garbage") {
-        bad = good + std::string(64, '\x5a');
-        says = "is extended";
-    }
-    SECTION("empty") {
-        bad.clear();
-        says = "is empty";
-    }
-    SECTION("of the older format 1, which had no checksum") {
-        bad = good;
-        bad[0] = 1;
-        expected = errc::unavailable;
-        says = "older format 1";
-    }
-    SECTION("whole, but its snapshot of another format") {
+    {
         std::string other = snapshot;
         other[4] = 1;  // after the snapshot's 4-byte magic, its format version
-        bad = runner::encode_checkpoint(decoded->state, decoded->head, other);
-        expected = errc::unavailable;
-        says = "does not decode";
+        cases.push_back({"whole, but its snapshot of another format",
+                         runner::encode_checkpoint(decoded->state, decoded->head, other), errc::unavailable,
+                         "does not decode"});
     }
-    SECTION("whole, but of another partition layout") {
+    {
         auto state = engine::make_partition(0, 2);
-        bad = runner::encode_checkpoint(state, chain_genesis, engine::snapshot(state));
-        expected = errc::invalid;
-        says = "belongs to partition 0 of 2";
+        cases.push_back({"whole, but of another partition layout",
+                         runner::encode_checkpoint(state, chain_genesis, engine::snapshot(state)), errc::invalid,
+                         "belongs to partition 0 of 2"});
     }
-    auto refused = runner::decode_checkpoint(bad, 0, 1);
-    REQUIRE_FALSE(refused);
-    CHECK(refused.err().code == expected);
-    CHECK_THAT(refused.err().message, Catch::Contains(says));
-    REQUIRE((*log)->checkpoints().save(0, bad));
-    REQUIRE(set_aside_files(dir.path()).empty());
 
-    runner::partition_runner again(0, 1, (*log)->commands(), (*log)->events(), (*log)->checkpoints(), {}, runner::system_time_ms);
-    REQUIRE(again.recover());
-    CHECK(again.applied_offset() == 20);
-    CHECK(again.counters().commands_applied.load() == 20);  // replayed from the first command
-    CHECK(again.checkpoints().set_aside.load() == 1);
-    // Out of the way, kept for a look, byte for byte.
-    const auto aside = set_aside_files(dir.path());
-    REQUIRE(aside.size() == 1);
-    std::ifstream in(dir.path() + "/checkpoints/" + aside.front(), std::ios::binary);
-    const std::string kept((std::istreambuf_iterator<char>(in)), {});
-    CHECK(kept == bad);
-    again.stop();
-    auto rewritten = runner::decode_checkpoint(**(*log)->checkpoints().load(0), 0, 1);
-    REQUIRE(rewritten);
-    CHECK(engine::state_hash(rewritten->state) == engine::state_hash(replay(**log)));
-    CHECK(**(*log)->checkpoints().load(0) == good);  // the same state, the same bytes
+    for (std::size_t i = 0; i < cases.size(); ++i) {
+        const bad_checkpoint& bad = cases[i];
+        INFO(bad.what);
+        auto refused = runner::decode_checkpoint(bad.bytes, 0, 1);
+        REQUIRE_FALSE(refused);
+        CHECK(refused.err().code == bad.expected);
+        CHECK_THAT(refused.err().message, Catch::Contains(bad.says));
+        REQUIRE((*log)->checkpoints().save(0, bad.bytes));
+        const auto before = set_aside_files(dir.path());
+        REQUIRE(before.size() == i);
+
+        runner::partition_runner again(0, 1, (*log)->commands(), (*log)->events(), (*log)->checkpoints(), {},
+                                       runner::system_time_ms);
+        REQUIRE(again.recover());
+        CHECK(again.applied_offset() == 20);
+        CHECK(again.counters().commands_applied.load() == 20);  // replayed from the first command
+        CHECK(again.checkpoints().set_aside.load() == 1);
+        // Out of the way, kept for a look, byte for byte: the one file set aside now.
+        std::vector<std::string> added;
+        for (const std::string& name : set_aside_files(dir.path()))
+            if (std::find(before.begin(), before.end(), name) == before.end()) added.push_back(name);
+        REQUIRE(added.size() == 1);
+        std::ifstream in(dir.path() + "/checkpoints/" + added.front(), std::ios::binary);
+        const std::string kept((std::istreambuf_iterator<char>(in)), {});
+        CHECK(kept == bad.bytes);
+        again.stop();
+        auto rewritten = runner::decode_checkpoint(**(*log)->checkpoints().load(0), 0, 1);
+        REQUIRE(rewritten);
+        CHECK(engine::state_hash(rewritten->state) == engine::state_hash(replay(**log)));
+        CHECK(**(*log)->checkpoints().load(0) == good);  // the same state, the same bytes
+    }
 
     // The next start uses the new checkpoint: nothing replayed, nothing set aside.
     runner::partition_runner third(0, 1, (*log)->commands(), (*log)->events(), (*log)->checkpoints(), {}, runner::system_time_ms);
