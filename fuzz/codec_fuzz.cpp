@@ -5,7 +5,8 @@
 //   1  decode_event          an event record
 //   2  unseal + decode_event a sealed event record (event log: chain link, then the event)
 //   3  engine::restore       an engine snapshot
-//   4  decode_checkpoint     a runner checkpoint (chain head + snapshot), after two bytes
+//   4  decode_checkpoint     a runner checkpoint (format 2: header, chain head, snapshot and
+//                            its SHA-256: seeds from make_seeds get past the checksum), after two bytes
 //                            naming the partition and the partition count
 //
 // Whatever it is given, a decoder must return an error or a value, never crash, read out of
