@@ -455,7 +455,8 @@ public:
           family_(family),
           partitions_(partitions),
           folder_(options.directory + "/checkpoints"),
-          sync_(options.sync) {}
+          sync_(options.sync),
+          write_options_(write_options_for(options)) {}
 
     result<unit> open() {
         std::error_code ec;
@@ -537,18 +538,12 @@ public:
             return "moved to " + moved;
         }
         const rocksdb::Status status =
-            db_.Delete(write_options_for_sync(sync_), &family_, as_slice(encode_partition_key(partition)));
+            db_.Delete(write_options_, &family_, as_slice(encode_partition_key(partition)));
         if (!status.ok()) return io_error("deleting the older checkpoint of partition " + std::to_string(partition), status);
         return std::string("the older checkpoint kept in the log's database was deleted");
     }
 
 private:
-    static rocksdb::WriteOptions write_options_for_sync(bool sync) {
-        rocksdb::WriteOptions o;
-        o.sync = sync;
-        return o;
-    }
-
     std::string path_of(std::uint32_t partition) const {
         return folder_ + "/" + std::to_string(partition) + ".checkpoint";
     }
@@ -599,6 +594,7 @@ private:
     std::uint32_t partitions_;
     std::string folder_;
     bool sync_;
+    rocksdb::WriteOptions write_options_;  // for the older checkpoints' column family
 };
 
 // ---- Opening ------------------------------------------------------------------------------------
