@@ -9,6 +9,8 @@
 #include "events/diagnostics.hpp"
 #include "events/ids.hpp"
 #include "events/json.hpp"
+#include "events/route.hpp"
+#include "events/text.hpp"
 #include "events/time.hpp"
 
 namespace encore::api {
@@ -216,22 +218,32 @@ void command_gateway::expect(log_position request, waiter w) {
         waiters.emplace(request, std::move(w));
     }
     // The outcome may have been projected before the waiter was registered: look once more.
-    if (auto done = models.outcome(request)) {
-        std::vector<waiter> ready;
-        {
-            std::lock_guard lock(waiters_mutex);
-            auto [from, to] = waiters.equal_range(request);
-            for (auto it = from; it != to; ++it) ready.push_back(std::move(it->second));
-            waiters.erase(from, to);
+    auto done = models.outcome(request);
+    if (done && !*done) return;  // not yet: on_projected answers it
+    std::vector<waiter> ready;
+    {
+        std::lock_guard lock(waiters_mutex);
+        auto [from, to] = waiters.equal_range(request);
+        for (auto it = from; it != to; ++it) ready.push_back(std::move(it->second));
+        waiters.erase(from, to);
+    }
+    for (auto& r : ready) {
+        if (done) {
+            deliver(std::move(r), **done);
+        } else {
+            // The command is logged and takes effect; only its stored answer cannot be read.
+            r.respond.send(storage_unavailable_response("the command's outcome could not be read: " + done.err().message +
+                                                        "; retry with the same Idempotency-Key"),
+                           r.route);
         }
-        for (auto& r : ready) deliver(std::move(r), *done);
     }
 }
 
 // A client's key names one request across every partition: a command that lands outside the
 // caller's home partition first claims the key there (claim_key), and goes ahead once the claim is
 // answered; a key already used for another request is refused there, before anything is applied.
-void command_gateway::submit(command cmd, std::uint32_t partition, command_kind kind, responder respond, std::string route) {
+void command_gateway::submit(command cmd, command_kind kind, responder respond, std::string route) {
+    const std::uint32_t partition = route_of(cmd, config.partitions);
     const bool client_key = !cmd.meta.idempotency_key.empty() && cmd.meta.origin == no_position;
     const std::uint32_t home = partition_of(cmd.meta.user, config.partitions);
     if (client_key && partition != home) {
@@ -241,11 +253,7 @@ void command_gateway::submit(command cmd, std::uint32_t partition, command_kind 
     }
     if (config.key_every_command && !client_key && cmd.meta.origin == no_position) {
         // "~" and 16 hex digits: within the key length limit, and not what a client would pick.
-        static constexpr char hex[] = "0123456789abcdef";
-        std::uint64_t v = config.random_id();
-        std::string key(17, '~');
-        for (std::size_t i = 16; i >= 1; --i, v >>= 4) key[i] = hex[v & 15];
-        cmd.meta.idempotency_key = std::move(key);
+        cmd.meta.idempotency_key = "~" + hex_u64(config.random_id());
     }
     append(std::move(cmd), partition, kind, std::move(respond), std::move(route), std::nullopt);
 }

@@ -19,8 +19,8 @@
 #include <string>
 #include <vector>
 
-#include "api/http_server.hpp"
-#include "api/metrics.hpp"
+#include "http/server.hpp"
+#include "http/metrics.hpp"
 #include "api/tokens.hpp"
 #include "events/command.hpp"
 #include "events/event.hpp"
@@ -28,6 +28,9 @@
 #include "projections/read_models.hpp"
 
 namespace encore::api {
+
+// The router and its handlers are written against the HTTP layer's types (http/).
+using namespace encore::http;
 
 // A command whose outcome is not projected within this time gets 503; it stays in the log and
 // takes effect, so the client retries with its Idempotency-Key.
@@ -50,8 +53,8 @@ public:
 
     // A client command accepted now by `u` (0 for the admin).
     command make_command(user_id u, command_body body, std::string idempotency_key) const;
-    // Appends `cmd` to `partition` and answers `respond` with its outcome (or 503).
-    void submit(command cmd, std::uint32_t partition, command_kind kind, responder respond, std::string route);
+    // Appends `cmd` to its partition (route_of) and answers `respond` with its outcome (or 503).
+    void submit(command cmd, command_kind kind, responder respond, std::string route);
     // Events that queries can now see: the waiters they answer are answered.
     void on_projected(std::span<const event> events);
     // Answers waiters past their deadline (503 TIMEOUT) and payments whose debit is overdue.

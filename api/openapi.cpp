@@ -1,5 +1,5 @@
-// GET /openapi.json: built once from a compact table of the routes (API.md's, and the fixed paths
-// of routes.cpp). Each row names its schemas (openapi_schemas.cpp), its auth, its successes and
+// GET /openapi.json: built once from the route table (route_table.hpp), with a HEAD operation
+// for every GET. Each row names its schemas (openapi_schemas.cpp), its auth, its successes and
 // its errors by status; what every row of a kind shares (401 for a caller that must be known, the
 // Idempotency-Key of commands, 400 BAD_REQUEST and 503 OVERLOADED from the HTTP layer, the path's
 // parameters) is added here, not repeated in the table.
@@ -12,10 +12,11 @@
 #include <nlohmann/json.hpp>
 
 #include "api/documents.hpp"
-#include "api/http_server.hpp"
-#include "api/metrics.hpp"
+#include "http/server.hpp"
+#include "http/metrics.hpp"
 #include "api/openapi_schemas.hpp"
-#include "api/queries.hpp"
+#include "api/query_handlers.hpp"
+#include "api/route_table.hpp"
 #include "api/requests.hpp"
 #include "api/web_assets.hpp"
 #include "projections/read_models.hpp"
@@ -26,144 +27,18 @@ namespace {
 using nlohmann::json;
 using openapi::schema_ref;
 
-// Who may call: `queue` is a user with the concert's queue token (X-Queue-Token); `stream` the
-// same, either also as a query parameter (EventSource sends no headers).
-enum class access { none, user, queue, stream, admin };
-// What a success sends: JSON of the row's schema, an embedded web file, the Prometheus text or
-// Server-Sent Events.
-enum class content { json, web_file, prometheus, event_stream };
-
-struct outcome {
-    int status;
-    const char* description;
-};
-
-struct errors_at {
-    int status;
-    const char* codes;  // space-separated
-};
-
-struct route_doc {
-    const char* method;
-    const char* path;
-    const char* operation_id;
-    const char* tag;
-    access auth;
-    const char* summary;
-    const char* request;  // the body's schema, or ""
-    std::vector<outcome> successes;
-    const char* response;  // the success body's schema (content::json), or ""
-    std::vector<errors_at> errors;
-    std::vector<const char*> parameters;  // components.parameters beyond the path's and the auth's
-    content sends = content::json;
-};
-
-// Hold errors, in API.md's order of checks: the admission's first.
-constexpr errors_at not_admitted_403 = {403, "QUEUE_TOKEN_INVALID QUEUE_TOKEN_EXPIRED"};
-constexpr errors_at not_admitted_429 = {429, "NOT_YOUR_TURN"};
-constexpr errors_at no_concert = {404, "CONCERT_NOT_FOUND"};
-constexpr errors_at no_reservation = {404, "RESERVATION_NOT_FOUND"};
-constexpr errors_at bad_query = {400, "INVALID_REQUEST"};
-// A history read from RocksDB that failed (an I/O error, a damaged block).
-constexpr errors_at storage_read = {503, "STORAGE_UNAVAILABLE"};
-
-// API.md's routes.
-const std::vector<route_doc>& api_route_docs() {
-    static const std::vector<route_doc> routes = {
-        {"post", "/users", "createUser", "users", access::none, "Create a user and get a user token", "NewUser",
-         {{201, "the new user and its token"}}, "UserCreated", {}, {}},
-        {"get", "/users/me/balance", "getBalance", "users", access::user, "The caller's balance", "",
-         {{200, "the balance"}}, "Balance", {}, {}},
-        {"post", "/users/me/balance/charge", "chargeWallet", "users", access::user, "Charge the wallet", "Charge",
-         {{200, "the balance after the charge"}}, "Balance", {{400, "INVALID_AMOUNT"}, {422, "BALANCE_LIMIT"}}, {}},
-        {"get", "/users/me/balance/history", "listWalletHistory", "users", access::user, "Wallet history, newest first, paged", "",
-         {{200, "a page of entries"}}, "WalletHistory", {bad_query, storage_read}, {"limit", "cursor"}},
-        {"get", "/users/me/reservations", "listMyReservations", "users", access::user, "The caller's reservations, newest first, paged", "",
-         {{200, "a page of reservations"}}, "ReservationPage", {bad_query}, {"limit", "cursor"}},
-        {"post", "/admin/concerts", "createConcert", "catalog", access::admin, "Create a concert", "ConcertRequest",
-         {{201, "the concert's id"}}, "ConcertCreated", {{409, "CONCERT_EXISTS"}}, {}},
-        {"get", "/concerts", "listConcerts", "catalog", access::none, "Every concert with its dates, prices and rules of sale", "",
-         {{200, "the concerts"}}, "ConcertList", {}, {}},
-        {"get", "/concerts/{concertId}/dates", "listDates", "catalog", access::queue, "Dates with at least one available seat", "",
-         {{200, "the dates"}}, "DateList", {not_admitted_403, not_admitted_429, no_concert}, {}},
-        {"get", "/concerts/{concertId}/dates/{date}/seats", "getSeatMap", "catalog", access::queue,
-         "The seat map, ascending by number (gzip with Accept-Encoding: gzip)", "", {{200, "the seats"}}, "SeatMap",
-         {not_admitted_403, not_admitted_429, {404, "CONCERT_NOT_FOUND DATE_NOT_FOUND"}, bad_query}, {"status", "IfNoneMatch"}},
-        {"post", "/concerts/{concertId}/queue", "joinQueue", "queue", access::user, "Enter the waiting room", "",
-         {{201, "joined: a new queue token"}, {200, "this user already has a live token for the concert: that same token"}},
-         "QueueJoined", {no_concert}, {}},
-        {"get", "/concerts/{concertId}/queue", "getQueueStatus", "queue", access::queue, "Queue status, position and estimated wait", "",
-         {{200, "the status"}}, "QueueStatus", {{403, "QUEUE_TOKEN_INVALID"}}, {}},
-        {"get", "/concerts/{concertId}/queue/stream", "streamQueueStatus", "queue", access::stream,
-         "Server-Sent Events of the queue status: one whenever status or position changes", "",
-         {{200, "the event stream; it ends after EXPIRED or COMPLETED"}}, "", {{403, "QUEUE_TOKEN_INVALID"}},
-         {"token", "queueToken"}, content::event_stream},
-        {"post", "/concerts/{concertId}/dates/{date}/seats/{seat}/hold", "holdSeat", "reservations", access::queue,
-         "Hold one seat until now + holdTtlSeconds", "", {{201, "the reservation, HELD"}}, "Reservation",
-         {not_admitted_403, not_admitted_429, no_concert, {422, "DATE_NOT_BOOKABLE INVALID_SEAT"},
-          {409, "SEAT_TAKEN HOLD_LIMIT TICKET_LIMIT"}}, {}},
-        {"post", "/concerts/{concertId}/dates/{date}/holds", "holdSeats", "reservations", access::queue,
-         "Hold several seats, or the best available, together or not at all", "HoldRequest",
-         {{201, "the reservation, HELD"}}, "Reservation",
-         {not_admitted_403, not_admitted_429, no_concert, {422, "DATE_NOT_BOOKABLE INVALID_SEAT"},
-          {409, "SEAT_TAKEN HOLD_LIMIT TICKET_LIMIT NO_ADJACENT_SEATS"}}, {}},
-        {"get", "/reservations/{reservationId}", "getReservation", "reservations", access::user,
-         "A reservation of the caller (another user's is not found)", "", {{200, "the reservation"}}, "Reservation", {no_reservation}, {}},
-        {"delete", "/reservations/{reservationId}", "cancelReservation", "reservations", access::user,
-         "Cancel a hold: its seats are AVAILABLE again", "", {{200, "the reservation, CANCELLED"}}, "Reservation",
-         {no_reservation, {409, "ALREADY_PAID HOLD_EXPIRED RESERVATION_CANCELLED ALREADY_REFUNDED"}}, {}},
-        {"post", "/reservations/{reservationId}/pay", "payReservation", "reservations", access::user,
-         "Pay a hold from the wallet: its seats are SOLD and the queue token COMPLETED", "", {{201, "the payment"}}, "Payment",
-         {{402, "INSUFFICIENT_BALANCE"}, no_reservation, {409, "ALREADY_PAID RESERVATION_CANCELLED ALREADY_REFUNDED"}, {410, "HOLD_EXPIRED"}}, {}},
-        {"post", "/reservations/{reservationId}/refund", "refundReservation", "reservations", access::user,
-         "Refund a CONFIRMED reservation until the concert's refundsUntil: its seats are AVAILABLE again and the price credited to the wallet",
-         "", {{200, "the reservation, REFUNDED"}}, "RefundedReservation",
-         {no_reservation, {409, "NOT_PAID ALREADY_REFUNDED REFUND_NOT_ALLOWED"}, {422, "BALANCE_LIMIT"}}, {}},
-        {"get", "/analytics/concerts/{concertId}", "getAnalytics", "analytics", access::admin,
-         "Sales, holds, refunds and conversion per date; the queue's figures", "", {{200, "the figures"}}, "Analytics", {no_concert}, {}},
-        {"get", "/analytics/concerts/{concertId}/timeline", "getTimeline", "analytics", access::admin,
-         "Queue, holds, sales and revenue by buckets of partition time, oldest first", "", {{200, "the buckets"}}, "Timeline",
-         {bad_query, no_concert}, {"bucketSeconds", "from", "to"}},
-        {"get", "/admin/concerts/{concertId}/dates/{date}/seats/{seat}/history", "getSeatHistory", "analytics", access::admin,
-         "A seat's holds, expiries, cancels, sale and refunds, oldest first, paged", "", {{200, "a page of entries"}}, "SeatHistory",
-         {bad_query, {404, "CONCERT_NOT_FOUND DATE_NOT_FOUND SEAT_NOT_FOUND"}, storage_read}, {"limit", "cursor"}},
-    };
-    return routes;
-}
-
-// The fixed paths of routes.cpp: operations and the web pages' files.
-const std::vector<route_doc>& fixed_path_docs() {
-    static const std::vector<route_doc> routes = {
-        {"get", "/healthz", "getHealth", "operations", access::none, "Liveness: 200 while the process serves", "",
-         {{200, "serving"}}, "Health", {}, {}},
-        {"get", "/readyz", "getReadiness", "operations", access::none,
-         "Readiness: the engine recovered and the projections within 1 s of the log", "", {{200, "ready"}}, "Ready", {{503, "NOT_READY"}}, {}},
-        {"get", "/metrics", "getMetrics", "operations", access::none, "Prometheus metrics", "",
-         {{200, "the Prometheus text format"}}, "", {}, {}, content::prometheus},
-        {"get", "/openapi.json", "getOpenApi", "operations", access::none, "This document", "",
-         {{200, "the OpenAPI document"}}, "OpenApiDocument", {}, {}},
-        {"get", "/", "getFanPage", "pages", access::none,
-         "The fans' web page (HTML; its script and style are /app.js and /app.css)", "", {{200, "the page"}}, "", {}, {"IfNoneMatch"}, content::web_file},
-        {"get", "/app.js", "getFanScript", "pages", access::none, "The fans' page's script", "",
-         {{200, "the script"}}, "", {}, {"IfNoneMatch"}, content::web_file},
-        {"get", "/app.css", "getFanStyle", "pages", access::none, "The fans' page's style sheet (the organizer's page uses it too)", "",
-         {{200, "the style sheet"}}, "", {}, {"IfNoneMatch"}, content::web_file},
-        {"get", "/admin", "getOrganizerPage", "pages", access::none,
-         "The organizer's web page (HTML; it asks for the admin key and sends it as X-Admin-Key; its script and style are /admin.js and /admin.css, on top of /app.css)",
-         "", {{200, "the page"}}, "", {}, {"IfNoneMatch"}, content::web_file},
-        {"get", "/admin.js", "getOrganizerScript", "pages", access::none, "The organizer's page's script", "",
-         {{200, "the script"}}, "", {}, {"IfNoneMatch"}, content::web_file},
-        {"get", "/admin.css", "getOrganizerStyle", "pages", access::none, "The organizer's page's style sheet", "",
-         {{200, "the style sheet"}}, "", {}, {"IfNoneMatch"}, content::web_file},
-    };
-    return routes;
-}
-
 json ref(const char* kind, std::string_view name) {
     return {{"$ref", "#/components/" + std::string(kind) + "/" + std::string(name)}};
 }
 
-bool is_command(const route_doc& r) { return std::string_view(r.method) != "get"; }
+bool is_command(const route& r) { return r.method != boost::beast::http::verb::get; }
+
+// "get", "post"...: the method as an OpenAPI operation key.
+std::string method_key(const route& r) {
+    std::string key(boost::beast::http::to_string(r.method));
+    for (char& c : key) c = static_cast<char>(c - 'A' + 'a');
+    return key;
+}
 
 json security(access auth) {
     const json none = json::array();
@@ -181,7 +56,7 @@ json security(access auth) {
     return json::array();
 }
 
-json parameters(const route_doc& r) {
+json parameters(const route& r) {
     json list = json::array();
     const std::string path = r.path;
     for (std::size_t open = path.find('{'); open != std::string::npos; open = path.find('{', open + 1))
@@ -194,7 +69,7 @@ json parameters(const route_doc& r) {
 }
 
 // Every error code of the row by status: its own, then what its kind adds.
-std::map<int, std::vector<std::string>> error_codes_by_status(const route_doc& r) {
+std::map<int, std::vector<std::string>> error_codes_by_status(const route& r) {
     std::map<int, std::vector<std::string>> by_status;
     auto add = [&](int status, std::string_view codes) {
         std::istringstream words{std::string(codes)};
@@ -235,7 +110,7 @@ json error_doc(int status, const std::vector<std::string>& codes) {
     return response;
 }
 
-json success_content(const route_doc& r) {
+json success_content(const route& r) {
     switch (r.sends) {
         case content::json: return {{"application/json", {{"schema", schema_ref(r.response)}}}};
         case content::prometheus: return {{std::string(prometheus_content_type), {{"schema", {{"type", "string"}}}}}};
@@ -254,7 +129,7 @@ json success_content(const route_doc& r) {
     return json::object();
 }
 
-json responses(const route_doc& r) {
+json responses(const route& r) {
     const bool etag = std::find(r.parameters.begin(), r.parameters.end(), std::string_view("IfNoneMatch")) != r.parameters.end();
     json out = json::object();
     for (const outcome& success : r.successes) {
@@ -268,7 +143,7 @@ json responses(const route_doc& r) {
     return out;
 }
 
-json operation(const route_doc& r) {
+json operation(const route& r) {
     json op = {{"operationId", r.operation_id}, {"tags", {r.tag}}, {"summary", r.summary},
                {"security", security(r.auth)}, {"responses", responses(r)}};
     if (json list = parameters(r); !list.empty()) op["parameters"] = std::move(list);
@@ -278,6 +153,21 @@ json operation(const route_doc& r) {
         op["requestBody"] = {{"required", required}, {"content", {{"application/json", {{"schema", schema_ref(r.request)}}}}}};
     }
     if (std::string_view(r.path).ends_with("/timeline")) op["x-buckets-max"] = projections::timeline_buckets_max;
+    return op;
+}
+
+// HEAD of a GET route: the same checks, statuses and headers, no body.
+json head_operation(const route& r) {
+    json op = operation(r);
+    op["operationId"] = std::string(r.operation_id) + "Head";
+    op["summary"] = std::string("The headers GET ") + r.path + " would answer, without its body";
+    for (auto& [status, response] : op["responses"].items()) {
+        if (response.contains("$ref")) {
+            if (status == "default") response = {{"description", "Any route: 413, 431 or 500, without a body"}};
+            continue;
+        }
+        response.erase("content");
+    }
     return op;
 }
 
@@ -359,7 +249,7 @@ json components() {
           {"adminKey", {{"type", "apiKey"}, {"in", "header"}, {"name", "X-Admin-Key"}, {"description", "the key given at start-up; wrong or missing: 401 UNAUTHORIZED"}}}}}};
 }
 
-// Connection limits, which API.md leaves to the server (api/http_server.hpp). The figures are
+// Connection limits, which API.md leaves to the server (http/server.hpp). The figures are
 // the defaults; /metrics shows the ones in force (encore_http_connections_limit).
 json connection_limits() {
     const server_timeouts timeouts;
@@ -409,8 +299,10 @@ json build() {
                 {"tags", tags()},
                 {"paths", json::object()},
                 {"components", components()}};
-    for (const auto* table : {&api_route_docs(), &fixed_path_docs()}) {
-        for (const route_doc& r : *table) doc["paths"][r.path][r.method] = operation(r);
+    for (const route& r : route_table()) {
+        json& item = doc["paths"][r.path];
+        item[method_key(r)] = operation(r);
+        if (r.method == boost::beast::http::verb::get) item["head"] = head_operation(r);
     }
     return doc;
 }

@@ -8,8 +8,8 @@
 #include <utility>
 
 #include "api/gateway.hpp"
-#include "api/http_server.hpp"
-#include "api/queries.hpp"
+#include "http/server.hpp"
+#include "api/query_handlers.hpp"
 #include "api/requests.hpp"
 #include "events/command.hpp"
 #include "events/types.hpp"

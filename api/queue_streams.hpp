@@ -12,12 +12,15 @@
 #include <string>
 #include <vector>
 
-#include "api/http_server.hpp"
+#include "http/server.hpp"
 #include "api/requests.hpp"
 #include "api/tokens.hpp"
 #include "projections/read_models.hpp"
 
 namespace encore::api {
+
+// The router and its handlers are written against the HTTP layer's types (http/).
+using namespace encore::http;
 
 class queue_streams {
 public:

@@ -5,6 +5,7 @@
 #include <set>
 #include <vector>
 
+#include "events/text.hpp"
 #include "events/types.hpp"
 
 namespace encore::api {
@@ -78,16 +79,7 @@ std::optional<std::string_view> request_context::query_param(std::string_view na
     return std::nullopt;
 }
 
-std::string page_cursor(std::string_view position) {
-    static constexpr char hex[] = "0123456789abcdef";
-    std::string out;
-    out.reserve(position.size() * 2);
-    for (unsigned char b : position) {
-        out.push_back(hex[b >> 4]);
-        out.push_back(hex[b & 15]);
-    }
-    return out;
-}
+std::string page_cursor(std::string_view position) { return hex(position); }
 
 std::optional<page_request> request_context::paging() {
     page_request page;

@@ -10,9 +10,12 @@
 
 #include <nlohmann/json.hpp>
 
-#include "api/http_server.hpp"
+#include "http/server.hpp"
 
 namespace encore::api {
+
+// The router and its handlers are written against the HTTP layer's types (http/).
+using namespace encore::http;
 
 // Lists that grow with use are paged (API.md): ?limit=1..1000 (default 100) and ?cursor=C.
 inline constexpr std::size_t page_limit_default = 100;

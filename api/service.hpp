@@ -16,14 +16,17 @@
 #include <span>
 #include <string>
 
-#include "api/http_server.hpp"
-#include "api/metrics.hpp"
+#include "http/server.hpp"
+#include "http/metrics.hpp"
 #include "api/tokens.hpp"
 #include "events/event.hpp"
 #include "events/log.hpp"
 #include "projections/read_models.hpp"
 
 namespace encore::api {
+
+// The router and its handlers are written against the HTTP layer's types (http/).
+using namespace encore::http;
 
 // How often the housekeeping thread times out waiters and feeds the queue streams.
 inline constexpr std::chrono::milliseconds queue_stream_poll{250};

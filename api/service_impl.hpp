@@ -6,9 +6,9 @@
 #include <mutex>
 #include <thread>
 
-#include "api/commands.hpp"
+#include "api/command_handlers.hpp"
 #include "api/gateway.hpp"
-#include "api/queries.hpp"
+#include "api/query_handlers.hpp"
 #include "api/queue_streams.hpp"
 #include "api/requests.hpp"
 #include "api/seat_maps.hpp"
@@ -42,5 +42,14 @@ struct service::impl {
     void route(request_context& rc);
     void run_housekeeping();
 };
+
+// The handlers of the fixed paths (routes.cpp): the probes, /metrics, /openapi.json, the pages.
+namespace operations {
+void health(service::impl& s, request_context& rc);
+void readiness(service::impl& s, request_context& rc);
+void metrics(service::impl& s, request_context& rc);
+void openapi(service::impl& s, request_context& rc);
+void web_file(service::impl& s, request_context& rc);
+}  // namespace operations
 
 }  // namespace encore::api

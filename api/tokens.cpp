@@ -13,6 +13,8 @@
 #include <openssl/params.h>
 #include <openssl/rand.h>
 
+#include "events/text.hpp"
+
 namespace encore::api {
 namespace {
 
@@ -27,67 +29,6 @@ constexpr std::size_t user_payload_bytes = header_bytes + claim_bytes;
 constexpr std::size_t queue_payload_bytes = header_bytes + 3 * claim_bytes;
 constexpr std::size_t mac_bytes = 32;  // SHA-256
 constexpr std::size_t secret_bytes_generated = 32;
-
-constexpr std::string_view base64url_alphabet =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-std::string base64url_encode(std::span<const std::uint8_t> bytes) {
-    std::string out;
-    out.reserve((bytes.size() * 4 + 2) / 3);
-    std::size_t i = 0;
-    for (; i + 3 <= bytes.size(); i += 3) {
-        const std::uint32_t n = (bytes[i] << 16) | (bytes[i + 1] << 8) | bytes[i + 2];
-        out += base64url_alphabet[(n >> 18) & 63];
-        out += base64url_alphabet[(n >> 12) & 63];
-        out += base64url_alphabet[(n >> 6) & 63];
-        out += base64url_alphabet[n & 63];
-    }
-    const std::size_t rest = bytes.size() - i;
-    if (rest == 1) {
-        const std::uint32_t n = bytes[i] << 16;
-        out += base64url_alphabet[(n >> 18) & 63];
-        out += base64url_alphabet[(n >> 12) & 63];
-    } else if (rest == 2) {
-        const std::uint32_t n = (bytes[i] << 16) | (bytes[i + 1] << 8);
-        out += base64url_alphabet[(n >> 18) & 63];
-        out += base64url_alphabet[(n >> 12) & 63];
-        out += base64url_alphabet[(n >> 6) & 63];
-    }
-    return out;
-}
-
-int base64url_value(char c) {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '-') return 62;
-    if (c == '_') return 63;
-    return -1;
-}
-
-// Strict: no padding, no whitespace, exactly `expected_bytes` of output, and the unused low bits
-// of the last character must be zero (otherwise two texts would decode to the same bytes and a
-// modified token could still verify).
-bool base64url_decode(std::string_view text, std::span<std::uint8_t> out) {
-    const std::size_t expected_chars = (out.size() * 4 + 2) / 3;
-    if (text.size() != expected_chars) return false;
-    std::uint32_t accumulator = 0;
-    int bits = 0;
-    std::size_t written = 0;
-    for (const char c : text) {
-        const int value = base64url_value(c);
-        if (value < 0) return false;
-        accumulator = (accumulator << 6) | static_cast<std::uint32_t>(value);
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            assert(written < out.size());
-            out[written++] = static_cast<std::uint8_t>((accumulator >> bits) & 0xff);
-        }
-    }
-    const bool leftover_bits_zero = (accumulator & ((1u << bits) - 1)) == 0;
-    return written == out.size() && leftover_bits_zero;
-}
 
 void put_u64(std::uint8_t* at, std::uint64_t value) {
     for (int i = 7; i >= 0; --i) {
@@ -232,13 +173,7 @@ std::string generate_secret() {
         std::fputs("encore: the random source failed while generating a secret\n", stderr);
         std::abort();
     }
-    constexpr std::string_view hex = "0123456789abcdef";
-    std::string secret;
-    secret.reserve(bytes.size() * 2);
-    for (const unsigned char b : bytes) {
-        secret += hex[b >> 4];
-        secret += hex[b & 0x0f];
-    }
+    std::string secret = hex(bytes);
     OPENSSL_cleanse(bytes.data(), bytes.size());
     return secret;
 }

@@ -6,6 +6,8 @@
 #include <cstring>
 #include <memory>
 
+#include "events/text.hpp"
+
 namespace encore {
 
 chain_link chain_next(const chain_link& previous, std::string_view event_bytes) {
@@ -45,15 +47,6 @@ bool unseal(std::string_view record, sealed_event& out) {
     return true;
 }
 
-std::string to_hex(const chain_link& link) {
-    static constexpr char digits[] = "0123456789abcdef";
-    std::string s;
-    s.reserve(64);
-    for (auto b : link) {
-        s.push_back(digits[b >> 4]);
-        s.push_back(digits[b & 15]);
-    }
-    return s;
-}
+std::string to_hex(const chain_link& link) { return hex(link); }
 
 }  // namespace encore

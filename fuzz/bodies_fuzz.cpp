@@ -40,10 +40,10 @@ const body_route routes[] = {
 };
 
 void parsers(std::string body, bool empty_ok) {
-    api::http_request request{http::verb::post, "/admin/concerts", 11};
+    encore::http::http_request request{http::verb::post, "/admin/concerts", 11};
     request.body() = std::move(body);
     std::optional<unsigned> answered;
-    api::request_context rc(std::move(request), api::callback_responder([&answered](api::http_response r, std::string_view) {
+    api::request_context rc(std::move(request), encore::http::callback_responder([&answered](encore::http::http_response r, std::string_view) {
                                 answered = r.result_int();
                             }));
     auto object = rc.json_object(empty_ok);
@@ -64,7 +64,7 @@ void parsers(std::string body, bool empty_ok) {
 }
 
 void route(const body_route& r, std::string_view body) {
-    api::http_request request{http::verb::post, fuzz::with_placeholders(r.target), 11};
+    encore::http::http_request request{http::verb::post, fuzz::with_placeholders(r.target), 11};
     request.set(http::field::host, "fuzz");
     request.set(http::field::content_type, "application/json");
     for (const auto& [name, value] : r.headers) request.set(name, fuzz::with_placeholders(value));

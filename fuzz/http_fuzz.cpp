@@ -1,5 +1,5 @@
 // libFuzzer target: raw bytes read as a connection's requests, exactly as the server's session
-// reads them (api::read_request: the same Beast parser, limits and framing checks), each request
+// reads them (encore::http::read_request: the same Beast parser, limits and framing checks), each request
 // handed to the router of an in-process node (node_harness.hpp) and its answer awaited. Up to
 // pipelined_requests_max requests per input, as a session reads ahead; a framing error ends the
 // input, as it ends a connection.
@@ -13,7 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "api/http_server.hpp"
+#include "http/server.hpp"
 #include "fuzz/node_harness.hpp"
 
 using namespace encore;
@@ -26,8 +26,8 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const std::string input = fuzz::with_placeholders({reinterpret_cast<const char*>(data), size});
     std::string_view rest = input;
-    for (std::size_t n = 0; n < api::pipelined_requests_max && !rest.empty(); ++n) {
-        api::request_reading read = api::read_request(rest);
+    for (std::size_t n = 0; n < encore::http::pipelined_requests_max && !rest.empty(); ++n) {
+        encore::http::request_reading read = encore::http::read_request(rest);
         if (read.refusal) {
             const unsigned status = read.refusal->result_int();
             fuzz::require(status == 400 || status == 413 || status == 431, "a parser refusal that is not 400, 413 or 431");
@@ -36,7 +36,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         if (!read.request) return 0;  // the input ends inside a request
         rest.remove_prefix(read.consumed);
         const bool head = read.request->method() == boost::beast::http::verb::head;
-        api::http_response answer = fuzz::handle(std::move(*read.request));
+        encore::http::http_response answer = fuzz::handle(std::move(*read.request));
         const unsigned status = answer.result_int();
         fuzz::require(status >= 100 && status <= 599, "a status out of range");
         fuzz::require(status < 500 || status == 501, "a 5xx answer: " + std::to_string(status) + " " + answer.body());

@@ -16,7 +16,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "api/node.hpp"
+#include "node/node.hpp"
 #include "engine/runner/partition_runner.hpp"
 #include "events/time.hpp"
 
@@ -34,7 +34,7 @@ constexpr std::chrono::seconds ready_wait_max{60};
 
 struct running_node {
     std::string data_dir;
-    std::unique_ptr<api::node> node;
+    std::unique_ptr<encore::node> node;
     std::vector<std::pair<std::string, std::string>> placeholders;
 };
 running_node* running = nullptr;
@@ -47,9 +47,9 @@ void stop_node() {
     std::filesystem::remove_all(running->data_dir, ignored);
 }
 
-api::http_request request_of(http::verb method, std::string target, std::string body,
+encore::http::http_request request_of(http::verb method, std::string target, std::string body,
                              std::vector<std::pair<std::string, std::string>> headers = {}) {
-    api::http_request request{method, target, 11};
+    encore::http::http_request request{method, target, 11};
     request.set(http::field::host, "fuzz");
     for (auto& [name, value] : headers) request.set(name, value);
     request.body() = std::move(body);
@@ -57,8 +57,8 @@ api::http_request request_of(http::verb method, std::string target, std::string 
     return request;
 }
 
-nlohmann::json json_answer(api::http_request request, unsigned expected_status) {
-    api::http_response answer = handle(std::move(request));
+nlohmann::json json_answer(encore::http::http_request request, unsigned expected_status) {
+    encore::http::http_response answer = handle(std::move(request));
     require(answer.result_int() == expected_status, "start: unexpected status " + std::to_string(answer.result_int()) +
                                                         ": " + answer.body());
     return nlohmann::json::parse(answer.body());
@@ -96,7 +96,7 @@ void start_node() {
     std::string pattern = (std::filesystem::temp_directory_path() / "encore-fuzz-XXXXXX").string();
     require(mkdtemp(pattern.data()) != nullptr, "start: mkdtemp failed");
     running->data_dir = pattern;
-    api::node_options options;
+    encore::node_options options;
     options.data_dir = pattern;
     options.port = 0;
     options.admin_key = admin_key;
@@ -104,8 +104,8 @@ void start_node() {
     options.partitions = partitions;
     options.demo = true;
     options.http_threads = 1;
-    options.backend = api::embedded_backend{.sync = false};  // the fuzzer needs speed, not durability
-    auto started = api::node::start(options);
+    options.backend = encore::embedded_backend{.sync = false};  // the fuzzer needs speed, not durability
+    auto started = encore::node::start(options);
     require(started.ok(), "start: " + (started.ok() ? std::string() : started.err().message));
     running->node = std::move(started).value();
     std::atexit(stop_node);
@@ -127,14 +127,14 @@ std::string with_placeholders(std::string_view input) {
     return out;
 }
 
-api::http_response handle(api::http_request request) {
+encore::http::http_response handle(encore::http::http_request request) {
     struct answer_slot {
         std::mutex mutex;
         std::condition_variable done;
-        std::optional<api::http_response> response;
+        std::optional<encore::http::http_response> response;
     };
     auto slot = std::make_shared<answer_slot>();
-    auto respond = api::callback_responder([slot](api::http_response response, std::string_view) {
+    auto respond = encore::http::callback_responder([slot](encore::http::http_response response, std::string_view) {
         std::lock_guard lock(slot->mutex);
         slot->response = std::move(response);
         slot->done.notify_one();

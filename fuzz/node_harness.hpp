@@ -16,7 +16,7 @@
 #include <string>
 #include <string_view>
 
-#include "api/http_server.hpp"
+#include "http/server.hpp"
 
 namespace encore::fuzz {
 
@@ -28,7 +28,7 @@ std::string with_placeholders(std::string_view input);
 
 // Hands `request` to the node's router and returns its answer. Aborts when no answer comes in
 // a minute (the router promises one within command_outcome_timeout).
-api::http_response handle(api::http_request request);
+encore::http::http_response handle(encore::http::http_request request);
 
 // Aborts, printing `what`, unless `condition` holds: the finding is the input.
 void require(bool condition, std::string_view what);

@@ -233,12 +233,14 @@ std::optional<queue_view> rocks_read_models::queue(concert_id c, user_id u, time
     return v;
 }
 
-std::optional<event> rocks_read_models::outcome(log_position request) const {
+result<std::optional<event>> rocks_read_models::outcome(log_position request) const {
     auto raw = read_store(keys::outcome_key(request));
-    if (!raw) return std::nullopt;
-    auto e = decode_event(*raw);
-    if (!e) return std::nullopt;
-    return std::move(e).value();
+    if (!raw) return raw.err();
+    if (!*raw) return std::optional<event>{};
+    auto e = decode_event(**raw);
+    if (!e) return error{errc::corrupt, "the stored outcome of " + std::to_string(request.partition) + ":" +
+                                            std::to_string(request.offset) + ": " + e.err().message};
+    return std::optional<event>(std::move(e).value());
 }
 
 std::optional<concert_analytics> rocks_read_models::analytics(concert_id c) const {

@@ -131,11 +131,12 @@ std::optional<std::string> rocks_read_models::read(const std::string& key) const
     return *value;
 }
 
-std::optional<std::string> rocks_read_models::read_store(const std::string& key) const {
+result<std::optional<std::string>> rocks_read_models::read_store(const std::string& key) const {
     std::string value;
     rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), key, &value);
-    if (!s.ok()) return std::nullopt;  // not found, or an I/O error a query cannot report
-    return value;
+    if (s.IsNotFound()) return std::optional<std::string>{};
+    if (!s.ok()) return io_error(s);
+    return std::optional<std::string>(std::move(value));
 }
 
 const image::shard& rocks_read_models::shard_of(concert_id c) const {

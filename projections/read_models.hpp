@@ -170,8 +170,9 @@ public:
     // The user's latest ticket at the concert, or nullopt if they never queued. `now` (wall clock)
     // ends the window the admission rate is measured over; 0 ends it at the latest admission.
     virtual std::optional<queue_view> queue(concert_id c, user_id u, time_ms now = 0) const = 0;
-    // The final event that answered the client request at `request`, once projected.
-    virtual std::optional<event> outcome(log_position request) const = 0;
+    // The final event that answered the client request at `request`, once projected (nullopt
+    // before). Outcomes are read from RocksDB: an I/O error or a damaged record is an error.
+    virtual result<std::optional<event>> outcome(log_position request) const = 0;
     virtual std::optional<concert_analytics> analytics(concert_id c) const = 0;
     virtual std::uint64_t waiting_total() const = 0;  // for /metrics
     // Per concert, waiting and active users, ascending by id (for /metrics).

@@ -2,6 +2,8 @@
 
 #include "projections/rebuild.hpp"
 
+#include "events/text.hpp"
+
 #include <algorithm>
 #include <array>
 #include <atomic>
@@ -33,17 +35,6 @@ constexpr std::size_t shown_value_bytes_max = 48;
 // Keys compared between two calls of the progress callback.
 constexpr std::uint64_t progress_every_keys = 1u << 16;
 
-std::string hex(std::string_view bytes, std::size_t max = SIZE_MAX) {
-    static constexpr char digits[] = "0123456789abcdef";
-    std::string out;
-    for (std::size_t i = 0; i < bytes.size() && i < max; ++i) {
-        const auto b = static_cast<std::uint8_t>(bytes[i]);
-        out += digits[b >> 4];
-        out += digits[b & 0xF];
-    }
-    if (bytes.size() > max) out += "...";
-    return out;
-}
 
 std::string values_differ(std::string_view stored, std::string_view rebuilt) {
     return "the stored value differs from the rebuild: stored " + hex(stored, shown_value_bytes_max) + ", rebuilt " +

@@ -88,7 +88,7 @@ public:
     page<reservation> reservations_page(user_id u, std::string_view after, std::size_t limit) const override;
     result<page<history_entry>> history_page(user_id u, std::string_view after, std::size_t limit) const override;
     std::optional<queue_view> queue(concert_id c, user_id u, time_ms now) const override;
-    std::optional<event> outcome(log_position request) const override;
+    result<std::optional<event>> outcome(log_position request) const override;
     std::optional<concert_analytics> analytics(concert_id c) const override;
     std::uint64_t waiting_total() const override;
     std::vector<queue_figures> queue_totals() const override;
@@ -123,7 +123,7 @@ private:
     std::optional<std::string> read(const std::string& key) const;
     const image::shard& shard_of(concert_id c) const;
     // A key kept in RocksDB only (an outcome).
-    std::optional<std::string> read_store(const std::string& key) const;
+    result<std::optional<std::string>> read_store(const std::string& key) const;
 
     options options_;
     std::unique_ptr<rocksdb::DB> db_;

@@ -25,7 +25,7 @@
 #include "events/diagnostics.hpp"
 #include "events/log/kafka_mock.hpp"
 #include "events/types.hpp"
-#include "tools/commands.hpp"
+#include "tools/subcommands.hpp"
 
 namespace encore::tools {
 namespace {

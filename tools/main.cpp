@@ -6,7 +6,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "tools/commands.hpp"
+#include "tools/subcommands.hpp"
 
 namespace encore::tools {
 
@@ -186,6 +186,9 @@ usage:
       then restarts the node with the queue full, checks that no seat was sold twice and reads
       the checkpoint figures from /metrics. --capacity is the queue's activeCapacity. Users
       1..10,000,000; takes several minutes at a million. Prints a JSON line.
+  encore bench kafka [--records 20000] [--appends 20] [--kafka-config KEY=VALUE]...
+      What Kafka mode adds to a record: the envelope's rendering and unwrap against the plain
+      codec (ns per record), and append-to-read latency on an in-process mock cluster.
 )";
 
 }  // namespace
@@ -219,6 +222,7 @@ int main(int argc, char** argv) {
         if (command == "bench" && argc >= 3 && std::string(argv[2]) == "http") return bench_http(arguments(argc, argv, 3, {"--kafka"}));
         if (command == "bench" && argc >= 3 && std::string(argv[2]) == "onsale") return bench_onsale(arguments(argc, argv, 3, {}));
         if (command == "bench" && argc >= 3 && std::string(argv[2]) == "picks") return bench_picks(arguments(argc, argv, 3, {}));
+        if (command == "bench" && argc >= 3 && std::string(argv[2]) == "kafka") return bench_kafka(arguments(argc, argv, 3, {}));
         throw usage_error{"unknown command '" + command + "'"};
     } catch (const usage_error& e) {
         std::fprintf(stderr, "encore: %s\n\n%s", e.message.c_str(), usage);

@@ -6,10 +6,11 @@
 #include <fstream>
 #include <iterator>
 
-#include "api/node.hpp"
+#include "node/node.hpp"
 #include "events/diagnostics.hpp"
 #include "events/types.hpp"
-#include "tools/commands.hpp"
+#include "replay/source.hpp"
+#include "tools/subcommands.hpp"
 
 namespace encore::tools {
 namespace {
@@ -42,8 +43,8 @@ constexpr std::uint64_t storage_reserve_mb_max = 1u << 20;
 const std::set<std::string> kafka_flags = {"--kafka",        "--node-id",  "--topic-prefix",
                                            "--kafka-config", "--group-id", "--session-timeout-ms"};
 
-api::kafka_backend kafka_settings(const arguments& args) {
-    api::kafka_backend k;
+encore::kafka_backend kafka_settings(const arguments& args) {
+    encore::kafka_backend k;
     k.bootstrap = *args.text("--kafka");
     auto node_id = args.text("--node-id");
     if (!node_id || node_id->empty()) throw usage_error{"--node-id (or ENCORE_NODE_ID) is required in Kafka mode"};
@@ -57,7 +58,7 @@ api::kafka_backend kafka_settings(const arguments& args) {
     return k;
 }
 
-api::node_options node_settings(const arguments& args) {
+encore::node_options node_settings(const arguments& args) {
     const bool kafka = args.text("--kafka").has_value();
     std::set<std::string> known = common_flags;
     known.insert((kafka ? kafka_flags : embedded_flags).begin(), (kafka ? kafka_flags : embedded_flags).end());
@@ -65,7 +66,7 @@ api::node_options node_settings(const arguments& args) {
         const bool other_mode = (kafka ? embedded_flags : kafka_flags).contains(*bad);
         throw usage_error{"unknown flag " + *bad + (other_mode ? (kafka ? " (not in Kafka mode)" : " (Kafka mode only)") : "")};
     }
-    api::node_options o;
+    encore::node_options o;
     auto dir = args.text("--data-dir");
     if (!dir) throw usage_error{"--data-dir (or ENCORE_DATA_DIR) is required"};
     o.data_dir = *dir;
@@ -80,11 +81,11 @@ api::node_options node_settings(const arguments& args) {
     if (!o.token_secret.empty() && o.token_secret.size() < 32) throw usage_error{"--token-secret must be at least 32 characters"};
     o.http_threads = static_cast<unsigned>(args.number("--http-threads", 2));
     if (o.http_threads < 1 || o.http_threads > 64) throw usage_error{"--http-threads must be 1..64"};
-    const auto connections_max = args.number("--connections-max", api::connections_max_default);
+    const auto connections_max = args.number("--connections-max", http::connections_max_default);
     if (connections_max < 1 || connections_max > connections_flag_max)
         throw usage_error{"--connections-max must be 1.." + std::to_string(connections_flag_max)};
     o.connections_max = static_cast<std::size_t>(connections_max);
-    const auto per_client = args.number("--connections-per-client-max", api::connections_per_client_max_default);
+    const auto per_client = args.number("--connections-per-client-max", http::connections_per_client_max_default);
     if (per_client < 1 || per_client > connections_flag_max)
         throw usage_error{"--connections-per-client-max must be 1.." + std::to_string(connections_flag_max)};
     o.connections_per_client_max = static_cast<std::size_t>(per_client);
@@ -92,7 +93,7 @@ api::node_options node_settings(const arguments& args) {
         o.backend = kafka_settings(args);
     } else {
         o.demo = args.flag("--demo");
-        api::embedded_backend embedded;
+        encore::embedded_backend embedded;
         const auto reserve_mb = args.number("--storage-reserve-mb", embedded.free_bytes_reserve >> 20);
         if (reserve_mb > storage_reserve_mb_max)
             throw usage_error{"--storage-reserve-mb must be 0.." + std::to_string(storage_reserve_mb_max)};
@@ -141,17 +142,34 @@ std::optional<std::uint32_t> partitions_flag(const arguments& args) {
     return static_cast<std::uint32_t>(n);
 }
 
+replay::source open_source(const arguments& args, const std::string& client_id) {
+    try {
+        if (auto bootstrap = args.text("--kafka")) {
+            return replay::source::kafka({.bootstrap = *bootstrap,
+                                          .partitions = partitions_flag(args).value_or(0),
+                                          .topic_prefix = args.text("--topic-prefix", ""),
+                                          .config = kafka_config(args),
+                                          .client_id = client_id});
+        }
+        auto dir = args.text("--data-dir");
+        if (!dir) throw usage_error{"--data-dir is required"};
+        return replay::source::data_dir(*dir, partitions_flag(args));
+    } catch (const replay::wrong_request& e) {
+        throw usage_error{e.message};  // a --partitions the log does not have: the caller's mistake
+    }
+}
+
 int serve(const arguments& args) {
-    const api::node_options o = node_settings(args);
+    const encore::node_options o = node_settings(args);
     // Block the stop signals before any thread starts, so that only the wait below receives them.
     sigset_t stop_signals = block_stop_signals();
 
-    auto node = api::node::start(o);
+    auto node = encore::node::start(o);
     if (!node) {
         diag::error("serve", "cannot start", {{"error", node.err().message}});
         return 1;
     }
-    if (const auto* k = std::get_if<api::kafka_backend>(&o.backend)) {
+    if (const auto* k = std::get_if<encore::kafka_backend>(&o.backend)) {
         std::printf("encore serving on http://%s:%u (kafka %s, node %s, %u partitions, data in %s)\n", o.host.c_str(),
                     (*node)->port(), k->bootstrap.c_str(), k->node_id.c_str(), o.partitions, o.data_dir.c_str());
     } else {

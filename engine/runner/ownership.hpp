@@ -18,7 +18,7 @@
 // Threads: assign(), revoke() and the queries may be called from any thread (revoke() blocks); one
 // worker thread of its own supervises and stops the runners, and starts one recovery thread per
 // partition taken over, so that the partitions of a failed process are recovered in parallel.
-// Owned by the process wiring (api/node, in both modes: embedded assigns every partition); depends on the log interface only, never on a
+// Owned by the process wiring (node/node, in both modes: embedded assigns every partition); depends on the log interface only, never on a
 // backend.
 
 #include <chrono>

@@ -1,6 +1,7 @@
 #include "events/log/embedded_log.hpp"
 #include "events/diagnostics.hpp"
 #include "events/log/durable_ends.hpp"
+#include "events/log/record_keys.hpp"
 #include "events/rocksdb_logger.hpp"
 
 #include <rocksdb/convenience.h>
@@ -38,6 +39,8 @@
 namespace encore {
 namespace {
 
+using namespace log_keys;
+
 // ---- Limits and names --------------------------------------------------------------------------
 
 // Metadata and checkpoints are single RocksDB values (at most 4 GiB each); these keep them far from
@@ -60,63 +63,12 @@ constexpr std::uint64_t rocksdb_wal_bytes_max = std::uint64_t{256} << 20;
 constexpr std::size_t log_write_buffer_bytes = std::size_t{16} << 20;
 constexpr std::size_t log_write_buffers_total_bytes = std::size_t{48} << 20;
 
-// Keys under this prefix in `meta` belong to the log itself.
-constexpr std::string_view reserved_meta_prefix = "log.";
-constexpr std::string_view partitions_meta_key = "log.partitions";
-
-constexpr std::size_t partition_key_bytes = 4;
-constexpr std::size_t record_key_bytes = partition_key_bytes + 8;
-
 // The column families, in the order of the descriptors given to DB::Open. RocksDB requires the
 // default family to be listed; nothing is written to it.
 enum family_index : std::size_t { default_family, commands_family, events_family, checkpoints_family,
                                   meta_family, family_count };
-constexpr std::array<std::string_view, family_count> family_names = {"default", "commands", "events",
-                                                                      "checkpoints", "meta"};
-
-// ---- Keys: big-endian so that RocksDB's byte order is (partition, offset) order ------------------
-
-using partition_key = std::array<char, partition_key_bytes>;
-using record_key = std::array<char, record_key_bytes>;
-
-void put_big_endian(char* out, std::uint64_t value, std::size_t bytes) {
-    for (std::size_t i = 0; i < bytes; ++i) {
-        out[i] = static_cast<char>((value >> (8 * (bytes - 1 - i))) & 0xff);
-    }
-}
-
-std::uint64_t get_big_endian(const char* in, std::size_t bytes) {
-    std::uint64_t value = 0;
-    for (std::size_t i = 0; i < bytes; ++i) value = (value << 8) | static_cast<unsigned char>(in[i]);
-    return value;
-}
-
-partition_key encode_partition_key(std::uint32_t partition) {
-    partition_key key{};
-    put_big_endian(key.data(), partition, partition_key_bytes);
-    return key;
-}
-
-record_key encode_record_key(std::uint32_t partition, std::uint64_t offset) {
-    record_key key{};
-    put_big_endian(key.data(), partition, partition_key_bytes);
-    put_big_endian(key.data() + partition_key_bytes, offset, record_key_bytes - partition_key_bytes);
-    return key;
-}
-
-rocksdb::Slice as_slice(const auto& key) { return rocksdb::Slice(key.data(), key.size()); }
-
-std::uint32_t key_partition(const rocksdb::Slice& key) {
-    return static_cast<std::uint32_t>(get_big_endian(key.data(), partition_key_bytes));
-}
-
-std::uint64_t key_offset(const rocksdb::Slice& key) {
-    return get_big_endian(key.data() + partition_key_bytes, record_key_bytes - partition_key_bytes);
-}
-
-error io_error(std::string_view what, const rocksdb::Status& status) {
-    return error{errc::io, std::string(what) + ": " + status.ToString()};
-}
+constexpr std::array<std::string_view, family_count> family_names = {"default", commands_family_name, events_family_name,
+                                                                      checkpoints_family_name, meta_family_name};
 
 // There is nobody to tell about a failure while closing; the call site names the decision.
 void ignore_status(const rocksdb::Status&) {}
@@ -644,25 +596,6 @@ rocksdb::DBOptions database_options(const std::string& directory) {
     // A torn tail after a crash holds only unacknowledged writes: drop it and open with the rest.
     options.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
     return options;
-}
-
-// Each partition's end is one past its last key, found by seeking backwards from its largest key.
-result<std::vector<std::uint64_t>> recover_ends(rocksdb::DB& db, rocksdb::ColumnFamilyHandle& family,
-                                                std::uint32_t partitions) {
-    std::vector<std::uint64_t> ends(partitions, 0);
-    std::unique_ptr<rocksdb::Iterator> it(db.NewIterator(rocksdb::ReadOptions(), &family));
-    for (std::uint32_t p = 0; p < partitions; ++p) {
-        const record_key last_possible = encode_record_key(p, std::numeric_limits<std::uint64_t>::max());
-        it->SeekForPrev(as_slice(last_possible));
-        if (!it->Valid()) continue;
-        const rocksdb::Slice key = it->key();
-        if (key.size() != record_key_bytes) {
-            return error{errc::corrupt, family.GetName() + ": a key of " + std::to_string(key.size()) + " bytes"};
-        }
-        if (key_partition(key) == p) ends[p] = key_offset(key) + 1;
-    }
-    if (!it->status().ok()) return io_error(family.GetName() + ": recovering partition ends", it->status());
-    return ends;
 }
 
 // The partition count is written on first open and must match on every later one.

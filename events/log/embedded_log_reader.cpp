@@ -16,41 +16,12 @@
 #include <rocksdb/options.h>
 
 #include "events/log/embedded_log.hpp"
+#include "events/log/record_keys.hpp"
 
 namespace encore {
 namespace {
 
-// The key layout of events/log/README.md: big-endian (u32 partition, u64 offset) in the `commands`
-// and `events` column families, the partition count as decimal text under `log.partitions` in
-// `meta`.
-constexpr std::size_t partition_key_bytes = 4;
-constexpr std::size_t record_key_bytes = partition_key_bytes + 8;
-constexpr std::string_view partitions_meta_key = "log.partitions";
-constexpr std::string_view commands_family_name = "commands";
-constexpr std::string_view events_family_name = "events";
-constexpr std::string_view meta_family_name = "meta";
-
-using record_key = std::array<char, record_key_bytes>;
-
-record_key encode_record_key(std::uint32_t partition, std::uint64_t offset) {
-    record_key key{};
-    for (std::size_t i = 0; i < partition_key_bytes; ++i)
-        key[i] = static_cast<char>((partition >> (8 * (partition_key_bytes - 1 - i))) & 0xff);
-    for (std::size_t i = 0; i < 8; ++i) key[partition_key_bytes + i] = static_cast<char>((offset >> (8 * (7 - i))) & 0xff);
-    return key;
-}
-
-std::uint64_t big_endian(const char* in, std::size_t bytes) {
-    std::uint64_t value = 0;
-    for (std::size_t i = 0; i < bytes; ++i) value = (value << 8) | static_cast<unsigned char>(in[i]);
-    return value;
-}
-
-rocksdb::Slice as_slice(const record_key& key) { return rocksdb::Slice(key.data(), key.size()); }
-
-error io_error(const std::string& what, const rocksdb::Status& status) {
-    return error{errc::io, what + ": " + status.ToString()};
-}
+using namespace log_keys;
 
 // A stream of the view: reads are bounded by the end found at open. A read that starts where the
 // partition's previous read ended goes on with that read's iterator (a scan's reads, the common
@@ -124,7 +95,7 @@ private:
         for (; expected < until && it.Valid() && bytes < embedded_log_read_bytes_max; it.Next()) {
             const rocksdb::Slice key = it.key();
             if (key.size() != record_key_bytes) return error{errc::corrupt, family_.GetName() + ": a key of " + std::to_string(key.size()) + " bytes"};
-            const std::uint64_t offset = big_endian(key.data() + partition_key_bytes, 8);
+            const std::uint64_t offset = key_offset(key);
             if (offset != expected) {
                 return error{errc::corrupt, family_.GetName() + ": partition " + std::to_string(partition) + " has no offset " +
                                                 std::to_string(expected) + " below its end " + std::to_string(end)};
@@ -155,21 +126,6 @@ private:
     const std::vector<std::uint64_t> ends_;
     std::vector<cursor> cursors_;
 };
-
-result<std::vector<std::uint64_t>> find_ends(rocksdb::DB& db, rocksdb::ColumnFamilyHandle& family, std::uint32_t partitions) {
-    std::vector<std::uint64_t> ends(partitions, 0);
-    std::unique_ptr<rocksdb::Iterator> it(db.NewIterator(rocksdb::ReadOptions(), &family));
-    for (std::uint32_t p = 0; p < partitions; ++p) {
-        const record_key last_possible = encode_record_key(p, std::numeric_limits<std::uint64_t>::max());
-        it->SeekForPrev(as_slice(last_possible));
-        if (!it->Valid()) continue;
-        const rocksdb::Slice key = it->key();
-        if (key.size() != record_key_bytes) return error{errc::corrupt, family.GetName() + ": a key of " + std::to_string(key.size()) + " bytes"};
-        if (big_endian(key.data(), partition_key_bytes) == p) ends[p] = big_endian(key.data() + partition_key_bytes, 8) + 1;
-    }
-    if (!it->status().ok()) return io_error(family.GetName() + ": finding the partition ends", it->status());
-    return ends;
-}
 
 // The instance's own files (its info log) go to a fresh directory under the temporary folder,
 // never into the directory it reads.
@@ -247,9 +203,9 @@ result<unit> embedded_log_reader::state::open(const embedded_log_reader_options&
         return error{errc::invalid, "embedded log reader: " + dir + " was created with " + std::to_string(partitions) +
                                         " partitions, not " + std::to_string(*options.partitions)};
     }
-    auto command_ends = find_ends(*db, *family(commands_family_name), partitions);
+    auto command_ends = recover_ends(*db, *family(commands_family_name), partitions);
     if (!command_ends) return command_ends.err();
-    auto event_ends = find_ends(*db, *family(events_family_name), partitions);
+    auto event_ends = recover_ends(*db, *family(events_family_name), partitions);
     if (!event_ends) return event_ends.err();
     commands = std::make_unique<reader_stream>(*db, *family(commands_family_name), std::move(*command_ends));
     events = std::make_unique<reader_stream>(*db, *family(events_family_name), std::move(*event_ends));

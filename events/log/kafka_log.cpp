@@ -24,6 +24,7 @@
 #include "events/codec.hpp"
 #include "events/diagnostics.hpp"
 #include "events/json.hpp"
+#include "events/text.hpp"
 
 namespace encore {
 namespace {
@@ -64,62 +65,6 @@ constexpr std::size_t stream_prefetch_bytes = 8u << 20;
 constexpr std::size_t stream_message_bytes_max = 8 * kafka_record_bytes_max;
 // The prefetch of the consumer that reads single last records (read_last).
 constexpr std::size_t last_record_prefetch_bytes = 1u << 20;
-
-// ---- Base64 (RFC 4648, with padding) ------------------------------------------------------------
-
-constexpr std::string_view base64_alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-constexpr std::array<std::int8_t, 256> base64_values = [] {
-    std::array<std::int8_t, 256> values{};
-    values.fill(-1);
-    for (std::size_t i = 0; i < base64_alphabet.size(); ++i) values[static_cast<unsigned char>(base64_alphabet[i])] = static_cast<std::int8_t>(i);
-    return values;
-}();
-
-void base64_encode(std::string_view in, std::string& out) {
-    const auto* bytes = reinterpret_cast<const unsigned char*>(in.data());
-    std::size_t i = 0;
-    for (; i + 3 <= in.size(); i += 3) {
-        const std::uint32_t v = (std::uint32_t{bytes[i]} << 16) | (std::uint32_t{bytes[i + 1]} << 8) | bytes[i + 2];
-        out.push_back(base64_alphabet[(v >> 18) & 63]);
-        out.push_back(base64_alphabet[(v >> 12) & 63]);
-        out.push_back(base64_alphabet[(v >> 6) & 63]);
-        out.push_back(base64_alphabet[v & 63]);
-    }
-    const std::size_t rest = in.size() - i;
-    if (rest == 0) return;
-    std::uint32_t v = std::uint32_t{bytes[i]} << 16;
-    if (rest == 2) v |= std::uint32_t{bytes[i + 1]} << 8;
-    out.push_back(base64_alphabet[(v >> 18) & 63]);
-    out.push_back(base64_alphabet[(v >> 12) & 63]);
-    out.push_back(rest == 2 ? base64_alphabet[(v >> 6) & 63] : '=');
-    out.push_back('=');
-}
-
-// False on anything that is not padded base64. Writes straight into a buffer of the final size:
-// this runs for every record a consumer reads.
-bool base64_decode(std::string_view in, std::string& out) {
-    if (in.size() % 4 != 0) return false;
-    const std::size_t pad = in.empty() ? 0 : (in.back() == '=') + (in.size() >= 2 && in[in.size() - 2] == '=');
-    out.resize(in.size() / 4 * 3 - pad);
-    char* o = out.data();
-    const auto* i = reinterpret_cast<const unsigned char*>(in.data());
-    const std::size_t groups = in.size() / 4;
-    for (std::size_t g = 0; g < groups; ++g, i += 4) {
-        const bool last = g + 1 == groups;
-        const std::size_t digits = last ? 4 - pad : 4;
-        std::uint32_t v = 0;
-        for (std::size_t k = 0; k < digits; ++k) {
-            const std::int8_t d = base64_values[i[k]];
-            if (d < 0) return false;
-            v |= static_cast<std::uint32_t>(d) << (18 - 6 * k);
-        }
-        *o++ = static_cast<char>((v >> 16) & 0xff);
-        if (digits > 2) *o++ = static_cast<char>((v >> 8) & 0xff);
-        if (digits > 3) *o++ = static_cast<char>(v & 0xff);
-    }
-    return true;
-}
 
 // ---- Record envelopes ---------------------------------------------------------------------------
 

@@ -14,9 +14,15 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/integration/server_process.hpp"
-#include "tests/support/http_client.hpp"
+#include "http/client.hpp"
 
 namespace encore::test {
+
+using encore::http::header_list;
+using encore::http::http_client;
+using encore::http::http_reply;
+using encore::http::parse_sse_event;
+using encore::http::sse_event;
 
 using nlohmann::json;
 

@@ -1,4 +1,4 @@
-// Connection limits of the real `encore serve` (api/http_server.hpp): started under a low
+// Connection limits of the real `encore serve` (http/server.hpp): started under a low
 // RLIMIT_NOFILE, it sizes its connection cap to it, and with the cap filled by idle sockets from
 // other client addresses (127.0.0.2, 127.0.0.3: distinct clients on loopback) the probe reserve
 // still answers /healthz and /readyz.

@@ -20,7 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "tests/support/http_client.hpp"
+#include "http/client.hpp"
 
 #ifndef ENCORE_BINARY
 #error "ENCORE_BINARY (the path of the encore executable) must be defined by the build"
@@ -29,6 +29,7 @@
 namespace encore::test {
 namespace {
 
+using encore::http::http_client;
 using clock_type = std::chrono::steady_clock;
 constexpr std::string_view serving_prefix = "encore serving on http://";
 constexpr std::chrono::milliseconds exit_poll_interval{5};

@@ -13,12 +13,13 @@
 #include <iterator>
 #include <stdexcept>
 
-#include "api/http_server.hpp"
-#include "api/node.hpp"
-#include "tests/support/http_client.hpp"
+#include "http/server.hpp"
+#include "node/node.hpp"
+#include "http/client.hpp"
 #include "tests/support/temp_directory.hpp"
 
-using namespace encore::api;
+using namespace encore;
+using namespace encore::http;
 
 namespace {
 
@@ -75,7 +76,7 @@ TEST_CASE("logs: the server's handler-threw line shows no query string", "[http]
     throwing_handler handler;
     auto started = http_server::start(server_options{}, handler);
     REQUIRE(started.ok());
-    encore::test::http_client client("127.0.0.1", started.value()->port());
+    encore::http::http_client client("127.0.0.1", started.value()->port());
     stderr_capture capture(dir.path("stderr"));
     auto reply = client.request("GET", "/throw?" + std::string(secret_query));
     const std::string log = capture.finish();

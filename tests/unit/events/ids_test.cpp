@@ -6,6 +6,7 @@
 #include <random>
 
 #include "events/ids.hpp"
+#include "events/route.hpp"
 
 using namespace encore;
 
@@ -148,4 +149,28 @@ TEST_CASE("routing stays in range and spreads ids over the partitions", "[routin
             CHECK(users[p] > 64'000 / static_cast<int>(partitions) * 8 / 10);
         }
     }
+}
+
+TEST_CASE("route_of: a command goes to the partition of what it is about", "[routing]") {
+    const std::uint32_t partitions = 8;
+    const user_id user{0x1234};
+    const concert_id concert{0xc0ffee};
+    const reservation_id reservation = reservation_id::at({5, 77});
+    const payment_id payment = payment_id::at({6, 91});
+    auto routed = [&](command_body body) { return route_of(command{{0, user, "", no_position}, std::move(body)}, partitions); };
+    CHECK(routed(create_concert{concert}) == partition_of(concert, partitions));
+    CHECK(routed(enqueue{concert}) == partition_of(concert, partitions));
+    CHECK(routed(hold_seat{concert, 1, 0, 1, {}}) == partition_of(concert, partitions));
+    CHECK(routed(cancel_hold{reservation}) == 5);
+    CHECK(routed(pay{reservation}) == 5);
+    CHECK(routed(refund{reservation}) == 5);  // the reservation's partition, not the user's
+    CHECK(routed(register_user{"x"}) == partition_of(user, partitions));
+    CHECK(routed(charge{10}) == partition_of(user, partitions));
+    CHECK(routed(claim_key{42}) == partition_of(user, partitions));
+    CHECK(routed(debit_request{payment, reservation, 10}) == partition_of(user, partitions));
+    CHECK(routed(debit_result{payment, reservation, true, 0}) == 6);  // back to the payment's partition
+    CHECK(routed(credit_result{payment, reservation, true, 0, 3}) == 6);
+    // The cases above tell the user's partition from the reservation's and the payment's.
+    CHECK(partition_of(user, partitions) != 5);
+    CHECK(partition_of(user, partitions) != 6);
 }

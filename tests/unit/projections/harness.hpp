@@ -10,6 +10,7 @@
 #include <deque>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,13 @@ Id id_in_partition(std::uint32_t partition, std::uint32_t partitions, std::uint6
     for (std::uint64_t v = start;; ++v) {
         if (partition_of(Id{v}, partitions) == partition) return Id{v};
     }
+}
+
+// The stored outcome of a request (nullopt before it is projected); a read error fails the test.
+inline std::optional<event> outcome_of(const projections::read_models& m, log_position request) {
+    auto stored = m.outcome(request);
+    REQUIRE(stored.ok());
+    return std::move(stored).value();
 }
 
 inline constexpr time_ms second_ms = 1000;

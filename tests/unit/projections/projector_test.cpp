@@ -155,7 +155,7 @@ TEST_CASE("the projector follows the event log of every partition and resumes af
         REQUIRE(heard.wait_for(0, cluster.events(0).size()));
         REQUIRE(heard.wait_for(1, cluster.events(1).size()));
         // The listener runs after the events are visible: the answer is there to read.
-        auto outcome = models->outcome(paid);
+        auto outcome = outcome_of(*models, paid);
         REQUIRE(outcome);
         CHECK(outcome->type() == event_type::payment_confirmed);
         CHECK((*models->seats(concert, eve, false))[8].status == seat_status::sold);

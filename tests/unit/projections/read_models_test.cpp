@@ -118,7 +118,7 @@ std::string dump(const read_models& m, const std::vector<concert_id>& concerts, 
                 << " " << r.payment.value << "\n";
     }
     for (log_position p : requests) {
-        auto o = m.outcome(p);
+        auto o = outcome_of(m, p);
         out << "outcome " << p.partition << ":" << p.offset << " " << (o ? std::string(to_string(o->type())) : "-")
             << "\n";
     }
@@ -237,7 +237,7 @@ TEST_CASE("a payment across partitions confirms the reservation, sells the seat 
     REQUIRE(q);
     CHECK(q->status == queue_status::completed);
     CHECK(q->position == 0);
-    auto outcome = s.models->outcome(pay_request);
+    auto outcome = outcome_of(*s.models, pay_request);
     REQUIRE(outcome);
     CHECK(outcome->type() == event_type::payment_confirmed);
     CHECK(std::get<payment_confirmed>(outcome->body).balance == 20'000);
@@ -258,7 +258,7 @@ TEST_CASE("a payment across partitions confirms the reservation, sells the seat 
         reservation_id lee_hold = s.hold(concert, lee, lee_ticket, christmas_eve, 8);
         log_position refused_pay = s.cluster.submit(lee, pay{lee_hold});
         s.project();
-        auto failed = s.models->outcome(refused_pay);
+        auto failed = outcome_of(*s.models, refused_pay);
         REQUIRE(failed);
         CHECK(failed->type() == event_type::payment_failed);
         auto kept = s.models->find_reservation(lee_hold);
@@ -297,7 +297,7 @@ TEST_CASE("a hold and its expiry in one apply call leave the seat available") {
     CHECK(s.models->find_reservation(kept)->status == reservation_status::held);
     CHECK(numbers_of(*s.models->seats(concert, christmas_eve, true)) ==
           std::vector<std::uint32_t>{1, 2, 4, 5, 6, 7, 8, 9, 10});
-    CHECK(s.models->outcome(cancel_request)->type() == event_type::hold_cancelled);
+    CHECK(outcome_of(*s.models, cancel_request)->type() == event_type::hold_cancelled);
 
     auto mine = s.models->reservations_of(kim);  // newest first
     REQUIRE(mine.size() == 3);
@@ -353,11 +353,11 @@ TEST_CASE("queue positions, admissions and the wait-time median follow the waiti
     log_position early = s.cluster.submit(c, hold_seat{concert, ticket_c, christmas_eve, 1});
     log_position again = s.cluster.submit(b, enqueue{concert});
     s.project();
-    auto refusal_event = s.models->outcome(early);
+    auto refusal_event = outcome_of(*s.models, early);
     REQUIRE(refusal_event);
     CHECK(std::get<refused>(refusal_event->body).reason == refusal::not_your_turn);
     CHECK(std::get<refused>(refusal_event->body).detail == 2);
-    auto repeat = s.models->outcome(again);
+    auto repeat = outcome_of(*s.models, again);
     CHECK(std::get<queue_joined>(repeat->body).fresh == false);
     CHECK(s.models->queue(concert, b)->ticket == ticket_b);
     CHECK(s.models->waiting_total() == 2);
@@ -400,14 +400,14 @@ TEST_CASE("outcomes record refusals and idempotent replays, and a replay changes
     log_position unknown_concert = s.cluster.submit(kim, enqueue{concert_id{42}});
     s.project();
 
-    CHECK(s.models->outcome(first)->type() == event_type::charged);
-    auto replay = s.models->outcome(repeat);
+    CHECK(outcome_of(*s.models, first)->type() == event_type::charged);
+    auto replay = outcome_of(*s.models, repeat);
     REQUIRE(replay);
     CHECK(std::get<idempotent_replay>(replay->body).first == first);
-    CHECK(*s.models->outcome(first) == *s.cluster.answer_to(first));
-    CHECK(std::get<refused>(s.models->outcome(too_much)->body).reason == refusal::invalid_amount);
-    CHECK(std::get<refused>(s.models->outcome(unknown_concert)->body).reason == refusal::concert_not_found);
-    CHECK_FALSE(s.models->outcome({0, 999}));
+    CHECK(*outcome_of(*s.models, first) == *s.cluster.answer_to(first));
+    CHECK(std::get<refused>(outcome_of(*s.models, too_much)->body).reason == refusal::invalid_amount);
+    CHECK(std::get<refused>(outcome_of(*s.models, unknown_concert)->body).reason == refusal::concert_not_found);
+    CHECK_FALSE(outcome_of(*s.models, {0, 999}));
     CHECK(s.models->balance(kim) == 10'000);
     CHECK(s.models->history(kim, 10)->size() == 1);
     CHECK(s.models->user_exists(kim));

@@ -1,0 +1,182 @@
+#include "api/command_handlers.hpp"
+
+#include <algorithm>
+
+#include "api/access.hpp"
+#include "api/catalog_request.hpp"
+#include "events/ids.hpp"
+#include "events/time.hpp"
+
+namespace encore::api {
+
+using nlohmann::json;
+
+namespace {
+
+// DELETE /reservations/{id} and POST /reservations/{id}/pay: the reservation's own partition decides.
+void reservation_command(const command_env& env, request_context& rc, command_kind kind) {
+    auto u = authenticated_user(rc, env.tokens);
+    if (!u) return;
+    auto key = rc.idempotency_key();
+    if (!key) return;
+    auto id = owned_reservation_id(rc.segment(1), env.partitions);
+    if (!id) return rc.fail(404, "RESERVATION_NOT_FOUND", "no such reservation");
+    command_body body = kind == command_kind::pay      ? command_body{pay{*id}}
+                        : kind == command_kind::refund ? command_body{refund{*id}}
+                                                       : command_body{cancel_hold{*id}};
+    env.gateway.submit(env.gateway.make_command(*u, std::move(body), *key), kind, rc.respond, rc.route);
+}
+
+// Who holds and where: the checks every hold route makes first, in API.md's order (user, key,
+// queue token). A malformed date goes on as one that cannot exist, so that every refusal keeps
+// that order (a waiting user hears NOT_YOUR_TURN before DATE_NOT_BOOKABLE or INVALID_SEAT).
+struct hold_caller {
+    user_id user;
+    std::string key;
+    concert_id concert;
+    std::uint64_t ticket = 0;
+    day_number date = 0;
+};
+
+std::optional<hold_caller> hold_caller_of(const command_env& env, request_context& rc) {
+    auto u = authenticated_user(rc, env.tokens);
+    if (!u) return std::nullopt;
+    auto key = rc.idempotency_key();
+    if (!key) return std::nullopt;
+    auto c = parse_concert_id(rc.segment(1));
+    auto claims = queue_claims_for(rc, env.tokens, *u, c, rc.header("X-Queue-Token"));
+    if (!claims) return std::nullopt;
+    return hold_caller{*u, std::move(*key), *c, claims->ticket, parse_date(rc.segment(3)).value_or(unparsable_date)};
+}
+
+void submit_hold(const command_env& env, request_context& rc, const hold_caller& caller, hold_seat hold) {
+    command cmd = env.gateway.make_command(caller.user, std::move(hold), caller.key);
+    env.gateway.submit(std::move(cmd), command_kind::hold, rc.respond, rc.route);
+}
+
+}  // namespace
+
+namespace commands {
+
+void post_users(const command_env& env, request_context& rc) {
+    auto key = rc.idempotency_key();
+    if (!key) return;
+    auto body = rc.json_object(true);
+    if (!body) return;
+    std::string name;
+    if (auto it = body->find("name"); it != body->end() && !it->is_null()) {
+        if (!it->is_string() || utf8_characters(it->get_ref<const std::string&>()) > user_name_length_max)
+            return rc.fail(400, "INVALID_REQUEST", "name must be a string of at most 64 characters");
+        name = it->get<std::string>();
+    }
+    // With a key, the key is the caller: the user id is derived from it, so a repeat names the
+    // same user (and partition) and is answered with the first outcome.
+    user_id u{key->empty() ? env.random_id() : env.tokens.derived_id("user", *key)};
+    command cmd = env.gateway.make_command(u, register_user{name}, *key);
+    env.gateway.submit(std::move(cmd), command_kind::register_user, rc.respond, rc.route);
+}
+
+void post_charge(const command_env& env, request_context& rc) {
+    auto u = authenticated_user(rc, env.tokens);
+    if (!u) return;
+    auto key = rc.idempotency_key();
+    if (!key) return;
+    auto body = rc.json_object();
+    if (!body) return;
+    auto it = body->find("amount");
+    auto amount = it == body->end() ? std::nullopt : strict_integer(*it);
+    if (!amount || *amount < charge_amount_min || *amount > charge_amount_max)
+        return rc.fail(400, "INVALID_AMOUNT", "amount must be an integer from 1 to 1000000000");
+    command cmd = env.gateway.make_command(*u, charge{*amount}, *key);
+    env.gateway.submit(std::move(cmd), command_kind::charge, rc.respond, rc.route);
+}
+
+void post_concert(const command_env& env, request_context& rc) {
+    if (!admin_authorized(rc, env.admin_key)) return;
+    auto key = rc.idempotency_key();
+    if (!key) return;
+    auto body = rc.json_object();
+    if (!body) return;
+    auto parsed = parse_catalog(*body);
+    if (auto* why = std::get_if<std::string>(&parsed)) return rc.fail(400, "INVALID_REQUEST", *why);
+    auto catalog = std::get<create_concert>(std::move(parsed));
+    // A keyed creation derives the concert id from the key: a repeat lands in the same partition,
+    // where the engine answers it with the first outcome (same body) or IDEMPOTENCY_KEY_REUSED.
+    catalog.concert = concert_id{key->empty() ? env.random_id() : env.tokens.derived_id("concert", *key)};
+    // The pre-queue's seed: from the concert id under the token secret, so nobody without the
+    // secret can foresee the order, and a keyed repeat asks for the same catalog.
+    if (catalog.options.sale.onsale_at != 0)
+        catalog.options.sale.queue_seed = env.tokens.derived_id("queue-seed", std::to_string(catalog.concert.value));
+    command cmd = env.gateway.make_command(user_id{}, std::move(catalog), *key);
+    env.gateway.submit(std::move(cmd), command_kind::create_concert, rc.respond, rc.route);
+}
+
+void post_queue(const command_env& env, request_context& rc) {
+    auto u = authenticated_user(rc, env.tokens);
+    if (!u) return;
+    auto key = rc.idempotency_key();
+    if (!key) return;
+    auto c = parse_concert_id(rc.segment(1));
+    if (!c || !env.models.concert(*c)) return rc.fail(404, "CONCERT_NOT_FOUND", "no such concert");
+    command cmd = env.gateway.make_command(*u, enqueue{*c}, *key);
+    env.gateway.submit(std::move(cmd), command_kind::enqueue, rc.respond, rc.route);
+}
+
+void post_hold(const command_env& env, request_context& rc) {
+    auto caller = hold_caller_of(env, rc);
+    if (!caller) return;
+    std::uint32_t seat = seat_number(rc.segment(5)).value_or(0);
+    submit_hold(env, rc, *caller, hold_seat{caller->concert, caller->ticket, caller->date, seat, {}});
+}
+
+// POST .../dates/{date}/holds with {"seats": [...]} or {"count": N}: several seats in one hold.
+void post_holds(const command_env& env, request_context& rc) {
+    auto caller = hold_caller_of(env, rc);
+    if (!caller) return;
+    auto body = rc.json_object();
+    if (!body) return;
+    const auto seats = body->find("seats");
+    const auto count = body->find("count");
+    if ((seats == body->end()) == (count == body->end()))
+        return rc.fail(400, "INVALID_REQUEST", "the body names either seats (a list of seat numbers) or count");
+    const std::string limit = std::to_string(seats_per_hold_max);
+    hold_seat hold{caller->concert, caller->ticket, caller->date, 0, {}};
+    if (count != body->end()) {
+        auto n = strict_integer(*count);
+        if (!n || *n < 1 || *n > seats_per_hold_max)
+            return rc.fail(400, "INVALID_REQUEST", "count must be an integer from 1 to " + limit);
+        hold.choice.count = static_cast<std::uint32_t>(*n);
+    } else {
+        if (!seats->is_array() || seats->empty() || seats->size() > seats_per_hold_max)
+            return rc.fail(400, "INVALID_REQUEST", "seats must be a list of 1 to " + limit + " seat numbers");
+        std::vector<std::int64_t> asked;
+        for (const json& item : *seats) {
+            auto seat = strict_integer(item);
+            if (!seat) return rc.fail(400, "INVALID_REQUEST", "seats must be a list of seat numbers");
+            asked.push_back(*seat);
+        }
+        auto sorted = asked;
+        std::sort(sorted.begin(), sorted.end());
+        if (std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end())
+            return rc.fail(400, "INVALID_REQUEST", "seats names a seat more than once");
+        // A number that is no seat of any date goes on as 0: the engine answers INVALID_SEAT in
+        // API.md's order (after the queue checks), as for a single hold.
+        for (std::int64_t seat : asked) {
+            hold.choice.seats.push_back(seat < 1 || seat > seats_per_date_max ? 0 : static_cast<std::uint32_t>(seat));
+        }
+        if (hold.choice.seats.size() == 1) {
+            hold.seat = hold.choice.seats.front();
+            hold.choice.seats.clear();
+        }
+    }
+    submit_hold(env, rc, *caller, std::move(hold));
+}
+
+void delete_reservation(const command_env& env, request_context& rc) { reservation_command(env, rc, command_kind::cancel); }
+
+void post_pay(const command_env& env, request_context& rc) { reservation_command(env, rc, command_kind::pay); }
+
+void post_refund(const command_env& env, request_context& rc) { reservation_command(env, rc, command_kind::refund); }
+
+}  // namespace commands
+}  // namespace encore::api

@@ -1,0 +1,180 @@
+// The route table (route_table.hpp): each row a method, a path, its handler and its documentation.
+
+#include "api/route_table.hpp"
+
+#include "api/service_impl.hpp"
+
+namespace encore::api {
+namespace {
+
+using http_verb = boost::beast::http::verb;
+
+// Hold errors, in API.md's order of checks: the admission's first.
+constexpr errors_at not_admitted_403 = {403, "QUEUE_TOKEN_INVALID QUEUE_TOKEN_EXPIRED"};
+constexpr errors_at not_admitted_429 = {429, "NOT_YOUR_TURN"};
+constexpr errors_at no_concert = {404, "CONCERT_NOT_FOUND"};
+constexpr errors_at no_reservation = {404, "RESERVATION_NOT_FOUND"};
+constexpr errors_at bad_query = {400, "INVALID_REQUEST"};
+// A history read from RocksDB that failed (an I/O error, a damaged block).
+constexpr errors_at storage_read = {503, "STORAGE_UNAVAILABLE"};
+
+using impl = service::impl;
+
+}  // namespace
+
+std::span<const route> route_table() {
+    namespace http = boost::beast::http;
+    // Captureless lambdas: each row says whether the route is a command, a query or a stream.
+    static const std::vector<route> routes = {
+        {http::verb::post, "/users", [](impl& s, request_context& rc) { commands::post_users(s.commands, rc); },
+         "createUser", "users", access::none, "Create a user and get a user token", "NewUser",
+         {{201, "the new user and its token"}}, "UserCreated", {}, {}},
+        {http::verb::get, "/users/me/balance", [](impl& s, request_context& rc) { queries::balance(s.queries, rc); },
+         "getBalance", "users", access::user, "The caller's balance", "",
+         {{200, "the balance"}}, "Balance", {}, {}},
+        {http::verb::post, "/users/me/balance/charge", [](impl& s, request_context& rc) { commands::post_charge(s.commands, rc); },
+         "chargeWallet", "users", access::user, "Charge the wallet", "Charge",
+         {{200, "the balance after the charge"}}, "Balance", {{400, "INVALID_AMOUNT"}, {422, "BALANCE_LIMIT"}}, {}},
+        {http::verb::get, "/users/me/balance/history", [](impl& s, request_context& rc) { queries::history(s.queries, rc); },
+         "listWalletHistory", "users", access::user, "Wallet history, newest first, paged", "",
+         {{200, "a page of entries"}}, "WalletHistory", {bad_query, storage_read}, {"limit", "cursor"}},
+        {http::verb::get, "/users/me/reservations", [](impl& s, request_context& rc) { queries::my_reservations(s.queries, rc); },
+         "listMyReservations", "users", access::user, "The caller's reservations, newest first, paged", "",
+         {{200, "a page of reservations"}}, "ReservationPage", {bad_query}, {"limit", "cursor"}},
+        {http::verb::post, "/admin/concerts", [](impl& s, request_context& rc) { commands::post_concert(s.commands, rc); },
+         "createConcert", "catalog", access::admin, "Create a concert", "ConcertRequest",
+         {{201, "the concert's id"}}, "ConcertCreated", {{409, "CONCERT_EXISTS"}}, {}},
+        {http::verb::get, "/concerts", [](impl& s, request_context& rc) { queries::concerts(s.queries, rc); },
+         "listConcerts", "catalog", access::none, "Every concert with its dates, prices and rules of sale", "",
+         {{200, "the concerts"}}, "ConcertList", {}, {}},
+        {http::verb::get, "/concerts/{concertId}/dates", [](impl& s, request_context& rc) { queries::dates(s.queries, rc); },
+         "listDates", "catalog", access::queue, "Dates with at least one available seat", "",
+         {{200, "the dates"}}, "DateList", {not_admitted_403, not_admitted_429, no_concert}, {}},
+        {http::verb::get, "/concerts/{concertId}/dates/{date}/seats", [](impl& s, request_context& rc) { queries::seats(s.queries, rc); },
+         "getSeatMap", "catalog", access::queue,
+         "The seat map, ascending by number (gzip with Accept-Encoding: gzip)", "", {{200, "the seats"}}, "SeatMap",
+         {not_admitted_403, not_admitted_429, {404, "CONCERT_NOT_FOUND DATE_NOT_FOUND"}, bad_query}, {"status", "IfNoneMatch"}},
+        {http::verb::post, "/concerts/{concertId}/queue", [](impl& s, request_context& rc) { commands::post_queue(s.commands, rc); },
+         "joinQueue", "queue", access::user, "Enter the waiting room", "",
+         {{201, "joined: a new queue token"}, {200, "this user already has a live token for the concert: that same token"}},
+         "QueueJoined", {no_concert}, {}},
+        {http::verb::get, "/concerts/{concertId}/queue", [](impl& s, request_context& rc) { queries::queue(s.queries, rc); },
+         "getQueueStatus", "queue", access::queue, "Queue status, position and estimated wait", "",
+         {{200, "the status"}}, "QueueStatus", {{403, "QUEUE_TOKEN_INVALID"}}, {}},
+        {http::verb::get, "/concerts/{concertId}/queue/stream", [](impl& s, request_context& rc) {
+             if (s.streams.open(rc)) s.housekeeping_wake.notify_all();
+         },
+         "streamQueueStatus", "queue", access::stream,
+         "Server-Sent Events of the queue status: one whenever status or position changes", "",
+         {{200, "the event stream; it ends after EXPIRED or COMPLETED"}}, "", {{403, "QUEUE_TOKEN_INVALID"}},
+         {"token", "queueToken"}, content::event_stream},
+        {http::verb::post, "/concerts/{concertId}/dates/{date}/seats/{seat}/hold", [](impl& s, request_context& rc) { commands::post_hold(s.commands, rc); },
+         "holdSeat", "reservations", access::queue,
+         "Hold one seat until now + holdTtlSeconds", "", {{201, "the reservation, HELD"}}, "Reservation",
+         {not_admitted_403, not_admitted_429, no_concert, {422, "DATE_NOT_BOOKABLE INVALID_SEAT"},
+          {409, "SEAT_TAKEN HOLD_LIMIT TICKET_LIMIT"}}, {}},
+        {http::verb::post, "/concerts/{concertId}/dates/{date}/holds", [](impl& s, request_context& rc) { commands::post_holds(s.commands, rc); },
+         "holdSeats", "reservations", access::queue,
+         "Hold several seats, or the best available, together or not at all", "HoldRequest",
+         {{201, "the reservation, HELD"}}, "Reservation",
+         {not_admitted_403, not_admitted_429, no_concert, {422, "DATE_NOT_BOOKABLE INVALID_SEAT"},
+          {409, "SEAT_TAKEN HOLD_LIMIT TICKET_LIMIT NO_ADJACENT_SEATS"}}, {}},
+        {http::verb::get, "/reservations/{reservationId}", [](impl& s, request_context& rc) { queries::reservation(s.queries, rc); },
+         "getReservation", "reservations", access::user,
+         "A reservation of the caller (another user's is not found)", "", {{200, "the reservation"}}, "Reservation", {no_reservation}, {}},
+        {http::verb::delete_, "/reservations/{reservationId}", [](impl& s, request_context& rc) { commands::delete_reservation(s.commands, rc); },
+         "cancelReservation", "reservations", access::user,
+         "Cancel a hold: its seats are AVAILABLE again", "", {{200, "the reservation, CANCELLED"}}, "Reservation",
+         {no_reservation, {409, "ALREADY_PAID HOLD_EXPIRED RESERVATION_CANCELLED ALREADY_REFUNDED"}}, {}},
+        {http::verb::post, "/reservations/{reservationId}/pay", [](impl& s, request_context& rc) { commands::post_pay(s.commands, rc); },
+         "payReservation", "reservations", access::user,
+         "Pay a hold from the wallet: its seats are SOLD and the queue token COMPLETED", "", {{201, "the payment"}}, "Payment",
+         {{402, "INSUFFICIENT_BALANCE"}, no_reservation, {409, "ALREADY_PAID RESERVATION_CANCELLED ALREADY_REFUNDED"}, {410, "HOLD_EXPIRED"}}, {}},
+        {http::verb::post, "/reservations/{reservationId}/refund", [](impl& s, request_context& rc) { commands::post_refund(s.commands, rc); },
+         "refundReservation", "reservations", access::user,
+         "Refund a CONFIRMED reservation until the concert's refundsUntil: its seats are AVAILABLE again and the price credited to the wallet",
+         "", {{200, "the reservation, REFUNDED"}}, "RefundedReservation",
+         {no_reservation, {409, "NOT_PAID ALREADY_REFUNDED REFUND_NOT_ALLOWED"}, {422, "BALANCE_LIMIT"}}, {}},
+        {http::verb::get, "/analytics/concerts/{concertId}", [](impl& s, request_context& rc) { queries::analytics(s.queries, rc); },
+         "getAnalytics", "analytics", access::admin,
+         "Sales, holds, refunds and conversion per date; the queue's figures", "", {{200, "the figures"}}, "Analytics", {no_concert}, {}},
+        {http::verb::get, "/analytics/concerts/{concertId}/timeline", [](impl& s, request_context& rc) { queries::timeline(s.queries, rc); },
+         "getTimeline", "analytics", access::admin,
+         "Queue, holds, sales and revenue by buckets of partition time, oldest first", "", {{200, "the buckets"}}, "Timeline",
+         {bad_query, no_concert}, {"bucketSeconds", "from", "to"}},
+        {http::verb::get, "/admin/concerts/{concertId}/dates/{date}/seats/{seat}/history", [](impl& s, request_context& rc) { queries::seat_history(s.queries, rc); },
+         "getSeatHistory", "analytics", access::admin,
+         "A seat's holds, expiries, cancels, sale and refunds, oldest first, paged", "", {{200, "a page of entries"}}, "SeatHistory",
+         {bad_query, {404, "CONCERT_NOT_FOUND DATE_NOT_FOUND SEAT_NOT_FOUND"}, storage_read}, {"limit", "cursor"}},
+
+        // The fixed paths: operations and the web pages' files.
+        {http::verb::get, "/healthz", operations::health,
+         "getHealth", "operations", access::none, "Liveness: 200 while the process serves", "",
+         {{200, "serving"}}, "Health", {}, {}},
+        {http::verb::get, "/readyz", operations::readiness,
+         "getReadiness", "operations", access::none,
+         "Readiness: the engine recovered and the projections within 1 s of the log", "", {{200, "ready"}}, "Ready", {{503, "NOT_READY"}}, {}},
+        {http::verb::get, "/metrics", operations::metrics,
+         "getMetrics", "operations", access::none, "Prometheus metrics", "",
+         {{200, "the Prometheus text format"}}, "", {}, {}, content::prometheus},
+        {http::verb::get, "/openapi.json", operations::openapi,
+         "getOpenApi", "operations", access::none, "This document", "",
+         {{200, "the OpenAPI document"}}, "OpenApiDocument", {}, {}},
+        {http::verb::get, "/", operations::web_file,
+         "getFanPage", "pages", access::none,
+         "The fans' web page (HTML; its script and style are /app.js and /app.css)", "", {{200, "the page"}}, "", {}, {"IfNoneMatch"}, content::web_file},
+        {http::verb::get, "/app.js", operations::web_file,
+         "getFanScript", "pages", access::none, "The fans' page's script", "",
+         {{200, "the script"}}, "", {}, {"IfNoneMatch"}, content::web_file},
+        {http::verb::get, "/app.css", operations::web_file,
+         "getFanStyle", "pages", access::none, "The fans' page's style sheet (the organizer's page uses it too)", "",
+         {{200, "the style sheet"}}, "", {}, {"IfNoneMatch"}, content::web_file},
+        {http::verb::get, "/admin", operations::web_file,
+         "getOrganizerPage", "pages", access::none,
+         "The organizer's web page (HTML; it asks for the admin key and sends it as X-Admin-Key; its script and style are /admin.js and /admin.css, on top of /app.css)",
+         "", {{200, "the page"}}, "", {}, {"IfNoneMatch"}, content::web_file},
+        {http::verb::get, "/admin.js", operations::web_file,
+         "getOrganizerScript", "pages", access::none, "The organizer's page's script", "",
+         {{200, "the script"}}, "", {}, {"IfNoneMatch"}, content::web_file},
+        {http::verb::get, "/admin.css", operations::web_file,
+         "getOrganizerStyle", "pages", access::none, "The organizer's page's style sheet", "",
+         {{200, "the style sheet"}}, "", {}, {"IfNoneMatch"}, content::web_file},
+
+    };
+    return routes;
+}
+
+bool route_matches(const route& r, std::span<const std::string_view> segments) {
+    const std::string_view pattern = r.path;
+    std::size_t i = 0;
+    std::size_t pos = 0;
+    while (pos < pattern.size()) {
+        if (pattern[pos] == '/') {
+            ++pos;
+            continue;
+        }
+        auto next = pattern.find('/', pos);
+        if (next == std::string_view::npos) next = pattern.size();
+        const std::string_view part = pattern.substr(pos, next - pos);
+        const bool parameter = part.starts_with('{');
+        if (i >= segments.size() || segments[i].empty() || (!parameter && part != segments[i])) return false;
+        ++i;
+        pos = next;
+    }
+    return i == segments.size();
+}
+
+std::string route_label(const route& r) {
+    std::string label(boost::beast::http::to_string(r.method));
+    label += ' ';
+    for (const char* c = r.path; *c != '\0'; ++c) {
+        label += *c;
+        if (*c == '{') {
+            while (*c != '}') ++c;
+            label += '}';
+        }
+    }
+    return label;
+}
+
+}  // namespace encore::api
