@@ -21,11 +21,11 @@ struct named {
 
 using user_id = named<struct user_id_tag>;
 using concert_id = named<struct concert_id_tag>;
-using partition_id = named<struct partition_id_tag, std::uint32_t>;
-using log_offset = named<struct log_offset_tag>;
 
-// Where a command sits in the command log. Reservation and payment ids are the position of the
-// command that created them, so an id says which partition owns it.
+// Where a command sits in the command log: the strong type of a position wherever one crosses a
+// module (answers, causes, saga origins, ids). The log interface itself takes a partition and an
+// offset as plain integers, always in that order. Reservation and payment ids are the position of
+// the command that created them, so an id says which partition owns it.
 struct log_position {
     std::uint32_t partition = 0;
     std::uint64_t offset = 0;
