@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <deque>
 #include <map>
 #include <sstream>
 
@@ -131,7 +132,7 @@ const std::vector<route_doc>& api_route_docs() {
     return routes;
 }
 
-// The fixed paths of routes.cpp: operations and the web pages' files.
+// The fixed paths of routes.cpp: operations. The web pages' files are web_file_docs().
 const std::vector<route_doc>& fixed_path_docs() {
     static const std::vector<route_doc> routes = {
         {"get", "/healthz", "getHealth", "operations", access::none, "Liveness: 200 while the process serves", "",
@@ -142,20 +143,39 @@ const std::vector<route_doc>& fixed_path_docs() {
          {{200, "the Prometheus text format"}}, "", {}, {}, content::prometheus},
         {"get", "/openapi.json", "getOpenApi", "operations", access::none, "This document", "",
          {{200, "the OpenAPI document"}}, "OpenApiDocument", {}, {}},
-        {"get", "/", "getFanPage", "pages", access::none,
-         "The fans' web page (HTML; its script and style are /app.js and /app.css)", "", {{200, "the page"}}, "", {}, {"IfNoneMatch"}, content::web_file},
-        {"get", "/app.js", "getFanScript", "pages", access::none, "The fans' page's script", "",
-         {{200, "the script"}}, "", {}, {"IfNoneMatch"}, content::web_file},
-        {"get", "/app.css", "getFanStyle", "pages", access::none, "The fans' page's style sheet (the organizer's page uses it too)", "",
-         {{200, "the style sheet"}}, "", {}, {"IfNoneMatch"}, content::web_file},
-        {"get", "/admin", "getOrganizerPage", "pages", access::none,
-         "The organizer's web page (HTML; it asks for the admin key and sends it as X-Admin-Key; its script and style are /admin.js and /admin.css, on top of /app.css)",
-         "", {{200, "the page"}}, "", {}, {"IfNoneMatch"}, content::web_file},
-        {"get", "/admin.js", "getOrganizerScript", "pages", access::none, "The organizer's page's script", "",
-         {{200, "the script"}}, "", {}, {"IfNoneMatch"}, content::web_file},
-        {"get", "/admin.css", "getOrganizerStyle", "pages", access::none, "The organizer's page's style sheet", "",
-         {{200, "the style sheet"}}, "", {}, {"IfNoneMatch"}, content::web_file},
     };
+    return routes;
+}
+
+// "getWebFileAppJs" for app.js.
+std::string web_file_operation_id(const web_asset& asset) {
+    std::string id = "getWebFile";
+    bool word_start = true;
+    for (const char c : asset.file) {
+        const bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+        if (alnum) id += word_start && c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c;
+        word_start = !alnum;
+    }
+    return id;
+}
+
+// The web pages' files: a row for each file embedded from api/web/ (web_assets.hpp), at the path
+// routes.cpp serves it at, so that a new file needs no row here. `text` holds what the rows point to.
+const std::vector<route_doc>& web_file_docs() {
+    static std::deque<std::string> text;
+    static const std::vector<route_doc> routes = [] {
+        std::vector<route_doc> rows;
+        for (const web_asset& asset : web_assets()) {
+            const std::string_view type = asset.content_type.substr(0, asset.content_type.find(';'));
+            const char* kind = type == "text/html" ? "a web page" : type == "text/javascript" ? "a script (ES module)" : "a style sheet";
+            const std::string& path = text.emplace_back(asset.path);
+            const std::string& id = text.emplace_back(web_file_operation_id(asset));
+            const std::string& summary = text.emplace_back("api/web/" + std::string(asset.file) + ": " + kind);
+            rows.push_back({"get", path.c_str(), id.c_str(), "pages", access::none, summary.c_str(), "", {{200, "the file"}}, "", {},
+                            {"IfNoneMatch"}, content::web_file});
+        }
+        return rows;
+    }();
     return routes;
 }
 
@@ -409,7 +429,7 @@ json build() {
                 {"tags", tags()},
                 {"paths", json::object()},
                 {"components", components()}};
-    for (const auto* table : {&api_route_docs(), &fixed_path_docs()}) {
+    for (const auto* table : {&api_route_docs(), &fixed_path_docs(), &web_file_docs()}) {
         for (const route_doc& r : *table) doc["paths"][r.path][r.method] = operation(r);
     }
     return doc;

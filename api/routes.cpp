@@ -1,7 +1,7 @@
 // The route table: each path and method to a command handler (commands.*), a query handler
-// (queries.*) or the event stream (queue_streams.*); the fixed paths (/, /app.js, /app.css, the
-// organizer's /admin, /admin.js, /admin.css, /healthz, /readyz, /metrics, /openapi.json); 404, 405
-// with Allow, 501.
+// (queries.*) or the event stream (queue_streams.*); the fixed paths (the web pages' files of
+// web_assets.hpp: / and the organizer's /admin with their scripts and styles; /healthz, /readyz,
+// /metrics, /openapi.json); 404, 405 with Allow, 501.
 
 #include <boost/beast/http/field.hpp>
 #include <boost/beast/http/verb.hpp>
@@ -47,9 +47,8 @@ bool matches(std::string_view pattern, const std::vector<std::string_view>& segm
 }
 
 // The pages are served with what a browser needs to refuse framing, MIME sniffing, referrer
-// leaks and anything not from this origin. The pages' scripts and styles are files of their own
-// (/app.js, /app.css, /admin.js, /admin.css), so nothing inline runs; nothing may load or connect
-// elsewhere.
+// leaks and anything not from this origin. The pages' scripts (ES modules) and styles are files of
+// their own (web_assets.hpp), so nothing inline runs; nothing may load or connect elsewhere.
 void set_page_security_headers(http_response& page) {
     page.set("Content-Security-Policy",
              "default-src 'none'; script-src 'self'; style-src 'self'; "
@@ -111,27 +110,25 @@ void service::impl::route(request_context& rc) {
         rc.route = "501";
         return rc.fail(501, "NOT_IMPLEMENTED", "this server does not implement the method " + std::string(rc.request.method_string()));
     }
-    // The fixed GET-only paths, asked with another method. "/admin" alone is the organizer's page;
-    // the admin API lives below it (/admin/concerts...) in the route table.
-    static constexpr std::string_view get_only[] = {"healthz", "readyz", "metrics", "openapi.json", "app.js",
-                                                    "app.css", "admin", "admin.js", "admin.css"};
-    if (!get && (rc.segments.empty() ||
+    // The web pages' files, each at its path (web_assets.hpp). "/admin" alone is the organizer's
+    // page; the admin API lives below it (/admin/concerts...) in the route table.
+    const web_asset* asset =
+        rc.segments.size() <= 1 ? find_web_asset(rc.segments.empty() ? std::string("/") : "/" + std::string(rc.segments[0])) : nullptr;
+    // The fixed GET-only paths, asked with another method.
+    static constexpr std::string_view get_only[] = {"healthz", "readyz", "metrics", "openapi.json"};
+    if (!get && (asset != nullptr ||
                  (rc.segments.size() == 1 && std::find(std::begin(get_only), std::end(get_only), rc.segments[0]) != std::end(get_only)))) {
         rc.route = "405";
         auto response = error_response(405, "METHOD_NOT_ALLOWED", "this path takes GET and HEAD only");
         response.set(http::field::allow, "GET, HEAD");
         return rc.send(std::move(response));
     }
-    if (rc.segments.empty() && get) {
-        rc.route = "GET /";
-        return rc.send(web_file(*find_web_asset("/"), rc.header("If-None-Match")));
+    if (asset != nullptr) {
+        rc.route = "GET " + std::string(asset->path);
+        return rc.send(web_file(*asset, rc.header("If-None-Match")));
     }
     if (rc.segments.size() == 1 && get) {
         std::string_view s = rc.segments[0];
-        if (s == "app.js" || s == "app.css" || s == "admin" || s == "admin.js" || s == "admin.css") {
-            rc.route = "GET /" + std::string(s);
-            return rc.send(web_file(*find_web_asset("/" + std::string(s)), rc.header("If-None-Match")));
-        }
         if (s == "healthz") return rc.route = "GET /healthz", rc.reply(200, {{"status", "ok"}});
         if (s == "readyz") {
             rc.route = "GET /readyz";
