@@ -1,6 +1,6 @@
-// The organizer's page: the seat grid of a date, a page of rows at a time, and the history
-// of the seat chosen.
-import { $, announce, count, el, enc, formatDate, momentInWords, plural, setText } from './common.js';
+// The organizer's page: the seat grid of a date, a page of rows at a time (the keyboard of
+// common.js), and the history of the seat chosen.
+import { $, announce, count, el, enc, formatDate, momentInWords, numberedRows, plural, roveTo, setText } from './common.js';
 import { S, SEATS_PER_ROW_DEFAULT, adminApi, clearError, showError } from './admin-state.js';
 import { wholeNumber } from './admin-create.js';
 import { currentConcert } from './admin-live.js';
@@ -80,7 +80,9 @@ function seatButton(n) {
   return $('seat-grid').querySelector('button[data-seat="' + n + '"]');
 }
 
-function moveFocus(n, focus = true) {
+// The grid's one tab stop, and the focus when asked, go to seat `n`, its page of rows drawn first
+// when n is on another (a click, a key of common.js, the seat-number field).
+export function moveFocus(n, focus = true) {
   const layout = dateLayout(S.grid.date);
   if (n < 1 || n > layout.seats) return;
   const row = Math.ceil(n / layout.perRow);
@@ -91,29 +93,15 @@ function moveFocus(n, focus = true) {
     renderGrid();
   }
   const before = seatButton(S.focusSeat);
-  if (before) before.tabIndex = -1;
   S.focusSeat = n;
   const button = seatButton(n);
-  if (!button) return;
-  button.tabIndex = 0;
-  if (focus) button.focus();
+  if (button) roveTo(before, button, focus);
 }
 
-export function gridKeydown(event) {
-  const button = event.target.closest('button.seat');
-  if (!button) return;
-  const n = Number(button.dataset.seat);
+// Every seat of the date by row, not only the page drawn: the keys go on to the next page.
+export function gridRows() {
   const layout = dateLayout(S.grid.date);
-  const rowStart = Math.floor((n - 1) / layout.perRow) * layout.perRow + 1;
-  const rowEnd = Math.min(layout.seats, rowStart + layout.perRow - 1);
-  const moves = {
-    ArrowLeft: n - 1, ArrowRight: n + 1, ArrowUp: n - layout.perRow, ArrowDown: Math.min(n + layout.perRow, layout.seats),
-    Home: rowStart, End: rowEnd,
-  };
-  if (!(event.key in moves)) return;
-  event.preventDefault();
-  const to = moves[event.key];
-  if (to >= 1 && to <= layout.seats && (event.key !== 'ArrowDown' || to > n)) moveFocus(to);
+  return numberedRows(layout.seats, layout.perRow);
 }
 
 export function gridClick(event) {

@@ -3,12 +3,12 @@
 // refreshed every few seconds, the analytics per date and the history of any seat. Served as
 // /admin.js, an ES module that starts the page; the screens are the admin-*.js modules it
 // imports, with common.js. Talks only to this origin's API (shared/API.md).
-import { $, announce, busy, setText } from './common.js';
+import { $, announce, busy, onSeatKeys, setText } from './common.js';
 import { S, persist, showError, words } from './admin-state.js';
 import { checkKey, forgetKey, openDesk, signIn } from './admin-key.js';
 import { addSchedule, createConcert, scheduleClick } from './admin-create.js';
 import { drawCharts, followConcert, loadConcerts, loadTimeline, refresh, scheduleRefresh, stopRefresh } from './admin-live.js';
-import { closeHistory, gridClick, gridKeydown, loadHistory, pageRows, renderGrid, seatFormSubmit } from './admin-seats.js';
+import { closeHistory, gridClick, gridRows, loadHistory, moveFocus, pageRows, renderGrid, seatFormSubmit } from './admin-seats.js';
 
 // ---- start -----------------------------------------------------------------------------------
 function bind() {
@@ -59,7 +59,7 @@ function bind() {
   $('seat-form').addEventListener('submit', seatFormSubmit);
   $('rows-earlier').addEventListener('click', () => pageRows(-1));
   $('rows-later').addEventListener('click', () => pageRows(1));
-  $('seat-grid').addEventListener('keydown', gridKeydown);
+  onSeatKeys($('seat-grid'), gridRows, moveFocus);
   $('seat-grid').addEventListener('click', gridClick);
   $('history-more').addEventListener('click', () => busy($('history-more'), 'Loading…', loadHistory));
   let resizeFrame = 0;

@@ -1,6 +1,6 @@
 // The fan's page: the seat map drawn by row with its price tiers and legend, the seats selected
-// (by click or with the keyboard) and held.
-import { $, announce, busy, el, enc, setText, spokenDuration, won } from './common.js';
+// (by click or with the keyboard of common.js) and held.
+import { $, announce, busy, el, enc, listedRows, roveTo, setText, spokenDuration, won } from './common.js';
 import { S, SEATS_PER_ROW_DEFAULT, clearError, command, focusHeading, seatsOf, showError, words } from './app-state.js';
 import { loadReservations, mySeats, renderHolds, renderTickets } from './app-bookings.js';
 import { isActive } from './app-queue.js';
@@ -41,6 +41,7 @@ export function renderMap() {
     $('legend').replaceChildren();
     S.seatButtons.clear();
     S.seatShown.clear();
+    S.seatRows = null;
     return;
   }
   m.byNumber = new Map(m.seats.map((s) => [s.number, s]));
@@ -119,6 +120,7 @@ function buildMap(box, m, key) {
     fragment.append(line);
   }
   box.replaceChildren(fragment);
+  S.seatRows = listedRows([...rows.values()].map((seats) => seats.map((s) => s.number)));
   if (!S.seatButtons.has(S.focusSeat)) {
     const first = m.seats.find((s) => s.status === 'AVAILABLE') || m.seats[0];
     S.focusSeat = first ? first.number : null;
@@ -150,72 +152,19 @@ function renderLegend(tiers, mine) {
   legend.replaceChildren(...items);
 }
 
-function moveSeatFocus(button) {
-  const previous = S.seatButtons.get(S.focusSeat);
-  if (previous) previous.tabIndex = -1;
-  S.focusSeat = Number(button.dataset.seat);
-  button.tabIndex = 0;
-  button.focus();
-  button.scrollIntoView({ block: 'nearest', inline: 'nearest' });
-}
-
-export function seatKeydown(event) {
-  const b = event.target.closest && event.target.closest('button.seat');
-  if (!b) return;
-  const row = b.parentElement;
-  const inRow = [...row.querySelectorAll('button.seat')];
-  const index = inRow.indexOf(b);
-  const rowAt = (offset) => {
-    let r = row;
-    for (let i = 0; i < Math.abs(offset) && r; i++) r = offset > 0 ? r.nextElementSibling : r.previousElementSibling;
-    return r && r.classList.contains('seat-row') ? r : null;
-  };
-  let target = null;
-  switch (event.key) {
-    case 'ArrowRight': {
-      const next = rowAt(1);
-      target = inRow[index + 1] || (next && next.querySelector('button.seat'));
-      break;
-    }
-    case 'ArrowLeft': {
-      const prev = rowAt(-1);
-      target = inRow[index - 1] || (prev && [...prev.querySelectorAll('button.seat')].pop());
-      break;
-    }
-    case 'ArrowDown':
-    case 'ArrowUp':
-    case 'PageDown':
-    case 'PageUp': {
-      const step = { ArrowDown: 1, ArrowUp: -1, PageDown: 5, PageUp: -5 }[event.key];
-      let other = rowAt(step);
-      if (!other) {
-        // Past the first or last row: go as far as there is.
-        for (let s = step; s !== 0 && !other; s -= Math.sign(step)) other = rowAt(s);
-      }
-      if (other) {
-        const seats = [...other.querySelectorAll('button.seat')];
-        target = seats[Math.min(index, seats.length - 1)];
-      }
-      break;
-    }
-    case 'Home':
-      target = inRow[0];
-      break;
-    case 'End':
-      target = inRow[inRow.length - 1];
-      break;
-    default:
-      return;
-  }
-  event.preventDefault();
-  if (target) moveSeatFocus(target);
+// The map's one tab stop, and the focus, go to seat `n` (by click or by a key of common.js).
+export function moveSeatFocus(n) {
+  const button = S.seatButtons.get(n);
+  if (!button) return;
+  roveTo(S.seatButtons.get(S.focusSeat), button);
+  S.focusSeat = n;
 }
 
 export function seatClick(event) {
   const b = event.target.closest && event.target.closest('button.seat');
   if (!b || !S.map) return;
   const n = Number(b.dataset.seat);
-  if (S.focusSeat !== n) moveSeatFocus(b);
+  if (S.focusSeat !== n) moveSeatFocus(n);
   if (b.getAttribute('aria-disabled') === 'true') {
     const own = b.classList.contains('mine') ? ' by you' : '';
     const why = S.map.stale ? 'cannot be chosen now: it is not your turn' : (b.dataset.status === 'SOLD' ? 'is sold' : 'is held') + own;

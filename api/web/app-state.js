@@ -32,6 +32,7 @@ export const S = {
   availableDates: null,             // date -> {availableSeats, totalSeats, ...}
   map: null,                        // {concertId, date, etag, seats, perRow, asOf, stale}
   seatButtons: new Map(),
+  seatRows: null,                   // the map's rows of seat numbers, for the keyboard (common.js)
   seatShown: new Map(),             // number -> what the button last showed
   focusSeat: null,
   selected: new Set(),

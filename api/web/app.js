@@ -3,12 +3,12 @@
 // cancellation, refunds and the wallet's history. Served as /app.js, an ES module that starts the
 // page; the screens are the app-*.js modules it imports, with common.js. Talks only to this
 // origin's API (shared/API.md).
-import { $, busy } from './common.js';
+import { $, busy, listedRows, onSeatKeys } from './common.js';
 import { S, focusHeading } from './app-state.js';
 import { accountLost, charge, createAccount, loadAccount, loadHistory, renderAccount } from './app-wallet.js';
 import { loadReservations, tickTimers } from './app-bookings.js';
 import { isFinal, joinQueue, loadConcerts, openStream, resumeQueue } from './app-queue.js';
-import { holdBest, holdSelected, renderMap, renderSelection, seatClick, seatKeydown } from './app-seats.js';
+import { holdBest, holdSelected, moveSeatFocus, renderMap, renderSelection, seatClick } from './app-seats.js';
 
 // ---- start -----------------------------------------------------------------------------------
 function bind() {
@@ -22,7 +22,7 @@ function bind() {
     const focus = S.seatButtons.get(S.focusSeat);
     if (focus) focus.focus();
   });
-  $('seat-map').addEventListener('keydown', seatKeydown);
+  onSeatKeys($('seat-map'), () => S.seatRows || listedRows([]), moveSeatFocus);
   $('seat-map').addEventListener('click', seatClick);
   $('queue-rejoin').addEventListener('click', () => joinQueue(S.concertId, $('queue-rejoin')));
   $('history-more').addEventListener('click', () => busy($('history-more'), 'Loading…', () => loadHistory(false)));

@@ -1,5 +1,5 @@
 // What the fan's page and the organizer's share: the call to this origin's API (shared/API.md),
-// DOM helpers, and formatters of money, counts and times. Served as
+// DOM helpers, formatters of money, counts and times, and the keyboard of a seat grid. Served as
 // /common.js, imported by the modules of both pages; it keeps no state of either page.
 
 // ---- the API ---------------------------------------------------------------------------------
@@ -204,3 +204,69 @@ export function momentInWords(iso) {
   return clockTime(t, true) + ' on ' + day + ', ' + ago(Date.now() - t);
 }
 
+// ---- the keyboard of a seat grid -------------------------------------------------------------
+// Both pages draw seats as rows of buttons (button.seat, data-seat) in one box that is a single
+// tab stop (a roving tabindex). The keys, the same on both: ArrowLeft and ArrowRight go to the
+// seat before or after, on to the row before or after at a row's end; ArrowUp and ArrowDown to the
+// same place in the row above or below (its last seat when that row is shorter); PageUp and
+// PageDown SEAT_PAGE_ROWS rows, or as far as there are rows; Home and End to the row's first and
+// last seat. Enter and Space press the button, which the page handles as a click.
+export const SEAT_PAGE_ROWS = 5;
+
+// Where the seats are, which may be more than the buttons drawn (the organizer's grid draws a page
+// of rows at a time): {count, seats(i), indexOf(n)} with rows counted from 0, seats(i) the numbers of
+// row i in order, indexOf(n) the row of seat n (-1 for none).
+export function listedRows(lists) {
+  const rowOf = new Map();
+  lists.forEach((seats, i) => seats.forEach((n) => rowOf.set(n, i)));
+  return { count: lists.length, seats: (i) => lists[i], indexOf: (n) => (rowOf.has(n) ? rowOf.get(n) : -1) };
+}
+
+// Seats 1..total, `perRow` a row.
+export function numberedRows(total, perRow) {
+  return {
+    count: Math.ceil(total / perRow),
+    seats: (i) => Array.from({ length: Math.min(perRow, total - i * perRow) }, (_, k) => i * perRow + k + 1),
+    indexOf: (n) => (n >= 1 && n <= total ? Math.floor((n - 1) / perRow) : -1),
+  };
+}
+
+// The seat `key` moves to from `seat`: a number, null when there is nowhere to go, undefined when
+// the key is not one of the grid's.
+export function seatKeyTarget(key, rows, seat) {
+  const step = { ArrowDown: 1, ArrowUp: -1, PageDown: SEAT_PAGE_ROWS, PageUp: -SEAT_PAGE_ROWS }[key];
+  if (step === undefined && !['ArrowLeft', 'ArrowRight', 'Home', 'End'].includes(key)) return undefined;
+  const row = rows.indexOf(seat);
+  if (row < 0) return null;
+  const inRow = rows.seats(row);
+  const index = inRow.indexOf(seat);
+  if (key === 'ArrowRight') return index + 1 < inRow.length ? inRow[index + 1] : row + 1 < rows.count ? rows.seats(row + 1)[0] : null;
+  if (key === 'ArrowLeft') return index > 0 ? inRow[index - 1] : row > 0 ? rows.seats(row - 1).at(-1) : null;
+  if (key === 'Home') return inRow[0];
+  if (key === 'End') return inRow[inRow.length - 1];
+  const other = Math.max(0, Math.min(rows.count - 1, row + step));
+  if (other === row) return null;
+  const seats = rows.seats(other);
+  return seats[Math.min(index, seats.length - 1)];
+}
+
+// The keys above on the grid `box`: `rows()` is its layout now, `move(n)` moves to seat n.
+export function onSeatKeys(box, rows, move) {
+  box.addEventListener('keydown', (event) => {
+    const button = event.target.closest && event.target.closest('button.seat');
+    if (!button) return;
+    const target = seatKeyTarget(event.key, rows(), Number(button.dataset.seat));
+    if (target === undefined) return;
+    event.preventDefault();
+    if (target !== null) move(target);
+  });
+}
+
+// The grid's one tab stop goes from button `from` to button `to`, and the focus with it when asked.
+export function roveTo(from, to, focus = true) {
+  if (from && from !== to) from.tabIndex = -1;
+  to.tabIndex = 0;
+  if (!focus) return;
+  to.focus();
+  to.scrollIntoView({ block: 'nearest', inline: 'nearest' });
+}
