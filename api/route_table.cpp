@@ -2,12 +2,14 @@
 
 #include "api/route_table.hpp"
 
+#include <deque>
+#include <string>
+
 #include "api/service_impl.hpp"
+#include "api/web_assets.hpp"
 
 namespace encore::api {
 namespace {
-
-using http_verb = boost::beast::http::verb;
 
 // Hold errors, in API.md's order of checks: the admission's first.
 constexpr errors_at not_admitted_403 = {403, "QUEUE_TOKEN_INVALID QUEUE_TOKEN_EXPIRED"};
@@ -20,12 +22,27 @@ constexpr errors_at storage_read = {503, "STORAGE_UNAVAILABLE"};
 
 using impl = service::impl;
 
+std::vector<route> api_and_fixed_routes();
+void add_web_file_routes(std::vector<route>& rows);
+
 }  // namespace
 
 std::span<const route> route_table() {
+    static const std::vector<route> routes = [] {
+        std::vector<route> rows = api_and_fixed_routes();
+        add_web_file_routes(rows);
+        return rows;
+    }();
+    return routes;
+}
+
+namespace {
+
+// API.md's routes and the fixed paths of operations.
+std::vector<route> api_and_fixed_routes() {
     namespace http = boost::beast::http;
     // Captureless lambdas: each row says whether the route is a command, a query or a stream.
-    static const std::vector<route> routes = {
+    return {
         {http::verb::post, "/users", [](impl& s, request_context& rc) { commands::post_users(s.commands, rc); },
          "createUser", "users", access::none, "Create a user and get a user token", "NewUser",
          {{201, "the new user and its token"}}, "UserCreated", {}, {}},
@@ -120,26 +137,6 @@ std::span<const route> route_table() {
         {http::verb::get, "/openapi.json", operations::openapi,
          "getOpenApi", "operations", access::none, "This document", "",
          {{200, "the OpenAPI document"}}, "OpenApiDocument", {}, {}},
-        {http::verb::get, "/", operations::web_file,
-         "getFanPage", "pages", access::none,
-         "The fans' web page (HTML; its script and style are /app.js and /app.css)", "", {{200, "the page"}}, "", {}, {"IfNoneMatch"}, content::web_file},
-        {http::verb::get, "/app.js", operations::web_file,
-         "getFanScript", "pages", access::none, "The fans' page's script", "",
-         {{200, "the script"}}, "", {}, {"IfNoneMatch"}, content::web_file},
-        {http::verb::get, "/app.css", operations::web_file,
-         "getFanStyle", "pages", access::none, "The fans' page's style sheet (the organizer's page uses it too)", "",
-         {{200, "the style sheet"}}, "", {}, {"IfNoneMatch"}, content::web_file},
-        {http::verb::get, "/admin", operations::web_file,
-         "getOrganizerPage", "pages", access::none,
-         "The organizer's web page (HTML; it asks for the admin key and sends it as X-Admin-Key; its script and style are /admin.js and /admin.css, on top of /app.css)",
-         "", {{200, "the page"}}, "", {}, {"IfNoneMatch"}, content::web_file},
-        {http::verb::get, "/admin.js", operations::web_file,
-         "getOrganizerScript", "pages", access::none, "The organizer's page's script", "",
-         {{200, "the script"}}, "", {}, {"IfNoneMatch"}, content::web_file},
-        {http::verb::get, "/admin.css", operations::web_file,
-         "getOrganizerStyle", "pages", access::none, "The organizer's page's style sheet", "",
-         {{200, "the style sheet"}}, "", {}, {"IfNoneMatch"}, content::web_file},
-
     };
     return routes;
 }

@@ -18,9 +18,8 @@ namespace http = boost::beast::http;
 namespace {
 
 // The pages are served with what a browser needs to refuse framing, MIME sniffing, referrer
-// leaks and anything not from this origin. The pages' scripts and styles are files of their own
-// (/app.js, /app.css, /admin.js, /admin.css), so nothing inline runs; nothing may load or connect
-// elsewhere.
+// leaks and anything not from this origin. The pages' scripts (ES modules) and styles are files of
+// their own (web_assets.hpp), so nothing inline runs; nothing may load or connect elsewhere.
 void set_page_security_headers(http_response& page) {
     page.set("Content-Security-Policy",
              "default-src 'none'; script-src 'self'; style-src 'self'; "

@@ -1,6 +1,8 @@
 # Writes OUTPUT, a C++ file holding the bytes of each file of INPUTS (a ;-list of paths under
-# api/web/) with its content type and an ETag, for the server to serve from memory. Run at build
-# time by api/CMakeLists.txt: cmake -DOUTPUT=... -DINPUTS=... -P embed.cmake
+# api/web/) with the path it is served at, its content type and an ETag, for the server to serve
+# from memory. A page is served without its .html (index.html at /, admin.html at /admin), any
+# other file at its name. Run at build time by api/CMakeLists.txt:
+# cmake -DOUTPUT=... -DINPUTS=... -P embed.cmake
 if(NOT OUTPUT OR NOT INPUTS)
   message(FATAL_ERROR "embed.cmake needs -DOUTPUT=<file.cpp> and -DINPUTS=<file;...>")
 endif()
@@ -19,6 +21,14 @@ foreach(input IN LISTS INPUTS)
   else()
     message(FATAL_ERROR "embed.cmake: no content type for ${input}")
   endif()
+  if(name STREQUAL "index.html")
+    set(path "/")
+  elseif(extension STREQUAL ".html")
+    get_filename_component(stem "${input}" NAME_WLE)
+    set(path "/${stem}")
+  else()
+    set(path "/${name}")
+  endif()
   file(READ "${input}" hex HEX)
   file(SHA256 "${input}" digest)
   string(SUBSTRING "${digest}" 0 32 digest)
@@ -28,7 +38,7 @@ foreach(input IN LISTS INPUTS)
   string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," bytes "${hex}")
   string(REGEX REPLACE "((0x[0-9a-f][0-9a-f],){32})" "\\1\n    " bytes "${bytes}")
   string(APPEND arrays "// ${name}\nconst unsigned char asset_${index}[] = {\n    ${bytes}0x00};\n\n")
-  string(APPEND table "    {\"/${name}\", \"${type}\", \"\\\"${digest}\\\"\", {reinterpret_cast<const char*>(asset_${index}), ${size}}},\n")
+  string(APPEND table "    {\"${path}\", \"${name}\", \"${type}\", \"\\\"${digest}\\\"\", {reinterpret_cast<const char*>(asset_${index}), ${size}}},\n")
   math(EXPR index "${index} + 1")
 endforeach()
 set(text "// Generated at build time by api/web/embed.cmake from the files of api/web/: do not edit.\n\n#include \"api/web_assets.hpp\"\n\nnamespace encore::api {\nnamespace {\n\n${arrays}}  // namespace\n\nconst std::vector<web_asset>& web_assets() {\n    static const std::vector<web_asset> assets = {\n${table}    };\n    return assets;\n}\n\n}  // namespace encore::api\n")

@@ -263,6 +263,13 @@ test('the organizer signs in, creates a concert with the form, and follows its s
   await page.keyboard.press('End');
   assert.equal(await page.evaluate(() => document.activeElement.dataset.seat), '20');
   assert.equal(await page.$$eval('#seat-grid button.seat[tabindex="0"]', (l) => l.length), 1, 'one tab stop for the grid');
+  // PageUp and PageDown go 5 rows, or as far as there are rows, as on the fan's seat map.
+  await page.keyboard.press('PageUp');
+  assert.equal(await page.evaluate(() => document.activeElement.dataset.seat), '10');
+  await page.keyboard.press('PageDown');
+  assert.equal(await page.evaluate(() => document.activeElement.dataset.seat), '30');
+  await page.keyboard.press('ArrowUp');
+  assert.equal(await page.evaluate(() => document.activeElement.dataset.seat), '20');
 
   // Seat 9: 22 entries, paged by 20 with "Show more".
   await page.keyboard.press('Home');
@@ -337,6 +344,14 @@ test('a date of 100,000 seats: the grid draws at most 2,000 seats a page, pages 
   assert.match(await t.textOf(page, '#history-list'), new RegExp(far.reservationId));
   assert.equal(await page.$eval('#seat-grid button[data-seat="54321"]', (b) => b.getAttribute('aria-pressed')), 'true');
   assert.ok(await page.$$eval('#seat-grid button.seat', (l) => l.length) <= 2000);
+  // The keys go on past the rows drawn: PageDown from row 544 to 564 draws rows 561-580.
+  await page.focus('#seat-grid button[data-seat="54321"]');
+  for (let i = 0; i < 4; i++) await page.keyboard.press('PageDown');
+  assert.equal(await page.evaluate(() => document.activeElement.dataset.seat), '56321');
+  await t.waitForText(page, '#grid-range', /^Rows 561–580 of 1,000/);
+  await page.keyboard.press('PageUp');
+  assert.equal(await page.evaluate(() => document.activeElement.dataset.seat), '55821');
+  await t.waitForText(page, '#grid-range', /^Rows 541–560 of 1,000/);
   await shot(page, '8-large-date');
   checkConsole(organizer);
   await organizer.close();

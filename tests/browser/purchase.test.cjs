@@ -68,6 +68,13 @@ test('a fan creates an account, charges, queues, is admitted, holds a seat, pays
   await other.close();
 });
 
+// Paying ends the turn: the stream says so a moment later and the page hides the seat controls,
+// which moves the bookings below them. A click aimed at a booking before that can land beside it
+// (no refund was ever asked for), so the refund test waits for the page to say the turn ended.
+async function turnEndedByPayment(page) {
+  await t.waitForText(page, '#map-note:not([hidden])', /turn ended when you paid/);
+}
+
 test('a CONFIRMED booking is refunded: REFUNDED, money back, the seat AVAILABLE again; a concert without refunds says so in words', async () => {
   const concert = await server.createConcert({ refundsUntil: '2030-12-01T00:00:00.000Z' });
   const strict = await server.createConcert({ title: 'No refunds ' + Date.now() });
@@ -81,6 +88,7 @@ test('a CONFIRMED booking is refunded: REFUNDED, money back, the seat AVAILABLE 
   await t.holdSeats(page, [3]);
   await t.click(page, '#hold-list button[data-action="pay"]');
   await page.waitForSelector('#ticket-list li[data-status="CONFIRMED"] button[data-action="refund"]');
+  await turnEndedByPayment(page);
   await t.click(page, '#ticket-list li[data-status="CONFIRMED"] button[data-action="refund"]');
   await t.waitForText(page, '#ticket-list li[data-status="CONFIRMED"] .error', /cannot be refunded/);
   const strictCard = await page.$('#ticket-list li[data-status="CONFIRMED"]');
@@ -90,6 +98,7 @@ test('a CONFIRMED booking is refunded: REFUNDED, money back, the seat AVAILABLE 
   await t.holdSeats(page, [5]);
   await t.click(page, '#hold-list button[data-action="pay"]');
   await t.waitForText(page, '#balance', /^40,000 won$/);
+  await turnEndedByPayment(page);
   // The booking of this concert, not the strict one's: the balance can be drawn before the list of
   // bookings is, so "the first CONFIRMED" may still be the strict concert's at this point.
   const booking = await page.waitForFunction((title) => {

@@ -33,6 +33,9 @@ std::string pipelined_charges(const user_account& user, std::initializer_list<in
     return bytes;
 }
 
+// Every .js and .css file the server embeds, as the path it is served at (defined below).
+std::vector<std::string> web_script_and_style_paths();
+
 TEST_CASE("healthz, readyz and the web pages", "[operations]") {
     server_process server;
     http_client client(server.host(), server.port());
@@ -73,13 +76,13 @@ TEST_CASE("healthz, readyz and the web pages", "[operations]") {
     CHECK_ERROR(call(client, "POST", "/admin/concerts", "{}"), 401, "UNAUTHORIZED");
     CHECK_ERROR(call(client, "GET", "/admin/concerts"), 405, "METHOD_NOT_ALLOWED");
     CHECK_ERROR(call(client, "GET", "/admin.html"), 404, "NOT_FOUND");
-    // The pages' scripts and styles, served from this origin with the same headers and an ETag.
-    for (const auto& [path, type] : {std::pair{"/app.js", "text/javascript"}, std::pair{"/app.css", "text/css"},
-                                     std::pair{"/admin.js", "text/javascript"}, std::pair{"/admin.css", "text/css"}}) {
+    // The pages' scripts (ES modules) and styles, every one embedded, served from this origin with
+    // the same headers and an ETag.
+    for (const std::string& path : web_script_and_style_paths()) {
         INFO(path);
         auto file = call(client, "GET", path);
         REQUIRE_STATUS(file, 200);
-        CHECK(file.header("Content-Type").value_or("").starts_with(type));
+        CHECK(file.header("Content-Type").value_or("").starts_with(path.ends_with(".js") ? "text/javascript" : "text/css"));
         CHECK(file.header("Content-Security-Policy") == std::optional<std::string>(csp));
         CHECK(file.header("X-Content-Type-Options") == std::optional<std::string>("nosniff"));
         const std::string etag = file.header("ETag").value_or("");
@@ -104,6 +107,15 @@ std::vector<std::string> captures(const std::string& text, const std::string& pa
     const std::regex re(pattern);
     for (auto it = std::sregex_iterator(text.begin(), text.end(), re); it != std::sregex_iterator(); ++it) out.push_back((*it)[1]);
     return out;
+}
+
+// The pages' scripts and styles: every .js and .css file of web_files in api/CMakeLists.txt, the one
+// list of what is embedded, as the paths they are served at ("/app.js").
+std::vector<std::string> web_script_and_style_paths() {
+    std::vector<std::string> paths;
+    for (const std::string& name : captures(source_text("api/CMakeLists.txt"), R"re(\bweb/([a-z0-9-]+\.(?:js|css))\b)re")) paths.push_back("/" + name);
+    CHECK(paths.size() >= 4);
+    return paths;
 }
 
 // Path templates match up to the names of their parameters.
@@ -134,7 +146,7 @@ TEST_CASE("the OpenAPI document lists every route, its parameters and every erro
     };
 
     SECTION("every row of API.md, with its method, and no other path") {
-        const std::vector<std::pair<std::string, std::string>> rows = {
+        std::vector<std::pair<std::string, std::string>> rows = {
             {"post", "/users"}, {"get", "/users/me/balance"}, {"post", "/users/me/balance/charge"},
             {"get", "/users/me/balance/history"}, {"get", "/users/me/reservations"}, {"post", "/admin/concerts"},
             {"get", "/concerts"}, {"get", "/concerts/{concertId}/dates"}, {"get", "/concerts/{concertId}/dates/{date}/seats"},
@@ -145,9 +157,9 @@ TEST_CASE("the OpenAPI document lists every route, its parameters and every erro
             {"post", "/reservations/{reservationId}/refund"}, {"get", "/analytics/concerts/{concertId}"},
             {"get", "/analytics/concerts/{concertId}/timeline"},
             {"get", "/admin/concerts/{concertId}/dates/{date}/seats/{seat}/history"}, {"get", "/healthz"},
-            {"get", "/readyz"}, {"get", "/metrics"}, {"get", "/openapi.json"}, {"get", "/"}, {"get", "/app.js"},
-            {"get", "/app.css"}, {"get", "/admin"}, {"get", "/admin.js"}, {"get", "/admin.css"},
+            {"get", "/readyz"}, {"get", "/metrics"}, {"get", "/openapi.json"}, {"get", "/"}, {"get", "/admin"},
         };
+        for (const std::string& path : web_script_and_style_paths()) rows.emplace_back("get", path);
         std::set<std::string> shapes;
         for (const auto& [method, path] : rows) {
             const json& op = operation(method, path);

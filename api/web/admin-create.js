@@ -1,0 +1,157 @@
+// The organizer's page: the form that creates a concert with every field of POST /admin/concerts.
+import { $, announce, busy, el, sentOnce, setText } from './common.js';
+import { SEATS_PER_ROW_DEFAULT, adminApi, clearError, showError, words } from './admin-state.js';
+import { loadConcerts } from './admin-live.js';
+
+const SCHEDULES_MAX = 366;          // the server's limit of dates per concert
+
+// ---- create a concert ------------------------------------------------------------------------
+let scheduleSerial = 0;
+
+export function addSchedule(values = {}) {
+  const list = $('schedules');
+  if (list.children.length >= SCHEDULES_MAX) return null;
+  const n = ++scheduleSerial;
+  const field = (label, name, attributes, hint) => {
+    const id = 's' + n + '-' + name;
+    return el('p', { class: 'field' },
+      el('label', { for: id }, label, hint ? el('span', { class: 'hint', text: ' ' + hint }) : null),
+      el('input', { id, name, ...attributes }));
+  };
+  const item = el('li', { class: 'schedule' });
+  const legend = el('legend');
+  const remove = el('button', { type: 'button', class: 'danger', 'data-action': 'remove-schedule', text: 'Remove' });
+  item.append(el('fieldset', null, legend,
+    el('div', { class: 'fields' },
+      field('Date', 'date', { type: 'date', value: values.date || '', required: true }),
+      field('Seats', 'seats', { type: 'number', inputmode: 'numeric', min: 1, max: 100000, step: 1, value: values.seats || 50, required: true }),
+      field('Price', 'price', { type: 'number', inputmode: 'numeric', min: 0, max: 1000000000, step: 1, value: values.price ?? 80000, required: true }, '(won)'),
+      field('Seats per row', 'seatsPerRow', { type: 'number', inputmode: 'numeric', min: 1, max: 1000, step: 1, value: values.seatsPerRow || SEATS_PER_ROW_DEFAULT })),
+    remove));
+  list.append(item);
+  numberSchedules();
+  return item;
+}
+
+function numberSchedules() {
+  const items = [...$('schedules').children];
+  items.forEach((item, i) => {
+    item.querySelector('legend').textContent = 'Date ' + (i + 1);
+    const remove = item.querySelector('[data-action="remove-schedule"]');
+    remove.setAttribute('aria-label', 'Remove date ' + (i + 1));
+    remove.disabled = items.length === 1;
+  });
+  $('add-schedule').disabled = items.length >= SCHEDULES_MAX;
+}
+
+export function scheduleClick(event) {
+  const button = event.target.closest('[data-action="remove-schedule"]');
+  if (!button || button.disabled) return;
+  const item = button.closest('li');
+  const next = item.nextElementSibling || item.previousElementSibling;
+  item.remove();
+  numberSchedules();
+  const focus = next && next.querySelector('input');
+  if (focus) focus.focus();
+  announce('Date removed.');
+}
+
+// The value of an <input type="number">: a whole number, or null when empty; NaN when it is not
+// a whole number.
+export function wholeNumber(input) {
+  const text = input.value.trim();
+  if (text === '') return input.validity && input.validity.badInput ? NaN : null;
+  const n = Number(text);
+  return Number.isSafeInteger(n) ? n : NaN;
+}
+
+// datetime-local ("2030-12-24T19:00", in this browser's time zone) as an RFC 3339 UTC instant.
+function instantOf(input) {
+  if (!input.value) return null;
+  const t = new Date(input.value);
+  return Number.isNaN(t.getTime()) ? NaN : t.toISOString();
+}
+
+// The form as API.md's body, or a sentence saying what to fix (and the field to focus).
+function concertBody() {
+  const form = $('create-form');
+  const problem = (text, input) => ({ problem: text, input });
+  const title = $('c-title').value.trim();
+  if (!title) return problem('Give the concert a title.', $('c-title'));
+  const body = { title };
+  const venue = $('c-venue').value.trim();
+  if (venue) body.venue = venue;
+  body.schedules = [];
+  const items = [...$('schedules').children];
+  for (let i = 0; i < items.length; i++) {
+    const get = (name) => items[i].querySelector('input[name="' + name + '"]');
+    const where = ' for date ' + (i + 1);
+    if (!get('date').value) return problem('Choose the day' + where + '.', get('date'));
+    const schedule = { date: get('date').value };
+    for (const [name, words, required] of [['seats', 'The number of seats', true], ['price', 'The price', true],
+      ['seatsPerRow', 'Seats per row', false]]) {
+      const n = wholeNumber(get(name));
+      if (n === null && required) return problem(words + where + ' is needed.', get(name));
+      if (Number.isNaN(n)) return problem(words + where + ' must be a whole number.', get(name));
+      if (n !== null) schedule[name] = n;
+    }
+    body.schedules.push(schedule);
+  }
+  const queue = {};
+  for (const [id, name, words] of [['c-capacity', 'activeCapacity', 'Fans choosing seats at once'],
+    ['c-active-ttl', 'activeTtlSeconds', 'The turn length'], ['c-claim', 'claimSeconds', 'The time to claim a turn']]) {
+    const n = wholeNumber($(id));
+    if (Number.isNaN(n)) return problem(words + ' must be a whole number of seconds or fans.', $(id));
+    if (n !== null) queue[name] = n;
+  }
+  if (Object.keys(queue).length) body.queue = queue;
+  for (const [id, name, words] of [['c-hold-ttl', 'holdTtlSeconds', 'The hold time'],
+    ['c-max-holds', 'maxHoldsPerUser', 'Holds per fan'], ['c-max-tickets', 'maxTicketsPerUser', 'Tickets per fan']]) {
+    const n = wholeNumber($(id));
+    if (Number.isNaN(n)) return problem(words + ' must be a whole number.', $(id));
+    if (n !== null) body[name] = n;
+  }
+  for (const [id, name, words] of [['c-onsale', 'onsaleAt', 'The on-sale time'], ['c-refunds', 'refundsUntil', 'The refund deadline']]) {
+    const at = instantOf($(id));
+    if (Number.isNaN(at)) return problem(words + ' is not a valid date and time.', $(id));
+    if (at) body[name] = at;
+  }
+  form.querySelectorAll('[aria-invalid]').forEach((e) => e.removeAttribute('aria-invalid'));
+  return { body };
+}
+
+export async function createConcert(event) {
+  event.preventDefault();
+  clearError('create-error');
+  setText('create-message', '');
+  $('create-form').querySelectorAll('[aria-invalid]').forEach((e) => e.removeAttribute('aria-invalid'));
+  const { body, problem, input } = concertBody();
+  if (problem) {
+    showError('create-error', problem);
+    if (input) {
+      input.setAttribute('aria-invalid', 'true');
+      input.focus();
+    }
+    return;
+  }
+  await busy($('create-submit'), 'Creating…', async () => {
+    // One key for this concert: a retry after a lost answer or a 503 creates it once.
+    const r = await sentOnce((idempotencyKey) => adminApi('POST', '/admin/concerts', 'create-error', { body, idempotencyKey }));
+    if (r.status === 401) return;
+    if (!r.ok) {
+      return showError('create-error', r.status === 400
+        ? 'The server did not accept this concert: ' + (r.message || 'check the fields') + '.' : words(r));
+    }
+    const id = r.body.concertId;
+    setText('create-message', 'Created “' + body.title + '” (' + id + '). It is now the concert followed below.');
+    resetCreateForm();
+    await loadConcerts(id);
+    announce('Concert created: ' + body.title + '.');
+  });
+}
+
+function resetCreateForm() {
+  $('create-form').reset();
+  $('schedules').replaceChildren();
+  addSchedule();
+}

@@ -1,0 +1,242 @@
+// The fan's page: the seat map drawn by row with its price tiers and legend, the seats selected
+// (by click or with the keyboard of common.js) and held.
+import { $, announce, busy, el, enc, listedRows, roveTo, setText, spokenDuration, won } from './common.js';
+import { S, SEATS_PER_ROW_DEFAULT, clearError, command, focusHeading, seatsOf, showError, words } from './app-state.js';
+import { loadReservations, mySeats, renderHolds, renderTickets } from './app-bookings.js';
+import { isActive } from './app-queue.js';
+import { bookingRefused, loadSeats } from './app-dates.js';
+
+const TIER_CLASSES = 6;             // app.css has tier-0 .. tier-5
+const SEAT_PX = 44;                 // app.css: a 44 px seat and a 4 px gap
+const SEAT_PITCH_PX = 48;
+const LARGE_MAP_SEATS = 2000;       // past this, rows off screen are not laid out
+const ROW_LABEL_PX = 56;
+
+function rowOf(seat) {
+  if (seat.row !== undefined && seat.row !== null) return seat.row;
+  return rowOfNumber(seat.number);
+}
+
+export function rowOfNumber(n) {
+  const m = S.map;
+  if (m) {
+    const seat = m.byNumber ? m.byNumber.get(n) : null;
+    if (seat && seat.row !== undefined && seat.row !== null) return seat.row;
+  }
+  return Math.ceil(n / ((m && m.perRow) || SEATS_PER_ROW_DEFAULT));
+}
+
+function tiersOf(seats) {
+  const prices = [...new Set(seats.map((s) => s.price))].sort((a, b) => b - a);
+  return new Map(prices.map((p, i) => [p, i]));
+}
+
+// Builds the rows once per date (and seat count); later maps only update what changed.
+export function renderMap() {
+  const box = $('seat-map');
+  const m = S.map;
+  if (!m) {
+    box.replaceChildren();
+    box.dataset.key = '';
+    $('legend').replaceChildren();
+    S.seatButtons.clear();
+    S.seatShown.clear();
+    S.seatRows = null;
+    return;
+  }
+  m.byNumber = new Map(m.seats.map((s) => [s.number, s]));
+  const tiers = tiersOf(m.seats);
+  const key = m.concertId + '/' + m.date + '/' + m.seats.length + '/' + m.perRow + '/' + m.seats.some((s) => s.row !== undefined);
+  if (box.dataset.key !== key) buildMap(box, m, key);
+  const mine = mySeats(m.concertId, m.date);
+  // A selected seat someone else took is dropped from the selection, and the fan told.
+  const lost = [];
+  for (const n of S.selected) {
+    const s = m.byNumber.get(n);
+    if (!s || s.status !== 'AVAILABLE' || mine.has(n)) {
+      S.selected.delete(n);
+      if (!mine.has(n)) lost.push(n);
+    }
+  }
+  if (lost.length) showError('booking-error', (lost.length === 1 ? 'Seat ' + lost[0] + ' was' : 'Seats ' + lost.join(', ') + ' were') +
+    ' just taken by someone else and removed from your selection.');
+  for (const s of m.seats) {
+    const b = S.seatButtons.get(s.number);
+    if (!b) continue;
+    const own = mine.get(s.number);
+    const status = own === 'SOLD' ? 'SOLD' : own === 'HELD' ? 'HELD' : s.status;
+    const selected = S.selected.has(s.number);
+    const tier = tiers.get(s.price) % TIER_CLASSES;
+    const shown = status + '|' + (own || '') + '|' + selected + '|' + tier + '|' + s.price + '|' + m.stale;
+    if (S.seatShown.get(s.number) === shown) continue;
+    S.seatShown.set(s.number, shown);
+    b.className = 'seat ' + status + ' tier-' + tier + (own ? ' mine' : '') + (selected ? ' selected' : '');
+    b.dataset.status = status;
+    let state;
+    if (own === 'SOLD') state = 'sold to you';
+    else if (own === 'HELD') state = 'held by you';
+    else if (status === 'AVAILABLE') state = selected ? 'selected' : 'available';
+    else state = status === 'SOLD' ? 'sold' : 'held by someone else';
+    b.setAttribute('aria-label', 'Row ' + rowOf(s) + ', seat ' + s.number + ', ' + won(s.price) + ', ' + state);
+    const selectable = status === 'AVAILABLE' && !own && !m.stale;
+    if (selectable) {
+      b.removeAttribute('aria-disabled');
+      b.setAttribute('aria-pressed', selected ? 'true' : 'false');
+    } else {
+      b.setAttribute('aria-disabled', 'true');
+      b.removeAttribute('aria-pressed');
+    }
+  }
+  renderLegend(tiers, mine);
+  renderSelection();
+}
+
+function buildMap(box, m, key) {
+  const hadFocus = box.contains(document.activeElement) ? S.focusSeat : null;
+  box.dataset.key = key;
+  S.seatButtons.clear();
+  S.seatShown.clear();
+  const rows = new Map();
+  for (const s of m.seats) {
+    const row = rowOf(s);
+    if (!rows.has(row)) rows.set(row, []);
+    rows.get(row).push(s);
+  }
+  const large = m.seats.length > LARGE_MAP_SEATS;
+  box.classList.toggle('large', large);
+  const fragment = document.createDocumentFragment();
+  fragment.append(el('div', { class: 'stage', 'aria-hidden': 'true', text: 'STAGE' }));
+  for (const [row, seats] of rows) {
+    const line = el('div', { class: 'seat-row', role: 'group', 'aria-label': 'Row ' + row, 'data-row': String(row) },
+      el('span', { class: 'row-label', 'aria-hidden': 'true', text: 'Row ' + row }));
+    // In a large hall rows off screen are not laid out (content-visibility): this is the size
+    // they will take.
+    if (large) line.style.containIntrinsicSize = 'auto ' + (ROW_LABEL_PX + seats.length * SEAT_PITCH_PX) + 'px auto ' + SEAT_PX + 'px';
+    for (const s of seats) {
+      const b = el('button', { type: 'button', class: 'seat', 'data-seat': String(s.number), tabindex: '-1', text: String(s.number) });
+      S.seatButtons.set(s.number, b);
+      line.append(b);
+    }
+    fragment.append(line);
+  }
+  box.replaceChildren(fragment);
+  S.seatRows = listedRows([...rows.values()].map((seats) => seats.map((s) => s.number)));
+  if (!S.seatButtons.has(S.focusSeat)) {
+    const first = m.seats.find((s) => s.status === 'AVAILABLE') || m.seats[0];
+    S.focusSeat = first ? first.number : null;
+  }
+  const current = S.seatButtons.get(S.focusSeat);
+  if (current) current.tabIndex = 0;
+  if (hadFocus !== null && current) current.focus();
+  // Holds and bookings of this date can now name their rows.
+  renderHolds();
+  renderTickets();
+}
+
+function renderLegend(tiers, mine) {
+  const items = [];
+  const tierList = [...tiers].sort((a, b) => a[1] - b[1]);
+  for (const [price, index] of tierList) {
+    const cls = index % TIER_CLASSES === 0 ? 'available' : 'tier-' + (index % TIER_CLASSES);
+    items.push(el('span', null, el('i', { class: cls, 'aria-hidden': 'true' }), 'Available · ' + won(price)));
+  }
+  items.push(el('span', null, el('i', { class: 'selected', 'aria-hidden': 'true' }), 'Selected'));
+  if ([...mine.values()].includes('HELD')) items.push(el('span', null, el('i', { class: 'mine', 'aria-hidden': 'true' }), 'Held by you'));
+  if ([...mine.values()].includes('SOLD')) items.push(el('span', null, el('i', { class: 'mine-sold', 'aria-hidden': 'true' }), 'Yours'));
+  items.push(el('span', null, el('i', { class: 'HELD', 'aria-hidden': 'true' }), 'Held'));
+  items.push(el('span', null, el('i', { class: 'SOLD', 'aria-hidden': 'true' }), 'Sold'));
+  const legend = $('legend');
+  const text = items.map((i) => i.textContent).join('|');
+  if (legend.dataset.text === text) return;
+  legend.dataset.text = text;
+  legend.replaceChildren(...items);
+}
+
+// The map's one tab stop, and the focus, go to seat `n` (by click or by a key of common.js).
+export function moveSeatFocus(n) {
+  const button = S.seatButtons.get(n);
+  if (!button) return;
+  roveTo(S.seatButtons.get(S.focusSeat), button);
+  S.focusSeat = n;
+}
+
+export function seatClick(event) {
+  const b = event.target.closest && event.target.closest('button.seat');
+  if (!b || !S.map) return;
+  const n = Number(b.dataset.seat);
+  if (S.focusSeat !== n) moveSeatFocus(n);
+  if (b.getAttribute('aria-disabled') === 'true') {
+    const own = b.classList.contains('mine') ? ' by you' : '';
+    const why = S.map.stale ? 'cannot be chosen now: it is not your turn' : (b.dataset.status === 'SOLD' ? 'is sold' : 'is held') + own;
+    setText('selection-text', 'Seat ' + n + ' ' + why + '. ' + selectionSummary());
+    return;
+  }
+  if (S.selected.has(n)) S.selected.delete(n);
+  else S.selected.add(n);
+  clearError('booking-error');
+  renderMap();
+}
+
+function selectionSummary() {
+  if (!S.selected.size || !S.map) return 'No seats selected.';
+  const seats = [...S.selected].sort((a, b) => a - b);
+  const total = seats.reduce((sum, n) => sum + ((S.map.byNumber.get(n) || {}).price || 0), 0);
+  const names = seats.map((n) => 'row ' + rowOfNumber(n) + ' seat ' + n);
+  return (seats.length === 1 ? '1 seat selected: ' : seats.length + ' seats selected: ') + names.join(', ') + '. Total ' + won(total) + '.';
+}
+
+export function renderSelection() {
+  setText('selection-text', selectionSummary());
+  const count = S.selected.size;
+  const hold = $('hold-selected');
+  if (!hold.hasAttribute('aria-busy')) {
+    hold.disabled = count === 0;
+    hold.textContent = count > 1 ? 'Hold these ' + count + ' seats' : count === 1 ? 'Hold this seat' : 'Hold selected seats';
+  }
+  $('clear-selection').disabled = count === 0;
+}
+
+// ---- holding seats ---------------------------------------------------------------------------
+const holdsPath = () => '/concerts/' + enc(S.concertId) + '/dates/' + enc(S.date) + '/holds';
+// Several seats go in one hold: all of them or none (POST .../holds).
+export async function holdSelected() {
+  const seats = [...S.selected].sort((a, b) => a - b);
+  if (!seats.length) return;
+  clearError('booking-error');
+  await busy($('hold-selected'), 'Holding…', async () => {
+    await afterHold(await command('POST', holdsPath(), { body: { seats }, queue: S.queueTokens[S.concertId] }));
+  });
+  renderSelection();
+}
+
+// Best available: the server picks `count` seats side by side in the lowest row it can.
+export async function holdBest(event) {
+  event.preventDefault();
+  const count = Number($('best-count').value);
+  clearError('booking-error');
+  await busy($('hold-best'), 'Finding seats…', async () => {
+    await afterHold(await command('POST', holdsPath(), { body: { count }, queue: S.queueTokens[S.concertId] }));
+  });
+}
+
+// The answer to a hold: the reservation is shown with its countdown, or the refusal in words.
+async function afterHold(r) {
+  if (!r.ok) {
+    if (r.status === 401) return;
+    if (['NOT_YOUR_TURN', 'QUEUE_TOKEN_EXPIRED', 'QUEUE_TOKEN_INVALID'].includes(r.code)) bookingRefused(r);
+    showError('booking-error', words(r));
+  } else {
+    if (r.body.heldAt) S.skewMs = Date.parse(r.body.heldAt) - Date.now();
+    S.reservations = [r.body].concat(S.reservations.filter((x) => x.reservationId !== r.body.reservationId));
+    S.selected.clear();
+    setText('holds-message', '');
+    renderHolds();
+    renderMap();
+    const seats = seatsOf(r.body);
+    const left = Date.parse(r.body.expiresAt) - Date.parse(r.body.heldAt);
+    announce((seats.length === 1 ? 'Seat ' : 'Seats ') + seats.join(', ') + ' held for you. Pay within ' + spokenDuration(left) + '.');
+    focusHeading('holds-h');
+  }
+  await loadReservations(true);
+  if (isActive()) await loadSeats();
+}
