@@ -14,12 +14,12 @@
 namespace encore::test {
 
 inline std::uint32_t partition_for(const command& c, std::uint32_t partitions) {
-    if (const auto* b = std::get_if<create_concert>(&c.body)) return partition_of(b->concert, partitions);
-    if (const auto* b = std::get_if<enqueue>(&c.body)) return partition_of(b->concert, partitions);
-    if (const auto* b = std::get_if<hold_seat>(&c.body)) return partition_of(b->concert, partitions);
-    if (const auto* b = std::get_if<cancel_hold>(&c.body)) return partition_of(b->reservation);
-    if (const auto* b = std::get_if<pay>(&c.body)) return partition_of(b->reservation);
-    if (const auto* b = std::get_if<refund>(&c.body)) return partition_of(b->reservation);
+    if (const auto* b = std::get_if<encore::create_concert>(&c.body)) return partition_of(b->concert, partitions);
+    if (const auto* b = std::get_if<encore::enqueue>(&c.body)) return partition_of(b->concert, partitions);
+    if (const auto* b = std::get_if<encore::hold_seat>(&c.body)) return partition_of(b->concert, partitions);
+    if (const auto* b = std::get_if<encore::cancel_hold>(&c.body)) return partition_of(b->reservation);
+    if (const auto* b = std::get_if<encore::pay>(&c.body)) return partition_of(b->reservation);
+    if (const auto* b = std::get_if<encore::refund>(&c.body)) return partition_of(b->reservation);
     return partition_of(c.meta.user, partitions);
 }
 
