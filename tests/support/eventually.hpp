@@ -11,9 +11,10 @@ namespace encore::test {
 
 inline constexpr std::chrono::milliseconds eventually_within{30'000};
 
-// True as soon as `done()` holds; false if it still does not once `within` has passed.
+// True as soon as `done()` holds, polled every `every`; false if it still does not once `within`
+// has passed.
 template <class Predicate>
-bool eventually(Predicate&& done, std::chrono::milliseconds within = eventually_within,
+bool eventually(std::chrono::milliseconds within, Predicate&& done,
                 std::chrono::milliseconds every = std::chrono::milliseconds(10)) {
     const auto deadline = std::chrono::steady_clock::now() + within;
     for (;;) {
@@ -21,6 +22,12 @@ bool eventually(Predicate&& done, std::chrono::milliseconds within = eventually_
         if (std::chrono::steady_clock::now() >= deadline) return false;
         std::this_thread::sleep_for(every);
     }
+}
+
+// The same within 30 s.
+template <class Predicate>
+bool eventually(Predicate&& done) {
+    return eventually(eventually_within, done);
 }
 
 }  // namespace encore::test

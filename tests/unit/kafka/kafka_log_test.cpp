@@ -28,6 +28,7 @@
 #include "engine/runner/partition_runner.hpp"
 #include "events/codec.hpp"
 #include "events/ids.hpp"
+#include "tests/support/run_command.hpp"
 
 namespace {
 
@@ -127,16 +128,6 @@ std::string event_record(std::uint64_t sequence, chain_link& head) {
     return seal(head, bytes);
 }
 
-std::string run(const std::string& shell_command) {
-    std::string out;
-    FILE* pipe = popen(shell_command.c_str(), "r");
-    REQUIRE(pipe != nullptr);
-    char buffer[4096];
-    std::size_t got = 0;
-    while ((got = fread(buffer, 1, sizeof buffer, pipe)) > 0) out.append(buffer, got);
-    REQUIRE(pclose(pipe) == 0);
-    return out;
-}
 
 }  // namespace
 
@@ -618,7 +609,7 @@ TEST_CASE("kcat reads the event topic as JSON", "[kafka]") {
     REQUIRE(log->events().append_and_wait(1, records).ok());
     REQUIRE(log->commands().append_and_wait(1, {command_record(1)}).ok());
 
-    const std::string lines = run("kcat -C -t " + c.mock->topic_prefix() + "events -b " + c.mock->bootstrap_servers() +
+    const std::string lines = test::run_output("kcat -C -t " + c.mock->topic_prefix() + "events -b " + c.mock->bootstrap_servers() +
                                   " -p 1 -f '%k %s\\n' -e -q 2>/dev/null");
     INFO(lines);
     std::vector<std::string> split;
@@ -641,7 +632,7 @@ TEST_CASE("kcat reads the event topic as JSON", "[kafka]") {
         CHECK(kafka_unwrap(split[i].substr(space + 1)) == records[i]);
     }
 
-    const std::string command_line = run("kcat -C -t " + c.mock->topic_prefix() + "commands -b " +
+    const std::string command_line = test::run_output("kcat -C -t " + c.mock->topic_prefix() + "commands -b " +
                                          c.mock->bootstrap_servers() + " -p 1 -f '%k %s\\n' -e -q 2>/dev/null");
     INFO(command_line);
     REQUIRE(command_line.starts_with("Charge {"));
