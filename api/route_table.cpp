@@ -138,8 +138,39 @@ std::vector<route> api_and_fixed_routes() {
          "getOpenApi", "operations", access::none, "This document", "",
          {{200, "the OpenAPI document"}}, "OpenApiDocument", {}, {}},
     };
-    return routes;
 }
+
+// "getWebFileAppJs" for app.js.
+std::string web_file_operation_id(const web_asset& asset) {
+    std::string id = "getWebFile";
+    bool word_start = true;
+    for (const char c : asset.file) {
+        const bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+        if (alnum) id += word_start && c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c;
+        word_start = !alnum;
+    }
+    return id;
+}
+
+// The web pages' files: a row for each file embedded from api/web/ (web_assets.hpp, the list
+// web_files of api/CMakeLists.txt) at the path it is served at, so that a new file needs no row
+// here. `text` holds the strings the rows point to.
+void add_web_file_routes(std::vector<route>& rows) {
+    static std::deque<std::string> text;
+    for (const web_asset& asset : web_assets()) {
+        const std::string_view type = asset.content_type.substr(0, asset.content_type.find(';'));
+        const char* kind = type == "text/html"         ? "a web page"
+                           : type == "text/javascript" ? "a script (ES module)"
+                                                       : "a style sheet";
+        const std::string& path = text.emplace_back(asset.path);
+        const std::string& id = text.emplace_back(web_file_operation_id(asset));
+        const std::string& summary = text.emplace_back("api/web/" + std::string(asset.file) + ": " + kind);
+        rows.push_back({boost::beast::http::verb::get, path.c_str(), operations::web_file, id.c_str(), "pages", access::none,
+                        summary.c_str(), "", {{200, "the file"}}, "", {}, {"IfNoneMatch"}, content::web_file});
+    }
+}
+
+}  // namespace
 
 bool route_matches(const route& r, std::span<const std::string_view> segments) {
     const std::string_view pattern = r.path;

@@ -95,16 +95,6 @@ std::int64_t now_ms() {
     return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
-bool poll_until(std::chrono::milliseconds timeout, const std::function<bool()>& probe,
-                std::chrono::milliseconds interval) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    for (;;) {
-        if (probe()) return true;
-        if (std::chrono::steady_clock::now() >= deadline) return false;
-        std::this_thread::sleep_for(interval);
-    }
-}
-
 user_account new_user(http_client& client, const std::string& name) {
     const json body = name.empty() ? json::object() : json{{"name", name}};
     auto reply = call(client, "POST", "/users", body.dump());
@@ -166,7 +156,7 @@ guest admitted_guest(http_client& client, const std::string& concert, std::chron
     g.queue_token = joined.json().at("queueToken").get<std::string>();
     if (joined.json().at("status") == "ACTIVE") return g;
     std::string status;
-    const bool active = poll_until(timeout, [&] {
+    const bool active = eventually(timeout, [&] {
         status = queue_state(client, g.user, concert, g.queue_token).at("status").get<std::string>();
         return status == "ACTIVE";
     });

@@ -15,6 +15,7 @@
 
 #include "tests/integration/server_process.hpp"
 #include "http/client.hpp"
+#include "tests/support/eventually.hpp"
 
 namespace encore::test {
 
@@ -51,10 +52,7 @@ std::int64_t instant_ms(std::string_view rfc3339);
 std::string instant_text(std::int64_t ms);
 std::int64_t now_ms();
 
-// Calls `probe` until it returns true or `timeout` passes; true if it did. Polling, not sleeping:
-// the wait ends as soon as the condition holds.
-bool poll_until(std::chrono::milliseconds timeout, const std::function<bool()>& probe,
-                std::chrono::milliseconds interval = std::chrono::milliseconds(20));
+// Waiting for a condition: eventually(timeout, probe, interval), tests/support/eventually.hpp.
 
 // ---- users and wallet ----------------------------------------------------------------------------
 

@@ -32,17 +32,8 @@ struct audit_run {
 };
 
 audit_run run_audit(const std::string& arguments) {
-    const std::string command = std::string(ENCORE_BINARY) + " audit " + arguments + " 2>/dev/null";
-    FILE* pipe = ::popen(command.c_str(), "r");
-    REQUIRE(pipe != nullptr);
-    audit_run run;
-    char buffer[4096];
-    std::size_t got = 0;
-    while ((got = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) run.output.append(buffer, got);
-    const int status = ::pclose(pipe);
-    run.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    run.report = json::parse(run.output, nullptr, false);
-    return run;
+    const command_run ran = run_command(std::string(ENCORE_BINARY) + " audit " + arguments + " 2>/dev/null");
+    return {ran.status, ran.output, json::parse(ran.output, nullptr, false)};
 }
 
 std::string hex(std::string_view bytes) {
@@ -196,7 +187,7 @@ TEST_CASE("encore audit: a clean data dir passes, and a flipped event or read mo
         CHECK(plain.find("comparing read models") != std::string::npos);
         CHECK(plain.find(" keys\n") != std::string::npos);
         // util-linux `script` gives the audit a terminal: each redraw starts with a carriage return.
-        const command_run terminal = run_command("script -qec '" + audit + " >/dev/null' /dev/null");
+        const command_run terminal = run_command("script -qec '" + audit + " >/dev/null' /dev/null 2>/dev/null");
         INFO(terminal.output);
         CHECK(terminal.status == 0);
         CHECK(terminal.output.find("\raudit: ") != std::string::npos);

@@ -44,7 +44,7 @@ TEST_CASE("under a low RLIMIT_NOFILE the cap is sized to it and probes pass a fl
     // A keep-alive client admitted before the flood: it is one of the cap, and reads /metrics
     // afterwards.
     http_client watcher(server.host(), server.port());
-    REQUIRE(poll_until(std::chrono::seconds(10), [&] {
+    REQUIRE(eventually(std::chrono::seconds(10), [&] {
         const auto reply = call(watcher, "GET", "/metrics");
         return reply.status == 200 && metric_value(reply.body, "encore_http_connections_open") == 1;
     }));
@@ -71,13 +71,13 @@ TEST_CASE("under a low RLIMIT_NOFILE the cap is sized to it and probes pass a fl
     // is closed at once.
     const std::size_t kept_open = (cap - 1) + probe_share_per_client * flooders.size();
     const std::size_t refused = flood.size() - kept_open;
-    CHECK(poll_until(std::chrono::seconds(10), [&] { return count_closed(flood) == refused; }));
+    CHECK(eventually(std::chrono::seconds(10), [&] { return count_closed(flood) == refused; }));
 
     // The cap is full, yet the probes answer through the reserve. One probe connection at a time:
     // the previous one is released before the next opens (a client holds two of the reserve).
     const double flooders_in_reserve = static_cast<double>(probe_share_per_client * flooders.size());
     const auto in_reserve = [&](std::string_view target) {
-        REQUIRE(poll_until(std::chrono::seconds(10), [&] {
+        REQUIRE(eventually(std::chrono::seconds(10), [&] {
             return metric_value(call(watcher, "GET", "/metrics").body, "encore_http_probe_connections_open") ==
                    flooders_in_reserve;
         }));
@@ -98,7 +98,7 @@ TEST_CASE("under a low RLIMIT_NOFILE the cap is sized to it and probes pass a fl
     CHECK(metric_value(after, R"(encore_http_connections_refused_total{reason="not_probe"})") == 1);
 
     flood.clear();
-    CHECK(poll_until(std::chrono::seconds(10), [&] {
+    CHECK(eventually(std::chrono::seconds(10), [&] {
         http_client late(server.host(), server.port());
         const auto reply = late.request("GET", "/concerts");
         return reply.ok() && reply->status == 200;

@@ -128,18 +128,18 @@ TEST_CASE("deadlines passed while the server was down take effect after a restar
     }
     server.kill9();
     // Down past the hold's expiry.
-    REQUIRE(poll_until(std::chrono::seconds(30), [&] { return now_ms() > expires_at + 200; }));
+    REQUIRE(eventually(std::chrono::seconds(30), [&] { return now_ms() > expires_at + 200; }));
     server.restart();
     http_client client(server.host(), server.port());
     // The waiting user is admitted (the holder's 2 s ran out) and sees the seat free again.
     std::string status;
-    REQUIRE(poll_until(std::chrono::seconds(30), [&] {
+    REQUIRE(eventually(std::chrono::seconds(30), [&] {
         status = queue_state(client, waiting, concert, waiting_token).at("status");
         return status != "WAITING";
     }));
     CHECK(status == "ACTIVE");
     const guest admitted{waiting, waiting_token};
-    CHECK(poll_until(std::chrono::seconds(30), [&] { return seat_status(client, admitted, concert, 9) == "AVAILABLE"; }));
+    CHECK(eventually(std::chrono::seconds(30), [&] { return seat_status(client, admitted, concert, 9) == "AVAILABLE"; }));
     CHECK(reservation(client, holder.user, id).json().at("status") == "EXPIRED");
 }
 
@@ -181,7 +181,7 @@ TEST_CASE("SIGTERM under load exits 0 and keeps every acknowledged charge", "[du
                 }
             });
         }
-        REQUIRE(poll_until(std::chrono::milliseconds(30'000), [&] { return answered.load() >= 100; },
+        REQUIRE(eventually(std::chrono::milliseconds(30'000), [&] { return answered.load() >= 100; },
                            std::chrono::milliseconds(1)));
         exit_code = server.stop();
         stop = true;
@@ -323,7 +323,7 @@ TEST_CASE("kill -9 at a random moment loses no acknowledged command, sells no se
                 threads.emplace_back(
                     [&, w, s = rng()] { work(server, concerts.back(), s, records[w], acknowledged, stop); });
             }
-            reached = poll_until(std::chrono::milliseconds(60'000), [&] { return acknowledged.load() >= kill_after; },
+            reached = eventually(std::chrono::milliseconds(60'000), [&] { return acknowledged.load() >= kill_after; },
                                  std::chrono::milliseconds(1));
             server.kill9();
             stop = true;
@@ -344,7 +344,7 @@ TEST_CASE("kill -9 at a random moment loses no acknowledged command, sells no se
         std::map<std::tuple<std::string, std::string, int>, int> sold;
         std::map<std::string, std::string> status_by_id;
         std::string why_unsettled;
-        const bool settled = poll_until(std::chrono::milliseconds(20'000), [&] {
+        const bool settled = eventually(std::chrono::milliseconds(20'000), [&] {
             wallets.clear();
             sold.clear();
             status_by_id.clear();

@@ -2,31 +2,18 @@
 
 #include <catch2/catch.hpp>
 
-#include <sys/wait.h>
-
-#include <cstdio>
 #include <fstream>
 
 namespace encore::test {
 
-command_run run_command(const std::string& command) {
-    FILE* pipe = ::popen((command + " 2>/dev/null").c_str(), "r");
-    REQUIRE(pipe != nullptr);
-    command_run r;
-    char buffer[4096];
-    std::size_t got = 0;
-    while ((got = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) r.output.append(buffer, got);
-    const int status = ::pclose(pipe);
-    r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return r;
+command_run run_export(const std::string& arguments) {
+    return run_command(std::string(ENCORE_BINARY) + " export " + arguments + " 2>/dev/null");
 }
-
-command_run run_export(const std::string& arguments) { return run_command(std::string(ENCORE_BINARY) + " export " + arguments); }
 
 json query(const std::string& file, const std::string& sql) {
     std::string quoted = "'";  // for the shell: single quotes, each ' in the SQL as '\''
     for (char c : sql) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    const command_run r = run_command("sqlite3 -json " + file + " " + quoted + "'");
+    const command_run r = run_command("sqlite3 -json " + file + " " + quoted + "' 2>/dev/null");
     INFO(sql << "\n" << r.output);
     REQUIRE(r.status == 0);
     if (r.output.find_first_not_of(" \n") == std::string::npos) return json::array();
@@ -88,7 +75,7 @@ onsale drive_onsale(http_client& client, const std::string& admin_key) {
     o.users.push_back(other.user);
     REQUIRE_STATUS(charge(client, other.user, 7'000), 200);
     REQUIRE_STATUS(hold(client, other, o.other_concert, 3), 201);
-    REQUIRE(poll_until(std::chrono::seconds(60), [&] {
+    REQUIRE(eventually(std::chrono::seconds(60), [&] {
         return reservation(client, o.users[3], expiring).json().at("status") == "EXPIRED";
     }));
     return o;

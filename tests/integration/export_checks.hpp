@@ -11,17 +11,11 @@
 #include <vector>
 
 #include "tests/integration/api.hpp"
+#include "tests/support/run_command.hpp"
 
 namespace encore::test {
 
-struct command_run {
-    int status = -1;
-    std::string output;  // stdout
-};
-
-// Runs a shell command, stderr to /dev/null; its exit status and stdout.
-command_run run_command(const std::string& command);
-// `encore export ARGUMENTS`.
+// `encore export ARGUMENTS`, its standard error to /dev/null.
 command_run run_export(const std::string& arguments);
 
 // The rows of a query, through the sqlite3 command line's JSON mode.

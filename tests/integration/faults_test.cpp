@@ -76,7 +76,7 @@ user_account charged_user(const server_process& server, int count) {
 void wait_marked(const server_process& server, std::uint64_t commands) {
     const std::string log_dir = server.data_dir() + "/log";
     std::uint64_t marked = 0;
-    const bool caught_up = poll_until(std::chrono::seconds(30), [&] {
+    const bool caught_up = eventually(std::chrono::seconds(30), [&] {
         auto ends = read_durable_ends(log_dir);
         if (!ends || !ends->has_value()) return false;
         marked = std::accumulate((*ends)->begin(), (*ends)->end(), std::uint64_t{0});
@@ -96,7 +96,7 @@ double metric_value(http_client& client, const std::string& name) {
 }
 
 command_run audit(const server_process& server) {
-    return run_command(std::string(ENCORE_BINARY) + " audit --data-dir " + server.data_dir());
+    return run_command(std::string(ENCORE_BINARY) + " audit --data-dir " + server.data_dir() + " 2>/dev/null");
 }
 
 // The server stopped, `encore audit` of its data directory passes.
@@ -297,7 +297,7 @@ TEST_CASE("a full disk: commands get 503 STORAGE_UNAVAILABLE and change nothing,
     fill_until_free(filler, disk, std::uint64_t{8} << 20);  // under the 16 MiB reserve
 
     // Refused, and said so; reads, probes, pages and metrics go on.
-    REQUIRE(poll_until(std::chrono::seconds(30), [&] { return storage_refusals.load() >= 20; }));
+    REQUIRE(eventually(std::chrono::seconds(30), [&] { return storage_refusals.load() >= 20; }));
     CHECK_ERROR(call(client, "POST", "/users", R"({"name":"late"})"), 503, "STORAGE_UNAVAILABLE");
     CHECK_STATUS(call(client, "GET", "/healthz"), 200);
     auto ready = call(client, "GET", "/readyz");
@@ -312,7 +312,7 @@ TEST_CASE("a full disk: commands get 503 STORAGE_UNAVAILABLE and change nothing,
     // Space comes back: commands are taken again, with no restart.
     fs::remove(filler);
     const int refused_before = storage_refusals.load();
-    REQUIRE(poll_until(std::chrono::seconds(30), [&] { return call(client, "GET", "/readyz").status == 200; }));
+    REQUIRE(eventually(std::chrono::seconds(30), [&] { return call(client, "GET", "/readyz").status == 200; }));
     CHECK_STATUS(charge(client, users[0], 1), 200);
     {
         std::lock_guard lock(mutex);
@@ -348,7 +348,7 @@ TEST_CASE("a full disk: commands get 503 STORAGE_UNAVAILABLE and change nothing,
 // if it ever got as far as serving.
 command_run serve_once(const std::string& data_dir) {
     return run_command("sh -c 'timeout 60 " + std::string(ENCORE_BINARY) + " serve --data-dir " + data_dir +
-                       " --listen 127.0.0.1:0 --admin-key faults-admin-key 2>&1'");
+                       " --listen 127.0.0.1:0 --admin-key faults-admin-key 2>&1' 2>/dev/null");
 }
 
 TEST_CASE("a second server on the same data directory is refused, and the first goes on", "[faults]") {
@@ -386,7 +386,7 @@ TEST_CASE("a read-only data directory: serve refuses to start with the reason, t
     INFO(refused.output);
     CHECK(refused.status == 1);
     CHECK_THAT(refused.output, Catch::Contains("Read-only file system"));
-    const command_run audited = run_command(std::string(ENCORE_BINARY) + " audit --data-dir " + mounted);
+    const command_run audited = run_command(std::string(ENCORE_BINARY) + " audit --data-dir " + mounted + " 2>/dev/null");
     INFO(audited.output);
     CHECK(audited.status == 0);
 }

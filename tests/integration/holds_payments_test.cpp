@@ -177,7 +177,7 @@ TEST_CASE("DELETE cancels a hold and frees the seat, but paid or expired holds c
     auto brief = hold(client, s, short_concert, 1);
     REQUIRE_STATUS(brief, 201);
     const std::string brief_id = brief.json().at("reservationId");
-    REQUIRE(poll_until(std::chrono::seconds(30),
+    REQUIRE(eventually(std::chrono::seconds(30),
                        [&] { return reservation(client, s.user, brief_id).json().at("status") == "EXPIRED"; }));
     CHECK_ERROR(cancel(client, s.user, brief_id), 409, "HOLD_EXPIRED");
 }
@@ -310,7 +310,7 @@ TEST_CASE("a hold expires with no request at all, and a late payment gets 410", 
 
     // Only GETs from here on: nothing but the server's own clock may free the seat.
     std::string status = "HELD";
-    const bool freed = poll_until(std::chrono::seconds(30), [&] {
+    const bool freed = eventually(std::chrono::seconds(30), [&] {
         status = seat_status(client, g, concert, 4);
         return status == "AVAILABLE";
     }, std::chrono::milliseconds(10));
@@ -340,11 +340,11 @@ TEST_CASE("a payment after expiresAt gets 410 even before the expiry was observe
     REQUIRE_STATUS(held, 201);
     const auto expires_at = instant_ms(held.json().at("expiresAt").get<std::string>());
     // Wait for the wall clock (not for the server) to pass expiresAt, then pay at once.
-    REQUIRE(poll_until(std::chrono::seconds(30), [&] { return now_ms() > expires_at + 50; },
+    REQUIRE(eventually(std::chrono::seconds(30), [&] { return now_ms() > expires_at + 50; },
                        std::chrono::milliseconds(5)));
     CHECK_ERROR(pay(client, g.user, held.json().at("reservationId")), 410, "HOLD_EXPIRED");
     CHECK(balance_of(client, g.user) == 5'000);
-    CHECK(poll_until(std::chrono::seconds(30), [&] { return seat_status(client, g, concert, 8) == "AVAILABLE"; }));
+    CHECK(eventually(std::chrono::seconds(30), [&] { return seat_status(client, g, concert, 8) == "AVAILABLE"; }));
 }
 
 
@@ -377,7 +377,7 @@ TEST_CASE("payments racing the hold expiry either confirm and take the price or 
                 try {
                     http_client own(server.host(), server.port());
                     const auto at = deadlines[i] - 120 + 30 * i;
-                    poll_until(std::chrono::seconds(30), [&] { return now_ms() >= at; }, std::chrono::milliseconds(1));
+                    eventually(std::chrono::seconds(30), [&] { return now_ms() >= at; }, std::chrono::milliseconds(1));
                     replies[i] = pay(own, guests[i].user, ids[i]);
                 } catch (const std::exception& e) {
                     failures[i] = e.what();
@@ -396,7 +396,7 @@ TEST_CASE("payments racing the hold expiry either confirm and take the price or 
         } else {
             CHECK_ERROR(replies[i], 410, "HOLD_EXPIRED");
             CHECK(balance_of(client, guests[i].user) == 5'000);
-            CHECK(poll_until(std::chrono::seconds(30),
+            CHECK(eventually(std::chrono::seconds(30),
                              [&] { return seat_status(client, observer, concert, seat) == "AVAILABLE"; }));
             CHECK(reservation(client, guests[i].user, ids[i]).json().at("status") == "EXPIRED");
         }
@@ -424,7 +424,7 @@ TEST_CASE("a hold can be paid after the user's active window ended", "[payments]
     INFO(attempt + 1 << " attempts");
     REQUIRE_STATUS(held, 201);
     REQUIRE_STATUS(charge(client, g.user, 1'000), 200);
-    REQUIRE(poll_until(std::chrono::seconds(30),
+    REQUIRE(eventually(std::chrono::seconds(30),
                        [&] { return queue_state(client, g.user, concert, g.queue_token).at("status") == "EXPIRED"; }));
     CHECK_ERROR(hold(client, g, concert, 3), 403, "QUEUE_TOKEN_EXPIRED");
     auto paid = pay(client, g.user, held.json().at("reservationId"));

@@ -19,40 +19,9 @@
 
 #include <sys/types.h>
 
+#include "tests/support/child_process.hpp"
+
 namespace encore::test {
-
-// One child process: argv, stdout (and optionally stdin) on pipes, stderr to a file.
-class child_process {
-public:
-    child_process(std::string name, std::vector<std::string> argv, std::string stderr_path, bool with_stdin);
-    ~child_process();  // kill -9 if still running
-    child_process(const child_process&) = delete;
-    child_process& operator=(const child_process&) = delete;
-
-    // One line of stdout, without the newline; nullopt at end of output or after `timeout`.
-    std::optional<std::string> read_line(std::chrono::milliseconds timeout);
-    // Writes a line to the child's stdin.
-    void write_line(const std::string& line);
-    // SIGTERM and wait: the exit code, -(signal), or -1000 if it had to be killed after `timeout`.
-    int stop(std::chrono::milliseconds timeout);
-    // Waits without a signal: the exit code or -(signal), or -1000 if it is still running.
-    int wait_for_exit(std::chrono::milliseconds timeout) { return wait_exit(timeout); }
-    void kill9();
-    bool running() const { return pid_ > 0; }
-    pid_t pid() const { return pid_; }
-    const std::string& name() const { return name_; }
-    std::string stderr_tail(std::size_t bytes = 8192) const;
-
-private:
-    int wait_exit(std::chrono::milliseconds timeout);
-
-    std::string name_;
-    std::string stderr_path_;
-    pid_t pid_ = -1;
-    int stdout_fd_ = -1;
-    int stdin_fd_ = -1;
-    std::string buffered_;
-};
 
 struct kafka_cluster_options {
     int brokers = 3;

@@ -117,7 +117,7 @@ TEST_CASE("failover: kill -9 one of three processes under light load", "[kafka][
             std::vector<std::jthread> threads;
             for (int w = 0; w < workers; ++w)
                 threads.emplace_back([&, w, s = rng()] { run_load(at, concert, s, records[w], answered, stop); });
-            reached = poll_until(60s, [&] { return answered.load() >= static_cast<std::uint64_t>(kill_after); }, 1ms);
+            reached = eventually(60s, [&] { return answered.load() >= static_cast<std::uint64_t>(kill_after); }, 1ms);
             at.mark_down(victim);
             killed_at = clock_type::now();
             std::fprintf(stderr, "failover round %d: killing %s at %s\n", round, cluster.server(victim).node_id().c_str(),

@@ -58,9 +58,9 @@ TEST_CASE("faults in the cluster: nothing acknowledged is lost, nothing is appli
                 if (reply != "ok") throw std::runtime_error("kafka-mock refused '" + line + "': " + reply);
             }
             const std::uint64_t from = answered.load();
-            progressed.emplace_back(fault, poll_until(progress_wait, [&] { return answered.load() >= from + progress_per_fault; }, 5ms));
+            progressed.emplace_back(fault, eventually(progress_wait, [&] { return answered.load() >= from + progress_per_fault; }, 5ms));
         };
-        REQUIRE(poll_until(progress_wait, [&] { return answered.load() >= progress_per_fault; }, 5ms));
+        REQUIRE(eventually(progress_wait, [&] { return answered.load() >= progress_per_fault; }, 5ms));
         after("produce errors", {"produce-errors 10"}, 0ms, {});
         after("fetch errors", {"fetch-errors 10"}, 0ms, {});
         after("50 ms round trips", {"rtt -1 50"}, 2s, {"rtt -1 0"});

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "tests/integration/kafka_load.hpp"
+#include "tests/support/run_command.hpp"
 
 namespace encore::test {
 namespace {
@@ -19,20 +20,10 @@ using namespace std::chrono_literals;
 constexpr int filler_messages = 8;
 constexpr std::size_t filler_bytes = 800'000;
 
-std::string shell(const std::string& command) {
-    std::string out;
-    FILE* pipe = ::popen(command.c_str(), "r");
-    if (pipe == nullptr) throw std::runtime_error("cannot run " + command);
-    char buffer[4096];
-    std::size_t got = 0;
-    while ((got = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) out.append(buffer, got);
-    if (::pclose(pipe) != 0) throw std::runtime_error(command + " failed; it printed:\n" + out);
-    return out;
-}
 
 // The keys of the snapshots topic's messages, read with kcat.
 std::set<std::string> snapshot_keys(const kafka_cluster& cluster) {
-    const std::string out = shell("kcat -C -b " + cluster.bootstrap() + " -t " + cluster.topic_prefix() +
+    const std::string out = run_output("kcat -C -b " + cluster.bootstrap() + " -t " + cluster.topic_prefix() +
                                   "snapshots -e -q -f '%k\\n' 2>/dev/null");
     std::set<std::string> keys;
     std::istringstream in(out);
@@ -77,7 +68,7 @@ TEST_CASE("without checkpoints a new owner rebuilds from offset zero and writes 
         std::ofstream out(filler);
         for (int i = 0; i < filler_messages; ++i) out << std::string(filler_bytes, 'x') << "\n";
     }
-    shell("kcat -P -b " + cluster.bootstrap() + " -t " + cluster.topic_prefix() + "snapshots -k 99999 -X message.max.bytes=4000000 -l " +
+    run_output("kcat -P -b " + cluster.bootstrap() + " -t " + cluster.topic_prefix() + "snapshots -k 99999 -X message.max.bytes=4000000 -l " +
           filler + " 2>&1");
     const auto after = snapshot_keys(cluster);
     for (const auto& key : before) {

@@ -323,7 +323,7 @@ TEST_CASE("metrics count requests by route and status and time them by route", "
     };
     const std::string seats_recorded =
         R"(^encore_http_request_duration_seconds_sum\{.*route="GET /concerts/\{[a-zA-Z]*\}/dates/\{[a-zA-Z]*\}/seats".*\} )";
-    poll_until(std::chrono::seconds(30), [&] {
+    eventually(std::chrono::seconds(30), [&] {
         auto metrics = call(client, "GET", "/metrics");
         REQUIRE_STATUS(metrics, 200);
         CHECK(metrics.header("Content-Type").value_or("").starts_with("text/plain"));
@@ -466,7 +466,7 @@ constexpr int probes_failed_in_a_row_max = 2;
 TEST_CASE("readyz stays 200 while the node is busy writing", "[operations][.serial]") {
     server_process server;
     http_client probe_client(server.host(), server.port());
-    REQUIRE(poll_until(std::chrono::seconds(10), [&] { return call(probe_client, "GET", "/readyz").status == 200; }));
+    REQUIRE(eventually(std::chrono::seconds(10), [&] { return call(probe_client, "GET", "/readyz").status == 200; }));
     constexpr int writers = 8;
     std::atomic<bool> done{false};
     std::atomic<int> writes{0};

@@ -168,7 +168,7 @@ TEST_CASE("an active token expires after activeTtlSeconds and the next user is a
     std::string b_status;
     std::string c_status;
     bool c_before_b = false;
-    const bool b_admitted = poll_until(std::chrono::milliseconds(10'000), [&] {
+    const bool b_admitted = eventually(std::chrono::milliseconds(10'000), [&] {
         c_status = status_of(client, c.user, concert, c.token);
         b_status = status_of(client, b.user, concert, b.token);
         if (c_status == "ACTIVE" && b_status == "WAITING") c_before_b = true;
@@ -177,7 +177,7 @@ TEST_CASE("an active token expires after activeTtlSeconds and the next user is a
     REQUIRE(b_admitted);
     CHECK_FALSE(c_before_b);
     // C is next, after B's second is up.
-    const bool c_admitted = poll_until(std::chrono::milliseconds(10'000), [&] {
+    const bool c_admitted = eventually(std::chrono::milliseconds(10'000), [&] {
         c_status = status_of(client, c.user, concert, c.token);
         return c_status == "ACTIVE" || c_status == "EXPIRED";
     });
@@ -218,7 +218,7 @@ TEST_CASE("an admitted user who does nothing within claimSeconds is EXPIRED and 
     // B is admitted, sends nothing, and lapses after a second; only then is C admitted.
     std::string b_status;
     bool c_before_b = false;
-    REQUIRE(poll_until(std::chrono::seconds(30), [&] {
+    REQUIRE(eventually(std::chrono::seconds(30), [&] {
         const std::string c_status = status_of(client, behind[0].user, concert, behind[0].token);
         b_status = status_of(client, b.user, concert, b.token);
         if (c_status != "WAITING" && b_status == "WAITING") c_before_b = true;
@@ -226,14 +226,14 @@ TEST_CASE("an admitted user who does nothing within claimSeconds is EXPIRED and 
     }));
     CHECK_FALSE(c_before_b);
     CHECK((b_status == "ACTIVE" || b_status == "EXPIRED"));
-    REQUIRE(poll_until(std::chrono::seconds(30), [&] { return status_of(client, b.user, concert, b.token) == "EXPIRED"; }));
+    REQUIRE(eventually(std::chrono::seconds(30), [&] { return status_of(client, b.user, concert, b.token) == "EXPIRED"; }));
     // The next one claims its turn by joining again (what the web page does on admission) and
     // stays ACTIVE past the claim window.
     int claimed = -1;
     for (int i = 0; i < claimers && claimed < 0; ++i) {
         INFO("claimer " << i);
         std::string status;
-        REQUIRE(poll_until(std::chrono::seconds(30), [&] {
+        REQUIRE(eventually(std::chrono::seconds(30), [&] {
             status = status_of(client, behind[i].user, concert, behind[i].token);
             return status != "WAITING";
         }));
@@ -384,7 +384,7 @@ TEST_CASE("before onsaleAt joiners wait in a pre-queue without positions, and at
     CHECK(json::parse(first_event->data).at("preQueue") == true);
 
     // At onsaleAt, with no request needed: one ACTIVE (capacity 1), the others placed 1 and 2.
-    REQUIRE(poll_until(std::chrono::seconds(40), [&] {
+    REQUIRE(eventually(std::chrono::seconds(40), [&] {
         for (const auto& q : early) {
             if (status_of(client, q.user, concert, q.token) == "ACTIVE") return true;
         }

@@ -12,11 +12,12 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include <sys/types.h>
+#include "tests/support/child_process.hpp"
 
 namespace encore::test {
 
@@ -50,7 +51,7 @@ public:
     const server_options& options() const { return options_; }
     const std::string& data_dir() const { return data_dir_; }
     const std::string& stderr_path() const { return stderr_path_; }
-    bool running() const { return pid_ > 0; }
+    bool running() const { return process_ && process_->running(); }
 
     // SIGTERM, then waits for the exit. Returns the exit code, or -(signal) if it died by a
     // signal, or -1000 if it did not exit within stop_timeout (it is then killed).
@@ -72,7 +73,6 @@ public:
 
 private:
     void start();
-    int wait_exit(std::chrono::milliseconds timeout);
 
     server_options options_;
     std::string root_dir_;
@@ -80,8 +80,7 @@ private:
     std::string stderr_path_;
     std::string host_ = "127.0.0.1";
     std::uint16_t port_ = 0;
-    pid_t pid_ = -1;
-    int stdout_fd_ = -1;
+    std::unique_ptr<child_process> process_;
     mutable bool log_reported_ = false;
 };
 

@@ -48,7 +48,7 @@ totals add_up(const json& buckets, std::int64_t seconds) {
 
 // Polls the reservation until it is EXPIRED (the server's own clock expires it).
 void wait_expired(http_client& client, const user_account& user, const std::string& id) {
-    REQUIRE(poll_until(std::chrono::seconds(60), [&] {
+    REQUIRE(eventually(std::chrono::seconds(60), [&] {
         return reservation(client, user, id).json().at("status") == "EXPIRED";
     }, std::chrono::milliseconds(50)));
 }

@@ -243,7 +243,7 @@ TEST_CASE("reservations and balance history are paged, newest first, each item o
     for (std::size_t c = 0; c < concerts.size(); ++c) {
         auto token = call(client, "POST", "/concerts/" + concerts[c] + "/queue", {}, bearer(g.user.token)).json().at("queueToken");
         guest in{g.user, token};
-        REQUIRE(poll_until(std::chrono::seconds(15), [&] { return queue_state(client, g.user, concerts[c], in.queue_token).at("status") == "ACTIVE"; }));
+        REQUIRE(eventually(std::chrono::seconds(15), [&] { return queue_state(client, g.user, concerts[c], in.queue_token).at("status") == "ACTIVE"; }));
         // Hold and cancel cycles: each is one more reservation in the list.
         for (std::uint32_t seat = 1; seat <= 6; ++seat) {
             auto held = hold(client, in, concerts[c], seat);

@@ -17,12 +17,14 @@ std::string seat_name(const engine::concert_state& c, const engine::date_state& 
            std::to_string(seat);
 }
 
-// Replays a partition's log from empty state, restoring from a snapshot after `restore_at`
-// commands (none when past the end), and returns the encoded events and the final state.
-std::pair<std::vector<std::string>, engine::partition_state> replay(std::uint32_t partition, std::uint32_t partitions,
+// Replays a partition's log from its opening state (a snapshot), restoring from a snapshot after
+// `restore_at` commands (none when past the end), and returns the encoded events and the final state.
+std::pair<std::vector<std::string>, engine::partition_state> replay(std::uint32_t partition, const std::string& opening,
                                                                      const std::vector<command>& log,
                                                                      std::size_t restore_at) {
-    engine::partition_state s = engine::make_partition(partition, partitions);
+    auto opened = engine::restore(opening);
+    require(opened.ok(), "the opening state does not restore");
+    engine::partition_state s = std::move(*opened);
     std::vector<std::string> bytes;
     engine::apply_output out;
     for (std::size_t i = 0; i < log.size(); ++i) {
@@ -183,7 +185,7 @@ void world::check_end() {
     }
 }
 
-// Replaying a partition's log from empty state yields the same events, byte for byte, and the
+// Replaying a partition's log from its opening state yields the same events, byte for byte, and the
 // same state; so does a replay that goes through a snapshot at a random point.
 void world::check_replay() {
     for (std::uint32_t p = 0; p < partitions_; ++p) {
@@ -192,7 +194,7 @@ void world::check_replay() {
         std::string hash = engine::state_hash(states_[p]);
         std::size_t restore_at = below(logs_[p].size() + 1);
         for (std::size_t at : {logs_[p].size() + 1, restore_at}) {
-            auto [bytes, state] = replay(p, partitions_, logs_[p], at);
+            auto [bytes, state] = replay(p, openings_[p], logs_[p], at);
             std::string how = at > logs_[p].size() ? "" : " through a snapshot at " + std::to_string(at);
             require(bytes.size() == recorded.size(), "a replay" + how + " yields another number of events");
             auto diff = std::mismatch(bytes.begin(), bytes.end(), recorded.begin());

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "events/codec.hpp"
 #include "events/ids.hpp"
 #include "sim.hpp"
 
@@ -22,20 +23,37 @@ bool is_client(const command& c) {
            c.type() != command_type::credit_result;
 }
 
-std::string slot_of(const command& c) { return std::to_string(c.meta.user.value) + "/" + c.meta.idempotency_key; }
+// Each partition remembers the keys of the requests it applied, or claimed for another.
+std::string slot_of(std::uint32_t partition, const command& c) {
+    return std::to_string(partition) + "/" + std::to_string(c.meta.user.value) + "/" + c.meta.idempotency_key;
+}
+
+// The refusal an event carries, if any: the answers' codes, and the saga's reasons.
+refusal reason_of(const event& e) {
+    if (const auto* r = std::get_if<refused>(&e.body)) return r->reason;
+    if (const auto* f = std::get_if<payment_failed>(&e.body)) return f->reason;
+    if (const auto* f = std::get_if<refund_failed>(&e.body)) return f->reason;
+    return refusal::none;
+}
 
 }  // namespace
 
 void world::count(const command& c, const std::vector<event>& events) {
     for (const event& e : events) {
         std::string name(to_string(e.type()));
-        if (const auto* r = std::get_if<refused>(&e.body)) name += " " + std::string(refusal_code(r->reason));
+        if (const auto* r = std::get_if<refused>(&e.body)) {
+            ++stats_[name];
+            name += " " + std::string(refusal_code(r->reason));
+        }
         if (const auto* q = std::get_if<queue_joined>(&e.body); q && !q->fresh) name += " again";
         ++stats_[name];
+        if (refusal why = reason_of(e); why != refusal::none) ++stats_["code " + std::string(refusal_code(why))];
     }
     bool saga = c.type() == command_type::debit_request || c.type() == command_type::debit_result ||
                 c.type() == command_type::credit_request || c.type() == command_type::credit_result;
     if (saga && events.empty()) ++stats_["race: a redelivered saga step dropped"];
+    bool refund_step = c.type() == command_type::credit_request || c.type() == command_type::credit_result;
+    if (refund_step && events.empty()) ++stats_["race: a redelivered refund step dropped"];
     if (c.type() != command_type::debit_result) return;
     for (const event& e : events) {
         if (e.type() == event_type::hold_expired) ++stats_["race: a debit refused after expiry releases the seat"];
@@ -184,6 +202,7 @@ void world::record_money_event(std::uint32_t partition, const event& e) {
         payment_record& p = payments_[c->payment];
         require(p.refunds_started == p.refunds_failed + 1, "a credit refused without a refund");
         require(balances_[c->user.value] > balance_max - c->amount, "refused a credit the wallet could take");
+        require(c->balance == balances_[c->user.value], "CreditRefused reports a balance the model does not have");
     }
     if (const auto* r = std::get_if<reservation_refunded>(&e.body)) {
         payment_record& p = payments_[r->reservation.payment];
@@ -194,6 +213,7 @@ void world::record_money_event(std::uint32_t partition, const event& e) {
     if (const auto* f = std::get_if<refund_failed>(&e.body)) {
         payment_record& p = payments_[f->payment];
         require(p.credited == 0 && p.refunds_started == p.refunds_failed + 1, "a refund failed after its credit");
+        require(f->reason == refusal::balance_limit, "a refund failed for another reason than BALANCE_LIMIT");
         ++p.refunds_failed;
     }
     if (const auto* f = std::get_if<payment_failed>(&e.body)) {
@@ -220,6 +240,7 @@ void world::judge(const command& c, log_position at, const std::vector<event>& e
         case command_type::cancel_hold:
         case command_type::pay: return judge_reservation(c, at, answer);
         case command_type::refund: return judge_refund(c, at, answer);
+        case command_type::claim_key: return judge_claim(*answer);
         case command_type::register_user: {
             bool valid = std::get<register_user>(c.body).name.size() <= user_name_length_max;
             return require(answer->type() == (valid ? event_type::user_registered : event_type::refused),
@@ -236,20 +257,42 @@ void world::judge(const command& c, log_position at, const std::vector<event>& e
     }
 }
 
-// A repeated (user, key) within 24 hours of the partition clock is answered by the first request.
+// A (user, key) the partition remembers (used within 24 hours of its clock) answers the same
+// request again with the first one's answer (a claim: KeyClaimed), and refuses another request
+// with IDEMPOTENCY_KEY_REUSED. A key it does not remember is recorded with the request.
 bool world::judge_replay(const command& c, log_position at, const event* answer) {
     if (c.meta.idempotency_key.empty()) return false;
     time_ms clock = states_[at.partition].clock;
-    auto it = keys_.find(slot_of(c));
+    const auto* claim = std::get_if<claim_key>(&c.body);
+    const std::uint64_t fingerprint = claim != nullptr ? claim->fingerprint : request_fingerprint(c);
+    const std::string slot = slot_of(at.partition, c);
+    auto it = keys_.find(slot);
     bool remembered = it != keys_.end() && clock < it->second.forget_at;
     if (!remembered) {
-        keys_[slot_of(c)] = key_use{at, clock + engine::idempotency_retention_ms};
+        keys_[slot] = key_use{at, clock + engine::idempotency_retention_ms, fingerprint};
+        const auto* r = answer == nullptr ? nullptr : std::get_if<refused>(&answer->body);
         require(answer == nullptr || answer->type() != event_type::idempotent_replay, "a replay of a forgotten key");
+        require(r == nullptr || r->reason != refusal::idempotency_key_reused, "IDEMPOTENCY_KEY_REUSED of a forgotten key");
         return false;
+    }
+    if (it->second.fingerprint != fingerprint) {
+        const auto* r = answer == nullptr ? nullptr : std::get_if<refused>(&answer->body);
+        require(r != nullptr && r->reason == refusal::idempotency_key_reused,
+                "a key used for another request was not IDEMPOTENCY_KEY_REUSED");
+        return true;
+    }
+    if (claim != nullptr) {
+        judge_claim(*answer);
+        return true;
     }
     require(answer != nullptr && answer->type() == event_type::idempotent_replay, "a repeated key was applied again");
     require(std::get<idempotent_replay>(answer->body).first == it->second.first, "a replay names another request");
     return true;
+}
+
+// A claim of a key that is fresh, or that the same request claimed before, is KeyClaimed.
+void world::judge_claim(const event& answer) {
+    require(answer.type() == event_type::key_claimed, "a ClaimKey of a fresh or same-request key was not KeyClaimed");
 }
 
 void world::judge_charge(const command& c, const event& answer) {

@@ -48,9 +48,11 @@ struct payment_record {
     int refunded = 0;
 };
 
+// What a partition remembers of an idempotency key: its first request and what it asked for.
 struct key_use {
     log_position first;
     time_ms forget_at = 0;
+    std::uint64_t fingerprint = 0;
 };
 
 class world {
@@ -66,24 +68,26 @@ public:
     const std::map<std::string, std::uint64_t>& stats() const { return stats_; }
 
 private:
-    // setup.cpp
+    // world.cpp
+    void open_wallets();
     void create_catalog();
     create_concert random_concert(std::uint64_t id);
-    // steps.cpp
     void step();
     void client_step();
     command random_client_command();
+    won charge_amount(user_id user);
     command_body queue_or_hold(user_id user, const create_concert& concert);
     seat_choice random_seats(const schedule& date, std::uint32_t& seat);
     command_body pay_or_cancel(command_meta& meta);
     void repeat_keyed_command();
+    void reuse_key();
     void deliver_step();
     void redeliver_step();
     void advance_clock();
     void snapshot_step();
     void drain();
-    std::uint32_t route(const command& c) const;
     log_position append(std::uint32_t partition, const command& c);
+    const event* answer_to(log_position at) const;
     void send(const command& c);
     // model.cpp: the answers and the events, judged as they come
     void count(const command& c, const std::vector<event>& events);
@@ -95,6 +99,7 @@ private:
     void record_money_event(std::uint32_t partition, const event& e);
     void judge(const command& c, log_position at, const std::vector<event>& events);
     bool judge_replay(const command& c, log_position at, const event* answer);
+    void judge_claim(const event& answer);
     void judge_charge(const command& c, const event& answer);
     void judge_enqueue(const command& c, log_position at, const event& answer);
     void judge_hold(const command& c, log_position at, const event& answer);
@@ -123,6 +128,7 @@ private:
     time_ms now_;
 
     std::vector<engine::partition_state> states_;
+    std::vector<std::string> openings_;  // each partition's state before its first command (a snapshot)
     std::vector<std::vector<command>> logs_;
     std::vector<std::vector<event>> events_;
     std::map<std::pair<std::uint32_t, std::uint32_t>, channel> channels_;
@@ -131,6 +137,7 @@ private:
     // What the clients know, from the answers they got.
     std::vector<create_concert> concerts_;
     std::vector<user_id> users_;
+    std::vector<user_id> whales_;  // wallets opened near balance_max
     struct token_view {
         std::uint64_t ticket = 0;
         queue_status status = queue_status::expired;
@@ -142,9 +149,9 @@ private:
     std::uint64_t next_key_ = 1;
 
     // The reference model, built from the events.
-    std::map<std::string, key_use> keys_;      // idempotency slot -> first use
+    std::map<std::string, key_use> keys_;      // (partition, user, key) -> first use in that partition
     std::map<std::uint64_t, won> balances_;    // user -> balance
-    won charged_total_ = 0;
+    won charged_total_ = 0;   // the opening balances included
     won debited_total_ = 0;
     won confirmed_total_ = 0;
     won credited_total_ = 0;  // refunds credited back to wallets

@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <set>
 
+#include "events/codec.hpp"
 #include "events/ids.hpp"
 #include "events/json.hpp"
 #include "sim.hpp"
+#include "events/route.hpp"
 
 namespace encore::sim {
 namespace {
@@ -27,6 +29,30 @@ world::world(std::uint64_t seed, std::size_t steps)
     }
     std::size_t users = 8 + below(40);
     for (std::size_t i = 0; i < users; ++i) users_.push_back(user_id{1000 + i * 7 + below(7)});
+    open_wallets();
+}
+
+// Some worlds start from partitions whose wallets already hold close to balance_max, as nine
+// million charges of the largest amount would have left them (no run of a few thousand steps gets
+// there): their charges and refund credits meet BALANCE_LIMIT. Each partition's opening state is
+// a snapshot, restored, so the replay check starts from the same bytes.
+void world::open_wallets() {
+    if (chance(0.4)) {
+        for (std::uint64_t i = 0, n = 1 + below(2); i < n; ++i) whales_.push_back(users_[below(users_.size())]);
+    }
+    for (user_id whale : whales_) {
+        engine::wallet& w = states_[partition_of(whale, partitions_)].wallets[whale];
+        if (w.balance != 0) continue;  // picked twice
+        w.balance = balance_max - between(0, 150'000);
+        balances_[whale.value] = w.balance;
+        charged_total_ += w.balance;
+    }
+    for (engine::partition_state& s : states_) {
+        openings_.push_back(engine::snapshot(s));
+        auto restored = engine::restore(openings_.back());
+        if (!restored.ok()) throw failure("the opening state does not restore: " + restored.err().message);
+        s = std::move(*restored);
+    }
 }
 
 create_concert world::random_concert(std::uint64_t id) {
@@ -46,7 +72,7 @@ create_concert world::random_concert(std::uint64_t id) {
     c.hold_ttl_seconds = static_cast<std::uint32_t>(between(5, 120));
     c.max_holds_per_user = static_cast<std::uint32_t>(1 + below(3));
     // Most concerts take refunds for a while; some never do.
-    if (chance(0.7)) c.options.refunds_until = now_ + between(30, 900) * 1000;
+    if (chance(0.7)) c.options.refunds_until = now_ + between(60, 3'600) * 1000;
     if (chance(0.5)) c.options.max_tickets_per_user = static_cast<std::uint32_t>(1 + below(5));
     // Some go on sale later: a pre-queue first, shuffled by the concert's seed.
     if (chance(0.3)) {
@@ -96,6 +122,7 @@ void world::step() {
 
 void world::client_step() {
     if (!keyed_.empty() && chance(0.08)) return repeat_keyed_command();
+    if (!keyed_.empty() && chance(0.02)) return reuse_key();
     command c = random_client_command();
     if (chance(0.25)) {
         c.meta.idempotency_key = "k" + std::to_string(next_key_++);
@@ -106,7 +133,7 @@ void world::client_step() {
 
 command world::random_client_command() {
     command c;
-    user_id user = users_[below(users_.size())];
+    user_id user = !whales_.empty() && chance(0.15) ? whales_[below(whales_.size())] : users_[below(users_.size())];
     // The API accepted it a little before it reached the log: accept times are not monotonic.
     c.meta = command_meta{now_ - (chance(0.3) ? between(0, 2'000) : 0), user, "", no_position};
     const create_concert& concert = concerts_[below(concerts_.size())];
@@ -116,13 +143,7 @@ command world::random_client_command() {
     } else if (roll < 72 && !reservations_.empty()) {
         c.body = pay_or_cancel(c.meta);
     } else if (roll < 95) {
-        won amount = between(1'000, 200'000);
-        auto odd = below(100);
-        if (odd < 4) amount = 0;
-        else if (odd < 7) amount = charge_amount_max + 1;
-        else if (odd < 9) amount = charge_amount_max;
-        else if (odd < 11) amount = -between(1, 1'000);
-        c.body = charge{amount};
+        c.body = charge{charge_amount(user)};
     } else if (roll < 99) {
         c.body = register_user{std::string(below(70), 'n')};
     } else {
@@ -135,6 +156,22 @@ command world::random_client_command() {
         }
     }
     return c;
+}
+
+// Mostly an ordinary top-up, sometimes one the API would refuse. A wallet near balance_max is
+// topped up to about its room (the client knows its balance): a little more is BALANCE_LIMIT, a
+// little less leaves too little room for a refund's credit.
+won world::charge_amount(user_id user) {
+    auto odd = below(100);
+    if (odd < 4) return 0;
+    if (odd < 7) return charge_amount_max + 1;
+    if (odd < 9) return charge_amount_max;
+    if (odd < 11) return -between(1, 1'000);
+    if (std::find(whales_.begin(), whales_.end(), user) != whales_.end() && chance(0.6)) {
+        const won room = balance_max - balances_[user.value];
+        return std::clamp<won>(room + between(-60'000, 20'000), charge_amount_min, charge_amount_max);
+    }
+    return between(1'000, 200'000);
 }
 
 // A client queues when it has no live token, and holds seats once admitted; sometimes it holds
@@ -203,19 +240,47 @@ void world::repeat_keyed_command() {
     send(c);
 }
 
-std::uint32_t world::route(const command& c) const {
-    switch (c.type()) {
-        case command_type::create_concert: return partition_of(std::get<create_concert>(c.body).concert, partitions_);
-        case command_type::enqueue: return partition_of(std::get<enqueue>(c.body).concert, partitions_);
-        case command_type::hold_seat: return partition_of(std::get<hold_seat>(c.body).concert, partitions_);
-        case command_type::cancel_hold: return partition_of(std::get<cancel_hold>(c.body).reservation);
-        case command_type::pay: return partition_of(std::get<pay>(c.body).reservation);
-        case command_type::refund: return partition_of(std::get<refund>(c.body).reservation);
-        default: return partition_of(c.meta.user, partitions_);
+// A client sends another request with a key it used before: IDEMPOTENCY_KEY_REUSED, unless the
+// partition that checks it has forgotten the key.
+void world::reuse_key() {
+    const command old = keyed_[below(keyed_.size())];
+    command c;
+    if (old.meta.user.value == 0) {
+        // The admin's key: a concert again, another or the same with another title.
+        create_concert concert = concerts_[below(concerts_.size())];
+        concert.title += " again";
+        c = command{command_meta{now_, user_id{}, "", no_position}, std::move(concert)};
+    } else {
+        do c = random_client_command();
+        while (c.meta.user.value == 0);
+        c.meta.user = old.meta.user;
     }
+    c.meta.idempotency_key = old.meta.idempotency_key;
+    send(c);
 }
 
-void world::send(const command& c) { append(route(c), c); }
+// As the API's gateway sends it: a keyed request for another partition than the caller's home
+// first claims its key there (ClaimKey with the request's fingerprint), and goes on only when the
+// claim is answered KeyClaimed.
+void world::send(const command& c) {
+    const std::uint32_t partition = route_of(c, partitions_);
+    const std::uint32_t home = partition_of(c.meta.user, partitions_);
+    if (!c.meta.idempotency_key.empty() && partition != home) {
+        const log_position claimed = append(home, command{c.meta, claim_key{request_fingerprint(c)}});
+        const event* answer = answer_to(claimed);
+        if (answer == nullptr || answer->type() != event_type::key_claimed) return;
+    }
+    append(partition, c);
+}
+
+// The answer to the command just appended at `at`: among the last events of its partition.
+const event* world::answer_to(log_position at) const {
+    const std::vector<event>& events = events_[at.partition];
+    for (auto e = events.rbegin(); e != events.rend() && e->cause == at; ++e) {
+        if (e->answers == at) return &*e;
+    }
+    return nullptr;
+}
 
 log_position world::append(std::uint32_t partition, const command& c) {
     engine::partition_state& s = states_[partition];
@@ -234,6 +299,10 @@ log_position world::append(std::uint32_t partition, const command& c) {
     judge(c, at, out.events);
     for (engine::outbound_command& m : out.messages) {
         if (m.partition >= partitions_) throw failure("a saga message for partition " + std::to_string(m.partition));
+        // The engine addresses its saga steps itself; route_of must agree, for whoever routes them.
+        if (route_of(m.cmd, partitions_) != m.partition)
+            throw failure("route_of sends a " + std::string(to_string(m.cmd.type())) + " to partition " +
+                          std::to_string(route_of(m.cmd, partitions_)) + ", the engine to " + std::to_string(m.partition));
         channels_[{partition, m.partition}].messages.push_back(std::move(m.cmd));
     }
     events_[partition].insert(events_[partition].end(), out.events.begin(), out.events.end());

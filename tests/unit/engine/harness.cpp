@@ -8,6 +8,7 @@
 
 #include "events/ids.hpp"
 #include "events/time.hpp"
+#include "events/route.hpp"
 
 namespace encore::test {
 namespace {
@@ -192,17 +193,7 @@ world::world(std::uint32_t partitions) : partitions_(partitions) {
 std::uint32_t world::partition_of_concert(concert_id c) const { return partition_of(c, partitions_); }
 std::uint32_t world::partition_of_user(user_id u) const { return partition_of(u, partitions_); }
 
-std::uint32_t world::route(const command& c) const {
-    switch (c.type()) {
-        case command_type::create_concert: return partition_of_concert(std::get<create_concert>(c.body).concert);
-        case command_type::enqueue: return partition_of_concert(std::get<enqueue>(c.body).concert);
-        case command_type::hold_seat: return partition_of_concert(std::get<hold_seat>(c.body).concert);
-        case command_type::cancel_hold: return partition_of(std::get<cancel_hold>(c.body).reservation);
-        case command_type::pay: return partition_of(std::get<encore::pay>(c.body).reservation);
-        case command_type::refund: return partition_of(std::get<encore::refund>(c.body).reservation);
-        default: return partition_of_user(c.meta.user);
-    }
-}
+std::uint32_t world::route(const command& c) const { return route_of(c, partitions_); }
 
 command world::resolve(command c) const {
     auto fix = [this](reservation_id& r) {

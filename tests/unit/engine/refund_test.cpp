@@ -63,6 +63,50 @@ TEST_CASE("a refund while the credit is in flight", "[engine][refund][race]") {
     CHECK(w.balance(u1) == 200'000);
 }
 
+TEST_CASE("a redelivered refund saga step is applied once", "[engine][refund][race]") {
+    world w;
+    w.run_all(bought());
+    w.hold_messages = true;
+    const std::size_t first = w.delivered().size();  // the payment's two steps came before
+    CHECK(describe(w.run(refund_of(u1, held(1)))) == std::vector<std::string>{"RefundStarted u1 80000"});
+    CHECK(describe(w.deliver_one()) == std::vector<std::string>{"WalletCredited u1 80000 balance 200000"});
+    CHECK(w.redeliver(first).empty());  // the CreditRequest again: no second credit
+    CHECK(w.balance(u1) == 200'000);
+    REQUIRE(w.pending() == 1);
+    CHECK(describe(w.deliver_one()) == std::vector<std::string>{"ReservationRefunded u1 2026-12-24/1 balance 200000"});
+    CHECK(w.redeliver(first + 1).empty());  // the CreditResult again: the seat is not freed twice
+    CHECK(w.redeliver(first).empty());
+    CHECK(w.balance(u1) == 200'000);
+    CHECK(w.status(w.hold_id(1)) == reservation_status::refunded);
+    CHECK(w.seat(1) == seat_status::available);
+    CHECK(w.attendee(u1).tickets == 0);
+    CHECK(w.pending() == 0);
+    CHECK(w.unanswered_pays() == 0);
+}
+
+TEST_CASE("a redelivered refund prefix after later steps is applied once, across partitions", "[engine][refund][race]") {
+    world w(2);
+    REQUIRE(w.partition_of_user(u1) != w.partition_of_concert(iu));  // the credit crosses partitions
+    w.run_all(bought() + std::vector{charge_as(u2, 200'000), hold(u2, 2, 2), pay(u2, held(2))});
+    w.hold_messages = true;
+    const std::size_t first = w.delivered().size();
+    w.run(refund_of(u1, held(1)));
+    w.run(refund_of(u2, held(2)));
+    w.deliver_one();  // u1's credit request
+    w.deliver_one();  // u2's credit request
+    w.deliver_one();  // u1's credit result
+    CHECK(w.redeliver(first).empty());
+    CHECK(w.redeliver(first + 1).empty());
+    CHECK(w.redeliver(first + 2).empty());
+    CHECK(describe(w.deliver_one()) == std::vector<std::string>{"ReservationRefunded u2 2026-12-24/2 balance 200000"});
+    CHECK(w.balance(u1) == 200'000);
+    CHECK(w.balance(u2) == 200'000);
+    CHECK(w.seat(1) == seat_status::available);
+    CHECK(w.seat(2) == seat_status::available);
+    CHECK(w.pending() == 0);
+    CHECK(w.unanswered_pays() == 0);
+}
+
 }  // namespace encore::test
 
 namespace encore::test {

@@ -11,14 +11,16 @@
 #include <thread>
 #include <vector>
 
-#include "http/server.hpp"
-#include "http/metrics.hpp"
 #include "http/client.hpp"
+#include "http/metrics.hpp"
+#include "http/server.hpp"
+#include "tests/support/eventually.hpp"
 #include "tests/support/raw_connection.hpp"
 
 using namespace encore::http;
 using encore::http::http_client;
 using encore::test::raw_connection;
+using encore::test::eventually;
 using namespace std::chrono_literals;
 
 namespace {
@@ -71,16 +73,6 @@ struct limits_server {
     std::unique_ptr<http_server> server;
 };
 
-template <class Predicate>
-bool eventually(Predicate predicate) {
-    const auto deadline = std::chrono::steady_clock::now() + wait_max;
-    while (std::chrono::steady_clock::now() < deadline) {
-        if (predicate()) return true;
-        std::this_thread::sleep_for(10ms);
-    }
-    return predicate();
-}
-
 raw_connection open_from(const std::string& address, std::uint16_t port) {
     auto opened = raw_connection::open(address, "127.0.0.1", port);
     INFO("from " << address << ": " << (opened.ok() ? std::string() : opened.err().message));
@@ -104,7 +96,7 @@ TEST_CASE("http limits: a client over connections_per_client_max is refused, oth
     limits_server fixture(options);
     std::vector<raw_connection> flood;
     for (int i = 0; i < 4; ++i) flood.push_back(open_from("127.0.0.2", fixture.port()));
-    REQUIRE(eventually([&] { return fixture.server->connections() == 4; }));
+    REQUIRE(eventually(wait_max, [&] { return fixture.server->connections() == 4; }));
 
     raw_connection over = open_from("127.0.0.2", fixture.port());
     CHECK(over.closed_by_server(wait_max));
@@ -117,7 +109,7 @@ TEST_CASE("http limits: a client over connections_per_client_max is refused, oth
 
     // A connection of the flooding client that closes makes room for another of its own.
     flood.front().close();
-    CHECK(eventually([&] { return status_from("127.0.0.2", fixture.port(), "/hello") == 200; }));
+    CHECK(eventually(wait_max, [&] { return status_from("127.0.0.2", fixture.port(), "/hello") == 200; }));
 }
 
 TEST_CASE("http limits: with connections_max reached, the probe reserve still serves /healthz and /readyz",
@@ -128,13 +120,13 @@ TEST_CASE("http limits: with connections_max reached, the probe reserve still se
     limits_server fixture(options);
     std::vector<raw_connection> idle;
     for (int i = 0; i < 6; ++i) idle.push_back(open_from("127.0.0." + std::to_string(2 + i % 3), fixture.port()));
-    REQUIRE(eventually([&] { return fixture.server->connections() == 6; }));
+    REQUIRE(eventually(wait_max, [&] { return fixture.server->connections() == 6; }));
 
     SECTION("probes are answered, once per connection; anything else gets 503 and close") {
         // One reserve connection at a time: the previous one is released before the next opens
         // (a client holds at most two of the reserve).
         const auto in_reserve = [&](std::string_view method, std::string_view target) {
-            REQUIRE(eventually([&] { return fixture.metric("encore_http_probe_connections_open") == 0; }));
+            REQUIRE(eventually(wait_max, [&] { return fixture.metric("encore_http_probe_connections_open") == 0; }));
             http_client prober("127.0.0.1", fixture.port());
             auto reply = prober.request(method, target, method == "POST" ? "{}" : "");
             REQUIRE(reply.ok());
@@ -159,17 +151,17 @@ TEST_CASE("http limits: with connections_max reached, the probe reserve still se
         std::vector<raw_connection> reserve;
         reserve.push_back(open_from("127.0.0.5", fixture.port()));
         reserve.push_back(open_from("127.0.0.5", fixture.port()));
-        REQUIRE(eventually(
+        REQUIRE(eventually(wait_max, 
             [&] { return fixture.metric("encore_http_probe_connections_open") == 2; }));
         raw_connection third_of_client = open_from("127.0.0.5", fixture.port());
         CHECK(third_of_client.closed_by_server(wait_max));
         CHECK(fixture.metric(R"(encore_http_connections_refused_total{reason="per_client"})") == 1);
 
         CHECK(status_from("127.0.0.6", fixture.port(), "/readyz") == 200);  // the reserve's last one
-        REQUIRE(eventually(
+        REQUIRE(eventually(wait_max, 
             [&] { return fixture.metric("encore_http_probe_connections_open") == 2; }));
         reserve.push_back(open_from("127.0.0.6", fixture.port()));
-        REQUIRE(eventually(
+        REQUIRE(eventually(wait_max, 
             [&] { return fixture.metric("encore_http_probe_connections_open") == 3; }));
         raw_connection past = open_from("127.0.0.7", fixture.port());
         CHECK(past.closed_by_server(wait_max));
@@ -180,7 +172,7 @@ TEST_CASE("http limits: with connections_max reached, the probe reserve still se
 
     SECTION("a regular connection that closes makes room again") {
         idle.front().close();
-        CHECK(eventually([&] { return status_from("127.0.0.1", fixture.port(), "/hello") == 200; }));
+        CHECK(eventually(wait_max, [&] { return status_from("127.0.0.1", fixture.port(), "/hello") == 200; }));
     }
 }
 
@@ -194,7 +186,7 @@ TEST_CASE("http limits: a connection that never sends a request is closed before
     // 200 ms too, which a busy machine may not give the client: a new connection tries again
     // until wait_max.
     std::unique_ptr<http_client> established;
-    REQUIRE(eventually([&] {
+    REQUIRE(eventually(wait_max, [&] {
         established = std::make_unique<http_client>("127.0.0.1", fixture.port());
         auto first = established->request("GET", "/hello");
         return first.ok() && first->status == 200;

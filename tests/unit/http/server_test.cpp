@@ -13,14 +13,16 @@
 
 #include <nlohmann/json.hpp>
 
-#include "http/server.hpp"
-#include "http/metrics.hpp"
 #include "http/client.hpp"
+#include "http/metrics.hpp"
+#include "http/server.hpp"
+#include "tests/support/eventually.hpp"
 
 using namespace encore::http;
 using encore::http::header_list;
 using encore::http::http_client;
 using encore::http::http_reply;
+using encore::test::eventually;
 using namespace std::chrono_literals;
 
 namespace {
@@ -122,16 +124,6 @@ void require_error(const http_reply& reply, unsigned status, std::string_view co
     REQUIRE(body.is_object());
     CHECK(body["error"]["code"] == code);
     CHECK(body["error"]["message"].is_string());
-}
-
-template <class Predicate>
-bool eventually(Predicate predicate) {
-    const auto deadline = std::chrono::steady_clock::now() + wait_max;
-    while (std::chrono::steady_clock::now() < deadline) {
-        if (predicate()) return true;
-        std::this_thread::sleep_for(10ms);
-    }
-    return predicate();
 }
 
 }  // namespace
@@ -258,7 +250,7 @@ TEST_CASE("http: garbage gets 400, closes, and the server still serves others", 
 
     // Still serving. A fresh connection has 200 ms to send its request, which a busy machine may
     // not give the client: it tries again on a new one until wait_max.
-    CHECK(eventually([&] {
+    CHECK(eventually(wait_max, [&] {
         http_client other("127.0.0.1", fixture.port());
         auto fine = other.request("GET", "/hello");
         return fine.ok() && fine->status == 200;
@@ -305,7 +297,7 @@ TEST_CASE("http: random bytes never crash or wedge the server", "[http]") {
     }
     // Still serving. A fresh connection has 200 ms to send its request, which a busy machine may
     // not give the client: it tries again on a new one until wait_max.
-    CHECK(eventually([&] {
+    CHECK(eventually(wait_max, [&] {
         http_client other("127.0.0.1", fixture.port());
         auto fine = other.request("GET", "/hello");
         return fine.ok() && fine->status == 200;
@@ -331,7 +323,7 @@ TEST_CASE("http: over connections_max a connection gets 503 and is closed", "[ht
     CHECK_FALSE(refused->keep_alive);
 
     admitted.front()->close();
-    CHECK(eventually([&] {
+    CHECK(eventually(wait_max, [&] {
         http_client late("127.0.0.1", fixture.port());
         auto reply = late.request("GET", "/hello");
         return reply.ok() && reply->status == 200;
@@ -346,7 +338,7 @@ TEST_CASE("http: an idle keep-alive connection is closed after idle_ms", "[http]
     auto reply = client.request("GET", "/hello");
     REQUIRE(reply.ok());
     CHECK(client.wait_closed(wait_max));
-    CHECK(eventually([&] { return fixture.server->connections() == 0; }));
+    CHECK(eventually(wait_max, [&] { return fixture.server->connections() == 0; }));
 
     SECTION("but not while an answer is owed") {
         http_client waiting("127.0.0.1", fixture.port());
@@ -455,9 +447,9 @@ TEST_CASE("http: an event stream delivers events until the client leaves", "[htt
         CHECK(nlohmann::json::parse(event->data)["position"] == 3 - i);
     }
     client.close();
-    CHECK(eventually([&] { return !stream->send("data: anyone?\n\n"); }));
+    CHECK(eventually(wait_max, [&] { return !stream->send("data: anyone?\n\n"); }));
     CHECK_FALSE(stream->is_open());
-    CHECK(eventually([&] { return fixture.server->connections() == 0; }));
+    CHECK(eventually(wait_max, [&] { return fixture.server->connections() == 0; }));
 
     SECTION("the server may close the stream") {
         http_client second("127.0.0.1", fixture.port());
@@ -509,7 +501,7 @@ TEST_CASE("http: requests are counted in the metrics by route and status", "[htt
     REQUIRE(garbage.read_reply().ok());
     // The server records an answer once written, which may be just after the client read it.
     const auto has = [&](const std::string& line) {
-        return eventually([&] { return fixture.metrics.render().find(line + "\n") != std::string::npos; });
+        return eventually(wait_max, [&] { return fixture.metrics.render().find(line + "\n") != std::string::npos; });
     };
     CHECK(has("encore_http_requests_total{route=\"GET /hello\",status=\"200\"} 3"));
     CHECK(has("encore_http_requests_total{route=\"-\",status=\"404\"} 1"));

@@ -28,6 +28,7 @@
 #include "engine/runner/partition_runner.hpp"
 #include "events/codec.hpp"
 #include "events/ids.hpp"
+#include "tests/support/run_command.hpp"
 
 namespace {
 
@@ -127,16 +128,6 @@ std::string event_record(std::uint64_t sequence, chain_link& head) {
     return seal(head, bytes);
 }
 
-std::string run(const std::string& shell_command) {
-    std::string out;
-    FILE* pipe = popen(shell_command.c_str(), "r");
-    REQUIRE(pipe != nullptr);
-    char buffer[4096];
-    std::size_t got = 0;
-    while ((got = fread(buffer, 1, sizeof buffer, pipe)) > 0) out.append(buffer, got);
-    REQUIRE(pclose(pipe) == 0);
-    return out;
-}
 
 }  // namespace
 
@@ -469,8 +460,9 @@ TEST_CASE("a produce whose answer is lost is sent again, and acknowledged offset
     // A request unanswered for this long is given up and its records sent again.
     auto log = c.open({{"socket.timeout.ms", "1100"}});
     REQUIRE(log->commands().append_and_wait(0, {"warm-up"}).ok());
-    // The broker writes the batch but answers too late: the client cannot know it was written.
-    REQUIRE(c.mock->push_broker_request_errors(1, kafka_api_produce, 1, RD_KAFKA_RESP_ERR_NO_ERROR, 2500).ok());
+    // The broker writes the batch but answers too late: the client cannot know it was written. Late
+    // well past the 1.1 s after which the client gives up (it scans its timeouts once a second).
+    REQUIRE(c.mock->push_broker_request_errors(1, kafka_api_produce, 1, RD_KAFKA_RESP_ERR_NO_ERROR, 4000).ok());
     constexpr std::size_t calls = 10;
     outcomes done;
     for (std::size_t call = 0; call < calls; ++call) log->commands().append(0, {text_record(0, call, 0)}, done.expect(call));
@@ -486,9 +478,13 @@ TEST_CASE("a produce whose answer is lost is sent again, and acknowledged offset
     }
     // A real broker drops the resent batch by its producer id and sequence numbers. The mock only
     // checks sequences for transactional producers, so it writes the batch a second time: that is
-    // a limit of the mock, which this records rather than hides.
-    if (end != 1 + calls) WARN("the mock cluster wrote a resent batch twice: " << end - 1 - calls << " extra records");
-    CHECK((end == 1 + calls || end == 1 + 2 * calls));
+    // a limit of the mock, and what this test is for (acknowledged offsets right despite a copy).
+    REQUIRE(end > 1 + calls);
+    CHECK(end <= 1 + 2 * calls);
+    for (std::uint64_t offset = 1 + calls; offset < end; ++offset) {
+        const std::string& copy = all[offset].bytes;
+        CHECK(std::any_of(results.begin(), results.end(), [&](const auto& r) { return all[*r.second].bytes == copy; }));
+    }
 }
 
 TEST_CASE("a fatal producer error fails every later append", "[kafka]") {
@@ -613,7 +609,7 @@ TEST_CASE("kcat reads the event topic as JSON", "[kafka]") {
     REQUIRE(log->events().append_and_wait(1, records).ok());
     REQUIRE(log->commands().append_and_wait(1, {command_record(1)}).ok());
 
-    const std::string lines = run("kcat -C -t " + c.mock->topic_prefix() + "events -b " + c.mock->bootstrap_servers() +
+    const std::string lines = test::run_output("kcat -C -t " + c.mock->topic_prefix() + "events -b " + c.mock->bootstrap_servers() +
                                   " -p 1 -f '%k %s\\n' -e -q 2>/dev/null");
     INFO(lines);
     std::vector<std::string> split;
@@ -636,7 +632,7 @@ TEST_CASE("kcat reads the event topic as JSON", "[kafka]") {
         CHECK(kafka_unwrap(split[i].substr(space + 1)) == records[i]);
     }
 
-    const std::string command_line = run("kcat -C -t " + c.mock->topic_prefix() + "commands -b " +
+    const std::string command_line = test::run_output("kcat -C -t " + c.mock->topic_prefix() + "commands -b " +
                                          c.mock->bootstrap_servers() + " -p 1 -f '%k %s\\n' -e -q 2>/dev/null");
     INFO(command_line);
     REQUIRE(command_line.starts_with("Charge {"));

@@ -18,6 +18,7 @@
 #include "events/ids.hpp"
 #include "events/time.hpp"
 #include "projections/read_models.hpp"
+#include "events/route.hpp"
 #include "tests/support/temp_directory.hpp"
 
 namespace encore::test {
@@ -103,20 +104,7 @@ public:
     }
 
 private:
-    std::uint32_t route(const command& c) const {
-        const std::uint32_t n = partitions();
-        return std::visit(
-            [&](const auto& b) -> std::uint32_t {
-                using B = std::decay_t<decltype(b)>;
-                if constexpr (std::is_same_v<B, create_concert>) return partition_of(b.concert, n);
-                else if constexpr (std::is_same_v<B, enqueue> || std::is_same_v<B, hold_seat>)
-                    return partition_of(b.concert, n);
-                else if constexpr (std::is_same_v<B, cancel_hold> || std::is_same_v<B, pay>)
-                    return partition_of(b.reservation);
-                else return partition_of(c.meta.user, n);
-            },
-            c.body);
-    }
+    std::uint32_t route(const command& c) const { return route_of(c, partitions()); }
 
     log_position run(std::uint32_t partition, command first) {
         std::deque<std::pair<std::uint32_t, command>> pending;

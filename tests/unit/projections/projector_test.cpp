@@ -14,6 +14,7 @@
 #include "events/codec.hpp"
 #include "events/log/embedded_log.hpp"
 #include "projections/projector.hpp"
+#include "tests/support/eventually.hpp"
 #include "tests/unit/projections/harness.hpp"
 
 namespace {
@@ -89,16 +90,6 @@ private:
     std::condition_variable changed_;
     std::map<std::uint32_t, std::vector<std::uint64_t>> seen_;
 };
-
-template <class Predicate>
-bool eventually(Predicate&& done) {
-    auto give_up = std::chrono::steady_clock::now() + hang_wait;
-    while (!done()) {
-        if (std::chrono::steady_clock::now() > give_up) return false;
-        std::this_thread::sleep_for(5ms);
-    }
-    return true;
-}
 
 std::vector<std::uint64_t> iota(std::uint64_t from, std::uint64_t to) {
     std::vector<std::uint64_t> out;
@@ -181,7 +172,7 @@ TEST_CASE("the projector follows the event log of every partition and resumes af
     CHECK(after_restart.seen(1) == std::vector<std::uint64_t>{cluster.events(1).size() - 1});
     CHECK(after_restart.seen(0).empty());
     CHECK(models->balance(kim) == 20'001);
-    REQUIRE(eventually([&] { return projector.caught_up(); }));
+    REQUIRE(eventually(hang_wait, [&] { return projector.caught_up(); }));
     projector.stop();
 }
 
@@ -207,7 +198,7 @@ TEST_CASE("a corrupt record stops its partition's projection without crashing, a
     // that each section asserts what it is about.
     const auto partition_1_stops = [&](const std::string& bad_record) {
         writer.append(1, {bad_record});
-        REQUIRE(eventually([&] { return projector.failed(); }));
+        REQUIRE(eventually(hang_wait, [&] { return projector.failed(); }));
         CHECK_FALSE(projector.caught_up());
         CHECK(projector.lag() == 1);
         CHECK(models->applied_sequence(1) == 1);
@@ -244,7 +235,7 @@ TEST_CASE("stop joins promptly with nothing to read, and start after stop resume
     cluster.submit(kim, charge{10});
     writer.publish(cluster);
     projector.start();
-    REQUIRE(eventually([&] { return projector.caught_up(); }));
+    REQUIRE(eventually(hang_wait, [&] { return projector.caught_up(); }));
     CHECK(models->balance(kim) == 10);
 }
 
@@ -296,7 +287,7 @@ TEST_CASE("queries from other threads while the projector applies see consistent
         }
         writer.publish(cluster);
     }
-    REQUIRE(eventually([&] { return projector.caught_up(); }));
+    REQUIRE(eventually(hang_wait, [&] { return projector.caught_up(); }));
     done.store(true);
     for (auto& t : readers) t.join();
     projector.stop();
