@@ -94,6 +94,10 @@ std::string wrap(const std::string& text, std::size_t width) {
     while (std::getline(lines, line)) {
         if (!first_line) out += '\n';
         first_line = false;
+        if (line.size() <= width) {  // kept as it is: a table's columns
+            out += line;
+            continue;
+        }
         const std::size_t indent = std::min(line.find_first_not_of(' '), line.size());
         std::istringstream words(line.substr(indent));
         std::string word, current(indent, ' ');

@@ -173,12 +173,13 @@ subcommand add_kafka_mock(CLI::App& encore) {
     text_flag(*app, "--topic-prefix", flags->topic_prefix, "the topics are <P>commands, <P>events and <P>snapshots", "P");
     app->footer(
         "Control lines on stdin, each answered \"ok\" or \"error: ...\":\n"
-        "  broker-down ID, broker-up ID                take a broker down (it keeps leading its partitions) or up\n"
-        "  produce-errors N [CODE], fetch-errors N [CODE]   the next N produce (fetch) requests fail (default 6, NOT_LEADER)\n"
-        "  broker-errors ID APIKEY N CODE [RTT_MS]     the next N requests of an ApiKey to broker ID\n"
-        "  rtt ID MS                                   every answer of broker ID (-1: all) is delayed by MS\n"
-        "  leader TOPIC PARTITION ID                   move a partition's leadership\n"
-        "  ping                                        nothing; answers ok");
+        "  broker-down ID | broker-up ID          take a broker down (it keeps leading its partitions) or up\n"
+        "  produce-errors N [CODE]                the next N produce requests fail (default 6, NOT_LEADER)\n"
+        "  fetch-errors N [CODE]                  the same for fetch requests\n"
+        "  broker-errors ID API N CODE [RTT_MS]   the next N requests of ApiKey API to broker ID\n"
+        "  rtt ID MS                              every answer of broker ID (-1: all) is delayed by MS\n"
+        "  leader TOPIC PARTITION ID              move a partition's leadership\n"
+        "  ping                                   nothing; answers ok");
     return {app, [flags] { return kafka_mock_command(*flags); }};
 }
 

@@ -122,7 +122,8 @@ sigset_t block_stop_signals();
 // The help's layout: each flag's value name, then its description wrapped, with its default and
 // environment variable; footers wrapped.
 std::shared_ptr<CLI::Formatter> help_formatter();
-// Text wrapped at `width` columns, line by line; a line's continuation indented as it is.
+// Text wrapped at `width` columns, line by line (a line that fits is kept as it is, a table's
+// columns with it); a line's continuation indented as it is.
 std::string wrap(const std::string& text, std::size_t width);
 
 // ---- implementation of the template ------------------------------------------------------
