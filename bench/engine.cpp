@@ -13,24 +13,17 @@
 
 #include <nlohmann/json.hpp>
 
+#include "bench/bench.hpp"
 #include "engine/engine.hpp"
-#include "tools/subcommands.hpp"
 
-namespace encore::tools {
+namespace encore::bench {
 namespace {
 
 using clock_type = std::chrono::steady_clock;
 
-struct bench_settings {
-    std::uint32_t dates = 10;
-    std::uint32_t seats_per_date = 50'000;
-    std::uint32_t users = 1'000'000;
-    std::uint64_t seed = 42;
-};
-
 class onsale {
 public:
-    explicit onsale(const bench_settings& s) : settings_(s), state_(engine::make_partition(0, 1)), random_(s.seed) {
+    explicit onsale(const engine_bench_options& s) : settings_(s), state_(engine::make_partition(0, 1)), random_(s.seed) {
         latencies_ns_.reserve(8'000'000);
     }
 
@@ -56,7 +49,7 @@ private:
         return (random_() & 1) ? hot(random_) : any(random_);
     }
 
-    bench_settings settings_;
+    engine_bench_options settings_;
     engine::partition_state state_;
     engine::apply_output out_;
     std::mt19937_64 random_;
@@ -170,12 +163,7 @@ nlohmann::json onsale::run() {
 
 }  // namespace
 
-int bench_engine(const arguments& args) {
-    bench_settings s;
-    s.users = static_cast<std::uint32_t>(args.number("--users", s.users));
-    s.seats_per_date = static_cast<std::uint32_t>(args.number("--seats", s.seats_per_date));
-    s.dates = static_cast<std::uint32_t>(args.number("--dates", s.dates));
-    s.seed = args.number("--seed", s.seed);
+int run_engine_bench(const engine_bench_options& s) {
     std::fprintf(stderr, "bench engine: %u dates x %u seats, %u users, seed %llu\n", s.dates, s.seats_per_date, s.users,
                  static_cast<unsigned long long>(s.seed));
     onsale run(s);
@@ -184,4 +172,4 @@ int bench_engine(const arguments& args) {
     return 0;
 }
 
-}  // namespace encore::tools
+}  // namespace encore::bench

@@ -16,6 +16,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "bench/bench.hpp"
 #include "node/node.hpp"
 #include "api/tokens.hpp"
 #include "events/log/kafka_mock.hpp"
@@ -23,9 +24,8 @@
 #include "http/client.hpp"
 #include "bench/support.hpp"
 #include "events/types.hpp"
-#include "tools/subcommands.hpp"
 
-namespace encore::tools {
+namespace encore::bench {
 namespace {
 
 namespace asio = bench::asio;
@@ -262,31 +262,27 @@ bench_target start_kafka(const http_bench_settings& s, const std::string& dir, i
 
 }  // namespace
 
-int bench_http(const arguments& args) {
+int run_http_bench(const http_bench_options& o) {
     http_bench_settings s;
-    s.seconds = static_cast<unsigned>(args.number("--seconds", s.seconds));
-    s.connections = static_cast<unsigned>(args.number("--connections", s.connections));
-    s.users = static_cast<unsigned>(args.number("--users", s.users));
-    s.partitions = static_cast<std::uint32_t>(args.number("--partitions", s.partitions));
-    s.hold_share = static_cast<int>(args.number("--hold-share", static_cast<std::uint64_t>(s.hold_share)));
-    if (s.hold_share > 100) throw usage_error{"--hold-share is a percentage, 0..100"};
-    if (s.seconds < 1 || s.connections < 1 || s.users < 1 || s.partitions < 1 || s.partitions > partitions_max)
-        throw usage_error{"--seconds, --connections, --users and --partitions must be positive (partitions ≤ " + std::to_string(partitions_max) + ")"};
-    // --keep-data DIR runs the node on DIR and leaves it there, for `encore audit` to read; DIR
-    // must not hold anything yet, so that no earlier data is mixed in or removed.
-    const std::optional<std::string> keep = args.text("--keep-data");
+    s.seconds = o.seconds;
+    s.connections = o.connections;
+    s.users = o.users;
+    s.partitions = o.partitions;
+    s.hold_share = static_cast<int>(o.hold_share_percent);
+    // keep_data runs the node on that directory and leaves it there, for `encore audit` to read;
+    // it must not hold anything yet, so that no earlier data is mixed in or removed.
+    const bool keep = !o.keep_data.empty();
     std::filesystem::path dir;
     if (keep) {
         std::error_code ec;
-        if (std::filesystem::exists(*keep, ec) && !std::filesystem::is_empty(*keep, ec))
-            throw usage_error{"--keep-data " + *keep + " exists and is not empty"};
-        dir = *keep;
+        if (std::filesystem::exists(o.keep_data, ec) && !std::filesystem::is_empty(o.keep_data, ec))
+            throw std::runtime_error(o.keep_data + " exists and is not empty");
+        dir = o.keep_data;
     } else {
         dir = bench::fresh_data_dir("encore-bench");
     }
     diag::set_level(diag::level::warn);
-    bench_target target = args.flag("--kafka") ? start_kafka(s, dir.string(), static_cast<int>(args.number("--brokers", 1)))
-                                               : start_embedded(s, dir.string());
+    bench_target target = o.kafka ? start_kafka(s, dir.string(), static_cast<int>(o.brokers)) : start_embedded(s, dir.string());
     const std::uint16_t port = target.port;
     std::fprintf(stderr, "bench http: preparing %u users on port %u\n", s.users, port);
     shared_setup setup = prepare(port, s, bench_admin_key);
@@ -324,4 +320,4 @@ int bench_http(const arguments& args) {
     return doubles == 0 ? 0 : 1;
 }
 
-}  // namespace encore::tools
+}  // namespace encore::bench

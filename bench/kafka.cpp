@@ -14,13 +14,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "bench/bench.hpp"
 #include "events/chain.hpp"
 #include "events/codec.hpp"
 #include "events/log/kafka_log.hpp"
 #include "events/log/kafka_mock.hpp"
-#include "tools/subcommands.hpp"
 
-namespace encore::tools {
+namespace encore::bench {
 namespace {
 
 // One wallet event of a partition, sealed into its chain as the runners write it.
@@ -106,17 +106,14 @@ nlohmann::json append_to_read(int appends, const std::vector<std::pair<std::stri
 
 }  // namespace
 
-int bench_kafka(const arguments& args) {
-    if (auto bad = args.unknown({"--records", "--appends", "--kafka-config"})) throw usage_error{"unknown flag " + *bad};
-    const std::uint64_t records = args.number("--records", 20'000);
-    const std::uint64_t appends = args.number("--appends", 20);
-    if (records < 1 || appends < 1) throw usage_error{"--records and --appends must be at least 1"};
+int run_kafka_bench(const kafka_bench_options& o) {
+    const std::uint64_t records = o.records, appends = o.appends;
     std::fprintf(stderr, "bench kafka: %llu envelopes, then %llu appends on the mock cluster\n",
                  static_cast<unsigned long long>(records), static_cast<unsigned long long>(appends));
     const nlohmann::json out = {{"envelope", envelope_cost(records)},
-                                {"append_to_read", append_to_read(static_cast<int>(appends), kafka_config(args))}};
+                                {"append_to_read", append_to_read(static_cast<int>(appends), o.kafka_config)}};
     std::printf("%s\n", out.dump(2).c_str());
     return 0;
 }
 
-}  // namespace encore::tools
+}  // namespace encore::bench

@@ -42,15 +42,15 @@
 #include <boost/beast/http/field.hpp>
 #include <nlohmann/json.hpp>
 
+#include "bench/bench.hpp"
 #include "node/node.hpp"
 #include "events/diagnostics.hpp"
 #include "events/time.hpp"
 #include "events/types.hpp"
 #include "http/client.hpp"
 #include "bench/support.hpp"
-#include "tools/subcommands.hpp"
 
-namespace encore::tools {
+namespace encore::bench {
 namespace {
 
 namespace asio = bench::asio;
@@ -59,18 +59,6 @@ using bench::clock_type;
 using bench::route_stats;
 using bench::tcp;
 using namespace std::chrono_literals;
-
-struct onsale_settings {
-    std::uint32_t users = 1'000'000;
-    std::uint32_t seats_per_date = 5'000;
-    std::uint32_t dates = 10;
-    unsigned connections = 128;
-    unsigned streams = 16;
-    std::uint32_t partitions = 4;
-    std::uint32_t capacity = 1'000;
-    unsigned seconds = 60;
-    std::uint64_t seed = 1;
-};
 
 // The fixed shape of the onsale.
 // An admitted user who cancels (or gives up) cannot hand the slot back: it stays ACTIVE until its
@@ -155,7 +143,7 @@ std::string json_error_code(const std::string& body) {
 
 // Everything the phases share.
 struct onsale_state {
-    onsale_settings s;
+    onsale_bench_options s;
     std::string concert;
     std::vector<std::string> dates;
     std::uint32_t popular_seats = 1;
@@ -179,7 +167,7 @@ struct onsale_state {
     std::uint64_t stream_opens = 0, stream_events = 0, stream_bytes = 0, stream_closed_by_server = 0;
     std::vector<std::uint32_t> stream_first_event_us;
 
-    explicit onsale_state(const onsale_settings& settings)
+    explicit onsale_state(const onsale_bench_options& settings)
         : s(settings), user_tokens(settings.users, 64), queue_tokens(settings.users, 96), phases(settings.users, phase::none),
           register_us(settings.users, 0), charge_us(settings.users, 0), enqueue_us(settings.users, 0) {}
 
@@ -884,29 +872,9 @@ void fill_route(route_stats& r, const std::vector<std::uint32_t>& by_user, bool 
     }
 }
 
-std::uint32_t flag(const arguments& args, const char* name, std::uint64_t fallback, std::uint64_t min, std::uint64_t max) {
-    auto v = args.number(name, fallback);
-    if (v < min || v > max) throw usage_error{std::string(name) + " must be from " + std::to_string(min) + " to " + std::to_string(max)};
-    return static_cast<std::uint32_t>(v);
-}
-
 }  // namespace
 
-int bench_onsale(const arguments& args) {
-    if (auto bad = args.unknown({"--users", "--seats-per-date", "--dates", "--connections", "--streams", "--partitions", "--capacity",
-                                 "--seconds", "--seed"}))
-        throw usage_error{"bench onsale does not know " + *bad};
-    if (!args.positional().empty()) throw usage_error{"bench onsale takes no positional argument: " + args.positional().front()};
-    onsale_settings s;
-    s.users = flag(args, "--users", s.users, 1, 10'000'000);
-    s.seats_per_date = flag(args, "--seats-per-date", s.seats_per_date, 1, seats_per_date_max);
-    s.dates = flag(args, "--dates", s.dates, 1, dates_per_concert_max);
-    s.connections = flag(args, "--connections", s.connections, 1, 5'000);
-    s.streams = flag(args, "--streams", s.streams, 0, 1'000);
-    s.partitions = flag(args, "--partitions", s.partitions, 1, partitions_max);
-    s.capacity = flag(args, "--capacity", s.capacity, 1, active_capacity_max);
-    s.seconds = flag(args, "--seconds", s.seconds, 1, 3'600);
-    s.seed = args.number("--seed", s.seed);
+int run_onsale_bench(const onsale_bench_options& s) {
 
     diag::set_level(diag::level::warn);
     const auto dir = bench::fresh_data_dir("encore-bench-onsale");
@@ -1106,4 +1074,4 @@ int bench_onsale(const arguments& args) {
     return sales.sold_twice == 0 ? 0 : 1;
 }
 
-}  // namespace encore::tools
+}  // namespace encore::bench

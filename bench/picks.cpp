@@ -16,10 +16,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "bench/bench.hpp"
 #include "engine/engine.hpp"
-#include "tools/subcommands.hpp"
 
-namespace encore::tools {
+namespace encore::bench {
 namespace {
 
 using clock_type = std::chrono::steady_clock;
@@ -156,21 +156,13 @@ private:
 
 }  // namespace
 
-int bench_picks(const arguments& args) {
-    const auto seats = static_cast<std::uint32_t>(args.number("--seats", 100'000));
-    const auto row = static_cast<std::uint32_t>(args.number("--row", 25));
-    const auto sold = static_cast<std::uint32_t>(args.number("--sold", 95));
-    const auto picks = static_cast<std::uint32_t>(args.number("--picks", 20'000));
-    const auto seed = args.number("--seed", 7);
-    if (seats < 1 || seats > seats_per_date_max || row < 1 || row > seats_per_row_max || sold > 99 || picks < 1) {
-        std::fprintf(stderr, "bench picks: --seats 1..100000, --row 1..1000, --sold 0..99, --picks at least 1\n");
-        return 2;
-    }
+int run_picks_bench(const picks_bench_options& o) {
+    const std::uint32_t seats = o.seats, row = o.seats_per_row, sold = o.sold_percent, picks = o.picks;
     std::fprintf(stderr, "bench picks: %u seats in rows of %u, %u%% taken, %u picks of 1, 2 and 4 seats\n", seats, row,
                  sold, picks);
-    picks_bench bench(seats, row, sold, seed);
+    picks_bench bench(seats, row, sold, o.seed);
     std::printf("%s\n", bench.run(picks).dump().c_str());
     return 0;
 }
 
-}  // namespace encore::tools
+}  // namespace encore::bench

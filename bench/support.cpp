@@ -12,7 +12,7 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/read.hpp>
 
-namespace encore::tools::bench {
+namespace encore::bench {
 
 std::filesystem::path fresh_data_dir(const std::string& name) {
     auto dir = std::filesystem::temp_directory_path() / (name + "-" + std::to_string(::getpid()));
@@ -137,4 +137,4 @@ nlohmann::json summarize(std::vector<route_stats>& stats, const std::vector<std:
     return {{"requests", total}, {"requests_per_second", static_cast<double>(total) / seconds}, {"routes", routes}};
 }
 
-}  // namespace encore::tools::bench
+}  // namespace encore::bench

@@ -27,7 +27,7 @@
 #include "events/result.hpp"
 #include "http/client.hpp"
 
-namespace encore::tools::bench {
+namespace encore::bench {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -106,4 +106,4 @@ nlohmann::json route_json(route_stats& s, double seconds);
 // left out; names[i] names stats[i].
 nlohmann::json summarize(std::vector<route_stats>& stats, const std::vector<std::string>& names, double seconds);
 
-}  // namespace encore::tools::bench
+}  // namespace encore::bench

@@ -32,32 +32,27 @@ constexpr std::chrono::milliseconds behind_pause{500};
 
 }  // namespace
 
-int audit_kafka(const arguments& args) {
-    if (auto bad = args.unknown({"--kafka", "--partitions", "--topic-prefix", "--kafka-config", "--state-json", "--json",
-                                 "--threads", "--data-dir"}))
-        throw usage_error{"unknown flag " + *bad};
-    if (!args.positional().empty()) throw usage_error{"unexpected argument '" + args.positional().front() + "'"};
+int audit_kafka(const audit_flags& f) {
     replay::audit::options o;
-    if (args.text("--threads") && args.number("--threads", 0) < 1) throw usage_error{"--threads must be at least 1"};
     o.read_wait = read_wait;
     o.repeats_possible = true;
     o.behind_attempts = behind_attempts;
     o.behind_pause = behind_pause;
-    if (auto dir = args.text("--data-dir")) o.models_directory = *dir + "/projections";
+    if (!f.source.data_dir.empty()) o.models_directory = f.source.data_dir + "/projections";
     o.progress = true;
-    o.keep_states = args.text("--state-json").has_value();
+    o.keep_states = !f.state_json.empty();
     replay::audit::report report;
     try {
-        replay::source log = open_source(args, "encore-audit");
+        replay::source log = open_source(f.source, "encore-audit");
         o.partitions = log.partitions();
-        o.threads = static_cast<unsigned>(args.number("--threads", replay::audit::default_threads(o.partitions)));
+        o.threads = f.threads ? static_cast<unsigned>(*f.threads) : replay::audit::default_threads(o.partitions);
         o.refresh_ends = log.refresh_ends();
         report = replay::audit::run(log.commands(), log.events(), o);
     } catch (const replay::unreadable& e) {
         std::fprintf(stderr, "encore audit: cannot read the data: %s\n", e.message.c_str());
         return replay::exit_unreadable;
     }
-    if (auto file = args.text("--state-json"); file && report.passed()) {
+    if (const std::string& file = f.state_json; !file.empty() && report.passed()) {
         nlohmann::json state = {{"balances", nlohmann::json::object()}, {"reservations", nlohmann::json::object()},
                                 {"seats", nlohmann::json::object()}, {"partitions", nlohmann::json::array()}};
         for (const replay::audit::partition_summary& s : report.partitions) {
@@ -65,11 +60,11 @@ int audit_kafka(const arguments& args) {
                                            {"repeats", s.repeats}, {"newer", s.newer}, {"state", s.state_hash}});
             replay::audit::add_state(state, *s.state);
         }
-        std::ofstream out(*file);
+        std::ofstream out(file);
         out << state.dump() << "\n";
-        if (!out) throw std::runtime_error("cannot write " + *file);
+        if (!out) throw std::runtime_error("cannot write " + file);
     }
-    return replay::audit::print(report, args.flag("--json"));
+    return replay::audit::print(report, f.json);
 }
 
 }  // namespace encore::tools

@@ -119,15 +119,16 @@ void serve_control(kafka_mock& mock, std::mutex& mock_mutex, const bool& done) {
     }
 }
 
-}  // namespace
+struct kafka_mock_flags {
+    unsigned brokers = 3;
+    std::uint32_t partitions = 8;
+    std::string topic_prefix;
+};
 
-int kafka_mock_command(const arguments& args) {
-    if (auto bad = args.unknown({"--brokers", "--partitions", "--topic-prefix"})) throw usage_error{"unknown flag " + *bad};
-    const auto brokers = static_cast<int>(args.number("--brokers", 3));
-    const auto partitions = static_cast<std::uint32_t>(args.number("--partitions", 8));
-    if (brokers < 1 || brokers > kafka_mock_brokers_max) throw usage_error{"--brokers must be 1..16"};
-    if (partitions < 1 || partitions > partitions_max) throw usage_error{"--partitions must be 1.." + std::to_string(partitions_max)};
-    const std::string prefix = args.text("--topic-prefix", "");
+int kafka_mock_command(const kafka_mock_flags& f) {
+    const int brokers = static_cast<int>(f.brokers);
+    const std::uint32_t partitions = f.partitions;
+    const std::string& prefix = f.topic_prefix;
 
     sigset_t stop_signals = block_stop_signals();
 
@@ -157,6 +158,29 @@ int kafka_mock_command(const arguments& args) {
     diag::info("kafka-mock", "stopping", {{"signal", received}});
     mock.reset();
     return 0;
+}
+
+}  // namespace
+
+subcommand add_kafka_mock(CLI::App& encore) {
+    CLI::App* app = encore.add_subcommand(
+        "kafka-mock", "Starts librdkafka's mock cluster on loopback with the topics created, prints its bootstrap "
+                      "servers as the first line on stdout and runs until SIGTERM/SIGINT. For tests and trying Kafka "
+                      "mode out; it keeps everything in memory (~5 MiB per partition).");
+    auto flags = std::make_shared<kafka_mock_flags>();
+    number_flag(*app, "--brokers", flags->brokers, "brokers of the cluster", 1, kafka_mock_brokers_max);
+    number_flag(*app, "--partitions", flags->partitions, "partitions of <P>commands and <P>events", 1, partitions_max);
+    text_flag(*app, "--topic-prefix", flags->topic_prefix, "the topics are <P>commands, <P>events and <P>snapshots", "P");
+    app->footer(
+        "Control lines on stdin, each answered \"ok\" or \"error: ...\":\n"
+        "  broker-down ID | broker-up ID          take a broker down (it keeps leading its partitions) or up\n"
+        "  produce-errors N [CODE]                the next N produce requests fail (default 6, NOT_LEADER)\n"
+        "  fetch-errors N [CODE]                  the same for fetch requests\n"
+        "  broker-errors ID API N CODE [RTT_MS]   the next N requests of ApiKey API to broker ID\n"
+        "  rtt ID MS                              every answer of broker ID (-1: all) is delayed by MS\n"
+        "  leader TOPIC PARTITION ID              move a partition's leadership\n"
+        "  ping                                   nothing; answers ok");
+    return {app, [flags] { return kafka_mock_command(*flags); }};
 }
 
 }  // namespace encore::tools

@@ -1,5 +1,5 @@
 // `encore serve` (embedded log) and `encore serve --kafka` (one process of a Kafka-mode cluster):
-// one flag parser, one node, until SIGTERM/SIGINT.
+// flags to node_options, one node, until SIGTERM/SIGINT.
 
 #include <csignal>
 #include <cstdio>
@@ -9,158 +9,144 @@
 #include "node/node.hpp"
 #include "events/diagnostics.hpp"
 #include "events/types.hpp"
-#include "replay/source.hpp"
 #include "tools/subcommands.hpp"
 
 namespace encore::tools {
 namespace {
 
-const std::set<std::string> common_flags = {"--data-dir",     "--listen",       "--admin-key",         "--admin-key-file",
-                                            "--partitions",   "--token-secret", "--token-secret-file", "--http-threads",
-                                            "--connections-max", "--connections-per-client-max"};
+// The largest value --connections-max and --connections-per-client-max take; the descriptor
+// limit usually sizes connections_max further down.
+constexpr std::uint64_t connections_flag_max = 1'000'000;
+// The largest --storage-reserve-mb: a reserve is a safety margin, not a quota.
+constexpr std::uint64_t storage_reserve_mb_max = 1u << 20;
+constexpr std::uint64_t session_timeout_ms_min = 1'000;
+constexpr std::uint64_t session_timeout_ms_max = 300'000;
+constexpr unsigned http_threads_max = 64;
+
+const std::vector<std::string> embedded_flags = {"--demo", "--storage-reserve-mb"};
+const std::vector<std::string> kafka_flags = {"--node-id", "--topic-prefix", "--kafka-config", "--group-id",
+                                              "--session-timeout-ms"};
+
+struct serve_flags {
+    std::string data_dir;
+    std::string listen = "127.0.0.1:8080";
+    std::string admin_key, admin_key_file;
+    std::uint32_t partitions = 4;
+    std::string token_secret, token_secret_file;
+    unsigned http_threads = 2;
+    std::uint64_t connections_max = http::connections_max_default;
+    std::uint64_t connections_per_client_max = http::connections_per_client_max_default;
+    // Embedded log.
+    bool demo = false;
+    std::uint64_t storage_reserve_mb = encore::embedded_backend{}.free_bytes_reserve >> 20;
+    // Kafka mode.
+    std::string kafka;
+    CLI::Option* kafka_option = nullptr;
+    std::string node_id, topic_prefix, group_id;
+    kafka_config_flag kafka_config;
+    std::uint64_t session_timeout_ms = 6'000;
+};
 
 // A secret given on the command line shows in `ps`; `--NAME-file PATH` reads it from a file
-// instead (one trailing newline dropped). Both at once is an error.
-std::optional<std::string> secret_flag(const arguments& args, const std::string& name) {
-    auto inline_value = args.text(name);
-    auto file = args.text(name + "-file");
-    if (inline_value && file) throw usage_error{name + " and " + name + "-file are exclusive"};
-    if (!file) return inline_value;
-    std::ifstream in(*file);
-    if (!in) throw usage_error{"cannot read " + name + "-file " + *file};
+// instead (one trailing newline dropped). Both at once is an error (CLI11's excludes).
+std::string secret(const std::string& inline_value, const std::string& file, const std::string& name) {
+    if (file.empty()) return inline_value;
+    std::ifstream in(file);
+    if (!in) throw usage_error{"cannot read " + name + "-file " + file};
     std::string value((std::istreambuf_iterator<char>(in)), {});
     if (value.ends_with('\n')) value.pop_back();
     if (value.ends_with('\r')) value.pop_back();
     return value;
 }
-// The largest value --connections-max and --connections-per-client-max take; the descriptor
-// limit usually sizes connections_max further down.
-constexpr std::uint64_t connections_flag_max = 1'000'000;
 
-const std::set<std::string> embedded_flags = {"--demo", "--storage-reserve-mb"};
-// The largest --storage-reserve-mb: a reserve is a safety margin, not a quota.
-constexpr std::uint64_t storage_reserve_mb_max = 1u << 20;
-const std::set<std::string> kafka_flags = {"--kafka",        "--node-id",  "--topic-prefix",
-                                           "--kafka-config", "--group-id", "--session-timeout-ms"};
+void add_flags(CLI::App& app, serve_flags& f) {
+    text_flag(app, "--data-dir", f.data_dir,
+              "the log and read models (Kafka mode: the read models); made 0700, its files 0600", "DIR")
+        ->required();
+    text_flag(app, "--listen", f.listen, "the HTTP address; port 0 takes a free one", "HOST:PORT");
+    auto* admin_key = text_flag(app, "--admin-key", f.admin_key, "the organizer's key, at least 8 characters", "KEY");
+    auto* admin_key_file = text_flag(app, "--admin-key-file", f.admin_key_file,
+                                     "read the admin key from a file, so that it does not show in `ps`", "PATH");
+    admin_key->excludes(admin_key_file);
+    number_flag(app, "--partitions", f.partitions, "partitions of the log, fixed for the life of a data directory", 1,
+                partitions_max);
+    auto* token_secret = text_flag(app, "--token-secret", f.token_secret,
+                                   "signs the users' tokens, at least 32 characters; generated on first start and "
+                                   "kept in DIR/token-secret when not given (required in Kafka mode)",
+                                   "S");
+    auto* token_secret_file =
+        text_flag(app, "--token-secret-file", f.token_secret_file, "read the token secret from a file", "PATH");
+    token_secret->excludes(token_secret_file);
+    number_flag(app, "--http-threads", f.http_threads, "threads serving HTTP", 1, http_threads_max);
+    number_flag(app, "--connections-max", f.connections_max,
+                "connections in all; lowered at start to what RLIMIT_NOFILE allows, after its soft limit is raised "
+                "to the hard one",
+                1, connections_flag_max);
+    number_flag(app, "--connections-per-client-max", f.connections_per_client_max,
+                "connections per client address (IPv6: per /64); behind a reverse proxy, raise it to what the proxy "
+                "may open",
+                1, connections_flag_max);
 
-encore::kafka_backend kafka_settings(const arguments& args) {
-    encore::kafka_backend k;
-    k.bootstrap = *args.text("--kafka");
-    auto node_id = args.text("--node-id");
-    if (!node_id || node_id->empty()) throw usage_error{"--node-id (or ENCORE_NODE_ID) is required in Kafka mode"};
-    k.node_id = *node_id;
-    k.topic_prefix = args.text("--topic-prefix", "");
-    k.kafka_config = kafka_config(args);
-    k.group_id = args.text("--group-id", "");
-    k.session_timeout_ms = static_cast<int>(args.number("--session-timeout-ms", 6'000));
-    if (k.session_timeout_ms < 1'000 || k.session_timeout_ms > 300'000)
-        throw usage_error{"--session-timeout-ms must be 1000..300000"};
-    return k;
+    switch_flag(app, "--demo", f.demo, "create a demo concert when there is none")->group("Embedded log");
+    number_flag(app, "--storage-reserve-mb", f.storage_reserve_mb,
+                "while less than this many MiB are free on the log's file system, new commands get 503 "
+                "STORAGE_UNAVAILABLE and change nothing",
+                0, storage_reserve_mb_max)
+        ->group("Embedded log");
+
+    f.kafka_option = text_flag(app, "--kafka", f.kafka, "Kafka mode: the bootstrap servers of the cluster", "BOOTSTRAP")
+                         ->group("Kafka mode");
+    text_flag(app, "--node-id", f.node_id, "names this process in Kafka client ids and logs [required in Kafka mode]", "ID")
+        ->group("Kafka mode");
+    text_flag(app, "--topic-prefix", f.topic_prefix, "the topics are <P>commands, <P>events and <P>snapshots", "P")
+        ->group("Kafka mode");
+    add_kafka_config_flag(app, f.kafka_config);
+    f.kafka_config.option->group("Kafka mode");
+    text_flag(app, "--group-id", f.group_id, "the consumer group on <P>commands [default: <P>encore-engines]", "G")
+        ->group("Kafka mode");
+    number_flag(app, "--session-timeout-ms", f.session_timeout_ms,
+                "the consumer group's session timeout: how soon a stopped process's partitions move",
+                session_timeout_ms_min, session_timeout_ms_max)
+        ->group("Kafka mode");
 }
 
-encore::node_options node_settings(const arguments& args) {
-    const bool kafka = args.text("--kafka").has_value();
-    std::set<std::string> known = common_flags;
-    known.insert((kafka ? kafka_flags : embedded_flags).begin(), (kafka ? kafka_flags : embedded_flags).end());
-    if (auto bad = args.unknown(known)) {
-        const bool other_mode = (kafka ? embedded_flags : kafka_flags).contains(*bad);
-        throw usage_error{"unknown flag " + *bad + (other_mode ? (kafka ? " (not in Kafka mode)" : " (Kafka mode only)") : "")};
-    }
+encore::node_options node_settings(const serve_flags& f) {
+    const bool kafka = f.kafka_option->count() > 0;
+    for (const std::string& name : given(kafka ? embedded_flags : kafka_flags))
+        throw usage_error{name + (kafka ? " is not for Kafka mode" : " is for Kafka mode only (with --kafka)")};
     encore::node_options o;
-    auto dir = args.text("--data-dir");
-    if (!dir) throw usage_error{"--data-dir (or ENCORE_DATA_DIR) is required"};
-    o.data_dir = *dir;
-    auto admin = secret_flag(args, "--admin-key");
-    if (!admin || admin->size() < 8) throw usage_error{"--admin-key (or ENCORE_ADMIN_KEY) of at least 8 characters is required"};
-    o.admin_key = *admin;
-    std::tie(o.host, o.port) = split_listen(args.text("--listen", "127.0.0.1:8080"));
-    o.partitions = partitions_flag(args).value_or(4);
-    o.token_secret = secret_flag(args, "--token-secret").value_or("");
+    o.data_dir = f.data_dir;
+    o.admin_key = secret(f.admin_key, f.admin_key_file, "--admin-key");
+    if (o.admin_key.size() < 8) throw usage_error{"--admin-key (or ENCORE_ADMIN_KEY) of at least 8 characters is required"};
+    std::tie(o.host, o.port) = split_listen(f.listen);
+    o.partitions = f.partitions;
+    o.token_secret = secret(f.token_secret, f.token_secret_file, "--token-secret");
     if (kafka && o.token_secret.size() < 32)
         throw usage_error{"--token-secret (or ENCORE_TOKEN_SECRET) of at least 32 characters, shared by every process, is required in Kafka mode"};
     if (!o.token_secret.empty() && o.token_secret.size() < 32) throw usage_error{"--token-secret must be at least 32 characters"};
-    o.http_threads = static_cast<unsigned>(args.number("--http-threads", 2));
-    if (o.http_threads < 1 || o.http_threads > 64) throw usage_error{"--http-threads must be 1..64"};
-    const auto connections_max = args.number("--connections-max", http::connections_max_default);
-    if (connections_max < 1 || connections_max > connections_flag_max)
-        throw usage_error{"--connections-max must be 1.." + std::to_string(connections_flag_max)};
-    o.connections_max = static_cast<std::size_t>(connections_max);
-    const auto per_client = args.number("--connections-per-client-max", http::connections_per_client_max_default);
-    if (per_client < 1 || per_client > connections_flag_max)
-        throw usage_error{"--connections-per-client-max must be 1.." + std::to_string(connections_flag_max)};
-    o.connections_per_client_max = static_cast<std::size_t>(per_client);
+    o.http_threads = f.http_threads;
+    o.connections_max = static_cast<std::size_t>(f.connections_max);
+    o.connections_per_client_max = static_cast<std::size_t>(f.connections_per_client_max);
     if (kafka) {
-        o.backend = kafka_settings(args);
+        encore::kafka_backend k;
+        k.bootstrap = f.kafka;
+        if (f.node_id.empty()) throw usage_error{"--node-id (or ENCORE_NODE_ID) is required in Kafka mode"};
+        k.node_id = f.node_id;
+        k.topic_prefix = f.topic_prefix;
+        k.kafka_config = f.kafka_config.settings();
+        k.group_id = f.group_id;
+        k.session_timeout_ms = static_cast<int>(f.session_timeout_ms);
+        o.backend = k;
     } else {
-        o.demo = args.flag("--demo");
+        o.demo = f.demo;
         encore::embedded_backend embedded;
-        const auto reserve_mb = args.number("--storage-reserve-mb", embedded.free_bytes_reserve >> 20);
-        if (reserve_mb > storage_reserve_mb_max)
-            throw usage_error{"--storage-reserve-mb must be 0.." + std::to_string(storage_reserve_mb_max)};
-        embedded.free_bytes_reserve = reserve_mb << 20;
+        embedded.free_bytes_reserve = f.storage_reserve_mb << 20;
         o.backend = embedded;
     }
     return o;
 }
 
-}  // namespace
-
-std::pair<std::string, std::uint16_t> split_listen(const std::string& listen) {
-    auto colon = listen.rfind(':');
-    if (colon == std::string::npos || colon == 0) throw usage_error{"--listen must be HOST:PORT, not '" + listen + "'"};
-    std::string host = listen.substr(0, colon);
-    if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-    std::string port = listen.substr(colon + 1);
-    if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos || std::stoul(port) > 65535)
-        throw usage_error{"--listen port must be 0..65535, not '" + port + "'"};
-    return {host, static_cast<std::uint16_t>(std::stoul(port))};
-}
-
-sigset_t block_stop_signals() {
-    sigset_t stop_signals;
-    sigemptyset(&stop_signals);
-    sigaddset(&stop_signals, SIGTERM);
-    sigaddset(&stop_signals, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-    return stop_signals;
-}
-
-std::vector<std::pair<std::string, std::string>> kafka_config(const arguments& args) {
-    std::vector<std::pair<std::string, std::string>> out;
-    for (const std::string& setting : args.all("--kafka-config")) {
-        const auto eq = setting.find('=');
-        if (eq == std::string::npos || eq == 0) throw usage_error{"--kafka-config takes key=value, not '" + setting + "'"};
-        out.emplace_back(setting.substr(0, eq), setting.substr(eq + 1));
-    }
-    return out;
-}
-
-std::optional<std::uint32_t> partitions_flag(const arguments& args) {
-    if (!args.text("--partitions")) return std::nullopt;
-    const std::uint64_t n = args.number("--partitions", 0);
-    if (n < 1 || n > partitions_max) throw usage_error{"--partitions must be 1.." + std::to_string(partitions_max)};
-    return static_cast<std::uint32_t>(n);
-}
-
-replay::source open_source(const arguments& args, const std::string& client_id) {
-    try {
-        if (auto bootstrap = args.text("--kafka")) {
-            return replay::source::kafka({.bootstrap = *bootstrap,
-                                          .partitions = partitions_flag(args).value_or(0),
-                                          .topic_prefix = args.text("--topic-prefix", ""),
-                                          .config = kafka_config(args),
-                                          .client_id = client_id});
-        }
-        auto dir = args.text("--data-dir");
-        if (!dir) throw usage_error{"--data-dir is required"};
-        return replay::source::data_dir(*dir, partitions_flag(args));
-    } catch (const replay::wrong_request& e) {
-        throw usage_error{e.message};  // a --partitions the log does not have: the caller's mistake
-    }
-}
-
-int serve(const arguments& args) {
-    const encore::node_options o = node_settings(args);
+int serve(const encore::node_options& o) {
     // Block the stop signals before any thread starts, so that only the wait below receives them.
     sigset_t stop_signals = block_stop_signals();
 
@@ -194,6 +180,25 @@ int serve(const arguments& args) {
             return 1;
         }
     }
+}
+
+}  // namespace
+
+subcommand add_serve(CLI::App& encore) {
+    CLI::App* app = encore.add_subcommand("serve", "Runs the service: on the embedded durable log, or with --kafka as one "
+                                                   "of several processes sharing a Kafka (or Redpanda) cluster.");
+    auto flags = std::make_shared<serve_flags>();
+    add_flags(*app, *flags);
+    app->footer(
+        "Every flag can also be given as its environment variable (shown with each flag). SIGTERM or SIGINT drains "
+        "and exits; the process exits 1 if the log can no longer be written, so that the others take its "
+        "partitions. Past --connections-max a small reserve still answers /healthz and /readyz.\n"
+        "\n"
+        "Kafka mode: the topics <P>commands and <P>events (N partitions each) and <P>snapshots (1 partition, "
+        "compacted) must exist. The consumer group on <P>commands decides which process writes for which "
+        "partition; every process keeps its own read models in DIR and answers any request. --token-secret must be "
+        "the same on every process.");
+    return {app, [flags] { return serve(node_settings(*flags)); }};
 }
 
 }  // namespace encore::tools

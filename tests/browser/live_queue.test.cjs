@@ -64,7 +64,9 @@ test('a waiting fan sees their position and is admitted live (event stream, no r
 });
 
 test('before onsaleAt a fan waits in the pre-queue without a place, and is admitted live when the sale opens', async () => {
-  const onsale = new Date(Date.now() + 6000);
+  // The page must be in the pre-queue before the sale opens: a new browser page, an account and the
+  // join take a few seconds, and many more on a loaded machine, so the sale opens 20 s from now.
+  const onsale = new Date(Date.now() + 20000);
   const concert = await server.createConcert({ onsaleAt: onsale.toISOString() });
   const fan = await t.newFan(browser, server);
   const { page } = fan;
@@ -75,11 +77,12 @@ test('before onsaleAt a fan waits in the pre-queue without a place, and is admit
   await page.waitForSelector('#queue-status.WAITING');
   await t.waitForText(page, '#queue-status', /pre-queue/);
   await t.waitForText(page, '#queue-detail', /The sale opens at .*random place in line/);
+  assert.ok(Date.now() < onsale.getTime(), 'the fan joined before the sale opened (the setup took too long)');
   assert.equal(await page.$('#queue-status .position'), null, 'no place shown before the sale opens');
   assert.ok(await page.$('#booking[hidden]'), 'no seat map before the sale opens');
   await t.screenshot(page, 'prequeue-1-waiting');
   // At onsaleAt the server places and admits the pre-queue; the page follows with no reload.
-  await page.waitForSelector('#queue-status.ACTIVE', { timeout: 20000 });
+  await page.waitForSelector('#queue-status.ACTIVE', { timeout: 60000 });
   assert.ok(Date.now() >= onsale.getTime(), 'admitted at onsaleAt, not before');
   await t.waitForText(page, '#queue-status', /your turn/i);
   await page.waitForSelector('#seat-map button.seat');

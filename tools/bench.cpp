@@ -1,0 +1,117 @@
+// `encore bench engine|picks|http|onsale|kafka`: flags to the options of bench/bench.hpp, checked
+// against their limits, and the run.
+
+#include <filesystem>
+
+#include "bench/bench.hpp"
+#include "events/log/kafka_mock.hpp"
+#include "events/types.hpp"
+#include "tools/subcommands.hpp"
+
+namespace encore::tools {
+namespace {
+
+subcommand add_engine(CLI::App& parent) {
+    CLI::App* app = parent.add_subcommand(
+        "engine", "Applies a realistic onsale to one partition on one thread (admitted users hold, holders pay or "
+                  "cancel or walk away; only the engine's apply calls are timed); prints a JSON line.");
+    auto o = std::make_shared<bench::engine_bench_options>();
+    number_flag(*app, "--users", o->users, "users who join the waiting room", 1);
+    number_flag(*app, "--dates", o->dates, "dates of the concert", 1, dates_per_concert_max);
+    number_flag(*app, "--seats", o->seats_per_date, "seats per date", 1, seats_per_date_max);
+    number_flag(*app, "--seed", o->seed, "seeds the users' choices");
+    return {app, [o] { return bench::run_engine_bench(*o); }};
+}
+
+subcommand add_picks(CLI::App& parent) {
+    CLI::App* app = parent.add_subcommand(
+        "picks", "Best-available picks of 1, 2 and 4 seats on one date that stays --sold percent taken, on one "
+                 "thread, against single-seat holds in the same run; prints a JSON line.");
+    auto o = std::make_shared<bench::picks_bench_options>();
+    number_flag(*app, "--seats", o->seats, "seats of the date", 1, seats_per_date_max);
+    number_flag(*app, "--row", o->seats_per_row, "seats per row", 1, seats_per_row_max);
+    number_flag(*app, "--sold", o->sold_percent, "percent of the seats taken before the picks", 0, bench::picks_sold_percent_max);
+    number_flag(*app, "--picks", o->picks, "picks of each size", 1);
+    number_flag(*app, "--seed", o->seed, "seeds the seats taken");
+    return {app, [o] { return bench::run_picks_bench(*o); }};
+}
+
+subcommand add_http(CLI::App& parent) {
+    CLI::App* app = parent.add_subcommand(
+        "http", "Starts the service on a temporary data dir (synced embedded log) and drives it over loopback with a "
+                "keep-alive load generator; prints per-route figures as a JSON line. Exit 1 if a seat was sold twice.");
+    auto o = std::make_shared<bench::http_bench_options>();
+    number_flag(*app, "--seconds", o->seconds, "how long the load runs", 1);
+    number_flag(*app, "--connections", o->connections, "keep-alive connections of the load generator", 1);
+    number_flag(*app, "--users", o->users, "users created and charged", 1);
+    number_flag(*app, "--partitions", o->partitions, "partitions of the log", 1, partitions_max);
+    number_flag(*app, "--hold-share", o->hold_share_percent, "percent of the requests that are holds; the rest split evenly",
+                0, 100);
+    text_flag(*app, "--keep-data", o->keep_data,
+              "run on DIR (absent or empty) and keep it, for `encore audit --data-dir DIR`", "DIR");
+    // No ENCORE_KAFKA here: that variable is serve's bootstrap servers, not a yes or no.
+    app->add_flag("--kafka", o->kafka,
+                  "one Kafka-mode node on an in-process mock cluster (librdkafka's) in place of the embedded log");
+    number_flag(*app, "--brokers", o->brokers, "brokers of the mock cluster (with --kafka)", 1, kafka_mock_brokers_max);
+    return {app, [o] {
+                if (!o->kafka && on_command_line("--brokers")) throw usage_error{"--brokers is for --kafka only"};
+                // The directory must not hold anything yet, so that no earlier data is mixed in or removed.
+                std::error_code ec;
+                if (!o->keep_data.empty() && std::filesystem::exists(o->keep_data, ec) &&
+                    !std::filesystem::is_empty(o->keep_data, ec))
+                    throw usage_error{"--keep-data " + o->keep_data + " exists and is not empty"};
+                return bench::run_http_bench(*o);
+            }};
+}
+
+subcommand add_onsale(CLI::App& parent) {
+    CLI::App* app = parent.add_subcommand(
+        "onsale", "One onsale at full scale against a node on a temporary data dir (synced embedded log), over "
+                  "loopback; prints a JSON line. Exit 1 if a seat was sold twice.");
+    auto o = std::make_shared<bench::onsale_bench_options>();
+    number_flag(*app, "--users", o->users, "users created (the 90% who will pay charged); a million takes several minutes",
+                1, bench::onsale_users_max);
+    number_flag(*app, "--seats-per-date", o->seats_per_date, "seats of each date", 1, seats_per_date_max);
+    number_flag(*app, "--dates", o->dates, "dates of the concert", 1, dates_per_concert_max);
+    number_flag(*app, "--connections", o->connections, "keep-alive connections of the load generator", 1,
+                bench::onsale_connections_max);
+    number_flag(*app, "--streams", o->streams, "event streams kept open (connections of their own)", 0,
+                bench::onsale_streams_max);
+    number_flag(*app, "--partitions", o->partitions, "partitions of the log", 1, partitions_max);
+    number_flag(*app, "--capacity", o->capacity, "the queue's activeCapacity", 1, active_capacity_max);
+    number_flag(*app, "--seconds", o->seconds, "how long the onsale phase runs", 1, bench::onsale_seconds_max);
+    number_flag(*app, "--seed", o->seed, "seeds the users' choices");
+    app->footer(
+        "Creates --users users, then every one joins the waiting room in order (enqueue latency, first tenth against "
+        "last tenth of the queue), then for --seconds polls positions, keeps --streams event streams open and acts "
+        "for the users admitted (seat map with gzip and If-None-Match, hold, pay or cancel); then restarts the node "
+        "with the queue full, checks that no seat was sold twice and reads the checkpoint figures from /metrics.");
+    return {app, [o] { return bench::run_onsale_bench(*o); }};
+}
+
+subcommand add_kafka(CLI::App& parent) {
+    CLI::App* app = parent.add_subcommand(
+        "kafka", "What Kafka mode adds to a record: the envelope's rendering and unwrap against the plain codec (ns per "
+                 "record), and append-to-read latency on an in-process mock cluster; prints a JSON object.");
+    auto o = std::make_shared<bench::kafka_bench_options>();
+    auto config = std::make_shared<kafka_config_flag>();
+    number_flag(*app, "--records", o->records, "records whose envelope is timed", 1);
+    number_flag(*app, "--appends", o->appends, "appends whose latency is measured", 1);
+    add_kafka_config_flag(*app, *config);
+    return {app, [o, config] {
+                o->kafka_config = config->settings();
+                return bench::run_kafka_bench(*o);
+            }};
+}
+
+}  // namespace
+
+std::vector<subcommand> add_bench(CLI::App& encore) {
+    CLI::App* bench = encore.add_subcommand(
+        "bench", "Benchmarks: programs that print figures (JSON on stdout, progress on stderr). The figures and the "
+                 "commands that produced them are in docs/BENCHMARKS.md.");
+    bench->require_subcommand(1);
+    return {add_engine(*bench), add_picks(*bench), add_http(*bench), add_onsale(*bench), add_kafka(*bench)};
+}
+
+}  // namespace encore::tools
