@@ -129,7 +129,9 @@ TEST_CASE("encore export --kafka: a live cluster's topics agree with the analyti
           scalar(db, "SELECT sum(amount) FROM wallet_entries WHERE type = 'CHARGE'") + 1 + late);
     CHECK(static_cast<std::uint64_t>(scalar(after, "SELECT count(*) FROM events")) == summed(replayed, "events"));
     const std::uint64_t repeats = summed(replayed, "repeats");
-    if (repeats == 0) WARN("no event was written twice: the late produce answers met no event batch this time");
+    // Whether the late produce answers met an event batch here depends on timing; the readers' and
+    // the audit's handling of a repeat is required where it is made deterministic: unit_kafka's
+    // lost produce answer and unit_replay's Kafka audit. Here it is reported.
     std::fprintf(stderr, "export --kafka: %llu repeated events in the topic, none exported twice\n",
                  static_cast<unsigned long long>(repeats));
 

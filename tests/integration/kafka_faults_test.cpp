@@ -104,7 +104,9 @@ TEST_CASE("faults in the cluster: nothing acknowledged is lost, nothing is appli
     for (const auto& [id, status] : view.reservations) CHECK(state.at("reservations").at(id) == status);
     std::uint64_t repeats = 0;
     for (const auto& p : state.at("partitions")) repeats += p.at("repeats").get<std::uint64_t>();
-    if (repeats == 0) WARN("no event was written twice: the late produce answers met no event batch this time");
+    // Whether the late produce answers met an event batch here depends on timing; the readers' and
+    // the audit's handling of a repeat is required where it is made deterministic: unit_kafka's
+    // lost produce answer and unit_replay's Kafka audit. Here it is reported.
     std::fprintf(stderr, "faults: %llu repeated events dropped by the readers\n", static_cast<unsigned long long>(repeats));
 }
 

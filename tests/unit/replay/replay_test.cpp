@@ -1,6 +1,7 @@
 // The audit and the export as libraries (replay/), in this process: a node on a temporary data
 // directory sells a seat over HTTP and stops; the audit then replays its log and the export
-// writes its tables, with no `encore` process in between. (tests/integration runs the commands
+// writes its tables, with no `encore` process in between; and the audit of a Kafka-mode node's
+// topics on the mock cluster, with an event written twice. (tests/integration runs the commands
 // themselves, end to end.)
 
 #include <catch2/catch.hpp>
@@ -16,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "events/ids.hpp"
+#include "events/log/kafka_mock.hpp"
 #include "http/client.hpp"
 #include "node/node.hpp"
 #include "replay/audit/replay.hpp"
@@ -160,4 +162,108 @@ TEST_CASE("replay: the export writes the sale's rows, and only a concert the log
     other.concert = concert_id{0x1234};
     const auto missing = replay::export_data::run(again, other);
     CHECK_FALSE(missing.concert_found);
+}
+
+namespace {
+
+// A Kafka-mode node on librdkafka's mock cluster (in this process) that registered and charged a
+// user, then stopped: the topics hold its commands and events.
+struct charged_topics {
+    std::unique_ptr<kafka_mock> mock;
+    test::temp_directory dir{"encore-replay-kafka"};
+
+    charged_topics() {
+        auto started_mock = kafka_mock::start(1, 1, "replay.");
+        REQUIRE(started_mock.ok());
+        mock = std::move(started_mock).value();
+        node_options options;
+        options.data_dir = dir.path("data");
+        options.admin_key = admin_key;
+        options.partitions = 1;
+        options.port = 0;
+        options.token_secret = "replay-test-token-secret-of-32-bytes-or-more";
+        kafka_backend k;
+        k.bootstrap = mock->bootstrap_servers();
+        k.node_id = "replay-test";
+        k.topic_prefix = mock->topic_prefix();
+        options.backend = k;
+        auto started = node::start(options);
+        REQUIRE(started.ok());
+        std::unique_ptr<node> serving = std::move(started).value();
+        // The group assigns the partition after a join round: wait for it (generously, under load).
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+        while (!serving->ready()) {
+            REQUIRE(std::chrono::steady_clock::now() < deadline);
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+        http::http_client client("127.0.0.1", serving->port(), std::chrono::seconds(20));
+        const json created = call(client, "POST", "/users", json::object(), {}, 201);
+        const http::header_list bearer = {{"Authorization", "Bearer " + created.at("token").get<std::string>()}};
+        call(client, "POST", "/users/me/balance/charge", {{"amount", 5'000}}, bearer, 200);
+        call(client, "POST", "/users/me/balance/charge", {{"amount", 7'000}}, bearer, 200);
+        serving->stop();
+    }
+
+    replay::source topics() const {
+        return replay::source::kafka({.bootstrap = mock->bootstrap_servers(), .partitions = 0,
+                                      .topic_prefix = mock->topic_prefix(), .config = {}, .client_id = "replay-test"});
+    }
+};
+
+replay::audit::report audit_topics(replay::source& s) {
+    replay::audit::options o;
+    o.partitions = s.partitions();
+    o.threads = 1;
+    o.read_wait = std::chrono::seconds(2);
+    o.repeats_possible = true;
+    o.refresh_ends = s.refresh_ends();
+    return replay::audit::run(s.commands(), s.events(), o);
+}
+
+// The stored record of event partition 0 at `offset`.
+std::string event_record_at(replay::source& s, std::uint64_t offset) {
+    auto read = s.events().read(0, offset, 1, std::chrono::seconds(10));
+    REQUIRE(read.ok());
+    REQUIRE(read->size() == 1);
+    return read->front().bytes;
+}
+
+}  // namespace
+
+TEST_CASE("replay: the audit of Kafka topics drops an event written twice, and fails a second copy that differs",
+          "[replay][audit][kafka]") {
+    charged_topics cluster;
+    {
+        replay::source s = cluster.topics();
+        const replay::audit::report clean = audit_topics(s);
+        INFO(replay::audit::report_json(clean).dump());
+        REQUIRE(clean.passed());
+        CHECK(clean.total.charges == 12'000);
+        CHECK(clean.partitions.at(0).repeats == 0);
+        REQUIRE(s.event_ends().at(0) >= 2);
+        // A producer's resent batch, as a broker that wrote it twice stores it: the same record again.
+        const std::string copy = event_record_at(s, 1);
+        REQUIRE(s.events().append_and_wait(0, {copy}).ok());
+    }
+    {
+        replay::source s = cluster.topics();
+        const replay::audit::report with_repeat = audit_topics(s);
+        INFO(replay::audit::report_json(with_repeat).dump());
+        CHECK(with_repeat.passed());
+        CHECK(with_repeat.partitions.at(0).repeats == 1);
+        CHECK(with_repeat.total.charges == 12'000);
+        // A second copy of an event that is not byte for byte the first (its chain link changed):
+        // the audit names it.
+        std::string changed = event_record_at(s, 1);
+        changed[0] = static_cast<char>(changed[0] ^ 0x01);
+        REQUIRE(s.events().append_and_wait(0, {changed}).ok());
+    }
+    replay::source s = cluster.topics();
+    const replay::audit::report with_forgery = audit_topics(s);
+    INFO(replay::audit::report_json(with_forgery).dump());
+    CHECK_FALSE(with_forgery.passed());
+    bool named = false;
+    for (const replay::audit::failure& f : with_forgery.failures)
+        named = named || ((f.check == "events" || f.check == "chain") && f.partition == 0);
+    CHECK(named);
 }
