@@ -288,9 +288,10 @@ void session::answer_internal_error(const std::shared_ptr<pending_answer>& answe
             std::string(route_label_server), nullptr);
 }
 
-// A client that sent `Expect: 100-continue` waits for this before sending the body. Sent only
-// when no answer is owed, because an interim response must not cut into the ordered answers;
-// otherwise the client sends the body after its own short wait.
+// A client that sent `Expect: 100-continue` waits for this before sending the body. Sent when no
+// answer is owed, because an interim response must not cut into the ordered answers: at once, or
+// when the last owed answer is written (write_next), which a client that sent its next request
+// as soon as it read the previous answer can see (that answer's write may complete after).
 void session::maybe_send_continue() {
     if (continue_sent_ || writing_ || !slots_.empty() || parser_->get().version() < 11) return;
     const auto expect = parser_->get()[http::field::expect];
@@ -395,6 +396,9 @@ void session::write_next() {
     }
     if (slots_.empty()) {
         if (read_stopped_) begin_close();
+        // A request whose header arrived while answers were owed may be waiting for its interim
+        // 100 Continue: it is its turn now.
+        else if (parser_ && parser_->is_header_done() && !parser_->is_done()) maybe_send_continue();
         return;
     }
     slot& front = slots_.front();

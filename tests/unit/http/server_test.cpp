@@ -414,6 +414,27 @@ TEST_CASE("http: HEAD gets the length without the body, and Expect 100-continue 
     CHECK(echoed->json()["bytes"] == 4);
 }
 
+TEST_CASE("http: a 100 Continue owed behind an answer is sent once that answer is written", "[http]") {
+    // The header of a request that expects 100-continue arrives while an earlier answer is still
+    // owed (pipelined here; a loaded server sees the same when it reads the next request before
+    // its previous write completes): the interim response follows that answer, not never.
+    test_server fixture;
+    http_client client("127.0.0.1", fixture.port());
+    REQUIRE(client.send_raw("GET /hello HTTP/1.1\r\nHost: test\r\n\r\n"
+                            "POST /echo HTTP/1.1\r\nHost: test\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n")
+                .ok());
+    auto hello = client.read_reply();
+    REQUIRE(hello.ok());
+    CHECK(hello->status == 200);
+    auto interim = client.read_reply();
+    REQUIRE(interim.ok());
+    CHECK(interim->status == 100);
+    REQUIRE(client.send_raw("ok").ok());
+    auto echoed = client.read_reply();
+    REQUIRE(echoed.ok());
+    CHECK(echoed->json()["bytes"] == 2);
+}
+
 TEST_CASE("http: a handler that throws or drops its responder yields 500", "[http]") {
     test_server fixture;
     http_client client("127.0.0.1", fixture.port());
