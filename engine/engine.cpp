@@ -329,7 +329,7 @@ void on(context& cx, const register_user& body) {
     if (user.value == 0 || utf8_characters(body.name) > user_name_length_max ||
         partition_of(user, cx.state.partitions) != cx.state.partition)
         return cx.refuse(refusal::invalid_request);
-    cx.state.wallets[user].name = body.name;
+    cx.state.wallets.try_emplace(user);  // a wallet of 0 until charged
     cx.answer(user_registered{user, body.name});
 }
 

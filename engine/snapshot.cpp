@@ -12,8 +12,9 @@ namespace encore::engine {
 namespace {
 
 constexpr std::uint32_t snapshot_magic = 0x534e4345;  // "ECNS"
-// 2: idempotency keys per caller; 3: tickets and claims; 4: several seats a hold, the pre-queue
-constexpr std::uint8_t snapshot_version = 4;
+// 2: idempotency keys per caller; 3: tickets and claims; 4: several seats a hold, the pre-queue;
+// 5: wallets without the user's name
+constexpr std::uint8_t snapshot_version = 5;
 
 template <class Map>
 std::vector<typename Map::key_type> sorted_keys(const Map& m) {
@@ -96,6 +97,7 @@ bool get_concert(byte_reader& r, concert_state& c) {
     }
     auto users = r.get_int<std::uint64_t>();
     if (users > r.remaining() / 38) return false;
+    c.attendees.reserve(users);
     for (std::uint64_t i = 0; i < users; ++i) {
         user_id u{r.get_int<std::uint64_t>()};
         attendee& a = c.attendees[u];
@@ -207,7 +209,6 @@ std::string snapshot(const partition_state& s) {
     for (user_id u : users) {
         w.put_int(u.value);
         w.put_int(s.wallets.at(u).balance);
-        w.put_string(s.wallets.at(u).name);
     }
     w.put_int(static_cast<std::uint64_t>(s.saga_high_water.size()));
     for (const auto& [partition, high] : s.saga_high_water) {
@@ -264,12 +265,11 @@ result<partition_state> restore(std::string_view bytes) {
         if (!get_reservation(r, rec, s)) return corrupt("reservation");
     }
     auto wallets = r.get_int<std::uint64_t>();
-    if (wallets > r.remaining() / 18) return corrupt("wallet count");
+    if (wallets > r.remaining() / 16) return corrupt("wallet count");
+    s.wallets.reserve(wallets);
     for (std::uint64_t i = 0; i < wallets; ++i) {
         user_id u{r.get_int<std::uint64_t>()};
-        wallet& w = s.wallets[u];
-        w.balance = r.get_int<won>();
-        w.name = r.get_string();
+        s.wallets[u].balance = r.get_int<won>();
     }
     auto origins = r.get_int<std::uint64_t>();
     if (origins > partitions_max) return corrupt("saga origin count");

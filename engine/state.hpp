@@ -12,6 +12,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include <boost/unordered/unordered_flat_map.hpp>
+
 #include "events/command.hpp"
 #include "events/event.hpp"
 #include "events/types.hpp"
@@ -40,16 +42,25 @@ struct date_state {
     std::vector<std::uint16_t> row_free;
 };
 
-// What one user is doing at one concert: their latest queue ticket and their open holds.
+// What one user is doing at one concert: their latest queue ticket and their open holds. One per
+// user who ever joined the concert's waiting room, so its size is the state's size per fan: the
+// fields are ordered to pack into 40 bytes.
 struct attendee {
     std::uint64_t ticket = 0;  // latest ticket; 0 = never queued
     std::uint64_t place = 0;   // the ticket's place in admission order; 0 while in the pre-queue
-    queue_status status = queue_status::expired;
     time_ms active_until = 0;
     std::uint32_t holds = 0;   // reservations HELD right now (a payment in flight counts)
     std::uint32_t tickets = 0; // seats HELD or CONFIRMED right now (maxTicketsPerUser)
+    queue_status status = queue_status::expired;
     bool claimed = false;      // ACTIVE and has sent a command since admission (queue.claimSeconds)
 };
+static_assert(sizeof(attendee) <= 40);
+
+// Per-user tables hold one entry per fan (hundreds of thousands per partition), so they are open
+// addressing tables of values, with no allocation per entry. An insert may move every entry: no
+// reference into one is kept across an insert into the same table.
+template <class Key, class Value>
+using flat_table = boost::unordered_flat_map<Key, Value, std::hash<Key>>;
 
 struct deadline {
     time_ms at = 0;
@@ -59,7 +70,7 @@ struct deadline {
 struct concert_state {
     create_concert config;
     std::vector<date_state> dates;  // ascending by date
-    std::unordered_map<user_id, attendee> attendees;
+    flat_table<user_id, attendee> attendees;
     std::uint64_t next_ticket = 1;
     // Admission is strictly in place order and waiting users never leave, so every place in
     // (admitted_through, admitted_through + waiting.size()] is WAITING and a waiting user's
@@ -98,9 +109,10 @@ struct reservation_record {
     bool refund_pending = false;  // CONFIRMED, its price being credited back
 };
 
+// A registered user's wallet. The user's name is in the UserRegistered event and the read models:
+// no decision of the engine reads it, so the state does not keep it.
 struct wallet {
     won balance = 0;
-    std::string name;
 };
 
 // A request an idempotency key named: the first command that used it, and what it asked for.
@@ -121,7 +133,7 @@ struct partition_state {
     std::vector<concert_state> concerts;    // creation order
     std::unordered_map<concert_id, std::uint32_t> concert_index;
     std::vector<reservation_record> reservations;  // ascending by offset (created in log order)
-    std::unordered_map<user_id, wallet> wallets;
+    flat_table<user_id, wallet> wallets;
     // Saga de-duplication: per origin partition, one past the highest origin offset applied.
     std::map<std::uint32_t, std::uint64_t> saga_high_water;
     // Idempotency: (caller, key) slot -> the request it named; each caller's slots, oldest first;

@@ -16,7 +16,7 @@ std::optional<std::string> staged_batch::get(const std::string& key) const {
     // Every key an event reads is one the image holds; histories and outcomes are only written.
     assert(image::holds(key[0]));
     if (auto it = changes_.find(key); it != changes_.end()) return it->second;
-    if (const std::string* value = shard_.find(key)) return *value;
+    if (auto value = shard_.find(key)) return std::string(*value);
     return std::nullopt;
 }
 

@@ -1,6 +1,11 @@
 #include "projections/image.hpp"
 
+#include <cassert>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
 #include <mutex>
+#include <new>
 
 #include "events/ids.hpp"
 #include "projections/keys.hpp"
@@ -13,15 +18,85 @@ bool scanned(char tag) {
            tag == keys::timeline;
 }
 
+constexpr std::size_t entry_header = 1 + 4;  // key size, value size
+
+std::uint32_t value_size(const char* e) {
+    std::uint32_t n;
+    std::memcpy(&n, e + 1, sizeof n);
+    return n;
+}
+
+char* make_entry(std::string_view key, std::string_view value) {
+    auto* e = static_cast<char*>(std::malloc(entry_header + key.size() + value.size()));
+    if (e == nullptr) throw std::bad_alloc();
+    e[0] = static_cast<char>(key.size());
+    const auto n = static_cast<std::uint32_t>(value.size());
+    std::memcpy(e + 1, &n, sizeof n);
+    std::memcpy(e + entry_header, key.data(), key.size());
+    if (!value.empty()) std::memcpy(e + entry_header + key.size(), value.data(), value.size());
+    return e;
+}
+
 }  // namespace
 
-const std::string* image::shard::find(const std::string& key) const {
+point_table::~point_table() {
+    for (char* e : entries_) std::free(e);
+}
+
+std::string_view point_table::key_of(const char* e) {
+    return {e + entry_header, static_cast<std::uint8_t>(e[0])};
+}
+
+std::string_view point_table::value_of(const char* e) {
+    return {e + entry_header + static_cast<std::uint8_t>(e[0]), value_size(e)};
+}
+
+std::size_t point_table::by_key::operator()(std::string_view key) const noexcept {
+    return std::hash<std::string_view>{}(key);
+}
+
+std::optional<std::string_view> point_table::find(std::string_view key) const {
+    auto it = entries_.find(key);
+    if (it == entries_.end()) return std::nullopt;
+    return value_of(*it);
+}
+
+void point_table::set(std::string_view key, std::string_view value) {
+    assert(key.size() <= 0xFF && value.size() <= 0xFFFF'FFFFu);
+    auto it = entries_.find(key);
+    if (it != entries_.end() && value_size(*it) == value.size()) {
+        if (!value.empty()) std::memcpy(*it + entry_header + key.size(), value.data(), value.size());
+        return;
+    }
+    char* replacement = make_entry(key, value);
+    if (it != entries_.end()) {
+        char* old = *it;
+        entries_.erase(it);
+        std::free(old);
+    }
+    try {
+        entries_.insert(replacement);
+    } catch (...) {
+        std::free(replacement);
+        throw;
+    }
+}
+
+void point_table::erase(std::string_view key) {
+    auto it = entries_.find(key);
+    if (it == entries_.end()) return;
+    char* old = *it;
+    entries_.erase(it);
+    std::free(old);
+}
+
+std::optional<std::string_view> image::shard::find(std::string_view key) const {
     if (scanned(key[0])) {
         auto it = ordered.find(key);
-        return it == ordered.end() ? nullptr : &it->second;
+        if (it == ordered.end()) return std::nullopt;
+        return std::string_view(it->second);
     }
-    auto it = points.find(key);
-    return it == points.end() ? nullptr : &it->second;
+    return points.find(key);
 }
 
 void image::shard::set(const std::string& key, const std::optional<std::string>& value) {
@@ -29,7 +104,7 @@ void image::shard::set(const std::string& key, const std::optional<std::string>&
         if (value) ordered.insert_or_assign(key, *value);
         else ordered.erase(key);
     } else {
-        if (value) points.insert_or_assign(key, *value);
+        if (value) points.set(key, *value);
         else points.erase(key);
     }
 }

@@ -203,9 +203,9 @@ std::optional<queue_view> rocks_read_models::queue(concert_id c, user_id u, time
         // One shared lock over both keys: the entry and the counters come from one batch.
         const image::shard& shard = shard_of(c);
         std::shared_lock lock(shard.mutex);
-        const std::string* raw_entry = shard.find(keys::queue_entry_key(c, u));
-        const std::string* raw_counters = shard.find(keys::queue_counters_key(c));
-        if (raw_entry == nullptr || raw_counters == nullptr) return std::nullopt;
+        auto raw_entry = shard.find(keys::queue_entry_key(c, u));
+        auto raw_counters = shard.find(keys::queue_counters_key(c));
+        if (!raw_entry || !raw_counters) return std::nullopt;
         entry = decode_queue_entry(*raw_entry);
         counters = decode_queue_counters(*raw_counters);
     }
@@ -268,7 +268,7 @@ std::optional<concert_analytics> rocks_read_models::analytics(concert_id c) cons
             a.payments = d->payments;
             return true;
         });
-        if (const std::string* raw = shard.find(keys::queue_counters_key(c))) {
+        if (auto raw = shard.find(keys::queue_counters_key(c))) {
             if (auto q = decode_queue_counters(*raw)) {
                 out.waiting = q->waiting;
                 out.active = q->active;

@@ -22,7 +22,7 @@ namespace encore::projections {
 namespace {
 
 constexpr double bloom_bits_per_key = 10;  // ~1% false positives
-constexpr std::size_t models_write_buffer_bytes = std::size_t{16} << 20;
+constexpr std::size_t models_write_buffer_bytes = std::size_t{8} << 20;
 
 
 // A meta value of the store (the layout version, the partition count); nullopt for a new store.
@@ -126,9 +126,9 @@ std::optional<std::string> rocks_read_models::read(const std::string& key) const
     assert(owner);
     const image::shard& shard = image_.at(*owner);
     std::shared_lock lock(shard.mutex);
-    const std::string* value = shard.find(key);
-    if (value == nullptr) return std::nullopt;
-    return *value;
+    auto value = shard.find(key);
+    if (!value) return std::nullopt;
+    return std::string(*value);
 }
 
 result<std::optional<std::string>> rocks_read_models::read_store(const std::string& key) const {
@@ -208,20 +208,26 @@ result<unit> rocks_read_models::load_concerts() {
 
 // Sets every HELD or SOLD seat (absent keys are AVAILABLE, the mirror's initial state).
 result<unit> rocks_read_models::load_seats() {
-    for (std::uint32_t p = 0; p < image_.partitions(); ++p) {
-        for (const auto& [k, v] : image_.at(p).points) {
-            if (k[0] != keys::seat) continue;
+    std::optional<error> failed;
+    for (std::uint32_t p = 0; p < image_.partitions() && !failed; ++p) {
+        image_.at(p).points.for_each([&](std::string_view k, std::string_view v) {
+            if (failed || k[0] != keys::seat) return;
             keys::key_reader key(k);
-            if (k.size() != keys::seat_key_size || v.size() != 1 || (v[0] != 1 && v[0] != 2))
-                return error{errc::corrupt, "read models: undecodable seat"};
+            if (k.size() != keys::seat_key_size || v.size() != 1 || (v[0] != 1 && v[0] != 2)) {
+                failed = error{errc::corrupt, "read models: undecodable seat"};
+                return;
+            }
             auto concert = find_concert(concert_id{key.u64(1)});
             date_mirror* date = concert ? concert->find_date(key.i32(9)) : nullptr;
             const std::uint32_t seat = key.u32(13);
-            if (date == nullptr || seat < 1 || seat > date->seats())
-                return error{errc::corrupt, "read models: a seat of an unknown concert or date"};
+            if (date == nullptr || seat < 1 || seat > date->seats()) {
+                failed = error{errc::corrupt, "read models: a seat of an unknown concert or date"};
+                return;
+            }
             date->set_status(seat, static_cast<seat_status>(v[0]));
-        }
+        });
     }
+    if (failed) return *failed;
     return unit{};
 }
 

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "node/allocator.hpp"
 #include "replay/source.hpp"
 #include "tools/subcommands.hpp"
 
@@ -68,6 +69,7 @@ std::optional<int> unknown_subcommand(const CLI::App& app, const std::vector<std
 }  // namespace
 
 int main(int argc, char** argv) {
+    encore::node::tune_allocator();
     CLI::App app("encore: an event-sourced concert reservation engine.", "encore");
     app.formatter(help_formatter());
     app.require_subcommand(1);

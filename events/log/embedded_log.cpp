@@ -60,8 +60,8 @@ constexpr int rocksdb_background_jobs = 4;
 // write-ahead log (RocksDB's default bound is 4 × all memtables) and make every open replay it.
 constexpr std::uint64_t rocksdb_wal_bytes_max = std::uint64_t{256} << 20;
 // Each column family's memtable, and all of them together (RocksDB's write buffer manager).
-constexpr std::size_t log_write_buffer_bytes = std::size_t{16} << 20;
-constexpr std::size_t log_write_buffers_total_bytes = std::size_t{48} << 20;
+constexpr std::size_t log_write_buffer_bytes = std::size_t{8} << 20;
+constexpr std::size_t log_write_buffers_total_bytes = std::size_t{24} << 20;
 
 // The column families, in the order of the descriptors given to DB::Open. RocksDB requires the
 // default family to be listed; nothing is written to it.
