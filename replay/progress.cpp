@@ -46,6 +46,28 @@ void progress_display::loop() {
     if (terminal) std::fputc('\n', stderr);
 }
 
+replay_progress::replay_progress(bool enabled, std::string name, std::uint64_t total, std::string unit)
+    : name_(std::move(name)), unit_(std::move(unit)), total_(total),
+      display_(enabled, [this](double seconds) { return line(seconds); }) {}
+
+void replay_progress::next_stage(std::string stage, std::uint64_t total, std::string unit) {
+    std::lock_guard lock(stage_mutex_);
+    stage_ = std::move(stage);
+    stage_unit_ = std::move(unit);
+    stage_total_ = total;
+    stage_done_.store(0);
+    staged_ = true;
+}
+
+std::string replay_progress::line(double seconds) const {
+    const std::uint64_t replayed = std::min(replayed_.load(std::memory_order_relaxed), total_);
+    std::lock_guard lock(stage_mutex_);
+    if (!staged_) return name_ + ": " + progress_bar(replayed, total_) + "  " + progress_rate(replayed, total_, seconds, unit_.c_str());
+    const std::uint64_t done = std::min(stage_done_.load(std::memory_order_relaxed), stage_total_);
+    return name_ + ": " + progress_bar(done, stage_total_) + "  " + std::to_string(replayed) + " " + unit_ + " replayed; " +
+           stage_ + ": " + std::to_string(done) + "/" + std::to_string(stage_total_) + " " + stage_unit_;
+}
+
 std::string progress_bar(std::uint64_t done, std::uint64_t total) {
     const double share = total == 0 ? 1.0 : static_cast<double>(std::min(done, total)) / static_cast<double>(total);
     std::string bar = "[" + std::string(static_cast<std::size_t>(share * bar_width), '#');

@@ -6,6 +6,7 @@
 // Threads: the display calls `line` on its own thread; whatever `line` reads must be atomic or
 // guarded by the caller. `finish` (or the destructor) joins it.
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -36,6 +37,39 @@ private:
     std::condition_variable wake_;
     bool stopping_ = false;
     std::thread thread_;
+};
+
+// The one meter of `encore audit` and `encore export`: a replay counted in `unit` (commands,
+// events), then a second stage counted in its own (the audit's comparison in keys, the export's
+// tables in rows):
+//   "NAME: [bar]  pct  done/total UNIT  rate UNIT/s  ETA n s"
+//   "NAME: [bar]  pct  N UNIT replayed; STAGE: done/total UNIT2"
+// Any thread may count; the display reads the counters from its own.
+class replay_progress {
+public:
+    replay_progress(bool enabled, std::string name, std::uint64_t total, std::string unit);
+    replay_progress(const replay_progress&) = delete;
+    replay_progress& operator=(const replay_progress&) = delete;
+
+    void replayed(std::uint64_t n) { replayed_.fetch_add(n, std::memory_order_relaxed); }
+    // The second stage begins: counted from 0 of `total` in `unit`.
+    void next_stage(std::string stage, std::uint64_t total, std::string unit);
+    void advance(std::uint64_t n) { stage_done_.fetch_add(n, std::memory_order_relaxed); }
+    void reached(std::uint64_t done) { stage_done_.store(done, std::memory_order_relaxed); }
+    // Shows the last line and stops. Idempotent.
+    void finish() { display_.finish(); }
+
+private:
+    std::string line(double seconds) const;
+
+    const std::string name_, unit_;
+    const std::uint64_t total_;
+    std::atomic<std::uint64_t> replayed_{0}, stage_done_{0};
+    mutable std::mutex stage_mutex_;  // guards the three below
+    bool staged_ = false;
+    std::string stage_, stage_unit_;
+    std::uint64_t stage_total_ = 0;
+    progress_display display_;  // last: its thread reads the members above
 };
 
 // "[#######.......]  42.0%" for `done` of `total` (all done when total is 0).

@@ -29,40 +29,6 @@ namespace {
 // Records asked for per read; the embedded log returns up to 16,384, a Kafka fetch what it has.
 constexpr std::size_t read_batch = 4096;
 
-// ---- progress -----------------------------------------------------------------------------------
-
-// Counts what the replay threads have done, for the progress line (replay/progress.hpp).
-class progress_meter {
-public:
-    progress_meter(bool enabled, std::uint64_t commands_total)
-        : total_(commands_total), display_(enabled, [this](double seconds) { return line(seconds); }) {}
-
-    void add(std::uint64_t commands) { done_.fetch_add(commands, std::memory_order_relaxed); }
-    // The read model comparison: counted in keys from here on.
-    void compare_phase(std::uint64_t keys_total) {
-        phase_total_.store(keys_total);
-        phase_done_.store(0);
-        comparing_.store(true);
-    }
-    void compared(std::uint64_t keys) { phase_done_.store(keys, std::memory_order_relaxed); }
-    void finish() { display_.finish(); }
-
-private:
-    std::string line(double seconds) const {
-        const std::uint64_t done = std::min(done_.load(std::memory_order_relaxed), total_);
-        if (!comparing_.load())
-            return "audit: " + progress_bar(done, total_) + "  " + progress_rate(done, total_, seconds, "commands");
-        return "audit: " + std::to_string(done) + " commands replayed; comparing read models: " +
-               std::to_string(phase_done_.load(std::memory_order_relaxed)) + "/" + std::to_string(phase_total_.load()) + " keys";
-    }
-
-    const std::uint64_t total_;
-    std::atomic<std::uint64_t> done_{0};
-    std::atomic<bool> comparing_{false};
-    std::atomic<std::uint64_t> phase_done_{0}, phase_total_{0};
-    progress_display display_;  // last: its thread reads the counters above
-};
-
 // ---- reading ahead, and rebuilding beside the replay --------------------------------------------
 
 // A bounded FIFO between two threads: the producer blocks while it is full, the consumer while it
@@ -483,7 +449,7 @@ struct partition_outcome {
 class partition_audit {
 public:
     partition_audit(log_stream& commands, log_stream& events, std::uint32_t p, const options& o,
-                    std::optional<std::uint64_t> models_applied, progress_meter& progress)
+                    std::optional<std::uint64_t> models_applied, replay_progress& progress)
         : commands_(commands), events_(events), p_(p), options_(o), models_applied_(models_applied),
           progress_(progress) {}
 
@@ -514,7 +480,7 @@ private:
     const std::uint32_t p_;
     const options& options_;
     const std::optional<std::uint64_t> models_applied_;
-    progress_meter& progress_;
+    replay_progress& progress_;
     engine::partition_state state_;
 };
 
@@ -587,7 +553,7 @@ partition_outcome partition_audit::once(std::uint64_t command_end, std::uint64_t
         }
         if (rebuilder) rebuilder->push(std::exchange(replayed, rebuilder->spare()));
         at.out.summary.commands += batch.size();
-        progress_.add(batch.size());
+        progress_.replayed(batch.size());
     }
     if (rebuilder) {
         if (auto failed = rebuilder->finish()) {
@@ -683,7 +649,7 @@ std::unique_ptr<projections::stored_models> open_models(const options& o, report
 
 // Replays every partition on up to o.threads threads, the longest logs first.
 std::vector<partition_outcome> replay_all(log_stream& commands, log_stream& events, const options& o,
-                                          const projections::stored_models* stored, progress_meter& progress) {
+                                          const projections::stored_models* stored, replay_progress& progress) {
     std::vector<std::uint32_t> order(o.partitions);
     for (std::uint32_t p = 0; p < o.partitions; ++p) order[p] = p;
     std::stable_sort(order.begin(), order.end(),
@@ -721,18 +687,18 @@ std::vector<partition_outcome> replay_all(log_stream& commands, log_stream& even
 }
 
 void compare_models(const projections::stored_models& stored, std::vector<partition_outcome>& outcomes,
-                    const options& o, progress_meter& progress, report& r) {
+                    const options& o, replay_progress& progress, report& r) {
     std::vector<const projections::rebuilt_partition*> rebuilt;
     std::uint64_t keys = 0;
     for (partition_outcome& out : outcomes) {
         rebuilt.push_back(out.rebuilt.get());
         if (out.rebuilt) keys += out.rebuilt->size();
     }
-    progress.compare_phase(keys);
+    progress.next_stage("comparing read models", keys, "keys");
     auto differences = projections::compare(stored, rebuilt, o.threads,
-                                            [&](std::uint64_t compared) { progress.compared(compared); });
+                                            [&](std::uint64_t compared) { progress.reached(compared); });
     if (!differences) throw unreadable{differences.err().message};
-    progress.compared(keys);  // the comparison reports only now and then: its last line says all
+    progress.reached(keys);  // the comparison reports only now and then: its last line says all
     // The rebuilds hold a few allocations per key, a million or more: freeing them one by one
     // takes longer than comparing them, and the process ends once the report is printed, so they
     // are handed to it rather than freed here. They stay reachable from a process-wide list, so
@@ -783,7 +749,7 @@ report run(log_stream& commands, log_stream& events, const options& o) {
     std::unique_ptr<projections::stored_models> stored = open_models(o, r);
     std::uint64_t total = 0;
     for (std::uint32_t p = 0; p < o.partitions; ++p) total += commands.end(p);
-    progress_meter progress(o.progress, total);
+    replay_progress progress(o.progress, "audit", total, "commands");
     std::vector<partition_outcome> outcomes = replay_all(commands, events, o, stored.get(), progress);
     const auto replayed = std::chrono::steady_clock::now();
     r.replay_seconds = std::chrono::duration<double>(replayed - started).count();

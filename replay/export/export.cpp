@@ -26,39 +26,6 @@ constexpr std::size_t read_batch = 4096;
 constexpr std::chrono::milliseconds kafka_read_wait{2'000};
 constexpr int kafka_empty_reads_max = 15;
 
-// ---- progress -----------------------------------------------------------------------------------
-
-// Counts events replayed, then rows written, for the progress line (replay/progress.hpp).
-class progress_meter {
-public:
-    progress_meter(bool enabled, std::uint64_t events_total)
-        : events_total_(events_total), display_(enabled, [this](double seconds) { return line(seconds); }) {}
-
-    void event_done() { events_done_.fetch_add(1, std::memory_order_relaxed); }
-    void tables_phase(std::uint64_t rows_total) {
-        rows_total_.store(rows_total);
-        tables_.store(true);
-    }
-    void row_done() { rows_done_.fetch_add(1, std::memory_order_relaxed); }
-    void finish() { display_.finish(); }
-
-private:
-    std::string line(double seconds) const {
-        if (!tables_.load()) {
-            const std::uint64_t done = events_done_.load(std::memory_order_relaxed);
-            return "export: " + progress_bar(done, events_total_) + "  " + progress_rate(done, events_total_, seconds, "events");
-        }
-        const std::uint64_t done = rows_done_.load(std::memory_order_relaxed), total = rows_total_.load();
-        return "export: " + progress_bar(done, total) + "  " + std::to_string(events_total_) + " events replayed; tables: " +
-               std::to_string(std::min(done, total)) + "/" + std::to_string(total) + " rows";
-    }
-
-    const std::uint64_t events_total_;
-    std::atomic<std::uint64_t> events_done_{0}, rows_done_{0}, rows_total_{0};
-    std::atomic<bool> tables_{false};
-    progress_display display_;  // last: its thread reads the counters above
-};
-
 // ---- the replay ---------------------------------------------------------------------------------
 
 // Every event of partition p below its end, in sequence order, each given to `each`. Kafka may
@@ -111,7 +78,7 @@ export_summary run(source& s, const export_options& o) {
 
     std::unique_ptr<sink> output = open_sink(o.output_format, o.out);
     model m(o.concert);
-    progress_meter progress(o.progress, events_total);
+    replay_progress progress(o.progress, "export", events_total, "events");
     output->begin_table(tables().front());
     for (std::uint32_t p : order) {
         replay_partition(s, p, [&](const event& e) {
@@ -121,7 +88,7 @@ export_summary run(source& s, const export_options& o) {
                 ++summary.rows["events"];
             }
             ++summary.events;
-            progress.event_done();
+            progress.replayed(1);
         });
         if (o.concert && !m.concert_found()) {
             progress.finish();
@@ -130,10 +97,10 @@ export_summary run(source& s, const export_options& o) {
         }
     }
     output->end_table();
-    progress.tables_phase(m.rows());
+    progress.next_stage("tables", m.rows(), "rows");
     m.write(*output, [&](const std::string& name) {
         ++summary.rows[name];
-        progress.row_done();
+        progress.advance(1);
     });
     output->finish();
     progress.finish();
