@@ -39,6 +39,19 @@ void admission_rate::record(time_ms at) {
         times_.pop_front();
 }
 
+void admission_rate::seed(const std::vector<std::pair<time_ms, std::uint64_t>>& buckets, time_ms bucket_ms) {
+    if (buckets.empty() || bucket_ms <= 0) return;
+    const time_ms end = buckets.back().first + bucket_ms;
+    std::vector<time_ms> latest_first;
+    for (auto it = buckets.rbegin(); it != buckets.rend() && latest_first.size() < kept_max; ++it) {
+        const auto [start, count] = *it;
+        if (start + bucket_ms <= end - window_ms) break;
+        for (std::uint64_t i = count; i-- > 0 && latest_first.size() < kept_max;)
+            latest_first.push_back(start + static_cast<time_ms>((2 * i + 1) * static_cast<std::uint64_t>(bucket_ms) / (2 * count)));
+    }
+    for (auto it = latest_first.rbegin(); it != latest_first.rend(); ++it) record(*it);
+}
+
 std::optional<std::uint64_t> admission_rate::estimate_seconds(std::uint64_t position, time_ms now) const {
     std::lock_guard lock(mutex_);
     if (times_.size() < 2) return std::nullopt;

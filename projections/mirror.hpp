@@ -13,6 +13,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include "events/command.hpp"
@@ -54,15 +55,21 @@ private:
 };
 
 // The rate at which a concert admits waiting users (QueueAdmitted: a slot freed by a payment or an
-// expiry), over the last `window_ms` of event time, for `estimatedWaitSeconds`. Kept in memory
-// only: after a restart the estimate falls back to the worst case until two admissions are seen.
-// record() runs on the concert's projector thread, estimates on any thread; a mutex guards it.
+// expiry), over the last `window_ms` of event time, for `estimatedWaitSeconds`. Kept in memory,
+// and seeded at open from the timeline's admission counts, so that a restart does not forget the
+// rate (the estimate would fall back to the worst case until two admissions were seen).
+// record() and seed() run on the concert's projector thread (or at open), estimates on any thread;
+// a mutex guards it.
 class admission_rate {
 public:
     static constexpr time_ms window_ms = 5 * 60 * 1000;
     static constexpr std::size_t kept_max = 4096;  // the window shrinks to these many admissions
 
     void record(time_ms at);
+    // The admissions of the timeline's fine buckets: `buckets` are (start, admissions), ascending,
+    // each `bucket_ms` long; each bucket's admissions are spread evenly over it. Only the last
+    // window before the latest bucket's end counts, and of it the latest kept_max admissions.
+    void seed(const std::vector<std::pair<time_ms, std::uint64_t>>& buckets, time_ms bucket_ms);
     // Seconds until `position` more users are admitted at the observed rate; nullopt before two
     // admissions or over less than a second. `now` (0: the latest admission) ends the window.
     std::optional<std::uint64_t> estimate_seconds(std::uint64_t position, time_ms now) const;

@@ -178,7 +178,30 @@ result<unit> rocks_read_models::load() {
     if (auto r = load_image(); !r) return r;
     if (auto r = load_concerts(); !r) return r;
     if (auto r = load_seats(); !r) return r;
-    return load_counters();
+    if (auto r = load_counters(); !r) return r;
+    return load_admission_rates();
+}
+
+// Each concert's admission rate, from the admissions its timeline counted (the fine buckets of the
+// last window), so that the wait estimate survives a restart.
+result<unit> rocks_read_models::load_admission_rates() {
+    std::shared_lock lock(concerts_mutex_);
+    for (const auto& [id, concert] : concerts_) {
+        std::vector<std::pair<time_ms, std::uint64_t>> buckets;
+        bool corrupt = false;
+        shard_of(id).scan(keys::timeline_prefix(id), [&](std::string_view k, std::string_view v) {
+            auto record = decode_timeline_record(v);
+            if (k.size() != keys::timeline_key_size || !record) {
+                corrupt = true;
+                return false;
+            }
+            if (record->queue_admitted > 0) buckets.emplace_back(keys::key_reader(k).i64(9), record->queue_admitted);
+            return true;
+        });
+        if (corrupt) return error{errc::corrupt, "read models: an undecodable timeline bucket"};
+        concert->admissions.seed(buckets, timeline_bucket_ms);
+    }
+    return unit{};
 }
 
 result<unit> rocks_read_models::publish_concert(const std::string& key, const std::string& value) {

@@ -104,6 +104,7 @@ private:
     result<unit> load_concerts();
     result<unit> load_seats();
     result<unit> load_counters();
+    result<unit> load_admission_rates();
     // Makes a written batch visible in the mirror.
     result<unit> publish(const staged_batch& batch);
     result<unit> publish_concert(const std::string& key, const std::string& value);
