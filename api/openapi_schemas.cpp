@@ -204,6 +204,23 @@ void add_catalog_schemas(json& s) {
                            {"onsaleAt", instant(), optional},
                            {"refundsUntil", instant(), optional}});
     s["ConcertList"] = object({{"concerts", array_of(schema_ref("Concert"))}});
+    s["AdminSchedule"] = object({{"date", date()}, {"seats", integer(1, seats_per_date_max)}, {"price", integer(0, price_max)},
+                                 {"seatsPerRow", integer(1, seats_per_row_max)},
+                                 {"status", names({"ON_SALE"}, "the date's state of sale")}});
+    s["AdminQueueSettings"] = object({{"activeCapacity", integer(1, active_capacity_max)},
+                                      {"activeTtlSeconds", integer(1, ttl_seconds_max)},
+                                      {"claimSeconds", integer(1, ttl_seconds_max, "activeTtlSeconds when the concert was made without it")}});
+    s["AdminConcert"] = object({{"concertId", text()},
+                                {"title", text()},
+                                {"venue", text()},
+                                {"schedules", array_of(schema_ref("AdminSchedule"), "in creation order, each with its seatsPerRow and status")},
+                                {"queue", schema_ref("AdminQueueSettings")},
+                                {"holdTtlSeconds", integer(1, ttl_seconds_max)},
+                                {"maxHoldsPerUser", integer(1, max_holds_per_user_max)},
+                                {"maxTicketsPerUser", integer(1, max_tickets_per_user_max, "absent only for a concert made before the cap existed: no cap"), optional},
+                                {"onsaleAt", instant(), optional},
+                                {"refundsUntil", instant(), optional},
+                                {"paused", described({{"type", "boolean"}}, "whether admissions and holds are paused")}});
     s["DateAvailability"] = object({{"date", date()}, {"availableSeats", count()}, {"totalSeats", integer(1, seats_per_date_max)}});
     s["DateList"] = object({{"concertId", text()}, {"dates", array_of(schema_ref("DateAvailability"), "dates with at least one available seat")}});
     s["SeatStatus"] = names({"AVAILABLE", "HELD", "SOLD"});

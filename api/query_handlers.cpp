@@ -9,6 +9,7 @@
 #include "api/access.hpp"
 #include "api/documents.hpp"
 #include "events/ids.hpp"
+#include "events/text.hpp"
 #include "events/time.hpp"
 
 namespace encore::api {
@@ -216,6 +217,50 @@ void reservation(const query_env& env, request_context& rc) {
     auto r = id ? env.models.find_reservation(*id) : std::nullopt;
     if (!r || r->user != *u) return rc.fail(404, "RESERVATION_NOT_FOUND", "no such reservation");
     rc.reply(200, reservation_json(*r));
+}
+
+// The concert as POST /admin/concerts would take it, every default filled in (so the body, posted
+// again, creates the same concert under another id), and its state: `paused` and each date's
+// `status`. No route pauses a concert or cancels a date yet: every concert is unpaused and every
+// date ON_SALE, which is what they are. The ETag is a hash of the body.
+void admin_concert(const query_env& env, request_context& rc) {
+    if (!admin_authorized(rc, env.admin_key)) return;
+    auto c = parse_concert_id(rc.segment(2));
+    auto concert = c ? env.models.concert(*c) : std::nullopt;
+    if (!concert) return rc.fail(404, "CONCERT_NOT_FOUND", "no such concert");
+    const create_concert& config = concert->config;
+    const catalog_options& o = config.options;
+    json schedules = json::array();
+    for (const schedule& s : config.schedules) {
+        schedules.push_back({{"date", format_date(s.date)}, {"seats", s.seats}, {"price", s.price},
+                             {"seatsPerRow", seats_per_row(config, s.date)}, {"status", "ON_SALE"}});
+    }
+    const std::uint32_t claim = o.claim_seconds == 0 ? config.queue.active_ttl_seconds : o.claim_seconds;
+    json body = {{"concertId", to_text(config.concert)}, {"title", config.title}, {"venue", config.venue},
+                 {"schedules", std::move(schedules)},
+                 {"queue", {{"activeCapacity", config.queue.active_capacity},
+                            {"activeTtlSeconds", config.queue.active_ttl_seconds}, {"claimSeconds", claim}}},
+                 {"holdTtlSeconds", config.hold_ttl_seconds}, {"maxHoldsPerUser", config.max_holds_per_user},
+                 {"paused", false}};
+    // 0 is a concert made before the cap existed: no cap, which no request can ask for (absent = 8).
+    if (o.max_tickets_per_user != 0) body["maxTicketsPerUser"] = o.max_tickets_per_user;
+    if (o.refunds_until != 0) body["refundsUntil"] = format_instant(o.refunds_until);
+    if (o.sale.onsale_at != 0) body["onsaleAt"] = format_instant(o.sale.onsale_at);
+
+    std::string bytes = body.dump();
+    std::uint64_t hash = 0xcbf29ce484222325ULL;  // FNV-1a: the same body, the same tag, on any node
+    for (unsigned char ch : bytes) hash = (hash ^ ch) * 0x100000001b3ULL;
+    const std::string etag = "\"" + hex_u64(hash) + "\"";
+    const bool unchanged = seat_maps::matches(rc.header("If-None-Match"), etag);
+    http_response response(unchanged ? http::status::not_modified : http::status::ok, 11);
+    response.set(http::field::etag, etag);
+    response.set(http::field::cache_control, "no-cache");
+    if (!unchanged) {
+        response.set(http::field::content_type, json_content_type);
+        response.body() = std::move(bytes);
+        response.prepare_payload();
+    }
+    rc.send(std::move(response));
 }
 
 void analytics(const query_env& env, request_context& rc) {

@@ -42,6 +42,7 @@ void queue(const query_env& env, request_context& rc);            // GET /concer
 void reservation(const query_env& env, request_context& rc);      // GET /reservations/{r}
 void analytics(const query_env& env, request_context& rc);        // GET /analytics/concerts/{c}
 void timeline(const query_env& env, request_context& rc);         // GET /analytics/concerts/{c}/timeline
+void admin_concert(const query_env& env, request_context& rc);    // GET /admin/concerts/{c}
 void seat_history(const query_env& env, request_context& rc);     // GET /admin/concerts/{c}/dates/{d}/seats/{s}/history
 
 }  // namespace queries

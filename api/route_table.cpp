@@ -61,6 +61,11 @@ std::vector<route> api_and_fixed_routes() {
         {http::verb::post, "/admin/concerts", [](impl& s, request_context& rc) { commands::post_concert(s.commands, rc); },
          "createConcert", "catalog", access::admin, "Create a concert", "ConcertRequest",
          {{201, "the concert's id"}}, "ConcertCreated", {{409, "CONCERT_EXISTS"}}, {}},
+        {http::verb::get, "/admin/concerts/{concertId}", [](impl& s, request_context& rc) { queries::admin_concert(s.queries, rc); },
+         "getConcertAdmin", "catalog", access::admin,
+         "The concert in its creation shape, every default filled in (posted again, it makes the same concert), "
+         "whether it is paused, and each date's status", "",
+         {{200, "the concert"}}, "AdminConcert", {no_concert}, {"IfNoneMatch"}},
         {http::verb::get, "/concerts", [](impl& s, request_context& rc) { queries::concerts(s.queries, rc); },
          "listConcerts", "catalog", access::none, "Every concert with its dates, prices and rules of sale", "",
          {{200, "the concerts"}}, "ConcertList", {}, {}},

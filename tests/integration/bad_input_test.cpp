@@ -142,7 +142,7 @@ TEST_CASE("a body over 64 KiB gets 413 and headers over the limit 431, and nothi
 TEST_CASE("unknown routes get 404, wrong methods 405 with Allow", "[bad-input]") {
     world w;
     for (const char* target : {"/nope", "/users/me/wallet", "/api/users", "/concerts/x/y/z", "/users/me/balance/charge/now",
-                               "/reservations", "/admin/", "/admin/x", "/admin/concerts/x", "/healthz/x", "/%00", "/users%2fme%2fbalance"}) {
+                               "/reservations", "/admin/", "/admin/x", "/admin/concerts/x/y", "/healthz/x", "/%00", "/users%2fme%2fbalance"}) {
         INFO(target);
         CHECK_ERROR(call(w.client, "GET", target, {}, bearer(w.kim.token)), 404, "NOT_FOUND");
     }
@@ -219,7 +219,8 @@ TEST_CASE("path tricks reach no other route and change nothing", "[bad-input][pa
                                "/admin/concerts/", "/admin/./concerts", "/admin/concerts/.", "/admin/concerts%00"}) {
         INFO(target);
         auto reply = call(w.client, "POST", target, catalog, bearer(w.kim.token));
-        CHECK((reply.status == 404 || reply.status == 401 || reply.status == 400));
+        // 405: "/admin/concerts/." is GET /admin/concerts/{concertId}'s path, which takes no POST.
+        CHECK((reply.status == 404 || reply.status == 401 || reply.status == 400 || reply.status == 405));
     }
     // Doubled or trailing slashes are not the same path.
     for (const char* target : {"//users/me/balance", "/users//me/balance", "/users/me/balance/", "/users/me//balance"}) {

@@ -97,6 +97,80 @@ TEST_CASE("POST /admin/concerts creates concerts that GET /concerts lists", "[ca
     CHECK(held.json().at("price") == 5);
 }
 
+TEST_CASE("GET /admin/concerts/{id}: the concert in its creation shape, defaults filled in, that posted again makes the same concert",
+          "[catalog][admin]") {
+    server_process server;
+    http_client client(server.host(), server.port());
+    json minimal = {{"title", "Minimal"},
+                    {"schedules", json::array({{{"date", "2031-01-02"}, {"seats", 60}, {"price", 5'000}},
+                                               {{"date", "2031-01-01"}, {"seats", 10}, {"price", 7'000}, {"seatsPerRow", 5}}})}};
+    const std::string id = create_concert(client, server, minimal);
+    const std::string path = "/admin/concerts/" + id;
+
+    auto read = call(client, "GET", path, {}, admin_header(server.admin_key()));
+    REQUIRE_STATUS(read, 200);
+    const json c = read.json();
+    INFO(c.dump());
+    CHECK(c.at("concertId") == id);
+    CHECK(c.at("title") == "Minimal");
+    CHECK(c.at("venue") == "");
+    // Every default of API.md filled in: the queue, the hold TTL and limits, seats per row.
+    CHECK(c.at("queue") == json{{"activeCapacity", 100}, {"activeTtlSeconds", 600}, {"claimSeconds", 600}});
+    CHECK(c.at("holdTtlSeconds") == 300);
+    CHECK(c.at("maxHoldsPerUser") == 4);
+    CHECK(c.at("maxTicketsPerUser") == 8);
+    CHECK_FALSE(c.contains("onsaleAt"));
+    CHECK_FALSE(c.contains("refundsUntil"));
+    CHECK(c.at("paused") == false);
+    // The schedules in creation order, each with its seats per row and its status.
+    CHECK(c.at("schedules") == json::array({{{"date", "2031-01-02"}, {"seats", 60}, {"price", 5'000}, {"seatsPerRow", 25}, {"status", "ON_SALE"}},
+                                            {{"date", "2031-01-01"}, {"seats", 10}, {"price", 7'000}, {"seatsPerRow", 5}, {"status", "ON_SALE"}}}));
+
+    // An ETag: a matching If-None-Match is 304 with no body; the same body gives the same tag.
+    const auto etag = read.header("ETag");
+    REQUIRE(etag);
+    CHECK(etag->front() == '"');
+    auto unchanged = call(client, "GET", path, {}, admin_header(server.admin_key()) + header_list{{"If-None-Match", *etag}});
+    REQUIRE_STATUS(unchanged, 304);
+    CHECK(unchanged.body.empty());
+    CHECK(call(client, "GET", path, {}, admin_header(server.admin_key())).header("ETag") == etag);
+
+    // Posted again as it is, the body makes the same concert under another id (and another tag).
+    const std::string copy = create_concert(client, server, c);
+    CHECK(copy != id);
+    auto copied = call(client, "GET", "/admin/concerts/" + copy, {}, admin_header(server.admin_key()));
+    REQUIRE_STATUS(copied, 200);
+    json same = copied.json();
+    CHECK(same.at("concertId") == copy);
+    same["concertId"] = id;
+    CHECK(same == c);
+    CHECK(copied.header("ETag") != etag);
+
+    // Every field set: each read back as it was given.
+    json full = concert_body();
+    full["venue"] = "Jamsil";
+    full["queue"] = {{"activeCapacity", 7}, {"activeTtlSeconds", 120}, {"claimSeconds", 30}};
+    full["holdTtlSeconds"] = 90;
+    full["maxHoldsPerUser"] = 2;
+    full["maxTicketsPerUser"] = 3;
+    full["onsaleAt"] = "2030-06-01T11:00:00.000Z";
+    full["refundsUntil"] = "2030-12-20T00:00:00.000Z";
+    auto full_read = call(client, "GET", "/admin/concerts/" + create_concert(client, server, full), {}, admin_header(server.admin_key()));
+    REQUIRE_STATUS(full_read, 200);
+    const json f = full_read.json();
+    INFO(f.dump());
+    for (const char* field : {"venue", "queue", "holdTtlSeconds", "maxHoldsPerUser", "maxTicketsPerUser", "onsaleAt", "refundsUntil"})
+        CHECK(f.at(field) == full.at(field));
+
+    // The admin key, and a concert that exists.
+    CHECK_STATUS(call(client, "GET", path), 401);
+    CHECK_STATUS(call(client, "GET", path, {}, admin_header("not-the-key")), 401);
+    auto missing = call(client, "GET", "/admin/concerts/c-00000000000000ff", {}, admin_header(server.admin_key()));
+    REQUIRE_STATUS(missing, 404);
+    CHECK(error_code_of(missing) == "CONCERT_NOT_FOUND");
+    CHECK(error_code_of(call(client, "GET", "/admin/concerts/nonsense", {}, admin_header(server.admin_key()))) == "CONCERT_NOT_FOUND");
+}
+
 TEST_CASE("POST /admin/concerts needs the admin key and refuses bad catalogs with 400", "[catalog]") {
     server_process server;
     http_client client(server.host(), server.port());
