@@ -526,69 +526,64 @@ TEST_CASE("a store is refused with another partition count") {
 namespace encore::test {
 namespace {
 
-TEST_CASE("the wait estimate follows the admission rate the concert has had, and the worst case before it") {
+// Concert 7 with one slot of 600 s (the worst case tells a user at position p to wait p x 600 s)
+// and 20 users in its queue, the first admitted.
+struct admission_scene {
     scene s;
     concert_id concert{7};
-    // One slot of 600 s: the worst case tells a user at position p to wait p x 600 s.
-    s.create(make_concert(concert, {{christmas_eve, 10, 1'000}}, 1, 600));
     std::vector<user_id> users;
     std::vector<std::uint64_t> tickets;
-    for (std::uint64_t i = 1; i <= 20; ++i) {
-        users.push_back(s.user(1000 * i));
-        s.register_and_charge(users.back(), 10'000);
-        tickets.push_back(s.join(concert, users.back()));
-    }
-    s.project();
-    CHECK(s.models->queue(concert, users[5], s.cluster.now)->position == 5);
-    CHECK(s.models->queue(concert, users[5], s.cluster.now)->estimated_wait_seconds == 5 * 600);
 
-    // Each admitted user buys a seat within 10 s, which admits the next: 8 admissions 10 s apart.
-    time_ms last_admission = 0;
-    for (std::size_t round = 0; round < 8; ++round) {
-        s.cluster.advance(10 * second_ms);
-        reservation_id r = s.hold(concert, users[round], tickets[round], christmas_eve, static_cast<std::uint32_t>(round + 1));
-        s.cluster.submit(users[round], pay{r});
-        last_admission = s.cluster.now;
+    admission_scene() {
+        s.create(make_concert(concert, {{christmas_eve, 10, 1'000}}, 1, 600));
+        for (std::uint64_t i = 1; i <= 20; ++i) {
+            users.push_back(s.user(1000 * i));
+            s.register_and_charge(users.back(), 10'000);
+            tickets.push_back(s.join(concert, users.back()));
+        }
     }
-    s.project();
-    REQUIRE(s.models->queue(concert, users[8])->status == queue_status::active);
-    auto q = s.models->queue(concert, users[12], last_admission);
+    // Each admitted user buys a seat within 10 s, which admits the next: 8 admissions 10 s apart,
+    // one per timeline bucket. Returns the time of the last.
+    time_ms admit_eight() {
+        time_ms last_admission = 0;
+        for (std::size_t round = 0; round < 8; ++round) {
+            s.cluster.advance(10 * second_ms);
+            reservation_id r = s.hold(concert, users[round], tickets[round], christmas_eve, static_cast<std::uint32_t>(round + 1));
+            s.cluster.submit(users[round], pay{r});
+            last_admission = s.cluster.now;
+        }
+        s.project();
+        return last_admission;
+    }
+    std::uint64_t estimate(std::size_t user, time_ms now) const { return s.models->queue(concert, users[user], now)->estimated_wait_seconds; }
+};
+
+TEST_CASE("the wait estimate follows the admission rate the concert has had, and the worst case before it") {
+    admission_scene a;
+    a.s.project();
+    CHECK(a.s.models->queue(a.concert, a.users[5], a.s.cluster.now)->position == 5);
+    CHECK(a.estimate(5, a.s.cluster.now) == 5 * 600);
+
+    const time_ms last_admission = a.admit_eight();
+    REQUIRE(a.s.models->queue(a.concert, a.users[8])->status == queue_status::active);
+    auto q = a.s.models->queue(a.concert, a.users[12], last_admission);
     REQUIRE(q);
     CHECK(q->position == 4);
     CHECK(q->estimated_wait_seconds == 40);  // the real wait at this rate; the worst case says 2,400
     // The rate is measured up to now: a minute with no admission slows it (7 in 130 s).
-    auto later = s.models->queue(concert, users[12], last_admission + 60 * second_ms);
-    CHECK(later->estimated_wait_seconds == 75);
+    CHECK(a.estimate(12, last_admission + 60 * second_ms) == 75);
     // Five minutes with none: no recent rate, the worst case again.
-    auto stalled = s.models->queue(concert, users[12], last_admission + 301 * second_ms);
-    CHECK(stalled->estimated_wait_seconds == 4 * 600);
+    CHECK(a.estimate(12, last_admission + 301 * second_ms) == 4 * 600);
 }
 
 TEST_CASE("the admission rate survives a restart: it is read back from the timeline's admissions") {
-    scene s;
-    concert_id concert{7};
-    s.create(make_concert(concert, {{christmas_eve, 10, 1'000}}, 1, 600));
-    std::vector<user_id> users;
-    std::vector<std::uint64_t> tickets;
-    for (std::uint64_t i = 1; i <= 20; ++i) {
-        users.push_back(s.user(1000 * i));
-        s.register_and_charge(users.back(), 10'000);
-        tickets.push_back(s.join(concert, users.back()));
-    }
-    // Eight admissions 10 s apart, as above: one per timeline bucket.
-    time_ms last_admission = 0;
-    for (std::size_t round = 0; round < 8; ++round) {
-        s.cluster.advance(10 * second_ms);
-        reservation_id r = s.hold(concert, users[round], tickets[round], christmas_eve, static_cast<std::uint32_t>(round + 1));
-        s.cluster.submit(users[round], pay{r});
-        last_admission = s.cluster.now;
-    }
-    s.project();
-    const std::uint64_t live = s.models->queue(concert, users[12], last_admission)->estimated_wait_seconds;
+    admission_scene a;
+    const time_ms last_admission = a.admit_eight();
+    const std::uint64_t live = a.estimate(12, last_admission);
     CHECK(live == 40);
 
-    s.reopen();
-    auto q = s.models->queue(concert, users[12], last_admission);
+    a.s.reopen();
+    auto q = a.s.models->queue(a.concert, a.users[12], last_admission);
     REQUIRE(q);
     CHECK(q->position == 4);
     // The buckets say when within 10 s each admission came, not the instant: the estimate is the
@@ -598,7 +593,7 @@ TEST_CASE("the admission rate survives a restart: it is read back from the timel
     CHECK(q->estimated_wait_seconds <= 60);
     // And it ages like a live rate: five minutes with no admission (and a bucket, as an admission
     // read back may sit up to a bucket later than it came), the worst case.
-    CHECK(s.models->queue(concert, users[12], last_admission + 311 * second_ms)->estimated_wait_seconds == 4 * 600);
+    CHECK(a.estimate(12, last_admission + 311 * second_ms) == 4 * 600);
 }
 
 }  // namespace
