@@ -8,6 +8,7 @@
 
 #include "api/access.hpp"
 #include "api/documents.hpp"
+#include "events/binary.hpp"
 #include "events/ids.hpp"
 #include "events/text.hpp"
 #include "events/time.hpp"
@@ -248,9 +249,7 @@ void admin_concert(const query_env& env, request_context& rc) {
     if (o.sale.onsale_at != 0) body["onsaleAt"] = format_instant(o.sale.onsale_at);
 
     std::string bytes = body.dump();
-    std::uint64_t hash = 0xcbf29ce484222325ULL;  // FNV-1a: the same body, the same tag, on any node
-    for (unsigned char ch : bytes) hash = (hash ^ ch) * 0x100000001b3ULL;
-    const std::string etag = "\"" + hex_u64(hash) + "\"";
+    const std::string etag = "\"" + hex_u64(fnv1a_64(bytes)) + "\"";  // the same body, the same tag, on any node
     const bool unchanged = seat_maps::matches(rc.header("If-None-Match"), etag);
     http_response response(unchanged ? http::status::not_modified : http::status::ok, 11);
     response.set(http::field::etag, etag);

@@ -14,6 +14,14 @@ namespace encore {
 
 static_assert(std::endian::native == std::endian::little, "byte_writer copies integers as they are in memory");
 
+// FNV-1a, 64 bits: a hash stable across builds and machines (std::hash is not), for fingerprints,
+// checksums against tearing and ETags; not against an adversary.
+inline std::uint64_t fnv1a_64(std::string_view bytes) {
+    std::uint64_t h = 0xcbf29ce484222325ULL;
+    for (unsigned char b : bytes) h = (h ^ b) * 0x100000001b3ULL;
+    return h;
+}
+
 class byte_writer {
 public:
     explicit byte_writer(std::string& out) : out_(out) {}

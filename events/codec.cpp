@@ -157,10 +157,7 @@ std::uint64_t request_fingerprint(const command& c) {
     writer w(bytes);
     w.put_int(static_cast<std::uint8_t>(c.body.index()));
     std::visit([&](const auto& body) { w.put(body); }, c.body);
-    // FNV-1a, 64 bits: stable across builds and machines, which std::hash is not.
-    std::uint64_t h = 0xcbf29ce484222325ULL;
-    for (unsigned char b : bytes) h = (h ^ b) * 0x100000001b3ULL;
-    return h;
+    return fnv1a_64(bytes);
 }
 
 std::string encode(const command& c) {

@@ -20,15 +20,8 @@ constexpr std::size_t partitions_max_in_file = 256;
 // magic, generation, partition count, ends, checksum
 constexpr std::size_t slot_bytes = 4 + 8 + 4 + 8 * partitions_max_in_file + 8;
 
-// FNV-1a, 64 bits: tells a torn or damaged slot from a whole one (not an adversary's).
-std::uint64_t checksum(std::string_view bytes) {
-    std::uint64_t h = 0xcbf29ce484222325ull;
-    for (char c : bytes) {
-        h ^= static_cast<unsigned char>(c);
-        h *= 0x100000001b3ull;
-    }
-    return h;
-}
+// Tells a torn or damaged slot from a whole one (not an adversary's).
+std::uint64_t checksum(std::string_view bytes) { return fnv1a_64(bytes); }
 
 std::string encode_slot(std::uint64_t generation, const std::vector<std::uint64_t>& ends) {
     std::string out;
