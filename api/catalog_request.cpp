@@ -25,10 +25,10 @@ bool read_integer(const json& object, const char* name, std::int64_t min, std::i
     return true;
 }
 
-std::optional<std::string> read_schedules(const json& body, create_concert& c) {
+std::optional<std::string> read_schedules(const json& body, create_concert& c, std::size_t dates_max = dates_per_concert_max) {
     auto it = body.find("schedules");
-    if (it == body.end() || !it->is_array() || it->empty() || it->size() > dates_per_concert_max)
-        return "schedules must be an array of 1 to 366 {date, seats, price} objects";
+    if (it == body.end() || !it->is_array() || it->empty() || it->size() > dates_max)
+        return "schedules must be an array of 1 to " + std::to_string(dates_max) + " {date, seats, price} objects";
     std::set<day_number> seen;
     for (const json& s : *it) {
         if (!s.is_object()) return "each schedule must be an object";
@@ -60,7 +60,129 @@ std::optional<std::string> read_schedules(const json& body, create_concert& c) {
     return std::nullopt;
 }
 
+// An RFC 3339 instant field; null (when `null_ok`) is 0.
+std::optional<std::string> read_instant(const json& value, const char* name, time_ms& out) {
+    if (value.is_null()) {
+        out = 0;
+        return std::nullopt;
+    }
+    auto at = value.is_string() ? parse_instant(value.get_ref<const std::string&>()) : std::nullopt;
+    if (!at) return std::string(name) + " must be an RFC 3339 UTC instant, e.g. 2026-12-24T19:00:00.000Z, or null";
+    out = *at;
+    return std::nullopt;
+}
+
 }  // namespace
+
+std::variant<concert_settings, std::string> parse_settings(const json& body, const create_concert& current) {
+    using f = concert_settings;
+    concert_settings s;
+    std::string why;
+    for (const auto& [name, value] : body.items()) {
+        if (name == "title") {
+            if (!value.is_string() || value.get_ref<const std::string&>().empty() ||
+                value.get_ref<const std::string&>().size() > title_length_max)
+                return std::string("title must be a string of 1 to 200 bytes");
+            s.title = value.get<std::string>();
+            s.set |= f::title_field;
+        } else if (name == "venue") {
+            if (!value.is_string() || value.get_ref<const std::string&>().size() > title_length_max)
+                return std::string("venue must be a string of at most 200 bytes");
+            s.venue = value.get<std::string>();
+            s.set |= f::venue_field;
+        } else if (name == "holdTtlSeconds" || name == "maxHoldsPerUser" || name == "maxTicketsPerUser") {
+            const bool ttl = name == "holdTtlSeconds", holds = name == "maxHoldsPerUser";
+            std::int64_t v = -1;
+            const std::int64_t max = ttl ? ttl_seconds_max : holds ? max_holds_per_user_max : max_tickets_per_user_max;
+            if (!read_integer(body, name.c_str(), 1, max, v, why) || v < 0)
+                return why.empty() ? name + " must be an integer from 1 to " + std::to_string(max) : why;
+            (ttl ? s.hold_ttl_seconds : holds ? s.max_holds_per_user : s.max_tickets_per_user) = static_cast<std::uint32_t>(v);
+            s.set |= ttl ? f::hold_ttl_field : holds ? f::max_holds_field : f::max_tickets_field;
+        } else if (name == "refundsUntil") {
+            if (auto bad = read_instant(value, "refundsUntil", s.refunds_until)) return *bad;
+            s.set |= f::refunds_until_field;
+        } else if (name == "queue") {
+            if (!value.is_object()) return std::string("queue must be an object");
+            for (const auto& [field, v] : value.items()) {
+                if (field != "activeCapacity" && field != "activeTtlSeconds" && field != "claimSeconds")
+                    return "queue." + field + " is not a field PATCH can change (activeCapacity, activeTtlSeconds, claimSeconds)";
+            }
+            std::int64_t capacity = -1, ttl = -1, claim = -1;
+            if (!read_integer(value, "activeCapacity", 1, active_capacity_max, capacity, why) ||
+                !read_integer(value, "activeTtlSeconds", 1, ttl_seconds_max, ttl, why))
+                return "queue." + why;
+            if (value.contains("activeCapacity") && capacity < 0) return std::string("queue.activeCapacity must be an integer, not null");
+            if (value.contains("activeTtlSeconds") && ttl < 0) return std::string("queue.activeTtlSeconds must be an integer, not null");
+            if (capacity >= 0) {
+                s.active_capacity = static_cast<std::uint32_t>(capacity);
+                s.set |= f::active_capacity_field;
+            }
+            if (ttl >= 0) {
+                s.active_ttl_seconds = static_cast<std::uint32_t>(ttl);
+                s.set |= f::active_ttl_field;
+            }
+            const std::int64_t active_ttl = ttl >= 0 ? ttl : current.queue.active_ttl_seconds;
+            if (auto it = value.find("claimSeconds"); it != value.end()) {
+                // null: back to the default (the active TTL).
+                if (!it->is_null() && (!read_integer(value, "claimSeconds", 1, active_ttl, claim, why) || claim < 0))
+                    return "queue.claimSeconds must be an integer from 1 to activeTtlSeconds (" + std::to_string(active_ttl) + "), or null";
+                s.claim_seconds = claim <= 0 || claim == active_ttl ? 0 : static_cast<std::uint32_t>(claim);
+                s.set |= f::claim_seconds_field;
+            }
+        } else if (name == "grades" || name == "salePhases" || name == "refundPolicy") {
+            return name + ": this concert was created without it, so PATCH cannot change it";
+        } else {
+            return name + " is not a field PATCH can change (title, venue, holdTtlSeconds, maxHoldsPerUser, "
+                          "maxTicketsPerUser, refundsUntil, queue); new dates are added with POST /admin/concerts/{id}/dates";
+        }
+    }
+    if (s.set == 0) return std::string("the body changes nothing: name at least one field to change");
+    // A lower TTL must still cover a claim window set before.
+    const std::uint32_t ttl = (s.set & f::active_ttl_field) ? s.active_ttl_seconds : current.queue.active_ttl_seconds;
+    const std::uint32_t claim = (s.set & f::claim_seconds_field) ? s.claim_seconds : current.options.claim_seconds;
+    if (claim > ttl)
+        return "queue.activeTtlSeconds (" + std::to_string(ttl) + ") would be shorter than queue.claimSeconds (" +
+               std::to_string(claim) + "): change claimSeconds too";
+    return s;
+}
+
+std::variant<add_dates, std::string> parse_new_dates(const json& body) {
+    for (const auto& [name, value] : body.items()) {
+        if (name != "schedules") return name + " is not a field of new dates (schedules)";
+    }
+    create_concert c;
+    if (auto why = read_schedules(body, c)) return *why;
+    return add_dates{concert_id{}, std::move(c.schedules), std::move(c.options.seats_per_row)};
+}
+
+std::variant<block_seats, std::string> parse_blocks(const json& body, bool block) {
+    block_seats b;
+    b.blocked = block;
+    const std::string limit = std::to_string(seats_per_block_max);
+    for (const auto& [name, value] : body.items()) {
+        if (name == "seats") {
+            if (!value.is_array() || value.empty() || value.size() > seats_per_block_max)
+                return "seats must be a list of 1 to " + limit + " seat numbers";
+            for (const json& item : value) {
+                const bool integral = item.is_number_unsigned() || (item.is_number_integer() && item.get<std::int64_t>() >= 1);
+                if (!integral || item.get<std::uint64_t>() > seats_per_date_max)
+                    return std::string("seats must be a list of seat numbers (1 to 100000)");
+                b.seats.push_back(static_cast<std::uint32_t>(item.get<std::uint64_t>()));
+            }
+        } else if (name == "reason" && block) {
+            if (!value.is_null() && (!value.is_string() || value.get_ref<const std::string&>().size() > title_length_max))
+                return std::string("reason must be a string of at most 200 bytes");
+            if (value.is_string()) b.reason = value.get<std::string>();
+        } else {
+            return name + (block ? " is not a field of a block (seats, reason)" : " is not a field of a release (seats)");
+        }
+    }
+    if (b.seats.empty()) return "seats is required: a list of 1 to " + limit + " seat numbers";
+    auto sorted = b.seats;
+    std::sort(sorted.begin(), sorted.end());
+    if (std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end()) return std::string("seats names a seat more than once");
+    return b;
+}
 
 std::variant<create_concert, std::string> parse_catalog(const json& body) {
     create_concert c;

@@ -4,6 +4,8 @@
 
 #include "api/access.hpp"
 #include "api/catalog_request.hpp"
+#include "api/documents.hpp"
+#include "api/seat_maps.hpp"
 #include "events/ids.hpp"
 #include "events/time.hpp"
 
@@ -52,6 +54,55 @@ std::optional<hold_caller> hold_caller_of(const command_env& env, request_contex
 void submit_hold(const command_env& env, request_context& rc, const hold_caller& caller, hold_seat hold) {
     command cmd = env.gateway.make_command(caller.user, std::move(hold), caller.key);
     env.gateway.submit(std::move(cmd), command_kind::hold, rc.respond, rc.route);
+}
+
+// The admin checks every organizer's route makes first: the key, the Idempotency-Key and the
+// concert (404 before anything is logged). The concert as this node sees it.
+struct organizer_call {
+    std::string key;
+    projections::concert_view concert;
+};
+
+std::optional<organizer_call> organizer_call_of(const command_env& env, request_context& rc) {
+    if (!admin_authorized(rc, env.admin_key)) return std::nullopt;
+    auto key = rc.idempotency_key();
+    if (!key) return std::nullopt;
+    auto c = parse_concert_id(rc.segment(2));
+    auto concert = c ? env.models.concert(*c) : std::nullopt;
+    if (!concert) {
+        rc.fail(404, "CONCERT_NOT_FOUND", "no such concert");
+        return std::nullopt;
+    }
+    return organizer_call{std::move(*key), std::move(*concert)};
+}
+
+void submit_admin(const command_env& env, request_context& rc, const organizer_call& call, command_body body,
+                  command_kind kind) {
+    env.gateway.submit(env.gateway.make_command(user_id{}, std::move(body), call.key), kind, rc.respond, rc.route);
+}
+
+void blocks(const command_env& env, request_context& rc, bool block) {
+    auto call = organizer_call_of(env, rc);
+    if (!call) return;
+    auto day = parse_date(rc.segment(4));
+    const auto& dates = call->concert.dates;
+    if (!day || std::none_of(dates.begin(), dates.end(), [&](const auto& d) { return d.date == *day; }))
+        return rc.fail(404, "DATE_NOT_FOUND", "the concert has no such date");
+    auto body = rc.json_object();
+    if (!body) return;
+    auto parsed = parse_blocks(*body, block);
+    if (auto* why = std::get_if<std::string>(&parsed)) return rc.fail(400, "INVALID_REQUEST", *why);
+    block_seats b = std::get<block_seats>(std::move(parsed));
+    b.concert = call->concert.config.concert;
+    b.date = *day;
+    submit_admin(env, rc, *call, std::move(b), command_kind::block);
+}
+
+void pause_or_resume(const command_env& env, request_context& rc, bool paused) {
+    auto call = organizer_call_of(env, rc);
+    if (!call) return;
+    if (auto body = rc.json_object(true); !body) return;
+    submit_admin(env, rc, *call, pause_sales{call->concert.config.concert, paused}, command_kind::pause);
 }
 
 }  // namespace
@@ -177,6 +228,52 @@ void delete_reservation(const command_env& env, request_context& rc) { reservati
 void post_pay(const command_env& env, request_context& rc) { reservation_command(env, rc, command_kind::pay); }
 
 void post_refund(const command_env& env, request_context& rc) { reservation_command(env, rc, command_kind::refund); }
+
+// With If-Match, the change applies only to the concert as the tag names it: the tag is checked
+// here against this node's view, and its revision once more by the engine, which refuses
+// PRECONDITION_FAILED if any change came in between.
+void patch_concert(const command_env& env, request_context& rc) {
+    auto call = organizer_call_of(env, rc);
+    if (!call) return;
+    auto body = rc.json_object();
+    if (!body) return;
+    auto parsed = parse_settings(*body, call->concert.config);
+    if (auto* why = std::get_if<std::string>(&parsed)) return rc.fail(400, "INVALID_REQUEST", *why);
+    update_concert update{call->concert.config.concert, false, 0, std::get<concert_settings>(std::move(parsed))};
+    if (const std::string_view if_match = rc.header("If-Match"); !if_match.empty()) {
+        if (!seat_maps::matches(if_match, admin_concert_of(call->concert).etag))
+            return rc.fail(412, "PRECONDITION_FAILED", "the concert changed since the ETag given in If-Match: read it again");
+        update.conditional = true;
+        update.revision = call->concert.revision;
+    }
+    submit_admin(env, rc, *call, std::move(update), command_kind::update_concert);
+}
+
+void post_dates(const command_env& env, request_context& rc) {
+    auto call = organizer_call_of(env, rc);
+    if (!call) return;
+    auto body = rc.json_object();
+    if (!body) return;
+    auto parsed = parse_new_dates(*body);
+    if (auto* why = std::get_if<std::string>(&parsed)) return rc.fail(400, "INVALID_REQUEST", *why);
+    add_dates dates = std::get<add_dates>(std::move(parsed));
+    dates.concert = call->concert.config.concert;
+    // The catalog's own limits, with the dates it has: a clear 400 rather than the engine's refusal.
+    std::uint64_t seats = 0;
+    for (const schedule& s : call->concert.config.schedules) seats += s.seats;
+    for (const schedule& s : dates.schedules) seats += s.seats;
+    if (call->concert.config.schedules.size() + dates.schedules.size() > dates_per_concert_max)
+        return rc.fail(400, "INVALID_REQUEST", "a concert has at most " + std::to_string(dates_per_concert_max) + " dates");
+    if (seats > seats_per_concert_max)
+        return rc.fail(400, "INVALID_REQUEST", "a concert has at most " + std::to_string(seats_per_concert_max) +
+                                                   " seats over all its dates, not " + std::to_string(seats));
+    submit_admin(env, rc, *call, std::move(dates), command_kind::add_dates);
+}
+
+void post_blocks(const command_env& env, request_context& rc) { blocks(env, rc, true); }
+void delete_blocks(const command_env& env, request_context& rc) { blocks(env, rc, false); }
+void post_pause(const command_env& env, request_context& rc) { pause_or_resume(env, rc, true); }
+void post_resume(const command_env& env, request_context& rc) { pause_or_resume(env, rc, false); }
 
 }  // namespace commands
 }  // namespace encore::api

@@ -34,6 +34,13 @@ void post_holds(const command_env& env, request_context& rc);    // POST /concer
 void delete_reservation(const command_env& env, request_context& rc);   // DELETE /reservations/{r}
 void post_pay(const command_env& env, request_context& rc);      // POST /reservations/{r}/pay
 void post_refund(const command_env& env, request_context& rc);   // POST /reservations/{r}/refund
+// The organizer's controls.
+void patch_concert(const command_env& env, request_context& rc);  // PATCH /admin/concerts/{c}
+void post_dates(const command_env& env, request_context& rc);     // POST /admin/concerts/{c}/dates
+void post_blocks(const command_env& env, request_context& rc);    // POST /admin/concerts/{c}/dates/{d}/blocks
+void delete_blocks(const command_env& env, request_context& rc);  // DELETE /admin/concerts/{c}/dates/{d}/blocks
+void post_pause(const command_env& env, request_context& rc);     // POST /admin/concerts/{c}/pause
+void post_resume(const command_env& env, request_context& rc);    // POST /admin/concerts/{c}/resume
 
 }  // namespace commands
 }  // namespace encore::api

@@ -1,6 +1,8 @@
 #include "api/documents.hpp"
 
+#include "events/binary.hpp"
 #include "events/ids.hpp"
+#include "events/text.hpp"
 #include "events/time.hpp"
 
 namespace encore::api {
@@ -21,6 +23,99 @@ nlohmann::json reservation_json(const reservation& r) {
     return j;
 }
 
+std::uint32_t seats_per_row_of(const create_concert& config, day_number day) {
+    const auto& per_row = config.options.seats_per_row;
+    for (std::size_t i = 0; i < config.schedules.size() && i < per_row.size(); ++i) {
+        if (config.schedules[i].date == day) return per_row[i];
+    }
+    return seats_per_row_default;
+}
+
+admin_concert_document admin_concert_of(const projections::concert_view& concert) {
+    using nlohmann::json;
+    const create_concert& config = concert.config;
+    const catalog_options& o = config.options;
+    json schedules = json::array();
+    for (const schedule& s : config.schedules) {
+        schedules.push_back({{"date", format_date(s.date)}, {"seats", s.seats}, {"price", s.price},
+                             {"seatsPerRow", seats_per_row_of(config, s.date)}, {"status", "ON_SALE"}});
+    }
+    const std::uint32_t claim = o.claim_seconds == 0 ? config.queue.active_ttl_seconds : o.claim_seconds;
+    json body = {{"concertId", to_text(config.concert)}, {"title", config.title}, {"venue", config.venue},
+                 {"schedules", std::move(schedules)},
+                 {"queue", {{"activeCapacity", config.queue.active_capacity},
+                            {"activeTtlSeconds", config.queue.active_ttl_seconds}, {"claimSeconds", claim}}},
+                 {"holdTtlSeconds", config.hold_ttl_seconds}, {"maxHoldsPerUser", config.max_holds_per_user},
+                 {"paused", concert.paused}, {"revision", concert.revision}};
+    // 0 is a concert made before the cap existed: no cap, which no request can ask for (absent = 8).
+    if (o.max_tickets_per_user != 0) body["maxTicketsPerUser"] = o.max_tickets_per_user;
+    if (o.refunds_until != 0) body["refundsUntil"] = format_instant(o.refunds_until);
+    if (o.sale.onsale_at != 0) body["onsaleAt"] = format_instant(o.sale.onsale_at);
+    admin_concert_document out;
+    out.body = body.dump();
+    out.etag = "\"" + hex_u64(fnv1a_64(out.body)) + "\"";
+    return out;
+}
+
+namespace {
+
+nlohmann::json schedules_json(const std::vector<schedule>& schedules, const std::vector<std::uint32_t>& per_row) {
+    auto out = nlohmann::json::array();
+    for (std::size_t i = 0; i < schedules.size(); ++i) {
+        const schedule& s = schedules[i];
+        out.push_back({{"date", format_date(s.date)}, {"seats", s.seats}, {"price", s.price},
+                       {"seatsPerRow", i < per_row.size() ? per_row[i] : seats_per_row_default}});
+    }
+    return out;
+}
+
+// The settings a PATCH set, in the creation shape.
+nlohmann::json settings_json(const concert_settings& s) {
+    using f = concert_settings;
+    nlohmann::json out = nlohmann::json::object();
+    if (s.set & f::title_field) out["title"] = s.title;
+    if (s.set & f::venue_field) out["venue"] = s.venue;
+    if (s.set & f::hold_ttl_field) out["holdTtlSeconds"] = s.hold_ttl_seconds;
+    if (s.set & f::max_holds_field) out["maxHoldsPerUser"] = s.max_holds_per_user;
+    if (s.set & f::max_tickets_field) out["maxTicketsPerUser"] = s.max_tickets_per_user;
+    if (s.set & f::refunds_until_field)
+        out["refundsUntil"] = s.refunds_until == 0 ? nlohmann::json(nullptr) : nlohmann::json(format_instant(s.refunds_until));
+    if (s.set & f::active_capacity_field) out["queue"]["activeCapacity"] = s.active_capacity;
+    if (s.set & f::active_ttl_field) out["queue"]["activeTtlSeconds"] = s.active_ttl_seconds;
+    if (s.set & f::claim_seconds_field) {
+        if (s.claim_seconds == 0) out["queue"]["claimSeconds"] = nullptr;  // back to the active TTL
+        else out["queue"]["claimSeconds"] = s.claim_seconds;
+    }
+    return out;
+}
+
+}  // namespace
+
+nlohmann::json change_json(const event& e) {
+    nlohmann::json fields = nlohmann::json::object();
+    std::string_view type = "CHANGED";
+    if (std::holds_alternative<sales_paused>(e.body)) {
+        type = "PAUSED";
+    } else if (const auto* r = std::get_if<sales_resumed>(&e.body)) {
+        type = "RESUMED";
+        fields["pausedSeconds"] = static_cast<double>(r->pause_ms) / 1000.0;
+    } else if (const auto* b = std::get_if<seats_blocked>(&e.body)) {
+        type = "SEATS_BLOCKED";
+        fields = {{"date", format_date(b->date)}, {"seats", b->seats}};
+        if (!b->reason.empty()) fields["reason"] = b->reason;
+    } else if (const auto* b = std::get_if<seats_released>(&e.body)) {
+        type = "SEATS_RELEASED";
+        fields = {{"date", format_date(b->date)}, {"seats", b->seats}};
+    } else if (const auto* u = std::get_if<concert_updated>(&e.body)) {
+        type = "UPDATED";
+        fields = settings_json(u->settings);
+    } else if (const auto* d = std::get_if<dates_added>(&e.body)) {
+        type = "DATES_ADDED";
+        fields = {{"schedules", schedules_json(d->schedules, d->seats_per_row)}};
+    }
+    return {{"at", format_instant(e.at)}, {"type", type}, {"fields", std::move(fields)}};
+}
+
 std::string queue_body(const projections::queue_view& q, const std::string& queue_token) {
     std::string out = "{";
     if (!queue_token.empty()) out += R"("queueToken":")" + queue_token + "\",";
@@ -28,8 +123,10 @@ std::string queue_body(const projections::queue_view& q, const std::string& queu
     out += to_string(q.status);
     // In the pre-queue nobody has a place: the position is null until onsaleAt.
     out += R"(","position":)" + (q.pre_queue ? std::string("null") : std::to_string(q.position)) +
-           R"(,"estimatedWaitSeconds":)" + std::to_string(q.estimated_wait_seconds) + R"(,"preQueue":)" +
-           (q.pre_queue ? "true" : "false");
+           R"(,"estimatedWaitSeconds":)" +
+           // Paused: nobody is admitted until the organizer resumes, so no wait can be promised.
+           (q.paused ? std::string("null") : std::to_string(q.estimated_wait_seconds)) + R"(,"preQueue":)" +
+           (q.pre_queue ? "true" : "false") + R"(,"paused":)" + (q.paused ? "true" : "false");
     if (q.onsale_at != 0) out += R"(,"onsaleAt":")" + format_instant(q.onsale_at) + "\"";
     if (q.status == queue_status::active) out += R"(,"activeUntil":")" + format_instant(q.active_until) + "\"";
     out += '}';

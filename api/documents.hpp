@@ -15,6 +15,23 @@ nlohmann::json reservation_json(const reservation& r);
 // The queue status body, rendered by hand: a poll is the most frequent request of an onsale.
 // `queue_token` is included where API.md returns it (joining) and left out when empty.
 std::string queue_body(const projections::queue_view& q, const std::string& queue_token);
+// The seats per row of one date of the catalog (schedules[].seatsPerRow, default 25).
+std::uint32_t seats_per_row_of(const create_concert& config, day_number day);
+
+// GET /admin/concerts/{id} (and the answer of PATCH and of POST .../dates): the concert as POST
+// /admin/concerts would take it, every default filled in (so the body, posted again, creates the
+// same concert under another id), its `revision`, `paused` and each date's `status`. The ETag is
+// a hash of the body: the same concert, the same tag, on any node.
+struct admin_concert_document {
+    std::string body;
+    std::string etag;  // quoted
+};
+admin_concert_document admin_concert_of(const projections::concert_view& concert);
+
+// One entry of GET /admin/concerts/{id}/changes, from the event that made the change:
+// {"at", "type", "fields": {the values set}}.
+nlohmann::json change_json(const event& e);
+
 // GET /openapi.json: an OpenAPI 3 description of every route.
 const std::string& openapi_document();
 

@@ -49,6 +49,10 @@ unsigned refusal_status(refusal r, command_kind kind) {
         case refusal::already_refunded: return 409;
         case refusal::refund_not_allowed: return 409;
         case refusal::no_adjacent_seats: return 409;
+        case refusal::sales_paused: return 409;
+        case refusal::not_blocked: return 409;
+        case refusal::date_exists: return 409;
+        case refusal::precondition_failed: return 412;
     }
     return 500;
 }
@@ -79,6 +83,10 @@ std::string_view refusal_message(refusal r) {
         case refusal::already_refunded: return "the reservation is refunded or its refund is in progress";
         case refusal::refund_not_allowed: return "this concert takes no refunds, or its refund deadline has passed";
         case refusal::no_adjacent_seats: return "no row of this date has that many available seats side by side";
+        case refusal::sales_paused: return "the organizer has paused the sale: holds are refused until it resumes";
+        case refusal::not_blocked: return "a seat named is not blocked: nothing was released";
+        case refusal::date_exists: return "the concert has that date already";
+        case refusal::precondition_failed: return "the concert changed since the ETag given in If-Match: read it again";
     }
     return "refused";
 }
@@ -150,6 +158,22 @@ http_response command_gateway::render(const waiter& w, const event& e) {
         body["refundedAt"] = format_instant(r->refunded_at);
         body["balance"] = r->balance;
         return json_response(200, body);
+    }
+    // The organizer's controls.
+    if (const auto* p = std::get_if<sales_paused>(&e.body)) return json_response(200, {{"paused", true}, {"since", format_instant(p->since)}});
+    if (std::holds_alternative<sales_resumed>(e.body)) return json_response(200, {{"paused", false}});
+    if (const auto* b = std::get_if<seats_blocked>(&e.body)) return json_response(200, {{"blocked", b->seats}});
+    if (const auto* r = std::get_if<seats_released>(&e.body)) return json_response(200, {{"released", r->seats}});
+    const auto* updated = std::get_if<concert_updated>(&e.body);
+    const auto* added = std::get_if<dates_added>(&e.body);
+    if (updated != nullptr || added != nullptr) {
+        // The concert as GET /admin/concerts/{id} shows it now (this change included), with its tag.
+        auto concert = models.concert(updated != nullptr ? updated->concert : added->concert);
+        if (!concert) return error_response(500, "INTERNAL", "the changed concert is not visible");
+        admin_concert_document document = admin_concert_of(*concert);
+        auto response = json_text_response(updated != nullptr ? 200 : 201, std::move(document.body));
+        response.set(http::field::etag, document.etag);
+        return response;
     }
     if (const auto* f = std::get_if<refund_failed>(&e.body))
         return error_response(422, refusal_code(f->reason), refusal_message(f->reason));

@@ -37,7 +37,10 @@ using namespace encore::http;
 inline constexpr std::chrono::milliseconds command_outcome_timeout{10'000};
 
 // What the client asked for, so that one outcome renders into the right response.
-enum class command_kind { register_user, charge, create_concert, enqueue, hold, cancel, pay, refund };
+enum class command_kind {
+    register_user, charge, create_concert, enqueue, hold, cancel, pay, refund,
+    pause, block, update_concert, add_dates  // the organizer's controls
+};
 
 struct gateway_config {
     std::uint32_t partitions = 1;

@@ -130,14 +130,15 @@ json success_content(const route& r) {
 }
 
 json responses(const route& r) {
-    const bool etag = std::find(r.parameters.begin(), r.parameters.end(), std::string_view("IfNoneMatch")) != r.parameters.end();
+    auto has = [&r](std::string_view p) { return std::find(r.parameters.begin(), r.parameters.end(), p) != r.parameters.end(); };
+    const bool etag = has("IfNoneMatch") || has("IfMatch");
     json out = json::object();
     for (const outcome& success : r.successes) {
         json response = {{"description", success.description}, {"content", success_content(r)}};
         if (etag) response["headers"] = {{"ETag", ref("headers", "ETag")}};
         out[std::to_string(success.status)] = std::move(response);
     }
-    if (etag) out["304"] = ref("responses", "NotModified");
+    if (has("IfNoneMatch")) out["304"] = ref("responses", "NotModified");
     for (const auto& [status, codes] : error_codes_by_status(r)) out[std::to_string(status)] = error_doc(status, codes);
     out["default"] = ref("responses", "OtherErrors");
     return out;
@@ -222,6 +223,7 @@ json other_parameters() {
             {"QueueTokenHeader", header_parameter("X-Queue-Token", true, "the queue token from POST /concerts/{concertId}/queue", token)},
             {"QueueTokenHeaderOrQuery", header_parameter("X-Queue-Token", false, "the queue token; or ?queueToken=", token)},
             {"IfNoneMatch", header_parameter("If-None-Match", false, "an ETag of an earlier answer: 304 with no body while it still matches", token)},
+            {"IfMatch", header_parameter("If-Match", false, "the ETag of GET /admin/concerts/{concertId}: the change applies only if the concert has not changed since (else 412)", token)},
             {"IdempotencyKey", idempotency_key()}};
 }
 

@@ -188,6 +188,41 @@ void add_concert_request_schemas(json& s) {
                                   {"onsaleAt", instant("before it the waiting room is a pre-queue; absent: on sale now"), optional},
                                   {"refundsUntil", instant("CONFIRMED reservations may be refunded until then; absent: no refunds"), optional}});
     s["ConcertCreated"] = object({{"concertId", text()}});
+    // The organizer's controls.
+    s["ConcertPatch"] = object({{"title", {{"type", "string"}, {"minLength", 1}, {"maxLength", title_length_max}}, optional},
+                                {"venue", {{"type", "string"}, {"maxLength", title_length_max}}, optional},
+                                {"holdTtlSeconds", integer(1, ttl_seconds_max, "holds placed from now on"), optional},
+                                {"maxHoldsPerUser", integer(1, max_holds_per_user_max, "a lowered cap evicts nobody: it applies to the next hold"), optional},
+                                {"maxTicketsPerUser", integer(1, max_tickets_per_user_max, "a lowered cap evicts nobody: it applies to the next hold"), optional},
+                                {"refundsUntil", described(instant(), "null: no refunds from now on"), optional},
+                                {"queue", object({{"activeCapacity", integer(1, active_capacity_max, "at once: raised, it admits; lowered, it evicts nobody"), optional},
+                                                  {"activeTtlSeconds", integer(1, ttl_seconds_max, "admissions from now on"), optional},
+                                                  {"claimSeconds", integer(1, ttl_seconds_max, "at most activeTtlSeconds; null: activeTtlSeconds"), optional}}),
+                                 optional}},
+                               "at least one field; any other field (a misspelt one, schedules, onsaleAt) is 400");
+    s["ConcertPatch"]["additionalProperties"] = false;
+    s["ConcertPatch"]["minProperties"] = 1;
+    json new_schedules = array_of(schema_ref("ScheduleRequest"), "dates the concert does not have; the concert's limits (366 dates, 500000 seats) count them");
+    new_schedules["minItems"] = 1;
+    new_schedules["maxItems"] = dates_per_concert_max;
+    s["NewDates"] = object({{"schedules", std::move(new_schedules)}});
+    json block_seats = array_of(integer(1, seats_per_date_max), "distinct seat numbers of the date");
+    block_seats["minItems"] = 1;
+    block_seats["maxItems"] = seats_per_block_max;
+    s["SeatBlock"] = object({{"seats", block_seats}, {"reason", {{"type", "string"}, {"maxLength", title_length_max}, {"description", "for the change log, e.g. camera"}}, optional}});
+    s["SeatBlock"]["additionalProperties"] = false;
+    s["SeatRelease"] = object({{"seats", block_seats}});
+    s["SeatRelease"]["additionalProperties"] = false;
+    s["SeatsBlocked"] = object({{"blocked", array_of(integer(1, seats_per_date_max), "ascending")}});
+    s["SeatsReleased"] = object({{"released", array_of(integer(1, seats_per_date_max), "ascending")}});
+    s["SalesPaused"] = object({{"paused", {{"type", "boolean"}, {"enum", {true}}}}, {"since", instant("when the pause began")}});
+    s["SalesResumed"] = object({{"paused", {{"type", "boolean"}, {"enum", {false}}}}});
+    s["ConcertChange"] = object({{"at", instant()},
+                                 {"type", names({"PAUSED", "RESUMED", "SEATS_BLOCKED", "SEATS_RELEASED", "UPDATED", "DATES_ADDED"})},
+                                 {"fields", described({{"type", "object"}},
+                                                      "the values set: PATCH's fields as sent (UPDATED), {date, seats, reason?} (SEATS_BLOCKED), "
+                                                      "{date, seats} (SEATS_RELEASED), {schedules} (DATES_ADDED), {pausedSeconds} (RESUMED), {} (PAUSED)")}});
+    s["ConcertChanges"] = object({{"changes", array_of(schema_ref("ConcertChange"), "oldest first")}, {"nextCursor", next_cursor(), optional}});
 }
 
 void add_catalog_schemas(json& s) {
@@ -220,10 +255,11 @@ void add_catalog_schemas(json& s) {
                                 {"maxTicketsPerUser", integer(1, max_tickets_per_user_max, "absent only for a concert made before the cap existed: no cap"), optional},
                                 {"onsaleAt", instant(), optional},
                                 {"refundsUntil", instant(), optional},
-                                {"paused", described({{"type", "boolean"}}, "whether admissions and holds are paused")}});
-    s["DateAvailability"] = object({{"date", date()}, {"availableSeats", count()}, {"totalSeats", integer(1, seats_per_date_max)}});
+                                {"paused", described({{"type", "boolean"}}, "whether admissions and holds are paused")},
+                                {"revision", count("one more for every change of the organizer's (pause, resume, blocks, PATCH, dates)")}});
+    s["DateAvailability"] = object({{"date", date()}, {"availableSeats", count("neither held, sold nor blocked")}, {"totalSeats", integer(1, seats_per_date_max)}});
     s["DateList"] = object({{"concertId", text()}, {"dates", array_of(schema_ref("DateAvailability"), "dates with at least one available seat")}});
-    s["SeatStatus"] = names({"AVAILABLE", "HELD", "SOLD"});
+    s["SeatStatus"] = names({"AVAILABLE", "HELD", "SOLD", "BLOCKED"}, "BLOCKED: taken off sale by the organizer");
     s["Seat"] = object({{"number", integer(1, seats_per_date_max)}, {"row", integer(1, seats_per_date_max)},
                         {"status", schema_ref("SeatStatus")}, {"price", integer(0, price_max)}});
     s["SeatMap"] = object({{"concertId", text()}, {"date", date()}, {"seats", array_of(schema_ref("Seat"), "ascending by number")}});
@@ -236,7 +272,9 @@ void add_queue_schemas(json& s) {
             {"status", schema_ref("QueueState")},
             {"position", described({{"type", "integer"}, {"minimum", 0}, {"nullable", true}},
                                    "waiting users ahead plus one (1 = next); 0 once ACTIVE; null in the pre-queue")},
-            {"estimatedWaitSeconds", count("from the admission rate of the last minutes")},
+            {"estimatedWaitSeconds", described({{"type", "integer"}, {"minimum", 0}, {"nullable", true}},
+                                               "from the admission rate of the last minutes; null while the sale is paused")},
+            {"paused", described({{"type", "boolean"}}, "the organizer paused the sale: nobody is admitted until it resumes")},
             {"preQueue", described({{"type", "boolean"}}, "true while waiting before onsaleAt"), optional},
             {"onsaleAt", instant(), optional},
             {"activeUntil", instant("while ACTIVE"), optional}};
@@ -250,6 +288,7 @@ void add_queue_schemas(json& s) {
 void add_analytics_schemas(json& s) {
     s["DateAnalytics"] = object({{"date", date()},
                                  {"seatsSold", count()}, {"seatsHeld", count()}, {"seatsAvailable", count()},
+                                 {"seatsBlocked", count("taken off sale by the organizer")},
                                  {"revenue", count("won, net of refunds")},
                                  {"refunds", count(), optional},
                                  {"holdsPlaced", count()}, {"holdsExpired", count()}, {"holdsCancelled", count()},

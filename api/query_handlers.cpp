@@ -47,15 +47,6 @@ json date_json(const projections::date_view& d) {
     return {{"date", format_date(d.date)}, {"availableSeats", d.available_seats}, {"totalSeats", d.total_seats}};
 }
 
-// The seats per row of one date of the catalog (schedules[].seatsPerRow, default 25).
-std::uint32_t seats_per_row(const create_concert& config, day_number day) {
-    const auto& per_row = config.options.seats_per_row;
-    for (std::size_t i = 0; i < config.schedules.size() && i < per_row.size(); ++i) {
-        if (config.schedules[i].date == day) return per_row[i];
-    }
-    return seats_per_row_default;
-}
-
 // 403 and 429 for the query routes that need an ACTIVE queue token, in API.md's order.
 bool admitted(const query_env& env, request_context& rc, user_id u, concert_id c) {
     auto claims = queue_claims_for(rc, env.tokens, u, c, rc.header("X-Queue-Token"));
@@ -143,7 +134,7 @@ void concerts(const query_env& env, request_context& rc) {
         for (const auto& d : c.dates) {
             dates.push_back(format_date(d.date));
             schedules.push_back({{"date", format_date(d.date)}, {"seats", d.total_seats}, {"price", d.price},
-                                 {"seatsPerRow", seats_per_row(c.config, d.date)}});
+                                 {"seatsPerRow", seats_per_row_of(c.config, d.date)}});
         }
         // API.md's fields, then what a ticketing page shows before the waiting room: prices,
         // the seat layout and the rules of the sale.
@@ -183,7 +174,7 @@ void seats(const query_env& env, request_context& rc) {
     if (date == concert->dates.end()) return rc.fail(404, "DATE_NOT_FOUND", "the concert has no such date");
     std::optional<seat_status> only;
     if (filter) only = *filter == "AVAILABLE" ? seat_status::available : *filter == "HELD" ? seat_status::held : seat_status::sold;
-    auto map = env.seat_map_cache.get(env.models, *c, *day, date->price, seats_per_row(concert->config, *day), only,
+    auto map = env.seat_map_cache.get(env.models, *c, *day, date->price, seats_per_row_of(concert->config, *day), only,
                                       accepts_gzip(rc.header("Accept-Encoding")));
     if (!map) return rc.fail(404, "DATE_NOT_FOUND", "the concert has no such date");
     const bool unchanged = seat_maps::matches(rc.header("If-None-Match"), map->etag);
@@ -220,46 +211,40 @@ void reservation(const query_env& env, request_context& rc) {
     rc.reply(200, reservation_json(*r));
 }
 
-// The concert as POST /admin/concerts would take it, every default filled in (so the body, posted
-// again, creates the same concert under another id), and its state: `paused` and each date's
-// `status`. No route pauses a concert or cancels a date yet: every concert is unpaused and every
-// date ON_SALE, which is what they are. The ETag is a hash of the body.
+// GET /admin/concerts/{id}: the concert in its creation shape with its state (documents.hpp).
 void admin_concert(const query_env& env, request_context& rc) {
     if (!admin_authorized(rc, env.admin_key)) return;
     auto c = parse_concert_id(rc.segment(2));
     auto concert = c ? env.models.concert(*c) : std::nullopt;
     if (!concert) return rc.fail(404, "CONCERT_NOT_FOUND", "no such concert");
-    const create_concert& config = concert->config;
-    const catalog_options& o = config.options;
-    json schedules = json::array();
-    for (const schedule& s : config.schedules) {
-        schedules.push_back({{"date", format_date(s.date)}, {"seats", s.seats}, {"price", s.price},
-                             {"seatsPerRow", seats_per_row(config, s.date)}, {"status", "ON_SALE"}});
-    }
-    const std::uint32_t claim = o.claim_seconds == 0 ? config.queue.active_ttl_seconds : o.claim_seconds;
-    json body = {{"concertId", to_text(config.concert)}, {"title", config.title}, {"venue", config.venue},
-                 {"schedules", std::move(schedules)},
-                 {"queue", {{"activeCapacity", config.queue.active_capacity},
-                            {"activeTtlSeconds", config.queue.active_ttl_seconds}, {"claimSeconds", claim}}},
-                 {"holdTtlSeconds", config.hold_ttl_seconds}, {"maxHoldsPerUser", config.max_holds_per_user},
-                 {"paused", false}};
-    // 0 is a concert made before the cap existed: no cap, which no request can ask for (absent = 8).
-    if (o.max_tickets_per_user != 0) body["maxTicketsPerUser"] = o.max_tickets_per_user;
-    if (o.refunds_until != 0) body["refundsUntil"] = format_instant(o.refunds_until);
-    if (o.sale.onsale_at != 0) body["onsaleAt"] = format_instant(o.sale.onsale_at);
-
-    std::string bytes = body.dump();
-    const std::string etag = "\"" + hex_u64(fnv1a_64(bytes)) + "\"";  // the same body, the same tag, on any node
-    const bool unchanged = seat_maps::matches(rc.header("If-None-Match"), etag);
+    admin_concert_document document = admin_concert_of(*concert);
+    const bool unchanged = seat_maps::matches(rc.header("If-None-Match"), document.etag);
     http_response response(unchanged ? http::status::not_modified : http::status::ok, 11);
-    response.set(http::field::etag, etag);
+    response.set(http::field::etag, document.etag);
     response.set(http::field::cache_control, "no-cache");
     if (!unchanged) {
         response.set(http::field::content_type, json_content_type);
-        response.body() = std::move(bytes);
+        response.body() = std::move(document.body);
         response.prepare_payload();
     }
     rc.send(std::move(response));
+}
+
+// GET /admin/concerts/{id}/changes: every change of the organizer's, oldest first, paged.
+void concert_changes(const query_env& env, request_context& rc) {
+    if (!admin_authorized(rc, env.admin_key)) return;
+    auto paging = rc.paging();
+    if (!paging) return;
+    auto c = parse_concert_id(rc.segment(2));
+    if (!c) return rc.fail(404, "CONCERT_NOT_FOUND", "no such concert");
+    auto page = env.models.changes_page(*c, paging->after, paging->limit);
+    if (!page) return rc.send(storage_unavailable_response("the change log could not be read: " + page.err().message));
+    if (!*page) return rc.fail(404, "CONCERT_NOT_FOUND", "no such concert");
+    json changes = json::array();
+    for (const event& e : (*page)->items) changes.push_back(change_json(e));
+    json body = {{"changes", std::move(changes)}};
+    if (!(*page)->next.empty()) body["nextCursor"] = page_cursor((*page)->next);
+    rc.reply(200, body);
 }
 
 void analytics(const query_env& env, request_context& rc) {
@@ -270,7 +255,7 @@ void analytics(const query_env& env, request_context& rc) {
     json dates = json::array();
     for (const auto& d : a->dates) {
         dates.push_back({{"date", format_date(d.date)}, {"seatsSold", d.sold}, {"seatsHeld", d.held},
-                         {"seatsAvailable", d.available}, {"revenue", d.revenue}, {"holdsPlaced", d.holds_placed},
+                         {"seatsAvailable", d.available}, {"seatsBlocked", d.blocked}, {"revenue", d.revenue}, {"holdsPlaced", d.holds_placed},
                          {"holdsExpired", d.holds_expired}, {"holdsCancelled", d.holds_cancelled},
                          {"refunds", d.refunds},
                          {"holdToPaymentConversion", d.holds_placed == 0 ? 0.0 : static_cast<double>(d.payments) / static_cast<double>(d.holds_placed)}});

@@ -43,6 +43,7 @@ void reservation(const query_env& env, request_context& rc);      // GET /reserv
 void analytics(const query_env& env, request_context& rc);        // GET /analytics/concerts/{c}
 void timeline(const query_env& env, request_context& rc);         // GET /analytics/concerts/{c}/timeline
 void admin_concert(const query_env& env, request_context& rc);    // GET /admin/concerts/{c}
+void concert_changes(const query_env& env, request_context& rc);  // GET /admin/concerts/{c}/changes
 void seat_history(const query_env& env, request_context& rc);     // GET /admin/concerts/{c}/dates/{d}/seats/{s}/history
 
 }  // namespace queries

@@ -70,6 +70,18 @@ void lower_deadline(partition_state& s, time_ms at) {
     if (s.next_deadline == 0 || at < s.next_deadline) s.next_deadline = at;
 }
 
+// Files a deadline in time order (after those of the same time), with its user in the parallel
+// deque when there is one. With one TTL per concert that is always the back; a TTL the organizer
+// changed can put it earlier.
+void add_deadline(std::deque<deadline>& ds, std::deque<std::uint64_t>* users, deadline d, std::uint64_t user = 0) {
+    auto at = ds.end();
+    if (!ds.empty() && ds.back().at > d.at)
+        at = std::upper_bound(ds.begin(), ds.end(), d.at, [](time_ms t, const deadline& x) { return t < x.at; });
+    const auto index = at - ds.begin();
+    ds.insert(at, d);
+    if (users != nullptr) users->insert(users->begin() + index, user);
+}
+
 // ---- waiting room ----------------------------------------------------------------------------
 
 // The claim window of a concert, or 0 when admitted users are never lapsed before their TTL.
@@ -83,14 +95,13 @@ void activate(context& cx, concert_state& c, user_id user, attendee& a) {
     a.claimed = false;
     a.active_until = cx.now() + c.config.queue.active_ttl_seconds * ms_per_second;
     ++c.active;
-    c.active_deadlines.push_back({a.active_until, a.ticket});
-    c.active_users.push_back(user.value);
+    add_deadline(c.active_deadlines, &c.active_users, {a.active_until, a.ticket}, user.value);
     lower_deadline(cx.state, a.active_until);
 }
 
-// Each free slot admits the longest-waiting user.
+// Each free slot admits the longest-waiting user (nobody while the sale is paused).
 void admit_waiting(context& cx, concert_state& c) {
-    while (c.active < c.config.queue.active_capacity && !c.waiting.empty()) {
+    while (!c.paused && c.active < c.config.queue.active_capacity && !c.waiting.empty()) {
         user_id user = c.waiting.front();
         c.waiting.pop_front();
         ++c.admitted_through;
@@ -98,8 +109,7 @@ void admit_waiting(context& cx, concert_state& c) {
         assert(a.place == c.admitted_through && a.status == queue_status::waiting);
         activate(cx, c, user, a);
         if (time_ms window = claim_window_ms(c); window != 0) {
-            c.claim_deadlines.push_back({cx.now() + window, a.ticket});
-            c.claim_users.push_back(user.value);
+            add_deadline(c.claim_deadlines, &c.claim_users, {cx.now() + window, a.ticket}, user.value);
             lower_deadline(cx.state, cx.now() + window);
         }
         cx.emit(queue_admitted{c.config.concert, user, a.ticket, a.active_until});
@@ -211,7 +221,8 @@ void pass_deadlines(context& cx) {
             if (r.status == reservation_status::held && !r.payment_pending) expire_hold(cx, r);
         }
         bool freed = false;
-        while (!c.active_deadlines.empty() && c.active_deadlines.front().at <= s.clock) {
+        // A paused sale's turns stand still: resume moves their deadlines by the pause's length.
+        while (!c.paused && !c.active_deadlines.empty() && c.active_deadlines.front().at <= s.clock) {
             deadline d = c.active_deadlines.front();
             user_id user{c.active_users.front()};
             c.active_deadlines.pop_front();
@@ -223,7 +234,7 @@ void pass_deadlines(context& cx) {
             }
         }
         // Admitted users who sent nothing within the claim window lapse, so their slot admits the next.
-        while (!c.claim_deadlines.empty() && c.claim_deadlines.front().at <= s.clock) {
+        while (!c.paused && !c.claim_deadlines.empty() && c.claim_deadlines.front().at <= s.clock) {
             deadline d = c.claim_deadlines.front();
             user_id user{c.claim_users.front()};
             c.claim_deadlines.pop_front();
@@ -237,8 +248,8 @@ void pass_deadlines(context& cx) {
         if (freed) admit_waiting(cx, c);
         if (!c.on_sale) consider(c.config.options.sale.onsale_at);
         if (!c.hold_deadlines.empty()) consider(c.hold_deadlines.front().at);
-        if (!c.active_deadlines.empty()) consider(c.active_deadlines.front().at);
-        if (!c.claim_deadlines.empty()) consider(c.claim_deadlines.front().at);
+        if (!c.paused && !c.active_deadlines.empty()) consider(c.active_deadlines.front().at);
+        if (!c.paused && !c.claim_deadlines.empty()) consider(c.claim_deadlines.front().at);
     }
     s.next_deadline = next;
 }
@@ -294,8 +305,10 @@ void init_dates(concert_state& c) {
 
 void count_free_seats(date_state& d) {
     d.row_free.assign((d.seats + d.seats_per_row - 1) / d.seats_per_row, 0);
+    d.blocked = 0;
     for (std::uint32_t seat = 1; seat <= d.seats; ++seat) {
         if (d.seat_cells[seat - 1] == no_reservation) ++d.row_free[(seat - 1) / d.seats_per_row];
+        if (d.seat_cells[seat - 1] == blocked_cell) ++d.blocked;
     }
 }
 
@@ -356,7 +369,7 @@ void on(context& cx, const enqueue& body) {
         return cx.answer(queue_joined{body.concert, user, a.ticket, a.status, 0, 0, true, pre_queue});
     }
     a.place = c->admitted_through + c->waiting.size() + 1;
-    if (c->waiting.empty() && c->active < c->config.queue.active_capacity) {
+    if (c->waiting.empty() && c->active < c->config.queue.active_capacity && !c->paused) {
         c->admitted_through = a.place;
         activate(cx, *c, user, a);
         a.claimed = true;  // admitted as it joins: the join is its command
@@ -435,6 +448,7 @@ void on(context& cx, const hold_seat& body) {
     concert_state* c = concert_of(s, body.concert);
     std::uint64_t position = 0;
     if (refusal r = check_admission(c, user, body.ticket, position); r != refusal::none) return cx.refuse(r, position);
+    if (c->paused) return cx.refuse(refusal::sales_paused);
     std::vector<std::uint32_t> seats = seats_asked(body);
     if (seats.empty()) return cx.refuse(refusal::invalid_request);
     date_state* d = date_of(*c, body.date);
@@ -481,7 +495,7 @@ void on(context& cx, const hold_seat& body) {
     ++a.holds;
     a.tickets += n;
     a.claimed = true;
-    c->hold_deadlines.push_back({r.expires_at, slot});
+    add_deadline(c->hold_deadlines, nullptr, {r.expires_at, slot});
     lower_deadline(s, r.expires_at);
     cx.answer(seat_held{to_reservation(s, r)});
 }
@@ -625,6 +639,122 @@ void on(context& cx, const refund& body) {
 }
 
 void on(context&, const tick&) {}
+
+// ---- the organizer's controls ----------------------------------------------------------------
+
+void on(context& cx, const pause_sales& body) {
+    concert_state* c = concert_of(cx.state, body.concert);
+    if (c == nullptr) return cx.refuse(refusal::concert_not_found);
+    if (body.paused) {
+        // Pausing a paused sale changes nothing and says since when it is paused.
+        if (!c->paused) {
+            c->paused = true;
+            c->paused_at = cx.now();
+            ++c->revision;
+        }
+        return cx.answer(sales_paused{body.concert, c->revision, c->paused_at});
+    }
+    if (!c->paused) return cx.answer(sales_resumed{body.concert, c->revision, 0});
+    const time_ms pause = cx.now() - c->paused_at;
+    c->paused = false;
+    c->paused_at = 0;
+    ++c->revision;
+    cx.answer(sales_resumed{body.concert, c->revision, pause});
+    // The turns stood still: every active deadline (and claim window) moves by the pause.
+    for (deadline& d : c->active_deadlines) d.at += pause;
+    for (deadline& d : c->claim_deadlines) d.at += pause;
+    for (std::size_t i = 0; i < c->active_deadlines.size(); ++i) {
+        user_id user{c->active_users[i]};
+        attendee& a = c->attendees.at(user);
+        if (a.ticket != c->active_deadlines[i].subject || a.status != queue_status::active) continue;
+        a.active_until += pause;
+        cx.emit(active_extended{body.concert, user, a.ticket, a.active_until});
+    }
+    if (!c->active_deadlines.empty()) lower_deadline(cx.state, c->active_deadlines.front().at);
+    if (!c->claim_deadlines.empty()) lower_deadline(cx.state, c->claim_deadlines.front().at);
+    admit_waiting(cx, *c);  // slots freed by payments during the pause
+}
+
+void on(context& cx, const block_seats& body) {
+    concert_state* c = concert_of(cx.state, body.concert);
+    if (c == nullptr) return cx.refuse(refusal::concert_not_found);
+    date_state* d = date_of(*c, body.date);
+    if (d == nullptr) return cx.refuse(refusal::date_not_bookable);
+    std::vector<std::uint32_t> seats = body.seats;
+    std::sort(seats.begin(), seats.end());
+    if (seats.empty() || seats.size() > seats_per_block_max || std::adjacent_find(seats.begin(), seats.end()) != seats.end() ||
+        (!body.blocked && !body.reason.empty()) || body.reason.size() > title_length_max)
+        return cx.refuse(refusal::invalid_request);
+    // All or nothing: the refusal names the first seat at fault.
+    for (std::uint32_t seat : seats) {
+        if (seat < 1 || seat > d->seats) return cx.refuse(refusal::invalid_seat, seat);
+    }
+    for (std::uint32_t seat : seats) {
+        const std::uint32_t cell = d->seat_cells[seat - 1];
+        if (body.blocked && cell != no_reservation && cell != blocked_cell) return cx.refuse(refusal::seat_taken, seat);
+        if (!body.blocked && cell != blocked_cell) return cx.refuse(refusal::not_blocked, seat);
+    }
+    for (std::uint32_t seat : seats) {
+        std::uint32_t& cell = d->seat_cells[seat - 1];
+        if (body.blocked && cell == no_reservation) {
+            cell = blocked_cell;
+            --d->row_free[(seat - 1) / d->seats_per_row];
+            ++d->blocked;
+        } else if (!body.blocked) {
+            cell = no_reservation;
+            ++d->row_free[(seat - 1) / d->seats_per_row];
+            --d->blocked;
+        }
+    }
+    ++c->revision;
+    if (body.blocked) return cx.answer(seats_blocked{body.concert, c->revision, body.date, std::move(seats), body.reason});
+    cx.answer(seats_released{body.concert, c->revision, body.date, std::move(seats)});
+}
+
+void on(context& cx, const update_concert& body) {
+    concert_state* c = concert_of(cx.state, body.concert);
+    if (c == nullptr) return cx.refuse(refusal::concert_not_found);
+    const concert_settings& set = body.settings;
+    if (set.set == 0 || (set.set & ~concert_settings::all_fields) != 0) return cx.refuse(refusal::invalid_request);
+    create_concert changed = with_settings(c->config, set);
+    // claimSeconds 0 means the active TTL; a TTL lowered under a claim window set before is refused.
+    if (!valid_catalog(changed)) return cx.refuse(refusal::invalid_request);
+    if (body.conditional && body.revision != c->revision) return cx.refuse(refusal::precondition_failed, c->revision);
+    c->config = std::move(changed);
+    ++c->revision;
+    cx.answer(concert_updated{body.concert, c->revision, set});
+    // A larger capacity admits at once; a smaller one evicts nobody (admission waits).
+    admit_waiting(cx, *c);
+}
+
+void on(context& cx, const add_dates& body) {
+    partition_state& s = cx.state;
+    concert_state* c = concert_of(s, body.concert);
+    if (c == nullptr) return cx.refuse(refusal::concert_not_found);
+    if (body.schedules.empty() || (!body.seats_per_row.empty() && body.seats_per_row.size() != body.schedules.size()))
+        return cx.refuse(refusal::invalid_request);
+    for (const schedule& sch : body.schedules) {
+        if (date_of(*c, sch.date) != nullptr) return cx.refuse(refusal::date_exists, static_cast<std::uint64_t>(sch.date));
+    }
+    create_concert changed = with_dates(c->config, body.schedules, body.seats_per_row);
+    if (!valid_catalog(changed)) return cx.refuse(refusal::invalid_request);
+    c->config = std::move(changed);
+    // The new dates take their places in date order; the reservations' date indices follow.
+    std::vector<date_state> old = std::move(c->dates);
+    init_dates(*c);
+    std::vector<std::uint32_t> moved(old.size());
+    for (std::size_t i = 0; i < old.size(); ++i) {
+        date_state* d = date_of(*c, old[i].date);
+        moved[i] = static_cast<std::uint32_t>(d - c->dates.data());
+        *d = std::move(old[i]);
+    }
+    const std::uint32_t index = s.concert_index.at(body.concert);
+    for (reservation_record& r : s.reservations) {
+        if (r.concert_index == index) r.date_index = moved[r.date_index];
+    }
+    ++c->revision;
+    cx.answer(dates_added{body.concert, c->revision, body.schedules, body.seats_per_row});
+}
 
 // A fresh key (a repeat was answered by replayed()): recorded, so the request may go ahead.
 void on(context& cx, const claim_key&) {
@@ -801,6 +931,7 @@ reservation to_reservation(const partition_state& state, const reservation_recor
 seat_status seat_of(const date_state& d, std::uint32_t seat, const partition_state& state) {
     std::uint32_t cell = d.seat_cells.at(seat - 1);
     if (cell == no_reservation) return seat_status::available;
+    if (cell == blocked_cell) return seat_status::blocked;
     return state.reservations[cell - 1].status == reservation_status::confirmed ? seat_status::sold
                                                                                 : seat_status::held;
 }

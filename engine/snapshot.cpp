@@ -13,8 +13,8 @@ namespace {
 
 constexpr std::uint32_t snapshot_magic = 0x534e4345;  // "ECNS"
 // 2: idempotency keys per caller; 3: tickets and claims; 4: several seats a hold, the pre-queue;
-// 5: wallets without the user's name
-constexpr std::uint8_t snapshot_version = 5;
+// 5: wallets without the user's name; 6: the organizer's controls (revision, pause, blocked seats)
+constexpr std::uint8_t snapshot_version = 6;
 
 template <class Map>
 std::vector<typename Map::key_type> sorted_keys(const Map& m) {
@@ -78,6 +78,9 @@ void put_concert(byte_writer& w, const concert_state& c) {
     put_deadlines(w, c.hold_deadlines);
     put_deadlines(w, c.claim_deadlines);
     for (std::uint64_t u : c.claim_users) w.put_int(u);
+    w.put_int(c.revision);
+    w.put_int(static_cast<std::uint8_t>(c.paused ? 1 : 0));
+    w.put_int(c.paused_at);
 }
 
 bool get_concert(byte_reader& r, concert_state& c) {
@@ -132,6 +135,11 @@ bool get_concert(byte_reader& r, concert_state& c) {
     get_deadlines(r, c.claim_deadlines);
     if (c.claim_deadlines.size() > r.remaining() / 8) return false;
     for (std::size_t i = 0; i < c.claim_deadlines.size(); ++i) c.claim_users.push_back(r.get_int<std::uint64_t>());
+    c.revision = r.get_int<std::uint64_t>();
+    auto paused = r.get_int<std::uint8_t>();
+    if (paused > 1) return false;
+    c.paused = paused == 1;
+    c.paused_at = r.get_int<time_ms>();
     return !r.failed();
 }
 

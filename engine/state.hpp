@@ -26,7 +26,8 @@ namespace encore::engine {
 inline constexpr time_ms idempotency_retention_ms = 24LL * 3600 * 1000;
 inline constexpr std::size_t idempotency_keys_per_caller_max = 1000;
 
-inline constexpr std::uint32_t no_reservation = 0;  // a seat cell holding this is AVAILABLE
+inline constexpr std::uint32_t no_reservation = 0;        // a seat cell holding this is AVAILABLE
+inline constexpr std::uint32_t blocked_cell = 0xFFFFFFFFu;  // ... and this, BLOCKED by the organizer
 
 struct date_state {
     day_number date = 0;
@@ -35,7 +36,9 @@ struct date_state {
     std::uint32_t seats_per_row = seats_per_row_default;  // from the catalog: rows for best available
     std::uint32_t held = 0;                               // seats
     std::uint32_t sold = 0;
-    // One cell per seat: the reservation slot + 1 that holds or bought it, or no_reservation.
+    std::uint32_t blocked = 0;                            // derived from seat_cells, like row_free
+    // One cell per seat: the reservation slot + 1 that holds or bought it, no_reservation or
+    // blocked_cell.
     std::vector<std::uint32_t> seat_cells;
     // Per row, its AVAILABLE seats: derived from seat_cells (and so in no snapshot), kept by
     // take_seat/free_seat, so that best-available skips rows too full for a pick.
@@ -83,13 +86,19 @@ struct concert_state {
     bool on_sale = true;
     std::vector<user_id> pre_queue;
     std::uint32_t active = 0;
-    std::deque<deadline> active_deadlines;   // admission order = deadline order (one TTL per concert)
+    // Deadlines are kept in time order: each is inserted where it belongs (with one TTL that is
+    // at the back; the organizer may change a TTL, and then it need not be).
+    std::deque<deadline> active_deadlines;
     std::deque<std::uint64_t> active_users;  // parallel to active_deadlines: the user of each entry
-    std::deque<deadline> hold_deadlines;     // hold order = deadline order (one TTL per concert)
+    std::deque<deadline> hold_deadlines;
     // Admitted from the waiting room and not yet claimed: lapsed at these deadlines (admission
-    // order = deadline order), when queue.claimSeconds is shorter than the active TTL.
+    // order), when queue.claimSeconds is shorter than the active TTL.
     std::deque<deadline> claim_deadlines;
     std::deque<std::uint64_t> claim_users;   // parallel to claim_deadlines
+    // The organizer's controls: every change (pause, resume, block, update, dates) adds one.
+    std::uint64_t revision = 0;
+    bool paused = false;
+    time_ms paused_at = 0;  // while paused: when the pause began
 };
 
 struct reservation_record {

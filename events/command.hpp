@@ -166,8 +166,80 @@ struct credit_result {
     auto operator<=>(const credit_result&) const = default;
 };
 
+// ---- the organizer's controls (admin commands; each is one event with its time) ----
+
+// Pause (`paused`) or resume the concert's sale. While paused users still join the waiting room,
+// nobody is admitted, holds are refused SALES_PAUSED, and active users' turns stand still: on
+// resume their activeUntil moves later by the pause's length.
+struct pause_sales {
+    concert_id concert;
+    bool paused = true;
+    auto operator<=>(const pause_sales&) const = default;
+};
+
+// Take seats of a date off sale (`blocked`), or put blocked seats back on sale.
+struct block_seats {
+    concert_id concert;
+    day_number date = 0;
+    std::vector<std::uint32_t> seats;  // 1..seats_per_block_max distinct seats
+    bool blocked = true;
+    std::string reason;                // free text for the change log ("camera"); blocks only
+    auto operator<=>(const block_seats&) const = default;
+};
+
+// The settings PATCH may change after creation. `set` names the fields given (bits of
+// concert_settings::field); the others are left as they are.
+struct concert_settings {
+    enum field : std::uint32_t {
+        title_field = 1u << 0,
+        venue_field = 1u << 1,
+        hold_ttl_field = 1u << 2,
+        max_holds_field = 1u << 3,
+        max_tickets_field = 1u << 4,
+        refunds_until_field = 1u << 5,
+        active_capacity_field = 1u << 6,
+        active_ttl_field = 1u << 7,
+        claim_seconds_field = 1u << 8,
+    };
+    static constexpr std::uint32_t all_fields = (1u << 9) - 1;
+    std::uint32_t set = 0;
+    std::string title;
+    std::string venue;
+    std::uint32_t hold_ttl_seconds = 0;
+    std::uint32_t max_holds_per_user = 0;
+    std::uint32_t max_tickets_per_user = 0;
+    time_ms refunds_until = 0;  // 0: no refunds
+    std::uint32_t active_capacity = 0;
+    std::uint32_t active_ttl_seconds = 0;
+    std::uint32_t claim_seconds = 0;  // 0: the active TTL
+    auto operator<=>(const concert_settings&) const = default;
+};
+// The catalog with the settings applied: the one merge, shared by the engine and the read models.
+create_concert with_settings(create_concert catalog, const concert_settings& settings);
+
+struct update_concert {
+    concert_id concert;
+    // With If-Match: refused PRECONDITION_FAILED unless the concert is still at `revision`.
+    bool conditional = false;
+    std::uint64_t revision = 0;
+    concert_settings settings;
+    auto operator<=>(const update_concert&) const = default;
+};
+
+// New dates of a concert, in the creation shape (`seats_per_row` per schedule; empty: 25 each).
+struct add_dates {
+    concert_id concert;
+    std::vector<schedule> schedules;
+    std::vector<std::uint32_t> seats_per_row;
+    auto operator<=>(const add_dates&) const = default;
+};
+// The catalog with the dates added (no check): shared by the engine and the read models.
+create_concert with_dates(create_concert catalog, const std::vector<schedule>& schedules,
+                          const std::vector<std::uint32_t>& seats_per_row);
+
 using command_body = std::variant<create_concert, register_user, enqueue, tick, hold_seat, cancel_hold, pay,
-                                  charge, debit_request, debit_result, claim_key, refund, credit_request, credit_result>;
+                                  charge, debit_request, debit_result, claim_key, refund, credit_request, credit_result,
+                                  pause_sales, block_seats, update_concert, add_dates>;
 
 enum class command_type : std::uint8_t {
     create_concert = 0,
@@ -184,8 +256,12 @@ enum class command_type : std::uint8_t {
     refund = 11,
     credit_request = 12,
     credit_result = 13,
+    pause_sales = 14,
+    block_seats = 15,
+    update_concert = 16,
+    add_dates = 17,
 };
-inline constexpr std::uint8_t command_type_count = 14;
+inline constexpr std::uint8_t command_type_count = 18;
 
 struct command_meta {
     time_ms accepted_at = 0;        // when the API (or the partition owner) accepted it

@@ -10,4 +10,34 @@ std::vector<std::uint32_t> seats_of(const reservation& r) {
     return seats;
 }
 
+create_concert with_settings(create_concert c, const concert_settings& s) {
+    using f = concert_settings;
+    if (s.set & f::title_field) c.title = s.title;
+    if (s.set & f::venue_field) c.venue = s.venue;
+    if (s.set & f::hold_ttl_field) c.hold_ttl_seconds = s.hold_ttl_seconds;
+    if (s.set & f::max_holds_field) c.max_holds_per_user = s.max_holds_per_user;
+    if (s.set & f::max_tickets_field) c.options.max_tickets_per_user = s.max_tickets_per_user;
+    if (s.set & f::refunds_until_field) c.options.refunds_until = s.refunds_until;
+    if (s.set & f::active_capacity_field) c.queue.active_capacity = s.active_capacity;
+    if (s.set & f::active_ttl_field) c.queue.active_ttl_seconds = s.active_ttl_seconds;
+    if (s.set & f::claim_seconds_field) c.options.claim_seconds = s.claim_seconds;
+    return c;
+}
+
+create_concert with_dates(create_concert c, const std::vector<schedule>& schedules,
+                          const std::vector<std::uint32_t>& seats_per_row) {
+    std::vector<std::uint32_t>& rows = c.options.seats_per_row;
+    // The catalog lists seats per row for every date, or for none (25 each).
+    if (rows.empty() && !seats_per_row.empty()) rows.assign(c.schedules.size(), seats_per_row_default);
+    c.schedules.insert(c.schedules.end(), schedules.begin(), schedules.end());
+    if (!rows.empty()) {
+        if (seats_per_row.empty()) {
+            rows.insert(rows.end(), schedules.size(), seats_per_row_default);
+        } else {
+            rows.insert(rows.end(), seats_per_row.begin(), seats_per_row.end());
+        }
+    }
+    return c;
+}
+
 }  // namespace encore

@@ -232,11 +232,70 @@ struct refund_failed {
     auto operator<=>(const refund_failed&) const = default;
 };
 
+// ---- the organizer's controls: each answers its command; `revision` is the concert's revision
+// after it (a change that changes nothing, such as pausing a paused sale, keeps it). ----
+
+struct sales_paused {
+    concert_id concert;
+    std::uint64_t revision = 0;
+    time_ms since = 0;  // when the pause began (earlier than the event for a repeated pause)
+    auto operator<=>(const sales_paused&) const = default;
+};
+
+struct sales_resumed {
+    concert_id concert;
+    std::uint64_t revision = 0;
+    time_ms pause_ms = 0;  // how long the sale was paused: active turns move this much later
+    auto operator<=>(const sales_resumed&) const = default;
+};
+
+// On resume, an active user's turn ends later by the pause's length (one per active user).
+struct active_extended {
+    concert_id concert;
+    user_id user;
+    std::uint64_t ticket = 0;
+    time_ms active_until = 0;
+    auto operator<=>(const active_extended&) const = default;
+};
+
+struct seats_blocked {
+    concert_id concert;
+    std::uint64_t revision = 0;
+    day_number date = 0;
+    std::vector<std::uint32_t> seats;  // ascending; those already blocked included
+    std::string reason;
+    auto operator<=>(const seats_blocked&) const = default;
+};
+
+struct seats_released {
+    concert_id concert;
+    std::uint64_t revision = 0;
+    day_number date = 0;
+    std::vector<std::uint32_t> seats;  // ascending
+    auto operator<=>(const seats_released&) const = default;
+};
+
+struct concert_updated {
+    concert_id concert;
+    std::uint64_t revision = 0;
+    concert_settings settings;  // the fields set, as asked
+    auto operator<=>(const concert_updated&) const = default;
+};
+
+struct dates_added {
+    concert_id concert;
+    std::uint64_t revision = 0;
+    std::vector<schedule> schedules;
+    std::vector<std::uint32_t> seats_per_row;  // as asked: empty for 25 a row
+    auto operator<=>(const dates_added&) const = default;
+};
+
 using event_body = std::variant<concert_created, user_registered, queue_joined, queue_admitted, queue_left, seat_held,
                                 hold_expired, hold_cancelled, payment_started, wallet_debited, debit_refused,
                                 payment_confirmed, payment_failed, charged, refused, idempotent_replay, key_claimed,
                                 refund_started, wallet_credited, credit_refused, reservation_refunded, refund_failed,
-                                queue_placed>;
+                                queue_placed, sales_paused, sales_resumed, active_extended, seats_blocked,
+                                seats_released, concert_updated, dates_added>;
 
 enum class event_type : std::uint8_t {
     concert_created = 0,
@@ -262,8 +321,15 @@ enum class event_type : std::uint8_t {
     reservation_refunded = 20,
     refund_failed = 21,
     queue_placed = 22,
+    sales_paused = 23,
+    sales_resumed = 24,
+    active_extended = 25,
+    seats_blocked = 26,
+    seats_released = 27,
+    concert_updated = 28,
+    dates_added = 29,
 };
-inline constexpr std::uint8_t event_type_count = 23;
+inline constexpr std::uint8_t event_type_count = 30;
 
 struct event {
     std::uint64_t sequence = 0;         // dense per partition: 0, 1, 2…

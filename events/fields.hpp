@@ -44,6 +44,19 @@ template <class F> void each(credit_request& s, F&& f) {
 template <class F> void each(credit_result& s, F&& f) {
     ENCORE_FIELD(payment); ENCORE_FIELD(reservation); ENCORE_FIELD(credited); ENCORE_FIELD(balance); ENCORE_FIELD(request_offset);
 }
+template <class F> void each(pause_sales& s, F&& f) { ENCORE_FIELD(concert); ENCORE_FIELD(paused); }
+template <class F> void each(block_seats& s, F&& f) {
+    ENCORE_FIELD(concert); ENCORE_FIELD(date); ENCORE_FIELD(seats); ENCORE_FIELD(blocked); ENCORE_FIELD(reason);
+}
+template <class F> void each(concert_settings& s, F&& f) {
+    ENCORE_FIELD(set); ENCORE_FIELD(title); ENCORE_FIELD(venue); ENCORE_FIELD(hold_ttl_seconds);
+    ENCORE_FIELD(max_holds_per_user); ENCORE_FIELD(max_tickets_per_user); ENCORE_FIELD(refunds_until);
+    ENCORE_FIELD(active_capacity); ENCORE_FIELD(active_ttl_seconds); ENCORE_FIELD(claim_seconds);
+}
+template <class F> void each(update_concert& s, F&& f) {
+    ENCORE_FIELD(concert); ENCORE_FIELD(conditional); ENCORE_FIELD(revision); ENCORE_FIELD(settings);
+}
+template <class F> void each(add_dates& s, F&& f) { ENCORE_FIELD(concert); ENCORE_FIELD(schedules); ENCORE_FIELD(seats_per_row); }
 template <class F> void each(command_meta& s, F&& f) {
     ENCORE_FIELD(accepted_at); ENCORE_FIELD(user); ENCORE_FIELD(idempotency_key); ENCORE_FIELD(origin);
 }
@@ -108,6 +121,22 @@ template <class F> void each(reservation_refunded& s, F&& f) {
 }
 template <class F> void each(refund_failed& s, F&& f) {
     ENCORE_FIELD(payment); ENCORE_FIELD(reservation); ENCORE_FIELD(user); ENCORE_FIELD(reason); ENCORE_FIELD(balance);
+}
+
+template <class F> void each(sales_paused& s, F&& f) { ENCORE_FIELD(concert); ENCORE_FIELD(revision); ENCORE_FIELD(since); }
+template <class F> void each(sales_resumed& s, F&& f) { ENCORE_FIELD(concert); ENCORE_FIELD(revision); ENCORE_FIELD(pause_ms); }
+template <class F> void each(active_extended& s, F&& f) {
+    ENCORE_FIELD(concert); ENCORE_FIELD(user); ENCORE_FIELD(ticket); ENCORE_FIELD(active_until);
+}
+template <class F> void each(seats_blocked& s, F&& f) {
+    ENCORE_FIELD(concert); ENCORE_FIELD(revision); ENCORE_FIELD(date); ENCORE_FIELD(seats); ENCORE_FIELD(reason);
+}
+template <class F> void each(seats_released& s, F&& f) {
+    ENCORE_FIELD(concert); ENCORE_FIELD(revision); ENCORE_FIELD(date); ENCORE_FIELD(seats);
+}
+template <class F> void each(concert_updated& s, F&& f) { ENCORE_FIELD(concert); ENCORE_FIELD(revision); ENCORE_FIELD(settings); }
+template <class F> void each(dates_added& s, F&& f) {
+    ENCORE_FIELD(concert); ENCORE_FIELD(revision); ENCORE_FIELD(schedules); ENCORE_FIELD(seats_per_row);
 }
 
 #undef ENCORE_SEATS

@@ -21,6 +21,10 @@ inline std::uint32_t route_of(const command& c, std::uint32_t partitions) {
         case command_type::create_concert: return partition_of(std::get<create_concert>(c.body).concert, partitions);
         case command_type::enqueue: return partition_of(std::get<enqueue>(c.body).concert, partitions);
         case command_type::hold_seat: return partition_of(std::get<hold_seat>(c.body).concert, partitions);
+        case command_type::pause_sales: return partition_of(std::get<pause_sales>(c.body).concert, partitions);
+        case command_type::block_seats: return partition_of(std::get<block_seats>(c.body).concert, partitions);
+        case command_type::update_concert: return partition_of(std::get<update_concert>(c.body).concert, partitions);
+        case command_type::add_dates: return partition_of(std::get<add_dates>(c.body).concert, partitions);
         case command_type::cancel_hold: return partition_of(std::get<cancel_hold>(c.body).reservation);
         case command_type::pay: return partition_of(std::get<pay>(c.body).reservation);
         case command_type::refund: return partition_of(std::get<refund>(c.body).reservation);

@@ -37,6 +37,10 @@ std::string_view refusal_code(refusal r) {
         case refusal::already_refunded: return "ALREADY_REFUNDED";
         case refusal::refund_not_allowed: return "REFUND_NOT_ALLOWED";
         case refusal::no_adjacent_seats: return "NO_ADJACENT_SEATS";
+        case refusal::sales_paused: return "SALES_PAUSED";
+        case refusal::not_blocked: return "NOT_BLOCKED";
+        case refusal::date_exists: return "DATE_EXISTS";
+        case refusal::precondition_failed: return "PRECONDITION_FAILED";
     }
     return "UNKNOWN";
 }
@@ -46,6 +50,7 @@ std::string_view to_string(seat_status s) {
         case seat_status::available: return "AVAILABLE";
         case seat_status::held: return "HELD";
         case seat_status::sold: return "SOLD";
+        case seat_status::blocked: return "BLOCKED";
     }
     return "UNKNOWN";
 }
@@ -87,6 +92,10 @@ std::string_view to_string(command_type t) {
         case command_type::refund: return "Refund";
         case command_type::credit_request: return "CreditRequest";
         case command_type::credit_result: return "CreditResult";
+        case command_type::pause_sales: return "PauseSales";
+        case command_type::block_seats: return "BlockSeats";
+        case command_type::update_concert: return "UpdateConcert";
+        case command_type::add_dates: return "AddDates";
     }
     return "Unknown";
 }
@@ -116,6 +125,13 @@ std::string_view to_string(event_type t) {
         case event_type::reservation_refunded: return "ReservationRefunded";
         case event_type::refund_failed: return "RefundFailed";
         case event_type::queue_placed: return "QueuePlaced";
+        case event_type::sales_paused: return "SalesPaused";
+        case event_type::sales_resumed: return "SalesResumed";
+        case event_type::active_extended: return "ActiveExtended";
+        case event_type::seats_blocked: return "SeatsBlocked";
+        case event_type::seats_released: return "SeatsReleased";
+        case event_type::concert_updated: return "ConcertUpdated";
+        case event_type::dates_added: return "DatesAdded";
     }
     return "Unknown";
 }

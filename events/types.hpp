@@ -88,6 +88,8 @@ inline constexpr std::uint32_t seats_per_row_max = 1'000;
 // Seats of one reservation: a hold of more would always exceed maxTicketsPerUser.
 inline constexpr std::uint32_t seats_per_hold_max = max_tickets_per_user_max;
 inline constexpr won price_max = 1'000'000'000;
+// Seats one block or unblock request names (API.md).
+inline constexpr std::uint32_t seats_per_block_max = 10'000;
 
 // Domain refusals: stable codes, recorded in events, mapped to HTTP in one switch in api/.
 enum class refusal : std::uint8_t {
@@ -115,8 +117,12 @@ enum class refusal : std::uint8_t {
     already_refunded = 21,
     refund_not_allowed = 22,      // the concert takes no refunds, or refundsUntil has passed
     no_adjacent_seats = 23,       // best available: no row has `count` adjacent available seats
+    sales_paused = 24,            // the organizer paused the concert's sale: no holds, no admissions
+    not_blocked = 25,             // unblocking a seat the organizer had not blocked
+    date_exists = 26,             // adding a date the concert has
+    precondition_failed = 27,     // a conditional change (If-Match) of a concert changed since
 };
-inline constexpr std::uint8_t refusal_max = 23;
+inline constexpr std::uint8_t refusal_max = 27;
 
 // Characters (code points) of UTF-8 text, counted by their lead bytes: names are limited in
 // characters, as people count them, not in bytes.
@@ -125,7 +131,8 @@ std::size_t utf8_characters(std::string_view text);
 // "SEAT_TAKEN" etc.: the API.md spelling.
 std::string_view refusal_code(refusal r);
 
-enum class seat_status : std::uint8_t { available = 0, held = 1, sold = 2 };
+// BLOCKED: taken off sale by the organizer (a camera position, the stage), in no reservation.
+enum class seat_status : std::uint8_t { available = 0, held = 1, sold = 2, blocked = 3 };
 enum class reservation_status : std::uint8_t { held = 0, confirmed = 1, expired = 2, cancelled = 3, refunded = 4 };
 enum class queue_status : std::uint8_t { waiting = 0, active = 1, expired = 2, completed = 3 };
 

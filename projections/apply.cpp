@@ -63,6 +63,14 @@ public:
     result<unit> operator()(const reservation_refunded& body);
     result<unit> operator()(const refund_failed&) { return unit{}; }
     result<unit> operator()(const queue_placed& body);
+    // The organizer's controls.
+    result<unit> operator()(const sales_paused& body);
+    result<unit> operator()(const sales_resumed& body);
+    result<unit> operator()(const active_extended& body);
+    result<unit> operator()(const seats_blocked& body);
+    result<unit> operator()(const seats_released& body);
+    result<unit> operator()(const concert_updated& body);
+    result<unit> operator()(const dates_added& body);
 
 private:
     // The record under `key`, which must exist (`what` names it in the error).
@@ -89,6 +97,16 @@ private:
     template <class Count>
     result<unit> add_to_timeline(concert_id c, Count count);
     void add_seat_history(const reservation& r, std::uint32_t seat, seat_history_entry::kind kind);
+    // A change of the organizer's: the concert moves to `revision` (`update` changes its state
+    // record) and the event goes into its change log. False for a repeat that changed nothing
+    // (the revision it already has).
+    template <class Update>
+    result<bool> change(concert_id c, std::uint64_t revision, Update update);
+    // The concert's catalog, changed by `update` (settings or new dates) and stored again.
+    template <class Update>
+    result<unit> change_catalog(concert_id c, Update update);
+    // Blocks (`block`) or releases seats of a date.
+    result<unit> set_blocked(concert_id c, day_number d, const std::vector<std::uint32_t>& seats, bool block);
 
     model_writes& batch_;
     const event& event_;
@@ -251,7 +269,7 @@ result<std::uint32_t> stager::move_seats(const reservation& r, const date_record
         seat_status now = seat_status::available;
         if (raw) {
             const std::string& v = *raw;
-            if (v.size() != 1 || (v[0] != 1 && v[0] != 2)) return error{errc::corrupt, "read models: undecodable seat"};
+            if (v.size() != 1 || v[0] < 1 || v[0] > 3) return error{errc::corrupt, "read models: undecodable seat"};
             now = static_cast<seat_status>(v[0]);
         }
         if (now != from) return contradiction(event_, contradiction_text);
@@ -385,6 +403,130 @@ result<unit> stager::operator()(const reservation_refunded& body) {
         t.refunds += 1;
         t.revenue -= price;
     });
+}
+
+// ---- the organizer's controls ------------------------------------------------------------------
+
+template <class Update>
+result<bool> stager::change(concert_id c, std::uint64_t revision, Update update) {
+    if (!batch_.get(keys::concert_key(c))) return contradiction(event_, "a change of an unknown concert");
+    concert_state_record state;
+    if (auto raw = batch_.get(keys::concert_state_key(c))) {
+        auto decoded = decode_concert_state(*raw);
+        if (!decoded) return error{errc::corrupt, "read models: undecodable concert state"};
+        state = *decoded;
+    }
+    if (revision == state.revision) return false;
+    if (revision != state.revision + 1) return contradiction(event_, "a change that skips a revision");
+    state.revision = revision;
+    update(state);
+    batch_.put(keys::concert_state_key(c), encode_record(state));
+    batch_.put(keys::change_key(c, event_.sequence), encode(event_));
+    return true;
+}
+
+template <class Update>
+result<unit> stager::change_catalog(concert_id c, Update update) {
+    auto raw = batch_.get(keys::concert_key(c));
+    if (!raw) return contradiction(event_, "a change of an unknown concert");
+    auto created = decode_event(*raw);
+    if (!created || created->type() != event_type::concert_created)
+        return error{errc::corrupt, "read models: undecodable concert"};
+    create_concert& config = std::get<concert_created>(created->body).concert;
+    config = update(std::move(config));
+    if (!concert_mirror::fits(config)) return contradiction(event_, "a date without seats, with too many, or twice");
+    batch_.put(keys::concert_key(c), encode(*created));  // the creation's time and sequence stay: they order the catalog
+    return unit{};
+}
+
+result<unit> stager::operator()(const sales_paused& body) {
+    auto changed = change(body.concert, body.revision, [&](concert_state_record& s) {
+        s.paused = true;
+        s.paused_at = body.since;
+    });
+    if (!changed) return changed.err();
+    return unit{};
+}
+
+result<unit> stager::operator()(const sales_resumed& body) {
+    auto changed = change(body.concert, body.revision, [](concert_state_record& s) {
+        s.paused = false;
+        s.paused_at = 0;
+    });
+    if (!changed) return changed.err();
+    return unit{};
+}
+
+result<unit> stager::operator()(const active_extended& body) {
+    auto entry = require<queue_entry_record>(keys::queue_entry_key(body.concert, body.user), decode_queue_entry,
+                                             "queue entry");
+    if (!entry) return entry.err();
+    if (entry->ticket != body.ticket || entry->status != queue_status::active || body.active_until < entry->active_until)
+        return contradiction(event_, "extends a turn that is not active");
+    entry->active_until = body.active_until;
+    batch_.put(keys::queue_entry_key(body.concert, body.user), encode_record(*entry));
+    return unit{};
+}
+
+result<unit> stager::set_blocked(concert_id c, day_number day, const std::vector<std::uint32_t>& seats, bool block) {
+    auto date = require<date_record>(keys::date_key(c, day), decode_date_record, "date (unknown concert)");
+    if (!date) return date.err();
+    for (std::uint32_t seat : seats) {
+        if (seat < 1 || seat > date->seats) return contradiction(event_, "seat number outside the date");
+        std::string key = keys::seat_key(c, day, seat);
+        std::optional<std::string> raw = batch_.get(key);
+        const bool blocked = raw && raw->size() == 1 && (*raw)[0] == static_cast<char>(seat_status::blocked);
+        if (block && raw && !blocked) return contradiction(event_, "blocks a seat that is held or sold");
+        if (!block && !blocked) return contradiction(event_, "releases a seat that is not blocked");
+        if (block && blocked) continue;  // blocked before: stays so
+        if (block) {
+            batch_.put(std::move(key), std::string(1, static_cast<char>(seat_status::blocked)));
+            date->blocked += 1;
+        } else {
+            batch_.erase(std::move(key));
+            date->blocked -= 1;
+        }
+    }
+    batch_.put(keys::date_key(c, day), encode_record(*date));
+    return unit{};
+}
+
+result<unit> stager::operator()(const seats_blocked& body) {
+    if (auto r = set_blocked(body.concert, body.date, body.seats, true); !r) return r;
+    auto changed = change(body.concert, body.revision, [](concert_state_record&) {});
+    if (!changed) return changed.err();
+    return unit{};
+}
+
+result<unit> stager::operator()(const seats_released& body) {
+    if (auto r = set_blocked(body.concert, body.date, body.seats, false); !r) return r;
+    auto changed = change(body.concert, body.revision, [](concert_state_record&) {});
+    if (!changed) return changed.err();
+    return unit{};
+}
+
+result<unit> stager::operator()(const concert_updated& body) {
+    if (auto r = change_catalog(body.concert, [&](create_concert c) { return with_settings(std::move(c), body.settings); }); !r)
+        return r;
+    auto changed = change(body.concert, body.revision, [](concert_state_record&) {});
+    if (!changed) return changed.err();
+    return unit{};
+}
+
+result<unit> stager::operator()(const dates_added& body) {
+    for (const schedule& s : body.schedules) {
+        if (batch_.get(keys::date_key(body.concert, s.date))) return contradiction(event_, "adds a date the concert has");
+        date_record d;
+        d.seats = s.seats;
+        batch_.put(keys::date_key(body.concert, s.date), encode_record(d));
+    }
+    auto r = change_catalog(body.concert, [&](create_concert c) {
+        return with_dates(std::move(c), body.schedules, body.seats_per_row);
+    });
+    if (!r) return r;
+    auto changed = change(body.concert, body.revision, [](concert_state_record&) {});
+    if (!changed) return changed.err();
+    return unit{};
 }
 
 }  // namespace

@@ -29,6 +29,8 @@ inline constexpr char wait_bucket = 'w';      // w <concert> <bucket u16>       
 inline constexpr char outcome = 'o';          // o <partition u32> <offset u64>  -> answering event (codec)
 inline constexpr char timeline = 't';         // t <concert> <start_ms i64>      -> timeline record (one fine bucket)
 inline constexpr char seat_history = 'H';     // H <concert> <date> <seat u32> <sequence u64> -> seat history record
+inline constexpr char concert_state = 'k';    // k <concert>                     -> concert state record (revision, pause)
+inline constexpr char change = 'g';           // g <concert> <sequence u64>      -> the organizer's change event (codec)
 
 inline constexpr std::string_view meta_layout = "layout";
 inline constexpr std::string_view meta_partitions = "partitions";
@@ -86,6 +88,7 @@ inline constexpr std::size_t queue_counters_key_size = 1 + 8;
 inline constexpr std::size_t timeline_key_size = 1 + 8 + 8;
 inline constexpr std::size_t seat_history_key_size = 1 + 8 + 4 + 4 + 8;
 inline constexpr std::size_t outcome_key_size = 1 + 4 + 8;
+inline constexpr std::size_t change_key_size = 1 + 8 + 8;
 
 inline std::string meta_key(std::string_view name) { return key_builder(meta).text(name); }
 inline std::string applied_key(std::uint32_t partition) { return key_builder(applied).u32(partition); }
@@ -121,6 +124,10 @@ inline std::string seat_history_key(concert_id c, day_number d, std::uint32_t se
 inline std::string seat_history_prefix(concert_id c, day_number d, std::uint32_t seat_number) {
     return key_builder(seat_history).u64(c.value).i32(d).u32(seat_number);
 }
+inline std::string concert_state_key(concert_id c) { return key_builder(concert_state).u64(c.value); }
+// A concert's changes are ordered by the sequence of its partition, which wrote every one.
+inline std::string change_key(concert_id c, std::uint64_t sequence) { return key_builder(change).u64(c.value).u64(sequence); }
+inline std::string change_prefix(concert_id c) { return key_builder(change).u64(c.value); }
 inline std::string outcome_key(log_position request) {
     return key_builder(outcome).u32(request.partition).u64(request.offset);
 }

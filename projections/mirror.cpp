@@ -21,14 +21,22 @@ void date_mirror::set_status(std::uint32_t seat, seat_status s) {
     advance_version();
 }
 
+namespace {
+constexpr unsigned count_bits = 21;
+constexpr std::uint64_t count_mask = (std::uint64_t{1} << count_bits) - 1;
+static_assert(seats_per_date_max <= count_mask);
+}  // namespace
+
 date_mirror::counts date_mirror::load_counts() const {
     std::uint64_t packed = counts_.load(std::memory_order_acquire);
-    return {static_cast<std::uint32_t>(packed), static_cast<std::uint32_t>(packed >> 32)};
+    return {static_cast<std::uint32_t>(packed & count_mask), static_cast<std::uint32_t>((packed >> count_bits) & count_mask),
+            static_cast<std::uint32_t>((packed >> (2 * count_bits)) & count_mask)};
 }
 
 void date_mirror::store_counts(counts c) {
-    assert(std::uint64_t{c.held} + c.sold <= seats_);
-    counts_.store(std::uint64_t{c.held} | (std::uint64_t{c.sold} << 32), std::memory_order_release);
+    assert(std::uint64_t{c.held} + c.sold + c.blocked <= seats_);
+    counts_.store(std::uint64_t{c.held} | (std::uint64_t{c.sold} << count_bits) | (std::uint64_t{c.blocked} << (2 * count_bits)),
+                  std::memory_order_release);
 }
 
 void admission_rate::record(time_ms at) {
@@ -70,13 +78,28 @@ std::optional<std::uint64_t> admission_rate::estimate_seconds(std::uint64_t posi
     return static_cast<std::uint64_t>(seconds) + (seconds > static_cast<std::uint64_t>(seconds) ? 1 : 0);
 }
 
-concert_mirror::concert_mirror(const create_concert& c, time_ms created) : config(c), created_at(created) {
+concert_mirror::concert_mirror(const create_concert& c, time_ms created, concert_controls ctl,
+                               const concert_mirror* previous)
+    : config(c), created_at(created), controls(ctl) {
     assert(fits(c));
     auto schedules = c.schedules;
     std::sort(schedules.begin(), schedules.end(),
               [](const schedule& a, const schedule& b) { return a.date < b.date; });
     dates.reserve(schedules.size());
-    for (const schedule& s : schedules) dates.push_back(std::make_unique<date_mirror>(s.date, s.seats, s.price));
+    for (const schedule& s : schedules) {
+        std::shared_ptr<date_mirror> kept;
+        if (previous != nullptr) {
+            auto it = std::find_if(previous->dates.begin(), previous->dates.end(),
+                                   [&](const auto& d) { return d->date() == s.date; });
+            if (it != previous->dates.end()) kept = *it;
+        }
+        dates.push_back(kept ? std::move(kept) : std::make_shared<date_mirror>(s.date, s.seats, s.price));
+    }
+    if (previous != nullptr) {
+        waiting.store(previous->waiting.load(std::memory_order_relaxed), std::memory_order_relaxed);
+        active.store(previous->active.load(std::memory_order_relaxed), std::memory_order_relaxed);
+        admissions = previous->admissions;
+    }
 }
 
 bool concert_mirror::fits(const create_concert& config) {
@@ -91,7 +114,7 @@ bool concert_mirror::fits(const create_concert& config) {
 
 date_mirror* concert_mirror::find_date(day_number d) const {
     auto it = std::lower_bound(dates.begin(), dates.end(), d,
-                               [](const std::unique_ptr<date_mirror>& m, day_number v) { return m->date() < v; });
+                               [](const std::shared_ptr<date_mirror>& m, day_number v) { return m->date() < v; });
     return it != dates.end() && (*it)->date() == d ? it->get() : nullptr;
 }
 

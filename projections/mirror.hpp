@@ -1,7 +1,7 @@
 #pragma once
 // Internal to projections/: the in-memory mirror of the seat maps, so that reading a 50,000-seat map
-// under load touches no RocksDB and no lock. One byte per seat, plus the held/sold counters packed in
-// one word so that a reader never sees a seat counted twice while it moves from HELD to SOLD.
+// under load touches no RocksDB and no lock. One byte per seat, plus the held/sold/blocked counters
+// packed in one word so that a reader never sees a seat counted twice while it moves from HELD to SOLD.
 //
 // Written only by the projector thread of the partition that owns the concert, after that
 // partition's write batch is in RocksDB; read by any thread. The mirror is rebuilt from RocksDB on
@@ -36,6 +36,8 @@ public:
     struct counts {
         std::uint32_t held = 0;
         std::uint32_t sold = 0;
+        std::uint32_t blocked = 0;
+        std::uint32_t taken() const { return held + sold + blocked; }
     };
     counts load_counts() const;
     void store_counts(counts c);
@@ -50,7 +52,8 @@ private:
     std::uint32_t seats_;
     won price_;
     std::unique_ptr<std::atomic<std::uint8_t>[]> statuses_;
-    std::atomic<std::uint64_t> counts_{0};  // held in the low half, sold in the high half
+    // held, sold and blocked, 21 bits each (seats_per_date_max < 2^21), held lowest.
+    std::atomic<std::uint64_t> counts_{0};
     std::atomic<std::uint64_t> version_{0};
 };
 
@@ -80,16 +83,29 @@ private:
     time_ms first_ = 0;          // the first admission seen since the models were opened
 };
 
+// What the organizer's controls changed besides the catalog.
+struct concert_controls {
+    std::uint64_t revision = 0;
+    bool paused = false;
+    time_ms paused_at = 0;
+};
+
+// A concert as readers see it. The catalog and the controls are immutable once published: a
+// change publishes a new mirror that shares the dates (their seats and counters) and the
+// admission rate with the one it replaces, so readers holding either see the same seats.
 struct concert_mirror {
-    create_concert config;        // immutable once published
+    create_concert config;
     time_ms created_at = 0;
-    std::vector<std::unique_ptr<date_mirror>> dates;  // ascending by date; the set never changes
+    concert_controls controls;
+    std::vector<std::shared_ptr<date_mirror>> dates;  // ascending by date
     std::atomic<std::uint64_t> waiting{0};
     std::atomic<std::uint64_t> active{0};
-    admission_rate admissions;
+    std::shared_ptr<admission_rate> admissions = std::make_shared<admission_rate>();
 
-    // `config` must satisfy `fits`.
-    concert_mirror(const create_concert& config, time_ms created_at);
+    // `config` must satisfy `fits`. With `previous` (the mirror this one replaces), its dates,
+    // queue counters and admission rate carry over; dates new to `config` start AVAILABLE.
+    concert_mirror(const create_concert& config, time_ms created_at, concert_controls controls = {},
+                   const concert_mirror* previous = nullptr);
     // True when every date has 1..seats_per_date_max seats and no date repeats: what the mirror
     // can hold (the engine validates catalogs; a store or log that breaks this is corrupt).
     static bool fits(const create_concert& config);

@@ -22,7 +22,8 @@ date_view date_view_of(const date_mirror& d) {
     v.total_seats = d.seats();
     v.held_seats = counts.held;
     v.sold_seats = counts.sold;
-    v.available_seats = d.seats() - counts.held - counts.sold;
+    v.available_seats = d.seats() - counts.taken();
+    v.blocked_seats = counts.blocked;
     v.price = d.price();
     return v;
 }
@@ -34,6 +35,8 @@ std::uint64_t ceil_div(std::uint64_t a, std::uint64_t b) { return a / b + (a % b
 concert_view rocks_read_models::view_of(const concert_mirror& m) const {
     concert_view v;
     v.config = m.config;
+    v.revision = m.controls.revision;
+    v.paused = m.controls.paused;
     v.dates.reserve(m.dates.size());
     for (const auto& d : m.dates) v.dates.push_back(date_view_of(*d));
     return v;
@@ -72,7 +75,7 @@ std::optional<std::vector<seat_view>> rocks_read_models::seats(concert_id c, day
     if (date == nullptr) return std::nullopt;
     std::vector<seat_view> out;
     date_mirror::counts counts = date->load_counts();
-    out.reserve(only_available ? date->seats() - counts.held - counts.sold : date->seats());
+    out.reserve(only_available ? date->seats() - counts.taken() : date->seats());
     for (std::uint32_t seat = 1; seat <= date->seats(); ++seat) {
         seat_status s = date->status(seat);
         if (!only_available || s == seat_status::available) out.push_back({seat, s});
@@ -215,6 +218,7 @@ std::optional<queue_view> rocks_read_models::queue(concert_id c, user_id u, time
     v.ticket = entry->ticket;
     v.status = entry->status;
     v.onsale_at = m->config.options.sale.onsale_at;
+    v.paused = m->controls.paused;
     if (entry->status == queue_status::waiting && entry->place == 0) {
         // In the pre-queue: no place until onsaleAt; the wait is at least until then.
         v.pre_queue = true;
@@ -225,7 +229,7 @@ std::optional<queue_view> rocks_read_models::queue(concert_id c, user_id u, time
         v.position = entry->place - counters->admitted_through;
         const queue_settings& q = m->config.queue;
         const std::uint64_t worst = ceil_div(v.position, q.active_capacity) * q.active_ttl_seconds;
-        v.estimated_wait_seconds = m->admissions.estimate_seconds(v.position, now).value_or(worst);
+        v.estimated_wait_seconds = m->admissions->estimate_seconds(v.position, now).value_or(worst);
         v.estimated_wait_seconds = std::min(v.estimated_wait_seconds, worst);
     } else if (entry->status == queue_status::active) {
         v.active_until = entry->active_until;
@@ -259,7 +263,8 @@ std::optional<concert_analytics> rocks_read_models::analytics(concert_id c) cons
             a.date = keys::key_reader(k).i32(9);
             a.sold = d->sold;
             a.held = d->held;
-            a.available = d->seats - d->held - d->sold;
+            a.available = d->seats - d->held - d->sold - d->blocked;
+            a.blocked = d->blocked;
             a.revenue = d->revenue;
             a.holds_placed = d->holds_placed;
             a.holds_expired = d->holds_expired;
@@ -444,6 +449,19 @@ result<std::optional<page<seat_history_entry>>> rocks_read_models::seat_history_
     if (date == nullptr || seat < 1 || seat > date->seats()) return answer{};
     auto read = scan_page<seat_history_entry>(keys::seat_history_prefix(c, d, seat), after, limit,
                                               [](std::string_view v) { return decode_seat_history_entry(v); });
+    if (!read) return read.err();
+    return answer{std::move(read).value()};
+}
+
+result<std::optional<page<concert_change>>> rocks_read_models::changes_page(concert_id c, std::string_view after,
+                                                                            std::size_t limit) const {
+    using answer = std::optional<page<concert_change>>;
+    if (!find_concert(c)) return answer{};
+    auto read = scan_page<concert_change>(keys::change_prefix(c), after, limit, [](std::string_view v) -> std::optional<event> {
+        auto e = decode_event(v);
+        if (!e) return std::nullopt;
+        return std::move(e).value();
+    });
     if (!read) return read.err();
     return answer{std::move(read).value()};
 }

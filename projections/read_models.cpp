@@ -4,6 +4,7 @@
 #include <cassert>
 #include <filesystem>
 #include <mutex>
+#include <set>
 #include <system_error>
 
 #include <rocksdb/filter_policy.h>
@@ -199,20 +200,36 @@ result<unit> rocks_read_models::load_admission_rates() {
             return true;
         });
         if (corrupt) return error{errc::corrupt, "read models: an undecodable timeline bucket"};
-        concert->admissions.seed(buckets, timeline_bucket_ms);
+        concert->admissions->seed(buckets, timeline_bucket_ms);
     }
     return unit{};
 }
 
-result<unit> rocks_read_models::publish_concert(const std::string& key, const std::string& value) {
-    auto created = decode_event(value);
-    if (!created || created->type() != event_type::concert_created || key.size() != keys::concert_key_size)
+// The concert's catalog and controls, as the image holds them, published as a new mirror (one
+// that replaces the concert's mirror when `replace`, else a concert new to the mirror).
+result<unit> rocks_read_models::publish_concert(concert_id c, bool replace) {
+    auto value = read(keys::concert_key(c));
+    auto created = value ? decode_event(*value) : result<event>(error{errc::corrupt, "missing"});
+    if (!created || created->type() != event_type::concert_created)
         return error{errc::corrupt, "read models: undecodable concert"};
     const create_concert& config = std::get<concert_created>(created->body).concert;
-    if (!concert_mirror::fits(config)) return error{errc::corrupt, "read models: a concert the mirror cannot hold"};
-    auto mirror = std::make_shared<concert_mirror>(config, created->at);
+    if (config.concert != c || !concert_mirror::fits(config))
+        return error{errc::corrupt, "read models: a concert the mirror cannot hold"};
+    concert_controls controls;
+    if (auto raw = read(keys::concert_state_key(c))) {
+        auto state = decode_concert_state(*raw);
+        if (!state) return error{errc::corrupt, "read models: undecodable concert state"};
+        controls = {state->revision, state->paused, state->paused_at};
+    }
+    std::shared_ptr<concert_mirror> previous = replace ? find_concert(c) : nullptr;
+    if (replace && !previous) return error{errc::corrupt, "read models: a change of an unknown concert"};
+    auto mirror = std::make_shared<concert_mirror>(config, created->at, controls, previous.get());
     std::unique_lock lock(concerts_mutex_);
-    auto [it, inserted] = concerts_.emplace(config.concert, std::move(mirror));
+    if (replace) {
+        concerts_[c] = std::move(mirror);
+        return unit{};
+    }
+    auto [it, inserted] = concerts_.emplace(c, std::move(mirror));
     if (!inserted) return error{errc::corrupt, "read models: a concert published twice"};
     return unit{};
 }
@@ -221,8 +238,12 @@ result<unit> rocks_read_models::publish_concert(const std::string& key, const st
 result<unit> rocks_read_models::load_concerts() {
     result<unit> failed = unit{};
     for (std::uint32_t p = 0; p < image_.partitions() && failed; ++p) {
-        image_.at(p).scan(keys::tag_prefix(keys::concert), [&](std::string_view k, std::string_view v) {
-            failed = publish_concert(std::string(k), std::string(v));
+        image_.at(p).scan(keys::tag_prefix(keys::concert), [&](std::string_view k, std::string_view) {
+            if (k.size() != keys::concert_key_size) {
+                failed = error{errc::corrupt, "read models: undecodable concert"};
+            } else {
+                failed = publish_concert(concert_id{keys::key_reader(k).u64(1)}, false);
+            }
             return failed.ok();
         });
     }
@@ -236,7 +257,7 @@ result<unit> rocks_read_models::load_seats() {
         image_.at(p).points.for_each([&](std::string_view k, std::string_view v) {
             if (failed || k[0] != keys::seat) return;
             keys::key_reader key(k);
-            if (k.size() != keys::seat_key_size || v.size() != 1 || (v[0] != 1 && v[0] != 2)) {
+            if (k.size() != keys::seat_key_size || v.size() != 1 || v[0] < 1 || v[0] > 3) {
                 failed = error{errc::corrupt, "read models: undecodable seat"};
                 return;
             }
@@ -268,8 +289,9 @@ result<unit> rocks_read_models::load_counters() {
                 seat_status s = date->status(seat);
                 counted.held += s == seat_status::held ? 1 : 0;
                 counted.sold += s == seat_status::sold ? 1 : 0;
+                counted.blocked += s == seat_status::blocked ? 1 : 0;
             }
-            if (counted.held != record->held || counted.sold != record->sold)
+            if (counted.held != record->held || counted.sold != record->sold || counted.blocked != record->blocked)
                 return error{errc::corrupt, "read models: seat counters disagree with the seats"};
             date->store_counts(counted);
         }
@@ -335,7 +357,7 @@ result<unit> rocks_read_models::apply(std::uint32_t partition, std::span<const e
     assert(published.ok());
     for (const event& e : fresh) {
         if (const auto* admitted = std::get_if<queue_admitted>(&e.body)) {
-            if (auto concert = find_concert(admitted->concert)) concert->admissions.record(e.at);
+            if (auto concert = find_concert(admitted->concert)) concert->admissions->record(e.at);
         }
     }
     applied_[partition].store(next, std::memory_order_release);
@@ -343,10 +365,16 @@ result<unit> rocks_read_models::apply(std::uint32_t partition, std::span<const e
 }
 
 result<unit> rocks_read_models::publish(const staged_batch& staged) {
-    // Concerts first: seats and counters of this batch may belong to a concert it created.
+    // Concerts first: seats and counters of this batch may belong to a concert it created or to
+    // a date it added. A concert changed by the organizer is published again, once.
+    std::set<concert_id> changed;
     for (const auto& [key, value] : staged.changes()) {
-        if (key[0] == keys::concert && value)
-            if (auto r = publish_concert(key, *value); !r) return r;
+        if (key[0] != keys::concert && key[0] != keys::concert_state) continue;
+        if (!value) return error{errc::corrupt, "read models: a concert was deleted"};
+        changed.insert(concert_id{keys::key_reader(key).u64(1)});
+    }
+    for (concert_id c : changed) {
+        if (auto r = publish_concert(c, find_concert(c) != nullptr); !r) return r;
     }
     std::shared_ptr<concert_mirror> concert;
     for (const auto& [key, value] : staged.changes()) {
@@ -372,7 +400,7 @@ result<unit> rocks_read_models::publish(const staged_batch& staged) {
         } else {
             auto d = decode_date_record(*value);
             if (!d) return error{errc::corrupt, "read models: undecodable date record"};
-            date->store_counts({d->held, d->sold});
+            date->store_counts({d->held, d->sold, d->blocked});
         }
     }
     return unit{};

@@ -35,13 +35,20 @@ struct date_view {
     std::uint32_t available_seats = 0;
     std::uint32_t held_seats = 0;
     std::uint32_t sold_seats = 0;
+    std::uint32_t blocked_seats = 0;  // off sale: neither available nor held nor sold
     won price = 0;
 };
 
 struct concert_view {
-    create_concert config;
-    std::vector<date_view> dates;  // ascending by date
+    create_concert config;            // as the organizer's changes left it
+    std::vector<date_view> dates;     // ascending by date
+    std::uint64_t revision = 0;       // one more for every change of the organizer's
+    bool paused = false;
 };
+
+// One entry of a concert's change log: the event that made the change (SalesPaused,
+// SeatsBlocked, ConcertUpdated, …), in the order the concert's partition applied them.
+using concert_change = event;
 
 struct seat_view {
     std::uint32_t number = 0;
@@ -75,11 +82,12 @@ struct queue_view {
     // before two admissions have been seen. See README.md.
     std::uint64_t estimated_wait_seconds = 0;
     time_ms active_until = 0;             // 0 unless ACTIVE
+    bool paused = false;                  // the organizer paused the sale: nobody is admitted
 };
 
 struct date_analytics {
     day_number date = 0;
-    std::uint32_t sold = 0, held = 0, available = 0;
+    std::uint32_t sold = 0, held = 0, available = 0, blocked = 0;
     won revenue = 0;
     std::uint64_t holds_placed = 0, holds_expired = 0, holds_cancelled = 0, refunds = 0;
     std::uint64_t payments = 0;  // holds paid (a hold of several seats counts once)
@@ -190,6 +198,10 @@ public:
                                                                                std::uint32_t seat,
                                                                                std::string_view after,
                                                                                std::size_t limit) const = 0;
+    // The concert's change log, oldest first, a page at a time from RocksDB; nullopt for an
+    // unknown concert.
+    virtual result<std::optional<page<concert_change>>> changes_page(concert_id c, std::string_view after,
+                                                                     std::size_t limit) const = 0;
 };
 
 }  // namespace encore::projections

@@ -63,7 +63,7 @@ struct key_equal {
 };
 
 // The kinds stage_events only writes, besides outcomes: each kept in a vector of its own.
-constexpr char written_kinds[] = {keys::history, keys::seat_history};
+constexpr char written_kinds[] = {keys::history, keys::seat_history, keys::change};
 constexpr std::size_t written_index(char tag) {
     for (std::size_t i = 0; i < std::size(written_kinds); ++i)
         if (written_kinds[i] == tag) return i;
@@ -400,7 +400,8 @@ std::vector<key_range> ranges_of(std::uint32_t partitions, std::span<const rebui
     const char tags[] = {keys::meta,        keys::applied,     keys::concert,     keys::date,
                          keys::seat,        keys::user,        keys::reservation, keys::user_reservation,
                          keys::balance,     keys::history,     keys::queue_entry, keys::queue_counters,
-                         keys::wait_bucket, keys::timeline,    keys::seat_history, keys::outcome};
+                         keys::wait_bucket, keys::timeline,    keys::seat_history, keys::outcome,
+                         keys::concert_state, keys::change};
     std::vector<std::string> bounds;
     for (char t : tags) {
         bounds.push_back(keys::tag_prefix(t));
@@ -473,6 +474,9 @@ std::optional<std::uint32_t> comparison::owner(std::string_view key) const {
         return partition_of(user_id{k.u64(1)}, stored_.partitions);
     case keys::seat_history:
         if (key.size() != keys::seat_history_key_size) return std::nullopt;
+        return partition_of(concert_id{k.u64(1)}, stored_.partitions);
+    case keys::change:
+        if (key.size() != keys::change_key_size) return std::nullopt;
         return partition_of(concert_id{k.u64(1)}, stored_.partitions);
     case keys::outcome:
     case keys::applied: {

@@ -40,7 +40,27 @@ std::string encode_record(const date_record& r) {
     w.put_int(r.revenue);
     w.put_int(r.refunds);
     w.put_int(r.payments);
+    w.put_int(r.blocked);
     return out;
+}
+
+std::string encode_record(const concert_state_record& r) {
+    std::string out;
+    byte_writer w(out);
+    w.put_int(r.revision);
+    w.put_int(static_cast<std::uint8_t>(r.paused ? 1 : 0));
+    w.put_int(r.paused_at);
+    return out;
+}
+
+std::optional<concert_state_record> decode_concert_state(std::string_view bytes) {
+    return decode_exactly<concert_state_record>(bytes, [](byte_reader& in, concert_state_record& r) {
+        r.revision = in.get_int<std::uint64_t>();
+        auto paused = in.get_int<std::uint8_t>();
+        if (paused > 1) in.fail("boolean out of range");
+        r.paused = paused == 1;
+        r.paused_at = in.get_int<time_ms>();
+    });
 }
 
 std::optional<date_record> decode_date_record(std::string_view bytes) {
@@ -54,6 +74,7 @@ std::optional<date_record> decode_date_record(std::string_view bytes) {
         r.revenue = in.get_int<won>();
         r.refunds = in.get_int<std::uint64_t>();
         r.payments = in.get_int<std::uint64_t>();
+        r.blocked = in.get_int<std::uint32_t>();
     });
 }
 

@@ -14,8 +14,9 @@ namespace encore::projections {
 
 // The layout version stored under the meta key "layout": a store written with another layout is
 // refused at open (delete the directory; the projector rebuilds it from the event log).
-// 2: timelines (t) and seat histories (H); 3: several seats a reservation, queue places
-inline constexpr std::uint32_t layout_version = 3;
+// 2: timelines (t) and seat histories (H); 3: several seats a reservation, queue places;
+// 4: the organizer's controls (blocked seats in date records, concert state, the change log)
+inline constexpr std::uint32_t layout_version = 4;
 
 // Per (concert, date): the seat counters and the analytics counters, in one value.
 struct date_record {
@@ -28,7 +29,16 @@ struct date_record {
     won revenue = 0;             // net of refunds
     std::uint64_t refunds = 0;   // reservations refunded
     std::uint64_t payments = 0;  // reservations paid (holds converted)
+    std::uint32_t blocked = 0;   // seats BLOCKED by the organizer
     bool operator==(const date_record&) const = default;
+};
+
+// Per concert: what the organizer's controls changed besides the catalog.
+struct concert_state_record {
+    std::uint64_t revision = 0;
+    bool paused = false;
+    time_ms paused_at = 0;  // while paused
+    bool operator==(const concert_state_record&) const = default;
 };
 
 // Per (concert, user): their latest ticket.
@@ -69,6 +79,8 @@ std::string encode_record(const seat_history_entry& r);
 std::optional<timeline_record> decode_timeline_record(std::string_view bytes);
 std::optional<seat_history_entry> decode_seat_history_entry(std::string_view bytes);
 std::string encode_record(const date_record& r);
+std::string encode_record(const concert_state_record& r);
+std::optional<concert_state_record> decode_concert_state(std::string_view bytes);
 std::string encode_record(const queue_entry_record& r);
 std::string encode_record(const queue_counters_record& r);
 std::string encode_record(const reservation& r);

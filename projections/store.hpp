@@ -96,6 +96,8 @@ public:
     result<std::optional<page<seat_history_entry>>> seat_history_page(concert_id c, day_number d, std::uint32_t seat,
                                                                        std::string_view after,
                                                                        std::size_t limit) const override;
+    result<std::optional<page<concert_change>>> changes_page(concert_id c, std::string_view after,
+                                                             std::size_t limit) const override;
 
 private:
     std::shared_ptr<concert_mirror> find_concert(concert_id c) const;
@@ -107,7 +109,7 @@ private:
     result<unit> load_admission_rates();
     // Makes a written batch visible in the mirror.
     result<unit> publish(const staged_batch& batch);
-    result<unit> publish_concert(const std::string& key, const std::string& value);
+    result<unit> publish_concert(concert_id c, bool replace);
     // Calls `visit(key, value)` for every key starting with `prefix`, ascending, until it returns
     // false. `snapshot` may be null.
     // `from`, if not empty, is a key to start at instead of the prefix's first.

@@ -69,7 +69,8 @@ std::vector<table> make_tables() {
                   {"holds_placed", ct::integer, "holds placed (reservations made)"},
                   {"holds_expired", ct::integer, "holds that expired unpaid"},
                   {"holds_cancelled", ct::integer, "holds cancelled by their user"},
-                  {"refunds", ct::integer, "reservations refunded"}},
+                  {"refunds", ct::integer, "reservations refunded"},
+                  {"seats_blocked", ct::integer, "seats BLOCKED by the organizer (off sale)"}},
                  {"concert_id", "date"},
                  {}});
     t.push_back({"seats", "one row per seat of every date, in its status at the end of the log",
@@ -78,7 +79,7 @@ std::vector<table> make_tables() {
                   {"seat", ct::integer, "seat number, 1..seats"},
                   {"row", ct::integer, "row number, ceil(seat / seats_per_row); NULL if the catalog has no rows"},
                   {"price", ct::integer, "price in won"},
-                  {"status", ct::text, "AVAILABLE, HELD or SOLD"},
+                  {"status", ct::text, "AVAILABLE, HELD, SOLD or BLOCKED"},
                   {"reservation_id", ct::text, "the reservation holding or owning the seat; NULL when AVAILABLE"},
                   {"user_id", ct::text, "that reservation's user; NULL when AVAILABLE"}},
                  {"concert_id", "date", "seat"},
@@ -257,7 +258,7 @@ struct model::state {
         std::optional<std::uint32_t> seats_per_row;
         std::uint64_t holds_placed = 0, holds_expired = 0, holds_cancelled = 0, refunds = 0;
         won revenue = 0;
-        // Per seat (index seat - 1): 0 AVAILABLE, 1 HELD, 2 SOLD, and the reservation holding it.
+        // Per seat (index seat - 1): 0 AVAILABLE, 1 HELD, 2 SOLD, 3 BLOCKED, and the reservation holding it.
         std::vector<std::uint8_t> status;
         std::vector<std::uint64_t> holder;
     };
@@ -363,24 +364,55 @@ struct model::state {
         return &rec;
     }
 
-    bool on(std::uint32_t partition, const event& e, const concert_created& c) {
-        if (!wanted(c.concert.concert)) return false;
-        found = true;
-        concert_record rec{c, e.at, partition, {}};
-        for (std::size_t i = 0; i < c.concert.schedules.size(); ++i) {
-            const schedule& s = c.concert.schedules[i];
+    // The dates of the catalog that `rec` has no record of yet (all of them at creation).
+    static void add_dates_of(concert_record& rec) {
+        const create_concert& config = rec.created.concert;
+        for (std::size_t i = rec.dates.size(); i < config.schedules.size(); ++i) {
+            const schedule& s = config.schedules[i];
             date_record d;
             d.date = s.date;
             d.seats = s.seats;
             d.price = s.price;
-            d.seats_per_row = seats_per_row_of(c.concert, i);
+            d.seats_per_row = seats_per_row_of(config, i);
             d.status.assign(s.seats, 0);
             d.holder.assign(s.seats, 0);
             rec.dates.push_back(std::move(d));
         }
+    }
+    bool on(std::uint32_t partition, const event& e, const concert_created& c) {
+        if (!wanted(c.concert.concert)) return false;
+        found = true;
+        concert_record rec{c, e.at, partition, {}};
+        add_dates_of(rec);
         concerts[c.concert.concert] = std::move(rec);
         return true;
     }
+    // The organizer's changes: the catalog as they leave it, and blocked seats.
+    bool on(std::uint32_t, const event&, const concert_updated& u) {
+        auto it = concerts.find(u.concert);
+        if (it == concerts.end()) return false;
+        it->second.created.concert = with_settings(it->second.created.concert, u.settings);
+        return true;
+    }
+    bool on(std::uint32_t, const event&, const dates_added& a) {
+        auto it = concerts.find(a.concert);
+        if (it == concerts.end()) return false;
+        it->second.created.concert = with_dates(it->second.created.concert, a.schedules, a.seats_per_row);
+        add_dates_of(it->second);
+        return true;
+    }
+    bool set_blocked(concert_id c, day_number day, const std::vector<std::uint32_t>& seats, bool blocked) {
+        auto it = concerts.find(c);
+        if (it == concerts.end()) return false;
+        for (date_record& d : it->second.dates) {
+            if (d.date != day) continue;
+            for (std::uint32_t seat : seats)
+                if (seat >= 1 && seat <= d.seats) d.status[seat - 1] = blocked ? 3 : 0;
+        }
+        return true;
+    }
+    bool on(std::uint32_t, const event&, const seats_blocked& b) { return set_blocked(b.concert, b.date, b.seats, true); }
+    bool on(std::uint32_t, const event&, const seats_released& b) { return set_blocked(b.concert, b.date, b.seats, false); }
     bool on(std::uint32_t, const event& e, const user_registered& u) {
         user_record& rec = users[u.user];
         rec.name = u.name;
@@ -646,16 +678,17 @@ void model::write(sink& out, const std::function<void(const std::string&)>& writ
     out.begin_table(table_named("dates"));
     for (const auto& [id, c] : s.concerts) {
         for (const auto& d : c.dates) {
-            std::int64_t held = 0, sold = 0;
+            std::int64_t held = 0, sold = 0, blocked = 0;
             for (std::uint8_t st : d.status) {
                 held += st == 1;
                 sold += st == 2;
+                blocked += st == 3;
             }
             r = {cell{to_text(id)}, cell{format_date(d.date)}, integer(d.seats), integer(d.price),
-                 d.seats_per_row ? integer(*d.seats_per_row) : cell{}, integer(d.seats - held - sold), integer(held),
+                 d.seats_per_row ? integer(*d.seats_per_row) : cell{}, integer(d.seats - held - sold - blocked), integer(held),
                  integer(sold), integer(d.revenue), integer(static_cast<std::int64_t>(d.holds_placed)),
                  integer(static_cast<std::int64_t>(d.holds_expired)), integer(static_cast<std::int64_t>(d.holds_cancelled)),
-                 integer(static_cast<std::int64_t>(d.refunds))};
+                 integer(static_cast<std::int64_t>(d.refunds)), integer(blocked)};
             emit("dates");
         }
     }
@@ -667,10 +700,10 @@ void model::write(sink& out, const std::function<void(const std::string&)>& writ
         for (const auto& d : c.dates) {
             const std::string date_text = format_date(d.date);
             for (std::uint32_t seat = 1; seat <= d.seats; ++seat) {
-                static constexpr const char* names[] = {"AVAILABLE", "HELD", "SOLD"};
+                static constexpr const char* names[] = {"AVAILABLE", "HELD", "SOLD", "BLOCKED"};
                 const std::uint8_t st = d.status[seat - 1];
                 cell reservation_cell, user_cell;
-                if (st != 0) {
+                if (st == 1 || st == 2) {
                     const reservation_id holder{d.holder[seat - 1]};
                     reservation_cell = cell{reservation_text(holder)};
                     if (auto h = s.reservations.find(holder); h != s.reservations.end()) user_cell = user_or_null(h->second.view.user);

@@ -113,6 +113,36 @@ struct describer {
         return "QueuePlaced " + user_text(e.user) + " #" + std::to_string(e.ticket) + " at " + std::to_string(e.place);
     }
 
+    std::string operator()(const sales_paused& e) const {
+        return "SalesPaused r" + std::to_string(e.revision) + " since " + format_instant(e.since);
+    }
+    std::string operator()(const sales_resumed& e) const {
+        return "SalesResumed r" + std::to_string(e.revision) + " after " + std::to_string(e.pause_ms) + " ms";
+    }
+    std::string operator()(const active_extended& e) const {
+        return "ActiveExtended " + user_text(e.user) + " #" + std::to_string(e.ticket) + " until " + format_instant(e.active_until);
+    }
+    std::string operator()(const seats_blocked& e) const {
+        return "SeatsBlocked r" + std::to_string(e.revision) + " " + seats_line(e.date, e.seats) +
+               (e.reason.empty() ? "" : " " + e.reason);
+    }
+    std::string operator()(const seats_released& e) const {
+        return "SeatsReleased r" + std::to_string(e.revision) + " " + seats_line(e.date, e.seats);
+    }
+    std::string operator()(const concert_updated& e) const {
+        return "ConcertUpdated r" + std::to_string(e.revision) + " fields " + std::to_string(e.settings.set);
+    }
+    std::string operator()(const dates_added& e) const {
+        std::string s = "DatesAdded r" + std::to_string(e.revision);
+        for (const schedule& d : e.schedules) s += " " + format_date(d.date);
+        return s;
+    }
+
+    static std::string seats_line(day_number date, const std::vector<std::uint32_t>& seats) {
+        std::string out = format_date(date) + "/";
+        for (std::size_t i = 0; i < seats.size(); ++i) out += (i == 0 ? "" : ",") + std::to_string(seats[i]);
+        return out;
+    }
     static std::string reservation_line(const char* type, const reservation& r) {
         return std::string(type) + " " + user_text(r.user) + " " + seat_text(r);
     }
@@ -149,6 +179,14 @@ step pay(user_id u, reservation_id r) { return client(u, encore::pay{r}); }
 step refund_of(user_id u, reservation_id r) { return client(u, encore::refund{r}); }
 step charge_as(user_id u, won amount) { return client(u, charge{amount}); }
 step tick() { return client(admin, encore::tick{}); }
+step pause(concert_id c, bool paused) { return client(admin, pause_sales{c, paused}); }
+step block(concert_id c, day_number date, std::vector<std::uint32_t> seats, bool blocked, std::string reason) {
+    return client(admin, block_seats{c, date, std::move(seats), blocked, std::move(reason)});
+}
+step update(concert_id c, concert_settings settings, std::optional<std::uint64_t> if_revision) {
+    return client(admin, update_concert{c, if_revision.has_value(), if_revision.value_or(0), std::move(settings)});
+}
+step add_dates_to(concert_id c, std::vector<schedule> schedules) { return client(admin, add_dates{c, std::move(schedules), {}}); }
 step claim_for(step request) {
     request.cmd = command{request.cmd.meta, claim_key{request_fingerprint(request.cmd)}};
     return request;

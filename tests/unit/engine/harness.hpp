@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -51,6 +52,11 @@ step pay(user_id u, reservation_id r);
 step refund_of(user_id u, reservation_id r);
 step charge_as(user_id u, won amount);
 step tick();
+// The organizer's controls (sent by the admin).
+step pause(concert_id c = iu, bool paused = true);
+step block(concert_id c, day_number date, std::vector<std::uint32_t> seats, bool blocked = true, std::string reason = "");
+step update(concert_id c, concert_settings settings, std::optional<std::uint64_t> if_revision = std::nullopt);
+step add_dates_to(concert_id c, std::vector<schedule> schedules);
 step after(time_ms seconds, step s);
 step after_ms(time_ms ms, step s);
 step with_key(std::string key, step s);

@@ -10,6 +10,13 @@ namespace encore::test {
 
 namespace {
 
+concert_settings capacity(std::uint32_t n) {
+    concert_settings s;
+    s.set = concert_settings::active_capacity_field;
+    s.active_capacity = n;
+    return s;
+}
+
 // A world in the middle of everything: waiting users, holds, a payment in flight, a failed one,
 // idempotency keys, wallets and names, over two partitions.
 world busy_world() {
@@ -18,7 +25,10 @@ world busy_world() {
                with_key("c1", charge_as(u1, 300'000)), charge_as(u2, 10), enqueue_as(u1), enqueue_as(u2),
                enqueue_as(u3), enqueue_as(u4), enqueue_as(u1, concert_id{8}), with_key("h", hold(u1, 1, 1)),
                hold(u1, 1, 2, christmas), hold(u2, 2, 3), hold(u1, 1, 1, eve, concert_id{8}), pay(u2, held(3)),
-               after(30, cancel(u1, held(2)))});
+               after(30, cancel(u1, held(2))),
+               // The organizer's controls: a paused sale with a blocked seat, a changed and a longer concert.
+               pause(concert_id{8}), block(concert_id{8}, christmas, {2}, true, "camera"),
+               update(iu, capacity(3)), add_dates_to(iu, {{eve - 1, 4, 70'000}})});
     w.hold_messages = true;
     w.run(after(10, pay(u1, held(1))));
     return w;

@@ -47,10 +47,20 @@ inline create_concert sample_catalog() {
     return c;
 }
 
+inline concert_settings sample_settings() {
+    concert_settings s;
+    s.set = concert_settings::title_field | concert_settings::active_capacity_field | concert_settings::refunds_until_field;
+    s.title = "IU 2026 (encore)";
+    s.active_capacity = 250;
+    s.refunds_until = sample_time - 86'400'000;
+    return s;
+}
+
 // One command of every type, in command_type order, each with non-default fields.
 inline std::vector<command> sample_commands() {
     command_meta client{sample_time, user_id{0x4d2}, "key-1", no_position};
     command_meta saga{sample_time + 5, user_id{0x4d2}, "", log_position{2, 77}};
+    command_meta admin{sample_time + 9, user_id{}, "admin-2", no_position};
     return {
         {command_meta{sample_time, user_id{}, "admin-key", no_position}, sample_catalog()},
         {client, register_user{"kim"}},
@@ -66,6 +76,10 @@ inline std::vector<command> sample_commands() {
         {client, refund{reservation_id::at({3, 1234})}},
         {saga, credit_request{payment_id::at({3, 1240}), reservation_id::at({3, 1234}), 80'000, 1300}},
         {saga, credit_result{payment_id::at({3, 1240}), reservation_id::at({3, 1234}), true, 100'000, 1300}},
+        {admin, pause_sales{concert_id{0xc0ffee}, true}},
+        {admin, block_seats{concert_id{0xc0ffee}, sample_day, {3, 4, 9}, true, "camera"}},
+        {admin, update_concert{concert_id{0xc0ffee}, true, 4, sample_settings()}},
+        {admin, add_dates{concert_id{0xc0ffee}, {{sample_day + 7, 40, 70'000}}, {20}}},
     };
 }
 
@@ -99,6 +113,13 @@ inline std::vector<event_body> sample_event_bodies() {
         reservation_refunded{r, sample_time + 90'000, 100'000},
         refund_failed{p, r.id, u, refusal::balance_limit, 9'007'199'254'700'000},
         queue_placed{c, u, 12, 3},
+        sales_paused{c, 5, sample_time},
+        sales_resumed{c, 6, 120'000},
+        active_extended{c, u, 12, sample_time + 720'000},
+        seats_blocked{c, 7, sample_day, {3, 4, 9}, "camera"},
+        seats_released{c, 8, sample_day, {4}},
+        concert_updated{c, 9, sample_settings()},
+        dates_added{c, 10, {{sample_day + 7, 40, 70'000}}, {20}},
     };
 }
 
