@@ -165,7 +165,7 @@ std::variant<block_seats, std::string> parse_blocks(const json& body, bool block
                 return "seats must be a list of 1 to " + limit + " seat numbers";
             for (const json& item : value) {
                 const bool integral = item.is_number_unsigned() || (item.is_number_integer() && item.get<std::int64_t>() >= 1);
-                if (!integral || item.get<std::uint64_t>() > seats_per_date_max)
+                if (!integral || item.get<std::uint64_t>() < 1 || item.get<std::uint64_t>() > seats_per_date_max)
                     return std::string("seats must be a list of seat numbers (1 to 100000)");
                 b.seats.push_back(static_cast<std::uint32_t>(item.get<std::uint64_t>()));
             }

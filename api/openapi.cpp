@@ -90,7 +90,7 @@ std::map<int, std::vector<std::string>> error_codes_by_status(const route& r) {
 const char* reason_phrase(int status) {
     static const std::map<int, const char*> phrases = {
         {400, "Bad Request"}, {401, "Unauthorized"}, {402, "Payment Required"}, {403, "Forbidden"},
-        {404, "Not Found"}, {409, "Conflict"}, {410, "Gone"}, {413, "Content Too Large"},
+        {404, "Not Found"}, {409, "Conflict"}, {410, "Gone"}, {412, "Precondition Failed"}, {413, "Content Too Large"},
         {422, "Unprocessable Content"}, {429, "Too Many Requests"}, {503, "Service Unavailable"}};
     auto it = phrases.find(status);
     assert(it != phrases.end() && "a status /openapi.json has no phrase for");

@@ -149,7 +149,10 @@ TEST_CASE("the OpenAPI document lists every route, its parameters and every erro
         std::vector<std::pair<std::string, std::string>> rows = {
             {"post", "/users"}, {"get", "/users/me/balance"}, {"post", "/users/me/balance/charge"},
             {"get", "/users/me/balance/history"}, {"get", "/users/me/reservations"}, {"post", "/admin/concerts"},
-            {"get", "/admin/concerts/{concertId}"},
+            {"get", "/admin/concerts/{concertId}"}, {"patch", "/admin/concerts/{concertId}"},
+            {"post", "/admin/concerts/{concertId}/dates"}, {"post", "/admin/concerts/{concertId}/dates/{date}/blocks"},
+            {"delete", "/admin/concerts/{concertId}/dates/{date}/blocks"}, {"post", "/admin/concerts/{concertId}/pause"},
+            {"post", "/admin/concerts/{concertId}/resume"}, {"get", "/admin/concerts/{concertId}/changes"},
             {"get", "/concerts"}, {"get", "/concerts/{concertId}/dates"}, {"get", "/concerts/{concertId}/dates/{date}/seats"},
             {"post", "/concerts/{concertId}/queue"}, {"get", "/concerts/{concertId}/queue"},
             {"get", "/concerts/{concertId}/queue/stream"}, {"post", "/concerts/{concertId}/dates/{date}/seats/{seat}/hold"},

@@ -94,12 +94,14 @@ void world::check_concert(const engine::partition_state& s, const engine::concer
     }
     for (std::uint32_t di = 0; di < c.dates.size(); ++di) {
         const engine::date_state& d = c.dates[di];
-        std::uint32_t held = 0, sold = 0;
+        std::uint32_t held = 0, sold = 0, blocked = 0;
         for (std::uint32_t seat = 1; seat <= d.seats; ++seat) {
             auto it = live.find({di, seat});
             std::uint32_t cell = d.seat_cells[seat - 1];
             if (it == live.end()) {
-                require(cell == engine::no_reservation, seat_name(c, d, seat) + " is taken with no live reservation");
+                require(cell == engine::no_reservation || cell == engine::blocked_cell,
+                        seat_name(c, d, seat) + " is taken with no live reservation");
+                blocked += cell == engine::blocked_cell ? 1 : 0;
                 continue;
             }
             require(cell != engine::no_reservation && &s.reservations[cell - 1] == it->second,
@@ -109,27 +111,31 @@ void world::check_concert(const engine::partition_state& s, const engine::concer
                     seat_name(c, d, seat) + " disagrees with its reservation's status");
             ++(is_sold ? sold : held);
         }
-        require(d.held == held && d.sold == sold, "held/sold counts differ from the seats");
+        require(d.held == held && d.sold == sold && d.blocked == blocked, "held/sold/blocked counts differ from the seats");
         std::vector<std::uint16_t> row_free((d.seats + d.seats_per_row - 1) / d.seats_per_row, 0);
         for (std::uint32_t seat = 1; seat <= d.seats; ++seat) {
             if (d.seat_cells[seat - 1] == engine::no_reservation) ++row_free[(seat - 1) / d.seats_per_row];
         }
         require(d.row_free == row_free, "a row's count of available seats differs from its seats");
     }
+    // A cap the organizer lowered evicts nobody: what users hold is bounded by the loosest cap
+    // the concert has had.
+    const loosest_limits& loosest = loosest_[c.config.concert.value];
     std::uint32_t active = 0;
     for (const auto& [user, a] : c.attendees) {
         require(a.holds == holds_of[user.value], "an attendee's hold count differs from the reservations");
-        require(a.holds <= c.config.max_holds_per_user, "more holds than maxHoldsPerUser");
+        require(a.holds <= loosest.holds, "more holds than maxHoldsPerUser ever allowed");
         require(a.tickets == tickets_of[user.value], "an attendee's seat count differs from the reservations");
-        const std::uint32_t tickets_max = c.config.options.max_tickets_per_user;
-        require(tickets_max == 0 || a.tickets <= tickets_max, "more seats held and owned than maxTicketsPerUser");
+        require(loosest.uncapped || a.tickets <= loosest.tickets, "more seats held and owned than maxTicketsPerUser ever allowed");
         if (a.status == queue_status::active) {
             ++active;
-            require(a.active_until > s.clock, "an ACTIVE token past its deadline");
+            // A paused sale's turns stand still, and may end in the past until it resumes.
+            require(c.paused || a.active_until > s.clock, "an ACTIVE token past its deadline");
         }
     }
-    require(active == c.active && active <= c.config.queue.active_capacity, "more users ACTIVE than the capacity");
-    require(c.waiting.empty() || c.active == c.config.queue.active_capacity, "users wait while a slot is free");
+    require(active == c.active && active <= loosest.capacity, "more users ACTIVE than the capacity ever allowed");
+    require(c.waiting.empty() || c.paused || c.active >= c.config.queue.active_capacity, "users wait while a slot is free");
+    require(!c.paused || c.paused_at <= s.clock, "a pause that begins in the future");
     if (!c.on_sale) {
         // Before onsaleAt: nobody admitted, placed or in line; everyone who joined is in the pre-queue, once.
         require(s.clock < c.config.options.sale.onsale_at, "a pre-queue still closed past onsaleAt");

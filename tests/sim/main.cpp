@@ -92,6 +92,7 @@ const char* const must_reach_also[] = {
     "race: a redelivered refund step dropped",
     "race: a payment completes after expiry",
     "race: a debit refused after expiry releases the seat",
+    "pause: a paused sale resumed",
 };
 
 std::vector<std::string> must_reach() {

@@ -100,6 +100,24 @@ void world::check_answers(const command& c, log_position at, const std::vector<e
 void world::record_event(std::uint32_t partition, const event& e) {
     record_queue_event(e);
     record_money_event(partition, e);
+    // The loosest limits each concert has had, and the dates its clients know of.
+    auto loosen = [this](const create_concert& config) {
+        loosest_limits& l = loosest_[config.concert.value];
+        l.capacity = std::max(l.capacity, config.queue.active_capacity);
+        l.holds = std::max(l.holds, config.max_holds_per_user);
+        l.tickets = std::max(l.tickets, config.options.max_tickets_per_user);
+        l.uncapped = l.uncapped || config.options.max_tickets_per_user == 0;
+    };
+    if (const auto* c = std::get_if<concert_created>(&e.body)) loosen(c->concert);
+    const auto* updated = std::get_if<concert_updated>(&e.body);
+    const auto* added = std::get_if<dates_added>(&e.body);
+    if (updated != nullptr || added != nullptr) {
+        const concert_id id = updated != nullptr ? updated->concert : added->concert;
+        loosen(engine::find_concert(states_[partition], id)->config);
+        for (create_concert& known : concerts_) {
+            if (known.concert == id && added != nullptr) known = with_dates(known, added->schedules, added->seats_per_row);
+        }
+    }
 }
 
 void world::record_queue_event(const event& e) {
@@ -241,6 +259,10 @@ void world::judge(const command& c, log_position at, const std::vector<event>& e
         case command_type::pay: return judge_reservation(c, at, answer);
         case command_type::refund: return judge_refund(c, at, answer);
         case command_type::claim_key: return judge_claim(*answer);
+        case command_type::pause_sales:
+        case command_type::block_seats:
+        case command_type::update_concert:
+        case command_type::add_dates: return judge_organizer(c, at, *answer);
         case command_type::register_user: {
             bool valid = std::get<register_user>(c.body).name.size() <= user_name_length_max;
             return require(answer->type() == (valid ? event_type::user_registered : event_type::refused),
@@ -364,6 +386,8 @@ void world::judge_hold(const command& c, log_position at, const event& answer) {
         expected = refusal::queue_token_expired;
     } else if (a->status == queue_status::waiting) {
         expected = refusal::not_your_turn;
+    } else if (concert->paused) {
+        expected = refusal::sales_paused;
     } else if (repeated) {
         expected = refusal::invalid_request;
     } else if (date == nullptr) {
@@ -512,6 +536,90 @@ void world::judge_refund(const command& c, log_position at, const event* answer)
     require(r != nullptr && r->reason == expected, "Refund refused with " +
                                                         std::string(r ? refusal_code(r->reason) : "no refusal") +
                                                         ", expected " + std::string(refusal_code(expected)));
+}
+
+// The organizer's controls, judged against the concert as it was before (before_change_).
+void world::judge_organizer(const command& c, log_position at, const event& answer) {
+    const engine::partition_state& s = states_[at.partition];
+    const engine::concert_state& was = before_change_;
+    const auto* r = std::get_if<refused>(&answer.body);
+    const std::string name(to_string(c.type()));
+    if (was.config.concert.value == 0) {
+        return require(r != nullptr && r->reason == refusal::concert_not_found, name + " of an unknown concert not CONCERT_NOT_FOUND");
+    }
+    const engine::concert_state& now = *engine::find_concert(s, was.config.concert);
+    refusal expected = refusal::none;
+    bool changes = true;  // an accepted command moves the revision on
+    if (const auto* p = std::get_if<pause_sales>(&c.body)) {
+        changes = p->paused != was.paused;
+        require(r == nullptr && now.paused == p->paused, name + " did not leave the sale as asked");
+        if (p->paused) {
+            const auto* e = std::get_if<sales_paused>(&answer.body);
+            require(e != nullptr && e->since == now.paused_at && now.paused_at == (was.paused ? was.paused_at : s.clock),
+                    "SalesPaused names another start of the pause");
+        } else {
+            const auto* e = std::get_if<sales_resumed>(&answer.body);
+            require(e != nullptr && e->pause_ms == (was.paused ? s.clock - was.paused_at : 0), "SalesResumed of another length");
+            if (was.paused) ++stats_["pause: a paused sale resumed"];
+        }
+    } else if (const auto* b = std::get_if<block_seats>(&c.body)) {
+        const engine::date_state* date = nullptr;
+        for (const auto& d : was.dates) {
+            if (d.date == b->date) date = &d;
+        }
+        if (date == nullptr) {
+            expected = refusal::date_not_bookable;
+        } else if (std::any_of(b->seats.begin(), b->seats.end(), [&](std::uint32_t seat) { return seat < 1 || seat > date->seats; })) {
+            expected = refusal::invalid_seat;
+        } else {
+            for (std::uint32_t seat : b->seats) {
+                const std::uint32_t cell = date->seat_cells[seat - 1];
+                if (b->blocked && cell != engine::no_reservation && cell != engine::blocked_cell) expected = refusal::seat_taken;
+                if (!b->blocked && cell != engine::blocked_cell) expected = refusal::not_blocked;
+                if (expected != refusal::none) break;
+            }
+        }
+        if (expected == refusal::none) {
+            const engine::date_state* after = nullptr;
+            for (const auto& d : now.dates) {
+                if (d.date == b->date) after = &d;
+            }
+            for (std::uint32_t seat : b->seats) {
+                require(engine::seat_of(*after, seat, s) == (b->blocked ? seat_status::blocked : seat_status::available),
+                        name + " left a seat otherwise than asked");
+            }
+            require(b->blocked ? answer.type() == event_type::seats_blocked : answer.type() == event_type::seats_released,
+                    name + " answered by another event");
+        }
+    } else if (const auto* u = std::get_if<update_concert>(&c.body)) {
+        const create_concert changed = with_settings(was.config, u->settings);
+        if (u->settings.set == 0 || !engine::valid_catalog(changed)) {
+            expected = refusal::invalid_request;
+        } else if (u->conditional && u->revision != was.revision) {
+            expected = refusal::precondition_failed;
+        } else {
+            require(answer.type() == event_type::concert_updated && now.config == changed, "ConcertUpdated left another catalog");
+        }
+    } else if (const auto* a = std::get_if<add_dates>(&c.body)) {
+        const bool exists = std::any_of(a->schedules.begin(), a->schedules.end(), [&](const schedule& d) {
+            return std::any_of(was.dates.begin(), was.dates.end(), [&](const auto& x) { return x.date == d.date; });
+        });
+        if (exists) {
+            expected = refusal::date_exists;
+        } else if (!engine::valid_catalog(with_dates(was.config, a->schedules, a->seats_per_row))) {
+            expected = refusal::invalid_request;
+        } else {
+            require(answer.type() == event_type::dates_added && now.dates.size() == was.dates.size() + a->schedules.size(),
+                    "DatesAdded added other dates");
+        }
+    }
+    if (expected != refusal::none) {
+        require(r != nullptr && r->reason == expected, name + " refused with " + std::string(r ? refusal_code(r->reason) : "nothing") +
+                                                          ", expected " + std::string(refusal_code(expected)));
+        return require(now.revision == was.revision, "a refused change moved the revision");
+    }
+    require(r == nullptr, name + " refused with " + std::string(r ? refusal_code(r->reason) : "") + " where nothing was due");
+    require(now.revision == was.revision + (changes ? 1 : 0), name + " moved the revision wrongly");
 }
 
 }  // namespace encore::sim

@@ -79,6 +79,7 @@ private:
     command_body queue_or_hold(user_id user, const create_concert& concert);
     seat_choice random_seats(const schedule& date, std::uint32_t& seat);
     command_body pay_or_cancel(command_meta& meta);
+    command_body organizer_command(const create_concert& concert);
     void repeat_keyed_command();
     void reuse_key();
     void deliver_step();
@@ -106,6 +107,7 @@ private:
     void judge_pick(const engine::date_state& d, const reservation& held, std::uint32_t n);
     void judge_reservation(const command& c, log_position at, const event* answer);
     void judge_refund(const command& c, log_position at, const event* answer);
+    void judge_organizer(const command& c, log_position at, const event& answer);
     // invariants.cpp
     void check_invariants();
     void check_partition(const engine::partition_state& s);
@@ -161,6 +163,16 @@ private:
     std::map<std::pair<std::uint64_t, std::uint64_t>, std::uint64_t> places_;  // (concert, ticket) -> pre-queue place
     std::set<log_position> pays_in_flight_;    // accepted Pays not answered yet
     std::set<std::uint64_t> created_;          // concerts created
+    // Per concert, the loosest limits it has had (a cap the organizer lowered evicts nobody, so
+    // what users hold is bounded by the loosest cap they held it under): capacity, holds, tickets
+    // (0: no cap, ever).
+    struct loosest_limits {
+        std::uint32_t capacity = 0, holds = 0, tickets = 0;
+        bool uncapped = false;
+    };
+    std::map<std::uint64_t, loosest_limits> loosest_;
+    // Before each organizer's command: the state of its concert the judge compares the answer with.
+    engine::concert_state before_change_;
     std::map<std::string, std::uint64_t> stats_;
 };
 

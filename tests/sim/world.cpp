@@ -144,8 +144,11 @@ command world::random_client_command() {
         c.body = pay_or_cancel(c.meta);
     } else if (roll < 95) {
         c.body = charge{charge_amount(user)};
-    } else if (roll < 99) {
+    } else if (roll < 97) {
         c.body = register_user{std::string(below(70), 'n')};
+    } else if (roll < 99) {
+        c.meta.user = user_id{};
+        c.body = organizer_command(concert);
     } else {
         // The admin: a new concert now and then (a long run must not end sold out), or one that exists.
         c.meta.user = user_id{};
@@ -234,6 +237,75 @@ command_body world::pay_or_cancel(command_meta& meta) {
     return cancel_hold{id};
 }
 
+// The organizer's controls, each now and then, often on a seat or date that makes them refused.
+command_body world::organizer_command(const create_concert& known) {
+    // The concert as it is now (the organizer reads it before changing it, as GET /admin does).
+    const engine::partition_state& s = states_[partition_of(known.concert, partitions_)];
+    const engine::concert_state* concert = engine::find_concert(s, known.concert);
+    const create_concert& config = concert != nullptr ? concert->config : known;
+    auto roll = below(100);
+    if (roll < 30) return pause_sales{config.concert, concert == nullptr || !concert->paused ? chance(0.7) : chance(0.2)};
+    const schedule& date = config.schedules[below(config.schedules.size())];
+    if (roll < 65) {
+        block_seats b{config.concert, chance(0.97) ? date.date : date.date + 1000, {}, chance(0.6), ""};
+        std::set<std::uint32_t> seats;
+        for (std::uint64_t i = 0, n = 1 + below(3); i < n; ++i)
+            seats.insert(static_cast<std::uint32_t>(chance(0.97) ? between(1, date.seats) : date.seats + 1));
+        b.seats.assign(seats.begin(), seats.end());
+        if (b.blocked && chance(0.5)) b.reason = "camera";
+        return b;
+    }
+    if (roll < 90) {
+        update_concert u{config.concert, false, 0, {}};
+        concert_settings& set = u.settings;
+        if (chance(0.4)) {
+            set.set |= concert_settings::active_capacity_field;
+            set.active_capacity = static_cast<std::uint32_t>(1 + below(5));
+        }
+        if (chance(0.3)) {
+            set.set |= concert_settings::hold_ttl_field;
+            set.hold_ttl_seconds = static_cast<std::uint32_t>(between(5, 120));
+        }
+        if (chance(0.3)) {
+            set.set |= concert_settings::active_ttl_field;
+            set.active_ttl_seconds = static_cast<std::uint32_t>(between(20, 300));
+        }
+        if (chance(0.3)) {
+            set.set |= concert_settings::claim_seconds_field;
+            set.claim_seconds = static_cast<std::uint32_t>(chance(0.3) ? 0 : between(5, 320));  // past the TTL: refused
+        }
+        if (chance(0.3)) {
+            set.set |= concert_settings::max_tickets_field;
+            set.max_tickets_per_user = static_cast<std::uint32_t>(1 + below(5));
+        }
+        if (chance(0.2)) {
+            set.set |= concert_settings::max_holds_field;
+            set.max_holds_per_user = static_cast<std::uint32_t>(1 + below(3));
+        }
+        if (chance(0.2)) {
+            set.set |= concert_settings::refunds_until_field;
+            set.refunds_until = chance(0.2) ? 0 : now_ + between(60, 3'600) * 1000;
+        }
+        if (set.set == 0 || chance(0.2)) {
+            set.set |= concert_settings::title_field;
+            set.title = config.title + "!";
+        }
+        if (chance(0.3)) {
+            // With If-Match: mostly the revision the organizer read, sometimes an older one.
+            u.conditional = true;
+            const std::uint64_t revision = concert != nullptr ? concert->revision : 0;
+            u.revision = chance(0.8) || revision == 0 ? revision : revision - 1;
+        }
+        return u;
+    }
+    // A date, mostly new, sometimes one the concert has.
+    add_dates a{config.concert, {}, {}};
+    const day_number day = chance(0.2) ? date.date : config.schedules.back().date + 1 + static_cast<day_number>(below(40));
+    a.schedules.push_back({day, static_cast<std::uint32_t>(1 + below(8)), between(0, 5) * 10'000});
+    if (chance(0.5)) a.seats_per_row.push_back(static_cast<std::uint32_t>(1 + below(6)));
+    return a;
+}
+
 void world::repeat_keyed_command() {
     command c = keyed_[below(keyed_.size())];
     c.meta.accepted_at = now_;
@@ -284,6 +356,16 @@ const event* world::answer_to(log_position at) const {
 
 log_position world::append(std::uint32_t partition, const command& c) {
     engine::partition_state& s = states_[partition];
+    if (c.type() == command_type::pause_sales || c.type() == command_type::block_seats ||
+        c.type() == command_type::update_concert || c.type() == command_type::add_dates) {
+        // The judge compares the answer with the concert as it was.
+        const concert_id id = std::visit([](const auto& body) {
+            if constexpr (requires { body.concert; }) return concert_id{body.concert};
+            else return concert_id{};
+        }, c.body);
+        const engine::concert_state* concert = engine::find_concert(s, id);
+        before_change_ = concert != nullptr ? *concert : engine::concert_state{};
+    }
     logs_[partition].push_back(c);
     log_position at{partition, logs_[partition].size() - 1};
     std::uint64_t first_sequence = s.next_event_sequence;

@@ -34,7 +34,7 @@ step resume(concert_id c = iu) { return pause(c, false); }
 
 }  // namespace
 
-TEST_CASE("a paused sale admits nobody and holds nothing; resume moves the turns on", "[engine][organizer][pause]") {
+TEST_CASE("a paused sale admits nobody and holds nothing, and resume moves the turns on", "[engine][organizer][pause]") {
     check_scenarios({
         {"pausing", {create()}, after(5, pause()), {"SalesPaused r1 since 2026-12-01T00:00:05.000Z"}},
         {"pausing a paused sale changes nothing", {create(), after(5, pause())}, after(5, pause()),
