@@ -81,7 +81,7 @@ TEST_CASE("PATCH changes a concert's settings, with If-Match against a change in
     CHECK_STATUS(missing, 404);
 }
 
-TEST_CASE("a paused sale: fans wait and cannot hold; resumed, they hold again", "[organizer][queue]") {
+TEST_CASE("a paused sale: fans wait and cannot hold, and resumed they hold again", "[organizer][queue]") {
     server_process server;
     http_client client(server.host(), server.port());
     organizer o{server, client, create_concert(client, server, concert_body(10, 50'000, 1))};
@@ -162,7 +162,7 @@ TEST_CASE("blocked seats show BLOCKED, cannot be held, and are released all or n
     CHECK(analytics.at("dates").at(0).at("seatsAvailable") == 8);
 }
 
-TEST_CASE("dates added go on sale; the change log lists every change, also after a restart", "[organizer][catalog]") {
+TEST_CASE("dates added go on sale, and the change log lists every change, also after a restart", "[organizer][catalog]") {
     server_process server;
     http_client client(server.host(), server.port());
     organizer o{server, client, create_concert(client, server, concert_body(10, 50'000))};

@@ -574,7 +574,11 @@ void world::judge_organizer(const command& c, log_position at, const event& answ
         } else {
             for (std::uint32_t seat : b->seats) {
                 const std::uint32_t cell = date->seat_cells[seat - 1];
-                if (b->blocked && cell != engine::no_reservation && cell != engine::blocked_cell) expected = refusal::seat_taken;
+                // A hold whose expiry this command's clock passed was released before it applied.
+                const bool live = cell != engine::no_reservation && cell != engine::blocked_cell &&
+                                  (s.reservations[cell - 1].status == reservation_status::held ||
+                                   s.reservations[cell - 1].status == reservation_status::confirmed);
+                if (b->blocked && live) expected = refusal::seat_taken;
                 if (!b->blocked && cell != engine::blocked_cell) expected = refusal::not_blocked;
                 if (expected != refusal::none) break;
             }
