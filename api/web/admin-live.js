@@ -3,6 +3,7 @@
 import { $, clockTime, count, durationInWords, el, enc, formatDate, formatInstant, plural, setText, won } from './common.js';
 import { S, adminApi, api, clearError, persist, showError } from './admin-state.js';
 import { closeHistory, renderGridRange, setupSeatDates } from './admin-seats.js';
+import { loadControls } from './admin-controls.js';
 
 const REFRESH_MS = 5000;            // charts and analytics, while the tab is visible
 const WINDOW_BUCKETS = 60;          // the charts show the last 60 buckets up to now
@@ -67,12 +68,14 @@ export async function followConcert() {
   stopRefresh();
   const c = currentConcert();
   renderFacts(c);
-  for (const id of ['live', 'analytics', 'seats']) $(id).hidden = !c;
+  for (const id of ['controls', 'live', 'analytics', 'seats']) $(id).hidden = !c;
+  S.controls = { concert: null, etag: null, changes: [], blocked: new Map(), mode: S.controls.mode, selected: new Set() };
+  $('changes').replaceChildren();
   $('charts').replaceChildren();
   $('dates-body').replaceChildren();
   $('dates-foot').replaceChildren();
   $('queue-figures').replaceChildren();
-  for (const id of ['live-error', 'analytics-error', 'seats-error']) clearError(id);
+  for (const id of ['live-error', 'analytics-error', 'seats-error', 'controls-error', 'settings-error']) clearError(id);
   closeHistory();
   if (!c) return;
   setupSeatDates(c);
@@ -100,7 +103,7 @@ export async function refresh() {
   if (S.refreshing || !S.key || !S.concertId) return;
   S.refreshing = true;
   try {
-    await Promise.all([loadTimeline(), loadAnalytics()]);
+    await Promise.all([loadTimeline(), loadAnalytics(), loadControls()]);
   } finally {
     S.refreshing = false;
   }

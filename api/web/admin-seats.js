@@ -4,6 +4,7 @@ import { $, announce, count, el, enc, formatDate, momentInWords, numberedRows, p
 import { S, SEATS_PER_ROW_DEFAULT, adminApi, clearError, showError } from './admin-state.js';
 import { wholeNumber } from './admin-create.js';
 import { currentConcert } from './admin-live.js';
+import { blockMode, markBlocked, toggleSelected } from './admin-controls.js';
 
 const SEAT_BUTTONS_MAX = 2000;      // a page of the seat grid draws at most this many buttons
 const HISTORY_PAGE = 20;
@@ -70,6 +71,7 @@ export function renderGrid() {
     rows.push(line);
   }
   grid.replaceChildren(...rows);
+  markBlocked();
   // Wide enough for the longest seat number and row label of the page, so that none wraps.
   grid.style.setProperty('--seat-width', Math.max(44, 12 + 8 * String(lastSeat).length) + 'px');
   grid.style.setProperty('--row-label-width', (2.6 + 0.55 * String(lastRow).length).toFixed(2) + 'rem');
@@ -109,6 +111,7 @@ export function gridClick(event) {
   if (!button) return;
   const n = Number(button.dataset.seat);
   moveFocus(n, false);
+  if (blockMode()) return toggleSelected(n);
   showHistory(S.grid.date, n, false);
 }
 

@@ -28,6 +28,9 @@ export const S = {
   grid: { date: null, firstRow: 1 },
   focusSeat: null,
   history: { date: null, seat: null, entries: [], cursor: null, generation: 0 },
+  // The controls (admin-controls.js): the concert as GET /admin/concerts/{id} gave it, its ETag,
+  // its change log, the blocked seats by date, and the seat grid's click mode and selection.
+  controls: { concert: null, etag: null, changes: [], blocked: new Map(), mode: 'history', selected: new Set() },
 };
 
 export function persist() {
@@ -48,6 +51,7 @@ export const ERROR_WORDS = {
   TIMEOUT: 'The server is busy and did not confirm in time. The concert may still be created: refresh the list before trying again.',
   OVERLOADED: 'The server is very busy right now. Please try again in a moment.',
   NOT_READY: 'The server is starting up. Please try again in a moment.',
+  PRECONDITION_FAILED: 'The concert was changed elsewhere since this page read it. Check it and try again.',
   PAYLOAD_TOO_LARGE: 'That request was too large.',
   INTERNAL: 'Something went wrong on the server. Please try again.',
   NETWORK: 'The server could not be reached. Check the connection and try again.',
@@ -73,6 +77,7 @@ export function api(method, path, options = {}) {
   const key = options.adminKey !== undefined ? options.adminKey : S.key;
   if (key) headers['X-Admin-Key'] = key;
   if (options.idempotencyKey) headers['Idempotency-Key'] = options.idempotencyKey;
+  Object.assign(headers, options.headers || {});
   return request(method, path, headers, options.body);
 }
 

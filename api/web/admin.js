@@ -9,6 +9,7 @@ import { checkKey, forgetKey, openDesk, signIn } from './admin-key.js';
 import { addSchedule, createConcert, scheduleClick } from './admin-create.js';
 import { drawCharts, followConcert, loadConcerts, loadTimeline, refresh, scheduleRefresh, stopRefresh } from './admin-live.js';
 import { closeHistory, gridClick, gridRows, loadHistory, moveFocus, pageRows, renderGrid, seatFormSubmit } from './admin-seats.js';
+import { applyBlocks, saveSettings, setMode, toggleSale } from './admin-controls.js';
 
 // ---- start -----------------------------------------------------------------------------------
 function bind() {
@@ -57,6 +58,17 @@ function bind() {
     renderGrid();
   });
   $('seat-form').addEventListener('submit', seatFormSubmit);
+  $('sale-toggle').addEventListener('click', () => busy($('sale-toggle'), null, toggleSale));
+  $('settings-form').addEventListener('submit', (event) => busy($('settings-submit'), 'Saving…', () => saveSettings(event)));
+  $('settings-form').addEventListener('input', (event) => { event.target.dataset.edited = 'true'; });
+  for (const radio of document.querySelectorAll('input[name="seat-mode"]')) {
+    radio.addEventListener('change', (event) => {
+      setMode(event.target.value);
+      if (event.target.value === 'block') closeHistory();
+    });
+  }
+  $('block-selected').addEventListener('click', () => busy($('block-selected'), 'Blocking…', () => applyBlocks(true)));
+  $('release-selected').addEventListener('click', () => busy($('release-selected'), 'Releasing…', () => applyBlocks(false)));
   $('rows-earlier').addEventListener('click', () => pageRows(-1));
   $('rows-later').addEventListener('click', () => pageRows(1));
   onSeatKeys($('seat-grid'), gridRows, moveFocus);

@@ -76,7 +76,7 @@ export function renderMap() {
     if (own === 'SOLD') state = 'sold to you';
     else if (own === 'HELD') state = 'held by you';
     else if (status === 'AVAILABLE') state = selected ? 'selected' : 'available';
-    else state = status === 'SOLD' ? 'sold' : 'held by someone else';
+    else state = status === 'SOLD' ? 'sold' : status === 'BLOCKED' ? 'not for sale' : 'held by someone else';
     b.setAttribute('aria-label', 'Row ' + rowOf(s) + ', seat ' + s.number + ', ' + won(s.price) + ', ' + state);
     const selectable = status === 'AVAILABLE' && !own && !m.stale;
     if (selectable) {
@@ -145,6 +145,7 @@ function renderLegend(tiers, mine) {
   if ([...mine.values()].includes('SOLD')) items.push(el('span', null, el('i', { class: 'mine-sold', 'aria-hidden': 'true' }), 'Yours'));
   items.push(el('span', null, el('i', { class: 'HELD', 'aria-hidden': 'true' }), 'Held'));
   items.push(el('span', null, el('i', { class: 'SOLD', 'aria-hidden': 'true' }), 'Sold'));
+  if (S.map && S.map.seats.some((s) => s.status === 'BLOCKED')) items.push(el('span', null, el('i', { class: 'BLOCKED', 'aria-hidden': 'true' }), 'Not for sale'));
   const legend = $('legend');
   const text = items.map((i) => i.textContent).join('|');
   if (legend.dataset.text === text) return;
@@ -167,7 +168,7 @@ export function seatClick(event) {
   if (S.focusSeat !== n) moveSeatFocus(n);
   if (b.getAttribute('aria-disabled') === 'true') {
     const own = b.classList.contains('mine') ? ' by you' : '';
-    const why = S.map.stale ? 'cannot be chosen now: it is not your turn' : (b.dataset.status === 'SOLD' ? 'is sold' : 'is held') + own;
+    const why = S.map.stale ? 'cannot be chosen now: it is not your turn' : ({ SOLD: 'is sold', BLOCKED: 'is not for sale' }[b.dataset.status] || 'is held') + own;
     setText('selection-text', 'Seat ' + n + ' ' + why + '. ' + selectionSummary());
     return;
   }

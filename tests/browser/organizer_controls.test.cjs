@@ -1,0 +1,121 @@
+// The organizer's controls at /admin: pause and resume the sale (a fan's hold refused meanwhile),
+// the live settings saved with If-Match (and a change made elsewhere in between caught), seats
+// blocked and released by clicking them (a fan's map shows them not for sale), and the change
+// log; at 1280 px and on a 390 px wide phone.
+'use strict';
+
+const { test } = require('node:test');
+const assert = require('node:assert/strict');
+const t = require('./support.cjs');
+
+let server;
+let browser;
+t.serveAndBrowse((s, b) => {
+  [server, browser] = [s, b];
+});
+
+const PHONE = { width: 390, height: 844, deviceScaleFactor: 1, isMobile: true, hasTouch: true };
+
+async function openControls(page, concertId) {
+  await t.fill(page, '#admin-key', t.ADMIN_KEY);
+  await t.click(page, '#key-submit');
+  await page.waitForSelector('#desk:not([hidden])');
+  await page.select('#concert-select', concertId);
+  await page.waitForSelector('#controls:not([hidden])');
+  await t.waitForText(page, '#sale-state', /On sale/);
+}
+
+const admin = (path) => t.http.admin(server, '/admin/concerts/' + path);
+
+test('the organizer pauses and resumes the sale, saves settings, and blocks seats by clicking them', async () => {
+  const concert = await server.createConcert({ schedules: [{ date: t.DATE, seats: 20, price: 50000, seatsPerRow: 10 }] });
+  const id = concert.concertId;
+  const organizer = await t.newOrganizer(browser, server);
+  const { page } = organizer;
+  await openControls(page, id);
+  assert.equal(await page.$eval('#s-capacity', (e) => e.value), '100');
+  assert.equal(await page.$eval('#s-hold-ttl', (e) => e.value), '300');
+  await t.waitForText(page, '#changes-empty', /No changes/);
+  await t.screenshot(page, 'controls-1-open');
+
+  // Pause: the server has it, a fan's hold is refused, the page says so; then resume.
+  const fan = await t.http.newUser(server, 'Fan');
+  assert.equal((await t.http.enqueue(server, fan, id)).status, 'ACTIVE');
+  await t.click(page, '#sale-toggle');
+  await t.waitForText(page, '#sale-state', /paused/);
+  assert.equal((await admin(id)).paused, true);
+  const refused = await t.http.call(server, 'POST', '/concerts/' + id + '/dates/' + t.DATE + '/seats/1/hold',
+    { token: fan.token, queueToken: fan.queueTokens[id] });
+  assert.equal(refused.status, 409);
+  assert.equal(refused.body.error.code, 'SALES_PAUSED');
+  assert.equal(await t.textOf(page, '#sale-toggle'), 'Resume the sale');
+  await t.waitForText(page, '#changes', /Sale paused/);
+  await t.screenshot(page, 'controls-2-paused');
+  await t.click(page, '#sale-toggle');
+  await t.waitForText(page, '#sale-state', /On sale/);
+  assert.equal((await admin(id)).paused, false);
+  await t.waitForText(page, '#changes', /Sale resumed/);
+
+  // Settings: saved with If-Match, read back from the server.
+  await t.fill(page, '#s-capacity', 250);
+  await t.fill(page, '#s-hold-ttl', 120);
+  const patched = new Promise((resolve) => page.on('request', (r) => { if (r.method() === 'PATCH') resolve(r); }));
+  await t.click(page, '#settings-submit');
+  const request = await patched;
+  assert.deepEqual(JSON.parse(request.postData()), { queue: { activeCapacity: 250 }, holdTtlSeconds: 120 });
+  assert.match(request.headers()['if-match'] || '', /^"[0-9a-f]+"$/);
+  await t.waitForText(page, '#settings-message', /Saved/);
+  const saved = await admin(id);
+  assert.equal(saved.queue.activeCapacity, 250);
+  assert.equal(saved.holdTtlSeconds, 120);
+  await t.waitForText(page, '#changes', /Settings changed/);
+
+  // A change made elsewhere since the page read the concert: 412, shown in words, and the page
+  // shows the concert as it now is.
+  await t.http.call(server, 'PATCH', '/admin/concerts/' + id, { admin: true, body: { maxTicketsPerUser: 3 } });
+  await t.fill(page, '#s-hold-ttl', 90);
+  await t.click(page, '#settings-submit');
+  await t.waitForText(page, '#settings-error', /changed elsewhere/);
+  assert.equal(await page.$eval('#s-max-tickets', (e) => e.value), '3');
+  assert.equal((await admin(id)).holdTtlSeconds, 120, 'the stale change was not applied');
+
+  // Blocks: select seats 1 and 2 by clicking, block them for a camera.
+  await page.click('input[name="seat-mode"][value="block"]');
+  await page.waitForSelector('#block-tools:not([hidden])');
+  await t.click(page, '#seat-grid button[data-seat="1"]');
+  await t.click(page, '#seat-grid button[data-seat="2"]');
+  await t.waitForText(page, '#block-status', /2 seats selected/);
+  await t.fill(page, '#block-reason', 'camera');
+  await t.click(page, '#block-selected');
+  await page.waitForSelector('#seat-grid button[data-seat="2"].blocked');
+  assert.equal(await page.$eval('#seat-grid button[data-seat="1"]', (b) => b.getAttribute('aria-label')), 'Row 1, seat 1, blocked');
+  await t.waitForText(page, '#changes', /Seats blocked.*1, 2\) — camera/);
+  await t.screenshot(page, 'controls-3-blocked');
+  // A fan's seat map shows them not for sale.
+  const map = await t.http.call(server, 'GET', '/concerts/' + id + '/dates/' + t.DATE + '/seats',
+    { token: fan.token, queueToken: fan.queueTokens[id] });
+  assert.deepEqual(map.body.seats.filter((s) => s.status === 'BLOCKED').map((s) => s.number), [1, 2]);
+  // A held seat cannot be blocked: the server's refusal is shown in words, nothing changes.
+  await t.http.hold(server, fan, id, t.DATE, 5);
+  await t.click(page, '#seat-grid button[data-seat="5"]');
+  await t.click(page, '#block-selected');
+  await t.waitForText(page, '#seats-error', /held or sold: nothing was blocked/);
+  await t.click(page, '#seat-grid button[data-seat="5"]');
+  // Release seat 2.
+  await t.click(page, '#seat-grid button[data-seat="2"]');
+  await t.click(page, '#release-selected');
+  await t.waitForText(page, '#changes', /Seats released/);
+  await page.waitForSelector('#seat-grid button[data-seat="2"]:not(.blocked)');
+  assert.ok(await page.$('#seat-grid button[data-seat="1"].blocked'));
+  const log = await t.http.admin(server, '/admin/concerts/' + id + '/changes');
+  assert.deepEqual(log.changes.map((c) => c.type), ['PAUSED', 'RESUMED', 'UPDATED', 'UPDATED', 'SEATS_BLOCKED', 'SEATS_RELEASED']);
+
+  // On a phone: the same controls, no sideways scroll of the page.
+  await page.setViewport(PHONE);
+  await page.evaluate(() => document.getElementById('controls').scrollIntoView());
+  const wide = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  assert.ok(wide <= 0, 'the page scrolls sideways on a phone by ' + wide + ' px');
+  await t.screenshotOf(page, '#controls', 'controls-4-phone');
+  organizer.check();
+  await organizer.close();
+});
