@@ -8,8 +8,11 @@
 //   3  POST /admin/concerts                         (the admin key)
 //   4  POST /concerts/{concert}/dates/{date}/holds  (a user's token and queue token)
 //   5  POST /concerts/{concert}/queue               (a body the route ignores)
+//   6  PATCH /admin/concerts/{concert}              (the admin key: the demo concert's settings)
+//   7  POST /admin/concerts/{concert}/dates/{date}/blocks
+//   8  POST /admin/concerts/{concert}/dates        (dates added to the demo concert)
 //
-// 1..5 go to the router of an in-process node (node_harness.hpp) as a well-formed request with
+// The selector is the first byte's low seven bits, modulo 9. 1..8 go to the router of an in-process node (node_harness.hpp) as a well-formed request with
 // the fuzzed body. Checked: a body is answered 2xx or 4xx, never 5xx; a body json_object refuses
 // is answered 400; a catalog parse_catalog accepts is a command that round-trips the codec.
 
@@ -28,15 +31,19 @@ using namespace encore;
 namespace http = boost::beast::http;
 
 struct body_route {
+    http::verb method;
     const char* target;
     std::vector<std::pair<const char*, const char*>> headers;
 };
 const body_route routes[] = {
-    {"/users", {}},
-    {"/users/me/balance/charge", {{"Authorization", "Bearer {token}"}}},
-    {"/admin/concerts", {{"X-Admin-Key", "{admin-key}"}}},
-    {"/concerts/{concert}/dates/{date}/holds", {{"Authorization", "Bearer {token}"}, {"X-Queue-Token", "{queue-token}"}}},
-    {"/concerts/{concert}/queue", {{"Authorization", "Bearer {token}"}}},
+    {http::verb::post, "/users", {}},
+    {http::verb::post, "/users/me/balance/charge", {{"Authorization", "Bearer {token}"}}},
+    {http::verb::post, "/admin/concerts", {{"X-Admin-Key", "{admin-key}"}}},
+    {http::verb::post, "/concerts/{concert}/dates/{date}/holds", {{"Authorization", "Bearer {token}"}, {"X-Queue-Token", "{queue-token}"}}},
+    {http::verb::post, "/concerts/{concert}/queue", {{"Authorization", "Bearer {token}"}}},
+    {http::verb::patch, "/admin/concerts/{concert}", {{"X-Admin-Key", "{admin-key}"}}},
+    {http::verb::post, "/admin/concerts/{concert}/dates/{date}/blocks", {{"X-Admin-Key", "{admin-key}"}}},
+    {http::verb::post, "/admin/concerts/{concert}/dates", {{"X-Admin-Key", "{admin-key}"}}},
 };
 
 void parsers(std::string body, bool empty_ok) {
@@ -64,7 +71,7 @@ void parsers(std::string body, bool empty_ok) {
 }
 
 void route(const body_route& r, std::string_view body) {
-    encore::http::http_request request{http::verb::post, fuzz::with_placeholders(r.target), 11};
+    encore::http::http_request request{r.method, fuzz::with_placeholders(r.target), 11};
     request.set(http::field::host, "fuzz");
     request.set(http::field::content_type, "application/json");
     for (const auto& [name, value] : r.headers) request.set(name, fuzz::with_placeholders(value));
@@ -84,7 +91,7 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     if (size == 0) return 0;
     const std::string_view body(reinterpret_cast<const char*>(data) + 1, size - 1);
-    const unsigned pick = data[0] % 6;
+    const unsigned pick = (data[0] & 0x7F) % 9;
     if (pick == 0) {
         parsers(std::string(body), (data[0] & 0x80) != 0);
     } else {
