@@ -258,11 +258,14 @@ export function applyQueue(q, how = {}) {
       const lead = position <= 1 ? 'You are next in line.' : 'Your place in line:';
       setBox(box, lead, position > 1 ? position : null, S.firstPosition ? 1 - (position - 1) / S.firstPosition : 0);
       const wait = humanWait(q.estimatedWaitSeconds);
-      setText('queue-detail', (wait ? 'Estimated wait: ' + wait + '. ' : '') + 'This page updates by itself — keep it open and we will take you to the seats when it is your turn.');
+      setText('queue-detail', q.paused
+        ? 'The organizer has paused the sale: nobody is let in until it resumes, and your place in line is kept. This page updates by itself — keep it open.'
+        : (wait ? 'Estimated wait: ' + wait + '. ' : '') + 'This page updates by itself — keep it open and we will take you to the seats when it is your turn.');
     }
     hideBooking('You can choose seats when it is your turn.');
   } else if (q.status === 'ACTIVE') {
     setBox(box, 'It is your turn! Choose your seats below.', null, 1);
+    setText('queue-detail', q.paused ? 'The organizer has paused the sale for a moment: seats cannot be held until it resumes, and your turn is kept.' : '');
     if (previous === 'WAITING' && !how.joined) {
       // Admission is claimed by a command within claimSeconds: joining again answers the
       // same token and keeps the turn.

@@ -72,6 +72,7 @@ export const ERROR_WORDS = {
   DATE_NOT_BOOKABLE: 'This date cannot be booked.',
   INVALID_SEAT: 'That seat does not exist.',
   SEAT_TAKEN: 'Sorry, someone else took that seat a moment ago. Please choose another one.',
+  SALES_PAUSED: 'The organizer has paused the sale for a moment. Your turn is kept: try again when it resumes.',
   HOLD_LIMIT: 'You are already holding as many seats as this concert allows. Pay for or cancel a hold first.',
   TICKET_LIMIT: 'That would be more tickets than one fan may have for this concert.',
   NO_ADJACENT_SEATS: 'There are not that many free seats together in one row. Try fewer seats, or choose them yourself.',

@@ -51,6 +51,14 @@ test('the organizer pauses and resumes the sale, saves settings, and blocks seat
   assert.equal(await t.textOf(page, '#sale-toggle'), 'Resume the sale');
   await t.waitForText(page, '#changes', /Sale paused/);
   await t.screenshot(page, 'controls-2-paused');
+  // A fan's page says so, and a hold there is refused in words.
+  const fanPage = await t.newFan(browser, server);
+  await t.createAccount(fanPage.page, 'Paused fan');
+  await t.joinConcert(fanPage.page, concert.title);
+  await t.waitForText(fanPage.page, '#queue-detail', /paused the sale: nobody is let in until it resumes/);
+  await t.screenshotOf(fanPage.page, '#queue', 'controls-fan-paused');
+  fanPage.check();
+  await fanPage.close();
   await t.click(page, '#sale-toggle');
   await t.waitForText(page, '#sale-state', /On sale/);
   assert.equal((await admin(id)).paused, false);

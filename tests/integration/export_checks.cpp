@@ -75,6 +75,11 @@ onsale drive_onsale(http_client& client, const std::string& admin_key) {
     o.users.push_back(other.user);
     REQUIRE_STATUS(charge(client, other.user, 7'000), 200);
     REQUIRE_STATUS(hold(client, other, o.other_concert, 3), 201);
+    // The organizer blocks the last two seats and gives the other concert a second date.
+    REQUIRE_STATUS(call(client, "POST", "/admin/concerts/" + o.concert + "/dates/" + std::string(concert_date) + "/blocks",
+                        json{{"seats", {19, 20}}, {"reason", "camera"}}.dump(), admin_header(admin_key)), 200);
+    REQUIRE_STATUS(call(client, "POST", "/admin/concerts/" + o.other_concert + "/dates",
+                        json{{"schedules", {{{"date", "2030-12-27"}, {"seats", 5}, {"price", 6'000}}}}}.dump(), admin_header(admin_key)), 201);
     REQUIRE(eventually(std::chrono::seconds(60), [&] {
         return reservation(client, o.users[3], expiring).json().at("status") == "EXPIRED";
     }));
@@ -96,6 +101,10 @@ void check_export_against_analytics(http_client& client, const std::string& admi
     CHECK(d.at("holds_placed") == a.at("holdsPlaced"));
     CHECK(d.at("holds_cancelled") == a.at("holdsCancelled"));
     CHECK(d.at("holds_expired") == a.at("holdsExpired"));
+    CHECK(d.at("seats_blocked") == a.at("seatsBlocked"));
+    CHECK(a.at("seatsBlocked") == 2);
+    CHECK(scalar(db, "SELECT count(*) FROM seats" + where + " AND status = 'BLOCKED'") == 2);
+    CHECK(scalar(db, "SELECT count(*) FROM dates WHERE concert_id = '" + o.other_concert + "'") == 2);
     CHECK(a.at("seatsSold") == 1);
     CHECK(a.at("revenue") == 80'000);
     // The same figures from the rows underneath.
@@ -113,7 +122,7 @@ void check_export_against_analytics(http_client& client, const std::string& admi
     CHECK(scalar(db, "SELECT count(*) FROM queue_entries" + where + " AND admitted_at IS NOT NULL") == 4);
     CHECK(scalar(db, "SELECT count(*) FROM queue_entries" + where + " AND outcome = 'COMPLETED'") == 2);
     CHECK(scalar(db, "SELECT count(*) FROM events WHERE type = 'SeatHeld'") == 5);
-    CHECK(scalar(db, "SELECT count(*) FROM seats") == 30);
+    CHECK(scalar(db, "SELECT count(*) FROM seats") == 35);  // 20, and 10 + 5 (the date added)
     // A row, where the catalog has seatsPerRow, is ceil(seat / seatsPerRow).
     CHECK(scalar(db, "SELECT count(*) FROM seats s JOIN dates d USING (concert_id, date) WHERE d.seats_per_row IS NOT NULL"
                      " AND s.row != (s.seat + d.seats_per_row - 1) / d.seats_per_row") == 0);
