@@ -83,6 +83,46 @@ TEST_CASE("a purchase through two processes: hold on one, seen and paid on the o
     CHECK(state.at("seats").at(concert + "/" + std::string(concert_date) + "/7") == "SOLD");
 }
 
+TEST_CASE("the organizer's controls through two processes: If-Match against a change made on the other, pause and blocks seen by both", "[kafka][organizer]") {
+    kafka_cluster cluster(2);
+    http_client a(cluster.server(0).host(), cluster.server(0).port());
+    http_client b(cluster.server(1).host(), cluster.server(1).port());
+    const header_list admin = admin_header(cluster.options().admin_key);
+    const std::string concert = create_concert_on(a, cluster.options().admin_key, concert_body(20, 30'000));
+    const std::string path = "/admin/concerts/" + concert;
+    auto read_a = call(a, "GET", path, {}, admin);
+    REQUIRE_STATUS(read_a, 200);
+    const std::string tag = read_a.header("ETag").value_or("");
+    REQUIRE(eventually_shows("B shows the concert", [&] { return call(b, "GET", path, {}, admin).status == 200; }));
+
+    // Changed on B; A's tag is stale. Whether A has seen the change yet (412 from A's view) or not
+    // (412 from the engine, whose revision moved), the change is refused and B's title stays.
+    REQUIRE_STATUS(call(b, "PATCH", path, json{{"title", "from B"}}.dump(), admin), 200);
+    auto stale = call(a, "PATCH", path, json{{"title", "from A"}}.dump(), admin + header_list{{"If-Match", tag}});
+    REQUIRE_STATUS(stale, 412);
+    CHECK(error_code_of(stale) == "PRECONDITION_FAILED");
+    CHECK(eventually_shows("A shows B's title", [&] { return call(a, "GET", path, {}, admin).json().at("title") == "from B"; }));
+    CHECK(call(b, "GET", path, {}, admin).json().at("revision") == 1);
+
+    // Paused on A: a fan admitted through B is refused at once (the engine decides), and B's
+    // read of the concert says paused.
+    const guest fan = admitted_guest(b, concert);
+    REQUIRE_STATUS(call(a, "POST", path + "/pause", {}, admin), 200);
+    CHECK_ERROR(hold(b, fan, concert, 3), 409, "SALES_PAUSED");
+    CHECK(eventually_shows("B shows the pause", [&] { return call(b, "GET", path, {}, admin).json().at("paused") == true; }));
+    REQUIRE_STATUS(call(b, "POST", path + "/resume", {}, admin), 200);
+    // Blocked on B, seen on A's seat map; held on neither.
+    REQUIRE_STATUS(call(b, "POST", path + "/dates/" + std::string(concert_date) + "/blocks", json{{"seats", {3}}}.dump(), admin), 200);
+    CHECK_ERROR(hold(a, fan, concert, 3), 409, "SEAT_TAKEN");
+    CHECK(eventually_shows("A shows the block", [&] { return seat_status(a, fan, concert, 3) == "BLOCKED"; }));
+    auto changes = call(a, "GET", path + "/changes", {}, admin);
+    REQUIRE_STATUS(changes, 200);
+    const json log = changes.json();
+    std::vector<std::string> types;
+    for (const json& c : log.at("changes")) types.push_back(c.at("type"));
+    CHECK(types == std::vector<std::string>{"UPDATED", "PAUSED", "RESUMED", "SEATS_BLOCKED"});
+}
+
 TEST_CASE("kcat reads the events a real process wrote, as JSON", "[kafka][kcat]") {
     kafka_cluster cluster(1);
     http_client client(cluster.server(0).host(), cluster.server(0).port());
