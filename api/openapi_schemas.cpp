@@ -61,6 +61,11 @@ json with_default(json schema, std::int64_t value) {
     return schema;
 }
 
+json nullable(json schema) {
+    schema["nullable"] = true;
+    return schema;
+}
+
 json instant(const char* description = nullptr) {
     return described({{"type", "string"}, {"format", "date-time"}, {"example", "2026-12-24T19:00:00.000Z"}}, description);
 }
@@ -194,10 +199,10 @@ void add_concert_request_schemas(json& s) {
                                 {"holdTtlSeconds", integer(1, ttl_seconds_max, "holds placed from now on"), optional},
                                 {"maxHoldsPerUser", integer(1, max_holds_per_user_max, "a lowered cap evicts nobody: it applies to the next hold"), optional},
                                 {"maxTicketsPerUser", integer(1, max_tickets_per_user_max, "a lowered cap evicts nobody: it applies to the next hold"), optional},
-                                {"refundsUntil", described(instant(), "null: no refunds from now on"), optional},
+                                {"refundsUntil", nullable(described(instant(), "null: no refunds from now on")), optional},
                                 {"queue", object({{"activeCapacity", integer(1, active_capacity_max, "at once: raised, it admits; lowered, it evicts nobody"), optional},
                                                   {"activeTtlSeconds", integer(1, ttl_seconds_max, "admissions from now on"), optional},
-                                                  {"claimSeconds", integer(1, ttl_seconds_max, "at most activeTtlSeconds; null: activeTtlSeconds"), optional}}),
+                                                  {"claimSeconds", nullable(integer(1, ttl_seconds_max, "at most activeTtlSeconds; null: activeTtlSeconds")), optional}}),
                                  optional}},
                                "at least one field; any other field (a misspelt one, schedules, onsaleAt) is 400");
     s["ConcertPatch"]["additionalProperties"] = false;
