@@ -4,6 +4,7 @@
 #include <set>
 
 #include "events/time.hpp"
+#include "events/venue.hpp"
 
 namespace encore::api {
 namespace {
@@ -23,6 +24,139 @@ bool read_integer(const json& object, const char* name, std::int64_t min, std::i
     }
     out = it->get<std::int64_t>();
     return true;
+}
+
+// A name of the venue's: 1..16 characters of [A-Za-z0-9_-].
+bool venue_name(const json& v) {
+    if (!v.is_string()) return false;
+    const std::string& s = v.get_ref<const std::string&>();
+    return !s.empty() && s.size() <= venue_name_length_max && std::all_of(s.begin(), s.end(), [](char ch) {
+        return (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_' || ch == '-';
+    });
+}
+
+// `grades` and `layout` (API.md "The venue") into the catalog's venue; nullopt when the body has
+// neither (a concert of seats 1..N). The schedules are read after it: with a layout they need
+// neither seats nor price.
+std::optional<std::string> read_venue(const json& body, venue_layout& v) {
+    auto grades = body.find("grades");
+    auto layout = body.find("layout");
+    const bool has_grades = grades != body.end() && !grades->is_null();
+    const bool has_layout = layout != body.end() && !layout->is_null();
+    if (!has_grades && !has_layout) return std::nullopt;
+    if (!has_grades || !has_layout) return std::string("grades and layout come together: a layout's sections each name a grade");
+    if (!grades->is_array() || grades->empty() || grades->size() > grades_max)
+        return "grades must be an array of 1 to " + std::to_string(grades_max) + " {grade, price} objects";
+    std::set<std::string> grade_names;
+    for (const json& g : *grades) {
+        if (!g.is_object() || !g.contains("grade") || !venue_name(g.at("grade")))
+            return std::string("each grade needs a name (grade) of 1 to 16 characters: letters, digits, _ and -");
+        if (!grade_names.insert(g.at("grade").get<std::string>()).second) return std::string("grade names must be distinct");
+        std::int64_t price = -1;
+        std::string why;
+        if (!read_integer(g, "price", 0, price_max, price, why) || price < 0)
+            return why.empty() ? std::string("each grade needs a price: an integer from 0 to 1000000000") : why;
+        v.grades.push_back({g.at("grade").get<std::string>(), price});
+    }
+    if (!layout->is_object()) return std::string("layout must be an object with sections");
+    auto sections = layout->find("sections");
+    if (sections == layout->end() || !sections->is_array() || sections->empty() || sections->size() > sections_max)
+        return "layout.sections must be an array of 1 to " + std::to_string(sections_max) + " sections";
+    std::set<std::string> section_names;
+    for (const json& s : *sections) {
+        if (!s.is_object() || !s.contains("section") || !venue_name(s.at("section")))
+            return std::string("each section needs a name (section) of 1 to 16 characters: letters, digits, _ and -");
+        section_layout out;
+        out.section = s.at("section").get<std::string>();
+        if (!section_names.insert(out.section).second) return std::string("section names must be distinct");
+        auto grade = s.find("grade");
+        auto named = grade == s.end() || !grade->is_string() ? v.grades.end()
+                     : std::find_if(v.grades.begin(), v.grades.end(), [&](const grade_price& g) { return g.grade == grade->get_ref<const std::string&>(); });
+        if (named == v.grades.end()) return "section " + out.section + " must name one of the grades";
+        out.grade = static_cast<std::uint32_t>(named - v.grades.begin());
+        if (auto gate = s.find("gate"); gate != s.end() && !gate->is_null()) {
+            if (!venue_name(*gate)) return "section " + out.section + ": gate must be a name of 1 to 16 characters: letters, digits, _ and -";
+            out.gate = gate->get<std::string>();
+        }
+        if (s.contains("standing"))
+            return "section " + out.section + ": standing zones are not sold yet; a layout is of seated sections (rows)";
+        auto rows = s.find("rows");
+        const std::string row_limits = "1 to " + std::to_string(rows_per_section_max) + " rows of 1 to " +
+                                       std::to_string(seats_per_section_row_max) + " seats";
+        if (rows != s.end() && rows->is_array()) {
+            if (rows->empty() || rows->size() > rows_per_section_max || s.contains("seatsPerRow"))
+                return "section " + out.section + ": rows is a list of seats per row, " + row_limits + " (no seatsPerRow with it)";
+            for (const json& n : *rows) {
+                const bool ok = n.is_number_unsigned() && n.get<std::uint64_t>() >= 1 && n.get<std::uint64_t>() <= seats_per_section_row_max;
+                if (!ok) return "section " + out.section + ": rows must be " + row_limits;
+                out.rows.push_back(static_cast<std::uint32_t>(n.get<std::uint64_t>()));
+            }
+        } else {
+            std::int64_t count = -1, per_row = -1;
+            std::string why;
+            if (!read_integer(s, "rows", 1, static_cast<std::int64_t>(rows_per_section_max), count, why) || count < 0 ||
+                !read_integer(s, "seatsPerRow", 1, seats_per_section_row_max, per_row, why) || per_row < 0)
+                return "section " + out.section + ": rows (a count, with seatsPerRow) or a list of seats per row: " + row_limits;
+            out.rows.assign(static_cast<std::size_t>(count), static_cast<std::uint32_t>(per_row));
+        }
+        v.sections.push_back(std::move(out));
+    }
+    const std::uint64_t seats = layout_seats(v);
+    if (seats > seats_per_date_max)
+        return "a layout has at most " + std::to_string(seats_per_date_max) + " seats, not " + std::to_string(seats);
+    return std::nullopt;
+}
+
+// With a layout: each schedule's date, startsAt and price overrides (the layout gives the seats).
+std::optional<std::string> read_venue_schedules(const json& body, create_concert& c) {
+    venue_layout& v = c.options.sale.venue;
+    auto it = body.find("schedules");
+    if (it == body.end() || !it->is_array() || it->empty() || it->size() > dates_per_concert_max)
+        return std::string("schedules must be an array of 1 to 366 {date, startsAt?, prices?} objects");
+    const auto seats = static_cast<std::uint32_t>(layout_seats(v));
+    std::set<day_number> seen;
+    bool any_start = false, any_price = false;
+    for (const json& s : *it) {
+        if (!s.is_object()) return std::string("each schedule must be an object");
+        auto date = s.find("date");
+        std::optional<day_number> day;
+        if (date != s.end() && date->is_string()) day = parse_date(date->get_ref<const std::string&>());
+        if (!day) return std::string("schedule date must be a valid YYYY-MM-DD date");
+        if (!seen.insert(*day).second) return std::string("schedule dates must be distinct");
+        for (const char* field : {"seats", "price", "seatsPerRow"}) {
+            if (s.contains(field)) return std::string("with a layout a schedule has no ") + field + ": the layout and the grades give them";
+        }
+        c.schedules.push_back({*day, seats, 0});
+        time_ms starts = 0;
+        if (auto at = s.find("startsAt"); at != s.end() && !at->is_null()) {
+            auto parsed = at->is_string() ? parse_instant(at->get_ref<const std::string&>()) : std::nullopt;
+            if (!parsed) return std::string("startsAt must be an RFC 3339 UTC instant, e.g. 2026-12-24T19:00:00.000Z");
+            starts = *parsed;
+            any_start = true;
+        }
+        v.starts_at.push_back(starts);
+        std::vector<won> prices;
+        for (const grade_price& g : v.grades) prices.push_back(g.price);
+        if (auto p = s.find("prices"); p != s.end() && !p->is_null()) {
+            if (!p->is_object()) return std::string("prices must be an object of grade: price");
+            for (const auto& [grade, price] : p->items()) {
+                auto named = std::find_if(v.grades.begin(), v.grades.end(), [&](const grade_price& g) { return g.grade == grade; });
+                if (named == v.grades.end()) return "prices names " + grade + ", which is none of the grades";
+                const bool ok = price.is_number_unsigned() && price.get<std::uint64_t>() <= static_cast<std::uint64_t>(price_max);
+                if (!ok) return "prices." + grade + " must be an integer from 0 to 1000000000";
+                prices[static_cast<std::size_t>(named - v.grades.begin())] = static_cast<won>(price.get<std::uint64_t>());
+                any_price = true;
+            }
+        }
+        v.prices.push_back(std::move(prices));
+    }
+    // A catalog that sets none of them leaves them out.
+    if (!any_start) v.starts_at.clear();
+    if (!any_price) v.prices.clear();
+    if (std::uint64_t total = std::uint64_t{seats} * c.schedules.size(); total > seats_per_concert_max)
+        return "a concert has at most " + std::to_string(seats_per_concert_max) + " seats over all its dates, not " +
+               std::to_string(total);
+    return std::nullopt;
 }
 
 std::optional<std::string> read_schedules(const json& body, create_concert& c, std::size_t dates_max = dates_per_concert_max) {
@@ -196,7 +330,8 @@ std::variant<create_concert, std::string> parse_catalog(const json& body) {
             return std::string("venue must be a string of at most 200 bytes");
         c.venue = venue->get<std::string>();
     }
-    if (auto why = read_schedules(body, c)) return *why;
+    if (auto why = read_venue(body, c.options.sale.venue)) return *why;
+    if (auto why = c.options.sale.venue.grades.empty() ? read_schedules(body, c) : read_venue_schedules(body, c)) return *why;
     std::string why;
     std::int64_t capacity = c.queue.active_capacity, active_ttl = c.queue.active_ttl_seconds, claim = 0;
     if (auto q = body.find("queue"); q != body.end() && !q->is_null()) {

@@ -190,6 +190,16 @@ void post_holds(const command_env& env, request_context& rc) {
     const auto count = body->find("count");
     if ((seats == body->end()) == (count == body->end()))
         return rc.fail(400, "INVALID_REQUEST", "the body names either seats (a list of seat numbers) or count");
+    // A pick within a grade or a section (API.md "The venue"): names, checked by the engine.
+    for (const char* name : {"grade", "section"}) {
+        auto it = body->find(name);
+        if (it == body->end() || it->is_null()) continue;
+        if (count == body->end()) return rc.fail(400, "INVALID_REQUEST", std::string(name) + " goes with count (best available)");
+        if (!it->is_string() || it->get_ref<const std::string&>().empty() || it->get_ref<const std::string&>().size() > venue_name_length_max)
+            return rc.fail(400, "INVALID_REQUEST", std::string(name) + " must be a name of 1 to 16 characters");
+    }
+    if (body->contains("grade") && body->contains("section") && !body->at("grade").is_null() && !body->at("section").is_null())
+        return rc.fail(400, "INVALID_REQUEST", "a pick names a grade or a section, not both");
     const std::string limit = std::to_string(seats_per_hold_max);
     hold_seat hold{caller->concert, caller->ticket, caller->date, 0, {}};
     if (count != body->end()) {
@@ -197,6 +207,8 @@ void post_holds(const command_env& env, request_context& rc) {
         if (!n || *n < 1 || *n > seats_per_hold_max)
             return rc.fail(400, "INVALID_REQUEST", "count must be an integer from 1 to " + limit);
         hold.choice.count = static_cast<std::uint32_t>(*n);
+        if (auto g = body->find("grade"); g != body->end() && g->is_string()) hold.choice.filter.grade = g->get<std::string>();
+        if (auto s = body->find("section"); s != body->end() && s->is_string()) hold.choice.filter.section = s->get<std::string>();
     } else {
         if (!seats->is_array() || seats->empty() || seats->size() > seats_per_hold_max)
             return rc.fail(400, "INVALID_REQUEST", "seats must be a list of 1 to " + limit + " seat numbers");

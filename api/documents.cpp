@@ -4,6 +4,9 @@
 #include "events/ids.hpp"
 #include "events/text.hpp"
 #include "events/time.hpp"
+#include "events/venue.hpp"
+
+#include <algorithm>
 
 namespace encore::api {
 
@@ -31,14 +34,59 @@ std::uint32_t seats_per_row_of(const create_concert& config, day_number day) {
     return seats_per_row_default;
 }
 
+std::size_t schedule_index(const create_concert& config, day_number day) {
+    for (std::size_t i = 0; i < config.schedules.size(); ++i) {
+        if (config.schedules[i].date == day) return i;
+    }
+    return 0;
+}
+
+nlohmann::json grades_json(const venue_layout& venue) {
+    auto out = nlohmann::json::array();
+    for (const grade_price& g : venue.grades) out.push_back({{"grade", g.grade}, {"price", g.price}});
+    return out;
+}
+
+nlohmann::json layout_json(const venue_layout& venue) {
+    auto sections = nlohmann::json::array();
+    for (const section_layout& s : venue.sections) {
+        nlohmann::json section = {{"section", s.section}, {"grade", venue.grades.at(s.grade).grade}};
+        const bool even = std::all_of(s.rows.begin(), s.rows.end(), [&](std::uint32_t n) { return n == s.rows.front(); });
+        if (even) {
+            section["rows"] = s.rows.size();
+            section["seatsPerRow"] = s.rows.front();
+        } else {
+            section["rows"] = s.rows;
+        }
+        if (!s.gate.empty()) section["gate"] = s.gate;
+        sections.push_back(std::move(section));
+    }
+    return {{"sections", std::move(sections)}};
+}
+
 admin_concert_document admin_concert_of(const projections::concert_view& concert) {
     using nlohmann::json;
     const create_concert& config = concert.config;
     const catalog_options& o = config.options;
+    const venue_layout& venue = o.sale.venue;
     json schedules = json::array();
-    for (const schedule& s : config.schedules) {
-        schedules.push_back({{"date", format_date(s.date)}, {"seats", s.seats}, {"price", s.price},
-                             {"seatsPerRow", seats_per_row_of(config, s.date)}, {"status", "ON_SALE"}});
+    for (std::size_t i = 0; i < config.schedules.size(); ++i) {
+        const schedule& s = config.schedules[i];
+        if (venue.grades.empty()) {
+            schedules.push_back({{"date", format_date(s.date)}, {"seats", s.seats}, {"price", s.price},
+                                 {"seatsPerRow", seats_per_row_of(config, s.date)}, {"status", "ON_SALE"}});
+            continue;
+        }
+        // With a venue, a schedule is its date, start and the prices that differ from the grades'.
+        json entry = {{"date", format_date(s.date)}, {"status", "ON_SALE"}};
+        if (i < venue.starts_at.size() && venue.starts_at[i] != 0) entry["startsAt"] = format_instant(venue.starts_at[i]);
+        json prices = json::object();
+        for (std::uint32_t g = 0; g < venue.grades.size(); ++g) {
+            const won p = grade_price_on(config, i, g);
+            if (p != venue.grades[g].price) prices[venue.grades[g].grade] = p;
+        }
+        if (!prices.empty()) entry["prices"] = std::move(prices);
+        schedules.push_back(std::move(entry));
     }
     const std::uint32_t claim = o.claim_seconds == 0 ? config.queue.active_ttl_seconds : o.claim_seconds;
     json body = {{"concertId", to_text(config.concert)}, {"title", config.title}, {"venue", config.venue},
@@ -51,6 +99,10 @@ admin_concert_document admin_concert_of(const projections::concert_view& concert
     if (o.max_tickets_per_user != 0) body["maxTicketsPerUser"] = o.max_tickets_per_user;
     if (o.refunds_until != 0) body["refundsUntil"] = format_instant(o.refunds_until);
     if (o.sale.onsale_at != 0) body["onsaleAt"] = format_instant(o.sale.onsale_at);
+    if (!venue.grades.empty()) {
+        body["grades"] = grades_json(venue);
+        body["layout"] = layout_json(venue);
+    }
     admin_concert_document out;
     out.body = body.dump();
     out.etag = "\"" + hex_u64(fnv1a_64(out.body)) + "\"";

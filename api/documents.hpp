@@ -17,6 +17,12 @@ nlohmann::json reservation_json(const reservation& r);
 std::string queue_body(const projections::queue_view& q, const std::string& queue_token);
 // The seats per row of one date of the catalog (schedules[].seatsPerRow, default 25).
 std::uint32_t seats_per_row_of(const create_concert& config, day_number day);
+// The index in the catalog's schedules of the date `day` (which it has).
+std::size_t schedule_index(const create_concert& config, day_number day);
+// The venue's grades as API.md shows them: [{grade, price}].
+nlohmann::json grades_json(const venue_layout& venue);
+// The layout as POST /admin/concerts takes it: {"sections": [...]}.
+nlohmann::json layout_json(const venue_layout& venue);
 
 // GET /admin/concerts/{id} (and the answer of PATCH and of POST .../dates): the concert as POST
 // /admin/concerts would take it, every default filled in (so the body, posted again, creates the

@@ -53,6 +53,7 @@ unsigned refusal_status(refusal r, command_kind kind) {
         case refusal::not_blocked: return 409;
         case refusal::date_exists: return 409;
         case refusal::precondition_failed: return 412;
+        case refusal::section_not_found: return 422;
     }
     return 500;
 }
@@ -87,6 +88,7 @@ std::string_view refusal_message(refusal r) {
         case refusal::not_blocked: return "a seat named is not blocked: nothing was released";
         case refusal::date_exists: return "the concert has that date already";
         case refusal::precondition_failed: return "the concert changed since the ETag given in If-Match: read it again";
+        case refusal::section_not_found: return "the concert's venue has no seated section of that grade or name";
     }
     return "refused";
 }

@@ -12,6 +12,7 @@
 #include "events/ids.hpp"
 #include "events/text.hpp"
 #include "events/time.hpp"
+#include "events/venue.hpp"
 
 namespace encore::api {
 
@@ -131,10 +132,26 @@ void concerts(const query_env& env, request_context& rc) {
     json list = json::array();
     for (const auto& c : env.models.concerts()) {
         json dates = json::array(), schedules = json::array();
+        const venue_layout& venue = c.config.options.sale.venue;
         for (const auto& d : c.dates) {
             dates.push_back(format_date(d.date));
-            schedules.push_back({{"date", format_date(d.date)}, {"seats", d.total_seats}, {"price", d.price},
-                                 {"seatsPerRow", seats_per_row_of(c.config, d.date)}});
+            if (venue.grades.empty()) {
+                schedules.push_back({{"date", format_date(d.date)}, {"seats", d.total_seats}, {"price", d.price},
+                                     {"seatsPerRow", seats_per_row_of(c.config, d.date)}});
+                continue;
+            }
+            // With a venue: the date's price per grade, and `price` the lowest of them ("from").
+            const std::size_t index = schedule_index(c.config, d.date);
+            json prices = json::object();
+            won lowest = price_max;
+            for (std::uint32_t g = 0; g < venue.grades.size(); ++g) {
+                const won p = grade_price_on(c.config, index, g);
+                prices[venue.grades[g].grade] = p;
+                lowest = std::min(lowest, p);
+            }
+            json s = {{"date", format_date(d.date)}, {"seats", d.total_seats}, {"price", lowest}, {"prices", std::move(prices)}};
+            if (index < venue.starts_at.size() && venue.starts_at[index] != 0) s["startsAt"] = format_instant(venue.starts_at[index]);
+            schedules.push_back(std::move(s));
         }
         // API.md's fields, then what a ticketing page shows before the waiting room: prices,
         // the seat layout and the rules of the sale.
@@ -145,6 +162,7 @@ void concerts(const query_env& env, request_context& rc) {
         if (o.max_tickets_per_user != 0) concert["maxTicketsPerUser"] = o.max_tickets_per_user;
         if (o.refunds_until != 0) concert["refundsUntil"] = format_instant(o.refunds_until);
         if (o.sale.onsale_at != 0) concert["onsaleAt"] = format_instant(o.sale.onsale_at);
+        if (!venue.grades.empty()) concert["grades"] = grades_json(venue);
         list.push_back(std::move(concert));
     }
     rc.reply(200, {{"concerts", std::move(list)}});
@@ -155,8 +173,23 @@ void dates(const query_env& env, request_context& rc) {
     if (!concert) return;
     const concert_id* c = &concert->config.concert;
     json dates = json::array();
+    const venue_layout& venue = concert->config.options.sale.venue;
     for (const auto& d : concert->dates) {
-        if (d.available_seats > 0) dates.push_back(date_json(d));
+        if (d.available_seats == 0) continue;
+        json date = date_json(d);
+        if (!venue.grades.empty()) {
+            // Per grade: its price on the date and its seats, counted from the seat map.
+            auto by_grade = env.models.grade_counts(concert->config.concert, d.date);
+            const std::size_t index = schedule_index(concert->config, d.date);
+            json grades = json::array();
+            for (std::uint32_t g = 0; g < venue.grades.size(); ++g) {
+                const auto counts = by_grade && g < by_grade->size() ? (*by_grade)[g] : projections::grade_count{};
+                grades.push_back({{"grade", venue.grades[g].grade}, {"price", grade_price_on(concert->config, index, g)},
+                                  {"availableSeats", counts.available}, {"totalSeats", counts.total}});
+            }
+            date["grades"] = std::move(grades);
+        }
+        dates.push_back(std::move(date));
     }
     rc.reply(200, {{"concertId", to_text(*c)}, {"dates", std::move(dates)}});
 }
@@ -164,18 +197,30 @@ void dates(const query_env& env, request_context& rc) {
 void seats(const query_env& env, request_context& rc) {
     auto concert = admitted_concert(env, rc);
     if (!concert) return;
-    const concert_id* c = &concert->config.concert;
     auto filter = rc.query_param("status");
-    if (filter && *filter != "AVAILABLE" && *filter != "HELD" && *filter != "SOLD")
-        return rc.fail(400, "INVALID_REQUEST", "status must be AVAILABLE, HELD or SOLD");
+    if (filter && *filter != "AVAILABLE" && *filter != "HELD" && *filter != "SOLD" && *filter != "BLOCKED")
+        return rc.fail(400, "INVALID_REQUEST", "status must be AVAILABLE, HELD, SOLD or BLOCKED");
+    seat_filter wanted;
+    const venue_map venue(concert->config);
+    if (auto grade = rc.query_param("grade")) {
+        if (!venue.grade_named(*grade)) return rc.fail(400, "INVALID_REQUEST", "grade names none of the concert's grades");
+        wanted.grade = std::string(*grade);
+    }
+    if (auto section = rc.query_param("section")) {
+        if (!venue.section_named(*section)) return rc.fail(400, "INVALID_REQUEST", "section names none of the concert's sections");
+        wanted.section = std::string(*section);
+    }
     auto day = parse_date(rc.segment(3));
     auto date = day ? std::find_if(concert->dates.begin(), concert->dates.end(), [&](const auto& d) { return d.date == *day; })
                     : concert->dates.end();
     if (date == concert->dates.end()) return rc.fail(404, "DATE_NOT_FOUND", "the concert has no such date");
-    std::optional<seat_status> only;
-    if (filter) only = *filter == "AVAILABLE" ? seat_status::available : *filter == "HELD" ? seat_status::held : seat_status::sold;
-    auto map = env.seat_map_cache.get(env.models, *c, *day, date->price, seats_per_row_of(concert->config, *day), only,
-                                      accepts_gzip(rc.header("Accept-Encoding")));
+    if (filter) {
+        wanted.status = *filter == "AVAILABLE" ? seat_status::available
+                        : *filter == "HELD"    ? seat_status::held
+                        : *filter == "SOLD"    ? seat_status::sold
+                                               : seat_status::blocked;
+    }
+    auto map = env.seat_map_cache.get(env.models, concert->config, *day, wanted, accepts_gzip(rc.header("Accept-Encoding")));
     if (!map) return rc.fail(404, "DATE_NOT_FOUND", "the concert has no such date");
     const bool unchanged = seat_maps::matches(rc.header("If-None-Match"), map->etag);
     http_response response(unchanged ? http::status::not_modified : http::status::ok, 11);
@@ -252,9 +297,23 @@ void analytics(const query_env& env, request_context& rc) {
     auto c = parse_concert_id(rc.segment(2));
     auto a = c ? env.models.analytics(*c) : std::nullopt;
     if (!a) return rc.fail(404, "CONCERT_NOT_FOUND", "no such concert");
+    auto concert = env.models.concert(*c);
+    const venue_layout* venue = concert ? &concert->config.options.sale.venue : nullptr;
     json dates = json::array();
     for (const auto& d : a->dates) {
-        dates.push_back({{"date", format_date(d.date)}, {"seatsSold", d.sold}, {"seatsHeld", d.held},
+        json by_grade = json::array();
+        if (venue != nullptr && !venue->grades.empty()) {
+            // Per grade: its seats by status, and its revenue at the date's price (no price has changed).
+            auto counts = env.models.grade_counts(*c, d.date);
+            const std::size_t index = schedule_index(concert->config, d.date);
+            for (std::uint32_t g = 0; counts && g < counts->size(); ++g) {
+                const auto& n = (*counts)[g];
+                by_grade.push_back({{"grade", venue->grades[g].grade}, {"seatsSold", n.sold}, {"seatsHeld", n.held},
+                                    {"seatsAvailable", n.available}, {"seatsBlocked", n.blocked},
+                                    {"revenue", static_cast<won>(n.sold) * grade_price_on(concert->config, index, g)}});
+            }
+        }
+        dates.push_back({{"date", format_date(d.date)}, {"grades", std::move(by_grade)}, {"seatsSold", d.sold}, {"seatsHeld", d.held},
                          {"seatsAvailable", d.available}, {"seatsBlocked", d.blocked}, {"revenue", d.revenue}, {"holdsPlaced", d.holds_placed},
                          {"holdsExpired", d.holds_expired}, {"holdsCancelled", d.holds_cancelled},
                          {"refunds", d.refunds},

@@ -5,32 +5,84 @@
 #include <cassert>
 #include <cstdio>
 
+#include "api/documents.hpp"
 #include "events/ids.hpp"
 #include "events/time.hpp"
+#include "events/venue.hpp"
 
 namespace encore::api {
 namespace {
 
-std::string render(concert_id c, day_number date, won price, std::uint32_t seats_per_row,
-                   const std::vector<projections::seat_view>& seats, std::optional<seat_status> only) {
-    std::string body = R"({"concertId":")" + to_text(c) + R"(","date":")" + format_date(date) + R"(","seats":[)";
-    body.reserve(body.size() + seats.size() * 48);
-    const std::string tail = R"(","price":)" + std::to_string(price) + "}";
+void append_number(std::string& body, std::uint64_t n) {
+    char number[24];
+    body.append(number, static_cast<std::size_t>(std::snprintf(number, sizeof number, "%llu", static_cast<unsigned long long>(n))));
+}
+
+std::string render(const create_concert& catalog, day_number date, const std::vector<projections::seat_view>& seats,
+                   const seat_filter& filter) {
+    std::string body = R"({"concertId":")" + to_text(catalog.concert) + R"(","date":")" + format_date(date) + R"(","seats":[)";
+    body.reserve(body.size() + seats.size() * 80);
+    std::size_t schedule = 0;
+    while (schedule + 1 < catalog.schedules.size() && catalog.schedules[schedule].date != date) ++schedule;
+    const venue_map venue(catalog);
+    const venue_layout& layout = catalog.options.sale.venue;
+    const std::optional<std::uint32_t> grade = filter.grade.empty() ? std::nullopt : venue.grade_named(filter.grade);
+    const std::optional<std::uint32_t> section = filter.section.empty() ? std::nullopt : venue.section_named(filter.section);
+    std::vector<won> prices;  // per grade, on this date
+    for (std::uint32_t g = 0; g < layout.grades.size(); ++g) prices.push_back(grade_price_on(catalog, schedule, g));
+    std::vector<std::uint32_t> available(layout.sections.size(), 0);
+    const std::uint32_t per_row = seats_per_row_of(catalog, date);
+    const std::string price_tail = R"(","price":)" + std::to_string(catalog.schedules[schedule].price) + "}";
     bool first = true;
-    char number[16];
     for (const auto& s : seats) {
-        if (only && s.status != *only) continue;
+        seat_place place;
+        if (venue.has_layout()) {
+            place = venue.place_of(s.number);
+            if (s.status == seat_status::available) ++available[place.section];
+            if (section && place.section != *section) continue;
+            if (grade && venue.grade_of_section(place.section) != *grade) continue;
+        }
+        if (filter.status && s.status != *filter.status) continue;
         if (!first) body += ',';
         first = false;
         body += R"({"number":)";
-        body.append(number, static_cast<std::size_t>(std::snprintf(number, sizeof number, "%u", s.number)));
-        body += R"(,"row":)";
-        body.append(number, static_cast<std::size_t>(std::snprintf(number, sizeof number, "%u", (s.number - 1) / seats_per_row + 1)));
-        body += R"(,"status":")";
+        append_number(body, s.number);
+        if (!venue.has_layout()) {
+            body += R"(,"row":)";
+            append_number(body, (s.number - 1) / per_row + 1);
+            body += R"(,"status":")";
+            body += to_string(s.status);
+            body += price_tail;
+            continue;
+        }
+        const std::uint32_t g = venue.grade_of_section(place.section);
+        body += R"(,"section":")" + layout.sections[place.section].section + R"(","row":)";
+        append_number(body, place.row);
+        body += R"(,"seatInRow":)";
+        append_number(body, place.seat_in_row);
+        body += R"(,"grade":")" + layout.grades[g].grade + R"(","status":")";
         body += to_string(s.status);
-        body += tail;
+        body += R"(","price":)";
+        append_number(body, static_cast<std::uint64_t>(prices[g]));
+        body += '}';
     }
-    body += "]}";
+    body += ']';
+    if (venue.has_layout()) {
+        // The sections, in layout order, with their grade's price on this date and the seats left.
+        body += R"(,"sections":[)";
+        for (std::size_t i = 0; i < layout.sections.size(); ++i) {
+            const section_layout& s = layout.sections[i];
+            if (i != 0) body += ',';
+            body += R"({"section":")" + s.section + R"(","grade":")" + layout.grades[s.grade].grade + R"(","price":)";
+            append_number(body, static_cast<std::uint64_t>(prices[s.grade]));
+            if (!s.gate.empty()) body += R"(,"gate":")" + s.gate + "\"";
+            body += R"(,"available":)";
+            append_number(body, available[i]);
+            body += '}';
+        }
+        body += ']';
+    }
+    body += '}';
     return body;
 }
 
@@ -111,12 +163,13 @@ void seat_maps::account(std::ptrdiff_t bytes) {
     }
 }
 
-std::optional<seat_map_body> seat_maps::get(const projections::read_models& models, concert_id c, day_number date,
-                                            won price, std::uint32_t seats_per_row, std::optional<seat_status> only,
-                                            bool gzip) {
+std::optional<seat_map_body> seat_maps::get(const projections::read_models& models, const create_concert& catalog,
+                                            day_number date, const seat_filter& filter, bool gzip) {
+    const concert_id c = catalog.concert;
+    const std::optional<seat_status> only = filter.status;
     auto version = models.seats_version(c, date);
     if (!version) return std::nullopt;
-    std::shared_ptr<entry> e = find({c.value, date, only ? static_cast<int>(*only) : -1});
+    std::shared_ptr<entry> e = find({c.value, date, only ? static_cast<int>(*only) : -1, filter.grade, filter.section});
     std::ptrdiff_t added = 0;
     seat_map_body out;
     {
@@ -125,13 +178,16 @@ std::optional<seat_map_body> seat_maps::get(const projections::read_models& mode
             auto seats = models.seats(c, date, false);
             if (!seats) return std::nullopt;
             added -= static_cast<std::ptrdiff_t>((e->body ? e->body->size() : 0) + (e->gzip_body ? e->gzip_body->size() : 0));
-            e->body = std::make_shared<const std::string>(render(c, date, price, seats_per_row, *seats, only));
+            e->body = std::make_shared<const std::string>(render(catalog, date, *seats, filter));
             e->gzip_body.reset();
             e->version = *version;
             added += static_cast<std::ptrdiff_t>(e->body->size());
         }
+        // The filter's names are the venue's ([A-Za-z0-9_-]): safe inside a quoted tag.
         const std::string tag = "e" + std::to_string(epoch_) + "v" + std::to_string(e->version) +
-                                (only ? "s" + std::to_string(static_cast<int>(*only)) : "");
+                                (only ? "s" + std::to_string(static_cast<int>(*only)) : "") +
+                                (filter.grade.empty() ? "" : "g" + filter.grade + ".") +
+                                (filter.section.empty() ? "" : "n" + filter.section + ".");
         out.gzip = gzip && e->body->size() >= gzip_bytes_min;
         if (out.gzip && !e->gzip_body) {
             e->gzip_body = std::make_shared<const std::string>(compress(*e->body));

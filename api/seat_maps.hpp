@@ -29,6 +29,13 @@
 
 namespace encore::api {
 
+// What a seat map shows: the seats of one status, grade or section (each optional).
+struct seat_filter {
+    std::optional<seat_status> status;
+    std::string grade, section;  // names of the venue's, checked by the caller; empty: all
+    auto operator<=>(const seat_filter&) const = default;
+};
+
 struct seat_map_body {
     std::shared_ptr<const std::string> bytes;
     std::string etag;  // quoted, ready for the header
@@ -44,16 +51,17 @@ public:
     explicit seat_maps(std::uint64_t epoch) : epoch_(epoch) {}
 
     // The body for the date's current seats, rendered if the kept one is older; nullopt when the
-    // concert or date does not exist. `only` filters by status.
-    // `seats_per_row` (1..) gives each seat's row: seat n is in row ceil(n / seats_per_row).
-    std::optional<seat_map_body> get(const projections::read_models& models, concert_id c, day_number date, won price,
-                                     std::uint32_t seats_per_row, std::optional<seat_status> only, bool gzip);
+    // concert or date does not exist. Each seat's row, place and price come from the catalog:
+    // without a layout, seat n is in row ceil(n / seatsPerRow) at the date's price; with one, in
+    // its section's row at its grade's price, and the body lists the sections.
+    std::optional<seat_map_body> get(const projections::read_models& models, const create_concert& catalog,
+                                     day_number date, const seat_filter& filter, bool gzip);
     // Whether an If-None-Match header value matches `etag` in either form (weak comparison,
     // lists and "*" included).
     static bool matches(std::string_view if_none_match, std::string_view etag);
 
 private:
-    using key = std::tuple<std::uint64_t, day_number, int>;
+    using key = std::tuple<std::uint64_t, day_number, int, std::string, std::string>;
     struct entry {
         std::mutex rendering;
         std::uint64_t version = UINT64_MAX;  // none yet

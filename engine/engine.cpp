@@ -167,6 +167,11 @@ void leave_active(context& cx, concert_state& c, user_id user, attendee& a, bool
 
 // ---- holds -----------------------------------------------------------------------------------
 
+// A seat's price on its date: its grade's, with a layout; the date's, without.
+won price_of(const concert_state& c, const date_state& d, std::uint32_t seat) {
+    return c.venue.has_layout() ? d.grade_price[c.venue.grade_of(seat)] : d.price;
+}
+
 std::uint32_t seat_count(const reservation_record& r) { return 1 + static_cast<std::uint32_t>(r.more_seats.size()); }
 
 // Makes every seat of the reservation AVAILABLE again; returns how many.
@@ -176,7 +181,7 @@ std::uint32_t free_seats(partition_state& s, reservation_record& r) {
     auto free_one = [&](std::uint32_t seat) {
         assert(d.seat_cells[seat - 1] == cell);
         d.seat_cells[seat - 1] = no_reservation;
-        ++d.row_free[(seat - 1) / d.seats_per_row];
+        ++d.row_free[d.row_of(seat)];
     };
     free_one(r.seat);
     for (std::uint32_t seat : r.more_seats) free_one(seat);
@@ -258,6 +263,61 @@ void pass_deadlines(context& cx) {
 
 }  // namespace
 
+namespace {
+
+// A name of the venue (a grade, a section): 1..16 characters of [A-Za-z0-9_-].
+bool venue_name(const std::string& name) {
+    if (name.empty() || name.size() > venue_name_length_max) return false;
+    return std::all_of(name.begin(), name.end(), [](char ch) {
+        return (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_' || ch == '-';
+    });
+}
+
+// The venue's checks (API.md "The venue"); a concert without a layout has none of it.
+bool valid_venue(const create_concert& c) {
+    const venue_layout& v = c.options.sale.venue;
+    if (v == venue_layout{}) return true;
+    if (v.grades.empty() || v.grades.size() > grades_max || v.sections.empty() || v.sections.size() > sections_max) return false;
+    if (!c.options.seats_per_row.empty()) return false;  // rows come from the layout
+    std::vector<std::string> names;
+    for (const grade_price& g : v.grades) {
+        if (!venue_name(g.grade) || g.price < 0 || g.price > price_max) return false;
+        names.push_back(g.grade);
+    }
+    std::sort(names.begin(), names.end());
+    if (std::adjacent_find(names.begin(), names.end()) != names.end()) return false;
+    names.clear();
+    for (const section_layout& s : v.sections) {
+        if (!venue_name(s.section) || s.grade >= v.grades.size() || s.gate.size() > venue_name_length_max) return false;
+        // Standing zones are not sold yet: a layout is of seated sections.
+        if (s.standing != 0 || s.rows.empty() || s.rows.size() > rows_per_section_max) return false;
+        for (std::uint32_t n : s.rows) {
+            if (n < 1 || n > seats_per_section_row_max) return false;
+        }
+        names.push_back(s.section);
+    }
+    std::sort(names.begin(), names.end());
+    if (std::adjacent_find(names.begin(), names.end()) != names.end()) return false;
+    const std::uint64_t seats = layout_seats(v);
+    for (const schedule& s : c.schedules) {
+        if (s.seats != seats || s.price != 0) return false;
+    }
+    if (!v.starts_at.empty() && v.starts_at.size() != c.schedules.size()) return false;
+    for (time_ms at : v.starts_at) {
+        if (at < 0) return false;
+    }
+    if (!v.prices.empty() && v.prices.size() != c.schedules.size()) return false;
+    for (const auto& per_grade : v.prices) {
+        if (per_grade.size() != v.grades.size()) return false;
+        for (won p : per_grade) {
+            if (p < 0 || p > price_max) return false;
+        }
+    }
+    return true;
+}
+
+}  // namespace
+
 bool valid_catalog(const create_concert& c) {
     if (c.concert.value == 0 || c.title.empty() || c.title.size() > title_length_max ||
         c.venue.size() > title_length_max)
@@ -281,6 +341,7 @@ bool valid_catalog(const create_concert& c) {
         if (s.seats < 1 || s.seats > seats_per_date_max || s.price < 0 || s.price > price_max) return false;
         if (s.date < date_min || s.date > date_max) return false;
     }
+    if (!valid_venue(c)) return false;
     auto sorted = c.schedules;
     std::sort(sorted.begin(), sorted.end());
     return std::adjacent_find(sorted.begin(), sorted.end(),
@@ -289,6 +350,7 @@ bool valid_catalog(const create_concert& c) {
 
 void init_dates(concert_state& c) {
     const create_concert& config = c.config;
+    c.venue = venue_map(config);
     c.dates.clear();
     for (std::size_t i = 0; i < config.schedules.size(); ++i) {
         const schedule& sch = config.schedules[i];
@@ -297,6 +359,12 @@ void init_dates(concert_state& c) {
         d.price = sch.price;
         d.seats = sch.seats;
         if (!config.options.seats_per_row.empty()) d.seats_per_row = config.options.seats_per_row[i];
+        if (c.venue.has_layout()) {
+            d.seats_per_row = 0;
+            d.row_first = c.venue.row_first();
+            for (std::uint32_t g = 0; g < config.options.sale.venue.grades.size(); ++g)
+                d.grade_price.push_back(grade_price_on(config, i, g));
+        }
         d.seat_cells.assign(sch.seats, no_reservation);
         count_free_seats(d);
     }
@@ -304,10 +372,10 @@ void init_dates(concert_state& c) {
 }
 
 void count_free_seats(date_state& d) {
-    d.row_free.assign((d.seats + d.seats_per_row - 1) / d.seats_per_row, 0);
+    d.row_free.assign(d.rows(), 0);
     d.blocked = 0;
     for (std::uint32_t seat = 1; seat <= d.seats; ++seat) {
-        if (d.seat_cells[seat - 1] == no_reservation) ++d.row_free[(seat - 1) / d.seats_per_row];
+        if (d.seat_cells[seat - 1] == no_reservation) ++d.row_free[d.row_of(seat)];
         if (d.seat_cells[seat - 1] == blocked_cell) ++d.blocked;
     }
 }
@@ -394,20 +462,24 @@ refusal check_admission(const concert_state* c, user_id user, std::uint64_t tick
     return refusal::none;
 }
 
-// Best available: `n` adjacent AVAILABLE seats in one row, the lowest row first, leaving no single
-// empty seat between the pick and a taken seat or the row's end wherever some pick avoids one.
-// Empty when no row has n adjacent available seats.
-std::vector<std::uint32_t> best_available(const date_state& d, std::uint32_t n) {
+// Best available: `n` adjacent AVAILABLE seats in one row, the lowest row first (in seat order:
+// with a layout, its sections in layout order, each one's rows in order), leaving no single empty
+// seat between the pick and a taken seat or the row's end wherever some pick avoids one. Only the
+// rows `in` takes (a grade's or a section's, with a layout). Empty when no such row has n
+// adjacent available seats.
+template <class Take>
+std::vector<std::uint32_t> best_available(const date_state& d, std::uint32_t n, Take in) {
     auto seats_from = [n](std::uint32_t first) {
         std::vector<std::uint32_t> pick(n);
         for (std::uint32_t i = 0; i < n; ++i) pick[i] = first + i;
         return pick;
     };
-    if (n == 0 || n > d.seats_per_row) return {};
+    if (n == 0) return {};
     std::uint32_t lonely = 0;  // the first pick that leaves one seat alone; 0 = none seen
-    for (std::uint32_t row_first = 1; row_first <= d.seats; row_first += d.seats_per_row) {
-        if (d.row_free[(row_first - 1) / d.seats_per_row] < n) continue;  // too full for any pick
-        const std::uint32_t row_last = std::min(d.seats, row_first + d.seats_per_row - 1);
+    for (std::size_t row = 0; row < d.rows(); ++row) {
+        if (d.row_free[row] < n || !in(row)) continue;  // too full for any pick, or not asked for
+        const std::uint32_t row_first = d.first_of_row(row);
+        const std::uint32_t row_last = d.last_of_row(row);
         std::uint32_t run_first = 0;  // first seat of the current run of available seats; 0 = none
         for (std::uint32_t seat = row_first; seat <= row_last + 1; ++seat) {
             if (seat <= row_last && d.seat_cells[seat - 1] == no_reservation) {
@@ -430,6 +502,7 @@ std::vector<std::uint32_t> best_available(const date_state& d, std::uint32_t n) 
 // repeats), or empty when it is not, which the API never lets through.
 std::vector<std::uint32_t> seats_asked(const hold_seat& body) {
     const seat_choice& choice = body.choice;
+    if (choice.count == 0 && choice.filter != pick_filter{}) return {};  // a grade or section is for picks
     if (choice.count != 0) {
         if (!choice.seats.empty() || body.seat != 0 || choice.count > seats_per_hold_max) return {};
         return {0};  // picked later, once the limits are checked
@@ -455,6 +528,12 @@ void on(context& cx, const hold_seat& body) {
     if (d == nullptr) return cx.refuse(refusal::date_not_bookable);
     const bool pick = body.choice.count != 0;
     const std::uint32_t n = pick ? body.choice.count : static_cast<std::uint32_t>(seats.size());
+    // A pick within a grade or a section: one the venue has, with seats.
+    const pick_filter& filter = body.choice.filter;
+    std::optional<std::uint32_t> grade, section;
+    if (!filter.grade.empty()) grade = c->venue.grade_named(filter.grade);
+    if (!filter.section.empty()) section = c->venue.section_named(filter.section);
+    if ((!filter.grade.empty() && !grade) || (!filter.section.empty() && !section)) return cx.refuse(refusal::section_not_found);
     if (!pick) {
         // Of several seats, the refusal names the first at fault (a single seat's, as it always
         // did, names none: its events keep their bytes).
@@ -471,7 +550,12 @@ void on(context& cx, const hold_seat& body) {
     const std::uint32_t tickets_max = c->config.options.max_tickets_per_user;
     if (tickets_max != 0 && a.tickets + n > tickets_max) return cx.refuse(refusal::ticket_limit);
     if (pick) {
-        seats = best_available(*d, n);
+        const venue_map& venue = c->venue;
+        seats = best_available(*d, n, [&](std::size_t row) {
+            if (!venue.has_layout()) return true;
+            const std::uint32_t in_section = venue.row_section(row);
+            return (!section || *section == in_section) && (!grade || *grade == venue.grade_of_section(in_section));
+        });
         if (seats.empty()) return cx.refuse(refusal::no_adjacent_seats);
     }
 
@@ -483,13 +567,14 @@ void on(context& cx, const hold_seat& body) {
     r.date_index = static_cast<std::uint32_t>(d - c->dates.data());
     r.seat = seats.front();
     r.more_seats.assign(seats.begin() + 1, seats.end());
-    r.price = d->price * n;
+    r.price = 0;
+    for (std::uint32_t seat : seats) r.price += price_of(*c, *d, seat);
     r.held_at = cx.now();
     r.expires_at = cx.now() + c->config.hold_ttl_seconds * ms_per_second;
     std::uint32_t slot = slot_of(s, r);
     for (std::uint32_t seat : seats) {
         d->seat_cells[seat - 1] = slot + 1;
-        --d->row_free[(seat - 1) / d->seats_per_row];
+        --d->row_free[d->row_of(seat)];
     }
     d->held += n;
     ++a.holds;
@@ -698,11 +783,11 @@ void on(context& cx, const block_seats& body) {
         std::uint32_t& cell = d->seat_cells[seat - 1];
         if (body.blocked && cell == no_reservation) {
             cell = blocked_cell;
-            --d->row_free[(seat - 1) / d->seats_per_row];
+            --d->row_free[d->row_of(seat)];
             ++d->blocked;
         } else if (!body.blocked) {
             cell = no_reservation;
-            ++d->row_free[(seat - 1) / d->seats_per_row];
+            ++d->row_free[d->row_of(seat)];
             --d->blocked;
         }
     }

@@ -5,6 +5,7 @@
 // unordered containers are used for lookup only, and snapshots sort them.
 
 #include <cstdint>
+#include <algorithm>
 #include <deque>
 #include <map>
 #include <set>
@@ -17,6 +18,7 @@
 #include "events/command.hpp"
 #include "events/event.hpp"
 #include "events/types.hpp"
+#include "events/venue.hpp"
 
 namespace encore::engine {
 
@@ -33,7 +35,11 @@ struct date_state {
     day_number date = 0;
     won price = 0;
     std::uint32_t seats = 0;
-    std::uint32_t seats_per_row = seats_per_row_default;  // from the catalog: rows for best available
+    // Rows for best available: `seats_per_row` seats each, or (0, a venue's layout) the rows of
+    // `row_first` (the first seat of each row, in seat order). Both from the catalog.
+    std::uint32_t seats_per_row = seats_per_row_default;
+    std::vector<std::uint32_t> row_first;
+    std::vector<won> grade_price;                         // with a layout: each grade's price on this date
     std::uint32_t held = 0;                               // seats
     std::uint32_t sold = 0;
     std::uint32_t blocked = 0;                            // derived from seat_cells, like row_free
@@ -43,6 +49,18 @@ struct date_state {
     // Per row, its AVAILABLE seats: derived from seat_cells (and so in no snapshot), kept by
     // take_seat/free_seat, so that best-available skips rows too full for a pick.
     std::vector<std::uint16_t> row_free;
+
+    std::size_t row_of(std::uint32_t seat) const {
+        if (seats_per_row != 0) return (seat - 1) / seats_per_row;
+        return static_cast<std::size_t>(std::upper_bound(row_first.begin(), row_first.end(), seat) - row_first.begin()) - 1;
+    }
+    std::size_t rows() const { return seats_per_row != 0 ? (seats + seats_per_row - 1) / seats_per_row : row_first.size(); }
+    std::uint32_t first_of_row(std::size_t row) const {
+        return seats_per_row != 0 ? static_cast<std::uint32_t>(row * seats_per_row + 1) : row_first[row];
+    }
+    std::uint32_t last_of_row(std::size_t row) const {
+        return row + 1 < rows() ? first_of_row(row + 1) - 1 : seats;
+    }
 };
 
 // What one user is doing at one concert: their latest queue ticket and their open holds. One per
@@ -72,6 +90,7 @@ struct deadline {
 
 struct concert_state {
     create_concert config;
+    venue_map venue;                // derived from the config (init_dates); empty without a layout
     std::vector<date_state> dates;  // ascending by date
     flat_table<user_id, attendee> attendees;
     std::uint64_t next_ticket = 1;

@@ -36,6 +36,35 @@ struct record_tail {
     auto operator<=>(const record_tail&) const = default;
 };
 
+// A grade of the venue (VIP, R, S…) and its price, for every date unless a date says otherwise.
+struct grade_price {
+    std::string grade;
+    won price = 0;
+    auto operator<=>(const grade_price&) const = default;
+};
+
+// A section of the venue: seated (`rows`: the seats of each row) or a standing zone (`standing`:
+// its capacity, no seat numbers). `grade` indexes the venue's grades.
+struct section_layout {
+    std::string section;
+    std::uint32_t grade = 0;
+    std::vector<std::uint32_t> rows;
+    std::uint32_t standing = 0;
+    std::string gate;
+    auto operator<=>(const section_layout&) const = default;
+};
+
+// The venue (API.md "The venue"), a tail of sale_options: a concert without one keeps its bytes.
+// With a layout every date has the whole layout: its schedule's `seats` are the layout's seats
+// (numbered 1..N section by section, row by row) and its `price` is 0 (each seat has its grade's).
+struct venue_layout : record_tail {
+    std::vector<grade_price> grades;
+    std::vector<section_layout> sections;
+    std::vector<time_ms> starts_at;         // per schedule, in schedule order; empty: none given (0: none)
+    std::vector<std::vector<won>> prices;   // per schedule, per grade: that date's price; empty: the grades'
+    auto operator<=>(const venue_layout&) const = default;
+};
+
 // The sale's options, a tail of catalog_options (added after it), so catalogs written with only
 // the options before keep their bytes.
 struct sale_options : record_tail {
@@ -43,6 +72,7 @@ struct sale_options : record_tail {
     // Orders the pre-queue at onsale_at. Drawn by the API when the concert is created, kept out of
     // every query and export (events/json.cpp leaves it out): only the raw log holds it.
     std::uint64_t queue_seed = 0;
+    venue_layout venue;  // later still: a tail of this tail
     auto operator<=>(const sale_options&) const = default;
 };
 
@@ -85,11 +115,19 @@ struct tick {
     auto operator<=>(const tick&) const = default;
 };
 
+// Where a best-available pick looks: one grade's seats, or one section's (a tail of seat_choice).
+struct pick_filter : record_tail {
+    std::string grade;
+    std::string section;
+    auto operator<=>(const pick_filter&) const = default;
+};
+
 // Several seats in one hold: the seats named, or the best `count` adjacent ones the engine picks.
 // Left out (a single-seat hold) while both are empty.
 struct seat_choice : record_tail {
     std::vector<std::uint32_t> seats;  // 2..seats_per_hold_max distinct seats, any order; `seat` is then 0
     std::uint32_t count = 0;           // best available, 1..seats_per_hold_max; `seat` is then 0
+    pick_filter filter;                // with `count`: within a grade or a section
     auto operator<=>(const seat_choice&) const = default;
 };
 

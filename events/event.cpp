@@ -30,6 +30,14 @@ create_concert with_dates(create_concert c, const std::vector<schedule>& schedul
     // The catalog lists seats per row for every date, or for none (25 each).
     if (rows.empty() && !seats_per_row.empty()) rows.assign(c.schedules.size(), seats_per_row_default);
     c.schedules.insert(c.schedules.end(), schedules.begin(), schedules.end());
+    // With a layout: the new dates get no start time and the grades' prices.
+    venue_layout& venue = c.options.sale.venue;
+    if (!venue.starts_at.empty()) venue.starts_at.insert(venue.starts_at.end(), schedules.size(), 0);
+    if (!venue.prices.empty()) {
+        std::vector<won> grade_prices;
+        for (const grade_price& g : venue.grades) grade_prices.push_back(g.price);
+        venue.prices.insert(venue.prices.end(), schedules.size(), grade_prices);
+    }
     if (!rows.empty()) {
         if (seats_per_row.empty()) {
             rows.insert(rows.end(), schedules.size(), seats_per_row_default);

@@ -21,11 +21,19 @@ template <class F> void each(catalog_options& s, F&& f) {
     ENCORE_FIELD(claim_seconds); ENCORE_FIELD(max_tickets_per_user); ENCORE_FIELD(refunds_until); ENCORE_FIELD(seats_per_row);
     ENCORE_FIELD(sale);
 }
-template <class F> void each(sale_options& s, F&& f) { ENCORE_FIELD(onsale_at); ENCORE_FIELD(queue_seed); }
+template <class F> void each(sale_options& s, F&& f) { ENCORE_FIELD(onsale_at); ENCORE_FIELD(queue_seed); ENCORE_FIELD(venue); }
+template <class F> void each(grade_price& s, F&& f) { ENCORE_FIELD(grade); ENCORE_FIELD(price); }
+template <class F> void each(section_layout& s, F&& f) {
+    ENCORE_FIELD(section); ENCORE_FIELD(grade); ENCORE_FIELD(rows); ENCORE_FIELD(standing); ENCORE_FIELD(gate);
+}
+template <class F> void each(venue_layout& s, F&& f) {
+    ENCORE_FIELD(grades); ENCORE_FIELD(sections); ENCORE_FIELD(starts_at); ENCORE_FIELD(prices);
+}
+template <class F> void each(pick_filter& s, F&& f) { ENCORE_FIELD(grade); ENCORE_FIELD(section); }
 template <class F> void each(register_user& s, F&& f) { ENCORE_FIELD(name); }
 template <class F> void each(enqueue& s, F&& f) { ENCORE_FIELD(concert); }
 template <class F> void each(tick&, F&&) {}
-template <class F> void each(seat_choice& s, F&& f) { ENCORE_FIELD(seats); ENCORE_FIELD(count); }
+template <class F> void each(seat_choice& s, F&& f) { ENCORE_FIELD(seats); ENCORE_FIELD(count); ENCORE_FIELD(filter); }
 template <class F> void each(hold_seat& s, F&& f) {
     ENCORE_FIELD(concert); ENCORE_FIELD(ticket); ENCORE_FIELD(date); ENCORE_FIELD(seat); ENCORE_FIELD(choice);
 }

@@ -14,7 +14,7 @@ template <class T> struct is_vector<std::vector<T>> : std::true_type {};
 
 bool is_instant_field(std::string_view name) {
     return name == "accepted_at" || name == "held_at" || name == "expires_at" || name == "paid_at" ||
-           name == "active_until" || name == "refunds_until" || name == "refunded_at" || name == "since";
+           name == "active_until" || name == "refunds_until" || name == "refunded_at" || name == "since" || name == "starts_at";
 }
 
 nlohmann::json position_json(const log_position& p) {

@@ -41,6 +41,7 @@ std::string_view refusal_code(refusal r) {
         case refusal::not_blocked: return "NOT_BLOCKED";
         case refusal::date_exists: return "DATE_EXISTS";
         case refusal::precondition_failed: return "PRECONDITION_FAILED";
+        case refusal::section_not_found: return "SECTION_NOT_FOUND";
     }
     return "UNKNOWN";
 }

@@ -90,6 +90,12 @@ inline constexpr std::uint32_t seats_per_hold_max = max_tickets_per_user_max;
 inline constexpr won price_max = 1'000'000'000;
 // Seats one block or unblock request names (API.md).
 inline constexpr std::uint32_t seats_per_block_max = 10'000;
+// The venue (API.md): grades, sections, rows, seats a row, a name's length.
+inline constexpr std::size_t grades_max = 20;
+inline constexpr std::size_t sections_max = 200;
+inline constexpr std::size_t rows_per_section_max = 1'000;
+inline constexpr std::uint32_t seats_per_section_row_max = 1'000;
+inline constexpr std::size_t venue_name_length_max = 16;
 
 // Domain refusals: stable codes, recorded in events, mapped to HTTP in one switch in api/.
 enum class refusal : std::uint8_t {
@@ -121,8 +127,9 @@ enum class refusal : std::uint8_t {
     not_blocked = 25,             // unblocking a seat the organizer had not blocked
     date_exists = 26,             // adding a date the concert has
     precondition_failed = 27,     // a conditional change (If-Match) of a concert changed since
+    section_not_found = 28,       // a pick's grade or section the venue does not have (or has no seats of)
 };
-inline constexpr std::uint8_t refusal_max = 27;
+inline constexpr std::uint8_t refusal_max = 28;
 
 // Characters (code points) of UTF-8 text, counted by their lead bytes: names are limited in
 // characters, as people count them, not in bytes.

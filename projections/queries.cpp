@@ -8,6 +8,7 @@
 
 #include "events/codec.hpp"
 #include "events/ids.hpp"
+#include "events/venue.hpp"
 #include "projections/keys.hpp"
 #include "projections/records.hpp"
 #include "projections/store.hpp"
@@ -79,6 +80,29 @@ std::optional<std::vector<seat_view>> rocks_read_models::seats(concert_id c, day
     for (std::uint32_t seat = 1; seat <= date->seats(); ++seat) {
         seat_status s = date->status(seat);
         if (!only_available || s == seat_status::available) out.push_back({seat, s});
+    }
+    return out;
+}
+
+std::optional<std::vector<grade_count>> rocks_read_models::grade_counts(concert_id c, day_number d) const {
+    auto m = find_concert(c);
+    const date_mirror* date = m ? m->find_date(d) : nullptr;
+    if (date == nullptr) return std::nullopt;
+    const venue_map venue(m->config);
+    std::vector<grade_count> out(m->config.options.sale.venue.grades.size());
+    if (!venue.has_layout()) return out;
+    for (std::size_t row = 0; row < venue.row_first().size(); ++row) {
+        grade_count& g = out[venue.grade_of_section(venue.row_section(row))];
+        const std::uint32_t last = row + 1 < venue.row_first().size() ? venue.row_first()[row + 1] - 1 : date->seats();
+        for (std::uint32_t seat = venue.row_first()[row]; seat <= last; ++seat) {
+            ++g.total;
+            switch (date->status(seat)) {
+                case seat_status::available: ++g.available; break;
+                case seat_status::held: ++g.held; break;
+                case seat_status::sold: ++g.sold; break;
+                case seat_status::blocked: ++g.blocked; break;
+            }
+        }
     }
     return out;
 }

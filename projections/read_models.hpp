@@ -50,6 +50,11 @@ struct concert_view {
 // SeatsBlocked, ConcertUpdated, …), in the order the concert's partition applied them.
 using concert_change = event;
 
+// One grade's seats on one date (a concert with a venue), counted from the seat map.
+struct grade_count {
+    std::uint32_t total = 0, available = 0, held = 0, sold = 0, blocked = 0;
+};
+
 struct seat_view {
     std::uint32_t number = 0;
     seat_status status = seat_status::available;
@@ -159,6 +164,9 @@ public:
     // One date of a concert (its counters and price); nullopt when the concert or the date does
     // not exist. Cheaper than `concert` when one date is wanted (the seat map's price).
     virtual std::optional<date_view> date(concert_id c, day_number d) const = 0;
+    // Per grade of the concert's venue, its seats on the date by status; nullopt when the concert
+    // or the date does not exist (empty for a concert without a venue). Reads the date's seats.
+    virtual std::optional<std::vector<grade_count>> grade_counts(concert_id c, day_number date) const = 0;
     // nullopt when the concert or the date does not exist; `only_available` filters.
     virtual std::optional<std::vector<seat_view>> seats(concert_id c, day_number date, bool only_available) const = 0;
     // Advanced after every change of one of the date's seats; nullopt when the concert or the date

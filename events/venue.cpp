@@ -1,0 +1,61 @@
+#include "events/venue.hpp"
+
+#include <algorithm>
+
+namespace encore {
+
+venue_map::venue_map(const create_concert& catalog) {
+    const venue_layout& layout = catalog.options.sale.venue;
+    for (const grade_price& g : layout.grades) grade_names_.push_back(g.grade);
+    std::uint32_t next = 1;
+    for (const section_layout& s : layout.sections) {
+        section_names_.push_back(s.section);
+        grade_.push_back(s.grade);
+        section_row_.push_back(static_cast<std::uint32_t>(row_first_.size()));
+        sections_.push_back(s.rows.empty() ? 0 : next);
+        for (std::uint32_t seats : s.rows) {
+            row_first_.push_back(next);
+            row_section_.push_back(static_cast<std::uint32_t>(sections_.size() - 1));
+            next += seats;
+        }
+    }
+    seats_ = next - 1;
+}
+
+std::size_t venue_map::row_of(std::uint32_t seat) const {
+    auto it = std::upper_bound(row_first_.begin(), row_first_.end(), seat);
+    return static_cast<std::size_t>(it - row_first_.begin()) - 1;
+}
+
+seat_place venue_map::place_of(std::uint32_t seat) const {
+    const std::size_t row = row_of(seat);
+    const std::uint32_t section = row_section_[row];
+    return {section, static_cast<std::uint32_t>(row - section_row_[section] + 1), seat - row_first_[row] + 1};
+}
+
+std::optional<std::uint32_t> venue_map::section_named(std::string_view name) const {
+    auto it = std::find(section_names_.begin(), section_names_.end(), name);
+    if (it == section_names_.end()) return std::nullopt;
+    return static_cast<std::uint32_t>(it - section_names_.begin());
+}
+
+std::optional<std::uint32_t> venue_map::grade_named(std::string_view name) const {
+    auto it = std::find(grade_names_.begin(), grade_names_.end(), name);
+    if (it == grade_names_.end()) return std::nullopt;
+    return static_cast<std::uint32_t>(it - grade_names_.begin());
+}
+
+std::uint64_t layout_seats(const venue_layout& layout) {
+    std::uint64_t seats = 0;
+    for (const section_layout& s : layout.sections)
+        for (std::uint32_t n : s.rows) seats += n;
+    return seats;
+}
+
+won grade_price_on(const create_concert& catalog, std::size_t schedule, std::uint32_t grade) {
+    const venue_layout& layout = catalog.options.sale.venue;
+    if (schedule < layout.prices.size() && grade < layout.prices[schedule].size()) return layout.prices[schedule][grade];
+    return grade < layout.grades.size() ? layout.grades[grade].price : 0;
+}
+
+}  // namespace encore
