@@ -167,10 +167,6 @@ void leave_active(context& cx, concert_state& c, user_id user, attendee& a, bool
 
 // ---- holds -----------------------------------------------------------------------------------
 
-// A seat's price on its date: its grade's, with a layout; the date's, without.
-won price_of(const concert_state& c, const date_state& d, std::uint32_t seat) {
-    return c.venue.has_layout() ? d.grade_price[c.venue.grade_of(seat)] : d.price;
-}
 
 std::uint32_t seat_count(const reservation_record& r) { return 1 + static_cast<std::uint32_t>(r.more_seats.size()); }
 
@@ -380,6 +376,18 @@ void count_free_seats(date_state& d) {
     }
 }
 
+won seat_price(const concert_state& c, const date_state& d, std::uint32_t seat) {
+    return c.venue.has_layout() ? d.grade_price[c.venue.grade_of(seat)] : d.price;
+}
+
+bool pick_may_use(const concert_state& c, const pick_filter& filter, std::size_t row) {
+    if (!c.venue.has_layout()) return true;
+    const std::uint32_t section = c.venue.row_section(row);
+    if (!filter.section.empty() && c.venue.section_named(filter.section) != section) return false;
+    if (!filter.grade.empty() && c.venue.grade_named(filter.grade) != c.venue.grade_of_section(section)) return false;
+    return true;
+}
+
 std::vector<std::uint32_t> seats_of(const reservation_record& r) {
     std::vector<std::uint32_t> seats{r.seat};
     seats.insert(seats.end(), r.more_seats.begin(), r.more_seats.end());
@@ -550,12 +558,7 @@ void on(context& cx, const hold_seat& body) {
     const std::uint32_t tickets_max = c->config.options.max_tickets_per_user;
     if (tickets_max != 0 && a.tickets + n > tickets_max) return cx.refuse(refusal::ticket_limit);
     if (pick) {
-        const venue_map& venue = c->venue;
-        seats = best_available(*d, n, [&](std::size_t row) {
-            if (!venue.has_layout()) return true;
-            const std::uint32_t in_section = venue.row_section(row);
-            return (!section || *section == in_section) && (!grade || *grade == venue.grade_of_section(in_section));
-        });
+        seats = best_available(*d, n, [&](std::size_t row) { return pick_may_use(*c, filter, row); });
         if (seats.empty()) return cx.refuse(refusal::no_adjacent_seats);
     }
 
@@ -568,7 +571,7 @@ void on(context& cx, const hold_seat& body) {
     r.seat = seats.front();
     r.more_seats.assign(seats.begin() + 1, seats.end());
     r.price = 0;
-    for (std::uint32_t seat : seats) r.price += price_of(*c, *d, seat);
+    for (std::uint32_t seat : seats) r.price += seat_price(*c, *d, seat);
     r.held_at = cx.now();
     r.expires_at = cx.now() + c->config.hold_ttl_seconds * ms_per_second;
     std::uint32_t slot = slot_of(s, r);

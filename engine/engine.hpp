@@ -59,6 +59,11 @@ void init_dates(concert_state& c);
 void count_free_seats(date_state& d);
 // Every seat of a reservation, ascending.
 std::vector<std::uint32_t> seats_of(const reservation_record& r);
+// A seat's price on its date: its grade's, with a venue; the date's, without.
+won seat_price(const concert_state& c, const date_state& d, std::uint32_t seat);
+// Whether a best-available pick with `filter` may take seats of the date's row `row` (a row of the
+// filter's grade or section; every row without a filter or a venue).
+bool pick_may_use(const concert_state& c, const pick_filter& filter, std::size_t row);
 
 // Read-only views for tests, the simulation's invariant checks and the benchmark.
 const concert_state* find_concert(const partition_state& state, concert_id c);

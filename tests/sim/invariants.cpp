@@ -84,7 +84,9 @@ void world::check_concert(const engine::partition_state& s, const engine::concer
         const std::vector<std::uint32_t> seats = engine::seats_of(r);
         require(std::is_sorted(seats.begin(), seats.end()) && std::adjacent_find(seats.begin(), seats.end()) == seats.end(),
                 "a reservation's seats are not ascending and distinct");
-        require(r.price == c.dates[r.date_index].price * static_cast<won>(seats.size()), "a reservation's price is not its seats'");
+        won price = 0;
+        for (std::uint32_t seat : seats) price += engine::seat_price(c, c.dates[r.date_index], seat);
+        require(r.price == price, "a reservation's price is not its seats'");
         for (std::uint32_t seat : seats) {
             auto [it, fresh] = live.emplace(std::make_pair(r.date_index, seat), &r);
             require(fresh, seat_name(c, c.dates[r.date_index], seat) + " is held or sold by two reservations");
@@ -112,9 +114,9 @@ void world::check_concert(const engine::partition_state& s, const engine::concer
             ++(is_sold ? sold : held);
         }
         require(d.held == held && d.sold == sold && d.blocked == blocked, "held/sold/blocked counts differ from the seats");
-        std::vector<std::uint16_t> row_free((d.seats + d.seats_per_row - 1) / d.seats_per_row, 0);
+        std::vector<std::uint16_t> row_free(d.rows(), 0);
         for (std::uint32_t seat = 1; seat <= d.seats; ++seat) {
-            if (d.seat_cells[seat - 1] == engine::no_reservation) ++row_free[(seat - 1) / d.seats_per_row];
+            if (d.seat_cells[seat - 1] == engine::no_reservation) ++row_free[d.row_of(seat)];
         }
         require(d.row_free == row_free, "a row's count of available seats differs from its seats");
     }

@@ -93,6 +93,8 @@ const char* const must_reach_also[] = {
     "race: a payment completes after expiry",
     "race: a debit refused after expiry releases the seat",
     "pause: a paused sale resumed",
+    "hold: best available in a grade or section",
+    "hold: seats of a venue's sections",
 };
 
 std::vector<std::string> must_reach() {

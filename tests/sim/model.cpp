@@ -388,10 +388,13 @@ void world::judge_hold(const command& c, log_position at, const event& answer) {
         expected = refusal::not_your_turn;
     } else if (concert->paused) {
         expected = refusal::sales_paused;
-    } else if (repeated) {
+    } else if (repeated || (!pick && body.choice.filter != pick_filter{})) {
         expected = refusal::invalid_request;
     } else if (date == nullptr) {
         expected = refusal::date_not_bookable;
+    } else if ((!body.choice.filter.grade.empty() && !concert->venue.grade_named(body.choice.filter.grade)) ||
+               (!body.choice.filter.section.empty() && !concert->venue.section_named(body.choice.filter.section))) {
+        expected = refusal::section_not_found;
     } else if (!pick && std::any_of(asked.begin(), asked.end(), [&](std::uint32_t seat) { return seat < 1 || seat > date->seats; })) {
         expected = refusal::invalid_seat;
     }
@@ -401,17 +404,21 @@ void world::judge_hold(const command& c, log_position at, const event& answer) {
         require(r.id == reservation_id::at(at) && r.user == c.meta.user, "SeatHeld names another reservation");
         const std::vector<std::uint32_t> seats = seats_of(r);
         require(seats.size() == n && (pick || seats == asked), "SeatHeld holds other seats than asked");
-        require(r.price == date->price * static_cast<won>(n), "a hold's price is not the sum of its seats'");
+        won price = 0;
+        for (std::uint32_t seat : seats) price += engine::seat_price(*concert, *date, seat);
+        require(r.price == price, "a hold's price is not the sum of its seats'");
         for (std::uint32_t seat : seats) {
             require(date->seat_cells[seat - 1] != engine::no_reservation &&
                         s.reservations[date->seat_cells[seat - 1] - 1].offset == at.offset,
                     "a held seat is not the new reservation's");
         }
-        if (pick) judge_pick(*date, r, n);
+        if (pick) judge_pick(*concert, *date, r, n, body.choice.filter);
         require(a->holds <= concert->config.max_holds_per_user, "a hold past maxHoldsPerUser");
         require(r.expires_at == s.clock + concert->config.hold_ttl_seconds * 1000LL,
                 "a hold expires at another time than now + holdTtlSeconds");
         ++stats_[pick ? "hold: best available" : n > 1 ? "hold: several seats" : "hold: one seat"];
+        if (pick && body.choice.filter != pick_filter{}) ++stats_["hold: best available in a grade or section"];
+        if (concert->venue.has_layout()) ++stats_["hold: seats of a venue's sections"];
         return;
     }
     const auto* r = std::get_if<refused>(&answer.body);
@@ -430,9 +437,10 @@ void world::judge_hold(const command& c, log_position at, const event& answer) {
     require(r->reason == expected, "HoldSeat refused with " + std::string(refusal_code(r->reason)) + ", expected " +
                                        std::string(refusal_code(expected)));
     if (expected == refusal::no_adjacent_seats) {
-        // No row had n adjacent available seats.
-        for (std::uint32_t first = 1; first <= date->seats; first += date->seats_per_row) {
-            const std::uint32_t last = std::min(date->seats, first + date->seats_per_row - 1);
+        // No row the pick may use had n adjacent available seats.
+        for (std::size_t row = 0; row < date->rows(); ++row) {
+            if (!engine::pick_may_use(*concert, body.choice.filter, row)) continue;
+            const std::uint32_t first = date->first_of_row(row), last = date->last_of_row(row);
             std::uint32_t run = 0;
             for (std::uint32_t seat = first; seat <= last; ++seat) {
                 run = date->seat_cells[seat - 1] == engine::no_reservation ? run + 1 : 0;
@@ -448,16 +456,20 @@ void world::judge_hold(const command& c, log_position at, const event& answer) {
 // A best-available pick, judged by API.md's rule on the seats as they were before it: n adjacent
 // seats in one row; no pick leaving a single empty seat beside it if any pick avoids that; and no
 // lower row with a pick at least as good.
-void world::judge_pick(const engine::date_state& d, const reservation& held, std::uint32_t n) {
+void world::judge_pick(const engine::concert_state& c, const engine::date_state& d, const reservation& held, std::uint32_t n,
+                       const pick_filter& filter) {
     const std::uint32_t slot = d.seat_cells[held.seat - 1];
     auto was_free = [&](std::uint32_t seat) {
         return d.seat_cells[seat - 1] == engine::no_reservation || d.seat_cells[seat - 1] == slot;
     };
-    auto row_of = [&](std::uint32_t seat) { return (seat - 1) / d.seats_per_row; };
-    // 0: not a pick (a seat taken or off the row); 1: leaves a seat alone; 2: leaves none alone.
+    auto row_of = [&](std::uint32_t seat) { return d.row_of(seat); };
+    // 0: not a pick (a seat taken, off the row, or in a row the filter leaves out); 1: leaves a
+    // seat alone; 2: leaves none alone.
     auto grade = [&](std::uint32_t first) -> int {
-        const std::uint32_t row_first = row_of(first) * d.seats_per_row + 1;
-        const std::uint32_t row_last = std::min(d.seats, row_first + d.seats_per_row - 1);
+        const std::size_t row = row_of(first);
+        if (!engine::pick_may_use(c, filter, row)) return 0;
+        const std::uint32_t row_first = d.first_of_row(row);
+        const std::uint32_t row_last = d.last_of_row(row);
         if (first + n - 1 > row_last) return 0;
         for (std::uint32_t seat = first; seat < first + n; ++seat) {
             if (!was_free(seat)) return 0;
@@ -472,7 +484,7 @@ void world::judge_pick(const engine::date_state& d, const reservation& held, std
     const int got = grade(held.seat);
     require(got > 0, "a best-available pick of seats not side by side in one row");
     int best = 0;
-    std::uint32_t best_row = 0;
+    std::size_t best_row = 0;
     for (std::uint32_t first = 1; first + n - 1 <= d.seats; ++first) {
         const int g = grade(first);
         if (g > best) {

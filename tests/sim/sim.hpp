@@ -104,7 +104,8 @@ private:
     void judge_charge(const command& c, const event& answer);
     void judge_enqueue(const command& c, log_position at, const event& answer);
     void judge_hold(const command& c, log_position at, const event& answer);
-    void judge_pick(const engine::date_state& d, const reservation& held, std::uint32_t n);
+    void judge_pick(const engine::concert_state& c, const engine::date_state& d, const reservation& held, std::uint32_t n,
+                    const pick_filter& filter);
     void judge_reservation(const command& c, log_position at, const event* answer);
     void judge_refund(const command& c, log_position at, const event* answer);
     void judge_organizer(const command& c, log_position at, const event& answer);

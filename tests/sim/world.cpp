@@ -8,6 +8,7 @@
 #include "events/json.hpp"
 #include "sim.hpp"
 #include "events/route.hpp"
+#include "events/venue.hpp"
 
 namespace encore::sim {
 namespace {
@@ -67,6 +68,35 @@ create_concert world::random_concert(std::uint64_t id) {
         c.schedules.push_back({first_day + static_cast<day_number>(d * 2 + below(2)),
                                static_cast<std::uint32_t>(1 + below(rows ? 16 : 6)), between(0, 5) * 10'000});
         if (rows) c.options.seats_per_row.push_back(static_cast<std::uint32_t>(1 + below(6)));
+    }
+    // Some have a venue: grades, and sections of a few rows each; every date has the whole layout.
+    if (chance(0.3)) {
+        venue_layout& v = c.options.sale.venue;
+        const auto grades = 1 + below(3);
+        for (std::uint64_t g = 0; g < grades; ++g) v.grades.push_back({std::string(1, static_cast<char>('A' + g)) + "g", between(1, 9) * 10'000});
+        const auto sections = 1 + below(3);
+        for (std::uint64_t s = 0; s < sections; ++s) {
+            section_layout& out = v.sections.emplace_back();
+            out.section = "S" + std::to_string(s);
+            out.grade = static_cast<std::uint32_t>(below(grades));
+            for (std::uint64_t r = 0, rows = 1 + below(3); r < rows; ++r) out.rows.push_back(static_cast<std::uint32_t>(1 + below(5)));
+        }
+        const auto seats = static_cast<std::uint32_t>(layout_seats(v));
+        c.options.seats_per_row.clear();
+        for (schedule& s : c.schedules) {
+            s.seats = seats;
+            s.price = 0;
+        }
+        if (chance(0.4)) {
+            // Each date's price per grade: mostly the grade's, sometimes its own.
+            for (std::size_t i = 0; i < c.schedules.size(); ++i) {
+                auto& per_grade = v.prices.emplace_back();
+                for (const grade_price& g : v.grades) per_grade.push_back(chance(0.5) ? g.price : between(1, 9) * 10'000);
+            }
+        }
+        if (chance(0.5)) {
+            for (std::size_t i = 0; i < c.schedules.size(); ++i) v.starts_at.push_back(now_ + between(3'600, 86'400) * 1000);
+        }
     }
     c.queue = {static_cast<std::uint32_t>(1 + below(4)), static_cast<std::uint32_t>(between(20, 300))};
     c.hold_ttl_seconds = static_cast<std::uint32_t>(between(5, 120));
@@ -214,7 +244,16 @@ seat_choice world::random_seats(const schedule& date, std::uint32_t& seat) {
         }
     } else {
         choice.count = static_cast<std::uint32_t>(1 + below(4));
+        // Within a grade or a section (of the venue, or one it does not have).
+        if (chance(0.3)) {
+            auto roll = below(10);
+            if (roll < 4) choice.filter.grade = std::string(1, static_cast<char>('A' + below(3))) + "g";
+            else if (roll < 9) choice.filter.section = "S" + std::to_string(below(3));
+            else choice.filter.grade = "nope";
+        }
     }
+    // Rarely, a filter where the API never sends one (named seats).
+    if (choice.count == 0 && chance(0.01)) choice.filter.section = "S0";
     return choice;
 }
 
@@ -301,8 +340,12 @@ command_body world::organizer_command(const create_concert& known) {
     // A date, mostly new, sometimes one the concert has.
     add_dates a{config.concert, {}, {}};
     const day_number day = chance(0.2) ? date.date : config.schedules.back().date + 1 + static_cast<day_number>(below(40));
-    a.schedules.push_back({day, static_cast<std::uint32_t>(1 + below(8)), between(0, 5) * 10'000});
-    if (chance(0.5)) a.seats_per_row.push_back(static_cast<std::uint32_t>(1 + below(6)));
+    if (concert != nullptr && concert->venue.has_layout()) {
+        a.schedules.push_back({day, concert->venue.seats(), 0});  // the whole layout, at the grades' prices
+    } else {
+        a.schedules.push_back({day, static_cast<std::uint32_t>(1 + below(8)), between(0, 5) * 10'000});
+        if (chance(0.5)) a.seats_per_row.push_back(static_cast<std::uint32_t>(1 + below(6)));
+    }
     return a;
 }
 
