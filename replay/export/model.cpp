@@ -12,6 +12,7 @@
 
 #include "events/ids.hpp"
 #include "events/time.hpp"
+#include "events/venue.hpp"
 #include "replay/export/tables.hpp"
 
 namespace encore::replay::export_data {
@@ -77,11 +78,14 @@ std::vector<table> make_tables() {
                  {{"concert_id", ct::text, "concert id"},
                   {"date", ct::text, "YYYY-MM-DD"},
                   {"seat", ct::integer, "seat number, 1..seats"},
-                  {"row", ct::integer, "row number, ceil(seat / seats_per_row); NULL if the catalog has no rows"},
-                  {"price", ct::integer, "price in won"},
+                  {"row", ct::integer, "row number: within its section with a venue, else ceil(seat / seats_per_row); NULL if the catalog has no rows"},
+                  {"price", ct::integer, "price in won: its grade's on that date, with a venue"},
                   {"status", ct::text, "AVAILABLE, HELD, SOLD or BLOCKED"},
                   {"reservation_id", ct::text, "the reservation holding or owning the seat; NULL when AVAILABLE"},
-                  {"user_id", ct::text, "that reservation's user; NULL when AVAILABLE"}},
+                  {"user_id", ct::text, "that reservation's user; NULL when AVAILABLE"},
+                  {"section", ct::text, "its section (a venue's); NULL without a venue"},
+                  {"seat_in_row", ct::integer, "its place in its row, from 1 (a venue's); NULL without a venue"},
+                  {"grade", ct::text, "its section's grade (VIP, R…); NULL without a venue"}},
                  {"concert_id", "date", "seat"},
                  {{"status"}, {"reservation_id"}}});
     t.push_back({"reservations", "one row per reservation (hold), with the time of every status change",
@@ -261,6 +265,7 @@ struct model::state {
         // Per seat (index seat - 1): 0 AVAILABLE, 1 HELD, 2 SOLD, 3 BLOCKED, and the reservation holding it.
         std::vector<std::uint8_t> status;
         std::vector<std::uint64_t> holder;
+        std::vector<won> grade_prices;  // with a venue: each grade's price on this date
     };
     struct concert_record {
         concert_created created;
@@ -374,6 +379,8 @@ struct model::state {
             d.seats = s.seats;
             d.price = s.price;
             d.seats_per_row = seats_per_row_of(config, i);
+            for (std::uint32_t g = 0; g < config.options.sale.venue.grades.size(); ++g) d.grade_prices.push_back(grade_price_on(config, i, g));
+            if (!d.grade_prices.empty()) d.seats_per_row.reset();  // rows are the layout's
             d.status.assign(s.seats, 0);
             d.holder.assign(s.seats, 0);
             rec.dates.push_back(std::move(d));
@@ -697,6 +704,8 @@ void model::write(sink& out, const std::function<void(const std::string&)>& writ
     out.begin_table(table_named("seats"));
     for (const auto& [id, c] : s.concerts) {
         const std::string concert_text = to_text(id);
+        const venue_map venue(c.created.concert);
+        const venue_layout& layout = c.created.concert.options.sale.venue;
         for (const auto& d : c.dates) {
             const std::string date_text = format_date(d.date);
             for (std::uint32_t seat = 1; seat <= d.seats; ++seat) {
@@ -708,9 +717,20 @@ void model::write(sink& out, const std::function<void(const std::string&)>& writ
                     reservation_cell = cell{reservation_text(holder)};
                     if (auto h = s.reservations.find(holder); h != s.reservations.end()) user_cell = user_or_null(h->second.view.user);
                 }
-                r = {cell{concert_text}, cell{date_text}, integer(seat),
-                     d.seats_per_row ? integer((seat + *d.seats_per_row - 1) / *d.seats_per_row) : cell{}, integer(d.price),
-                     cell{std::string(names[st])}, std::move(reservation_cell), std::move(user_cell)};
+                cell row = d.seats_per_row ? integer((seat + *d.seats_per_row - 1) / *d.seats_per_row) : cell{};
+                cell price = integer(d.price), section, seat_in_row, grade;
+                if (venue.has_layout() && seat <= venue.seats()) {
+                    const seat_place place = venue.place_of(seat);
+                    const std::uint32_t g = venue.grade_of_section(place.section);
+                    row = integer(place.row);
+                    price = integer(g < d.grade_prices.size() ? d.grade_prices[g] : 0);
+                    section = cell{layout.sections[place.section].section};
+                    seat_in_row = integer(place.seat_in_row);
+                    grade = cell{layout.grades[g].grade};
+                }
+                r = {cell{concert_text}, cell{date_text}, integer(seat), std::move(row), std::move(price),
+                     cell{std::string(names[st])}, std::move(reservation_cell), std::move(user_cell), std::move(section),
+                     std::move(seat_in_row), std::move(grade)};
                 emit("seats");
             }
         }

@@ -152,7 +152,7 @@ void check_export_against_balances(http_client& client, const std::string& db, c
           scalar(db, "SELECT sum(balance) FROM users") + scalar(db, "SELECT sum(amount) FROM wallet_entries WHERE type = 'PAYMENT'") -
               scalar(db, "SELECT sum(amount) FROM wallet_entries WHERE type = 'REFUND'"));
     CHECK(scalar(db, "SELECT sum(amount) FROM wallet_entries WHERE type = 'REFUND'") == 80'000);
-    CHECK(scalar(db, "SELECT count(*) FROM columns WHERE \"table\" = 'seats'") == 8);
+    CHECK(scalar(db, "SELECT count(*) FROM columns WHERE \"table\" = 'seats'") == 11);
 }
 
 void check_concert_export(const std::string& db, const onsale& o) {

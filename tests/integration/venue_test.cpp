@@ -6,6 +6,9 @@
 #include <catch2/catch.hpp>
 
 #include "tests/integration/api.hpp"
+#include "tests/integration/export_checks.hpp"
+
+#include <filesystem>
 
 namespace encore::test {
 namespace {
@@ -115,6 +118,14 @@ TEST_CASE("a venue of grades and sections: seat map, picks by grade or section, 
     auto copied = call(client, "GET", "/admin/concerts/" + copy, {}, admin_header(server.admin_key())).json();
     copied["concertId"] = concert;
     CHECK(copied == admin);
+
+    // The export places every seat as the seat map does.
+    const std::string db = server.data_dir() + "-export/venue.db";
+    std::filesystem::remove_all(server.data_dir() + "-export");
+    REQUIRE(run_export("--data-dir " + server.data_dir() + " --format sqlite --out " + db).status == 0);
+    const json seat = query(db, "SELECT section, row, seat_in_row, grade, price FROM seats WHERE concert_id = '" + concert +
+                                    "' AND date = '" + std::string(other_date) + "' AND seat = 6").at(0);
+    CHECK(seat == json{{"section", "A"}, {"row", 2}, {"seat_in_row", 3}, {"grade", "VIP"}, {"price", 120'000}});
 }
 
 TEST_CASE("a venue that cannot be is refused with 400 and a reason", "[venue]") {
