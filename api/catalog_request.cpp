@@ -280,11 +280,21 @@ std::variant<concert_settings, std::string> parse_settings(const json& body, con
     return s;
 }
 
-std::variant<add_dates, std::string> parse_new_dates(const json& body) {
+std::variant<add_dates, std::string> parse_new_dates(const json& body, const create_concert& current) {
     for (const auto& [name, value] : body.items()) {
         if (name != "schedules") return name + " is not a field of new dates (schedules)";
     }
     create_concert c;
+    const venue_layout& venue = current.options.sale.venue;
+    if (!venue.grades.empty()) {
+        // With a venue: the whole layout at the grades' prices; a new date gives its date only.
+        c.options.sale.venue.grades = venue.grades;
+        c.options.sale.venue.sections = venue.sections;
+        if (auto why = read_venue_schedules(body, c)) return *why;
+        if (!c.options.sale.venue.starts_at.empty() || !c.options.sale.venue.prices.empty())
+            return std::string("a date added to a concert with a venue has its grades' prices and no startsAt yet: give its date only");
+        return add_dates{concert_id{}, std::move(c.schedules), {}};
+    }
     if (auto why = read_schedules(body, c)) return *why;
     return add_dates{concert_id{}, std::move(c.schedules), std::move(c.options.seats_per_row)};
 }

@@ -20,7 +20,8 @@ std::variant<create_concert, std::string> parse_catalog(const nlohmann::json& bo
 std::variant<concert_settings, std::string> parse_settings(const nlohmann::json& body, const create_concert& current);
 
 // POST /admin/concerts/{id}/dates: {"schedules": [...]} in the creation shape.
-std::variant<add_dates, std::string> parse_new_dates(const nlohmann::json& body);
+// With a venue, a new date gives its date only: it has the whole layout at the grades' prices.
+std::variant<add_dates, std::string> parse_new_dates(const nlohmann::json& body, const create_concert& current);
 
 // POST and DELETE /admin/concerts/{id}/dates/{date}/blocks: {"seats": [...], "reason"?}.
 std::variant<block_seats, std::string> parse_blocks(const nlohmann::json& body, bool block);

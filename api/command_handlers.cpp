@@ -266,7 +266,7 @@ void post_dates(const command_env& env, request_context& rc) {
     if (!call) return;
     auto body = rc.json_object();
     if (!body) return;
-    auto parsed = parse_new_dates(*body);
+    auto parsed = parse_new_dates(*body, call->concert.config);
     if (auto* why = std::get_if<std::string>(&parsed)) return rc.fail(400, "INVALID_REQUEST", *why);
     add_dates dates = std::get<add_dates>(std::move(parsed));
     dates.concert = call->concert.config.concert;

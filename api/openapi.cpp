@@ -211,6 +211,8 @@ json other_parameters() {
     return {{"limit", query_parameter("limit", "items per page", {{"type", "integer"}, {"minimum", 1}, {"maximum", page_limit_max}, {"default", page_limit_default}})},
             {"cursor", query_parameter("cursor", "the nextCursor of the previous page (opaque); absent on the last page", token)},
             {"status", query_parameter("status", "only the seats of this status", schema_ref("SeatStatus"))},
+            {"grade", query_parameter("grade", "with a venue: only the seats of this grade (400 for a grade it does not have)", {{"type", "string"}})},
+            {"section", query_parameter("section", "with a venue: only the seats of this section (400 for a section it does not have)", {{"type", "string"}})},
             {"bucketSeconds", query_parameter("bucketSeconds", "bucket size in seconds: a multiple of 10 from 10 to 86400; buckets are aligned to the epoch",
                                               {{"type", "integer"}, {"minimum", timeline_bucket_seconds_min}, {"maximum", timeline_bucket_seconds_max},
                                                {"multipleOf", 10}, {"default", timeline_bucket_seconds_default}})},

@@ -163,17 +163,42 @@ void add_reservation_schemas(json& s) {
     listed["uniqueItems"] = true;
     s["HoldSeats"] = object({{"seats", std::move(listed)}});
     s["HoldSeats"]["additionalProperties"] = false;
+    const json name = {{"type", "string"}, {"minLength", 1}, {"maxLength", venue_name_length_max}, {"pattern", "^[A-Za-z0-9_-]+$"}};
     s["HoldBestAvailable"] = object({{"count", integer(1, seats_per_hold_max,
-                                                       "adjacent seats in one row, the lowest row first, leaving no single empty seat where another pick avoids it")}});
+                                                       "adjacent seats in one row, the lowest row first, leaving no single empty seat where another pick avoids it")},
+                                     {"grade", described(name, "a venue's: only that grade's sections, in layout order (SECTION_NOT_FOUND if it has none); not with section"), optional},
+                                     {"section", described(name, "a venue's: only that section, its lowest row first (SECTION_NOT_FOUND if no such section); not with grade"), optional}});
     s["HoldBestAvailable"]["additionalProperties"] = false;
     s["HoldRequest"] = {{"oneOf", {schema_ref("HoldSeats"), schema_ref("HoldBestAvailable")}}};
 }
 
 void add_concert_request_schemas(json& s) {
     s["ScheduleRequest"] = object({{"date", date()},
-                                   {"seats", integer(1, seats_per_date_max, "seat numbers are 1..seats")},
-                                   {"price", integer(0, price_max, "won, per seat")},
-                                   {"seatsPerRow", with_default(integer(1, seats_per_row_max, "seat n is in row ceil(n / seatsPerRow)"), seats_per_row_default), optional}});
+                                   {"seats", integer(1, seats_per_date_max, "seat numbers are 1..seats; required without a venue, not allowed with one (the layout gives them)"), optional},
+                                   {"price", integer(0, price_max, "won, per seat; required without a venue, not allowed with one (the grades give it)"), optional},
+                                   {"seatsPerRow", with_default(integer(1, seats_per_row_max, "seat n is in row ceil(n / seatsPerRow); not with a venue"), seats_per_row_default), optional},
+                                   {"startsAt", instant("with a venue: when the show starts (refund fees and check-in use it)"), optional},
+                                   {"prices", described({{"type", "object"}, {"additionalProperties", integer(0, price_max)}},
+                                                        "with a venue: grade → price on this date, for the grades whose price differs from the grade's"), optional}});
+    const json name = {{"type", "string"}, {"minLength", 1}, {"maxLength", venue_name_length_max}, {"pattern", "^[A-Za-z0-9_-]+$"}};
+    json grades = array_of(object({{"grade", name}, {"price", integer(0, price_max, "won, every date unless the date's prices say otherwise")}}),
+                           "distinct names; every section names one");
+    grades["minItems"] = 1;
+    grades["maxItems"] = grades_max;
+    s["Grades"] = std::move(grades);
+    s["Section"] = object({{"section", described(name, "distinct")},
+                           {"grade", described(name, "one of grades")},
+                           {"rows", {{"oneOf", {integer(1, rows_per_section_max, "a count of rows, each of seatsPerRow seats"),
+                                                 described({{"type", "array"}, {"items", integer(1, seats_per_section_row_max)}, {"minItems", 1},
+                                                            {"maxItems", rows_per_section_max}}, "the seats of each row")}}}},
+                           {"seatsPerRow", integer(1, seats_per_section_row_max, "with a count of rows"), optional},
+                           {"gate", described(name, "where its ticket holders enter"), optional}},
+                          "a seated section; seats are numbered 1..N per date in layout order, section by section, row by row "
+                          "(standing zones are not sold yet: 400)");
+    json sections = array_of(schema_ref("Section"), "in the organizer's order of preference for best available");
+    sections["minItems"] = 1;
+    sections["maxItems"] = sections_max;
+    s["Layout"] = object({{"sections", std::move(sections)}}, "at most 100000 seats; with grades");
     const queue_settings queue;
     s["QueueSettings"] = object({{"activeCapacity", with_default(integer(1, active_capacity_max, "users ACTIVE at once"), queue.active_capacity), optional},
                                  {"activeTtlSeconds", with_default(integer(1, ttl_seconds_max), queue.active_ttl_seconds), optional},
@@ -191,7 +216,10 @@ void add_concert_request_schemas(json& s) {
                                   {"maxHoldsPerUser", with_default(integer(1, max_holds_per_user_max, "seats one user may hold at once"), max_holds_per_user_default), optional},
                                   {"maxTicketsPerUser", with_default(integer(1, max_tickets_per_user_max, "seats one user may hold and own at once (HELD and CONFIRMED)"), max_tickets_per_user_default), optional},
                                   {"onsaleAt", instant("before it the waiting room is a pre-queue; absent: on sale now"), optional},
-                                  {"refundsUntil", instant("CONFIRMED reservations may be refunded until then; absent: no refunds"), optional}});
+                                  {"refundsUntil", instant("CONFIRMED reservations may be refunded until then; absent: no refunds"), optional},
+                                  {"grades", schema_ref("Grades"), optional},
+                                  {"layout", schema_ref("Layout"), optional}},
+                                 "grades and layout come together (the venue): then every date has the whole layout and a schedule has neither seats nor price");
     s["ConcertCreated"] = object({{"concertId", text()}});
     // The organizer's controls.
     s["ConcertPatch"] = object({{"title", {{"type", "string"}, {"minLength", 1}, {"maxLength", title_length_max}}, optional},
@@ -231,8 +259,11 @@ void add_concert_request_schemas(json& s) {
 }
 
 void add_catalog_schemas(json& s) {
-    s["ConcertSchedule"] = object({{"date", date()}, {"seats", integer(1, seats_per_date_max)}, {"price", integer(0, price_max)},
-                                   {"seatsPerRow", integer(1, seats_per_row_max)}});
+    s["ConcertSchedule"] = object({{"date", date()}, {"seats", integer(1, seats_per_date_max)},
+                                   {"price", integer(0, price_max, "with a venue: the lowest of the date's grade prices (from)")},
+                                   {"prices", described({{"type", "object"}, {"additionalProperties", integer(0, price_max)}}, "with a venue: each grade's price on the date"), optional},
+                                   {"startsAt", instant(), optional},
+                                   {"seatsPerRow", integer(1, seats_per_row_max), optional}});
     s["Concert"] = object({{"concertId", text()},
                            {"title", text()},
                            {"venue", text()},
@@ -242,10 +273,13 @@ void add_catalog_schemas(json& s) {
                            {"maxHoldsPerUser", integer(1, max_holds_per_user_max)},
                            {"maxTicketsPerUser", integer(1, max_tickets_per_user_max), optional},
                            {"onsaleAt", instant(), optional},
-                           {"refundsUntil", instant(), optional}});
+                           {"refundsUntil", instant(), optional},
+                           {"grades", schema_ref("Grades"), optional}});
     s["ConcertList"] = object({{"concerts", array_of(schema_ref("Concert"))}});
-    s["AdminSchedule"] = object({{"date", date()}, {"seats", integer(1, seats_per_date_max)}, {"price", integer(0, price_max)},
-                                 {"seatsPerRow", integer(1, seats_per_row_max)},
+    s["AdminSchedule"] = object({{"date", date()}, {"seats", integer(1, seats_per_date_max), optional}, {"price", integer(0, price_max), optional},
+                                 {"seatsPerRow", integer(1, seats_per_row_max), optional},
+                                 {"startsAt", instant(), optional},
+                                 {"prices", described({{"type", "object"}, {"additionalProperties", integer(0, price_max)}}, "the grade prices of the date that differ from the grades'"), optional},
                                  {"status", names({"ON_SALE"}, "the date's state of sale")}});
     s["AdminQueueSettings"] = object({{"activeCapacity", integer(1, active_capacity_max)},
                                       {"activeTtlSeconds", integer(1, ttl_seconds_max)},
@@ -261,13 +295,22 @@ void add_catalog_schemas(json& s) {
                                 {"onsaleAt", instant(), optional},
                                 {"refundsUntil", instant(), optional},
                                 {"paused", described({{"type", "boolean"}}, "whether admissions and holds are paused")},
+                                {"grades", schema_ref("Grades"), optional},
+                                {"layout", schema_ref("Layout"), optional},
                                 {"revision", count("one more for every change of the organizer's (pause, resume, blocks, PATCH, dates)")}});
-    s["DateAvailability"] = object({{"date", date()}, {"availableSeats", count("neither held, sold nor blocked")}, {"totalSeats", integer(1, seats_per_date_max)}});
+    s["GradeAvailability"] = object({{"grade", text()}, {"price", integer(0, price_max, "on this date")}, {"availableSeats", count()}, {"totalSeats", count()}});
+    s["DateAvailability"] = object({{"date", date()}, {"availableSeats", count("neither held, sold nor blocked")}, {"totalSeats", integer(1, seats_per_date_max)},
+                                    {"grades", array_of(schema_ref("GradeAvailability"), "with a venue: per grade"), optional}});
     s["DateList"] = object({{"concertId", text()}, {"dates", array_of(schema_ref("DateAvailability"), "dates with at least one available seat")}});
     s["SeatStatus"] = names({"AVAILABLE", "HELD", "SOLD", "BLOCKED"}, "BLOCKED: taken off sale by the organizer");
-    s["Seat"] = object({{"number", integer(1, seats_per_date_max)}, {"row", integer(1, seats_per_date_max)},
+    s["Seat"] = object({{"number", integer(1, seats_per_date_max)}, {"row", integer(1, seats_per_date_max, "with a venue: the row within its section, as printed on the ticket")},
+                        {"section", text("with a venue"), optional}, {"seatInRow", integer(1, seats_per_section_row_max, "with a venue"), optional},
+                        {"grade", text("with a venue"), optional},
                         {"status", schema_ref("SeatStatus")}, {"price", integer(0, price_max)}});
-    s["SeatMap"] = object({{"concertId", text()}, {"date", date()}, {"seats", array_of(schema_ref("Seat"), "ascending by number")}});
+    s["SectionAvailability"] = object({{"section", text()}, {"grade", text()}, {"price", integer(0, price_max, "its grade's, on this date")},
+                                       {"gate", text(), optional}, {"available", count("its seats AVAILABLE (whatever the filters)")}});
+    s["SeatMap"] = object({{"concertId", text()}, {"date", date()}, {"seats", array_of(schema_ref("Seat"), "ascending by number")},
+                           {"sections", array_of(schema_ref("SectionAvailability"), "with a venue: every section, in layout order"), optional}});
 }
 
 void add_queue_schemas(json& s) {
@@ -294,6 +337,10 @@ void add_analytics_schemas(json& s) {
     s["DateAnalytics"] = object({{"date", date()},
                                  {"seatsSold", count()}, {"seatsHeld", count()}, {"seatsAvailable", count()},
                                  {"seatsBlocked", count("taken off sale by the organizer")},
+                                 {"grades", array_of(object({{"grade", text()}, {"seatsSold", count()}, {"seatsHeld", count()},
+                                                              {"seatsAvailable", count()}, {"seatsBlocked", count()},
+                                                              {"revenue", count("won: its seats sold at the date's price of the grade")}}),
+                                                     "per grade of the venue (empty without one)")},
                                  {"revenue", count("won, net of refunds")},
                                  {"refunds", count(), optional},
                                  {"holdsPlaced", count()}, {"holdsExpired", count()}, {"holdsCancelled", count()},

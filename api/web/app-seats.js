@@ -17,6 +17,12 @@ function rowOf(seat) {
   return rowOfNumber(seat.number);
 }
 
+// "Row 3", or with a venue "A · Row 3", for a seat number of the map shown.
+export function rowLabelOfNumber(n) {
+  const seat = S.map && S.map.byNumber ? S.map.byNumber.get(n) : null;
+  return (seat && seat.section ? seat.section + ' · ' : '') + 'Row ' + rowOfNumber(n);
+}
+
 export function rowOfNumber(n) {
   const m = S.map;
   if (m) {
@@ -24,6 +30,11 @@ export function rowOfNumber(n) {
     if (seat && seat.row !== undefined && seat.row !== null) return seat.row;
   }
   return Math.ceil(n / ((m && m.perRow) || SEATS_PER_ROW_DEFAULT));
+}
+
+// A seat's row as a fan reads it: "Row 3", or with a venue "A · Row 3" (rows are per section).
+function rowName(seat) {
+  return (seat.section ? seat.section + ' · ' : '') + 'Row ' + rowOf(seat);
 }
 
 function tiersOf(seats) {
@@ -77,7 +88,9 @@ export function renderMap() {
     else if (own === 'HELD') state = 'held by you';
     else if (status === 'AVAILABLE') state = selected ? 'selected' : 'available';
     else state = status === 'SOLD' ? 'sold' : status === 'BLOCKED' ? 'not for sale' : 'held by someone else';
-    b.setAttribute('aria-label', 'Row ' + rowOf(s) + ', seat ' + s.number + ', ' + won(s.price) + ', ' + state);
+    const where = s.section ? 'Section ' + s.section + ', row ' + rowOf(s) + ', seat ' + s.number + ', ' + s.grade
+      : 'Row ' + rowOf(s) + ', seat ' + s.number;
+    b.setAttribute('aria-label', where + ', ' + won(s.price) + ', ' + state);
     const selectable = status === 'AVAILABLE' && !own && !m.stale;
     if (selectable) {
       b.removeAttribute('aria-disabled');
@@ -98,7 +111,7 @@ function buildMap(box, m, key) {
   S.seatShown.clear();
   const rows = new Map();
   for (const s of m.seats) {
-    const row = rowOf(s);
+    const row = rowName(s);
     if (!rows.has(row)) rows.set(row, []);
     rows.get(row).push(s);
   }
@@ -107,8 +120,9 @@ function buildMap(box, m, key) {
   const fragment = document.createDocumentFragment();
   fragment.append(el('div', { class: 'stage', 'aria-hidden': 'true', text: 'STAGE' }));
   for (const [row, seats] of rows) {
-    const line = el('div', { class: 'seat-row', role: 'group', 'aria-label': 'Row ' + row, 'data-row': String(row) },
-      el('span', { class: 'row-label', 'aria-hidden': 'true', text: 'Row ' + row }));
+    const line = el('div', { class: 'seat-row', role: 'group', 'aria-label': row, 'data-row': row.replace(/^.* · /, '').replace('Row ', '') },
+      el('span', { class: 'row-label', 'aria-hidden': 'true', text: row }));
+    if (seats[0].section) line.dataset.section = seats[0].section;
     // In a large hall rows off screen are not laid out (content-visibility): this is the size
     // they will take.
     if (large) line.style.containIntrinsicSize = 'auto ' + (ROW_LABEL_PX + seats.length * SEAT_PITCH_PX) + 'px auto ' + SEAT_PX + 'px';
@@ -136,9 +150,17 @@ function buildMap(box, m, key) {
 function renderLegend(tiers, mine) {
   const items = [];
   const tierList = [...tiers].sort((a, b) => a[1] - b[1]);
+  // With a venue, each price is named by its grades (VIP, R…).
+  const gradesAt = new Map();
+  for (const s of (S.map ? S.map.seats : [])) {
+    if (!s.grade) continue;
+    if (!gradesAt.has(s.price)) gradesAt.set(s.price, new Set());
+    gradesAt.get(s.price).add(s.grade);
+  }
   for (const [price, index] of tierList) {
     const cls = index % TIER_CLASSES === 0 ? 'available' : 'tier-' + (index % TIER_CLASSES);
-    items.push(el('span', null, el('i', { class: cls, 'aria-hidden': 'true' }), 'Available · ' + won(price)));
+    const grades = gradesAt.has(price) ? [...gradesAt.get(price)].join(', ') + ' · ' : 'Available · ';
+    items.push(el('span', null, el('i', { class: cls, 'aria-hidden': 'true' }), grades + won(price)));
   }
   items.push(el('span', null, el('i', { class: 'selected', 'aria-hidden': 'true' }), 'Selected'));
   if ([...mine.values()].includes('HELD')) items.push(el('span', null, el('i', { class: 'mine', 'aria-hidden': 'true' }), 'Held by you'));
@@ -182,7 +204,10 @@ function selectionSummary() {
   if (!S.selected.size || !S.map) return 'No seats selected.';
   const seats = [...S.selected].sort((a, b) => a - b);
   const total = seats.reduce((sum, n) => sum + ((S.map.byNumber.get(n) || {}).price || 0), 0);
-  const names = seats.map((n) => 'row ' + rowOfNumber(n) + ' seat ' + n);
+  const names = seats.map((n) => {
+    const seat = S.map.byNumber.get(n);
+    return (seat && seat.section ? 'section ' + seat.section + ' ' : '') + 'row ' + rowOfNumber(n) + ' seat ' + n;
+  });
   return (seats.length === 1 ? '1 seat selected: ' : seats.length + ' seats selected: ') + names.join(', ') + '. Total ' + won(total) + '.';
 }
 

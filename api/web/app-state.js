@@ -2,7 +2,7 @@
 // token, errors in words and what several screens show (a booking's seats in words).
 import { $, request, sentOnce } from './common.js';
 import { accountLost } from './app-wallet.js';
-import { rowOfNumber } from './app-seats.js';
+import { rowLabelOfNumber } from './app-seats.js';
 
 const STORE_KEY = 'encore.state.v1';
 export const SEATS_PER_ROW_DEFAULT = 25;   // API.md: schedules[].seatsPerRow defaults to 25
@@ -124,11 +124,11 @@ export function seatsText(r) {
   if (onMap || perRow) {
     const byRow = new Map();
     for (const n of seats) {
-      const row = onMap ? rowOfNumber(n) : Math.ceil(n / perRow);
+      const row = onMap ? rowLabelOfNumber(n) : 'Row ' + Math.ceil(n / perRow);
       if (!byRow.has(row)) byRow.set(row, []);
       byRow.get(row).push(n);
     }
-    return [...byRow].map(([row, ns]) => 'Row ' + row + ', ' + (ns.length === 1 ? 'seat ' : 'seats ') + ns.join(', ')).join('; ');
+    return [...byRow].map(([row, ns]) => row + ', ' + (ns.length === 1 ? 'seat ' : 'seats ') + ns.join(', ')).join('; ');
   }
   return (seats.length === 1 ? 'Seat ' : 'Seats ') + seats.join(', ');
 }

@@ -119,6 +119,17 @@ TEST_CASE("a venue of grades and sections: seat map, picks by grade or section, 
     copied["concertId"] = concert;
     CHECK(copied == admin);
 
+    // A date added has the whole layout at the grades' prices.
+    auto added = call(client, "POST", "/admin/concerts/" + concert + "/dates",
+                      json{{"schedules", {{{"date", "2030-12-28"}}}}}.dump(), admin_header(server.admin_key()));
+    REQUIRE_STATUS(added, 201);
+    CHECK_ERROR(call(client, "POST", "/admin/concerts/" + concert + "/dates",
+                     json{{"schedules", {{{"date", "2030-12-29"}, {"seats", 5}, {"price", 1}}}}}.dump(), admin_header(server.admin_key())),
+                400, "INVALID_REQUEST");
+    const json added_map = seat_map(client, fan, concert, "2030-12-28");
+    CHECK(added_map.at("seats").size() == 20);
+    CHECK(added_map.at("seats").at(19).at("price") == 60'000);
+
     // The export places every seat as the seat map does.
     const std::string db = server.data_dir() + "-export/venue.db";
     std::filesystem::remove_all(server.data_dir() + "-export");
