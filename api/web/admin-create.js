@@ -81,6 +81,20 @@ function concertBody() {
   const body = { title };
   const venue = $('c-venue').value.trim();
   if (venue) body.venue = venue;
+  // The venue, as JSON (grades and layout, API.md "The venue"): then a date is its day only.
+  const venueText = $('c-layout').value.trim();
+  let venueJson = null;
+  if (venueText) {
+    try {
+      venueJson = JSON.parse(venueText);
+    } catch (e) {
+      return problem('The venue is not valid JSON: ' + e.message + '.', $('c-layout'));
+    }
+    if (!venueJson || typeof venueJson !== 'object' || Array.isArray(venueJson) || !venueJson.grades || !venueJson.layout)
+      return problem('The venue must be an object with "grades" and "layout", as in the example.', $('c-layout'));
+    body.grades = venueJson.grades;
+    body.layout = venueJson.layout;
+  }
   body.schedules = [];
   const items = [...$('schedules').children];
   for (let i = 0; i < items.length; i++) {
@@ -88,6 +102,10 @@ function concertBody() {
     const where = ' for date ' + (i + 1);
     if (!get('date').value) return problem('Choose the day' + where + '.', get('date'));
     const schedule = { date: get('date').value };
+    if (venueJson) {
+      body.schedules.push(schedule);  // the layout gives the seats, the grades the prices
+      continue;
+    }
     for (const [name, words, required] of [['seats', 'The number of seats', true], ['price', 'The price', true],
       ['seatsPerRow', 'Seats per row', false]]) {
       const n = wholeNumber(get(name));

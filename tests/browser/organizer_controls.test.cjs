@@ -127,3 +127,31 @@ test('the organizer pauses and resumes the sale, saves settings, and blocks seat
   organizer.check();
   await organizer.close();
 });
+
+test('the organizer creates a concert with a venue from its JSON, and the fans see its grades', async () => {
+  const organizer = await t.newOrganizer(browser, server);
+  const { page } = organizer;
+  await t.fill(page, '#admin-key', t.ADMIN_KEY);
+  await t.click(page, '#key-submit');
+  await page.waitForSelector('#desk:not([hidden])');
+  const title = 'Stadium ' + Date.now();
+  await page.type('#c-title', title);
+  await t.fill(page, '#schedules li:nth-child(1) input[name="date"]', t.DATE);
+  // Not JSON: said in words, next to the box.
+  await t.fill(page, '#c-layout', '{"grades": ');
+  await t.click(page, '#create-submit');
+  await t.waitForText(page, '#create-error', /The venue is not valid JSON/);
+  await t.fill(page, '#c-layout', JSON.stringify({
+    grades: [{ grade: 'VIP', price: 198000 }, { grade: 'R', price: 165000 }],
+    layout: { sections: [{ section: 'A', grade: 'VIP', rows: 2, seatsPerRow: 10 }, { section: 'B', grade: 'R', rows: [8, 9] }] },
+  }));
+  await t.click(page, '#create-submit');
+  await t.waitForText(page, '#create-message', new RegExp('Created “' + title + '”'));
+  const { concerts } = await t.http.admin(server, '/concerts');
+  const concert = concerts.find((c) => c.title === title);
+  assert.deepEqual(concert.grades, [{ grade: 'VIP', price: 198000 }, { grade: 'R', price: 165000 }]);
+  assert.equal(concert.schedules[0].seats, 37);
+  await t.screenshotOf(page, '#create', 'controls-5-venue-created');
+  organizer.check();
+  await organizer.close();
+});
