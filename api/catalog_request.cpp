@@ -135,8 +135,7 @@ std::optional<std::string> read_venue_schedules(const json& body, create_concert
             any_start = true;
         }
         v.starts_at.push_back(starts);
-        std::vector<won> prices;
-        for (const grade_price& g : v.grades) prices.push_back(g.price);
+        std::vector<won> prices(v.grades.size(), no_date_price);  // the grades' unless the date says
         if (auto p = s.find("prices"); p != s.end() && !p->is_null()) {
             if (!p->is_object()) return std::string("prices must be an object of grade: price");
             for (const auto& [grade, price] : p->items()) {
@@ -263,6 +262,21 @@ std::variant<concert_settings, std::string> parse_settings(const json& body, con
                 s.claim_seconds = claim <= 0 || claim == active_ttl ? 0 : static_cast<std::uint32_t>(claim);
                 s.set |= f::claim_seconds_field;
             }
+        } else if (name == "grades" && !current.options.sale.venue.grades.empty()) {
+            // The whole list, the same grades in the same order, with their new prices.
+            const auto& before = current.options.sale.venue.grades;
+            const std::string shape = "grades must be the concert's grades, in the same order, each with its price (0 to 1000000000): "
+                                      "a PATCH changes prices, not grades";
+            if (!value.is_array() || value.size() != before.size()) return shape;
+            for (std::size_t g = 0; g < before.size(); ++g) {
+                const json& item = value[g];
+                if (!item.is_object() || item.size() != 2 || !item.contains("grade") || item.at("grade") != before[g].grade ||
+                    !item.contains("price") || !item.at("price").is_number_unsigned() ||
+                    item.at("price").get<std::uint64_t>() > static_cast<std::uint64_t>(price_max))
+                    return shape;
+                s.grades.push_back({before[g].grade, static_cast<won>(item.at("price").get<std::uint64_t>())});
+            }
+            s.set |= f::grades_field;
         } else if (name == "grades" || name == "salePhases" || name == "refundPolicy") {
             return name + ": this concert was created without it, so PATCH cannot change it";
         } else {

@@ -81,9 +81,8 @@ admin_concert_document admin_concert_of(const projections::concert_view& concert
         json entry = {{"date", format_date(s.date)}, {"status", "ON_SALE"}};
         if (i < venue.starts_at.size() && venue.starts_at[i] != 0) entry["startsAt"] = format_instant(venue.starts_at[i]);
         json prices = json::object();
-        for (std::uint32_t g = 0; g < venue.grades.size(); ++g) {
-            const won p = grade_price_on(config, i, g);
-            if (p != venue.grades[g].price) prices[venue.grades[g].grade] = p;
+        for (std::uint32_t g = 0; i < venue.prices.size() && g < venue.prices[i].size(); ++g) {
+            if (venue.prices[i][g] != no_date_price) prices[venue.grades[g].grade] = venue.prices[i][g];
         }
         if (!prices.empty()) entry["prices"] = std::move(prices);
         schedules.push_back(std::move(entry));
@@ -134,6 +133,11 @@ nlohmann::json settings_json(const concert_settings& s) {
         out["refundsUntil"] = s.refunds_until == 0 ? nlohmann::json(nullptr) : nlohmann::json(format_instant(s.refunds_until));
     if (s.set & f::active_capacity_field) out["queue"]["activeCapacity"] = s.active_capacity;
     if (s.set & f::active_ttl_field) out["queue"]["activeTtlSeconds"] = s.active_ttl_seconds;
+    if (s.set & f::grades_field) {
+        auto grades = nlohmann::json::array();
+        for (const grade_price& g : s.grades) grades.push_back({{"grade", g.grade}, {"price", g.price}});
+        out["grades"] = std::move(grades);
+    }
     if (s.set & f::claim_seconds_field) {
         if (s.claim_seconds == 0) out["queue"]["claimSeconds"] = nullptr;  // back to the active TTL
         else out["queue"]["claimSeconds"] = s.claim_seconds;

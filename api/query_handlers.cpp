@@ -220,7 +220,8 @@ void seats(const query_env& env, request_context& rc) {
                         : *filter == "SOLD"    ? seat_status::sold
                                                : seat_status::blocked;
     }
-    auto map = env.seat_map_cache.get(env.models, concert->config, *day, wanted, accepts_gzip(rc.header("Accept-Encoding")));
+    auto map = env.seat_map_cache.get(env.models, concert->config, concert->revision, *day, wanted,
+                                      accepts_gzip(rc.header("Accept-Encoding")));
     if (!map) return rc.fail(404, "DATE_NOT_FOUND", "the concert has no such date");
     const bool unchanged = seat_maps::matches(rc.header("If-None-Match"), map->etag);
     http_response response(unchanged ? http::status::not_modified : http::status::ok, 11);
@@ -303,14 +304,13 @@ void analytics(const query_env& env, request_context& rc) {
     for (const auto& d : a->dates) {
         json by_grade = json::array();
         if (venue != nullptr && !venue->grades.empty()) {
-            // Per grade: its seats by status, and its revenue at the date's price (no price has changed).
+            // Per grade: its seats by status, and its revenue (each seat at the price it was held at).
             auto counts = env.models.grade_counts(*c, d.date);
-            const std::size_t index = schedule_index(concert->config, d.date);
             for (std::uint32_t g = 0; counts && g < counts->size(); ++g) {
                 const auto& n = (*counts)[g];
                 by_grade.push_back({{"grade", venue->grades[g].grade}, {"seatsSold", n.sold}, {"seatsHeld", n.held},
                                     {"seatsAvailable", n.available}, {"seatsBlocked", n.blocked},
-                                    {"revenue", static_cast<won>(n.sold) * grade_price_on(concert->config, index, g)}});
+                                    {"revenue", n.revenue}});
             }
         }
         dates.push_back({{"date", format_date(d.date)}, {"grades", std::move(by_grade)}, {"seatsSold", d.sold}, {"seatsHeld", d.held},

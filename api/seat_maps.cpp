@@ -164,7 +164,7 @@ void seat_maps::account(std::ptrdiff_t bytes) {
 }
 
 std::optional<seat_map_body> seat_maps::get(const projections::read_models& models, const create_concert& catalog,
-                                            day_number date, const seat_filter& filter, bool gzip) {
+                                            std::uint64_t revision, day_number date, const seat_filter& filter, bool gzip) {
     const concert_id c = catalog.concert;
     const std::optional<seat_status> only = filter.status;
     auto version = models.seats_version(c, date);
@@ -174,17 +174,18 @@ std::optional<seat_map_body> seat_maps::get(const projections::read_models& mode
     seat_map_body out;
     {
         std::lock_guard lock(e->rendering);
-        if (e->version != *version || !e->body) {
+        if (e->version != *version || e->revision != revision || !e->body) {
             auto seats = models.seats(c, date, false);
             if (!seats) return std::nullopt;
             added -= static_cast<std::ptrdiff_t>((e->body ? e->body->size() : 0) + (e->gzip_body ? e->gzip_body->size() : 0));
             e->body = std::make_shared<const std::string>(render(catalog, date, *seats, filter));
             e->gzip_body.reset();
             e->version = *version;
+            e->revision = revision;
             added += static_cast<std::ptrdiff_t>(e->body->size());
         }
         // The filter's names are the venue's ([A-Za-z0-9_-]): safe inside a quoted tag.
-        const std::string tag = "e" + std::to_string(epoch_) + "v" + std::to_string(e->version) +
+        const std::string tag = "e" + std::to_string(epoch_) + "r" + std::to_string(e->revision) + "v" + std::to_string(e->version) +
                                 (only ? "s" + std::to_string(static_cast<int>(*only)) : "") +
                                 (filter.grade.empty() ? "" : "g" + filter.grade + ".") +
                                 (filter.section.empty() ? "" : "n" + filter.section + ".");

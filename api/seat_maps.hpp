@@ -54,8 +54,9 @@ public:
     // concert or date does not exist. Each seat's row, place and price come from the catalog:
     // without a layout, seat n is in row ceil(n / seatsPerRow) at the date's price; with one, in
     // its section's row at its grade's price, and the body lists the sections.
+    // `revision` is the concert's (a price change moves it, and no seat).
     std::optional<seat_map_body> get(const projections::read_models& models, const create_concert& catalog,
-                                     day_number date, const seat_filter& filter, bool gzip);
+                                     std::uint64_t revision, day_number date, const seat_filter& filter, bool gzip);
     // Whether an If-None-Match header value matches `etag` in either form (weak comparison,
     // lists and "*" included).
     static bool matches(std::string_view if_none_match, std::string_view etag);
@@ -65,6 +66,7 @@ private:
     struct entry {
         std::mutex rendering;
         std::uint64_t version = UINT64_MAX;  // none yet
+        std::uint64_t revision = 0;          // the concert's, when rendered
         std::shared_ptr<const std::string> body, gzip_body;
         std::list<key>::iterator recency;
     };

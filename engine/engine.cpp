@@ -306,7 +306,7 @@ bool valid_venue(const create_concert& c) {
     for (const auto& per_grade : v.prices) {
         if (per_grade.size() != v.grades.size()) return false;
         for (won p : per_grade) {
-            if (p < 0 || p > price_max) return false;
+            if (p < no_date_price || p > price_max) return false;
         }
     }
     return true;
@@ -571,7 +571,16 @@ void on(context& cx, const hold_seat& body) {
     r.seat = seats.front();
     r.more_seats.assign(seats.begin() + 1, seats.end());
     r.price = 0;
-    for (std::uint32_t seat : seats) r.price += seat_price(*c, *d, seat);
+    for (std::uint32_t seat : seats) {
+        const won price = seat_price(*c, *d, seat);
+        r.price += price;
+        if (!c->venue.has_layout()) continue;
+        const std::uint32_t grade = c->venue.grade_of(seat);
+        auto it = std::lower_bound(r.by_grade.begin(), r.by_grade.end(), grade,
+                                   [](const grade_amount& g, std::uint32_t v) { return g.grade < v; });
+        if (it == r.by_grade.end() || it->grade != grade) it = r.by_grade.insert(it, grade_amount{grade, 0});
+        it->amount += price;
+    }
     r.held_at = cx.now();
     r.expires_at = cx.now() + c->config.hold_ttl_seconds * ms_per_second;
     std::uint32_t slot = slot_of(s, r);
@@ -807,9 +816,24 @@ void on(context& cx, const update_concert& body) {
     create_concert changed = with_settings(c->config, set);
     // claimSeconds 0 means the active TTL; a TTL lowered under a claim window set before is refused.
     if (!valid_catalog(changed)) return cx.refuse(refusal::invalid_request);
+    // New prices of the same grades (names and order kept).
+    if ((set.set & concert_settings::grades_field) != 0) {
+        const auto& before = c->config.options.sale.venue.grades;
+        if (set.grades.size() != before.size() || before.empty()) return cx.refuse(refusal::invalid_request);
+        for (std::size_t g = 0; g < before.size(); ++g) {
+            if (set.grades[g].grade != before[g].grade) return cx.refuse(refusal::invalid_request);
+        }
+    }
     if (body.conditional && body.revision != c->revision) return cx.refuse(refusal::precondition_failed, c->revision);
     c->config = std::move(changed);
     ++c->revision;
+    // Each date's grade prices follow: holds placed from now on pay them (a hold keeps its price).
+    for (date_state& d : c->dates) {
+        const auto& all = c->config.schedules;
+        const auto index = static_cast<std::size_t>(
+            std::find_if(all.begin(), all.end(), [&](const encore::schedule& s) { return s.date == d.date; }) - all.begin());
+        for (std::uint32_t g = 0; g < d.grade_price.size(); ++g) d.grade_price[g] = grade_price_on(c->config, index, g);
+    }
     cx.answer(concert_updated{body.concert, c->revision, set});
     // A larger capacity admits at once; a smaller one evicts nobody (admission waits).
     admit_waiting(cx, *c);
@@ -1007,6 +1031,7 @@ reservation to_reservation(const partition_state& state, const reservation_recor
     out.date = c.dates[r.date_index].date;
     out.seat = r.seat;
     out.extra.more_seats = r.more_seats;
+    out.extra.grades.by_grade = r.by_grade;
     out.price = r.price;
     out.status = r.status;
     out.held_at = r.held_at;

@@ -145,7 +145,7 @@ bool get_concert(byte_reader& r, concert_state& c) {
 
 // The bytes put_reservation writes for a single seat (more seats add 4 bytes each and share the
 // rest): with the seat's 4-byte cell, the most a sold seat costs a snapshot.
-constexpr std::size_t reservation_record_bytes = 8 + 8 + 4 + 4 + 4 + 2 + 8 + 8 + 8 + 8 + 8 + 1 + 1;
+constexpr std::size_t reservation_record_bytes = 8 + 8 + 4 + 4 + 4 + 2 + 8 + 8 + 8 + 8 + 8 + 1 + 1 + 1;
 static_assert(reservation_record_bytes + sizeof(std::uint32_t) <= snapshot_bytes_per_sold_seat);
 
 void put_reservation(byte_writer& w, const reservation_record& rec) {
@@ -157,6 +157,12 @@ void put_reservation(byte_writer& w, const reservation_record& rec) {
     w.put_int(static_cast<std::uint16_t>(rec.more_seats.size()));
     for (std::uint32_t seat : rec.more_seats) w.put_int(seat);
     w.put_int(rec.price);
+    // The price by grade (a venue's), at most one entry per grade.
+    w.put_int(static_cast<std::uint8_t>(rec.by_grade.size()));
+    for (const grade_amount& g : rec.by_grade) {
+        w.put_int(g.grade);
+        w.put_int(g.amount);
+    }
     w.put_int(rec.held_at);
     w.put_int(rec.expires_at);
     w.put_int(rec.paid_at);
@@ -175,6 +181,13 @@ bool get_reservation(byte_reader& r, reservation_record& rec, const partition_st
     if (more >= seats_per_hold_max || more > r.remaining() / 4) return false;
     for (std::uint16_t i = 0; i < more; ++i) rec.more_seats.push_back(r.get_int<std::uint32_t>());
     rec.price = r.get_int<won>();
+    auto grades = r.get_int<std::uint8_t>();
+    if (grades > grades_max || grades > r.remaining() / 12) return false;
+    for (std::uint8_t i = 0; i < grades; ++i) {
+        grade_amount& g = rec.by_grade.emplace_back();
+        g.grade = r.get_int<std::uint32_t>();
+        g.amount = r.get_int<won>();
+    }
     rec.held_at = r.get_int<time_ms>();
     rec.expires_at = r.get_int<time_ms>();
     rec.paid_at = r.get_int<time_ms>();

@@ -128,6 +128,7 @@ struct reservation_record {
     std::uint32_t seat = 0;
     std::vector<std::uint32_t> more_seats;  // after `seat`, ascending (several seats in one hold)
     won price = 0;                          // of all its seats
+    std::vector<grade_amount> by_grade;     // with a venue: the price by grade (ascending grades)
     time_ms held_at = 0;
     time_ms expires_at = 0;
     time_ms paid_at = 0;

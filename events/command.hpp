@@ -54,6 +54,8 @@ struct section_layout {
     auto operator<=>(const section_layout&) const = default;
 };
 
+inline constexpr won no_date_price = -1;
+
 // The venue (API.md "The venue"), a tail of sale_options: a concert without one keeps its bytes.
 // With a layout every date has the whole layout: its schedule's `seats` are the layout's seats
 // (numbered 1..N section by section, row by row) and its `price` is 0 (each seat has its grade's).
@@ -61,7 +63,9 @@ struct venue_layout : record_tail {
     std::vector<grade_price> grades;
     std::vector<section_layout> sections;
     std::vector<time_ms> starts_at;         // per schedule, in schedule order; empty: none given (0: none)
-    std::vector<std::vector<won>> prices;   // per schedule, per grade: that date's price; empty: the grades'
+    // Per schedule, per grade: that date's own price, or no_date_price (the grade's, whatever it
+    // is then); empty: the grades' on every date.
+    std::vector<std::vector<won>> prices;
     auto operator<=>(const venue_layout&) const = default;
 };
 
@@ -238,8 +242,9 @@ struct concert_settings {
         active_capacity_field = 1u << 6,
         active_ttl_field = 1u << 7,
         claim_seconds_field = 1u << 8,
+        grades_field = 1u << 9,
     };
-    static constexpr std::uint32_t all_fields = (1u << 9) - 1;
+    static constexpr std::uint32_t all_fields = (1u << 10) - 1;
     std::uint32_t set = 0;
     std::string title;
     std::string venue;
@@ -250,6 +255,9 @@ struct concert_settings {
     std::uint32_t active_capacity = 0;
     std::uint32_t active_ttl_seconds = 0;
     std::uint32_t claim_seconds = 0;  // 0: the active TTL
+    // The venue's grades with new prices (the same grades, in the same order): holds placed after
+    // the change pay them; a date's own price for a grade stays.
+    std::vector<grade_price> grades;
     auto operator<=>(const concert_settings&) const = default;
 };
 // The catalog with the settings applied: the one merge, shared by the engine and the read models.

@@ -21,6 +21,7 @@ create_concert with_settings(create_concert c, const concert_settings& s) {
     if (s.set & f::active_capacity_field) c.queue.active_capacity = s.active_capacity;
     if (s.set & f::active_ttl_field) c.queue.active_ttl_seconds = s.active_ttl_seconds;
     if (s.set & f::claim_seconds_field) c.options.claim_seconds = s.claim_seconds;
+    if (s.set & f::grades_field) c.options.sale.venue.grades = s.grades;
     return c;
 }
 
@@ -33,11 +34,7 @@ create_concert with_dates(create_concert c, const std::vector<schedule>& schedul
     // With a layout: the new dates get no start time and the grades' prices.
     venue_layout& venue = c.options.sale.venue;
     if (!venue.starts_at.empty()) venue.starts_at.insert(venue.starts_at.end(), schedules.size(), 0);
-    if (!venue.prices.empty()) {
-        std::vector<won> grade_prices;
-        for (const grade_price& g : venue.grades) grade_prices.push_back(g.price);
-        venue.prices.insert(venue.prices.end(), schedules.size(), grade_prices);
-    }
+    if (!venue.prices.empty()) venue.prices.insert(venue.prices.end(), schedules.size(), std::vector<won>(venue.grades.size(), no_date_price));
     if (!rows.empty()) {
         if (seats_per_row.empty()) {
             rows.insert(rows.end(), schedules.size(), seats_per_row_default);

@@ -17,11 +17,24 @@ namespace encore {
 // when it was refunded. A record tail: every event carrying a reservation lists it as its own
 // last field (events/fields.hpp), so reservations of one seat keep the bytes they had before
 // reservations could hold several.
+// A reservation of a venue's seats: its price by grade (each grade's seats at the prices in force
+// when it was held), for the revenue by grade. Empty without a venue.
+struct grade_amount {
+    std::uint32_t grade = 0;
+    won amount = 0;
+    auto operator<=>(const grade_amount&) const = default;
+};
+struct reservation_grades : record_tail {
+    std::vector<grade_amount> by_grade;  // ascending by grade, each grade once
+    auto operator<=>(const reservation_grades&) const = default;
+};
+
 struct reservation_seats : record_tail {
     std::vector<std::uint32_t> more_seats;
     // 0 in every event (ReservationRefunded carries the time beside the reservation, as it did
     // first); the read models set it, for GET /reservations/{id}.
     time_ms refunded_at = 0;
+    reservation_grades grades;  // later: a tail of this tail
     auto operator<=>(const reservation_seats&) const = default;
 };
 

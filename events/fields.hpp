@@ -59,7 +59,7 @@ template <class F> void each(block_seats& s, F&& f) {
 template <class F> void each(concert_settings& s, F&& f) {
     ENCORE_FIELD(set); ENCORE_FIELD(title); ENCORE_FIELD(venue); ENCORE_FIELD(hold_ttl_seconds);
     ENCORE_FIELD(max_holds_per_user); ENCORE_FIELD(max_tickets_per_user); ENCORE_FIELD(refunds_until);
-    ENCORE_FIELD(active_capacity); ENCORE_FIELD(active_ttl_seconds); ENCORE_FIELD(claim_seconds);
+    ENCORE_FIELD(active_capacity); ENCORE_FIELD(active_ttl_seconds); ENCORE_FIELD(claim_seconds); ENCORE_FIELD(grades);
 }
 template <class F> void each(update_concert& s, F&& f) {
     ENCORE_FIELD(concert); ENCORE_FIELD(conditional); ENCORE_FIELD(revision); ENCORE_FIELD(settings);
@@ -71,7 +71,9 @@ template <class F> void each(command_meta& s, F&& f) {
 
 // A reservation's seats after the first are not among its fields: they are a record tail, which
 // must end a record, so each event carrying a reservation lists them last (ENCORE_SEATS).
-template <class F> void each(reservation_seats& s, F&& f) { ENCORE_FIELD(more_seats); ENCORE_FIELD(refunded_at); }
+template <class F> void each(reservation_seats& s, F&& f) { ENCORE_FIELD(more_seats); ENCORE_FIELD(refunded_at); ENCORE_FIELD(grades); }
+template <class F> void each(grade_amount& s, F&& f) { ENCORE_FIELD(grade); ENCORE_FIELD(amount); }
+template <class F> void each(reservation_grades& s, F&& f) { ENCORE_FIELD(by_grade); }
 #define ENCORE_SEATS f("extra", s.reservation.extra)
 template <class F> void each(reservation& s, F&& f) {
     ENCORE_FIELD(id); ENCORE_FIELD(concert); ENCORE_FIELD(user); ENCORE_FIELD(date); ENCORE_FIELD(seat); ENCORE_FIELD(price);

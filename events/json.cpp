@@ -71,6 +71,11 @@ struct renderer {
             if constexpr (std::is_same_v<T, reservation>) {
                 o["seats"] = seats_of(v);
                 if (v.extra.refunded_at != 0) o["refunded_at"] = format_instant(v.extra.refunded_at);
+                if (!v.extra.grades.by_grade.empty()) {
+                    auto grades = nlohmann::json::array();
+                    for (const grade_amount& g : v.extra.grades.by_grade) grades.push_back({{"grade", g.grade}, {"amount", g.amount}});
+                    o["price_by_grade"] = std::move(grades);
+                }
             }
             return o;
         }

@@ -54,7 +54,8 @@ std::uint64_t layout_seats(const venue_layout& layout) {
 
 won grade_price_on(const create_concert& catalog, std::size_t schedule, std::uint32_t grade) {
     const venue_layout& layout = catalog.options.sale.venue;
-    if (schedule < layout.prices.size() && grade < layout.prices[schedule].size()) return layout.prices[schedule][grade];
+    if (schedule < layout.prices.size() && grade < layout.prices[schedule].size() && layout.prices[schedule][grade] != no_date_price)
+        return layout.prices[schedule][grade];
     return grade < layout.grades.size() ? layout.grades[grade].price : 0;
 }
 

@@ -105,6 +105,8 @@ private:
     // The concert's catalog, changed by `update` (settings or new dates) and stored again.
     template <class Update>
     result<unit> change_catalog(concert_id c, Update update);
+    // Adds (sign 1) or takes back (-1) a reservation's price by grade to its date's revenue by grade.
+    result<unit> add_grade_revenue(const reservation& r, int sign);
     // Blocks (`block`) or releases seats of a date.
     result<unit> set_blocked(concert_id c, day_number d, const std::vector<std::uint32_t>& seats, bool block);
 
@@ -332,6 +334,7 @@ result<unit> stager::operator()(const payment_confirmed& body) {
     date->sold += *n;
     date->revenue += r.price;
     date->payments += 1;
+    if (auto added = add_grade_revenue(r, 1); !added) return added;
     batch_.put(keys::date_key(r.concert, r.date), encode_record(*date));
     batch_.put(keys::reservation_key(r.id), encode_record(r));
     return add_to_timeline(r.concert, [price = r.price, n = *n](timeline_record& t) {
@@ -397,12 +400,29 @@ result<unit> stager::operator()(const reservation_refunded& body) {
     date->sold -= *n;
     date->revenue -= r.price;
     date->refunds += 1;
+    if (auto taken = add_grade_revenue(r, -1); !taken) return taken;
     batch_.put(keys::date_key(r.concert, r.date), encode_record(*date));
     batch_.put(keys::reservation_key(r.id), encode_record(r));
     return add_to_timeline(r.concert, [price = r.price](timeline_record& t) {
         t.refunds += 1;
         t.revenue -= price;
     });
+}
+
+result<unit> stager::add_grade_revenue(const reservation& r, int sign) {
+    for (const grade_amount& g : r.extra.grades.by_grade) {
+        std::string key = keys::grade_revenue_key(r.concert, r.date, g.grade);
+        won revenue = 0;
+        if (auto raw = batch_.get(key)) {
+            auto decoded = decode_i64(*raw);
+            if (!decoded) return error{errc::corrupt, "read models: undecodable grade revenue"};
+            revenue = *decoded;
+        }
+        revenue += sign * g.amount;
+        if (revenue < 0) return contradiction(event_, "refunds more than a grade took");
+        batch_.put(std::move(key), encode_i64(revenue));
+    }
+    return unit{};
 }
 
 // ---- the organizer's controls ------------------------------------------------------------------

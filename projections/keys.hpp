@@ -31,6 +31,7 @@ inline constexpr char timeline = 't';         // t <concert> <start_ms i64>     
 inline constexpr char seat_history = 'H';     // H <concert> <date> <seat u32> <sequence u64> -> seat history record
 inline constexpr char concert_state = 'k';    // k <concert>                     -> concert state record (revision, pause)
 inline constexpr char change = 'g';           // g <concert> <sequence u64>      -> the organizer's change event (codec)
+inline constexpr char grade_revenue = 'v';    // v <concert> <date> <grade u32>  -> revenue i64 of the grade's seats
 
 inline constexpr std::string_view meta_layout = "layout";
 inline constexpr std::string_view meta_partitions = "partitions";
@@ -125,6 +126,9 @@ inline std::string seat_history_prefix(concert_id c, day_number d, std::uint32_t
     return key_builder(seat_history).u64(c.value).i32(d).u32(seat_number);
 }
 inline std::string concert_state_key(concert_id c) { return key_builder(concert_state).u64(c.value); }
+inline std::string grade_revenue_key(concert_id c, day_number d, std::uint32_t grade) {
+    return key_builder(grade_revenue).u64(c.value).i32(d).u32(grade);
+}
 // A concert's changes are ordered by the sequence of its partition, which wrote every one.
 inline std::string change_key(concert_id c, std::uint64_t sequence) { return key_builder(change).u64(c.value).u64(sequence); }
 inline std::string change_prefix(concert_id c) { return key_builder(change).u64(c.value); }

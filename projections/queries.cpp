@@ -94,7 +94,7 @@ std::optional<std::vector<grade_count>> rocks_read_models::grade_counts(concert_
     for (std::size_t row = 0; row < venue.row_first().size(); ++row) {
         grade_count& g = out[venue.grade_of_section(venue.row_section(row))];
         const std::uint32_t last = row + 1 < venue.row_first().size() ? venue.row_first()[row + 1] - 1 : date->seats();
-        for (std::uint32_t seat = venue.row_first()[row]; seat <= last; ++seat) {
+        for (std::uint32_t seat = venue.row_first()[row]; seat <= last && seat <= date->seats(); ++seat) {
             ++g.total;
             switch (date->status(seat)) {
                 case seat_status::available: ++g.available; break;
@@ -103,6 +103,9 @@ std::optional<std::vector<grade_count>> rocks_read_models::grade_counts(concert_
                 case seat_status::blocked: ++g.blocked; break;
             }
         }
+    }
+    for (std::uint32_t g = 0; g < out.size(); ++g) {
+        if (auto raw = read(keys::grade_revenue_key(c, d, g))) out[g].revenue = decode_i64(*raw).value_or(0);
     }
     return out;
 }

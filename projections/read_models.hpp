@@ -53,6 +53,7 @@ using concert_change = event;
 // One grade's seats on one date (a concert with a venue), counted from the seat map.
 struct grade_count {
     std::uint32_t total = 0, available = 0, held = 0, sold = 0, blocked = 0;
+    won revenue = 0;  // of its seats sold, each at the price it was held at, net of refunds
 };
 
 struct seat_view {

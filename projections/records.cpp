@@ -135,6 +135,11 @@ std::string encode_record(const reservation& r) {
     w.put_int(static_cast<std::uint16_t>(r.extra.more_seats.size()));
     for (std::uint32_t seat : r.extra.more_seats) w.put_int(seat);
     w.put_int(r.extra.refunded_at);
+    w.put_int(static_cast<std::uint8_t>(r.extra.grades.by_grade.size()));
+    for (const grade_amount& g : r.extra.grades.by_grade) {
+        w.put_int(g.grade);
+        w.put_int(g.amount);
+    }
     return out;
 }
 
@@ -155,6 +160,13 @@ std::optional<reservation> decode_reservation(std::string_view bytes) {
         if (more >= seats_per_hold_max || more > in.remaining() / 4) return in.fail("seat count");
         for (std::uint16_t i = 0; i < more; ++i) r.extra.more_seats.push_back(in.get_int<std::uint32_t>());
         r.extra.refunded_at = in.get_int<time_ms>();
+        auto grades = in.get_int<std::uint8_t>();
+        if (grades > grades_max || grades > in.remaining() / 12) return in.fail("grade count");
+        for (std::uint8_t i = 0; i < grades; ++i) {
+            grade_amount& g = r.extra.grades.by_grade.emplace_back();
+            g.grade = in.get_int<std::uint32_t>();
+            g.amount = in.get_int<won>();
+        }
     });
 }
 

@@ -162,4 +162,39 @@ TEST_CASE("a venue that cannot be is refused with 400 and a reason", "[venue]") 
     CHECK_THAT(refused([](json& b) { b["layout"]["sections"][1]["rows"] = json::array(); }), Catch::Contains("rows"));
 }
 
+TEST_CASE("a price changed by PATCH: holds placed before keep their price, the revenue by grade counts each at its own", "[venue][organizer]") {
+    server_process server;
+    http_client client(server.host(), server.port());
+    const std::string concert = create_concert(client, server, venue_body());
+    const guest early = admitted_guest(client, concert);
+    REQUIRE_STATUS(charge(client, early.user, 1'000'000), 200);
+    auto before = hold(client, early, concert, 1);  // VIP at 100,000
+    REQUIRE_STATUS(before, 201);
+    CHECK(before.json().at("price") == 100'000);
+
+    auto patched = call(client, "PATCH", "/admin/concerts/" + concert,
+                        json{{"grades", {{{"grade", "VIP"}, {"price", 130'000}}, {{"grade", "R"}, {"price", 60'000}}}}}.dump(),
+                        admin_header(server.admin_key()));
+    REQUIRE_STATUS(patched, 200);
+    CHECK(patched.json().at("grades").at(0).at("price") == 130'000);
+    // The second date's own VIP price stays; the seat map shows the new one at once.
+    CHECK(seat_map(client, early, concert, concert_date).at("seats").at(1).at("price") == 130'000);
+    CHECK(seat_map(client, early, concert, other_date).at("seats").at(1).at("price") == 120'000);
+    auto after = hold(client, early, concert, 2);
+    REQUIRE_STATUS(after, 201);
+    CHECK(after.json().at("price") == 130'000);
+    // Both paid: VIP's revenue is what each paid.
+    REQUIRE_STATUS(pay(client, early.user, before.json().at("reservationId")), 201);
+    REQUIRE_STATUS(pay(client, early.user, after.json().at("reservationId")), 201);
+    auto analytics = call(client, "GET", "/analytics/concerts/" + concert, {}, admin_header(server.admin_key())).json();
+    CHECK(analytics.at("dates").at(0).at("grades").at(0).at("revenue") == 230'000);
+    CHECK(analytics.at("dates").at(0).at("revenue") == 230'000);
+    // Renaming or dropping a grade is not a price change.
+    CHECK_ERROR(call(client, "PATCH", "/admin/concerts/" + concert,
+                     json{{"grades", {{{"grade", "VVIP"}, {"price", 1}}, {{"grade", "R"}, {"price", 1}}}}}.dump(), admin_header(server.admin_key())),
+                400, "INVALID_REQUEST");
+    auto changes = call(client, "GET", "/admin/concerts/" + concert + "/changes", {}, admin_header(server.admin_key())).json();
+    CHECK(changes.at("changes").at(0).at("fields") == json{{"grades", {{{"grade", "VIP"}, {"price", 130'000}}, {{"grade", "R"}, {"price", 60'000}}}}});
+}
+
 }  // namespace encore::test

@@ -84,9 +84,9 @@ void world::check_concert(const engine::partition_state& s, const engine::concer
         const std::vector<std::uint32_t> seats = engine::seats_of(r);
         require(std::is_sorted(seats.begin(), seats.end()) && std::adjacent_find(seats.begin(), seats.end()) == seats.end(),
                 "a reservation's seats are not ascending and distinct");
-        won price = 0;
-        for (std::uint32_t seat : seats) price += engine::seat_price(c, c.dates[r.date_index], seat);
-        require(r.price == price, "a reservation's price is not its seats'");
+        // A hold keeps the price it was placed at, whatever prices changed since.
+        const auto placed = hold_prices_.find(reservation_id::at({s.partition, r.offset}));
+        require(placed != hold_prices_.end() && r.price == placed->second, "a reservation's price is not the one it was placed at");
         for (std::uint32_t seat : seats) {
             auto [it, fresh] = live.emplace(std::make_pair(r.date_index, seat), &r);
             require(fresh, seat_name(c, c.dates[r.date_index], seat) + " is held or sold by two reservations");

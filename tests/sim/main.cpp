@@ -95,6 +95,7 @@ const char* const must_reach_also[] = {
     "pause: a paused sale resumed",
     "hold: best available in a grade or section",
     "hold: seats of a venue's sections",
+    "price: a venue's grades repriced",
 };
 
 std::vector<std::string> must_reach() {

@@ -405,8 +405,16 @@ void world::judge_hold(const command& c, log_position at, const event& answer) {
         const std::vector<std::uint32_t> seats = seats_of(r);
         require(seats.size() == n && (pick || seats == asked), "SeatHeld holds other seats than asked");
         won price = 0;
-        for (std::uint32_t seat : seats) price += engine::seat_price(*concert, *date, seat);
-        require(r.price == price, "a hold's price is not the sum of its seats'");
+        std::map<std::uint32_t, won> by_grade;
+        for (std::uint32_t seat : seats) {
+            price += engine::seat_price(*concert, *date, seat);
+            if (concert->venue.has_layout()) by_grade[concert->venue.grade_of(seat)] += engine::seat_price(*concert, *date, seat);
+        }
+        std::vector<grade_amount> expected_split;
+        for (const auto& [g, amount] : by_grade) expected_split.push_back({g, amount});
+        require(r.extra.grades.by_grade == expected_split, "a hold's price by grade is not its seats' by grade");
+        require(r.price == price, "a hold's price is not the sum of its seats' in force when it was placed");
+        hold_prices_[r.id] = price;
         for (std::uint32_t seat : seats) {
             require(date->seat_cells[seat - 1] != engine::no_reservation &&
                         s.reservations[date->seat_cells[seat - 1] - 1].offset == at.offset,
@@ -609,12 +617,19 @@ void world::judge_organizer(const command& c, log_position at, const event& answ
         }
     } else if (const auto* u = std::get_if<update_concert>(&c.body)) {
         const create_concert changed = with_settings(was.config, u->settings);
-        if (u->settings.set == 0 || !engine::valid_catalog(changed)) {
+        bool same_grades = true;
+        if ((u->settings.set & concert_settings::grades_field) != 0) {
+            const auto& before = was.config.options.sale.venue.grades;
+            same_grades = !before.empty() && u->settings.grades.size() == before.size();
+            for (std::size_t g = 0; same_grades && g < before.size(); ++g) same_grades = u->settings.grades[g].grade == before[g].grade;
+        }
+        if (u->settings.set == 0 || !engine::valid_catalog(changed) || !same_grades) {
             expected = refusal::invalid_request;
         } else if (u->conditional && u->revision != was.revision) {
             expected = refusal::precondition_failed;
         } else {
             require(answer.type() == event_type::concert_updated && now.config == changed, "ConcertUpdated left another catalog");
+            if ((u->settings.set & concert_settings::grades_field) != 0) ++stats_["price: a venue's grades repriced"];
         }
     } else if (const auto* a = std::get_if<add_dates>(&c.body)) {
         const bool exists = std::any_of(a->schedules.begin(), a->schedules.end(), [&](const schedule& d) {

@@ -164,6 +164,7 @@ private:
     std::map<std::pair<std::uint64_t, std::uint64_t>, std::uint64_t> places_;  // (concert, ticket) -> pre-queue place
     std::set<log_position> pays_in_flight_;    // accepted Pays not answered yet
     std::set<std::uint64_t> created_;          // concerts created
+    std::map<reservation_id, won> hold_prices_;  // each reservation's price when it was placed
     // Per concert, the loosest limits it has had (a cap the organizer lowered evicts nobody, so
     // what users hold is bounded by the loosest cap they held it under): capacity, holds, tickets
     // (0: no cap, ever).

@@ -91,7 +91,7 @@ create_concert world::random_concert(std::uint64_t id) {
             // Each date's price per grade: mostly the grade's, sometimes its own.
             for (std::size_t i = 0; i < c.schedules.size(); ++i) {
                 auto& per_grade = v.prices.emplace_back();
-                for (const grade_price& g : v.grades) per_grade.push_back(chance(0.5) ? g.price : between(1, 9) * 10'000);
+                for (std::size_t g = 0; g < v.grades.size(); ++g) per_grade.push_back(chance(0.5) ? no_date_price : between(1, 9) * 10'000);
             }
         }
         if (chance(0.5)) {
@@ -324,6 +324,13 @@ command_body world::organizer_command(const create_concert& known) {
         if (chance(0.2)) {
             set.set |= concert_settings::refunds_until_field;
             set.refunds_until = chance(0.2) ? 0 : now_ + between(60, 3'600) * 1000;
+        }
+        if (!config.options.sale.venue.grades.empty() && chance(0.4)) {
+            // New prices for the grades; rarely a grade renamed, which is refused.
+            set.set |= concert_settings::grades_field;
+            set.grades = config.options.sale.venue.grades;
+            for (grade_price& g : set.grades) g.price = chance(0.5) ? g.price : between(1, 9) * 10'000;
+            if (chance(0.05)) set.grades.front().grade = "renamed";
         }
         if (set.set == 0 || chance(0.2)) {
             set.set |= concert_settings::title_field;
