@@ -24,14 +24,12 @@ struct context {
 
     time_ms now() const { return state.clock; }
 
+    // The event is built with its body in place: a default event would first build the largest
+    // alternative (a whole catalog) only to replace it.
     template <class Body>
     void emit(Body&& body, log_position answers = no_position) {
-        event& e = out.events.emplace_back();
-        e.sequence = state.next_event_sequence++;
-        e.cause = at;
-        e.answers = answers;
-        e.at = state.clock;
-        e.body = std::forward<Body>(body);
+        out.events.push_back(event{state.next_event_sequence++, at, answers, state.clock,
+                                   event_body(std::in_place_type<std::decay_t<Body>>, std::forward<Body>(body))});
     }
     // The event that answers the client's request (the command being applied).
     template <class Body>
@@ -484,10 +482,11 @@ std::vector<std::uint32_t> best_available(const date_state& d, std::uint32_t n, 
     };
     if (n == 0) return {};
     std::uint32_t lonely = 0;  // the first pick that leaves one seat alone; 0 = none seen
-    for (std::size_t row = 0; row < d.rows(); ++row) {
+    const std::size_t rows = d.rows();
+    for (std::size_t row = 0; row < rows; ++row) {
         if (d.row_free[row] < n || !in(row)) continue;  // too full for any pick, or not asked for
         const std::uint32_t row_first = d.first_of_row(row);
-        const std::uint32_t row_last = d.last_of_row(row);
+        const std::uint32_t row_last = row + 1 < rows ? d.first_of_row(row + 1) - 1 : d.seats;
         std::uint32_t run_first = 0;  // first seat of the current run of available seats; 0 = none
         for (std::uint32_t seat = row_first; seat <= row_last + 1; ++seat) {
             if (seat <= row_last && d.seat_cells[seat - 1] == no_reservation) {
@@ -510,7 +509,7 @@ std::vector<std::uint32_t> best_available(const date_state& d, std::uint32_t n, 
 // repeats), or empty when it is not, which the API never lets through.
 std::vector<std::uint32_t> seats_asked(const hold_seat& body) {
     const seat_choice& choice = body.choice;
-    if (choice.count == 0 && choice.filter != pick_filter{}) return {};  // a grade or section is for picks
+    if (choice.count == 0 && (!choice.filter.grade.empty() || !choice.filter.section.empty())) return {};  // a grade or section is for picks
     if (choice.count != 0) {
         if (!choice.seats.empty() || body.seat != 0 || choice.count > seats_per_hold_max) return {};
         return {0};  // picked later, once the limits are checked
@@ -558,7 +557,14 @@ void on(context& cx, const hold_seat& body) {
     const std::uint32_t tickets_max = c->config.options.max_tickets_per_user;
     if (tickets_max != 0 && a.tickets + n > tickets_max) return cx.refuse(refusal::ticket_limit);
     if (pick) {
-        seats = best_available(*d, n, [&](std::size_t row) { return pick_may_use(*c, filter, row); });
+        // The filter's section or grade, as indices (named once, not per row).
+        const venue_map& venue = c->venue;
+        seats = venue.has_layout() && (section || grade)
+                    ? best_available(*d, n, [&](std::size_t row) {
+                          const std::uint32_t in_section = venue.row_section(row);
+                          return (!section || *section == in_section) && (!grade || *grade == venue.grade_of_section(in_section));
+                      })
+                    : best_available(*d, n, [](std::size_t) { return true; });
         if (seats.empty()) return cx.refuse(refusal::no_adjacent_seats);
     }
 
