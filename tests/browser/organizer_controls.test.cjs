@@ -20,6 +20,8 @@ async function openControls(page, concertId) {
   await t.fill(page, '#admin-key', t.ADMIN_KEY);
   await t.click(page, '#key-submit');
   await page.waitForSelector('#desk:not([hidden])');
+  // The desk is open once the focus is on the form (the concerts are loaded by then).
+  await page.waitForFunction(() => document.activeElement && document.activeElement.id === 'create-h');
   await page.select('#concert-select', concertId);
   await page.waitForSelector('#controls:not([hidden])');
   await t.waitForText(page, '#sale-state', /On sale/);
@@ -134,8 +136,11 @@ test('the organizer creates a concert with a venue from its JSON, and the fans s
   await t.fill(page, '#admin-key', t.ADMIN_KEY);
   await t.click(page, '#key-submit');
   await page.waitForSelector('#desk:not([hidden])');
+  // Signed in, the page loads the concerts and then moves the focus to the form: typing before
+  // that would lose the keys that come after the move.
+  await page.waitForFunction(() => document.activeElement && document.activeElement.id === 'create-h');
   const title = 'Stadium ' + Date.now();
-  await page.type('#c-title', title);
+  await t.fill(page, '#c-title', title);
   await t.fill(page, '#schedules li:nth-child(1) input[name="date"]', t.DATE);
   // Not JSON: said in words, next to the box.
   await t.fill(page, '#c-layout', '{"grades": ');
