@@ -138,7 +138,9 @@ std::optional<std::string> read_venue_schedules(const json& body, create_concert
         std::vector<won> prices(v.grades.size(), no_date_price);  // the grades' unless the date says
         if (auto p = s.find("prices"); p != s.end() && !p->is_null()) {
             if (!p->is_object()) return std::string("prices must be an object of grade: price");
-            for (const auto& [grade, price] : p->items()) {
+            for (const auto& item : p->items()) {
+                const std::string& grade = item.key();
+                const json& price = item.value();
                 auto named = std::find_if(v.grades.begin(), v.grades.end(), [&](const grade_price& g) { return g.grade == grade; });
                 if (named == v.grades.end()) return "prices names " + grade + ", which is none of the grades";
                 const bool ok = price.is_number_unsigned() && price.get<std::uint64_t>() <= static_cast<std::uint64_t>(price_max);
