@@ -78,8 +78,17 @@ std::optional<std::string> read_venue(const json& body, venue_layout& v) {
             if (!venue_name(*gate)) return "section " + out.section + ": gate must be a name of 1 to 16 characters: letters, digits, _ and -";
             out.gate = gate->get<std::string>();
         }
-        if (s.contains("standing"))
-            return "section " + out.section + ": standing zones are not sold yet; a layout is of seated sections (rows)";
+        if (auto standing = s.find("standing"); standing != s.end()) {
+            // A standing zone: a capacity, no rows and no seat numbers.
+            const bool ok = standing->is_number_unsigned() && standing->get<std::uint64_t>() >= 1 &&
+                            standing->get<std::uint64_t>() <= standing_places_max;
+            if (!ok) return "section " + out.section + ": standing must be its capacity, an integer from 1 to " + std::to_string(standing_places_max);
+            if (s.contains("rows") || s.contains("seatsPerRow"))
+                return "section " + out.section + ": a standing zone has a capacity (standing) and no rows";
+            out.standing = static_cast<std::uint32_t>(standing->get<std::uint64_t>());
+            v.sections.push_back(std::move(out));
+            continue;
+        }
         auto rows = s.find("rows");
         const std::string row_limits = "1 to " + std::to_string(rows_per_section_max) + " rows of 1 to " +
                                        std::to_string(seats_per_section_row_max) + " seats";
@@ -101,9 +110,9 @@ std::optional<std::string> read_venue(const json& body, venue_layout& v) {
         }
         v.sections.push_back(std::move(out));
     }
-    const std::uint64_t seats = layout_seats(v);
+    const std::uint64_t seats = layout_seats(v) + layout_standing(v);
     if (seats > seats_per_date_max)
-        return "a layout has at most " + std::to_string(seats_per_date_max) + " seats, not " + std::to_string(seats);
+        return "a layout has at most " + std::to_string(seats_per_date_max) + " seats and standing places, not " + std::to_string(seats);
     return std::nullopt;
 }
 
@@ -154,7 +163,7 @@ std::optional<std::string> read_venue_schedules(const json& body, create_concert
     // A catalog that sets none of them leaves them out.
     if (!any_start) v.starts_at.clear();
     if (!any_price) v.prices.clear();
-    if (std::uint64_t total = std::uint64_t{seats} * c.schedules.size(); total > seats_per_concert_max)
+    if (std::uint64_t total = (seats + layout_standing(v)) * c.schedules.size(); total > seats_per_concert_max)
         return "a concert has at most " + std::to_string(seats_per_concert_max) + " seats over all its dates, not " +
                std::to_string(total);
     return std::nullopt;

@@ -23,6 +23,15 @@ nlohmann::json reservation_json(const reservation& r) {
     if (r.paid_at != 0) j["paidAt"] = format_instant(r.paid_at);
     if (r.payment.value != 0) j["paymentId"] = payment_text(r.payment);
     if (r.extra.refunded_at != 0) j["refundedAt"] = format_instant(r.extra.refunded_at);
+    if (is_standing(r)) {
+        // Places of a standing zone: no seat numbers; entry numbers once paid.
+        const reservation_standing& z = r.extra.grades.standing;
+        j["seat"] = nullptr;
+        j["standing"] = {{"section", z.name}, {"places", z.places}};
+        nlohmann::json entries = nlohmann::json::array();
+        for (std::uint32_t i = 0; z.entry_first != 0 && i < z.places; ++i) entries.push_back(z.entry_first + i);
+        j["entryNumbers"] = std::move(entries);
+    }
     return j;
 }
 

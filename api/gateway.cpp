@@ -54,6 +54,7 @@ unsigned refusal_status(refusal r, command_kind kind) {
         case refusal::date_exists: return 409;
         case refusal::precondition_failed: return 412;
         case refusal::section_not_found: return 422;
+        case refusal::section_full: return 409;
     }
     return 500;
 }
@@ -89,6 +90,7 @@ std::string_view refusal_message(refusal r) {
         case refusal::date_exists: return "the concert has that date already";
         case refusal::precondition_failed: return "the concert changed since the ETag given in If-Match: read it again";
         case refusal::section_not_found: return "the concert's venue has no seated section of that grade or name";
+        case refusal::section_full: return "the standing zone has fewer places left than asked";
     }
     return "refused";
 }

@@ -134,13 +134,13 @@ void add_user_schemas(json& s) {
 
 void add_reservation_schemas(json& s) {
     s["ReservationStatus"] = names({"HELD", "CONFIRMED", "EXPIRED", "CANCELLED", "REFUNDED"});
-    json seats = array_of(integer(1, seats_per_date_max), "every seat of the reservation, ascending");
-    seats["minItems"] = 1;
+    json seats = array_of(integer(1, seats_per_date_max), "every seat of the reservation, ascending; empty for places of a standing zone");
+    seats["minItems"] = 0;
     seats["maxItems"] = seats_per_hold_max;
     s["Reservation"] = object({{"reservationId", text()},
                                {"concertId", text()},
                                {"date", date()},
-                               {"seat", integer(1, seats_per_date_max, "the first of `seats`")},
+                               {"seat", nullable(integer(1, seats_per_date_max, "the first of `seats`; null for places of a standing zone"))},
                                {"seats", std::move(seats)},
                                {"price", integer(0, price_max * seats_per_hold_max, "won: the sum of the seats' prices")},
                                {"status", schema_ref("ReservationStatus")},
@@ -148,7 +148,13 @@ void add_reservation_schemas(json& s) {
                                {"expiresAt", instant("the hold ends then unless paid: now + holdTtlSeconds when held")},
                                {"paidAt", instant(), optional},
                                {"paymentId", text(), optional},
-                               {"refundedAt", instant(), optional}});
+                               {"refundedAt", instant(), optional},
+                               {"standing", object({{"section", text("the standing zone")}, {"places", integer(1, seats_per_hold_max)}},
+                                                   "places of a standing zone (then seat is null and seats empty); price is places × the zone's grade price"), optional},
+                               {"entryNumbers", described(array_of(integer(1, standing_places_max * dates_per_concert_max), "ascending"),
+                                                          "with standing: its places' entry numbers (입장번호), given when the payment is confirmed, "
+                                                          "in the order payments were confirmed per date and zone, 1, 2, 3…; a refunded place's is not reused; "
+                                                          "empty until paid"), optional}});
     s["RefundedReservation"] = {{"allOf", {schema_ref("Reservation"), object({{"balance", money("the wallet's balance after the credit")}})}}};
     s["ReservationPage"] = object({{"reservations", array_of(schema_ref("Reservation"), "newest first")}, {"nextCursor", next_cursor(), optional}});
     s["Payment"] = object({{"reservationId", text()},
@@ -167,7 +173,8 @@ void add_reservation_schemas(json& s) {
     s["HoldBestAvailable"] = object({{"count", integer(1, seats_per_hold_max,
                                                        "adjacent seats in one row, the lowest row first, leaving no single empty seat where another pick avoids it")},
                                      {"grade", described(name, "a venue's: only that grade's sections, in layout order (SECTION_NOT_FOUND if it has none); not with section"), optional},
-                                     {"section", described(name, "a venue's: only that section, its lowest row first (SECTION_NOT_FOUND if no such section); not with grade"), optional}});
+                                     {"section", described(name, "a venue's: only that section, its lowest row first (SECTION_NOT_FOUND if no such section); not with grade. "
+                                                                 "A standing zone: `count` of its places, all or nothing (409 SECTION_FULL when fewer are left)"), optional}});
     s["HoldBestAvailable"]["additionalProperties"] = false;
     s["HoldRequest"] = {{"oneOf", {schema_ref("HoldSeats"), schema_ref("HoldBestAvailable")}}};
 }
@@ -190,11 +197,13 @@ void add_concert_request_schemas(json& s) {
                            {"grade", described(name, "one of grades")},
                            {"rows", {{"oneOf", {integer(1, rows_per_section_max, "a count of rows, each of seatsPerRow seats"),
                                                  described({{"type", "array"}, {"items", integer(1, seats_per_section_row_max)}, {"minItems", 1},
-                                                            {"maxItems", rows_per_section_max}}, "the seats of each row")}}}},
+                                                            {"maxItems", rows_per_section_max}}, "the seats of each row")}}}, optional},
+                           {"standing", integer(1, standing_places_max, "a standing zone's capacity (no rows, no seat numbers)"), optional},
                            {"seatsPerRow", integer(1, seats_per_section_row_max, "with a count of rows"), optional},
                            {"gate", described(name, "where its ticket holders enter"), optional}},
-                          "a seated section; seats are numbered 1..N per date in layout order, section by section, row by row "
-                          "(standing zones are not sold yet: 400)");
+                          "a seated section (rows) or a standing zone (standing), exactly one of them; seats are numbered 1..N per date "
+                          "in layout order, section by section, row by row; standing places have no numbers. At most 100,000 seats and "
+                          "standing places a date");
     json sections = array_of(schema_ref("Section"), "in the organizer's order of preference for best available");
     sections["minItems"] = 1;
     sections["maxItems"] = sections_max;
@@ -298,8 +307,10 @@ void add_catalog_schemas(json& s) {
                                 {"grades", schema_ref("Grades"), optional},
                                 {"layout", schema_ref("Layout"), optional},
                                 {"revision", count("one more for every change of the organizer's (pause, resume, blocks, PATCH, dates)")}});
-    s["GradeAvailability"] = object({{"grade", text()}, {"price", integer(0, price_max, "on this date")}, {"availableSeats", count()}, {"totalSeats", count()}});
-    s["DateAvailability"] = object({{"date", date()}, {"availableSeats", count("neither held, sold nor blocked")}, {"totalSeats", integer(1, seats_per_date_max)},
+    s["GradeAvailability"] = object({{"grade", text()}, {"price", integer(0, price_max, "on this date")}, {"availableSeats", count("standing places included")},
+                                     {"totalSeats", count("standing places included")}});
+    s["DateAvailability"] = object({{"date", date()}, {"availableSeats", count("neither held, sold nor blocked; standing places left included")},
+                                    {"totalSeats", integer(1, seats_per_date_max, "seats and standing places")},
                                     {"grades", array_of(schema_ref("GradeAvailability"), "with a venue: per grade"), optional}});
     s["DateList"] = object({{"concertId", text()}, {"dates", array_of(schema_ref("DateAvailability"), "dates with at least one available seat")}});
     s["SeatStatus"] = names({"AVAILABLE", "HELD", "SOLD", "BLOCKED"}, "BLOCKED: taken off sale by the organizer");
@@ -308,7 +319,8 @@ void add_catalog_schemas(json& s) {
                         {"grade", text("with a venue"), optional},
                         {"status", schema_ref("SeatStatus")}, {"price", integer(0, price_max)}});
     s["SectionAvailability"] = object({{"section", text()}, {"grade", text()}, {"price", integer(0, price_max, "its grade's, on this date")},
-                                       {"gate", text(), optional}, {"available", count("its seats AVAILABLE (whatever the filters)")}});
+                                       {"gate", text(), optional}, {"standing", integer(1, standing_places_max, "a standing zone's capacity"), optional},
+                                       {"available", count("its seats AVAILABLE (whatever the filters), or a standing zone's places left")}});
     s["SeatMap"] = object({{"concertId", text()}, {"date", date()}, {"seats", array_of(schema_ref("Seat"), "ascending by number")},
                            {"sections", array_of(schema_ref("SectionAvailability"), "with a venue: every section, in layout order"), optional}});
 }

@@ -133,7 +133,7 @@ std::vector<route> api_and_fixed_routes() {
          "Hold several seats, or the best available, together or not at all", "HoldRequest",
          {{201, "the reservation, HELD"}}, "Reservation",
          {not_admitted_403, not_admitted_429, no_concert, {422, "DATE_NOT_BOOKABLE SECTION_NOT_FOUND INVALID_SEAT"},
-          {409, "SALES_PAUSED SEAT_TAKEN HOLD_LIMIT TICKET_LIMIT NO_ADJACENT_SEATS"}}, {}},
+          {409, "SALES_PAUSED SEAT_TAKEN HOLD_LIMIT TICKET_LIMIT NO_ADJACENT_SEATS SECTION_FULL"}}, {}},
         {http::verb::get, "/reservations/{reservationId}", [](impl& s, request_context& rc) { queries::reservation(s.queries, rc); },
          "getReservation", "reservations", access::user,
          "A reservation of the caller (another user's is not found)", "", {{200, "the reservation"}}, "Reservation", {no_reservation}, {}},

@@ -19,7 +19,7 @@ void append_number(std::string& body, std::uint64_t n) {
 }
 
 std::string render(const create_concert& catalog, day_number date, const std::vector<projections::seat_view>& seats,
-                   const seat_filter& filter) {
+                   const std::vector<projections::zone_count>& zones, const seat_filter& filter) {
     std::string body = R"({"concertId":")" + to_text(catalog.concert) + R"(","date":")" + format_date(date) + R"(","seats":[)";
     body.reserve(body.size() + seats.size() * 80);
     std::size_t schedule = 0;
@@ -76,6 +76,12 @@ std::string render(const create_concert& catalog, day_number date, const std::ve
             body += R"({"section":")" + s.section + R"(","grade":")" + layout.grades[s.grade].grade + R"(","price":)";
             append_number(body, static_cast<std::uint64_t>(prices[s.grade]));
             if (!s.gate.empty()) body += R"(,"gate":")" + s.gate + "\"";
+            if (s.standing != 0) {
+                // A standing zone: its capacity and the places left.
+                body += R"(,"standing":)";
+                append_number(body, s.standing);
+                available[i] = i < zones.size() ? zones[i].available() : s.standing;
+            }
             body += R"(,"available":)";
             append_number(body, available[i]);
             body += '}';
@@ -176,9 +182,10 @@ std::optional<seat_map_body> seat_maps::get(const projections::read_models& mode
         std::lock_guard lock(e->rendering);
         if (e->version != *version || e->revision != revision || !e->body) {
             auto seats = models.seats(c, date, false);
-            if (!seats) return std::nullopt;
+            auto zones = models.zone_counts(c, date);
+            if (!seats || !zones) return std::nullopt;
             added -= static_cast<std::ptrdiff_t>((e->body ? e->body->size() : 0) + (e->gzip_body ? e->gzip_body->size() : 0));
-            e->body = std::make_shared<const std::string>(render(catalog, date, *seats, filter));
+            e->body = std::make_shared<const std::string>(render(catalog, date, *seats, *zones, filter));
             e->gzip_body.reset();
             e->version = *version;
             e->revision = revision;

@@ -166,11 +166,19 @@ void leave_active(context& cx, concert_state& c, user_id user, attendee& a, bool
 // ---- holds -----------------------------------------------------------------------------------
 
 
-std::uint32_t seat_count(const reservation_record& r) { return 1 + static_cast<std::uint32_t>(r.more_seats.size()); }
+// Its tickets: seats, or places of a standing zone.
+std::uint32_t seat_count(const reservation_record& r) {
+    return r.places != 0 ? r.places : 1 + static_cast<std::uint32_t>(r.more_seats.size());
+}
 
-// Makes every seat of the reservation AVAILABLE again; returns how many.
+// Makes every seat (or standing place) of the reservation AVAILABLE again; returns how many.
 std::uint32_t free_seats(partition_state& s, reservation_record& r) {
     date_state& d = s.concerts[r.concert_index].dates[r.date_index];
+    if (r.places != 0) {
+        assert(d.zone_taken[r.zone] >= r.places);
+        d.zone_taken[r.zone] -= r.places;
+        return r.places;
+    }
     [[maybe_unused]] const std::uint32_t cell = slot_of(s, r) + 1;
     auto free_one = [&](std::uint32_t seat) {
         assert(d.seat_cells[seat - 1] == cell);
@@ -283,8 +291,12 @@ bool valid_venue(const create_concert& c) {
     names.clear();
     for (const section_layout& s : v.sections) {
         if (!venue_name(s.section) || s.grade >= v.grades.size() || s.gate.size() > venue_name_length_max) return false;
-        // Standing zones are not sold yet: a layout is of seated sections.
-        if (s.standing != 0 || s.rows.empty() || s.rows.size() > rows_per_section_max) return false;
+        // Seated (rows) or standing (a capacity), never both.
+        if (s.standing != 0) {
+            if (!s.rows.empty() || s.standing > standing_places_max) return false;
+        } else if (s.rows.empty() || s.rows.size() > rows_per_section_max) {
+            return false;
+        }
         for (std::uint32_t n : s.rows) {
             if (n < 1 || n > seats_per_section_row_max) return false;
         }
@@ -293,6 +305,7 @@ bool valid_venue(const create_concert& c) {
     std::sort(names.begin(), names.end());
     if (std::adjacent_find(names.begin(), names.end()) != names.end()) return false;
     const std::uint64_t seats = layout_seats(v);
+    if (seats + layout_standing(v) > seats_per_date_max) return false;
     for (const schedule& s : c.schedules) {
         if (s.seats != seats || s.price != 0) return false;
     }
@@ -318,7 +331,7 @@ bool valid_catalog(const create_concert& c) {
         return false;
     if (c.schedules.empty() || c.schedules.size() > dates_per_concert_max) return false;
     std::uint64_t seats = 0;
-    for (const schedule& s : c.schedules) seats += s.seats;
+    for (const schedule& s : c.schedules) seats += s.seats + layout_standing(c.options.sale.venue);
     if (seats > seats_per_concert_max) return false;
     if (c.queue.active_capacity < 1 || c.queue.active_capacity > active_capacity_max) return false;
     if (c.queue.active_ttl_seconds < 1 || c.queue.active_ttl_seconds > ttl_seconds_max) return false;
@@ -332,7 +345,9 @@ bool valid_catalog(const create_concert& c) {
         if (per_row < 1 || per_row > seats_per_row_max) return false;
     }
     for (const schedule& s : c.schedules) {
-        if (s.seats < 1 || s.seats > seats_per_date_max || s.price < 0 || s.price > price_max) return false;
+        // A venue of standing zones only has no seat numbers.
+        const bool standing_only = s.seats == 0 && layout_standing(c.options.sale.venue) != 0;
+        if ((s.seats < 1 && !standing_only) || s.seats > seats_per_date_max || s.price < 0 || s.price > price_max) return false;
         if (s.date < date_min || s.date > date_max) return false;
     }
     if (!valid_venue(c)) return false;
@@ -358,6 +373,10 @@ void init_dates(concert_state& c) {
             d.row_first = c.venue.row_first();
             for (std::uint32_t g = 0; g < config.options.sale.venue.grades.size(); ++g)
                 d.grade_price.push_back(grade_price_on(config, i, g));
+            if (c.venue.has_standing()) {
+                d.zone_taken.assign(c.venue.sections(), 0);
+                d.zone_entries.assign(c.venue.sections(), 0);
+            }
         }
         d.seat_cells.assign(sch.seats, no_reservation);
         count_free_seats(d);
@@ -387,6 +406,7 @@ bool pick_may_use(const concert_state& c, const pick_filter& filter, std::size_t
 }
 
 std::vector<std::uint32_t> seats_of(const reservation_record& r) {
+    if (r.places != 0) return {};
     std::vector<std::uint32_t> seats{r.seat};
     seats.insert(seats.end(), r.more_seats.begin(), r.more_seats.end());
     return seats;
@@ -541,6 +561,10 @@ void on(context& cx, const hold_seat& body) {
     if (!filter.grade.empty()) grade = c->venue.grade_named(filter.grade);
     if (!filter.section.empty()) section = c->venue.section_named(filter.section);
     if ((!filter.grade.empty() && !grade) || (!filter.section.empty() && !section)) return cx.refuse(refusal::section_not_found);
+    // Places of a standing zone (of the grade, when one is named too); a grade alone picks seats.
+    const bool standing = section && c->venue.standing(*section) != 0;
+    if (standing && grade && *grade != c->venue.grade_of_section(*section)) return cx.refuse(refusal::section_not_found);
+    if (grade && !section && !c->venue.grade_has_seats(*grade)) return cx.refuse(refusal::section_not_found);
     if (!pick) {
         // Of several seats, the refusal names the first at fault (a single seat's, as it always
         // did, names none: its events keep their bytes).
@@ -556,7 +580,9 @@ void on(context& cx, const hold_seat& body) {
     if (a.holds >= c->config.max_holds_per_user) return cx.refuse(refusal::hold_limit);
     const std::uint32_t tickets_max = c->config.options.max_tickets_per_user;
     if (tickets_max != 0 && a.tickets + n > tickets_max) return cx.refuse(refusal::ticket_limit);
-    if (pick) {
+    if (standing) {
+        if (d->zone_taken[*section] + n > c->venue.standing(*section)) return cx.refuse(refusal::section_full);
+    } else if (pick) {
         // The filter's section or grade, as indices (named once, not per row).
         const venue_map& venue = c->venue;
         seats = venue.has_layout() && (section || grade)
@@ -574,9 +600,19 @@ void on(context& cx, const hold_seat& body) {
     r.user = user;
     r.concert_index = s.concert_index.at(body.concert);
     r.date_index = static_cast<std::uint32_t>(d - c->dates.data());
-    r.seat = seats.front();
-    r.more_seats.assign(seats.begin() + 1, seats.end());
     r.price = 0;
+    if (standing) {
+        seats.clear();  // places have no numbers
+        r.places = n;
+        r.zone = *section;
+        const std::uint32_t zone_grade = c->venue.grade_of_section(*section);
+        r.price = static_cast<won>(n) * d->grade_price[zone_grade];
+        r.by_grade.push_back({zone_grade, r.price});
+        d->zone_taken[*section] += n;
+    } else {
+        r.seat = seats.front();
+        r.more_seats.assign(seats.begin() + 1, seats.end());
+    }
     for (std::uint32_t seat : seats) {
         const won price = seat_price(*c, *d, seat);
         r.price += price;
@@ -702,6 +738,11 @@ void on(context& cx, const debit_result& body) {
     d.sold += n;
     r->status = reservation_status::confirmed;
     r->paid_at = cx.now();
+    // Standing places get the zone's next entry numbers, in the order payments are confirmed.
+    if (r->places != 0) {
+        r->entry_first = d.zone_entries[r->zone] + 1;
+        d.zone_entries[r->zone] += r->places;
+    }
     attendee& a = c.attendees.at(r->user);
     assert(a.holds > 0);
     --a.holds;
@@ -1038,6 +1079,8 @@ reservation to_reservation(const partition_state& state, const reservation_recor
     out.seat = r.seat;
     out.extra.more_seats = r.more_seats;
     out.extra.grades.by_grade = r.by_grade;
+    if (r.places != 0)
+        out.extra.grades.standing = {{}, r.zone, c.config.options.sale.venue.sections[r.zone].section, r.places, r.entry_first};
     out.price = r.price;
     out.status = r.status;
     out.held_at = r.held_at;

@@ -57,7 +57,7 @@ bool valid_catalog(const create_concert& c);
 void init_dates(concert_state& c);
 // Recounts each row's available seats from the seat cells (after a restore).
 void count_free_seats(date_state& d);
-// Every seat of a reservation, ascending.
+// Every seat of a reservation, ascending (none for places of a standing zone).
 std::vector<std::uint32_t> seats_of(const reservation_record& r);
 // A seat's price on its date: its grade's, with a venue; the date's, without.
 won seat_price(const concert_state& c, const date_state& d, std::uint32_t seat);

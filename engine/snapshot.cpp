@@ -14,7 +14,7 @@ namespace {
 constexpr std::uint32_t snapshot_magic = 0x534e4345;  // "ECNS"
 // 2: idempotency keys per caller; 3: tickets and claims; 4: several seats a hold, the pre-queue;
 // 5: wallets without the user's name; 6: the organizer's controls (revision, pause, blocked seats)
-constexpr std::uint8_t snapshot_version = 6;
+constexpr std::uint8_t snapshot_version = 7;
 
 template <class Map>
 std::vector<typename Map::key_type> sorted_keys(const Map& m) {
@@ -51,6 +51,11 @@ void put_concert(byte_writer& w, const concert_state& c) {
         w.put_int(d.sold);
         w.put_long_string(std::string_view(reinterpret_cast<const char*>(d.seat_cells.data()),
                                            d.seat_cells.size() * sizeof(std::uint32_t)));
+        // Standing zones: places taken and entry numbers given (sized by the layout, so no count).
+        for (std::size_t z = 0; z < d.zone_taken.size(); ++z) {
+            w.put_int(d.zone_taken[z]);
+            w.put_int(d.zone_entries[z]);
+        }
     }
     auto users = sorted_keys(c.attendees);
     w.put_int(static_cast<std::uint64_t>(users.size()));
@@ -97,6 +102,11 @@ bool get_concert(byte_reader& r, concert_state& c) {
         // A date of zero seats leaves the vector without storage: memcpy must not see its null.
         if (!cells.empty()) std::memcpy(d.seat_cells.data(), cells.data(), cells.size());
         count_free_seats(d);
+        for (std::size_t z = 0; z < d.zone_taken.size(); ++z) {
+            d.zone_taken[z] = r.get_int<std::uint32_t>();
+            d.zone_entries[z] = r.get_int<std::uint32_t>();
+            if (d.zone_taken[z] > c.venue.standing(static_cast<std::uint32_t>(z))) return false;
+        }
     }
     auto users = r.get_int<std::uint64_t>();
     if (users > r.remaining() / 38) return false;
@@ -148,14 +158,22 @@ bool get_concert(byte_reader& r, concert_state& c) {
 constexpr std::size_t reservation_record_bytes = 8 + 8 + 4 + 4 + 4 + 2 + 8 + 8 + 8 + 8 + 8 + 1 + 1 + 1;
 static_assert(reservation_record_bytes + sizeof(std::uint32_t) <= snapshot_bytes_per_sold_seat);
 
+constexpr std::uint16_t standing_mark = 0x8000;
+
 void put_reservation(byte_writer& w, const reservation_record& rec) {
     w.put_int(rec.offset);
     w.put_int(rec.user.value);
     w.put_int(rec.concert_index);
     w.put_int(rec.date_index);
     w.put_int(rec.seat);
-    w.put_int(static_cast<std::uint16_t>(rec.more_seats.size()));
+    // The count of more seats; its top bit marks places of a standing zone, which follow.
+    w.put_int(static_cast<std::uint16_t>(rec.more_seats.size() | (rec.places != 0 ? standing_mark : 0)));
     for (std::uint32_t seat : rec.more_seats) w.put_int(seat);
+    if (rec.places != 0) {
+        w.put_int(rec.places);
+        w.put_int(rec.zone);
+        w.put_int(rec.entry_first);
+    }
     w.put_int(rec.price);
     // The price by grade (a venue's), at most one entry per grade.
     w.put_int(static_cast<std::uint8_t>(rec.by_grade.size()));
@@ -178,8 +196,16 @@ bool get_reservation(byte_reader& r, reservation_record& rec, const partition_st
     rec.date_index = r.get_int<std::uint32_t>();
     rec.seat = r.get_int<std::uint32_t>();
     auto more = r.get_int<std::uint16_t>();
-    if (more >= seats_per_hold_max || more > r.remaining() / 4) return false;
+    const bool standing = (more & standing_mark) != 0;
+    more &= static_cast<std::uint16_t>(~standing_mark);
+    if (more >= seats_per_hold_max || more > r.remaining() / 4 || (standing && more != 0)) return false;
     for (std::uint16_t i = 0; i < more; ++i) rec.more_seats.push_back(r.get_int<std::uint32_t>());
+    if (standing) {
+        rec.places = r.get_int<std::uint32_t>();
+        rec.zone = r.get_int<std::uint32_t>();
+        rec.entry_first = r.get_int<std::uint32_t>();
+        if (rec.places == 0 || rec.places > seats_per_hold_max || rec.seat != 0) return false;
+    }
     rec.price = r.get_int<won>();
     auto grades = r.get_int<std::uint8_t>();
     if (grades > grades_max || grades > r.remaining() / 12) return false;
@@ -197,6 +223,7 @@ bool get_reservation(byte_reader& r, reservation_record& rec, const partition_st
     if (r.failed() || status > 4 || pending > 3 || rec.concert_index >= s.concerts.size()) return false;
     const concert_state& c = s.concerts[rec.concert_index];
     if (rec.date_index >= c.dates.size()) return false;
+    if (rec.places != 0 && (rec.zone >= c.venue.sections() || c.venue.standing(rec.zone) == 0)) return false;
     std::uint32_t previous = 0;
     for (std::uint32_t seat : seats_of(rec)) {
         if (seat <= previous || seat > c.dates[rec.date_index].seats) return false;

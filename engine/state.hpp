@@ -40,7 +40,7 @@ struct date_state {
     std::uint32_t seats_per_row = seats_per_row_default;
     std::vector<std::uint32_t> row_first;
     std::vector<won> grade_price;                         // with a layout: each grade's price on this date
-    std::uint32_t held = 0;                               // seats
+    std::uint32_t held = 0;                               // seats and standing places
     std::uint32_t sold = 0;
     std::uint32_t blocked = 0;                            // derived from seat_cells, like row_free
     // One cell per seat: the reservation slot + 1 that holds or bought it, no_reservation or
@@ -49,6 +49,10 @@ struct date_state {
     // Per row, its AVAILABLE seats: derived from seat_cells (and so in no snapshot), kept by
     // take_seat/free_seat, so that best-available skips rows too full for a pick.
     std::vector<std::uint16_t> row_free;
+    // With standing zones, per section of the layout (0 for a seated one): its places HELD or
+    // SOLD, and the entry numbers given so far (a refunded place's number is not reused).
+    std::vector<std::uint32_t> zone_taken;
+    std::vector<std::uint32_t> zone_entries;
 
     std::size_t row_of(std::uint32_t seat) const {
         if (seats_per_row != 0) return (seat - 1) / seats_per_row;
@@ -129,6 +133,11 @@ struct reservation_record {
     std::vector<std::uint32_t> more_seats;  // after `seat`, ascending (several seats in one hold)
     won price = 0;                          // of all its seats
     std::vector<grade_amount> by_grade;     // with a venue: the price by grade (ascending grades)
+    // Places of a standing zone (then `seat` is 0): how many, the zone (a section index) and the
+    // first entry number, given at payment (0 before).
+    std::uint32_t places = 0;
+    std::uint32_t zone = 0;
+    std::uint32_t entry_first = 0;
     time_ms held_at = 0;
     time_ms expires_at = 0;
     time_ms paid_at = 0;

@@ -3,11 +3,16 @@
 namespace encore {
 
 std::vector<std::uint32_t> seats_of(const reservation& r) {
+    if (is_standing(r)) return {};
     std::vector<std::uint32_t> seats;
     seats.reserve(1 + r.extra.more_seats.size());
     seats.push_back(r.seat);
     seats.insert(seats.end(), r.extra.more_seats.begin(), r.extra.more_seats.end());
     return seats;
+}
+
+std::uint32_t tickets_of(const reservation& r) {
+    return is_standing(r) ? r.extra.grades.standing.places : 1 + static_cast<std::uint32_t>(r.extra.more_seats.size());
 }
 
 create_concert with_settings(create_concert c, const concert_settings& s) {

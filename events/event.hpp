@@ -24,8 +24,20 @@ struct grade_amount {
     won amount = 0;
     auto operator<=>(const grade_amount&) const = default;
 };
+// A reservation of places in a standing zone (a tail of reservation_grades): no seat numbers,
+// `places` of the zone (`section` indexes the layout's sections; `name` is its name, so that a
+// response renders from the event alone). Its entry numbers (입장번호) are entry_first ..
+// entry_first + places - 1, given when its payment is confirmed (0 until then).
+struct reservation_standing : record_tail {
+    std::uint32_t section = 0;
+    std::string name;
+    std::uint32_t places = 0;
+    std::uint32_t entry_first = 0;
+    auto operator<=>(const reservation_standing&) const = default;
+};
 struct reservation_grades : record_tail {
     std::vector<grade_amount> by_grade;  // ascending by grade, each grade once
+    reservation_standing standing;       // later: a tail of this tail
     auto operator<=>(const reservation_grades&) const = default;
 };
 
@@ -56,8 +68,11 @@ struct reservation {
     auto operator<=>(const reservation&) const = default;
 };
 
-// Every seat of a reservation, ascending.
+// Every seat of a reservation, ascending (none for standing places).
 std::vector<std::uint32_t> seats_of(const reservation& r);
+// Its tickets: seats, or places of a standing zone.
+std::uint32_t tickets_of(const reservation& r);
+inline bool is_standing(const reservation& r) { return r.extra.grades.standing.places != 0; }
 
 struct concert_created {
     create_concert concert;

@@ -73,7 +73,8 @@ template <class F> void each(command_meta& s, F&& f) {
 // must end a record, so each event carrying a reservation lists them last (ENCORE_SEATS).
 template <class F> void each(reservation_seats& s, F&& f) { ENCORE_FIELD(more_seats); ENCORE_FIELD(refunded_at); ENCORE_FIELD(grades); }
 template <class F> void each(grade_amount& s, F&& f) { ENCORE_FIELD(grade); ENCORE_FIELD(amount); }
-template <class F> void each(reservation_grades& s, F&& f) { ENCORE_FIELD(by_grade); }
+template <class F> void each(reservation_standing& s, F&& f) { ENCORE_FIELD(section); ENCORE_FIELD(name); ENCORE_FIELD(places); ENCORE_FIELD(entry_first); }
+template <class F> void each(reservation_grades& s, F&& f) { ENCORE_FIELD(by_grade); ENCORE_FIELD(standing); }
 #define ENCORE_SEATS f("extra", s.reservation.extra)
 template <class F> void each(reservation& s, F&& f) {
     ENCORE_FIELD(id); ENCORE_FIELD(concert); ENCORE_FIELD(user); ENCORE_FIELD(date); ENCORE_FIELD(seat); ENCORE_FIELD(price);

@@ -76,6 +76,10 @@ struct renderer {
                     for (const grade_amount& g : v.extra.grades.by_grade) grades.push_back({{"grade", g.grade}, {"amount", g.amount}});
                     o["price_by_grade"] = std::move(grades);
                 }
+                if (is_standing(v)) {
+                    const reservation_standing& z = v.extra.grades.standing;
+                    o["standing"] = {{"section", z.name}, {"places", z.places}, {"entry_first", z.entry_first}};
+                }
             }
             return o;
         }

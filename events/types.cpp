@@ -42,6 +42,7 @@ std::string_view refusal_code(refusal r) {
         case refusal::date_exists: return "DATE_EXISTS";
         case refusal::precondition_failed: return "PRECONDITION_FAILED";
         case refusal::section_not_found: return "SECTION_NOT_FOUND";
+        case refusal::section_full: return "SECTION_FULL";
     }
     return "UNKNOWN";
 }

@@ -96,6 +96,7 @@ inline constexpr std::size_t sections_max = 200;
 inline constexpr std::size_t rows_per_section_max = 1'000;
 inline constexpr std::uint32_t seats_per_section_row_max = 1'000;
 inline constexpr std::size_t venue_name_length_max = 16;
+inline constexpr std::uint32_t standing_places_max = 100'000;  // of one standing zone
 
 // Domain refusals: stable codes, recorded in events, mapped to HTTP in one switch in api/.
 enum class refusal : std::uint8_t {
@@ -128,8 +129,9 @@ enum class refusal : std::uint8_t {
     date_exists = 26,             // adding a date the concert has
     precondition_failed = 27,     // a conditional change (If-Match) of a concert changed since
     section_not_found = 28,       // a pick's grade or section the venue does not have (or has no seats of)
+    section_full = 29,            // a standing zone has fewer places left than asked
 };
-inline constexpr std::uint8_t refusal_max = 28;
+inline constexpr std::uint8_t refusal_max = 29;
 
 // Characters (code points) of UTF-8 text, counted by their lead bytes: names are limited in
 // characters, as people count them, not in bytes.

@@ -11,6 +11,8 @@ venue_map::venue_map(const create_concert& catalog) {
     for (const section_layout& s : layout.sections) {
         section_names_.push_back(s.section);
         grade_.push_back(s.grade);
+        standing_.push_back(s.standing);
+        standing_places_ += s.standing;
         section_row_.push_back(static_cast<std::uint32_t>(row_first_.size()));
         sections_.push_back(s.rows.empty() ? 0 : next);
         for (std::uint32_t seats : s.rows) {
@@ -43,6 +45,19 @@ std::optional<std::uint32_t> venue_map::grade_named(std::string_view name) const
     auto it = std::find(grade_names_.begin(), grade_names_.end(), name);
     if (it == grade_names_.end()) return std::nullopt;
     return static_cast<std::uint32_t>(it - grade_names_.begin());
+}
+
+bool venue_map::grade_has_seats(std::uint32_t grade) const {
+    for (std::size_t i = 0; i < grade_.size(); ++i) {
+        if (grade_[i] == grade && standing_[i] == 0) return true;
+    }
+    return false;
+}
+
+std::uint64_t layout_standing(const venue_layout& layout) {
+    std::uint64_t places = 0;
+    for (const section_layout& s : layout.sections) places += s.standing;
+    return places;
 }
 
 std::uint64_t layout_seats(const venue_layout& layout) {

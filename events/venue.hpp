@@ -32,6 +32,12 @@ public:
     seat_place place_of(std::uint32_t seat) const;
     std::uint32_t grade_of(std::uint32_t seat) const { return grade_[place_of(seat).section]; }
     std::uint32_t grade_of_section(std::uint32_t section) const { return grade_[section]; }
+    std::uint32_t sections() const { return static_cast<std::uint32_t>(grade_.size()); }
+    // A standing zone's capacity; 0 for a seated section.
+    std::uint32_t standing(std::uint32_t section) const { return standing_[section]; }
+    bool has_standing() const { return standing_places_ != 0; }
+    // Whether grade `grade` has a seated section.
+    bool grade_has_seats(std::uint32_t grade) const;
     // The rows of the whole layout in seat order: the first seat of each, and each one's section.
     const std::vector<std::uint32_t>& row_first() const { return row_first_; }
     std::uint32_t row_section(std::size_t row) const { return row_section_[row]; }
@@ -46,12 +52,16 @@ private:
     std::vector<std::uint32_t> sections_;       // per section: its first seat (0 for a standing zone)
     std::vector<std::uint32_t> section_row_;    // per section: the index of its first row
     std::vector<std::uint32_t> grade_;          // per section: its grade
+    std::vector<std::uint32_t> standing_;       // per section: its standing capacity (0: seated)
+    std::uint32_t standing_places_ = 0;
     std::vector<std::uint32_t> row_first_;
     std::vector<std::uint32_t> row_section_;
 };
 
 // The seats of the whole layout (what each date's schedule `seats` must be).
 std::uint64_t layout_seats(const venue_layout& layout);
+// Its places of the standing zones.
+std::uint64_t layout_standing(const venue_layout& layout);
 // The price of grade `grade` on the catalog's schedule `schedule` (the date's override, else the grade's).
 won grade_price_on(const create_concert& catalog, std::size_t schedule, std::uint32_t grade);
 

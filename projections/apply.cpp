@@ -105,6 +105,8 @@ private:
     // The concert's catalog, changed by `update` (settings or new dates) and stored again.
     template <class Update>
     result<unit> change_catalog(concert_id c, Update update);
+    // A standing reservation's places from `from` to `to` in its zone's record.
+    result<unit> move_places(const reservation& r, seat_status from, seat_status to);
     // Adds (sign 1) or takes back (-1) a reservation's price by grade to its date's revenue by grade.
     result<unit> add_grade_revenue(const reservation& r, int sign);
     // Blocks (`block`) or releases seats of a date.
@@ -264,6 +266,12 @@ result<unit> stager::record_wait(concert_id c, time_ms wait_ms) {
 
 result<std::uint32_t> stager::move_seats(const reservation& r, const date_record& d, seat_status from, seat_status to,
                                          seat_history_entry::kind kind, const char* contradiction_text) {
+    // Places of a standing zone have no seats: its zone record counts them (and the date's seat
+    // counters, kept equal to the seats' statuses, do not).
+    if (is_standing(r)) {
+        if (auto moved = move_places(r, from, to); !moved) return moved.err();
+        return 0u;
+    }
     const std::vector<std::uint32_t> seats = seats_of(r);
     for (std::uint32_t seat : seats) {
         if (seat < 1 || seat > d.seats) return contradiction(event_, "seat number outside the date");
@@ -286,6 +294,33 @@ result<std::uint32_t> stager::move_seats(const reservation& r, const date_record
         add_seat_history(r, seat, kind);
     }
     return static_cast<std::uint32_t>(seats.size());
+}
+
+result<unit> stager::move_places(const reservation& r, seat_status from, seat_status to) {
+    const reservation_standing& z = r.extra.grades.standing;
+    std::string key = keys::zone_key(r.concert, r.date, z.section);
+    zone_record zone;
+    if (std::optional<std::string> raw = batch_.get(key)) {
+        auto decoded = decode_zone_record(*raw);
+        if (!decoded) return error{errc::corrupt, "read models: undecodable standing zone"};
+        zone = *decoded;
+    }
+    if (from == seat_status::held) {
+        if (zone.held < z.places) return contradiction(event_, "releases more standing places than are held");
+        zone.held -= z.places;
+    } else if (from == seat_status::sold) {
+        if (zone.sold < z.places) return contradiction(event_, "refunds more standing places than are sold");
+        zone.sold -= z.places;
+    }
+    if (to == seat_status::held) zone.held += z.places;
+    if (to == seat_status::sold) {
+        // Entry numbers follow one another in payment order, never reused.
+        if (z.entry_first != zone.entries + 1) return contradiction(event_, "gives entry numbers out of order");
+        zone.sold += z.places;
+        zone.entries += z.places;
+    }
+    batch_.put(std::move(key), encode_record(zone));
+    return unit{};
 }
 
 result<unit> stager::operator()(const seat_held& body) {
@@ -337,7 +372,7 @@ result<unit> stager::operator()(const payment_confirmed& body) {
     if (auto added = add_grade_revenue(r, 1); !added) return added;
     batch_.put(keys::date_key(r.concert, r.date), encode_record(*date));
     batch_.put(keys::reservation_key(r.id), encode_record(r));
-    return add_to_timeline(r.concert, [price = r.price, n = *n](timeline_record& t) {
+    return add_to_timeline(r.concert, [price = r.price, n = tickets_of(r)](timeline_record& t) {
         t.seats_sold += n;
         t.revenue += price;
     });

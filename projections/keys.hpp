@@ -32,6 +32,7 @@ inline constexpr char seat_history = 'H';     // H <concert> <date> <seat u32> <
 inline constexpr char concert_state = 'k';    // k <concert>                     -> concert state record (revision, pause)
 inline constexpr char change = 'g';           // g <concert> <sequence u64>      -> the organizer's change event (codec)
 inline constexpr char grade_revenue = 'v';    // v <concert> <date> <grade u32>  -> revenue i64 of the grade's seats
+inline constexpr char zone = 'z';             // z <concert> <date> <section u32> -> standing zone record (places held, sold)
 
 inline constexpr std::string_view meta_layout = "layout";
 inline constexpr std::string_view meta_partitions = "partitions";
@@ -128,6 +129,9 @@ inline std::string seat_history_prefix(concert_id c, day_number d, std::uint32_t
 inline std::string concert_state_key(concert_id c) { return key_builder(concert_state).u64(c.value); }
 inline std::string grade_revenue_key(concert_id c, day_number d, std::uint32_t grade) {
     return key_builder(grade_revenue).u64(c.value).i32(d).u32(grade);
+}
+inline std::string zone_key(concert_id c, day_number d, std::uint32_t section) {
+    return key_builder(zone).u64(c.value).i32(d).u32(section);
 }
 // A concert's changes are ordered by the sequence of its partition, which wrote every one.
 inline std::string change_key(concert_id c, std::uint64_t sequence) { return key_builder(change).u64(c.value).u64(sequence); }

@@ -39,8 +39,42 @@ concert_view rocks_read_models::view_of(const concert_mirror& m) const {
     v.revision = m.controls.revision;
     v.paused = m.controls.paused;
     v.dates.reserve(m.dates.size());
-    for (const auto& d : m.dates) v.dates.push_back(date_view_of(*d));
+    for (const auto& d : m.dates) v.dates.push_back(with_zones(m, date_view_of(*d)));
     return v;
+}
+
+// A date's places of the standing zones, counted as seats.
+date_view rocks_read_models::with_zones(const concert_mirror& m, date_view v) const {
+    for (const zone_count& z : zones_of(m, v.date)) {
+        v.total_seats += z.capacity;
+        v.available_seats += z.available();
+        v.held_seats += z.held;
+        v.sold_seats += z.sold;
+    }
+    return v;
+}
+
+std::vector<zone_count> rocks_read_models::zones_of(const concert_mirror& m, day_number d) const {
+    const venue_layout& layout = m.config.options.sale.venue;
+    if (layout_standing(layout) == 0) return {};
+    std::vector<zone_count> out(layout.sections.size());
+    for (std::uint32_t s = 0; s < out.size(); ++s) {
+        out[s].capacity = layout.sections[s].standing;
+        if (out[s].capacity == 0) continue;
+        auto raw = read(keys::zone_key(m.config.concert, d, s));
+        if (auto z = raw ? decode_zone_record(*raw) : std::nullopt) {
+            out[s].held = z->held;
+            out[s].sold = z->sold;
+            out[s].entries = z->entries;
+        }
+    }
+    return out;
+}
+
+std::optional<std::vector<zone_count>> rocks_read_models::zone_counts(concert_id c, day_number d) const {
+    auto m = find_concert(c);
+    if (!m || m->find_date(d) == nullptr) return std::nullopt;
+    return zones_of(*m, d);
 }
 
 std::vector<concert_view> rocks_read_models::concerts() const {
@@ -67,7 +101,7 @@ std::optional<date_view> rocks_read_models::date(concert_id c, day_number d) con
     auto m = find_concert(c);
     const date_mirror* date = m ? m->find_date(d) : nullptr;
     if (date == nullptr) return std::nullopt;
-    return date_view_of(*date);
+    return with_zones(*m, date_view_of(*date));
 }
 
 std::optional<std::vector<seat_view>> rocks_read_models::seats(concert_id c, day_number d, bool only_available) const {
@@ -103,6 +137,16 @@ std::optional<std::vector<grade_count>> rocks_read_models::grade_counts(concert_
                 case seat_status::blocked: ++g.blocked; break;
             }
         }
+    }
+    // Standing places count as seats of their zone's grade.
+    const std::vector<zone_count> zones = zones_of(*m, d);
+    for (std::uint32_t s = 0; s < zones.size(); ++s) {
+        if (zones[s].capacity == 0) continue;
+        grade_count& g = out[venue.grade_of_section(s)];
+        g.total += zones[s].capacity;
+        g.available += zones[s].available();
+        g.held += zones[s].held;
+        g.sold += zones[s].sold;
     }
     for (std::uint32_t g = 0; g < out.size(); ++g) {
         if (auto raw = read(keys::grade_revenue_key(c, d, g))) out[g].revenue = decode_i64(*raw).value_or(0);
@@ -275,7 +319,8 @@ result<std::optional<event>> rocks_read_models::outcome(log_position request) co
 }
 
 std::optional<concert_analytics> rocks_read_models::analytics(concert_id c) const {
-    if (!find_concert(c)) return std::nullopt;
+    auto m = find_concert(c);
+    if (!m) return std::nullopt;
     concert_analytics out;
     std::vector<std::pair<std::uint16_t, std::uint64_t>> buckets;
     std::uint64_t admissions = 0;
@@ -314,6 +359,14 @@ std::optional<concert_analytics> rocks_read_models::analytics(concert_id c) cons
             admissions += *count;
             return true;
         });
+    }
+    // Standing places count as seats.
+    for (date_analytics& a : out.dates) {
+        for (const zone_count& z : zones_of(*m, a.date)) {
+            a.sold += z.sold;
+            a.held += z.held;
+            a.available += z.available();
+        }
     }
     // The lower median: the ceil(n/2)-th smallest wait.
     std::uint64_t rank = (admissions + 1) / 2, seen = 0;

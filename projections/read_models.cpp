@@ -380,7 +380,7 @@ result<unit> rocks_read_models::publish(const staged_batch& staged) {
     for (const auto& [key, value] : staged.changes()) {
         keys::key_reader k(key);
         char tag = k.tag();
-        if (tag != keys::seat && tag != keys::date && tag != keys::queue_counters) continue;
+        if (tag != keys::seat && tag != keys::date && tag != keys::queue_counters && tag != keys::zone) continue;
         concert_id c{k.u64(1)};
         if (!concert || concert->config.concert != c) concert = find_concert(c);
         if (!concert) return error{errc::corrupt, "read models: publishing an unknown concert"};
@@ -395,7 +395,9 @@ result<unit> rocks_read_models::publish(const staged_batch& staged) {
         }
         date_mirror* date = concert->find_date(k.i32(9));
         if (date == nullptr) return error{errc::corrupt, "read models: publishing an unknown date"};
-        if (tag == keys::seat) {
+        if (tag == keys::zone) {
+            date->advance_version();  // the seat map shows a zone's places left
+        } else if (tag == keys::seat) {
             date->set_status(k.u32(13), value ? static_cast<seat_status>((*value)[0]) : seat_status::available);
         } else {
             auto d = decode_date_record(*value);

@@ -56,6 +56,13 @@ struct grade_count {
     won revenue = 0;  // of its seats sold, each at the price it was held at, net of refunds
 };
 
+// One section of a date: a standing zone's places (capacity, held, sold, entry numbers given);
+// all 0 for a seated section.
+struct zone_count {
+    std::uint32_t capacity = 0, held = 0, sold = 0, entries = 0;
+    std::uint32_t available() const { return capacity - held - sold; }
+};
+
 struct seat_view {
     std::uint32_t number = 0;
     seat_status status = seat_status::available;
@@ -168,6 +175,9 @@ public:
     // Per grade of the concert's venue, its seats on the date by status; nullopt when the concert
     // or the date does not exist (empty for a concert without a venue). Reads the date's seats.
     virtual std::optional<std::vector<grade_count>> grade_counts(concert_id c, day_number date) const = 0;
+    // Per section of the concert's venue, its standing places on the date (zeros for a seated
+    // section); nullopt when the concert or date is unknown, empty without a layout.
+    virtual std::optional<std::vector<zone_count>> zone_counts(concert_id c, day_number date) const = 0;
     // nullopt when the concert or the date does not exist; `only_available` filters.
     virtual std::optional<std::vector<seat_view>> seats(concert_id c, day_number date, bool only_available) const = 0;
     // Advanced after every change of one of the date's seats; nullopt when the concert or the date

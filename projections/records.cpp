@@ -44,6 +44,23 @@ std::string encode_record(const date_record& r) {
     return out;
 }
 
+std::string encode_record(const zone_record& r) {
+    std::string out;
+    byte_writer w(out);
+    w.put_int(r.held);
+    w.put_int(r.sold);
+    w.put_int(r.entries);
+    return out;
+}
+
+std::optional<zone_record> decode_zone_record(std::string_view bytes) {
+    return decode_exactly<zone_record>(bytes, [](byte_reader& in, zone_record& r) {
+        r.held = in.get_int<std::uint32_t>();
+        r.sold = in.get_int<std::uint32_t>();
+        r.entries = in.get_int<std::uint32_t>();
+    });
+}
+
 std::string encode_record(const concert_state_record& r) {
     std::string out;
     byte_writer w(out);
@@ -118,6 +135,8 @@ std::optional<queue_counters_record> decode_queue_counters(std::string_view byte
     });
 }
 
+constexpr std::uint16_t standing_mark = 0x8000;
+
 std::string encode_record(const reservation& r) {
     std::string out;
     byte_writer w(out);
@@ -132,8 +151,16 @@ std::string encode_record(const reservation& r) {
     w.put_int(r.expires_at);
     w.put_int(r.paid_at);
     w.put_int(r.payment.value);
-    w.put_int(static_cast<std::uint16_t>(r.extra.more_seats.size()));
+    // The count of more seats; its top bit marks places of a standing zone, which follow.
+    const reservation_standing& z = r.extra.grades.standing;
+    w.put_int(static_cast<std::uint16_t>(r.extra.more_seats.size() | (is_standing(r) ? standing_mark : 0)));
     for (std::uint32_t seat : r.extra.more_seats) w.put_int(seat);
+    if (is_standing(r)) {
+        w.put_int(z.section);
+        w.put_string(z.name);
+        w.put_int(z.places);
+        w.put_int(z.entry_first);
+    }
     w.put_int(r.extra.refunded_at);
     w.put_int(static_cast<std::uint8_t>(r.extra.grades.by_grade.size()));
     for (const grade_amount& g : r.extra.grades.by_grade) {
@@ -157,8 +184,18 @@ std::optional<reservation> decode_reservation(std::string_view bytes) {
         r.paid_at = in.get_int<time_ms>();
         r.payment.value = in.get_int<std::uint64_t>();
         auto more = in.get_int<std::uint16_t>();
-        if (more >= seats_per_hold_max || more > in.remaining() / 4) return in.fail("seat count");
+        const bool standing = (more & standing_mark) != 0;
+        more &= static_cast<std::uint16_t>(~standing_mark);
+        if (more >= seats_per_hold_max || more > in.remaining() / 4 || (standing && more != 0)) return in.fail("seat count");
         for (std::uint16_t i = 0; i < more; ++i) r.extra.more_seats.push_back(in.get_int<std::uint32_t>());
+        if (standing) {
+            reservation_standing& z = r.extra.grades.standing;
+            z.section = in.get_int<std::uint32_t>();
+            z.name = in.get_string();
+            z.places = in.get_int<std::uint32_t>();
+            z.entry_first = in.get_int<std::uint32_t>();
+            if (z.places == 0) return in.fail("standing places");
+        }
         r.extra.refunded_at = in.get_int<time_ms>();
         auto grades = in.get_int<std::uint8_t>();
         if (grades > grades_max || grades > in.remaining() / 12) return in.fail("grade count");

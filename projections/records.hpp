@@ -16,7 +16,8 @@ namespace encore::projections {
 // refused at open (delete the directory; the projector rebuilds it from the event log).
 // 2: timelines (t) and seat histories (H); 3: several seats a reservation, queue places;
 // 4: the organizer's controls (blocked seats in date records, concert state, the change log)
-inline constexpr std::uint32_t layout_version = 4;
+// 5: standing zones (z)
+inline constexpr std::uint32_t layout_version = 5;
 
 // Per (concert, date): the seat counters and the analytics counters, in one value.
 struct date_record {
@@ -32,6 +33,16 @@ struct date_record {
     std::uint32_t blocked = 0;   // seats BLOCKED by the organizer
     bool operator==(const date_record&) const = default;
 };
+
+// Per (concert, date, standing zone): its places HELD and SOLD, and the entry numbers given.
+struct zone_record {
+    std::uint32_t held = 0;
+    std::uint32_t sold = 0;
+    std::uint32_t entries = 0;
+    bool operator==(const zone_record&) const = default;
+};
+std::string encode_record(const zone_record& r);
+std::optional<zone_record> decode_zone_record(std::string_view bytes);
 
 // Per concert: what the organizer's controls changed besides the catalog.
 struct concert_state_record {

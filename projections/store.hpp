@@ -80,6 +80,7 @@ public:
     std::optional<date_view> date(concert_id c, day_number d) const override;
     std::optional<std::vector<seat_view>> seats(concert_id c, day_number date, bool only_available) const override;
     std::optional<std::vector<grade_count>> grade_counts(concert_id c, day_number date) const override;
+    std::optional<std::vector<zone_count>> zone_counts(concert_id c, day_number date) const override;
     std::optional<std::uint64_t> seats_version(concert_id c, day_number date) const override;
     std::optional<reservation> find_reservation(reservation_id r) const override;
     std::vector<reservation> reservations_of(user_id u) const override;
@@ -103,6 +104,8 @@ public:
 private:
     std::shared_ptr<concert_mirror> find_concert(concert_id c) const;
     concert_view view_of(const concert_mirror& m) const;
+    date_view with_zones(const concert_mirror& m, date_view v) const;
+    std::vector<zone_count> zones_of(const concert_mirror& m, day_number d) const;
     result<unit> load_image();
     result<unit> load_concerts();
     result<unit> load_seats();

@@ -159,7 +159,7 @@ export async function loadSeats() {
   clearError('booking-error');
   const info = S.availableDates && S.availableDates.get(date);
   const perRow = Number(r.body.seatsPerRow) || Number(info && info.seatsPerRow) || SEATS_PER_ROW_DEFAULT;
-  S.map = { concertId, date, etag: r.etag, seats: r.body.seats || [], perRow, asOf: Date.now(), stale: false };
+  S.map = { concertId, date, etag: r.etag, seats: r.body.seats || [], sections: r.body.sections || [], perRow, asOf: Date.now(), stale: false };
   rememberPrices(concertId, S.map.seats);
   updateDateCount();
   renderMap();
@@ -187,8 +187,10 @@ function updateDateCount() {
   const m = S.map;
   if (!m || !S.availableDates) return;
   const info = S.availableDates.get(m.date) || { date: m.date, totalSeats: m.seats.length };
-  info.availableSeats = m.seats.filter((s) => s.status === 'AVAILABLE').length;
-  info.totalSeats = m.seats.length;
+  // Standing places count as seats, as in GET /dates.
+  const zones = (m.sections || []).filter((z) => z.standing);
+  info.availableSeats = m.seats.filter((s) => s.status === 'AVAILABLE').length + zones.reduce((n, z) => n + z.available, 0);
+  info.totalSeats = m.seats.length + zones.reduce((n, z) => n + z.standing, 0);
   S.availableDates.set(m.date, info);
   const b = $('dates').querySelector('button[data-date="' + CSS.escape(m.date) + '"] small');
   if (b) b.textContent = info.availableSeats + ' of ' + info.totalSeats + ' seats left';

@@ -1,7 +1,7 @@
 // The fan's page: the seat map drawn by row with its price tiers and legend, the seats selected
 // (by click or with the keyboard of common.js) and held.
 import { $, announce, busy, el, enc, listedRows, roveTo, setText, spokenDuration, won } from './common.js';
-import { S, SEATS_PER_ROW_DEFAULT, clearError, command, focusHeading, seatsOf, showError, words } from './app-state.js';
+import { S, SEATS_PER_ROW_DEFAULT, clearError, command, focusHeading, placesText, seatsOf, showError, words } from './app-state.js';
 import { loadReservations, mySeats, renderHolds, renderTickets } from './app-bookings.js';
 import { isActive } from './app-queue.js';
 import { bookingRefused, loadSeats } from './app-dates.js';
@@ -46,6 +46,7 @@ function tiersOf(seats) {
 export function renderMap() {
   const box = $('seat-map');
   const m = S.map;
+  renderStanding();
   if (!m) {
     box.replaceChildren();
     box.dataset.key = '';
@@ -145,6 +146,53 @@ function buildMap(box, m, key) {
   // Holds and bookings of this date can now name their rows.
   renderHolds();
   renderTickets();
+}
+
+// ---- standing zones --------------------------------------------------------------------------
+const PLACES_PICK_MAX = 8;
+
+// Each standing zone of the date: its grade and price, the places left, and a count to hold.
+function renderStanding() {
+  const zones = S.map && S.map.sections ? S.map.sections.filter((s) => s.standing) : [];
+  const box = $('standing');
+  box.hidden = zones.length === 0;
+  const list = $('standing-list');
+  const text = JSON.stringify([zones, S.map && S.map.stale]);
+  if (list.dataset.text === text) return;
+  list.dataset.text = text;
+  // A count the fan chose survives a refresh of the map.
+  const chosen = new Map([...list.querySelectorAll('select')].map((s) => [s.dataset.section, s.value]));
+  list.replaceChildren(...zones.map((z) => {
+    const id = 'places-' + z.section;
+    const left = z.available;
+    const options = [];
+    for (let n = 1; n <= Math.min(PLACES_PICK_MAX, Math.max(left, 1)); ++n) {
+      options.push(el('option', { value: String(n), text: n + (n === 1 ? ' place' : ' places') }));
+    }
+    const select = el('select', { id, 'data-section': z.section }, ...options);
+    if (chosen.has(z.section) && Number(chosen.get(z.section)) <= left) select.value = chosen.get(z.section);
+    const full = left === 0 || S.map.stale;
+    const button = el('button', { type: 'submit', class: 'hold-places', text: left === 0 ? 'Sold out' : 'Hold places' });
+    if (full) button.disabled = true;
+    return el('li', { class: 'zone' + (left === 0 ? ' full' : ''), 'data-section': z.section },
+      el('p', { class: 'zone-name' }, el('b', { text: z.section }), ' · ' + z.grade + ' · ' + won(z.price) + ' a place' + (z.gate ? ' · gate ' + z.gate : '')),
+      el('p', { class: 'zone-left', text: left === 0 ? 'No places left' : left + (left === 1 ? ' place left' : ' places left') + ' of ' + z.standing }),
+      el('form', { class: 'row-form', 'data-section': z.section },
+        el('label', { for: id, text: 'Places in ' + z.section }), select, button));
+  }));
+}
+
+// Places of a standing zone, all or none: POST .../holds {count, section}.
+export async function holdPlaces(event) {
+  const form = event.target.closest('form');
+  if (!form) return;
+  event.preventDefault();
+  const section = form.dataset.section;
+  const count = Number(form.querySelector('select').value);
+  clearError('booking-error');
+  await busy(form.querySelector('button'), 'Holding…', async () => {
+    await afterHold(await command('POST', holdsPath(), { body: { count, section }, queue: S.queueTokens[S.concertId] }));
+  });
 }
 
 function renderLegend(tiers, mine) {
@@ -260,7 +308,8 @@ async function afterHold(r) {
     renderMap();
     const seats = seatsOf(r.body);
     const left = Date.parse(r.body.expiresAt) - Date.parse(r.body.heldAt);
-    announce((seats.length === 1 ? 'Seat ' : 'Seats ') + seats.join(', ') + ' held for you. Pay within ' + spokenDuration(left) + '.');
+    const what = r.body.standing ? placesText(r.body) : (seats.length === 1 ? 'Seat ' : 'Seats ') + seats.join(', ');
+    announce(what + ' held for you. Pay within ' + spokenDuration(left) + '.');
     focusHeading('holds-h');
   }
   await loadReservations(true);

@@ -72,6 +72,7 @@ export const ERROR_WORDS = {
   DATE_NOT_BOOKABLE: 'This date cannot be booked.',
   INVALID_SEAT: 'That seat does not exist.',
   SEAT_TAKEN: 'Sorry, someone else took that seat a moment ago. Please choose another one.',
+  SECTION_FULL: 'That standing zone has fewer places left than you asked for. Try fewer places, or another zone.',
   SALES_PAUSED: 'The organizer has paused the sale for a moment. Your turn is kept: try again when it resumes.',
   HOLD_LIMIT: 'You are already holding as many seats as this concert allows. Pay for or cancel a hold first.',
   TICKET_LIMIT: 'That would be more tickets than one fan may have for this concert.',
@@ -105,7 +106,15 @@ export function words(result) {
 }
 
 export const shortRef = (id) => String(id || '').replace(/[^A-Za-z0-9]/g, '').slice(-6).toUpperCase();
-export const seatsOf = (r) => (Array.isArray(r.seats) && r.seats.length ? r.seats : [r.seat]);
+// A reservation's seats; none for places of a standing zone.
+export const seatsOf = (r) => (r.standing ? [] : Array.isArray(r.seats) && r.seats.length ? r.seats : [r.seat]);
+
+// "FLOOR, standing, 2 places (entry no. 153, 154)".
+export function placesText(r) {
+  const z = r.standing;
+  const entries = r.entryNumbers && r.entryNumbers.length ? ' (entry no. ' + r.entryNumbers.join(', ') + ')' : '';
+  return z.section + ', standing, ' + z.places + (z.places === 1 ? ' place' : ' places') + entries;
+}
 
 export function concertTitle(concertId) {
   const c = S.concerts.find((x) => x.concertId === concertId);
@@ -115,6 +124,7 @@ export function concertTitle(concertId) {
 // "Row 1, seats 7, 8" from the seat map of that date when it is loaded, else from the concert's
 // seatsPerRow (GET /concerts' schedules), so that a booking reads the same whichever concert is open.
 export function seatsText(r) {
+  if (r.standing) return placesText(r);
   const seats = seatsOf(r);
   const map = S.map;
   const onMap = map && map.concertId === r.concertId && map.date === r.date;

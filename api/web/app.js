@@ -8,13 +8,14 @@ import { S, focusHeading } from './app-state.js';
 import { accountLost, charge, createAccount, loadAccount, loadHistory, renderAccount } from './app-wallet.js';
 import { loadReservations, tickTimers } from './app-bookings.js';
 import { isFinal, joinQueue, loadConcerts, openStream, resumeQueue } from './app-queue.js';
-import { holdBest, holdSelected, moveSeatFocus, renderMap, renderSelection, seatClick } from './app-seats.js';
+import { holdBest, holdPlaces, holdSelected, moveSeatFocus, renderMap, renderSelection, seatClick } from './app-seats.js';
 
 // ---- start -----------------------------------------------------------------------------------
 function bind() {
   $('welcome-form').addEventListener('submit', createAccount);
   $('charge-form').addEventListener('submit', charge);
   $('best-form').addEventListener('submit', holdBest);
+  $('standing-list').addEventListener('submit', holdPlaces);
   $('hold-selected').addEventListener('click', holdSelected);
   $('clear-selection').addEventListener('click', () => {
     S.selected.clear();

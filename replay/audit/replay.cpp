@@ -347,6 +347,7 @@ public:
     explicit ledger(std::uint32_t p) : p_(p) {}
 
     void add(const event& e, std::uint64_t event_offset, std::vector<failure>& failures) {
+        standing(e, event_offset, failures);
         if (const auto* c = std::get_if<charged>(&e.body)) {
             account& a = accounts_[c->user.value];
             a.charges += c->amount;
@@ -425,7 +426,58 @@ private:
         a.balance = stated;
     }
 
+    // Standing zones: never more places held and sold than the zone's capacity, and entry numbers
+    // given one after another in payment order (1, 2, 3… per date and zone), none twice.
+    struct zone {
+        std::uint32_t capacity = 0, taken = 0, entries = 0;
+    };
+    void standing(const event& e, std::uint64_t event_offset, std::vector<failure>& failures) {
+        if (const auto* c = std::get_if<concert_created>(&e.body)) {
+            std::vector<std::uint32_t>& capacity = capacities_[c->concert.concert.value];
+            for (const section_layout& s : c->concert.options.sale.venue.sections) capacity.push_back(s.standing);
+            return;
+        }
+        const reservation* r = nullptr;
+        int sign = 0;
+        bool paid = false, refunded = false;
+        if (const auto* h = std::get_if<seat_held>(&e.body)) r = &h->reservation, sign = 1;
+        if (const auto* x = std::get_if<hold_expired>(&e.body)) r = &x->reservation, sign = -1;
+        if (const auto* x = std::get_if<hold_cancelled>(&e.body)) r = &x->reservation, sign = -1;
+        if (const auto* x = std::get_if<reservation_refunded>(&e.body)) r = &x->reservation, sign = -1, refunded = true;
+        if (const auto* x = std::get_if<payment_confirmed>(&e.body)) r = &x->reservation, paid = true;
+        if (r == nullptr || !is_standing(*r)) return;
+        const reservation_standing& z = r->extra.grades.standing;
+        auto capacity = capacities_.find(r->concert.value);
+        const std::string where = "standing zone " + z.name + " of " + to_text(r->concert) + " on day " + std::to_string(r->date);
+        if (capacity == capacities_.end() || z.section >= capacity->second.size() || capacity->second[z.section] == 0) {
+            failures.push_back({"seats", p_, event_offset, std::nullopt, "places of a section that is no " + where});
+            return;
+        }
+        zone& counted = zones_[{r->concert.value, r->date, z.section}];
+        counted.capacity = capacity->second[z.section];
+        if (sign > 0) {
+            counted.taken += z.places;
+            if (counted.taken > counted.capacity)
+                failures.push_back({"seats", p_, event_offset, std::nullopt,
+                                    where + " has " + std::to_string(counted.taken) + " places taken, over its capacity of " +
+                                        std::to_string(counted.capacity) + " (reservation " + reservation_text(r->id) + ")"});
+        } else if (sign < 0) {
+            counted.taken -= std::min(counted.taken, z.places);
+            if (refunded) seats_sold_ -= std::min<std::uint64_t>(seats_sold_, z.places);
+        }
+        if (paid) {
+            if (z.entry_first != counted.entries + 1)
+                failures.push_back({"seats", p_, event_offset, std::nullopt,
+                                    where + " gives entry number " + std::to_string(z.entry_first) + " where " +
+                                        std::to_string(counted.entries + 1) + " is next (reservation " + reservation_text(r->id) + ")"});
+            counted.entries = std::max(counted.entries, z.entry_first + z.places - 1);
+            seats_sold_ += z.places;
+        }
+    }
+
     const std::uint32_t p_;
+    std::unordered_map<std::uint64_t, std::vector<std::uint32_t>> capacities_;  // per concert, per section
+    std::map<std::tuple<std::uint64_t, std::int32_t, std::uint32_t>, zone> zones_;
     std::unordered_map<std::uint64_t, account> accounts_;
     std::unordered_set<seat_key, seat_key_hash> sold_;
     std::uint64_t seats_sold_ = 0, seats_sold_twice_ = 0;

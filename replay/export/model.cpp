@@ -92,8 +92,8 @@ std::vector<table> make_tables() {
                  {{"reservation_id", ct::text, "reservation id (r-partition-offset)"},
                   {"concert_id", ct::text, "concert id"},
                   {"date", ct::text, "YYYY-MM-DD"},
-                  {"seat", ct::integer, "its first seat"},
-                  {"seat_count", ct::integer, "seats in the reservation"},
+                  {"seat", ct::integer, "its first seat; NULL for places of a standing zone"},
+                  {"seat_count", ct::integer, "seats (or standing places) in the reservation"},
                   {"user_id", ct::text, "user id (u-...)"},
                   {"price", ct::integer, "price of its seats, in won"},
                   {"status", ct::text, "HELD, CONFIRMED, EXPIRED, CANCELLED or REFUNDED at the end of the log"},
@@ -103,7 +103,9 @@ std::vector<table> make_tables() {
                   {"cancelled_at", ct::text, at},
                   {"expired_at", ct::text, at},
                   {"refunded_at", ct::text, at},
-                  {"payment_id", ct::text, "the payment that confirmed it, or the one in flight; NULL if none"}},
+                  {"payment_id", ct::text, "the payment that confirmed it, or the one in flight; NULL if none"},
+                  {"standing_section", ct::text, "the standing zone its places are in; NULL for seats"},
+                  {"entry_first", ct::integer, "a standing zone's first entry number (입장번호) of its places, given at payment; NULL before and for seats"}},
                  {"reservation_id"},
                  {{"concert_id", "date"}, {"user_id"}, {"status"}, {"payment_id"}}});
     t.push_back({"payments", "one row per payment attempt (Pay accepted): the saga across the concert's and the wallet's partitions",
@@ -364,7 +366,7 @@ struct model::state {
         if (!wanted(r.concert)) return nullptr;
         reservation_record& rec = reservations[r.id];
         rec.view = r;
-        rec.seat_count = static_cast<std::uint32_t>(seats_of(r).size());
+        rec.seat_count = tickets_of(r);
         participants.insert(r.user);
         return &rec;
     }
@@ -740,10 +742,12 @@ void model::write(sink& out, const std::function<void(const std::string&)>& writ
     out.begin_table(table_named("reservations"));
     for (const auto& [id, rec] : s.reservations) {
         const reservation& v = rec.view;
-        r = {cell{reservation_text(id)}, cell{to_text(v.concert)}, cell{format_date(v.date)}, integer(seats_of(v).front()),
-             integer(rec.seat_count), user_or_null(v.user), integer(v.price), cell{std::string(to_string(v.status))},
-             instant(v.held_at), instant(v.expires_at), instant(v.paid_at), instant(rec.cancelled_at),
-             instant(rec.expired_at), instant(rec.refunded_at), payment_or_null(v.payment)};
+        const reservation_standing& z = v.extra.grades.standing;
+        r = {cell{reservation_text(id)}, cell{to_text(v.concert)}, cell{format_date(v.date)},
+             is_standing(v) ? cell{} : integer(v.seat), integer(rec.seat_count), user_or_null(v.user), integer(v.price),
+             cell{std::string(to_string(v.status))}, instant(v.held_at), instant(v.expires_at), instant(v.paid_at),
+             instant(rec.cancelled_at), instant(rec.expired_at), instant(rec.refunded_at), payment_or_null(v.payment),
+             is_standing(v) ? cell{z.name} : cell{}, z.entry_first != 0 ? integer(z.entry_first) : cell{}};
         emit("reservations");
     }
     out.end_table();

@@ -43,3 +43,35 @@ test('the seat map of a venue: sections, rows within them, grades and their pric
   fan.check();
   await fan.close();
 });
+
+test('a standing zone: places left, a count held all or none, entry numbers once paid', async () => {
+  const concert = await server.createConcert({
+    schedules: [{ date: t.DATE }],
+    grades: [{ grade: 'VIP', price: 150000 }, { grade: 'R', price: 90000 }],
+    layout: { sections: [{ section: 'FLOOR', grade: 'VIP', standing: 3, gate: 'G1' }, { section: 'A', grade: 'R', rows: 1, seatsPerRow: 6 }] },
+  });
+  const fan = await t.newFan(browser, server);
+  const { page } = fan;
+  await t.createAccount(page, 'Floor fan');
+  await t.charge(page, 500000);
+  await t.joinConcert(page, concert.title);
+  await t.waitForTurn(page);
+  await page.waitForSelector('#standing:not([hidden]) li.zone[data-section="FLOOR"]');
+  await t.waitForText(page, '#standing-list', /FLOOR · VIP · 150,000 won a place · gate G1/);
+  await t.waitForText(page, '#standing-list', /3 places left of 3/);
+  // Four places are more than the zone has: the picker offers three at most.
+  const offered = await page.$$eval('#places-FLOOR option', (o) => o.map((x) => x.value));
+  assert.deepEqual(offered, ['1', '2', '3']);
+  await page.select('#places-FLOOR', '2');
+  await t.screenshot(page, 'venue-3-standing');
+  await t.click(page, '#standing-list li[data-section="FLOOR"] button.hold-places');
+  await page.waitForSelector('#hold-list li.hold');
+  await t.waitForText(page, '#hold-list', /FLOOR, standing, 2 places/);
+  await t.waitForText(page, '#hold-list', /Pay 300,000 won/);
+  await t.waitForText(page, '#standing-list', /1 place left of 3/);
+  await t.click(page, '#hold-list button[data-action="pay"]');
+  await t.waitForText(page, '#ticket-list', /FLOOR, standing, 2 places \(entry no\. 1, 2\)/);
+  await t.screenshot(page, 'venue-4-entry-numbers');
+  fan.check();
+  await fan.close();
+});

@@ -156,7 +156,11 @@ TEST_CASE("a venue that cannot be is refused with 400 and a reason", "[venue]") 
     CHECK_THAT(refused([](json& b) { b["layout"]["sections"][0]["grade"] = "S"; }), Catch::Contains("must name one of the grades"));
     CHECK_THAT(refused([](json& b) { b["layout"]["sections"][1]["section"] = "A"; }), Catch::Contains("distinct"));
     CHECK_THAT(refused([](json& b) { b["layout"]["sections"][2]["seatsPerRow"] = 1001; }), Catch::Contains("rows"));
-    CHECK_THAT(refused([](json& b) { b["layout"]["sections"][0]["standing"] = 2000; }), Catch::Contains("standing zones are not sold yet"));
+    CHECK_THAT(refused([](json& b) { b["layout"]["sections"][0]["standing"] = 2000; }), Catch::Contains("no rows"));
+    CHECK_THAT(refused([](json& b) { b["layout"]["sections"][0] = {{"section", "F"}, {"grade", "VIP"}, {"standing", 0}}; }),
+               Catch::Contains("standing must be its capacity"));
+    CHECK_THAT(refused([](json& b) { b["layout"]["sections"][0] = {{"section", "F"}, {"grade", "VIP"}, {"standing", 99'990}}; }),
+               Catch::Contains("at most 100000 seats and standing places"));
     CHECK_THAT(refused([](json& b) { b["schedules"][0]["seats"] = 20; }), Catch::Contains("no seats"));
     CHECK_THAT(refused([](json& b) { b["schedules"][1]["prices"] = {{"S", 1}}; }), Catch::Contains("none of the grades"));
     CHECK_THAT(refused([](json& b) { b["layout"]["sections"][1]["rows"] = json::array(); }), Catch::Contains("rows"));

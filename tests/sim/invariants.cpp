@@ -78,8 +78,28 @@ void world::check_concert(const engine::partition_state& s, const engine::concer
     std::map<std::pair<std::uint32_t, std::uint32_t>, const engine::reservation_record*> live;
     std::map<std::uint64_t, std::uint32_t> holds_of;    // user -> HELD reservations at this concert
     std::map<std::uint64_t, std::uint32_t> tickets_of;  // user -> seats HELD or CONFIRMED at this concert
+    // Per (date, standing zone): places HELD or SOLD, and the entry numbers of those SOLD.
+    std::map<std::pair<std::uint32_t, std::uint32_t>, std::uint32_t> zone_places, zone_held;
+    std::map<std::pair<std::uint32_t, std::uint32_t>, std::set<std::uint32_t>> entry_numbers;
+    std::vector<std::uint32_t> places_held(c.dates.size(), 0), places_sold(c.dates.size(), 0);
     for (const engine::reservation_record& r : s.reservations) {
         if (r.concert_index != index) continue;
+        if (r.places != 0 && r.entry_first != 0) {
+            // Paid once: its entry numbers are its own, for good (a refund does not give them back).
+            for (std::uint32_t e = r.entry_first; e < r.entry_first + r.places; ++e)
+                require(entry_numbers[{r.date_index, r.zone}].insert(e).second, "an entry number given twice");
+        }
+        if (r.places != 0 && (r.status == reservation_status::held || r.status == reservation_status::confirmed)) {
+            zone_places[{r.date_index, r.zone}] += r.places;
+            const auto placed = hold_prices_.find(reservation_id::at({s.partition, r.offset}));
+            require(placed != hold_prices_.end() && r.price == placed->second, "a reservation's price is not the one it was placed at");
+            require((r.entry_first != 0) == (r.status == reservation_status::confirmed), "a standing reservation's entry numbers disagree with its status");
+            (r.status == reservation_status::held ? places_held : places_sold)[r.date_index] += r.places;
+            if (r.status == reservation_status::held) ++holds_of[r.user.value];
+            tickets_of[r.user.value] += r.places;
+            continue;
+        }
+        if (r.places != 0) continue;
         if (r.status != reservation_status::held && r.status != reservation_status::confirmed) continue;
         const std::vector<std::uint32_t> seats = engine::seats_of(r);
         require(std::is_sorted(seats.begin(), seats.end()) && std::adjacent_find(seats.begin(), seats.end()) == seats.end(),
@@ -113,7 +133,17 @@ void world::check_concert(const engine::partition_state& s, const engine::concer
                     seat_name(c, d, seat) + " disagrees with its reservation's status");
             ++(is_sold ? sold : held);
         }
-        require(d.held == held && d.sold == sold && d.blocked == blocked, "held/sold/blocked counts differ from the seats");
+        held += places_held[di];
+        sold += places_sold[di];
+        require(d.held == held && d.sold == sold && d.blocked == blocked, "held/sold/blocked counts differ from the seats and places");
+        for (std::uint32_t zone = 0; zone < d.zone_taken.size(); ++zone) {
+            const std::uint32_t taken = zone_places[{di, zone}];
+            require(d.zone_taken[zone] == taken, "a standing zone's count differs from its reservations");
+            require(taken <= c.venue.standing(zone), "a standing zone over its capacity");
+            const auto& given = entry_numbers[{di, zone}];
+            require(given.size() == d.zone_entries[zone] && (given.empty() || *given.rbegin() == d.zone_entries[zone]),
+                    "a standing zone's entry numbers are not 1..n");
+        }
         std::vector<std::uint16_t> row_free(d.rows(), 0);
         for (std::uint32_t seat = 1; seat <= d.seats; ++seat) {
             if (d.seat_cells[seat - 1] == engine::no_reservation) ++row_free[d.row_of(seat)];

@@ -95,6 +95,9 @@ const char* const must_reach_also[] = {
     "pause: a paused sale resumed",
     "hold: best available in a grade or section",
     "hold: seats of a venue's sections",
+    "hold: places of a standing zone",
+    "hold: a standing zone full",
+    "pay: entry numbers of a standing zone",
     "price: a venue's grades repriced",
 };
 

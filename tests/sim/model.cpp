@@ -196,6 +196,14 @@ void world::record_money_event(std::uint32_t partition, const event& e) {
         require(c->reservation.price == r.amount, "confirmed at another price");
         require(c->reservation.status == reservation_status::confirmed,
                 "PaymentConfirmed of an unconfirmed reservation");
+        if (is_standing(c->reservation)) {
+            // Entry numbers: the zone's next ones, in the order payments are confirmed.
+            const reservation_standing& z = c->reservation.extra.grades.standing;
+            std::uint32_t& given = entries_[{c->reservation.concert.value, c->reservation.date, z.section}];
+            require(z.entry_first == given + 1, "entry numbers out of payment order");
+            given += z.places;
+            ++stats_["pay: entry numbers of a standing zone"];
+        }
         ++r.confirmed;
         confirmed_total_ += r.amount;
         bought_.push_back({c->reservation.id, c->reservation.user});
@@ -395,13 +403,40 @@ void world::judge_hold(const command& c, log_position at, const event& answer) {
     } else if ((!body.choice.filter.grade.empty() && !concert->venue.grade_named(body.choice.filter.grade)) ||
                (!body.choice.filter.section.empty() && !concert->venue.section_named(body.choice.filter.section))) {
         expected = refusal::section_not_found;
+    } else if (!body.choice.filter.grade.empty() && body.choice.filter.section.empty() &&
+               !concert->venue.grade_has_seats(*concert->venue.grade_named(body.choice.filter.grade))) {
+        expected = refusal::section_not_found;  // a grade of standing places only: those are held by section
     } else if (!pick && std::any_of(asked.begin(), asked.end(), [&](std::uint32_t seat) { return seat < 1 || seat > date->seats; })) {
         expected = refusal::invalid_seat;
+    }
+    // Places of a standing zone, when the pick names one.
+    std::optional<std::uint32_t> zone;
+    if (expected == refusal::none && pick && !body.choice.filter.section.empty()) {
+        const std::uint32_t section = *concert->venue.section_named(body.choice.filter.section);
+        if (concert->venue.standing(section) != 0) zone = section;
+    }
+    if (const auto* held = std::get_if<seat_held>(&answer.body); held != nullptr && zone) {
+        require(expected == refusal::none, "SeatHeld where " + std::string(refusal_code(expected)) + " was due");
+        const reservation& r = held->reservation;
+        const reservation_standing& z = r.extra.grades.standing;
+        require(r.id == reservation_id::at(at) && r.user == c.meta.user, "SeatHeld names another reservation");
+        require(seats_of(r).empty() && z.section == *zone && z.places == n && z.entry_first == 0,
+                "a standing hold with seats, or other places than asked");
+        require(date->zone_taken[*zone] <= concert->venue.standing(*zone), "a standing zone held past its capacity");
+        const std::uint32_t grade = concert->venue.grade_of_section(*zone);
+        const won price = static_cast<won>(n) * date->grade_price[grade];
+        require(r.price == price && r.extra.grades.by_grade == std::vector<grade_amount>{{grade, price}},
+                "a standing hold's price is not its places at the zone's grade price in force");
+        hold_prices_[r.id] = price;
+        require(a->holds <= concert->config.max_holds_per_user, "a hold past maxHoldsPerUser");
+        ++stats_["hold: places of a standing zone"];
+        return;
     }
     if (const auto* held = std::get_if<seat_held>(&answer.body)) {
         require(expected == refusal::none, "SeatHeld where " + std::string(refusal_code(expected)) + " was due");
         const reservation& r = held->reservation;
         require(r.id == reservation_id::at(at) && r.user == c.meta.user, "SeatHeld names another reservation");
+        require(!zone && !is_standing(r), "standing places held where seats were asked");
         const std::vector<std::uint32_t> seats = seats_of(r);
         require(seats.size() == n && (pick || seats == asked), "SeatHeld holds other seats than asked");
         won price = 0;
@@ -439,11 +474,16 @@ void world::judge_hold(const command& c, log_position at, const event& answer) {
         expected = taken                                                ? refusal::seat_taken
                    : a->holds >= concert->config.max_holds_per_user     ? refusal::hold_limit
                    : tickets_max != 0 && a->tickets + n > tickets_max   ? refusal::ticket_limit
+                   : zone                                               ? refusal::section_full
                    : pick                                               ? refusal::no_adjacent_seats
                                                                         : refusal::none;
     }
     require(r->reason == expected, "HoldSeat refused with " + std::string(refusal_code(r->reason)) + ", expected " +
                                        std::string(refusal_code(expected)));
+    if (expected == refusal::section_full) {
+        require(date->zone_taken[*zone] + n > concert->venue.standing(*zone), "SECTION_FULL where the zone had room");
+        ++stats_["hold: a standing zone full"];
+    }
     if (expected == refusal::no_adjacent_seats) {
         // No row the pick may use had n adjacent available seats.
         for (std::size_t row = 0; row < date->rows(); ++row) {

@@ -15,6 +15,7 @@
 #include <set>
 #include <stdexcept>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -165,6 +166,8 @@ private:
     std::set<log_position> pays_in_flight_;    // accepted Pays not answered yet
     std::set<std::uint64_t> created_;          // concerts created
     std::map<reservation_id, won> hold_prices_;  // each reservation's price when it was placed
+    // Per (concert, date, standing zone): the entry numbers given so far.
+    std::map<std::tuple<std::uint64_t, day_number, std::uint32_t>, std::uint32_t> entries_;
     // Per concert, the loosest limits it has had (a cap the organizer lowered evicts nobody, so
     // what users hold is bounded by the loosest cap they held it under): capacity, holds, tickets
     // (0: no cap, ever).

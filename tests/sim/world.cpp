@@ -81,6 +81,13 @@ create_concert world::random_concert(std::uint64_t id) {
             out.grade = static_cast<std::uint32_t>(below(grades));
             for (std::uint64_t r = 0, rows = 1 + below(3); r < rows; ++r) out.rows.push_back(static_cast<std::uint32_t>(1 + below(5)));
         }
+        // Some have a standing zone, Z0: a few places, no seat numbers.
+        if (chance(0.5)) {
+            section_layout& zone = v.sections.emplace_back();
+            zone.section = "Z0";
+            zone.grade = static_cast<std::uint32_t>(below(grades));
+            zone.standing = static_cast<std::uint32_t>(1 + below(6));
+        }
         const auto seats = static_cast<std::uint32_t>(layout_seats(v));
         c.options.seats_per_row.clear();
         for (schedule& s : c.schedules) {
@@ -248,7 +255,8 @@ seat_choice world::random_seats(const schedule& date, std::uint32_t& seat) {
         if (chance(0.3)) {
             auto roll = below(10);
             if (roll < 4) choice.filter.grade = std::string(1, static_cast<char>('A' + below(3))) + "g";
-            else if (roll < 9) choice.filter.section = "S" + std::to_string(below(3));
+            else if (roll < 7) choice.filter.section = "S" + std::to_string(below(3));
+            else if (roll < 9) choice.filter.section = "Z0";  // a standing zone, where the concert has one
             else choice.filter.grade = "nope";
         }
     }

@@ -25,8 +25,13 @@ std::string amount_and_balance(won amount, won balance) {
     return std::to_string(amount) + " balance " + std::to_string(balance);
 }
 
-// "2026-12-24/7", or "2026-12-24/7,8,9" for several seats.
+// "2026-12-24/7", or "2026-12-24/7,8,9" for several seats, or "2026-12-24/FLOOR×2#5" for two
+// places of a standing zone with entry numbers from 5 (#0 before payment).
 std::string seat_text(const reservation& r) {
+    if (is_standing(r)) {
+        const reservation_standing& z = r.extra.grades.standing;
+        return format_date(r.date) + "/" + z.name + "x" + std::to_string(z.places) + "#" + std::to_string(z.entry_first);
+    }
     std::string seats;
     for (std::uint32_t seat : seats_of(r)) seats += (seats.empty() ? "" : ",") + std::to_string(seat);
     return format_date(r.date) + "/" + seats;

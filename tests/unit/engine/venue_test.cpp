@@ -50,7 +50,7 @@ TEST_CASE("a venue: picks within a grade or a section, each seat at its grade's 
          {"Refused INVALID_REQUEST"}},
         {"a catalog whose dates do not have the layout's seats",
          {}, create([] { create_concert c = venue_catalog(); c.schedules[0].seats = 11; return c; }()), {"Refused INVALID_REQUEST"}},
-        {"a standing zone (not sold yet)",
+        {"a section both seated and standing",
          {}, create([] { create_concert c = venue_catalog(); c.options.sale.venue.sections[1].standing = 100; return c; }()),
          {"Refused INVALID_REQUEST"}},
         {"a section of an unknown grade",
