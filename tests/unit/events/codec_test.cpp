@@ -323,3 +323,25 @@ TEST_CASE("a catalog's later options: left out at their defaults, so older recor
     // A tail cut short is corrupt.
     CHECK_FALSE(decode_command(newer.substr(0, newer.size() - 1)).ok());
 }
+
+TEST_CASE("a reservation's standing places: a tail of its grades, so reservations of seats keep their bytes", "[codec]") {
+    reservation r = sample_reservation();
+    r.extra.grades.by_grade = {{1, 80'000}};
+    const event seated{1, log_position{3, 1}, no_position, sample_time, seat_held{r}};
+    const std::string older = encode(seated);
+    reservation places = r;
+    places.seat = 0;
+    places.extra.grades.standing = {{}, 2, "FLOOR", 2, 153};
+    const event standing{1, log_position{3, 1}, no_position, sample_time, seat_held{places}};
+    const std::string newer = encode(standing);
+    auto decoded = decode_event(newer);
+    REQUIRE(decoded.ok());
+    CHECK(*decoded == standing);
+    CHECK(tickets_of(std::get<seat_held>(decoded->body).reservation) == 2);
+    CHECK(seats_of(std::get<seat_held>(decoded->body).reservation).empty());
+    // The standing fields follow every field a reservation of seats has: section, name, places, entry.
+    CHECK(newer.size() == older.size() + 4 + (2 + 5) + 4 + 4);
+    auto seated_again = decode_event(older);
+    REQUIRE(seated_again.ok());
+    CHECK(encode(*seated_again) == older);
+}
