@@ -15,6 +15,7 @@
 #include "api/tokens.hpp"
 #include "engine/runner/ownership.hpp"
 #include "events/codec.hpp"
+#include "events/venue.hpp"
 #include "events/diagnostics.hpp"
 #include "events/ids.hpp"
 #include "events/route.hpp"
@@ -55,6 +56,29 @@ create_concert demo_catalog(time_ms now) {
     day_number today = static_cast<day_number>(now / 86'400'000);
     for (int i = 0; i < 3; ++i) c.schedules.push_back({today + 30 + i, 50, 80'000 + 20'000 * i});
     c.queue = {100, 600};
+    return c;
+}
+
+// The demo's stadium show: sold by grade, in seated sections and a standing floor with entry numbers.
+create_concert demo_stadium_catalog(time_ms now) {
+    create_concert c;
+    c.concert = concert_id{random_nonzero_id()};
+    c.title = "IU 2026 Encore: the stadium";
+    c.venue = "Jamsil Olympic Stadium";
+    venue_layout& v = c.options.sale.venue;
+    v.grades = {{"VIP", 198'000}, {"R", 165'000}, {"S", 143'000}};
+    v.sections = {{"FLOOR", 0, {}, 300, "G1"},
+                  {"A", 1, std::vector<std::uint32_t>(10, 20), 0, "G2"},
+                  {"B", 1, {16, 18, 20, 22, 24}, 0, "G2"},
+                  {"C", 2, std::vector<std::uint32_t>(12, 24), 0, "G3"}};
+    const auto seats = static_cast<std::uint32_t>(layout_seats(v));
+    const day_number today = static_cast<day_number>(now / 86'400'000);
+    for (int i = 0; i < 2; ++i) {
+        c.schedules.push_back({today + 40 + i, seats, 0});
+        v.starts_at.push_back((static_cast<time_ms>(today) + 40 + i) * 86'400'000 + 10LL * 3'600'000);  // 19:00 in Seoul
+    }
+    c.queue = {100, 600};
+    c.options.max_tickets_per_user = 4;
     return c;
 }
 
@@ -391,9 +415,14 @@ result<unit> node::parts::create_demo_concert() {
     }
     create_concert c = demo_catalog(runner::system_time_ms());
     demo_concert = to_text(c.concert);
-    const command create{command_meta{runner::system_time_ms(), user_id{}, {}, no_position}, std::move(c)};
-    auto appended = log->commands().append_and_wait(route_of(create, options.partitions), {encode(create)});
-    if (!appended) return appended.err();
+    std::vector<create_concert> catalogs;
+    catalogs.push_back(std::move(c));
+    catalogs.push_back(demo_stadium_catalog(runner::system_time_ms()));
+    for (create_concert& catalog : catalogs) {
+        const command create{command_meta{runner::system_time_ms(), user_id{}, {}, no_position}, std::move(catalog)};
+        auto appended = log->commands().append_and_wait(route_of(create, options.partitions), {encode(create)});
+        if (!appended) return appended.err();
+    }
     return unit{};
 }
 
