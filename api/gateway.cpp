@@ -55,6 +55,12 @@ unsigned refusal_status(refusal r, command_kind kind) {
         case refusal::precondition_failed: return 412;
         case refusal::section_not_found: return 422;
         case refusal::section_full: return 409;
+        case refusal::not_eligible: return 403;
+        case refusal::grade_not_on_sale: return 409;
+        case refusal::not_on_list: return 404;
+        case refusal::already_claimed: return 409;
+        case refusal::already_eligible: return 409;
+        case refusal::not_claimed: return 404;
     }
     return 500;
 }
@@ -91,6 +97,12 @@ std::string_view refusal_message(refusal r) {
         case refusal::precondition_failed: return "the concert changed since the ETag given in If-Match: read it again";
         case refusal::section_not_found: return "the concert's venue has no seated section of that grade or name";
         case refusal::section_full: return "the standing zone has fewer places left than asked";
+        case refusal::not_eligible: return "the sale phase open now (or next) is for a list you have not claimed a place on";
+        case refusal::grade_not_on_sale: return "the sale phase open now does not sell that grade";
+        case refusal::not_on_list: return "that id is not on the phase's list";
+        case refusal::already_claimed: return "another user claimed that id: a claim is one id, one person";
+        case refusal::already_eligible: return "you claimed another id of this phase already";
+        case refusal::not_claimed: return "nobody claimed that id of the phase's list";
     }
     return "refused";
 }
@@ -121,6 +133,12 @@ command command_gateway::make_command(user_id u, command_body body, std::string 
 http_response command_gateway::render(const waiter& w, const event& e) {
     const command_kind kind = w.kind;
     if (const auto* r = std::get_if<refused>(&e.body)) {
+        if (r->reason == refusal::not_eligible) {
+            // The next phase the user may join, when there is one.
+            json error = {{"code", refusal_code(r->reason)}, {"message", refusal_message(r->reason)}};
+            if (r->detail != 0) error["opensAt"] = format_instant(static_cast<time_ms>(r->detail));
+            return json_response(403, {{"error", std::move(error)}});
+        }
         auto response = error_response(refusal_status(r->reason, kind), refusal_code(r->reason), refusal_message(r->reason));
         if (r->reason == refusal::not_your_turn) {
             // The estimate the queue route gives (seconds until onsaleAt in the pre-queue); the
@@ -178,6 +196,18 @@ http_response command_gateway::render(const waiter& w, const event& e) {
         auto response = json_text_response(updated != nullptr ? 200 : 201, std::move(document.body));
         response.set(http::field::etag, document.etag);
         return response;
+    }
+    // Sale phases.
+    if (const auto* a = std::get_if<eligible_added>(&e.body)) return json_response(200, {{"added", a->added}, {"total", a->total}});
+    if (const auto* c = std::get_if<eligibility_claimed>(&e.body)) {
+        auto concert = models.concert(c->concert);
+        const auto& phases = concert ? concert->config.options.sale.venue.plan.phases : std::vector<sale_phase>{};
+        return json_response(200, {{"phase", c->phase < phases.size() ? phases[c->phase].phase : ""}, {"eligible", true}});
+    }
+    if (const auto* f = std::get_if<claim_freed>(&e.body)) {
+        auto concert = models.concert(f->concert);
+        const auto& phases = concert ? concert->config.options.sale.venue.plan.phases : std::vector<sale_phase>{};
+        return json_response(200, {{"phase", f->phase < phases.size() ? phases[f->phase].phase : ""}, {"freed", true}});
     }
     if (const auto* f = std::get_if<refund_failed>(&e.body))
         return error_response(422, refusal_code(f->reason), refusal_message(f->reason));

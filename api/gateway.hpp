@@ -39,7 +39,8 @@ inline constexpr std::chrono::milliseconds command_outcome_timeout{10'000};
 // What the client asked for, so that one outcome renders into the right response.
 enum class command_kind {
     register_user, charge, create_concert, enqueue, hold, cancel, pay, refund,
-    pause, block, update_concert, add_dates  // the organizer's controls
+    pause, block, update_concert, add_dates,  // the organizer's controls
+    add_eligible, claim                       // sale phases
 };
 
 struct gateway_config {

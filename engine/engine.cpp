@@ -136,24 +136,95 @@ struct seeded_random {
     }
 };
 
-// onsaleAt has come: the pre-queue is shuffled with the concert's seed (Fisher-Yates), placed in
-// that order at the front of the queue, and admitted from it. Nothing of when or how often anyone
-// joined goes into the order but the join order, which the shuffle makes irrelevant.
+// ---- the sale's schedule: onsaleAt, or the sale phases ------------------------------------------
+
+const std::vector<sale_phase>& phases_of(const concert_state& c) { return c.config.options.sale.venue.plan.phases; }
+
+// The phase open now, or nullptr (none open, or a concert without phases).
+const sale_phase* open_phase(const concert_state& c) {
+    return c.on_sale && !c.phases.empty() ? &phases_of(c)[c.phase] : nullptr;
+}
+
+// When the sale (or the next phase) opens, while it is not open; 0: never again.
+time_ms opens_at(const concert_state& c) {
+    if (c.on_sale) return 0;
+    if (c.phases.empty()) return c.config.options.sale.onsale_at;
+    return c.phase < c.phases.size() ? phases_of(c)[c.phase].opens_at : 0;
+}
+
+// When the open phase closes: its closesAt, else when the next one opens; 0: never.
+time_ms closes_at(const concert_state& c) {
+    const sale_phase* p = open_phase(c);
+    if (p == nullptr) return 0;
+    if (p->closes_at != 0) return p->closes_at;
+    return c.phase + 1 < c.phases.size() ? phases_of(c)[c.phase + 1].opens_at : 0;
+}
+
+time_ms next_transition(const concert_state& c) { return c.on_sale ? closes_at(c) : opens_at(c); }
+
+// Whether a hold in the open phase may take seats of grade `grade`.
+bool on_sale_grade(const sale_phase* open, std::uint32_t grade) {
+    return open == nullptr || open->grades.empty() || std::binary_search(open->grades.begin(), open->grades.end(), grade);
+}
+
+// onsaleAt (or a phase's opensAt) has come: the pre-queue is shuffled with the concert's (the
+// phase's) seed (Fisher-Yates), placed in that order at the front of the queue, and admitted from
+// it. Nothing of when or how often anyone joined goes into the order but the join order, which
+// the shuffle makes irrelevant.
 void open_sale(context& cx, concert_state& c) {
-    assert(!c.on_sale && c.admitted_through == 0 && c.waiting.empty() && c.active == 0);
+    assert(!c.on_sale && c.waiting.empty() && c.active == 0);
     c.on_sale = true;
+    std::uint64_t seed = c.config.options.sale.queue_seed;
+    if (!c.phases.empty()) {
+        seed = phases_of(c)[c.phase].queue_seed;
+        cx.emit(phase_opened{c.config.concert, c.phase});
+    }
     std::vector<user_id> order = std::move(c.pre_queue);
     c.pre_queue.clear();
-    seeded_random random{c.config.options.sale.queue_seed};
+    seeded_random random{seed};
     for (std::size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[random.below(i)]);
     for (user_id user : order) {
         attendee& a = c.attendees.at(user);
         assert(a.status == queue_status::waiting && a.place == 0);
-        a.place = c.waiting.size() + 1;
+        a.place = c.admitted_through + c.waiting.size() + 1;
         c.waiting.push_back(user);
         cx.emit(queue_placed{c.config.concert, user, a.ticket, a.place});
     }
     admit_waiting(cx, c);
+}
+
+// The open phase closes: every token of it (waiting or active) is EXPIRED, so its users may join
+// the next phase; holds already placed stay, and may be paid until they expire.
+void close_phase(context& cx, concert_state& c) {
+    assert(c.on_sale && !c.phases.empty());
+    for (user_id user : c.waiting) c.attendees.at(user).status = queue_status::expired;
+    for (std::size_t i = 0; i < c.active_users.size(); ++i) {
+        attendee& a = c.attendees.at(user_id{c.active_users[i]});
+        if (a.status == queue_status::active && a.ticket == c.active_deadlines[i].subject) a.status = queue_status::expired;
+    }
+    c.active = 0;
+    c.waiting.clear();
+    c.active_deadlines.clear();
+    c.active_users.clear();
+    c.claim_deadlines.clear();
+    c.claim_users.clear();
+    c.phases[c.phase].bought = {};
+    cx.emit(phase_closed{c.config.concert, c.phase, c.next_ticket});
+    ++c.phase;
+    c.on_sale = false;
+}
+
+// Opens and closes what the clock has passed: onsaleAt, or each phase's opensAt and closesAt.
+void advance_sale(context& cx, concert_state& c) {
+    for (;;) {
+        const time_ms next = next_transition(c);
+        if (next == 0 || next > cx.now()) return;
+        if (c.on_sale) {
+            close_phase(cx, c);
+        } else {
+            open_sale(cx, c);
+        }
+    }
 }
 
 void leave_active(context& cx, concert_state& c, user_id user, attendee& a, bool completed) {
@@ -190,6 +261,17 @@ std::uint32_t free_seats(partition_state& s, reservation_record& r) {
     return seat_count(r);
 }
 
+// Seats no longer held or owned count no more against the cap of the phase they were placed in,
+// while it is open.
+void unbuy(concert_state& c, const reservation_record& r, std::uint32_t n) {
+    if (r.phase == 0 || !c.on_sale || r.phase != c.phase + 1) return;
+    auto& bought = c.phases[c.phase].bought;
+    auto it = bought.find(r.user);
+    if (it == bought.end()) return;
+    it->second -= std::min(it->second, n);
+    if (it->second == 0) bought.erase(it);
+}
+
 void release_seat(partition_state& s, reservation_record& r, reservation_status to) {
     assert(r.status == reservation_status::held && !r.payment_pending);
     concert_state& c = s.concerts[r.concert_index];
@@ -203,6 +285,7 @@ void release_seat(partition_state& s, reservation_record& r, reservation_status 
     --a.holds;
     assert(a.tickets >= n);
     a.tickets -= n;
+    unbuy(c, r, n);
 }
 
 void expire_hold(context& cx, reservation_record& r) {
@@ -220,7 +303,7 @@ void pass_deadlines(context& cx) {
         if (next == 0 || at < next) next = at;
     };
     for (concert_state& c : s.concerts) {
-        if (!c.on_sale && c.config.options.sale.onsale_at <= s.clock) open_sale(cx, c);
+        advance_sale(cx, c);
         while (!c.hold_deadlines.empty() && c.hold_deadlines.front().at <= s.clock) {
             reservation_record& r = s.reservations[c.hold_deadlines.front().subject];
             c.hold_deadlines.pop_front();
@@ -253,7 +336,7 @@ void pass_deadlines(context& cx) {
             }
         }
         if (freed) admit_waiting(cx, c);
-        if (!c.on_sale) consider(c.config.options.sale.onsale_at);
+        if (time_ms t = next_transition(c); t != 0) consider(t);
         if (!c.hold_deadlines.empty()) consider(c.hold_deadlines.front().at);
         if (!c.paused && !c.active_deadlines.empty()) consider(c.active_deadlines.front().at);
         if (!c.paused && !c.claim_deadlines.empty()) consider(c.claim_deadlines.front().at);
@@ -323,6 +406,29 @@ bool valid_venue(const create_concert& c) {
     return true;
 }
 
+// The sale phases' checks (API.md "Sale phases"): in increasing opensAt, not overlapping.
+bool valid_phases(const create_concert& c) {
+    const std::vector<sale_phase>& phases = c.options.sale.venue.plan.phases;
+    if (phases.empty()) return true;
+    if (phases.size() > phases_max || c.options.sale.onsale_at != 0) return false;
+    std::vector<std::string> names;
+    for (std::size_t i = 0; i < phases.size(); ++i) {
+        const sale_phase& p = phases[i];
+        const std::size_t length = utf8_characters(p.phase);
+        if (length < 1 || length > phase_name_length_max || utf8_characters(p.name) > title_length_max) return false;
+        if (p.opens_at < 0 || (i > 0 && p.opens_at <= phases[i - 1].opens_at)) return false;
+        if (p.closes_at != 0 && (p.closes_at <= p.opens_at || (i + 1 < phases.size() && p.closes_at > phases[i + 1].opens_at)))
+            return false;
+        for (std::size_t g = 0; g < p.grades.size(); ++g) {
+            if (p.grades[g] >= c.options.sale.venue.grades.size() || (g > 0 && p.grades[g] <= p.grades[g - 1])) return false;
+        }
+        if (p.max_tickets > max_tickets_per_user_max) return false;
+        names.push_back(p.phase);
+    }
+    std::sort(names.begin(), names.end());
+    return std::adjacent_find(names.begin(), names.end()) == names.end();
+}
+
 }  // namespace
 
 bool valid_catalog(const create_concert& c) {
@@ -350,7 +456,7 @@ bool valid_catalog(const create_concert& c) {
         if ((s.seats < 1 && !standing_only) || s.seats > seats_per_date_max || s.price < 0 || s.price > price_max) return false;
         if (s.date < date_min || s.date > date_max) return false;
     }
-    if (!valid_venue(c)) return false;
+    if (!valid_venue(c) || !valid_phases(c)) return false;
     auto sorted = c.schedules;
     std::sort(sorted.begin(), sorted.end());
     return std::adjacent_find(sorted.begin(), sorted.end(),
@@ -423,12 +529,14 @@ void on(context& cx, const create_concert& body) {
     c.config = body;
     init_dates(c);
     // An onsaleAt still to come opens a pre-queue until then; one already past changes nothing.
-    if (body.options.sale.onsale_at > cx.now()) {
-        c.on_sale = false;
-        lower_deadline(s, body.options.sale.onsale_at);
-    }
+    // Sale phases: the first one's pre-queue until it opens (at once when its opensAt is past).
+    if (body.options.sale.onsale_at > cx.now() || !body.options.sale.venue.plan.phases.empty()) c.on_sale = false;
+    c.phases.resize(body.options.sale.venue.plan.phases.size());
     s.concert_index.emplace(body.concert, static_cast<std::uint32_t>(s.concerts.size() - 1));
     cx.answer(concert_created{body});
+    concert_state& created = s.concerts.back();
+    advance_sale(cx, created);
+    if (time_ms t = next_transition(created); t != 0) lower_deadline(s, t);
 }
 
 void on(context& cx, const register_user& body) {
@@ -438,6 +546,21 @@ void on(context& cx, const register_user& body) {
         return cx.refuse(refusal::invalid_request);
     cx.state.wallets.try_emplace(user);  // a wallet of 0 until charged
     cx.answer(user_registered{user, body.name});
+}
+
+// Whether `user` may join the waiting room of the phase open now (or next to open). NOT_ELIGIBLE
+// names in `next` the opensAt of the next phase the user may join (0: none).
+refusal eligibility(const concert_state& c, user_id user, std::uint64_t& next) {
+    const std::vector<sale_phase>& phases = phases_of(c);
+    auto may_join = [&](std::uint32_t i) { return !phases[i].list || c.phases[i].claims.contains(user); };
+    if (c.phase < phases.size() && may_join(c.phase)) return refusal::none;
+    for (std::uint32_t i = c.phase + 1; i < phases.size(); ++i) {
+        if (may_join(i)) {
+            next = static_cast<std::uint64_t>(phases[i].opens_at);
+            break;
+        }
+    }
+    return refusal::not_eligible;
 }
 
 void on(context& cx, const enqueue& body) {
@@ -452,6 +575,14 @@ void on(context& cx, const enqueue& body) {
         std::uint64_t position = a.status == queue_status::waiting && a.place != 0 ? a.place - c->admitted_through : 0;
         return cx.answer(
             queue_joined{body.concert, user, a.ticket, a.status, position, a.active_until, false, pre_queue});
+    }
+    if (!c->phases.empty()) {
+        // The open phase, or the next to open: a LIST phase admits only users who claimed an id of it.
+        std::uint64_t next = 0;
+        if (refusal why = eligibility(*c, user, next); why != refusal::none) {
+            if (a.ticket == 0) c->attendees.erase(user);  // nothing of a refused join is kept
+            return cx.refuse(why, next);
+        }
     }
     a.ticket = c->next_ticket++;
     a.active_until = 0;
@@ -565,12 +696,21 @@ void on(context& cx, const hold_seat& body) {
     const bool standing = section && c->venue.standing(*section) != 0;
     if (standing && grade && *grade != c->venue.grade_of_section(*section)) return cx.refuse(refusal::section_not_found);
     if (grade && !section && !c->venue.grade_has_seats(*grade)) return cx.refuse(refusal::section_not_found);
+    // A phase sells some grades only: a grade or section of another is refused, and a pick
+    // without either skips them.
+    const sale_phase* open = open_phase(*c);
+    if ((grade && !on_sale_grade(open, *grade)) || (section && !on_sale_grade(open, c->venue.grade_of_section(*section))))
+        return cx.refuse(refusal::grade_not_on_sale);
     if (!pick) {
         // Of several seats, the refusal names the first at fault (a single seat's, as it always
         // did, names none: its events keep their bytes).
         const bool several = seats.size() > 1;
         for (std::uint32_t seat : seats) {
             if (seat < 1 || seat > d->seats) return cx.refuse(refusal::invalid_seat, several ? seat : 0);
+        }
+        for (std::uint32_t seat : seats) {
+            if (c->venue.has_layout() && !on_sale_grade(open, c->venue.grade_of(seat)))
+                return cx.refuse(refusal::grade_not_on_sale, several ? seat : 0);
         }
         for (std::uint32_t seat : seats) {
             if (d->seat_cells[seat - 1] != no_reservation) return cx.refuse(refusal::seat_taken, several ? seat : 0);
@@ -580,15 +720,24 @@ void on(context& cx, const hold_seat& body) {
     if (a.holds >= c->config.max_holds_per_user) return cx.refuse(refusal::hold_limit);
     const std::uint32_t tickets_max = c->config.options.max_tickets_per_user;
     if (tickets_max != 0 && a.tickets + n > tickets_max) return cx.refuse(refusal::ticket_limit);
+    // The phase's own cap: seats held or owned from holds placed in it.
+    const bool phase_cap = open != nullptr && open->max_tickets != 0;
+    if (phase_cap) {
+        const auto& bought = c->phases[c->phase].bought;
+        const auto it = bought.find(user);
+        if ((it == bought.end() ? 0 : it->second) + n > open->max_tickets) return cx.refuse(refusal::ticket_limit);
+    }
     if (standing) {
         if (d->zone_taken[*section] + n > c->venue.standing(*section)) return cx.refuse(refusal::section_full);
     } else if (pick) {
         // The filter's section or grade, as indices (named once, not per row).
         const venue_map& venue = c->venue;
-        seats = venue.has_layout() && (section || grade)
+        const bool every_grade = open == nullptr || open->grades.empty();
+        seats = venue.has_layout() && (section || grade || !every_grade)
                     ? best_available(*d, n, [&](std::size_t row) {
                           const std::uint32_t in_section = venue.row_section(row);
-                          return (!section || *section == in_section) && (!grade || *grade == venue.grade_of_section(in_section));
+                          const std::uint32_t in_grade = venue.grade_of_section(in_section);
+                          return (!section || *section == in_section) && (!grade || *grade == in_grade) && on_sale_grade(open, in_grade);
                       })
                     : best_available(*d, n, [](std::size_t) { return true; });
         if (seats.empty()) return cx.refuse(refusal::no_adjacent_seats);
@@ -634,6 +783,8 @@ void on(context& cx, const hold_seat& body) {
     ++a.holds;
     a.tickets += n;
     a.claimed = true;
+    if (open != nullptr) r.phase = static_cast<std::uint8_t>(c->phase + 1);
+    if (phase_cap) c->phases[c->phase].bought[user] += n;
     add_deadline(c->hold_deadlines, nullptr, {r.expires_at, slot});
     lower_deadline(s, r.expires_at);
     cx.answer(seat_held{to_reservation(s, r)});
@@ -915,6 +1066,47 @@ void on(context& cx, const add_dates& body) {
     cx.answer(dates_added{body.concert, c->revision, body.schedules, body.seats_per_row});
 }
 
+// ---- sale phases: the lists and the claims ---------------------------------------------------
+
+void on(context& cx, const add_eligible& body) {
+    concert_state* c = concert_of(cx.state, body.concert);
+    if (c == nullptr) return cx.refuse(refusal::concert_not_found);
+    if (body.phase >= c->phases.size() || body.keys.empty() || body.keys.size() > eligible_per_request_max)
+        return cx.refuse(refusal::invalid_request);
+    auto& ids = c->phases[body.phase].ids;
+    std::uint64_t fresh = 0;
+    for (const list_key& k : body.keys) fresh += ids.contains(k) ? 0 : 1;
+    // A list is bounded: a batch past it adds nothing.
+    if (ids.size() + fresh > eligible_per_phase_max) return cx.refuse(refusal::invalid_request);
+    for (const list_key& k : body.keys) ids.try_emplace(k, user_id{});
+    cx.answer(eligible_added{body.concert, body.phase, fresh, ids.size()});
+}
+
+// A user's claim binds one id to one user, for good (unless the organizer frees it).
+void on(context& cx, const claim_eligibility& body) {
+    concert_state* c = concert_of(cx.state, body.concert);
+    if (c == nullptr) return cx.refuse(refusal::concert_not_found);
+    if (body.phase >= c->phases.size()) return cx.refuse(refusal::invalid_request);
+    phase_state& p = c->phases[body.phase];
+    auto it = p.ids.find(body.key);
+    if (body.freed) {
+        if (it == p.ids.end() || it->second.value == 0) return cx.refuse(refusal::not_claimed);
+        const user_id claimant = it->second;
+        it->second = user_id{};
+        p.claims.erase(claimant);
+        return cx.answer(claim_freed{body.concert, body.phase, claimant});
+    }
+    const user_id user = cx.cmd.meta.user;
+    if (user.value == 0) return cx.refuse(refusal::invalid_request);
+    if (it == p.ids.end()) return cx.refuse(refusal::not_on_list);
+    if (it->second == user) return cx.answer(eligibility_claimed{body.concert, body.phase, user, false});
+    if (it->second.value != 0) return cx.refuse(refusal::already_claimed);
+    if (p.claims.contains(user)) return cx.refuse(refusal::already_eligible);
+    it->second = user;
+    p.claims.emplace(user, body.key);
+    cx.answer(eligibility_claimed{body.concert, body.phase, user, true});
+}
+
 // A fresh key (a repeat was answered by replayed()): recorded, so the request may go ahead.
 void on(context& cx, const claim_key&) {
     if (cx.cmd.meta.idempotency_key.empty() || cx.cmd.meta.origin != no_position) return cx.refuse(refusal::invalid_request);
@@ -960,6 +1152,7 @@ void on(context& cx, const credit_result& body) {
     attendee& a = c.attendees.at(r->user);
     assert(a.tickets >= n);
     a.tickets -= n;
+    unbuy(c, *r, n);
     cx.emit(reservation_refunded{to_reservation(s, *r), cx.now(), body.balance}, request);
 }
 

@@ -86,6 +86,25 @@ void put_concert(byte_writer& w, const concert_state& c) {
     w.put_int(c.revision);
     w.put_int(static_cast<std::uint8_t>(c.paused ? 1 : 0));
     w.put_int(c.paused_at);
+    // Sale phases (as many as the catalog has, so no count): the current one, then each one's
+    // list (keyed hashes, sorted, each with its claimant) and per-phase purchases (by user).
+    w.put_int(c.phase);
+    for (const phase_state& p : c.phases) {
+        std::vector<std::pair<list_key, user_id>> ids(p.ids.begin(), p.ids.end());
+        std::sort(ids.begin(), ids.end());
+        w.put_int(static_cast<std::uint64_t>(ids.size()));
+        for (const auto& [key, claimant] : ids) {
+            w.put_int(key.high);
+            w.put_int(key.low);
+            w.put_int(claimant.value);
+        }
+        auto buyers = sorted_keys(p.bought);
+        w.put_int(static_cast<std::uint64_t>(buyers.size()));
+        for (user_id u : buyers) {
+            w.put_int(u.value);
+            w.put_int(p.bought.at(u));
+        }
+    }
 }
 
 bool get_concert(byte_reader& r, concert_state& c) {
@@ -150,6 +169,28 @@ bool get_concert(byte_reader& r, concert_state& c) {
     if (paused > 1) return false;
     c.paused = paused == 1;
     c.paused_at = r.get_int<time_ms>();
+    c.phase = r.get_int<std::uint32_t>();
+    c.phases.resize(c.config.options.sale.venue.plan.phases.size());
+    if (c.phase > c.phases.size() || (c.on_sale && !c.phases.empty() && c.phase >= c.phases.size())) return false;
+    for (phase_state& p : c.phases) {
+        auto ids = r.get_int<std::uint64_t>();
+        if (ids > eligible_per_phase_max || ids > r.remaining() / 24) return false;
+        p.ids.reserve(ids);
+        for (std::uint64_t i = 0; i < ids; ++i) {
+            list_key key;
+            key.high = r.get_int<std::uint64_t>();
+            key.low = r.get_int<std::uint64_t>();
+            const user_id claimant{r.get_int<std::uint64_t>()};
+            if (!p.ids.emplace(key, claimant).second) return false;
+            if (claimant.value != 0 && !p.claims.emplace(claimant, key).second) return false;  // one id, one person
+        }
+        auto buyers = r.get_int<std::uint64_t>();
+        if (buyers > r.remaining() / 12) return false;
+        for (std::uint64_t i = 0; i < buyers; ++i) {
+            const user_id u{r.get_int<std::uint64_t>()};
+            p.bought[u] = r.get_int<std::uint32_t>();
+        }
+    }
     return !r.failed();
 }
 
@@ -159,6 +200,9 @@ constexpr std::size_t reservation_record_bytes = 8 + 8 + 4 + 4 + 4 + 2 + 8 + 8 +
 static_assert(reservation_record_bytes + sizeof(std::uint32_t) <= snapshot_bytes_per_sold_seat);
 
 constexpr std::uint16_t standing_mark = 0x8000;
+constexpr int phase_shift = 11;
+constexpr std::uint16_t phase_mask = 0x7800;
+static_assert(phases_max < 16 && seats_per_hold_max < (1u << phase_shift));
 
 void put_reservation(byte_writer& w, const reservation_record& rec) {
     w.put_int(rec.offset);
@@ -167,7 +211,9 @@ void put_reservation(byte_writer& w, const reservation_record& rec) {
     w.put_int(rec.date_index);
     w.put_int(rec.seat);
     // The count of more seats; its top bit marks places of a standing zone, which follow.
-    w.put_int(static_cast<std::uint16_t>(rec.more_seats.size() | (rec.places != 0 ? standing_mark : 0)));
+    // Bits 11..14: the sale phase it was placed in (+ 1).
+    w.put_int(static_cast<std::uint16_t>(rec.more_seats.size() | (rec.places != 0 ? standing_mark : 0) |
+                                         (static_cast<std::uint16_t>(rec.phase) << phase_shift)));
     for (std::uint32_t seat : rec.more_seats) w.put_int(seat);
     if (rec.places != 0) {
         w.put_int(rec.places);
@@ -197,7 +243,8 @@ bool get_reservation(byte_reader& r, reservation_record& rec, const partition_st
     rec.seat = r.get_int<std::uint32_t>();
     auto more = r.get_int<std::uint16_t>();
     const bool standing = (more & standing_mark) != 0;
-    more &= static_cast<std::uint16_t>(~standing_mark);
+    rec.phase = static_cast<std::uint8_t>((more & phase_mask) >> phase_shift);
+    more &= static_cast<std::uint16_t>(~(standing_mark | phase_mask));
     if (more >= seats_per_hold_max || more > r.remaining() / 4 || (standing && more != 0)) return false;
     for (std::uint16_t i = 0; i < more; ++i) rec.more_seats.push_back(r.get_int<std::uint32_t>());
     if (standing) {
@@ -224,6 +271,7 @@ bool get_reservation(byte_reader& r, reservation_record& rec, const partition_st
     const concert_state& c = s.concerts[rec.concert_index];
     if (rec.date_index >= c.dates.size()) return false;
     if (rec.places != 0 && (rec.zone >= c.venue.sections() || c.venue.standing(rec.zone) == 0)) return false;
+    if (rec.phase > c.phases.size()) return false;
     std::uint32_t previous = 0;
     for (std::uint32_t seat : seats_of(rec)) {
         if (seat <= previous || seat > c.dates[rec.date_index].seats) return false;

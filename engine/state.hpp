@@ -87,6 +87,18 @@ static_assert(sizeof(attendee) <= 40);
 template <class Key, class Value>
 using flat_table = boost::unordered_flat_map<Key, Value, std::hash<Key>>;
 
+struct list_key_hash {
+    std::size_t operator()(const list_key& k) const { return static_cast<std::size_t>(k.high ^ (k.low * 0x9E3779B97F4A7C15ULL)); }
+};
+
+// A sale phase's state: its eligibility list (keyed hashes, each with its claimant), the claims by
+// user, and, with a per-phase cap, each user's seats held or owned from holds placed in it.
+struct phase_state {
+    boost::unordered_flat_map<list_key, user_id, list_key_hash> ids;  // claimant 0: not claimed
+    flat_table<user_id, list_key> claims;
+    flat_table<user_id, std::uint32_t> bought;
+};
+
 struct deadline {
     time_ms at = 0;
     std::uint64_t subject = 0;  // hold: reservation slot; active token: ticket
@@ -118,6 +130,10 @@ struct concert_state {
     // order), when queue.claimSeconds is shorter than the active TTL.
     std::deque<deadline> claim_deadlines;
     std::deque<std::uint64_t> claim_users;   // parallel to claim_deadlines
+    // Sale phases: `phase` is the open one (on_sale) or the next to open (not on_sale); all of
+    // them closed when it is phases.size(). Without phases, on_sale alone (onsaleAt) says it.
+    std::vector<phase_state> phases;
+    std::uint32_t phase = 0;
     // The organizer's controls: every change (pause, resume, block, update, dates) adds one.
     std::uint64_t revision = 0;
     bool paused = false;
@@ -138,6 +154,7 @@ struct reservation_record {
     std::uint32_t places = 0;
     std::uint32_t zone = 0;
     std::uint32_t entry_first = 0;
+    std::uint8_t phase = 0;  // the sale phase it was placed in, + 1; 0 without phases
     time_ms held_at = 0;
     time_ms expires_at = 0;
     time_ms paid_at = 0;

@@ -56,6 +56,27 @@ struct section_layout {
 
 inline constexpr won no_date_price = -1;
 
+// A sale phase (API.md "Sale phases"): from opens_at until closes_at (0: until the next phase
+// opens, or for good), the waiting room admits for it, with its own pre-queue and seed. A LIST
+// phase admits only users who claimed an id of its eligibility list.
+struct sale_phase {
+    std::string phase;                  // 1..32 characters, distinct
+    std::string name;
+    time_ms opens_at = 0;
+    time_ms closes_at = 0;
+    bool list = false;                  // eligibility LIST (else ALL)
+    std::vector<std::uint32_t> grades;  // the venue's grades it sells, ascending; empty: all
+    std::uint32_t max_tickets = 0;      // seats a user may buy in the phase; 0: the concert's cap only
+    std::uint64_t queue_seed = 0;       // orders its pre-queue; drawn by the API, kept out of every query
+    auto operator<=>(const sale_phase&) const = default;
+};
+
+// The sale's phases, a tail of venue_layout (a concert without them keeps its bytes).
+struct phase_plan : record_tail {
+    std::vector<sale_phase> phases;  // in increasing opens_at, not overlapping; empty: onsale_at
+    auto operator<=>(const phase_plan&) const = default;
+};
+
 // The venue (API.md "The venue"), a tail of sale_options: a concert without one keeps its bytes.
 // With a layout every date has the whole layout: its schedule's `seats` are the layout's seats
 // (numbered 1..N section by section, row by row) and its `price` is 0 (each seat has its grade's).
@@ -66,6 +87,7 @@ struct venue_layout : record_tail {
     // Per schedule, per grade: that date's own price, or no_date_price (the grade's, whatever it
     // is then); empty: the grades' on every date.
     std::vector<std::vector<won>> prices;
+    phase_plan plan;  // later: a tail of this tail
     auto operator<=>(const venue_layout&) const = default;
 };
 
@@ -283,9 +305,36 @@ struct add_dates {
 create_concert with_dates(create_concert catalog, const std::vector<schedule>& schedules,
                           const std::vector<std::uint32_t>& seats_per_row);
 
+// ---- sale phases ----
+
+// An id of a phase's eligibility list as the engine keeps it: a keyed hash (the API's HMAC of the
+// concert, the phase and the id), never the id.
+struct list_key {
+    std::uint64_t high = 0;
+    std::uint64_t low = 0;
+    auto operator<=>(const list_key&) const = default;
+};
+
+// The organizer adds ids to a phase's list (one bounded batch of a larger upload).
+struct add_eligible {
+    concert_id concert;
+    std::uint32_t phase = 0;  // index into the phases
+    std::vector<list_key> keys;  // 1..eligible_per_request_max
+    auto operator<=>(const add_eligible&) const = default;
+};
+
+// A user claims an id of a phase's list (`freed` false), or the organizer frees a claim (true).
+struct claim_eligibility {
+    concert_id concert;
+    std::uint32_t phase = 0;
+    list_key key;
+    bool freed = false;
+    auto operator<=>(const claim_eligibility&) const = default;
+};
+
 using command_body = std::variant<create_concert, register_user, enqueue, tick, hold_seat, cancel_hold, pay,
                                   charge, debit_request, debit_result, claim_key, refund, credit_request, credit_result,
-                                  pause_sales, block_seats, update_concert, add_dates>;
+                                  pause_sales, block_seats, update_concert, add_dates, add_eligible, claim_eligibility>;
 
 enum class command_type : std::uint8_t {
     create_concert = 0,
@@ -306,8 +355,10 @@ enum class command_type : std::uint8_t {
     block_seats = 15,
     update_concert = 16,
     add_dates = 17,
+    add_eligible = 18,
+    claim_eligibility = 19,
 };
-inline constexpr std::uint8_t command_type_count = 18;
+inline constexpr std::uint8_t command_type_count = 20;
 
 struct command_meta {
     time_ms accepted_at = 0;        // when the API (or the partition owner) accepted it

@@ -318,12 +318,55 @@ struct dates_added {
     auto operator<=>(const dates_added&) const = default;
 };
 
+// ---- sale phases ----
+
+// A phase opened: its pre-queue is placed next (QueuePlaced) and admitted.
+struct phase_opened {
+    concert_id concert;
+    std::uint32_t phase = 0;
+    auto operator<=>(const phase_opened&) const = default;
+};
+
+// A phase closed: every queue token below `expired_below` (all of the phase's) is EXPIRED.
+struct phase_closed {
+    concert_id concert;
+    std::uint32_t phase = 0;
+    std::uint64_t expired_below = 0;
+    auto operator<=>(const phase_closed&) const = default;
+};
+
+// Ids added to a phase's list: how many were new, and the list's size after.
+struct eligible_added {
+    concert_id concert;
+    std::uint32_t phase = 0;
+    std::uint64_t added = 0;
+    std::uint64_t total = 0;
+    auto operator<=>(const eligible_added&) const = default;
+};
+
+// A user's claim of an id of a phase's list (`fresh` false: the same claim again), or a claim freed.
+struct eligibility_claimed {
+    concert_id concert;
+    std::uint32_t phase = 0;
+    user_id user;
+    bool fresh = true;
+    auto operator<=>(const eligibility_claimed&) const = default;
+};
+
+struct claim_freed {
+    concert_id concert;
+    std::uint32_t phase = 0;
+    user_id user;
+    auto operator<=>(const claim_freed&) const = default;
+};
+
 using event_body = std::variant<concert_created, user_registered, queue_joined, queue_admitted, queue_left, seat_held,
                                 hold_expired, hold_cancelled, payment_started, wallet_debited, debit_refused,
                                 payment_confirmed, payment_failed, charged, refused, idempotent_replay, key_claimed,
                                 refund_started, wallet_credited, credit_refused, reservation_refunded, refund_failed,
                                 queue_placed, sales_paused, sales_resumed, active_extended, seats_blocked,
-                                seats_released, concert_updated, dates_added>;
+                                seats_released, concert_updated, dates_added, phase_opened, phase_closed,
+                                eligible_added, eligibility_claimed, claim_freed>;
 
 enum class event_type : std::uint8_t {
     concert_created = 0,
@@ -356,8 +399,13 @@ enum class event_type : std::uint8_t {
     seats_released = 27,
     concert_updated = 28,
     dates_added = 29,
+    phase_opened = 30,
+    phase_closed = 31,
+    eligible_added = 32,
+    eligibility_claimed = 33,
+    claim_freed = 34,
 };
-inline constexpr std::uint8_t event_type_count = 30;
+inline constexpr std::uint8_t event_type_count = 35;
 
 struct event {
     std::uint64_t sequence = 0;         // dense per partition: 0, 1, 2…

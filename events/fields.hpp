@@ -27,8 +27,21 @@ template <class F> void each(section_layout& s, F&& f) {
     ENCORE_FIELD(section); ENCORE_FIELD(grade); ENCORE_FIELD(rows); ENCORE_FIELD(standing); ENCORE_FIELD(gate);
 }
 template <class F> void each(venue_layout& s, F&& f) {
-    ENCORE_FIELD(grades); ENCORE_FIELD(sections); ENCORE_FIELD(starts_at); ENCORE_FIELD(prices);
+    ENCORE_FIELD(grades); ENCORE_FIELD(sections); ENCORE_FIELD(starts_at); ENCORE_FIELD(prices); ENCORE_FIELD(plan);
 }
+template <class F> void each(sale_phase& s, F&& f) {
+    ENCORE_FIELD(phase); ENCORE_FIELD(name); ENCORE_FIELD(opens_at); ENCORE_FIELD(closes_at); ENCORE_FIELD(list);
+    ENCORE_FIELD(grades); ENCORE_FIELD(max_tickets); ENCORE_FIELD(queue_seed);
+}
+template <class F> void each(phase_plan& s, F&& f) { ENCORE_FIELD(phases); }
+template <class F> void each(list_key& s, F&& f) { ENCORE_FIELD(high); ENCORE_FIELD(low); }
+template <class F> void each(add_eligible& s, F&& f) { ENCORE_FIELD(concert); ENCORE_FIELD(phase); ENCORE_FIELD(keys); }
+template <class F> void each(claim_eligibility& s, F&& f) { ENCORE_FIELD(concert); ENCORE_FIELD(phase); ENCORE_FIELD(key); ENCORE_FIELD(freed); }
+template <class F> void each(phase_opened& s, F&& f) { ENCORE_FIELD(concert); ENCORE_FIELD(phase); }
+template <class F> void each(phase_closed& s, F&& f) { ENCORE_FIELD(concert); ENCORE_FIELD(phase); ENCORE_FIELD(expired_below); }
+template <class F> void each(eligible_added& s, F&& f) { ENCORE_FIELD(concert); ENCORE_FIELD(phase); ENCORE_FIELD(added); ENCORE_FIELD(total); }
+template <class F> void each(eligibility_claimed& s, F&& f) { ENCORE_FIELD(concert); ENCORE_FIELD(phase); ENCORE_FIELD(user); ENCORE_FIELD(fresh); }
+template <class F> void each(claim_freed& s, F&& f) { ENCORE_FIELD(concert); ENCORE_FIELD(phase); ENCORE_FIELD(user); }
 template <class F> void each(pick_filter& s, F&& f) { ENCORE_FIELD(grade); ENCORE_FIELD(section); }
 template <class F> void each(register_user& s, F&& f) { ENCORE_FIELD(name); }
 template <class F> void each(enqueue& s, F&& f) { ENCORE_FIELD(concert); }

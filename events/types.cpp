@@ -43,6 +43,12 @@ std::string_view refusal_code(refusal r) {
         case refusal::precondition_failed: return "PRECONDITION_FAILED";
         case refusal::section_not_found: return "SECTION_NOT_FOUND";
         case refusal::section_full: return "SECTION_FULL";
+        case refusal::not_eligible: return "NOT_ELIGIBLE";
+        case refusal::grade_not_on_sale: return "GRADE_NOT_ON_SALE";
+        case refusal::not_on_list: return "NOT_ON_LIST";
+        case refusal::already_claimed: return "ALREADY_CLAIMED";
+        case refusal::already_eligible: return "ALREADY_ELIGIBLE";
+        case refusal::not_claimed: return "NOT_CLAIMED";
     }
     return "UNKNOWN";
 }
@@ -98,6 +104,8 @@ std::string_view to_string(command_type t) {
         case command_type::block_seats: return "BlockSeats";
         case command_type::update_concert: return "UpdateConcert";
         case command_type::add_dates: return "AddDates";
+        case command_type::add_eligible: return "AddEligible";
+        case command_type::claim_eligibility: return "ClaimEligibility";
     }
     return "Unknown";
 }
@@ -134,6 +142,11 @@ std::string_view to_string(event_type t) {
         case event_type::seats_released: return "SeatsReleased";
         case event_type::concert_updated: return "ConcertUpdated";
         case event_type::dates_added: return "DatesAdded";
+        case event_type::phase_opened: return "PhaseOpened";
+        case event_type::phase_closed: return "PhaseClosed";
+        case event_type::eligible_added: return "EligibleAdded";
+        case event_type::eligibility_claimed: return "EligibilityClaimed";
+        case event_type::claim_freed: return "ClaimFreed";
     }
     return "Unknown";
 }

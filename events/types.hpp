@@ -97,6 +97,13 @@ inline constexpr std::size_t rows_per_section_max = 1'000;
 inline constexpr std::uint32_t seats_per_section_row_max = 1'000;
 inline constexpr std::size_t venue_name_length_max = 16;
 inline constexpr std::uint32_t standing_places_max = 100'000;  // of one standing zone
+// Sale phases (API.md).
+inline constexpr std::size_t phases_max = 10;
+inline constexpr std::size_t phase_name_length_max = 32;
+inline constexpr std::uint32_t eligible_per_request_max = 10'000;
+inline constexpr std::uint64_t eligible_per_phase_max = 1'000'000;
+inline constexpr std::size_t list_id_length_min = 12;
+inline constexpr std::size_t list_id_length_max = 64;
 
 // Domain refusals: stable codes, recorded in events, mapped to HTTP in one switch in api/.
 enum class refusal : std::uint8_t {
@@ -130,8 +137,14 @@ enum class refusal : std::uint8_t {
     precondition_failed = 27,     // a conditional change (If-Match) of a concert changed since
     section_not_found = 28,       // a pick's grade or section the venue does not have (or has no seats of)
     section_full = 29,            // a standing zone has fewer places left than asked
+    not_eligible = 30,            // joining a phase the user is not on the list of (detail: the next phase's opensAt)
+    grade_not_on_sale = 31,       // a hold of a grade the open phase does not sell
+    not_on_list = 32,             // a claim of an id the phase's list does not have
+    already_claimed = 33,         // ... of an id another user claimed
+    already_eligible = 34,        // ... by a user who claimed another id of the phase
+    not_claimed = 35,             // freeing a claim of an id nobody claimed
 };
-inline constexpr std::uint8_t refusal_max = 29;
+inline constexpr std::uint8_t refusal_max = 35;
 
 // Characters (code points) of UTF-8 text, counted by their lead bytes: names are limited in
 // characters, as people count them, not in bytes.

@@ -71,6 +71,12 @@ public:
     result<unit> operator()(const seats_released& body);
     result<unit> operator()(const concert_updated& body);
     result<unit> operator()(const dates_added& body);
+    // Sale phases.
+    result<unit> operator()(const phase_opened& body);
+    result<unit> operator()(const phase_closed& body);
+    result<unit> operator()(const eligible_added&) { return unit{}; }  // the list is the engine's alone
+    result<unit> operator()(const eligibility_claimed& body);
+    result<unit> operator()(const claim_freed& body);
 
 private:
     // The record under `key`, which must exist (`what` names it in the error).
@@ -105,6 +111,9 @@ private:
     // The concert's catalog, changed by `update` (settings or new dates) and stored again.
     template <class Update>
     result<unit> change_catalog(concert_id c, Update update);
+    // The concert's state record, changed by `update` (no revision: not an organizer's change).
+    template <class Update>
+    result<unit> set_state(concert_id c, Update update);
     // A standing reservation's places from `from` to `to` in its zone's record.
     result<unit> move_places(const reservation& r, seat_status from, seat_status to);
     // Adds (sign 1) or takes back (-1) a reservation's price by grade to its date's revenue by grade.
@@ -491,6 +500,55 @@ result<unit> stager::change_catalog(concert_id c, Update update) {
     config = update(std::move(config));
     if (!concert_mirror::fits(config)) return contradiction(event_, "a date without seats, with too many, or twice");
     batch_.put(keys::concert_key(c), encode(*created));  // the creation's time and sequence stay: they order the catalog
+    return unit{};
+}
+
+// ---- sale phases -------------------------------------------------------------------------------
+
+template <class Update>
+result<unit> stager::set_state(concert_id c, Update update) {
+    if (!batch_.get(keys::concert_key(c))) return contradiction(event_, "a phase of an unknown concert");
+    concert_state_record state;
+    if (auto raw = batch_.get(keys::concert_state_key(c))) {
+        auto decoded = decode_concert_state(*raw);
+        if (!decoded) return error{errc::corrupt, "read models: undecodable concert state"};
+        state = *decoded;
+    }
+    update(state);
+    batch_.put(keys::concert_state_key(c), encode_record(state));
+    return unit{};
+}
+
+result<unit> stager::operator()(const phase_opened& body) {
+    return set_state(body.concert, [&](concert_state_record& s) {
+        s.phase = body.phase;
+        s.phase_open = true;
+    });
+}
+
+// Every token of the phase is EXPIRED: the queue's entries keep what they were, and a query reads
+// a ticket below `expired_below` as EXPIRED (a phase of a million tokens is one record written).
+result<unit> stager::operator()(const phase_closed& body) {
+    auto counters = require<queue_counters_record>(keys::queue_counters_key(body.concert), decode_queue_counters,
+                                                   "queue counters (unknown concert)");
+    if (!counters) return counters.err();
+    counters->waiting = 0;
+    counters->active = 0;
+    batch_.put(keys::queue_counters_key(body.concert), encode_record(*counters));
+    return set_state(body.concert, [&](concert_state_record& s) {
+        s.phase = body.phase + 1;
+        s.phase_open = false;
+        s.expired_below = body.expired_below;
+    });
+}
+
+result<unit> stager::operator()(const eligibility_claimed& body) {
+    batch_.put(keys::claim_key(body.concert, body.phase, body.user), std::string());
+    return unit{};
+}
+
+result<unit> stager::operator()(const claim_freed& body) {
+    batch_.erase(keys::claim_key(body.concert, body.phase, body.user));
     return unit{};
 }
 

@@ -117,7 +117,7 @@ bool image::holds(char tag) {
     switch (tag) {
     case keys::concert: case keys::date: case keys::seat: case keys::user: case keys::reservation:
     case keys::user_reservation: case keys::balance: case keys::queue_entry: case keys::queue_counters:
-    case keys::wait_bucket: case keys::timeline: case keys::concert_state: case keys::grade_revenue: case keys::zone:
+    case keys::wait_bucket: case keys::timeline: case keys::concert_state: case keys::grade_revenue: case keys::zone: case keys::claim:
         return true;
     default:
         return false;

@@ -32,6 +32,7 @@ inline constexpr char seat_history = 'H';     // H <concert> <date> <seat u32> <
 inline constexpr char concert_state = 'k';    // k <concert>                     -> concert state record (revision, pause)
 inline constexpr char change = 'g';           // g <concert> <sequence u64>      -> the organizer's change event (codec)
 inline constexpr char grade_revenue = 'v';    // v <concert> <date> <grade u32>  -> revenue i64 of the grade's seats
+inline constexpr char claim = 'e';            // e <concert> <phase u32> <user u64> -> empty: the user claimed an id of the phase's list
 inline constexpr char zone = 'z';             // z <concert> <date> <section u32> -> standing zone record (places held, sold)
 
 inline constexpr std::string_view meta_layout = "layout";
@@ -129,6 +130,9 @@ inline std::string seat_history_prefix(concert_id c, day_number d, std::uint32_t
 inline std::string concert_state_key(concert_id c) { return key_builder(concert_state).u64(c.value); }
 inline std::string grade_revenue_key(concert_id c, day_number d, std::uint32_t grade) {
     return key_builder(grade_revenue).u64(c.value).i32(d).u32(grade);
+}
+inline std::string claim_key(concert_id c, std::uint32_t phase, user_id u) {
+    return key_builder(claim).u64(c.value).u32(phase).u64(u.value);
 }
 inline std::string zone_key(concert_id c, day_number d, std::uint32_t section) {
     return key_builder(zone).u64(c.value).i32(d).u32(section);

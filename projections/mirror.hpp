@@ -88,6 +88,10 @@ struct concert_controls {
     std::uint64_t revision = 0;
     bool paused = false;
     time_ms paused_at = 0;
+    // Sale phases: the open one (phase_open) or the next to open, and the tickets of closed phases.
+    std::uint32_t phase = 0;
+    bool phase_open = false;
+    std::uint64_t expired_below = 0;
 };
 
 // A concert as readers see it. The catalog and the controls are immutable once published: a

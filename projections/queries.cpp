@@ -290,6 +290,15 @@ std::optional<queue_view> rocks_read_models::queue(concert_id c, user_id u, time
     v.status = entry->status;
     v.onsale_at = m->config.options.sale.onsale_at;
     v.paused = m->controls.paused;
+    // A token of a phase that closed is EXPIRED, whatever its entry says.
+    if (entry->ticket < m->controls.expired_below &&
+        (entry->status == queue_status::waiting || entry->status == queue_status::active)) {
+        v.status = queue_status::expired;
+        return v;
+    }
+    // Sale phases: a pre-queue waits for its phase's opensAt.
+    const std::vector<sale_phase>& phases = m->config.options.sale.venue.plan.phases;
+    if (!phases.empty()) v.onsale_at = m->controls.phase < phases.size() ? phases[m->controls.phase].opens_at : 0;
     if (entry->status == queue_status::waiting && entry->place == 0) {
         // In the pre-queue: no place until onsaleAt; the wait is at least until then.
         v.pre_queue = true;
@@ -305,6 +314,17 @@ std::optional<queue_view> rocks_read_models::queue(concert_id c, user_id u, time
     } else if (entry->status == queue_status::active) {
         v.active_until = entry->active_until;
     }
+    return v;
+}
+
+std::optional<phases_view> rocks_read_models::phases(concert_id c, user_id u) const {
+    auto m = find_concert(c);
+    if (!m) return std::nullopt;
+    phases_view v;
+    v.current = m->controls.phase;
+    v.open = m->controls.phase_open;
+    const std::size_t n = m->config.options.sale.venue.plan.phases.size();
+    for (std::uint32_t p = 0; p < n; ++p) v.claimed.push_back(u.value != 0 && read(keys::claim_key(c, p, u)).has_value());
     return v;
 }
 

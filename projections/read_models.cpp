@@ -219,7 +219,7 @@ result<unit> rocks_read_models::publish_concert(concert_id c, bool replace) {
     if (auto raw = read(keys::concert_state_key(c))) {
         auto state = decode_concert_state(*raw);
         if (!state) return error{errc::corrupt, "read models: undecodable concert state"};
-        controls = {state->revision, state->paused, state->paused_at};
+        controls = {state->revision, state->paused, state->paused_at, state->phase, state->phase_open, state->expired_below};
     }
     std::shared_ptr<concert_mirror> previous = replace ? find_concert(c) : nullptr;
     if (replace && !previous) return error{errc::corrupt, "read models: a change of an unknown concert"};

@@ -98,6 +98,13 @@ struct queue_view {
     bool paused = false;                  // the organizer paused the sale: nobody is admitted
 };
 
+// A concert's sale phases as one user sees them.
+struct phases_view {
+    std::uint32_t current = 0;  // the open phase, or the next to open (the count: all closed)
+    bool open = false;
+    std::vector<bool> claimed;  // per phase: the user claimed an id of its list
+};
+
 struct date_analytics {
     day_number date = 0;
     std::uint32_t sold = 0, held = 0, available = 0, blocked = 0;
@@ -178,6 +185,8 @@ public:
     // Per section of the concert's venue, its standing places on the date (zeros for a seated
     // section); nullopt when the concert or date is unknown, empty without a layout.
     virtual std::optional<std::vector<zone_count>> zone_counts(concert_id c, day_number date) const = 0;
+    // The concert's sale phases for user `u`; nullopt when the concert does not exist.
+    virtual std::optional<phases_view> phases(concert_id c, user_id u) const = 0;
     // nullopt when the concert or the date does not exist; `only_available` filters.
     virtual std::optional<std::vector<seat_view>> seats(concert_id c, day_number date, bool only_available) const = 0;
     // Advanced after every change of one of the date's seats; nullopt when the concert or the date

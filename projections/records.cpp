@@ -67,6 +67,9 @@ std::string encode_record(const concert_state_record& r) {
     w.put_int(r.revision);
     w.put_int(static_cast<std::uint8_t>(r.paused ? 1 : 0));
     w.put_int(r.paused_at);
+    w.put_int(r.phase);
+    w.put_int(static_cast<std::uint8_t>(r.phase_open ? 1 : 0));
+    w.put_int(r.expired_below);
     return out;
 }
 
@@ -77,6 +80,11 @@ std::optional<concert_state_record> decode_concert_state(std::string_view bytes)
         if (paused > 1) in.fail("boolean out of range");
         r.paused = paused == 1;
         r.paused_at = in.get_int<time_ms>();
+        r.phase = in.get_int<std::uint32_t>();
+        auto open = in.get_int<std::uint8_t>();
+        if (open > 1) in.fail("boolean out of range");
+        r.phase_open = open == 1;
+        r.expired_below = in.get_int<std::uint64_t>();
     });
 }
 

@@ -16,7 +16,7 @@ namespace encore::projections {
 // refused at open (delete the directory; the projector rebuilds it from the event log).
 // 2: timelines (t) and seat histories (H); 3: several seats a reservation, queue places;
 // 4: the organizer's controls (blocked seats in date records, concert state, the change log)
-// 5: standing zones (z)
+// 5: standing zones (z), sale phases (e; phases in concert state records)
 inline constexpr std::uint32_t layout_version = 5;
 
 // Per (concert, date): the seat counters and the analytics counters, in one value.
@@ -49,6 +49,9 @@ struct concert_state_record {
     std::uint64_t revision = 0;
     bool paused = false;
     time_ms paused_at = 0;  // while paused
+    std::uint32_t phase = 0;          // sale phases: the open one, or the next to open
+    bool phase_open = false;
+    std::uint64_t expired_below = 0;  // tickets below it (of closed phases) are EXPIRED
     bool operator==(const concert_state_record&) const = default;
 };
 

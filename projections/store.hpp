@@ -81,6 +81,7 @@ public:
     std::optional<std::vector<seat_view>> seats(concert_id c, day_number date, bool only_available) const override;
     std::optional<std::vector<grade_count>> grade_counts(concert_id c, day_number date) const override;
     std::optional<std::vector<zone_count>> zone_counts(concert_id c, day_number date) const override;
+    std::optional<phases_view> phases(concert_id c, user_id u) const override;
     std::optional<std::uint64_t> seats_version(concert_id c, day_number date) const override;
     std::optional<reservation> find_reservation(reservation_id r) const override;
     std::vector<reservation> reservations_of(user_id u) const override;

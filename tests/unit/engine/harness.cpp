@@ -118,6 +118,18 @@ struct describer {
         return "QueuePlaced " + user_text(e.user) + " #" + std::to_string(e.ticket) + " at " + std::to_string(e.place);
     }
 
+    std::string operator()(const phase_opened& e) const { return "PhaseOpened " + std::to_string(e.phase); }
+    std::string operator()(const phase_closed& e) const {
+        return "PhaseClosed " + std::to_string(e.phase) + " below #" + std::to_string(e.expired_below);
+    }
+    std::string operator()(const eligible_added& e) const {
+        return "EligibleAdded " + std::to_string(e.phase) + " +" + std::to_string(e.added) + " = " + std::to_string(e.total);
+    }
+    std::string operator()(const eligibility_claimed& e) const {
+        return "EligibilityClaimed " + std::to_string(e.phase) + " " + user_text(e.user) + (e.fresh ? "" : " again");
+    }
+    std::string operator()(const claim_freed& e) const { return "ClaimFreed " + std::to_string(e.phase) + " " + user_text(e.user); }
+
     std::string operator()(const sales_paused& e) const {
         return "SalesPaused r" + std::to_string(e.revision) + " since " + format_instant(e.since);
     }

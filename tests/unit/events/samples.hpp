@@ -80,6 +80,8 @@ inline std::vector<command> sample_commands() {
         {admin, block_seats{concert_id{0xc0ffee}, sample_day, {3, 4, 9}, true, "camera"}},
         {admin, update_concert{concert_id{0xc0ffee}, true, 4, sample_settings()}},
         {admin, add_dates{concert_id{0xc0ffee}, {{sample_day + 7, 40, 70'000}}, {20}}},
+        {admin, add_eligible{concert_id{0xc0ffee}, 1, {{0x1234, 0x5678}, {0x9abc, 0xdef0}}}},
+        {client, claim_eligibility{concert_id{0xc0ffee}, 1, {0x1234, 0x5678}, false}},
     };
 }
 
@@ -120,6 +122,11 @@ inline std::vector<event_body> sample_event_bodies() {
         seats_released{c, 8, sample_day, {4}},
         concert_updated{c, 9, sample_settings()},
         dates_added{c, 10, {{sample_day + 7, 40, 70'000}}, {20}},
+        phase_opened{c, 1},
+        phase_closed{c, 1, 5'000},
+        eligible_added{c, 1, 2, 10'002},
+        eligibility_claimed{c, 1, u, true},
+        claim_freed{c, 1, u},
     };
 }
 
