@@ -288,7 +288,9 @@ std::variant<concert_settings, std::string> parse_settings(const json& body, con
                 s.grades.push_back({before[g].grade, static_cast<won>(item.at("price").get<std::uint64_t>())});
             }
             s.set |= f::grades_field;
-        } else if (name == "grades" || name == "salePhases" || name == "refundPolicy") {
+        } else if (name == "salePhases") {
+            return std::string("salePhases cannot be changed by PATCH in this version: create the concert with the phases it needs");
+        } else if (name == "grades" || name == "refundPolicy") {
             return name + ": this concert was created without it, so PATCH cannot change it";
         } else {
             return name + " is not a field PATCH can change (title, venue, holdTtlSeconds, maxHoldsPerUser, "
@@ -353,6 +355,75 @@ std::variant<block_seats, std::string> parse_blocks(const json& body, bool block
     return b;
 }
 
+// salePhases (API.md "Sale phases"): 1..10 phases in increasing opensAt, not overlapping.
+std::optional<std::string> read_phases(const json& body, create_concert& c) {
+    auto it = body.find("salePhases");
+    if (it == body.end() || it->is_null()) return std::nullopt;
+    if (c.options.sale.onsale_at != 0) return std::string("salePhases and onsaleAt do not go together: each phase has its opensAt");
+    if (!it->is_array() || it->empty() || it->size() > phases_max)
+        return "salePhases must be an array of 1 to " + std::to_string(phases_max) + " phases";
+    const venue_layout& venue = c.options.sale.venue;
+    std::set<std::string> names;
+    for (const json& p : *it) {
+        if (!p.is_object()) return std::string("each sale phase must be an object");
+        sale_phase out;
+        auto name = p.find("phase");
+        if (name == p.end() || !name->is_string() || utf8_characters(name->get_ref<const std::string&>()) < 1 ||
+            utf8_characters(name->get_ref<const std::string&>()) > phase_name_length_max)
+            return std::string("each sale phase needs a phase: a name of 1 to 32 characters");
+        out.phase = name->get<std::string>();
+        if (!names.insert(out.phase).second) return std::string("phase names must be distinct");
+        const std::string where = "phase " + out.phase + ": ";
+        for (const auto& [field, value] : p.items()) {
+            static const std::set<std::string> known = {"phase", "name", "opensAt", "closesAt", "eligibility", "grades", "maxTicketsPerUser"};
+            if (!known.contains(field)) return where + field + " is not a field of a sale phase";
+        }
+        if (auto n = p.find("name"); n != p.end() && !n->is_null()) {
+            if (!n->is_string() || utf8_characters(n->get_ref<const std::string&>()) > title_length_max)
+                return where + "name must be a string of at most 200 characters";
+            out.name = n->get<std::string>();
+        }
+        auto opens = p.find("opensAt");
+        auto opens_at = opens != p.end() && opens->is_string() ? parse_instant(opens->get_ref<const std::string&>()) : std::nullopt;
+        if (!opens_at) return where + "opensAt is required: an RFC 3339 UTC instant";
+        out.opens_at = *opens_at;
+        if (auto closes = p.find("closesAt"); closes != p.end() && !closes->is_null()) {
+            auto at = closes->is_string() ? parse_instant(closes->get_ref<const std::string&>()) : std::nullopt;
+            if (!at || *at <= out.opens_at) return where + "closesAt must be an RFC 3339 UTC instant after opensAt";
+            out.closes_at = *at;
+        }
+        if (auto e = p.find("eligibility"); e != p.end() && !e->is_null()) {
+            if (*e != "ALL" && *e != "LIST") return where + "eligibility must be ALL or LIST";
+            out.list = *e == "LIST";
+        }
+        if (auto g = p.find("grades"); g != p.end() && !g->is_null()) {
+            if (!g->is_array() || g->empty()) return where + "grades must be a non-empty list of the concert's grades";
+            for (const json& name : *g) {
+                auto named = name.is_string() ? std::find_if(venue.grades.begin(), venue.grades.end(),
+                                                            [&](const grade_price& x) { return x.grade == name.get_ref<const std::string&>(); })
+                                              : venue.grades.end();
+                if (named == venue.grades.end()) return where + "grades must name the concert's grades";
+                out.grades.push_back(static_cast<std::uint32_t>(named - venue.grades.begin()));
+            }
+            std::sort(out.grades.begin(), out.grades.end());
+            if (std::adjacent_find(out.grades.begin(), out.grades.end()) != out.grades.end()) return where + "grades names a grade twice";
+            if (out.grades.size() == venue.grades.size()) out.grades.clear();  // all of them: the default
+        }
+        std::int64_t cap = 0;
+        std::string why;
+        if (!read_integer(p, "maxTicketsPerUser", 1, max_tickets_per_user_max, cap, why)) return where + why;
+        out.max_tickets = static_cast<std::uint32_t>(cap);
+        c.options.sale.venue.plan.phases.push_back(std::move(out));
+    }
+    auto& phases = c.options.sale.venue.plan.phases;
+    for (std::size_t i = 1; i < phases.size(); ++i) {
+        if (phases[i].opens_at <= phases[i - 1].opens_at) return std::string("salePhases must be in increasing opensAt");
+        if (phases[i - 1].closes_at > phases[i].opens_at)
+            return "phase " + phases[i - 1].phase + " closes after phase " + phases[i].phase + " opens: phases do not overlap";
+    }
+    return std::nullopt;
+}
+
 std::variant<create_concert, std::string> parse_catalog(const json& body) {
     create_concert c;
     auto title = body.find("title");
@@ -392,6 +463,7 @@ std::variant<create_concert, std::string> parse_catalog(const json& body) {
         if (!at) return std::string("onsaleAt must be an RFC 3339 UTC instant, e.g. 2026-12-24T19:00:00.000Z");
         c.options.sale.onsale_at = *at;
     }
+    if (auto why = read_phases(body, c)) return *why;
     std::int64_t hold_ttl = c.hold_ttl_seconds, max_holds = c.max_holds_per_user;
     if (!read_integer(body, "holdTtlSeconds", 1, ttl_seconds_max, hold_ttl, why) ||
         !read_integer(body, "maxHoldsPerUser", 1, max_holds_per_user_max, max_holds, why))

@@ -105,9 +105,108 @@ void pause_or_resume(const command_env& env, request_context& rc, bool paused) {
     submit_admin(env, rc, *call, pause_sales{call->concert.config.concert, paused}, command_kind::pause);
 }
 
+// The phase named by the path's segment `at` of the concert, as its index; 404 PHASE_NOT_FOUND.
+std::optional<std::uint32_t> phase_of(request_context& rc, const create_concert& config, std::size_t at) {
+    const auto& phases = config.options.sale.venue.plan.phases;
+    const std::string_view name = rc.segment(at);
+    for (std::size_t i = 0; i < phases.size(); ++i) {
+        if (phases[i].phase == name) return static_cast<std::uint32_t>(i);
+    }
+    rc.fail(404, "PHASE_NOT_FOUND", "the concert has no sale phase of that name");
+    return std::nullopt;
+}
+
+// An id of a list as API.md says: 12..64 printable ASCII characters.
+bool list_id(const nlohmann::json& v) {
+    if (!v.is_string()) return false;
+    const std::string& s = v.get_ref<const std::string&>();
+    return s.size() >= list_id_length_min && s.size() <= list_id_length_max &&
+           std::all_of(s.begin(), s.end(), [](char c) { return c > ' ' && c < 0x7F; });
+}
+
+// What the engine keeps of an id: two HMACs under the token secret of the concert, the phase and
+// the id, so that the list cannot be read back from the log, a snapshot or an export.
+list_key key_of(const token_signer& tokens, concert_id c, std::uint32_t phase, std::string_view id) {
+    const std::string text = std::to_string(c.value) + "/" + std::to_string(phase) + "/" + std::string(id);
+    return list_key{tokens.derived_id("list-id-high", text), tokens.derived_id("list-id-low", text)};
+}
+
+// The body {"id": …} of a claim or a freed claim.
+std::optional<std::string> claim_id(request_context& rc) {
+    auto body = rc.json_object();
+    if (!body) return std::nullopt;
+    for (const auto& [name, value] : body->items()) {
+        if (name != "id") {
+            rc.fail(400, "INVALID_REQUEST", name + " is not a field of a claim (id)");
+            return std::nullopt;
+        }
+    }
+    auto id = body->find("id");
+    if (id == body->end() || !list_id(*id)) {
+        rc.fail(400, "INVALID_REQUEST", "id is required: 12 to 64 printable characters");
+        return std::nullopt;
+    }
+    return id->get<std::string>();
+}
+
 }  // namespace
 
 namespace commands {
+
+void post_eligible(const command_env& env, request_context& rc) {
+    auto call = organizer_call_of(env, rc);
+    if (!call) return;
+    auto phase = phase_of(rc, call->concert.config, 4);
+    if (!phase) return;
+    auto body = rc.json_object();
+    if (!body) return;
+    const std::string limit = "1 to " + std::to_string(eligible_per_request_max) + " ids of 12 to 64 printable characters";
+    for (const auto& [name, value] : body->items()) {
+        if (name != "ids") return rc.fail(400, "INVALID_REQUEST", name + " is not a field of a list upload (ids)");
+    }
+    auto ids = body->find("ids");
+    if (ids == body->end() || !ids->is_array() || ids->empty() || ids->size() > eligible_per_request_max)
+        return rc.fail(400, "INVALID_REQUEST", "ids must be a list of " + limit + "; upload a longer list in batches");
+    add_eligible add{call->concert.config.concert, *phase, {}};
+    add.keys.reserve(ids->size());
+    for (const auto& id : *ids) {
+        if (!list_id(id)) return rc.fail(400, "INVALID_REQUEST", "ids must be a list of " + limit);
+        add.keys.push_back(key_of(env.tokens, add.concert, *phase, id.get_ref<const std::string&>()));
+    }
+    submit_admin(env, rc, *call, std::move(add), command_kind::add_eligible);
+}
+
+void delete_claim(const command_env& env, request_context& rc) {
+    auto call = organizer_call_of(env, rc);
+    if (!call) return;
+    auto phase = phase_of(rc, call->concert.config, 4);
+    if (!phase) return;
+    auto id = claim_id(rc);
+    if (!id) return;
+    const concert_id c = call->concert.config.concert;
+    submit_admin(env, rc, *call, claim_eligibility{c, *phase, key_of(env.tokens, c, *phase, *id), true}, command_kind::claim);
+}
+
+void post_claim(const command_env& env, request_context& rc) {
+    auto u = authenticated_user(rc, env.tokens);
+    if (!u) return;
+    auto key = rc.idempotency_key();
+    if (!key) return;
+    auto c = parse_concert_id(rc.segment(1));
+    auto concert = c ? env.models.concert(*c) : std::nullopt;
+    if (!concert) return rc.fail(404, "CONCERT_NOT_FOUND", "no such concert");
+    auto phase = phase_of(rc, concert->config, 3);
+    if (!phase) return;
+    if (std::uint64_t wait = env.gateway.claims.retry_after(*u, env.clock()); wait != 0) {
+        auto response = error_response(429, "RATE_LIMITED", "too many claims of ids that are not on the list: try again later");
+        response.set(boost::beast::http::field::retry_after, std::to_string(wait));
+        return rc.respond.send(std::move(response), rc.route);
+    }
+    auto id = claim_id(rc);
+    if (!id) return;
+    command cmd = env.gateway.make_command(*u, claim_eligibility{*c, *phase, key_of(env.tokens, *c, *phase, *id), false}, *key);
+    env.gateway.submit(std::move(cmd), command_kind::claim, rc.respond, rc.route);
+}
 
 void post_users(const command_env& env, request_context& rc) {
     auto key = rc.idempotency_key();
@@ -158,6 +257,10 @@ void post_concert(const command_env& env, request_context& rc) {
     // secret can foresee the order, and a keyed repeat asks for the same catalog.
     if (catalog.options.sale.onsale_at != 0)
         catalog.options.sale.queue_seed = env.tokens.derived_id("queue-seed", std::to_string(catalog.concert.value));
+    // Each sale phase's pre-queue its own seed, alike.
+    auto& phases = catalog.options.sale.venue.plan.phases;
+    for (std::size_t i = 0; i < phases.size(); ++i)
+        phases[i].queue_seed = env.tokens.derived_id("queue-seed", std::to_string(catalog.concert.value) + "/" + std::to_string(i));
     command cmd = env.gateway.make_command(user_id{}, std::move(catalog), *key);
     env.gateway.submit(std::move(cmd), command_kind::create_concert, rc.respond, rc.route);
 }

@@ -21,6 +21,7 @@ struct command_env {
     std::string admin_key;
     std::uint32_t partitions = 1;
     std::function<std::uint64_t()> random_id;  // ids of new users and concerts sent without a key
+    std::function<std::int64_t()> clock;       // wall clock in ms (claims' rate limit)
 };
 
 namespace commands {
@@ -41,6 +42,10 @@ void post_blocks(const command_env& env, request_context& rc);    // POST /admin
 void delete_blocks(const command_env& env, request_context& rc);  // DELETE /admin/concerts/{c}/dates/{d}/blocks
 void post_pause(const command_env& env, request_context& rc);     // POST /admin/concerts/{c}/pause
 void post_resume(const command_env& env, request_context& rc);    // POST /admin/concerts/{c}/resume
+// Sale phases.
+void post_eligible(const command_env& env, request_context& rc);  // POST /admin/concerts/{c}/phases/{p}/eligible
+void delete_claim(const command_env& env, request_context& rc);   // DELETE /admin/concerts/{c}/phases/{p}/claims
+void post_claim(const command_env& env, request_context& rc);     // POST /concerts/{c}/phases/{p}/claim
 
 }  // namespace commands
 }  // namespace encore::api

@@ -73,6 +73,24 @@ nlohmann::json layout_json(const venue_layout& venue) {
     return {{"sections", std::move(sections)}};
 }
 
+nlohmann::json phases_json(const create_concert& config) {
+    const venue_layout& venue = config.options.sale.venue;
+    auto out = nlohmann::json::array();
+    for (const sale_phase& p : venue.plan.phases) {
+        nlohmann::json grades = nlohmann::json::array();
+        for (std::uint32_t g = 0; g < venue.grades.size(); ++g) {
+            if (p.grades.empty() || std::binary_search(p.grades.begin(), p.grades.end(), g)) grades.push_back(venue.grades[g].grade);
+        }
+        nlohmann::json phase = {{"phase", p.phase}, {"name", p.name}, {"opensAt", format_instant(p.opens_at)},
+                                {"eligibility", p.list ? "LIST" : "ALL"}};
+        if (!venue.grades.empty()) phase["grades"] = std::move(grades);
+        if (p.closes_at != 0) phase["closesAt"] = format_instant(p.closes_at);
+        if (p.max_tickets != 0) phase["maxTicketsPerUser"] = p.max_tickets;
+        out.push_back(std::move(phase));
+    }
+    return out;
+}
+
 admin_concert_document admin_concert_of(const projections::concert_view& concert) {
     using nlohmann::json;
     const create_concert& config = concert.config;
@@ -111,6 +129,7 @@ admin_concert_document admin_concert_of(const projections::concert_view& concert
         body["grades"] = grades_json(venue);
         body["layout"] = layout_json(venue);
     }
+    if (!venue.plan.phases.empty()) body["salePhases"] = phases_json(config);
     admin_concert_document out;
     out.body = body.dump();
     out.etag = "\"" + hex_u64(fnv1a_64(out.body)) + "\"";

@@ -20,6 +20,8 @@ std::uint32_t seats_per_row_of(const create_concert& config, day_number day);
 // The index in the catalog's schedules of the date `day` (which it has).
 std::size_t schedule_index(const create_concert& config, day_number day);
 // The venue's grades as API.md shows them: [{grade, price}].
+// A concert's sale phases in their creation shape (grades spelled out: all of them by default).
+nlohmann::json phases_json(const create_concert& config);
 nlohmann::json grades_json(const venue_layout& venue);
 // The layout as POST /admin/concerts takes it: {"sections": [...]}.
 nlohmann::json layout_json(const venue_layout& venue);

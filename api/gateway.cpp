@@ -23,6 +23,27 @@ namespace {
 constexpr std::size_t debit_lookup_entries_max = 1000;
 }  // namespace
 
+std::uint64_t claim_limiter::retry_after(user_id user, std::int64_t now) {
+    std::lock_guard lock(mutex_);
+    auto it = failures_.find(user);
+    if (it == failures_.end()) return 0;
+    std::deque<std::int64_t>& times = it->second;
+    while (!times.empty() && times.front() <= now - window_ms) times.pop_front();
+    if (times.empty()) {
+        failures_.erase(it);
+        return 0;
+    }
+    if (times.size() < failures_max) return 0;
+    return static_cast<std::uint64_t>((times.front() + window_ms - now + 999) / 1000);
+}
+
+void claim_limiter::failed(user_id user, std::int64_t now) {
+    std::lock_guard lock(mutex_);
+    std::deque<std::int64_t>& times = failures_[user];
+    times.push_back(now);
+    while (times.size() > failures_max) times.pop_front();
+}
+
 unsigned refusal_status(refusal r, command_kind kind) {
     switch (r) {
         case refusal::none: return 500;
@@ -133,6 +154,7 @@ command command_gateway::make_command(user_id u, command_body body, std::string 
 http_response command_gateway::render(const waiter& w, const event& e) {
     const command_kind kind = w.kind;
     if (const auto* r = std::get_if<refused>(&e.body)) {
+        if (r->reason == refusal::not_on_list && kind == command_kind::claim) claims.failed(r->user, config.clock());
         if (r->reason == refusal::not_eligible) {
             // The next phase the user may join, when there is one.
             json error = {{"code", refusal_code(r->reason)}, {"message", refusal_message(r->reason)}};

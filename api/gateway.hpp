@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <functional>
+#include <deque>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -50,8 +51,26 @@ struct gateway_config {
     bool key_every_command = false;            // see service_config
 };
 
+// Failed claims of sale-phase list ids (NOT_ON_LIST), per user, over the last hour: after
+// `failures_max` of them the user's next claims get 429 until the oldest is an hour old. Kept by
+// each node in memory (a guess needs ~10^17 tries of a 12-character id; this only slows a
+// script down): a restart forgets them.
+class claim_limiter {
+public:
+    static constexpr std::size_t failures_max = 10;
+    static constexpr std::int64_t window_ms = 3'600'000;
+    // 0 when `user` may claim at `now`, else the seconds until it may again.
+    std::uint64_t retry_after(user_id user, std::int64_t now);
+    void failed(user_id user, std::int64_t now);
+
+private:
+    std::mutex mutex_;
+    std::map<user_id, std::deque<std::int64_t>> failures_;
+};
+
 class command_gateway {
 public:
+    claim_limiter claims;
     command_gateway(gateway_config config, log_stream& commands, const projections::read_models& models,
                     const token_signer& tokens, metrics_registry& metrics);
 

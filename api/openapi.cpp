@@ -290,7 +290,9 @@ json tags() {
     return json::array({{{"name", "users"}, {"description", "Users and their wallets"}},
                         {{"name", "catalog"}, {"description", "Concerts, dates and seat maps"}},
                         {{"name", "queue"}, {"description", "The waiting room of a concert"}},
+                        {{"name", "phases"}, {"description", "Sale phases: presales for a list of people, and the claims that prove a place on it"}},
                         {{"name", "reservations"}, {"description", "Holds, payments, cancels and refunds"}},
+                        {{"name", "organizer"}, {"description", "The organizer's controls: settings, dates, blocks, pause and the change log (admin key)"}},
                         {{"name", "analytics"}, {"description", "The organizer's figures (admin key)"}},
                         {{"name", "operations"}, {"description", "Health, readiness, metrics and this document"}},
                         {{"name", "pages"}, {"description", "The web pages and their files"}}});

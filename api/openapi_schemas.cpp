@@ -227,8 +227,36 @@ void add_concert_request_schemas(json& s) {
                                   {"onsaleAt", instant("before it the waiting room is a pre-queue; absent: on sale now"), optional},
                                   {"refundsUntil", instant("CONFIRMED reservations may be refunded until then; absent: no refunds"), optional},
                                   {"grades", schema_ref("Grades"), optional},
-                                  {"layout", schema_ref("Layout"), optional}},
-                                 "grades and layout come together (the venue): then every date has the whole layout and a schedule has neither seats nor price");
+                                  {"layout", schema_ref("Layout"), optional},
+                                  {"salePhases", schema_ref("SalePhases"), optional}},
+                                 "grades and layout come together (the venue): then every date has the whole layout and a schedule has neither seats nor price; "
+                                 "salePhases replaces onsaleAt (both: 400)");
+    const json phase_name = {{"type", "string"}, {"minLength", 1}, {"maxLength", phase_name_length_max}};
+    s["SalePhase"] = object({{"phase", described(phase_name, "distinct; names the phase in paths")},
+                             {"name", {{"type", "string"}, {"maxLength", title_length_max}, {"description", "shown to fans"}}, optional},
+                             {"opensAt", instant("its waiting room opens: its pre-queue is shuffled then, with its own seed")},
+                             {"closesAt", instant("its tokens expire then (holds placed stay payable until they expire); absent: when the next phase opens, or never"), optional},
+                             {"eligibility", names({"ALL", "LIST"}, "LIST: only users who claimed an id of its list join; absent: ALL"), optional},
+                             {"grades", described(array_of(text(), "the concert's grades"), "what it sells; absent: every grade (GRADE_NOT_ON_SALE for others)"), optional},
+                             {"maxTicketsPerUser", integer(1, max_tickets_per_user_max, "seats a user may hold and own from holds placed in the phase (TICKET_LIMIT), under the concert's cap"), optional}});
+    json phases = array_of(schema_ref("SalePhase"), "in increasing opensAt, not overlapping; PATCH cannot change them in this version");
+    phases["minItems"] = 1;
+    phases["maxItems"] = phases_max;
+    s["SalePhases"] = std::move(phases);
+    s["PhaseStatus"] = {{"allOf", {schema_ref("SalePhase"),
+                                   object({{"eligible", described({{"type", "boolean"}}, "the caller may join it: an ALL phase, or a LIST phase the caller claimed an id of")},
+                                           {"open", described({{"type", "boolean"}}, "its waiting room admits now")}})}}};
+    s["PhaseList"] = object({{"concertId", text()}, {"phases", array_of(schema_ref("PhaseStatus"), "in order")}});
+    json id = {{"type", "string"}, {"minLength", list_id_length_min}, {"maxLength", list_id_length_max}, {"pattern", "^[!-~]+$"},
+               {"description", "an id the organizer handed to one person: 12 to 64 printable characters"}};
+    s["Claim"] = object({{"id", id}});
+    s["ClaimMade"] = object({{"phase", text()}, {"eligible", {{"type", "boolean"}, {"enum", {true}}}}});
+    s["ClaimFreed"] = object({{"phase", text()}, {"freed", {{"type", "boolean"}, {"enum", {true}}}}});
+    json ids = array_of(id, "kept only as keyed hashes");
+    ids["minItems"] = 1;
+    ids["maxItems"] = eligible_per_request_max;
+    s["EligibleIds"] = object({{"ids", std::move(ids)}});
+    s["EligibleAdded"] = object({{"added", count("ids new to the list")}, {"total", count("the list's size now")}});
     s["ConcertCreated"] = object({{"concertId", text()}});
     // The organizer's controls.
     s["ConcertPatch"] = object({{"title", {{"type", "string"}, {"minLength", 1}, {"maxLength", title_length_max}}, optional},
@@ -306,6 +334,7 @@ void add_catalog_schemas(json& s) {
                                 {"paused", described({{"type", "boolean"}}, "whether admissions and holds are paused")},
                                 {"grades", schema_ref("Grades"), optional},
                                 {"layout", schema_ref("Layout"), optional},
+                                {"salePhases", schema_ref("SalePhases"), optional},
                                 {"revision", count("one more for every change of the organizer's (pause, resume, blocks, PATCH, dates)")}});
     s["GradeAvailability"] = object({{"grade", text()}, {"price", integer(0, price_max, "on this date")}, {"availableSeats", count("standing places included")},
                                      {"totalSeats", count("standing places included")}});

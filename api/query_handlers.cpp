@@ -385,5 +385,22 @@ void seat_history(const query_env& env, request_context& rc) {
     rc.reply(200, body);
 }
 
+// The sale phases as the caller sees them: which is open, and whether the caller may join each.
+void phases(const query_env& env, request_context& rc) {
+    auto u = authenticated_user(rc, env.tokens);
+    if (!u) return;
+    auto c = parse_concert_id(rc.segment(1));
+    auto concert = c ? env.models.concert(*c) : std::nullopt;
+    auto view = c ? env.models.phases(*c, *u) : std::nullopt;
+    if (!concert || !view) return rc.fail(404, "CONCERT_NOT_FOUND", "no such concert");
+    json list = phases_json(concert->config);
+    const auto& phases = concert->config.options.sale.venue.plan.phases;
+    for (std::size_t i = 0; i < list.size(); ++i) {
+        list[i]["eligible"] = !phases[i].list || (i < view->claimed.size() && view->claimed[i]);
+        list[i]["open"] = view->open && view->current == i;
+    }
+    rc.reply(200, {{"concertId", to_text(*c)}, {"phases", std::move(list)}});
+}
+
 }  // namespace queries
 }  // namespace encore::api

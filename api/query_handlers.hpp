@@ -45,6 +45,7 @@ void timeline(const query_env& env, request_context& rc);         // GET /analyt
 void admin_concert(const query_env& env, request_context& rc);    // GET /admin/concerts/{c}
 void concert_changes(const query_env& env, request_context& rc);  // GET /admin/concerts/{c}/changes
 void seat_history(const query_env& env, request_context& rc);     // GET /admin/concerts/{c}/dates/{d}/seats/{s}/history
+void phases(const query_env& env, request_context& rc);           // GET /concerts/{c}/phases
 
 }  // namespace queries
 }  // namespace encore::api

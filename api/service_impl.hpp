@@ -37,7 +37,7 @@ struct service::impl {
           gateway({config.partitions, config.clock, config.random_id, config.key_every_command}, l, m, t, reg),
           streams(m, t, config.clock),
           queries{m, t, seat_map_cache, config.clock, config.admin_key, config.partitions},
-          commands{gateway, m, t, config.admin_key, config.partitions, config.random_id} {}
+          commands{gateway, m, t, config.admin_key, config.partitions, config.random_id, config.clock} {}
 
     void route(request_context& rc);
     void run_housekeeping();

@@ -335,6 +335,11 @@ result<std::optional<event>> rocks_read_models::outcome(log_position request) co
     auto e = decode_event(**raw);
     if (!e) return error{errc::corrupt, "the stored outcome of " + std::to_string(request.partition) + ":" +
                                             std::to_string(request.offset) + ": " + e.err().message};
+    // The outcome is in RocksDB as soon as its batch is written, and visible to queries (the image,
+    // the mirror) only once the batch is published: until then it is not yet an answer, or a
+    // client answered now could not read what it just did (a concert just created not found).
+    if (request.partition < options_.partitions && e->sequence >= applied_[request.partition].load(std::memory_order_acquire))
+        return std::optional<event>{};
     return std::optional<event>(std::move(e).value());
 }
 
