@@ -140,10 +140,17 @@ struct seeded_random {
 
 const std::vector<sale_phase>& phases_of(const concert_state& c) { return c.config.options.sale.venue.plan.phases; }
 
-// The phase open now, or nullptr (none open, or a concert without phases).
+}  // namespace
+
 const sale_phase* open_phase(const concert_state& c) {
     return c.on_sale && !c.phases.empty() ? &phases_of(c)[c.phase] : nullptr;
 }
+
+bool on_sale_grade(const sale_phase* open, std::uint32_t grade) {
+    return open == nullptr || open->grades.empty() || std::binary_search(open->grades.begin(), open->grades.end(), grade);
+}
+
+namespace {
 
 // When the sale (or the next phase) opens, while it is not open; 0: never again.
 time_ms opens_at(const concert_state& c) {
@@ -162,10 +169,6 @@ time_ms closes_at(const concert_state& c) {
 
 time_ms next_transition(const concert_state& c) { return c.on_sale ? closes_at(c) : opens_at(c); }
 
-// Whether a hold in the open phase may take seats of grade `grade`.
-bool on_sale_grade(const sale_phase* open, std::uint32_t grade) {
-    return open == nullptr || open->grades.empty() || std::binary_search(open->grades.begin(), open->grades.end(), grade);
-}
 
 // onsaleAt (or a phase's opensAt) has come: the pre-queue is shuffled with the concert's (the
 // phase's) seed (Fisher-Yates), placed in that order at the front of the queue, and admitted from
@@ -506,6 +509,7 @@ won seat_price(const concert_state& c, const date_state& d, std::uint32_t seat) 
 bool pick_may_use(const concert_state& c, const pick_filter& filter, std::size_t row) {
     if (!c.venue.has_layout()) return true;
     const std::uint32_t section = c.venue.row_section(row);
+    if (!on_sale_grade(open_phase(c), c.venue.grade_of_section(section))) return false;
     if (!filter.section.empty() && c.venue.section_named(filter.section) != section) return false;
     if (!filter.grade.empty() && c.venue.grade_named(filter.grade) != c.venue.grade_of_section(section)) return false;
     return true;
@@ -680,6 +684,9 @@ void on(context& cx, const hold_seat& body) {
     std::uint64_t position = 0;
     if (refusal r = check_admission(c, user, body.ticket, position); r != refusal::none) return cx.refuse(r, position);
     if (c->paused) return cx.refuse(refusal::sales_paused);
+    // A LIST phase sells only to users whose claim stands (the organizer may free one after the join).
+    if (const sale_phase* open = open_phase(*c); open != nullptr && open->list && !c->phases[c->phase].claims.contains(user))
+        return cx.refuse(refusal::not_eligible);
     std::vector<std::uint32_t> seats = seats_asked(body);
     if (seats.empty()) return cx.refuse(refusal::invalid_request);
     date_state* d = date_of(*c, body.date);
@@ -1074,11 +1081,13 @@ void on(context& cx, const add_eligible& body) {
     if (body.phase >= c->phases.size() || body.keys.empty() || body.keys.size() > eligible_per_request_max)
         return cx.refuse(refusal::invalid_request);
     auto& ids = c->phases[body.phase].ids;
-    std::uint64_t fresh = 0;
-    for (const list_key& k : body.keys) fresh += ids.contains(k) ? 0 : 1;
+    std::vector<list_key> keys = body.keys;  // an id twice in a batch is added once
+    std::sort(keys.begin(), keys.end());
+    keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+    const auto fresh = static_cast<std::uint64_t>(std::count_if(keys.begin(), keys.end(), [&](const list_key& k) { return !ids.contains(k); }));
     // A list is bounded: a batch past it adds nothing.
     if (ids.size() + fresh > eligible_per_phase_max) return cx.refuse(refusal::invalid_request);
-    for (const list_key& k : body.keys) ids.try_emplace(k, user_id{});
+    for (const list_key& k : keys) ids.try_emplace(k, user_id{});
     cx.answer(eligible_added{body.concert, body.phase, fresh, ids.size()});
 }
 

@@ -62,8 +62,12 @@ std::vector<std::uint32_t> seats_of(const reservation_record& r);
 // A seat's price on its date: its grade's, with a venue; the date's, without.
 won seat_price(const concert_state& c, const date_state& d, std::uint32_t seat);
 // Whether a best-available pick with `filter` may take seats of the date's row `row` (a row of the
-// filter's grade or section; every row without a filter or a venue).
+// filter's grade or section, of a grade the open phase sells; every row without a filter or a venue).
 bool pick_may_use(const concert_state& c, const pick_filter& filter, std::size_t row);
+// Sale phases: the phase open now (nullptr: none open, or a concert without phases), and whether
+// a hold in it may take seats (or places) of grade `grade`.
+const sale_phase* open_phase(const concert_state& c);
+bool on_sale_grade(const sale_phase* open, std::uint32_t grade);
 
 // Read-only views for tests, the simulation's invariant checks and the benchmark.
 const concert_state* find_concert(const partition_state& state, concert_id c);

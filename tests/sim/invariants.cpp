@@ -150,6 +150,21 @@ void world::check_concert(const engine::partition_state& s, const engine::concer
         }
         require(d.row_free == row_free, "a row's count of available seats differs from its seats");
     }
+    // A phase's cap counts the seats (and places) held or owned from holds placed in it.
+    if (const sale_phase* open = engine::open_phase(c); open != nullptr && open->max_tickets != 0) {
+        std::map<std::uint64_t, std::uint32_t> in_phase;
+        for (const engine::reservation_record& r : s.reservations) {
+            if (r.concert_index != index || r.phase != c.phase + 1) continue;
+            if (r.status != reservation_status::held && r.status != reservation_status::confirmed) continue;
+            in_phase[r.user.value] += r.places != 0 ? r.places : static_cast<std::uint32_t>(engine::seats_of(r).size());
+        }
+        std::map<std::uint64_t, std::uint32_t> kept;
+        for (const auto& [user, n] : c.phases[c.phase].bought) {
+            if (n != 0) kept[user.value] = n;
+        }
+        require(kept == in_phase, "a phase's purchases per user differ from its reservations");
+        for (const auto& [user, n] : in_phase) require(n <= open->max_tickets, "seats bought in a phase past its cap");
+    }
     // A cap the organizer lowered evicts nobody: what users hold is bounded by the loosest cap
     // the concert has had.
     const loosest_limits& loosest = loosest_[c.config.concert.value];
@@ -170,9 +185,17 @@ void world::check_concert(const engine::partition_state& s, const engine::concer
     require(!c.paused || c.paused_at <= s.clock, "a pause that begins in the future");
     if (!c.on_sale) {
         // Before onsaleAt: nobody admitted, placed or in line; everyone who joined is in the pre-queue, once.
-        require(s.clock < c.config.options.sale.onsale_at, "a pre-queue still closed past onsaleAt");
-        require(c.active == 0 && c.waiting.empty() && c.admitted_through == 0, "someone admitted before onsaleAt");
-        require(c.pre_queue.size() + 1 == c.next_ticket, "a pre-queue that is not every ticket");
+        const auto& phases = c.config.options.sale.venue.plan.phases;
+        if (phases.empty()) {
+            require(s.clock < c.config.options.sale.onsale_at, "a pre-queue still closed past onsaleAt");
+            require(c.admitted_through == 0, "someone admitted before onsaleAt");
+            require(c.pre_queue.size() + 1 == c.next_ticket, "a pre-queue that is not every ticket");
+        } else {
+            // Between phases (or after the last): the next one's pre-queue, if one is left.
+            require(c.phase == phases.size() ? c.pre_queue.empty() : s.clock < phases[c.phase].opens_at,
+                    "a phase's pre-queue still closed past its opensAt");
+        }
+        require(c.active == 0 && c.waiting.empty(), "someone admitted while no phase is open");
         std::set<std::uint64_t> once;
         for (user_id u : c.pre_queue) {
             const engine::attendee& a = c.attendees.at(u);
@@ -187,7 +210,8 @@ void world::check_concert(const engine::partition_state& s, const engine::concer
         const engine::attendee& a = c.attendees.at(u);
         require(a.status == queue_status::waiting && a.place == ++place, "the waiting line is out of place order");
     }
-    require(place + 1 == c.next_ticket, "tickets past the waiting line");
+    // Each ticket took one place (with phases, a closed phase's tickets took none they kept).
+    require(!c.phases.empty() || place + 1 == c.next_ticket, "tickets past the waiting line");
 }
 
 // Money is conserved: every won charged is in a wallet, in a confirmed payment not refunded, or in

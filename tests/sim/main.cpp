@@ -98,6 +98,15 @@ const char* const must_reach_also[] = {
     "hold: places of a standing zone",
     "hold: a standing zone full",
     "pay: entry numbers of a standing zone",
+    "phase: NOT_ELIGIBLE",
+    "phase: a claimant joins a LIST phase",
+    "phase: a hold in a LIST phase by a claimant",
+    "phase: GRADE_NOT_ON_SALE",
+    "phase: a phase closed",
+    "list: ids added",
+    "claim: an id claimed",
+    "claim: ALREADY_CLAIMED",
+    "claim: freed by the organizer",
     "price: a venue's grades repriced",
 };
 

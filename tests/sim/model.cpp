@@ -98,6 +98,21 @@ void world::check_answers(const command& c, log_position at, const std::vector<e
 }
 
 void world::record_event(std::uint32_t partition, const event& e) {
+    // A join's place: the ticket, unless a sale phase closed before it (its waiting tickets were
+    // never admitted, so later places follow the last admitted one, not the tickets).
+    if (const auto* q = std::get_if<queue_joined>(&e.body); q && q->fresh && !q->details.pre_queue) {
+        const engine::concert_state* c = engine::find_concert(states_[partition], q->concert);
+        if (c != nullptr && !c->phases.empty()) places_[{q->concert.value, q->ticket}] = c->attendees.at(q->user).place;
+    }
+    if (const auto* closed = std::get_if<phase_closed>(&e.body)) {
+        // Every token of the phase expires; its users may join the next one.
+        for (auto& [key, token] : tokens_) {
+            if (key.second == closed->concert.value && token.ticket < closed->expired_below &&
+                (token.status == queue_status::waiting || token.status == queue_status::active))
+                token.status = queue_status::expired;
+        }
+        ++stats_["phase: a phase closed"];
+    }
     record_queue_event(e);
     record_money_event(partition, e);
     // The loosest limits each concert has had, and the dates its clients know of.
@@ -271,6 +286,8 @@ void world::judge(const command& c, log_position at, const std::vector<event>& e
         case command_type::block_seats:
         case command_type::update_concert:
         case command_type::add_dates: return judge_organizer(c, at, *answer);
+        case command_type::add_eligible:
+        case command_type::claim_eligibility: return judge_list(c, at, *answer);
         case command_type::register_user: {
             bool valid = std::get<register_user>(c.body).name.size() <= user_name_length_max;
             return require(answer->type() == (valid ? event_type::user_registered : event_type::refused),
@@ -345,6 +362,16 @@ void world::judge_enqueue(const command& c, log_position at, const event& answer
     const auto& body = std::get<enqueue>(c.body);
     const engine::concert_state* concert = engine::find_concert(s, body.concert);
     if (const auto* r = std::get_if<refused>(&answer.body)) {
+        if (r->reason == refusal::not_eligible) {
+            // The phase open (or next) is a LIST one the user claimed no id of, or none is left.
+            const auto& phases = concert->config.options.sale.venue.plan.phases;
+            require(concert != nullptr && !phases.empty(), "NOT_ELIGIBLE without phases");
+            const bool none_left = concert->phase >= phases.size();
+            require(none_left || (phases[concert->phase].list && !concert->phases[concert->phase].claims.contains(c.meta.user)),
+                    "NOT_ELIGIBLE for a phase the user may join");
+            ++stats_["phase: NOT_ELIGIBLE"];
+            return;
+        }
         return require(r->reason == refusal::concert_not_found && concert == nullptr, "Enqueue refused wrongly");
     }
     const auto* joined = std::get_if<queue_joined>(&answer.body);
@@ -353,6 +380,12 @@ void world::judge_enqueue(const command& c, log_position at, const event& answer
     require(a.ticket == joined->ticket, "QueueJoined names another ticket than the user's");
     require(!joined->fresh || joined->ticket + 1 == concert->next_ticket, "a fresh ticket is not the newest");
     require(joined->details.pre_queue == !concert->on_sale, "QueueJoined says pre-queue where it is not, or not where it is");
+    if (!concert->phases.empty()) {
+        // Only a user the phase admits joins it: an ALL phase, or a LIST phase the user claimed an id of.
+        const sale_phase& phase = concert->config.options.sale.venue.plan.phases.at(concert->phase);
+        require(!joined->fresh || !phase.list || concert->phases[concert->phase].claims.contains(c.meta.user), "a join of a LIST phase without a claim");
+        if (joined->fresh && phase.list) ++stats_["phase: a claimant joins a LIST phase"];
+    }
     if (joined->details.pre_queue) {
         require(joined->status == queue_status::waiting && joined->position == 0 && a.place == 0,
                 "a pre-queue join with a position");
@@ -396,6 +429,9 @@ void world::judge_hold(const command& c, log_position at, const event& answer) {
         expected = refusal::not_your_turn;
     } else if (concert->paused) {
         expected = refusal::sales_paused;
+    } else if (const sale_phase* open = engine::open_phase(*concert);
+               open != nullptr && open->list && !concert->phases[concert->phase].claims.contains(c.meta.user)) {
+        expected = refusal::not_eligible;
     } else if (repeated || (!pick && body.choice.filter != pick_filter{})) {
         expected = refusal::invalid_request;
     } else if (date == nullptr) {
@@ -406,6 +442,10 @@ void world::judge_hold(const command& c, log_position at, const event& answer) {
     } else if (!body.choice.filter.grade.empty() && body.choice.filter.section.empty() &&
                !concert->venue.grade_has_seats(*concert->venue.grade_named(body.choice.filter.grade))) {
         expected = refusal::section_not_found;  // a grade of standing places only: those are held by section
+    } else if ((!body.choice.filter.grade.empty() && !engine::on_sale_grade(engine::open_phase(*concert), *concert->venue.grade_named(body.choice.filter.grade))) ||
+               (!body.choice.filter.section.empty() &&
+                !engine::on_sale_grade(engine::open_phase(*concert), concert->venue.grade_of_section(*concert->venue.section_named(body.choice.filter.section))))) {
+        expected = refusal::grade_not_on_sale;
     } else if (!pick && std::any_of(asked.begin(), asked.end(), [&](std::uint32_t seat) { return seat < 1 || seat > date->seats; })) {
         expected = refusal::invalid_seat;
     }
@@ -429,6 +469,7 @@ void world::judge_hold(const command& c, log_position at, const event& answer) {
                 "a standing hold's price is not its places at the zone's grade price in force");
         hold_prices_[r.id] = price;
         require(a->holds <= concert->config.max_holds_per_user, "a hold past maxHoldsPerUser");
+        judge_phase_hold(*concert, c.meta.user, {grade});
         ++stats_["hold: places of a standing zone"];
         return;
     }
@@ -456,6 +497,11 @@ void world::judge_hold(const command& c, log_position at, const event& answer) {
                     "a held seat is not the new reservation's");
         }
         if (pick) judge_pick(*concert, *date, r, n, body.choice.filter);
+        std::set<std::uint32_t> grades;
+        for (std::uint32_t seat : seats) {
+            if (concert->venue.has_layout()) grades.insert(concert->venue.grade_of(seat));
+        }
+        judge_phase_hold(*concert, c.meta.user, grades);
         require(a->holds <= concert->config.max_holds_per_user, "a hold past maxHoldsPerUser");
         require(r.expires_at == s.clock + concert->config.hold_ttl_seconds * 1000LL,
                 "a hold expires at another time than now + holdTtlSeconds");
@@ -468,18 +514,30 @@ void world::judge_hold(const command& c, log_position at, const event& answer) {
     require(r != nullptr, "HoldSeat answered by neither SeatHeld nor Refused");
     if (expected == refusal::none) {
         const std::uint32_t tickets_max = concert->config.options.max_tickets_per_user;
+        const sale_phase* open = engine::open_phase(*concert);
+        const bool off_sale = !pick && concert->venue.has_layout() && std::any_of(asked.begin(), asked.end(), [&](std::uint32_t seat) {
+            return !engine::on_sale_grade(open, concert->venue.grade_of(seat));
+        });
         const bool taken = !pick && std::any_of(asked.begin(), asked.end(), [&](std::uint32_t seat) {
             return engine::seat_of(*date, seat, s) != seat_status::available;
         });
-        expected = taken                                                ? refusal::seat_taken
+        std::uint32_t bought = 0;
+        if (open != nullptr && open->max_tickets != 0) {
+            const auto& in_phase = concert->phases[concert->phase].bought;
+            bought = in_phase.contains(c.meta.user) ? in_phase.at(c.meta.user) : 0;
+        }
+        expected = off_sale                                             ? refusal::grade_not_on_sale
+                   : taken                                              ? refusal::seat_taken
                    : a->holds >= concert->config.max_holds_per_user     ? refusal::hold_limit
                    : tickets_max != 0 && a->tickets + n > tickets_max   ? refusal::ticket_limit
+                   : open != nullptr && open->max_tickets != 0 && bought + n > open->max_tickets ? refusal::ticket_limit
                    : zone                                               ? refusal::section_full
                    : pick                                               ? refusal::no_adjacent_seats
                                                                         : refusal::none;
     }
     require(r->reason == expected, "HoldSeat refused with " + std::string(refusal_code(r->reason)) + ", expected " +
                                        std::string(refusal_code(expected)));
+    if (expected == refusal::grade_not_on_sale) ++stats_["phase: GRADE_NOT_ON_SALE"];
     if (expected == refusal::section_full) {
         require(date->zone_taken[*zone] + n > concert->venue.standing(*zone), "SECTION_FULL where the zone had room");
         ++stats_["hold: a standing zone full"];
@@ -498,6 +556,69 @@ void world::judge_hold(const command& c, log_position at, const event& answer) {
     }
     if (expected == refusal::not_your_turn) {
         require(r->detail == (a->place == 0 ? 0 : a->place - concert->admitted_through), "NOT_YOUR_TURN with a wrong position");
+    }
+}
+
+// A phase's list and its claims, judged against the concert as it was before the command.
+void world::judge_list(const command& c, log_position at, const event& answer) {
+    const engine::partition_state& s = states_[at.partition];
+    const engine::concert_state& was = before_change_;
+    const auto* r = std::get_if<refused>(&answer.body);
+    if (const auto* add = std::get_if<add_eligible>(&c.body)) {
+        if (engine::find_concert(s, add->concert) == nullptr) return require(r && r->reason == refusal::concert_not_found, "AddEligible of an unknown concert");
+        if (add->phase >= was.phases.size() || add->keys.empty()) return require(r && r->reason == refusal::invalid_request, "AddEligible of no phase");
+        std::set<list_key> fresh;
+        for (const list_key& k : add->keys) {
+            if (!was.phases[add->phase].ids.contains(k)) fresh.insert(k);
+        }
+        const auto* added = std::get_if<eligible_added>(&answer.body);
+        require(added && added->added == fresh.size() && added->total == was.phases[add->phase].ids.size() + fresh.size(),
+                "EligibleAdded counts wrongly");
+        ++stats_["list: ids added"];
+        return;
+    }
+    const auto& claim = std::get<claim_eligibility>(c.body);
+    if (engine::find_concert(s, claim.concert) == nullptr) return require(r && r->reason == refusal::concert_not_found, "a claim of an unknown concert");
+    if (claim.phase >= was.phases.size()) return require(r && r->reason == refusal::invalid_request, "a claim of no phase");
+    const engine::phase_state& p = was.phases[claim.phase];
+    const auto id = p.ids.find(claim.key);
+    const user_id claimant = id == p.ids.end() ? user_id{} : id->second;
+    if (claim.freed) {
+        if (claimant.value == 0) return require(r && r->reason == refusal::not_claimed, "a claim freed that nobody made");
+        const auto* freed = std::get_if<claim_freed>(&answer.body);
+        require(freed && freed->user == claimant, "ClaimFreed names another user");
+        ++stats_["claim: freed by the organizer"];
+        return;
+    }
+    const user_id user = c.meta.user;
+    refusal expected = id == p.ids.end()      ? refusal::not_on_list
+                       : claimant == user      ? refusal::none
+                       : claimant.value != 0   ? refusal::already_claimed
+                       : p.claims.contains(user) ? refusal::already_eligible
+                                               : refusal::none;
+    if (expected != refusal::none) {
+        require(r && r->reason == expected, "a claim refused with another code than " + std::string(refusal_code(expected)));
+        if (expected == refusal::already_claimed) ++stats_["claim: ALREADY_CLAIMED"];
+        return;
+    }
+    const auto* made = std::get_if<eligibility_claimed>(&answer.body);
+    require(made && made->user == user && made->fresh == (claimant != user), "a claim not answered EligibilityClaimed");
+    ++stats_["claim: an id claimed"];
+}
+
+// A hold in a sale phase: in the phase open now, of grades it sells, by a user it admits (a LIST
+// phase: a claimant, at the time of the hold), within its cap.
+void world::judge_phase_hold(const engine::concert_state& c, user_id user, const std::set<std::uint32_t>& grades) {
+    if (c.phases.empty()) return;
+    const sale_phase* open = engine::open_phase(c);
+    require(open != nullptr, "a hold while no sale phase is open");
+    for (std::uint32_t g : grades) require(engine::on_sale_grade(open, g), "a hold of a grade the open phase does not sell");
+    if (open->list) {
+        require(c.phases[c.phase].claims.contains(user), "a hold in a LIST phase by a user without a claim");
+        ++stats_["phase: a hold in a LIST phase by a claimant"];
+    }
+    if (open->max_tickets != 0) {
+        require(c.phases[c.phase].bought.at(user) <= open->max_tickets, "seats bought in a phase past its cap");
     }
 }
 

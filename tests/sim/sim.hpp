@@ -81,6 +81,9 @@ private:
     seat_choice random_seats(const schedule& date, std::uint32_t& seat);
     command_body pay_or_cancel(command_meta& meta);
     command_body organizer_command(const create_concert& concert);
+    static constexpr std::uint64_t list_ids = 8;
+    static list_key list_id(std::uint64_t n);
+    add_eligible random_list(concert_id c, std::uint32_t phase);
     void repeat_keyed_command();
     void reuse_key();
     void deliver_step();
@@ -105,6 +108,8 @@ private:
     void judge_charge(const command& c, const event& answer);
     void judge_enqueue(const command& c, log_position at, const event& answer);
     void judge_hold(const command& c, log_position at, const event& answer);
+    void judge_phase_hold(const engine::concert_state& c, user_id user, const std::set<std::uint32_t>& grades);
+    void judge_list(const command& c, log_position at, const event& answer);
     void judge_pick(const engine::concert_state& c, const engine::date_state& d, const reservation& held, std::uint32_t n,
                     const pick_filter& filter);
     void judge_reservation(const command& c, log_position at, const event* answer);

@@ -115,6 +115,17 @@ create_concert world::random_concert(std::uint64_t id) {
     if (chance(0.3)) {
         c.options.sale.onsale_at = now_ + between(1, 120) * 1000;
         c.options.sale.queue_seed = rng_();
+    } else if (!c.options.sale.venue.grades.empty() && chance(0.5)) {
+        // Or in phases: a LIST presale (of the first grade when there are several, sometimes with
+        // its own cap), then the general sale, which sometimes ends.
+        venue_layout& v = c.options.sale.venue;
+        sale_phase presale{"presale", "Fan club", now_ + between(0, 30) * 1000, 0, true, {}, 0, rng_()};
+        presale.closes_at = presale.opens_at + between(120, 400) * 1000;
+        if (v.grades.size() > 1) presale.grades = {0};
+        if (chance(0.5)) presale.max_tickets = static_cast<std::uint32_t>(1 + below(2));
+        sale_phase general{"general", "General sale", presale.closes_at + between(0, 30) * 1000, 0, false, {}, 0, rng_()};
+        if (chance(0.3)) general.closes_at = general.opens_at + between(60, 600) * 1000;
+        v.plan.phases = {presale, general};
     }
     return c;
 }
@@ -124,6 +135,12 @@ void world::create_catalog() {
     for (std::uint64_t i = 0; i < concerts; ++i) {
         concerts_.push_back(random_concert(10 + i * 3 + below(3)));
         send(command{command_meta{now_, user_id{}, "", no_position}, concerts_.back()});
+        // A presale's list: most of the ids users will try.
+        if (!concerts_.back().options.sale.venue.plan.phases.empty()) {
+            add_eligible list{concerts_.back().concert, 0, {}};
+            for (std::uint64_t n = 0; n + 2 < list_ids; ++n) list.keys.push_back(list_id(n));
+            send(command{command_meta{now_, user_id{}, "", no_position}, list});
+        }
     }
     for (user_id u : users_) {
         if (chance(0.7)) send(command{command_meta{now_, u, "", no_position}, register_user{"user"}});
@@ -175,7 +192,10 @@ command world::random_client_command() {
     c.meta = command_meta{now_ - (chance(0.3) ? between(0, 2'000) : 0), user, "", no_position};
     const create_concert& concert = concerts_[below(concerts_.size())];
     auto roll = below(100);
-    if (roll < 45) {
+    if (!concert.options.sale.venue.plan.phases.empty() && chance(0.25)) {
+        // A claim of a list id: mostly one of the list, sometimes a phase without one or that does not exist.
+        c.body = claim_eligibility{concert.concert, chance(0.9) ? 0u : static_cast<std::uint32_t>(1 + below(2)), list_id(below(list_ids + 3)), false};
+    } else if (roll < 45) {
         c.body = queue_or_hold(user, concert);
     } else if (roll < 72 && !reservations_.empty()) {
         c.body = pay_or_cancel(c.meta);
@@ -285,12 +305,33 @@ command_body world::pay_or_cancel(command_meta& meta) {
 }
 
 // The organizer's controls, each now and then, often on a seat or date that makes them refused.
+// The ids of the simulation's lists: a few, so that users contend for them (a keyed hash of the
+// API's is any 128-bit value to the engine).
+list_key world::list_id(std::uint64_t n) { return list_key{n + 1, (n + 1) * 0x9E3779B97F4A7C15ULL}; }
+
+add_eligible world::random_list(concert_id c, std::uint32_t phase) {
+    add_eligible add{c, phase, {}};
+    for (std::uint64_t i = 0, n = 1 + below(list_ids); i < n; ++i) add.keys.push_back(list_id(below(list_ids)));
+    return add;
+}
+
 command_body world::organizer_command(const create_concert& known) {
     // The concert as it is now (the organizer reads it before changing it, as GET /admin does).
     const engine::partition_state& s = states_[partition_of(known.concert, partitions_)];
     const engine::concert_state* concert = engine::find_concert(s, known.concert);
     const create_concert& config = concert != nullptr ? concert->config : known;
     auto roll = below(100);
+    if (!config.options.sale.venue.plan.phases.empty() && roll < 25) {
+        // More ids for the list, or a claim freed (mostly one that was made).
+        if (chance(0.4)) return random_list(config.concert, chance(0.9) ? 0u : 1u);
+        list_key key = list_id(below(list_ids));
+        if (concert != nullptr && !concert->phases[0].claims.empty() && chance(0.8)) {
+            auto it = concert->phases[0].claims.begin();
+            std::advance(it, static_cast<std::ptrdiff_t>(below(concert->phases[0].claims.size())));
+            key = it->second;
+        }
+        return claim_eligibility{config.concert, 0, key, true};
+    }
     if (roll < 30) return pause_sales{config.concert, concert == nullptr || !concert->paused ? chance(0.7) : chance(0.2)};
     const schedule& date = config.schedules[below(config.schedules.size())];
     if (roll < 65) {
@@ -415,7 +456,8 @@ const event* world::answer_to(log_position at) const {
 log_position world::append(std::uint32_t partition, const command& c) {
     engine::partition_state& s = states_[partition];
     if (c.type() == command_type::pause_sales || c.type() == command_type::block_seats ||
-        c.type() == command_type::update_concert || c.type() == command_type::add_dates) {
+        c.type() == command_type::update_concert || c.type() == command_type::add_dates ||
+        c.type() == command_type::add_eligible || c.type() == command_type::claim_eligibility) {
         // The judge compares the answer with the concert as it was.
         const concert_id id = std::visit([](const auto& body) {
             if constexpr (requires { body.concert; }) return concert_id{body.concert};
