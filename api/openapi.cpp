@@ -203,7 +203,8 @@ json path_parameters() {
                                     {{"type", "string"}, {"format", "date"}, {"pattern", "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"}})},
             {"seat", path_parameter("seat", "a seat number, 1..seats of the date",
                                     {{"type", "integer"}, {"minimum", 1}, {"maximum", seats_per_date_max}})},
-            {"reservationId", path_parameter("reservationId", "a reservation's id", {{"type", "string"}})}};
+            {"reservationId", path_parameter("reservationId", "a reservation's id", {{"type", "string"}})},
+            {"phase", path_parameter("phase", "a sale phase's name (its `phase`)", {{"type", "string"}, {"minLength", 1}, {"maxLength", phase_name_length_max}})}};
 }
 
 json other_parameters() {

@@ -93,6 +93,8 @@ const std::vector<std::pair<std::string, std::string>>& server_codes() {
         {"UNAUTHORIZED", "a missing or forged user token, or a wrong or missing admin key"},
         {"DATE_NOT_FOUND", "the concert has no such date"},
         {"SEAT_NOT_FOUND", "the date has no such seat"},
+        {"PHASE_NOT_FOUND", "the concert has no sale phase of that name"},
+        {"RATE_LIMITED", "too many claims of ids not on a list within the hour: try again after Retry-After seconds"},
         {"NO_ADJACENT_SEATS", "best available: no row has that many adjacent available seats"},
         {"NOT_FOUND", "no such route"},
         {"METHOD_NOT_ALLOWED", "a known path asked with a method it does not serve; the Allow header lists those it does"},

@@ -161,6 +161,8 @@ TEST_CASE("the OpenAPI document lists every route, its parameters and every erro
             {"post", "/reservations/{reservationId}/refund"}, {"get", "/analytics/concerts/{concertId}"},
             {"get", "/analytics/concerts/{concertId}/timeline"},
             {"get", "/admin/concerts/{concertId}/dates/{date}/seats/{seat}/history"}, {"get", "/healthz"},
+            {"get", "/concerts/{concertId}/phases"}, {"post", "/concerts/{concertId}/phases/{phase}/claim"},
+            {"post", "/admin/concerts/{concertId}/phases/{phase}/eligible"}, {"delete", "/admin/concerts/{concertId}/phases/{phase}/claims"},
             {"get", "/readyz"}, {"get", "/metrics"}, {"get", "/openapi.json"}, {"get", "/"}, {"get", "/admin"},
         };
         for (const std::string& path : web_script_and_style_paths()) rows.emplace_back("get", path);
