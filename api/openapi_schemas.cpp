@@ -313,7 +313,8 @@ void add_catalog_schemas(json& s) {
                            {"maxTicketsPerUser", integer(1, max_tickets_per_user_max), optional},
                            {"onsaleAt", instant(), optional},
                            {"refundsUntil", instant(), optional},
-                           {"grades", schema_ref("Grades"), optional}});
+                           {"grades", schema_ref("Grades"), optional},
+                           {"salePhases", schema_ref("SalePhases"), optional}});
     s["ConcertList"] = object({{"concerts", array_of(schema_ref("Concert"))}});
     s["AdminSchedule"] = object({{"date", date()}, {"seats", integer(1, seats_per_date_max), optional}, {"price", integer(0, price_max), optional},
                                  {"seatsPerRow", integer(1, seats_per_row_max), optional},

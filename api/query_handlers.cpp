@@ -163,6 +163,7 @@ void concerts(const query_env& env, request_context& rc) {
         if (o.refunds_until != 0) concert["refundsUntil"] = format_instant(o.refunds_until);
         if (o.sale.onsale_at != 0) concert["onsaleAt"] = format_instant(o.sale.onsale_at);
         if (!venue.grades.empty()) concert["grades"] = grades_json(venue);
+        if (!venue.plan.phases.empty()) concert["salePhases"] = phases_json(c.config);
         list.push_back(std::move(concert));
     }
     rc.reply(200, {{"concerts", std::move(list)}});

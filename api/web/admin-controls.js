@@ -5,6 +5,7 @@
 import { $, announce, count, durationInWords, el, enc, formatDate, momentInWords, newKey, plural, setText } from './common.js';
 import { S, adminApi, clearError, showError } from './admin-state.js';
 import { wholeNumber } from './admin-create.js';
+import { renderPhaseLists } from './admin-phases.js';
 
 const CHANGES_PAGE = 1000;
 const CHANGES_SHOWN = 50;           // the log shows the newest ones
@@ -61,6 +62,7 @@ function blockedFrom(changes) {
 function renderControls() {
   const c = S.controls.concert;
   if (!c) return;
+  renderPhaseLists();
   $('controls').dataset.paused = String(c.paused);
   setText('sale-state', c.paused ? 'The sale is paused: fans wait in the queue and nobody can hold a seat.'
     : 'On sale: the waiting room admits fans and they hold seats.');

@@ -94,6 +94,8 @@ function concertBody() {
       return problem('The venue must be an object with "grades" and "layout", as in the example.', $('c-layout'));
     body.grades = venueJson.grades;
     body.layout = venueJson.layout;
+    // Sale phases (API.md "Sale phases") may come with the venue: then they replace onsaleAt.
+    if (venueJson.salePhases) body.salePhases = venueJson.salePhases;
   }
   body.schedules = [];
   const items = [...$('schedules').children];
@@ -134,6 +136,7 @@ function concertBody() {
     if (Number.isNaN(at)) return problem(words + ' is not a valid date and time.', $(id));
     if (at) body[name] = at;
   }
+  if (body.salePhases && body.onsaleAt) return problem('Sale phases each have their opensAt: leave the on-sale time empty.', $('c-onsale'));
   form.querySelectorAll('[aria-invalid]').forEach((e) => e.removeAttribute('aria-invalid'));
   return { body };
 }

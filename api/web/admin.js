@@ -10,6 +10,7 @@ import { addSchedule, createConcert, scheduleClick } from './admin-create.js';
 import { drawCharts, followConcert, loadConcerts, loadTimeline, refresh, scheduleRefresh, stopRefresh } from './admin-live.js';
 import { closeHistory, gridClick, gridRows, loadHistory, moveFocus, pageRows, renderGrid, seatFormSubmit } from './admin-seats.js';
 import { applyBlocks, saveSettings, setMode, toggleSale } from './admin-controls.js';
+import { uploadList } from './admin-phases.js';
 
 // ---- start -----------------------------------------------------------------------------------
 function bind() {
@@ -59,6 +60,7 @@ function bind() {
   });
   $('seat-form').addEventListener('submit', seatFormSubmit);
   $('sale-toggle').addEventListener('click', () => busy($('sale-toggle'), null, toggleSale));
+  $('phase-list-cards').addEventListener('submit', uploadList);
   $('settings-form').addEventListener('submit', (event) => busy($('settings-submit'), 'Saving…', () => saveSettings(event)));
   $('settings-form').addEventListener('input', (event) => { event.target.dataset.edited = 'true'; });
   for (const radio of document.querySelectorAll('input[name="seat-mode"]')) {

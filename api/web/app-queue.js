@@ -5,6 +5,7 @@ import { S, api, clearError, command, concertTitle, focusHeading, persist, showE
 import { tickTimers } from './app-bookings.js';
 import { hideBooking, showBooking } from './app-dates.js';
 import { renderSelection } from './app-seats.js';
+import { loadPhases, notEligibleText } from './app-phases.js';
 
 const QUEUE_POLL_MS = 3000;         // only when the event stream cannot be used
 const STREAM_FAILURES_MAX = 3;      // errors in a row before the stream is given up for polling
@@ -45,8 +46,12 @@ export function renderConcerts() {
     const label = current ? 'Go to your place in line' : 'Join the waiting room';
     const dates = (c.dates || []).map((d) => formatDate(dateOf(d))).join(' · ');
     const prices = priceText(c);
-    const presale = c.onsaleAt && Date.parse(c.onsaleAt) > Date.now() + S.skewMs
+    let presale = c.onsaleAt && Date.parse(c.onsaleAt) > Date.now() + S.skewMs
       ? 'On sale from ' + formatInstant(c.onsaleAt) + ' · join the pre-queue now' : '';
+    // Sale phases: each one's name and when it opens ("Fan club presale from …").
+    if (Array.isArray(c.salePhases) && c.salePhases.length) {
+      presale = c.salePhases.map((p) => (p.name || p.phase) + (p.eligibility === 'LIST' ? ' (list)' : '') + ' from ' + formatInstant(p.opensAt)).join(' · ');
+    }
     const chosen = c.concertId === S.concertId;
     return [c.concertId, JSON.stringify([c.title, c.venue, dates, prices, presale, label, chosen, Boolean(S.token)]), () => {
       const join = el('button', { type: 'button', 'data-concert': c.concertId, text: label, 'aria-label': label + ' for ' + c.title });
@@ -138,6 +143,10 @@ export async function joinQueue(concertId, button) {
     const generation = S.generation;
     const r = await command('POST', '/concerts/' + enc(concertId) + '/queue');
     if (generation !== S.generation) return;
+    if (r.code === 'NOT_ELIGIBLE') {
+      showError('queue-error', notEligibleText(r));
+      return loadPhases();
+    }
     if (!r.ok) return showError('queue-error', r);
     S.queueTokens[concertId] = r.body.queueToken;
     persist();
@@ -146,6 +155,7 @@ export async function joinQueue(concertId, button) {
     S.datesLoaded = false;
     if (S.map) { S.map.etag = null; }
     applyQueue(r.body, { joined: true });
+    loadPhases();
     focusHeading(isActive() ? 'booking-h' : 'queue-h');
     if (!isFinal()) openStream();
   };

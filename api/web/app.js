@@ -9,6 +9,7 @@ import { accountLost, charge, createAccount, loadAccount, loadHistory, renderAcc
 import { loadReservations, tickTimers } from './app-bookings.js';
 import { isFinal, joinQueue, loadConcerts, openStream, resumeQueue } from './app-queue.js';
 import { holdBest, holdPlaces, holdSelected, moveSeatFocus, renderMap, renderSelection, seatClick } from './app-seats.js';
+import { claimPlace, loadPhases } from './app-phases.js';
 
 // ---- start -----------------------------------------------------------------------------------
 function bind() {
@@ -16,6 +17,7 @@ function bind() {
   $('charge-form').addEventListener('submit', charge);
   $('best-form').addEventListener('submit', holdBest);
   $('standing-list').addEventListener('submit', holdPlaces);
+  $('phase-list').addEventListener('submit', claimPlace);
   $('hold-selected').addEventListener('click', holdSelected);
   $('clear-selection').addEventListener('click', () => {
     S.selected.clear();
@@ -57,6 +59,7 @@ async function start() {
   }
   await concerts;
   if (S.token && S.concertId && S.queueTokens[S.concertId]) await resumeQueue(false);
+  if (S.token && S.concertId) await loadPhases();
   document.documentElement.dataset.ready = 'true';
 }
 

@@ -14,6 +14,8 @@
 #include <unordered_map>
 #include <unordered_set>
 #include <filesystem>
+#include <optional>
+#include <set>
 #include <tuple>
 
 #include "engine/engine.hpp"
@@ -348,6 +350,7 @@ public:
 
     void add(const event& e, std::uint64_t event_offset, std::vector<failure>& failures) {
         standing(e, event_offset, failures);
+        phases(e, event_offset, failures);
         if (const auto* c = std::get_if<charged>(&e.body)) {
             account& a = accounts_[c->user.value];
             a.charges += c->amount;
@@ -475,7 +478,56 @@ private:
         }
     }
 
+    // Sale phases: every hold placed while a LIST phase was open is by a user who had claimed an id
+    // of its list (and not had the claim freed) before it, and of a grade the phase sells.
+    struct phased_concert {
+        std::vector<sale_phase> phases;
+        std::optional<std::uint32_t> open;                      // the phase open now
+        std::set<std::pair<std::uint32_t, std::uint64_t>> claims;  // (phase, user)
+    };
+    void phases(const event& e, std::uint64_t event_offset, std::vector<failure>& failures) {
+        if (const auto* c = std::get_if<concert_created>(&e.body)) {
+            if (!c->concert.options.sale.venue.plan.phases.empty())
+                phased_[c->concert.concert.value].phases = c->concert.options.sale.venue.plan.phases;
+            return;
+        }
+        auto concert_of = [&](concert_id id) -> phased_concert* {
+            auto it = phased_.find(id.value);
+            return it == phased_.end() ? nullptr : &it->second;
+        };
+        if (const auto* o = std::get_if<phase_opened>(&e.body)) {
+            if (auto* c = concert_of(o->concert)) c->open = o->phase;
+        } else if (const auto* x = std::get_if<phase_closed>(&e.body)) {
+            if (auto* c = concert_of(x->concert)) c->open.reset();
+        } else if (const auto* m = std::get_if<eligibility_claimed>(&e.body)) {
+            if (auto* c = concert_of(m->concert)) c->claims.insert({m->phase, m->user.value});
+        } else if (const auto* f = std::get_if<claim_freed>(&e.body)) {
+            if (auto* c = concert_of(f->concert)) c->claims.erase({f->phase, f->user.value});
+        } else if (const auto* h = std::get_if<seat_held>(&e.body)) {
+            phased_concert* c = concert_of(h->reservation.concert);
+            if (c == nullptr) return;
+            const reservation& r = h->reservation;
+            if (!c->open || *c->open >= c->phases.size()) {
+                failures.push_back({"phases", p_, event_offset, to_text(r.user),
+                                    "a hold of " + to_text(r.concert) + " while none of its sale phases is open (reservation " + reservation_text(r.id) + ")"});
+                return;
+            }
+            const sale_phase& p = c->phases[*c->open];
+            if (p.list && !c->claims.contains({*c->open, r.user.value}))
+                failures.push_back({"phases", p_, event_offset, to_text(r.user),
+                                    "a hold in the LIST phase " + p.phase + " of " + to_text(r.concert) + " by a user without a claim (reservation " +
+                                        reservation_text(r.id) + ")"});
+            for (const grade_amount& g : r.extra.grades.by_grade) {
+                if (!p.grades.empty() && !std::binary_search(p.grades.begin(), p.grades.end(), g.grade))
+                    failures.push_back({"phases", p_, event_offset, to_text(r.user),
+                                        "a hold of a grade the phase " + p.phase + " of " + to_text(r.concert) + " does not sell (reservation " +
+                                            reservation_text(r.id) + ")"});
+            }
+        }
+    }
+
     const std::uint32_t p_;
+    std::unordered_map<std::uint64_t, phased_concert> phased_;
     std::unordered_map<std::uint64_t, std::vector<std::uint32_t>> capacities_;  // per concert, per section
     std::map<std::tuple<std::uint64_t, std::int32_t, std::uint32_t>, zone> zones_;
     std::unordered_map<std::uint64_t, account> accounts_;

@@ -55,7 +55,7 @@ struct options {
 };
 
 struct failure {
-    std::string check;  // events, chain, read_models, money, seats, log (durable commands missing)
+    std::string check;  // events, chain, read_models, money, seats, phases, log (durable commands missing)
     std::uint32_t partition = 0;
     // events/chain: the event's offset in the event log; money/seats: the offset of the event
     // that shows it; read_models: the store's applied sequence of the partition.
