@@ -60,6 +60,12 @@ nlohmann::json layout_json(const venue_layout& venue) {
     auto sections = nlohmann::json::array();
     for (const section_layout& s : venue.sections) {
         nlohmann::json section = {{"section", s.section}, {"grade", venue.grades.at(s.grade).grade}};
+        if (s.rows.empty()) {
+            section["standing"] = s.standing;  // a standing zone: its capacity, no rows
+            if (!s.gate.empty()) section["gate"] = s.gate;
+            sections.push_back(std::move(section));
+            continue;
+        }
         const bool even = std::all_of(s.rows.begin(), s.rows.end(), [&](std::uint32_t n) { return n == s.rows.front(); });
         if (even) {
             section["rows"] = s.rows.size();

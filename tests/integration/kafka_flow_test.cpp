@@ -123,6 +123,55 @@ TEST_CASE("the organizer's controls through two processes: If-Match against a ch
     CHECK(types == std::vector<std::string>{"UPDATED", "PAUSED", "RESUMED", "SEATS_BLOCKED"});
 }
 
+TEST_CASE("a venue with a fan club presale through two processes: the list on one, the claim and the hold on the other", "[kafka][phases]") {
+    kafka_cluster cluster(2);
+    http_client a(cluster.server(0).host(), cluster.server(0).port());
+    const header_list admin = admin_header(cluster.options().admin_key);
+    const std::int64_t now = now_ms();
+    json body = concert_body();
+    body.erase("schedules");
+    body["grades"] = json::array({{{"grade", "VIP"}, {"price", 100'000}}, {{"grade", "R"}, {"price", 60'000}}});
+    body["layout"] = {{"sections", json::array({{{"section", "FLOOR"}, {"grade", "VIP"}, {"standing", 4}},
+                                                {{"section", "A"}, {"grade", "R"}, {"rows", 2}, {"seatsPerRow", 5}}})}};
+    body["schedules"] = json::array({{{"date", concert_date}}});
+    body["salePhases"] = json::array({{{"phase", "fanclub"}, {"opensAt", instant_text(now - 60'000)}, {"eligibility", "LIST"}, {"grades", {"VIP"}}},
+                                      {{"phase", "general"}, {"opensAt", instant_text(now + 3'600'000)}}});
+    const std::string concert = create_concert_on(a, cluster.options().admin_key, body);
+    // The list is uploaded through A; the hashes A computed are the ones B computes (the same
+    // token secret), so a claim through B finds the id.
+    auto added = call(a, "POST", "/admin/concerts/" + concert + "/phases/fanclub/eligible", json{{"ids", {"KAFKA-CLUB-0001"}}}.dump(), admin);
+    REQUIRE_STATUS(added, 200);
+    CHECK(added.json() == json{{"added", 1}, {"total", 1}});
+    http_client b(cluster.server(1).host(), cluster.server(1).port());
+    REQUIRE(eventually_shows("B shows the concert", [&] { return call(b, "GET", "/admin/concerts/" + concert, {}, admin).status == 200; }));
+    const user_account member = new_user(b), other = new_user(b);
+    CHECK_ERROR(enqueue(b, other, concert), 403, "NOT_ELIGIBLE");
+    auto claimed = call(b, "POST", "/concerts/" + concert + "/phases/fanclub/claim", json{{"id", "KAFKA-CLUB-0001"}}.dump(), bearer(member.token));
+    REQUIRE_STATUS(claimed, 200);
+    CHECK_ERROR(call(a, "POST", "/concerts/" + concert + "/phases/fanclub/claim", json{{"id", "KAFKA-CLUB-0001"}}.dump(), bearer(other.token)),
+                409, "ALREADY_CLAIMED");
+    auto joined = enqueue(a, member, concert);
+    REQUIRE_STATUS(joined, 201);
+    REQUIRE(joined.json().at("status") == "ACTIVE");
+    const guest fan{member, joined.json().at("queueToken").get<std::string>()};
+    // Standing places of the presale's grade through A; an R seat is not on sale in it.
+    auto places = call(a, "POST", "/concerts/" + concert + "/dates/" + std::string(concert_date) + "/holds",
+                       json{{"count", 3}, {"section", "FLOOR"}}.dump(), fan.headers());
+    REQUIRE_STATUS(places, 201);
+    CHECK(places.json().at("standing") == json{{"section", "FLOOR"}, {"places", 3}});
+    CHECK_ERROR(hold(b, fan, concert, 1), 409, "GRADE_NOT_ON_SALE");
+    REQUIRE_STATUS(charge(b, member, 1'000'000), 200);
+    REQUIRE_STATUS(pay(b, member, places.json().at("reservationId")), 201);
+    CHECK(eventually_shows("A shows the entry numbers", [&] {
+        return reservation(a, member, places.json().at("reservationId")).json().value("entryNumbers", json::array()) == json::array({1, 2, 3});
+    }));
+    // B's analytics count the places as VIP seats sold.
+    CHECK(eventually_shows("B counts the places sold", [&] {
+        auto figures = call(b, "GET", "/analytics/concerts/" + concert, {}, admin);
+        return figures.status == 200 && figures.json().at("dates").at(0).at("grades").at(0).at("seatsSold") == 3;
+    }));
+}
+
 TEST_CASE("kcat reads the events a real process wrote, as JSON", "[kafka][kcat]") {
     kafka_cluster cluster(1);
     http_client client(cluster.server(0).host(), cluster.server(0).port());

@@ -53,6 +53,11 @@ TEST_CASE("a standing zone: places held all or nothing, entry numbers in payment
     CHECK(map.at("sections").at(0) ==
           json{{"section", "FLOOR"}, {"grade", "VIP"}, {"price", 150'000}, {"gate", "G1"}, {"standing", 3}, {"available", 3}});
 
+    // The concert in its creation shape lists the zone as it was posted.
+    auto shape = call(client, "GET", "/admin/concerts/" + concert, {}, admin_header(server.admin_key()));
+    REQUIRE_STATUS(shape, 200);
+    CHECK(shape.json().at("layout") == standing_body().at("layout"));
+
     // Two places: a reservation of no seats, at two VIP prices.
     auto two = places(client, first, concert, 2);
     REQUIRE_STATUS(two, 201);
