@@ -59,6 +59,9 @@ struct onsale_bench_options {
     std::uint32_t capacity = 1'000;  // the queue's activeCapacity
     unsigned seconds = 60;
     std::uint64_t seed = 1;
+    // "stadium": every date is a venue of 50,000 seats in 40 sections of 4 grades and two standing
+    // zones of 5,000; a share of the holds are best-available picks by grade and standing places.
+    std::string layout;
 };
 inline constexpr std::uint32_t onsale_users_max = 10'000'000;
 inline constexpr unsigned onsale_connections_max = 5'000;

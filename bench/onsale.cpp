@@ -131,8 +131,30 @@ enum class phase : std::uint8_t {
     failed,     // an unexpected answer
 };
 
-enum route : std::size_t { r_register, r_charge, r_enqueue, r_poll, r_seat_map, r_hold, r_pay, r_cancel, r_reservations, r_count };
-const std::vector<std::string> route_names = {"register", "charge", "enqueue", "poll", "seat_map", "hold", "pay", "cancel", "reservations"};
+enum route : std::size_t { r_register, r_charge, r_enqueue, r_poll, r_seat_map, r_hold, r_pay, r_cancel, r_reservations, r_pick, r_places, r_count };
+const std::vector<std::string> route_names = {"register", "charge", "enqueue", "poll", "seat_map", "hold", "pay", "cancel", "reservations",
+                                              "pick_by_grade", "standing_places"};
+
+// The stadium layout (--layout stadium): 40 sections of 25 rows of 50 seats, ten of each grade,
+// VIP nearest the stage; two standing zones of VIP places. Prices under seat_price, so that a
+// charged user can pay any one seat.
+constexpr std::uint32_t stadium_sections = 40, stadium_rows = 25, stadium_seats_per_row = 50, stadium_standing = 5'000;
+const std::array<std::pair<const char*, std::int64_t>, 4> stadium_grades = {{{"VIP", 99'000}, {"R", 88'000}, {"S", 77'000}, {"A", 66'000}}};
+constexpr std::uint64_t pick_percent = 30;    // of the holds in a stadium: best available by grade
+constexpr std::uint64_t places_percent = 5;   // ... and places of a standing zone
+
+nlohmann::json stadium_venue() {
+    nlohmann::json grades = nlohmann::json::array(), sections = nlohmann::json::array();
+    for (const auto& [grade, price] : stadium_grades) grades.push_back({{"grade", grade}, {"price", price}});
+    sections.push_back({{"section", "FLOOR-1"}, {"grade", "VIP"}, {"standing", stadium_standing}, {"gate", "G1"}});
+    sections.push_back({{"section", "FLOOR-2"}, {"grade", "VIP"}, {"standing", stadium_standing}, {"gate", "G1"}});
+    for (std::uint32_t i = 0; i < stadium_sections; ++i) {
+        const auto grade = stadium_grades[i / (stadium_sections / stadium_grades.size())].first;
+        sections.push_back({{"section", "S" + std::to_string(101 + i)}, {"grade", grade}, {"rows", stadium_rows},
+                            {"seatsPerRow", stadium_seats_per_row}, {"gate", "G" + std::to_string(2 + i / 10)}});
+    }
+    return {{"grades", grades}, {"layout", {{"sections", sections}}}};
+}
 
 std::string json_error_code(const std::string& body) {
     auto j = nlohmann::json::parse(body, nullptr, false);
@@ -432,7 +454,7 @@ public:
     }
 
 private:
-    enum class step { none, seat_map, hold, pay, cancel };
+    enum class step { none, seat_map, hold, pick, places, pay, cancel };
     enum class kind { poll, act };
 
     void next() {
@@ -527,6 +549,12 @@ private:
             }
             case step::hold:
                 return bench::post_request(date_path() + "/seats/" + std::to_string(seat_) + "/hold", st_.admission(user_), "");
+            case step::pick:  // best available in a grade
+                return bench::post_request(date_path() + "/holds", st_.admission(user_),
+                                           R"({"count":1,"grade":")" + std::string(stadium_grades[grade_].first) + "\"}");
+            case step::places:  // two places of a standing zone
+                return bench::post_request(date_path() + "/holds", st_.admission(user_),
+                                           std::string(R"({"count":2,"section":"FLOOR-)") + (random_() % 2 == 0 ? "1" : "2") + "\"}");
             case step::pay: return bench::post_request("/reservations/" + reservation_ + "/pay", st_.auth(user_), "");
             case step::cancel: return bench::delete_request("/reservations/" + reservation_, st_.auth(user_));
             case step::none: break;
@@ -558,6 +586,20 @@ private:
     }
 
     void to_hold() {
+        if (st_.s.layout == "stadium") {
+            // In a stadium some fans ask for the best seat of a grade, a few for standing places.
+            const auto roll = random_() % 100;
+            seat_ = 0;
+            if (roll < places_percent) {
+                step_ = step::places;
+                return;
+            }
+            if (roll < places_percent + pick_percent) {
+                grade_ = static_cast<std::uint32_t>(random_() % stadium_grades.size());
+                step_ = step::pick;
+                return;
+            }
+        }
         seat_ = pick_seat();
         for (std::uint32_t d = 1; seat_ == 0 && d < st_.s.dates; ++d) {  // this date is sold out as far as we know
             date_ = (date_ + 1) % st_.s.dates;
@@ -622,6 +664,41 @@ private:
                 st_.note_unexpected("hold", status, r.body());
                 return done(phase::failed);
             }
+            case step::pick:
+            case step::places: {
+                const bool pick = step_ == step::pick;
+                st_.stats[pick ? r_pick : r_places].record(us, status);
+                if (status == 201) {
+                    auto j = nlohmann::json::parse(r.body(), nullptr, false);
+                    if (!j.is_object() || !j.contains("reservationId")) {
+                        st_.note_unexpected(pick ? "pick" : "places", status, r.body());
+                        return done(phase::failed);
+                    }
+                    reservation_ = j["reservationId"].get<std::string>();
+                    if (pick && !j["seats"].empty()) {
+                        seat_ = j["seats"][0].get<std::uint32_t>();
+                        if (seat_ >= 1 && seat_ <= st_.s.seats_per_date) st_.taken[date_][seat_ - 1] = 1;
+                    }
+                    ++st_.holds_placed;
+                    step_ = st_.payer(user_) ? step::pay : step::cancel;
+                    return;
+                }
+                const std::string code = json_error_code(r.body());
+                if (status == 409 && (code == "NO_ADJACENT_SEATS" || code == "SECTION_FULL")) {
+                    ++st_.seat_taken;
+                    if (++attempts_ >= hold_attempts_max) {
+                        ++st_.gave_up;
+                        return done(phase::gave_up);
+                    }
+                    return to_hold();
+                }
+                if (status == 403) {
+                    ++st_.expired_unserved;
+                    return done(phase::expired);
+                }
+                st_.note_unexpected(pick ? "pick" : "places", status, r.body());
+                return done(phase::failed);
+            }
             case step::pay:
                 st_.stats[r_pay].record(us, status);
                 if (status == 201) {
@@ -637,7 +714,7 @@ private:
             case step::cancel:
                 st_.stats[r_cancel].record(us, status);
                 if (status == 200) {
-                    st_.taken[date_][seat_ - 1] = 0;
+                    if (seat_ != 0) st_.taken[date_][seat_ - 1] = 0;  // standing places have no seat
                     ++st_.cancels;
                     return done(phase::cancelled);
                 }
@@ -662,7 +739,7 @@ private:
     // The user acted for.
     std::uint32_t user_ = no_user;
     step step_ = step::none;
-    std::uint32_t date_ = 0, seat_ = 0;
+    std::uint32_t date_ = 0, seat_ = 0, grade_ = 0;
     unsigned attempts_ = 0, maps_ = 0;
     std::string etag_, reservation_;
 };
@@ -883,9 +960,12 @@ int run_onsale_bench(const onsale_bench_options& s) {
     std::uint16_t port = node->port();
 
     // The concert.
-    onsale_state st(s);
-    st.popular_seats = std::max<std::uint32_t>(1, s.seats_per_date * popular_per_mille / 1000);
-    st.taken.assign(s.dates, std::vector<std::uint8_t>(s.seats_per_date, 0));
+    onsale_bench_options shape = s;
+    if (s.layout == "stadium") shape.seats_per_date = stadium_sections * stadium_rows * stadium_seats_per_row;
+    onsale_state st(shape);
+    const bool stadium = s.layout == "stadium";
+    st.popular_seats = std::max<std::uint32_t>(1, st.s.seats_per_date * popular_per_mille / 1000);
+    st.taken.assign(s.dates, std::vector<std::uint8_t>(st.s.seats_per_date, 0));
     nlohmann::json catalog = {{"title", "bench onsale"},
                               {"venue", "loopback"},
                               {"queue", {{"activeCapacity", s.capacity}, {"activeTtlSeconds", active_ttl_seconds}}},
@@ -895,8 +975,13 @@ int run_onsale_bench(const onsale_bench_options& s) {
     const day_number first_day = *days_from_civil(2027, 1, 1);
     for (std::uint32_t d = 0; d < s.dates; ++d) {
         st.dates.push_back(format_date(first_day + static_cast<day_number>(d)));
-        catalog["schedules"].push_back({{"date", st.dates.back()}, {"seats", s.seats_per_date}, {"price", seat_price}});
+        if (stadium) {
+            catalog["schedules"].push_back({{"date", st.dates.back()}});
+        } else {
+            catalog["schedules"].push_back({{"date", st.dates.back()}, {"seats", s.seats_per_date}, {"price", seat_price}});
+        }
     }
+    if (stadium) catalog.update(stadium_venue());
     {
         encore::http::http_client admin("127.0.0.1", port);
         st.concert = bench::must_json(admin.request("POST", "/admin/concerts", catalog.dump(), {{"X-Admin-Key", bench::admin_key}}), 201,
@@ -908,7 +993,7 @@ int run_onsale_bench(const onsale_bench_options& s) {
     std::fprintf(stderr,
                  "bench onsale: node on port %u, concert %s: %u dates x %u seats, capacity %u; creating %u users over %u connections "
                  "(RSS %.0f MiB)\n",
-                 port, st.concert.c_str(), s.dates, s.seats_per_date, s.capacity, s.users, s.connections,
+                 port, st.concert.c_str(), s.dates, st.s.seats_per_date, s.capacity, s.users, s.connections,
                  static_cast<double>(rss_before) / (1 << 20));
 
     auto t = clock_type::now();
@@ -994,7 +1079,11 @@ int run_onsale_bench(const onsale_bench_options& s) {
         {"benchmark", "onsale"},
         {"log", "embedded"},
         {"users", s.users},
-        {"seats_per_date", s.seats_per_date},
+        {"seats_per_date", st.s.seats_per_date},
+        {"layout", s.layout.empty() ? nlohmann::json(nullptr) : nlohmann::json(s.layout)},
+        {"pick_by_grade_per_second", per_second(r_pick)},
+        {"pick_by_grade_p99_ms", p99(r_pick)},
+        {"standing_places_per_second", per_second(r_places)},
         {"dates", s.dates},
         {"connections", s.connections},
         {"streams", s.streams},

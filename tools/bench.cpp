@@ -81,6 +81,10 @@ subcommand add_onsale(CLI::App& parent) {
     number_flag(*app, "--capacity", o->capacity, "the queue's activeCapacity", 1, active_capacity_max);
     number_flag(*app, "--seconds", o->seconds, "how long the onsale phase runs", 1, bench::onsale_seconds_max);
     number_flag(*app, "--seed", o->seed, "seeds the users' choices");
+    app->add_option("--layout", o->layout,
+                    "stadium: each date a venue of 50,000 seats (40 sections of 25 rows of 50, grades VIP/R/S/A) and two "
+                    "standing zones of 5,000; --seats-per-date is then the layout's")
+        ->check(CLI::IsMember({"stadium"}));
     app->footer(
         "Creates --users users, then every one joins the waiting room in order (enqueue latency, first tenth against "
         "last tenth of the queue), then for --seconds polls positions, keeps --streams event streams open and acts "
