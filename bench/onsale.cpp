@@ -552,9 +552,9 @@ private:
             case step::pick:  // best available in a grade
                 return bench::post_request(date_path() + "/holds", st_.admission(user_),
                                            R"({"count":1,"grade":")" + std::string(stadium_grades[grade_].first) + "\"}");
-            case step::places:  // two places of a standing zone
+            case step::places:  // a place of a standing zone
                 return bench::post_request(date_path() + "/holds", st_.admission(user_),
-                                           std::string(R"({"count":2,"section":"FLOOR-)") + (random_() % 2 == 0 ? "1" : "2") + "\"}");
+                                           std::string(R"({"count":1,"section":"FLOOR-)") + (random_() % 2 == 0 ? "1" : "2") + "\"}");
             case step::pay: return bench::post_request("/reservations/" + reservation_ + "/pay", st_.auth(user_), "");
             case step::cancel: return bench::delete_request("/reservations/" + reservation_, st_.auth(user_));
             case step::none: break;
@@ -1066,7 +1066,7 @@ int run_onsale_bench(const onsale_bench_options& s) {
 
     nlohmann::json routes = nlohmann::json::object();
     const double phase_seconds[r_count] = {setup_seconds, setup_seconds, burst_seconds, onsale_seconds, onsale_seconds,
-                                           onsale_seconds, onsale_seconds, onsale_seconds, 0};
+                                           onsale_seconds, onsale_seconds, onsale_seconds, 0, onsale_seconds, onsale_seconds};
     for (std::size_t i = 0; i < r_count; ++i) {
         if (!st.stats[i].latency_us.empty()) routes[route_names[i]] = bench::route_json(st.stats[i], phase_seconds[i]);
     }
