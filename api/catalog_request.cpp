@@ -273,9 +273,9 @@ std::variant<concert_settings, std::string> parse_settings(const json& body, con
                 s.claim_seconds = claim <= 0 || claim == active_ttl ? 0 : static_cast<std::uint32_t>(claim);
                 s.set |= f::claim_seconds_field;
             }
-        } else if (name == "grades" && !current.options.sale.venue.grades.empty()) {
+        } else if (name == "grades" && !current.options.sale.venue->grades.empty()) {
             // The whole list, the same grades in the same order, with their new prices.
-            const auto& before = current.options.sale.venue.grades;
+            const auto& before = current.options.sale.venue->grades;
             const std::string shape = "grades must be the concert's grades, in the same order, each with its price (0 to 1000000000): "
                                       "a PATCH changes prices, not grades";
             if (!value.is_array() || value.size() != before.size()) return shape;
@@ -315,10 +315,10 @@ std::variant<add_dates, std::string> parse_new_dates(const json& body, const cre
     const venue_layout& venue = current.options.sale.venue;
     if (!venue.grades.empty()) {
         // With a venue: the whole layout at the grades' prices; a new date gives its date only.
-        c.options.sale.venue.grades = venue.grades;
-        c.options.sale.venue.sections = venue.sections;
+        c.options.sale.venue->grades = venue.grades;
+        c.options.sale.venue->sections = venue.sections;
         if (auto why = read_venue_schedules(body, c)) return *why;
-        if (!c.options.sale.venue.starts_at.empty() || !c.options.sale.venue.prices.empty())
+        if (!c.options.sale.venue->starts_at.empty() || !c.options.sale.venue->prices.empty())
             return std::string("a date added to a concert with a venue has its grades' prices and no startsAt yet: give its date only");
         return add_dates{concert_id{}, std::move(c.schedules), {}};
     }
@@ -413,9 +413,9 @@ std::optional<std::string> read_phases(const json& body, create_concert& c) {
         std::string why;
         if (!read_integer(p, "maxTicketsPerUser", 1, max_tickets_per_user_max, cap, why)) return where + why;
         out.max_tickets = static_cast<std::uint32_t>(cap);
-        c.options.sale.venue.plan.phases.push_back(std::move(out));
+        c.options.sale.venue->plan.phases.push_back(std::move(out));
     }
-    auto& phases = c.options.sale.venue.plan.phases;
+    auto& phases = c.options.sale.venue->plan.phases;
     for (std::size_t i = 1; i < phases.size(); ++i) {
         if (phases[i].opens_at <= phases[i - 1].opens_at) return std::string("salePhases must be in increasing opensAt");
         if (phases[i - 1].closes_at > phases[i].opens_at)
@@ -437,7 +437,7 @@ std::variant<create_concert, std::string> parse_catalog(const json& body) {
         c.venue = venue->get<std::string>();
     }
     if (auto why = read_venue(body, c.options.sale.venue)) return *why;
-    if (auto why = c.options.sale.venue.grades.empty() ? read_schedules(body, c) : read_venue_schedules(body, c)) return *why;
+    if (auto why = c.options.sale.venue->grades.empty() ? read_schedules(body, c) : read_venue_schedules(body, c)) return *why;
     std::string why;
     std::int64_t capacity = c.queue.active_capacity, active_ttl = c.queue.active_ttl_seconds, claim = 0;
     if (auto q = body.find("queue"); q != body.end() && !q->is_null()) {

@@ -107,7 +107,7 @@ void pause_or_resume(const command_env& env, request_context& rc, bool paused) {
 
 // The phase named by the path's segment `at` of the concert, as its index; 404 PHASE_NOT_FOUND.
 std::optional<std::uint32_t> phase_of(request_context& rc, const create_concert& config, std::size_t at) {
-    const auto& phases = config.options.sale.venue.plan.phases;
+    const auto& phases = config.options.sale.venue->plan.phases;
     const std::string_view name = rc.segment(at);
     for (std::size_t i = 0; i < phases.size(); ++i) {
         if (phases[i].phase == name) return static_cast<std::uint32_t>(i);
@@ -258,7 +258,7 @@ void post_concert(const command_env& env, request_context& rc) {
     if (catalog.options.sale.onsale_at != 0)
         catalog.options.sale.queue_seed = env.tokens.derived_id("queue-seed", std::to_string(catalog.concert.value));
     // Each sale phase's pre-queue its own seed, alike.
-    auto& phases = catalog.options.sale.venue.plan.phases;
+    auto& phases = catalog.options.sale.venue->plan.phases;
     for (std::size_t i = 0; i < phases.size(); ++i)
         phases[i].queue_seed = env.tokens.derived_id("queue-seed", std::to_string(catalog.concert.value) + "/" + std::to_string(i));
     command cmd = env.gateway.make_command(user_id{}, std::move(catalog), *key);

@@ -223,12 +223,12 @@ http_response command_gateway::render(const waiter& w, const event& e) {
     if (const auto* a = std::get_if<eligible_added>(&e.body)) return json_response(200, {{"added", a->added}, {"total", a->total}});
     if (const auto* c = std::get_if<eligibility_claimed>(&e.body)) {
         auto concert = models.concert(c->concert);
-        const auto& phases = concert ? concert->config.options.sale.venue.plan.phases : std::vector<sale_phase>{};
+        const auto& phases = concert ? concert->config.options.sale.venue->plan.phases : std::vector<sale_phase>{};
         return json_response(200, {{"phase", c->phase < phases.size() ? phases[c->phase].phase : ""}, {"eligible", true}});
     }
     if (const auto* f = std::get_if<claim_freed>(&e.body)) {
         auto concert = models.concert(f->concert);
-        const auto& phases = concert ? concert->config.options.sale.venue.plan.phases : std::vector<sale_phase>{};
+        const auto& phases = concert ? concert->config.options.sale.venue->plan.phases : std::vector<sale_phase>{};
         return json_response(200, {{"phase", f->phase < phases.size() ? phases[f->phase].phase : ""}, {"freed", true}});
     }
     if (const auto* f = std::get_if<refund_failed>(&e.body))

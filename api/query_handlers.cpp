@@ -300,7 +300,7 @@ void analytics(const query_env& env, request_context& rc) {
     auto a = c ? env.models.analytics(*c) : std::nullopt;
     if (!a) return rc.fail(404, "CONCERT_NOT_FOUND", "no such concert");
     auto concert = env.models.concert(*c);
-    const venue_layout* venue = concert ? &concert->config.options.sale.venue : nullptr;
+    const venue_layout* venue = concert ? &concert->config.options.sale.venue.get() : nullptr;
     json dates = json::array();
     for (const auto& d : a->dates) {
         json by_grade = json::array();
@@ -395,7 +395,7 @@ void phases(const query_env& env, request_context& rc) {
     auto view = c ? env.models.phases(*c, *u) : std::nullopt;
     if (!concert || !view) return rc.fail(404, "CONCERT_NOT_FOUND", "no such concert");
     json list = phases_json(concert->config);
-    const auto& phases = concert->config.options.sale.venue.plan.phases;
+    const auto& phases = concert->config.options.sale.venue->plan.phases;
     for (std::size_t i = 0; i < list.size(); ++i) {
         list[i]["eligible"] = !phases[i].list || (i < view->claimed.size() && view->claimed[i]);
         list[i]["open"] = view->open && view->current == i;

@@ -138,7 +138,7 @@ struct seeded_random {
 
 // ---- the sale's schedule: onsaleAt, or the sale phases ------------------------------------------
 
-const std::vector<sale_phase>& phases_of(const concert_state& c) { return c.config.options.sale.venue.plan.phases; }
+const std::vector<sale_phase>& phases_of(const concert_state& c) { return c.config.options.sale.venue->plan.phases; }
 
 }  // namespace
 
@@ -411,7 +411,7 @@ bool valid_venue(const create_concert& c) {
 
 // The sale phases' checks (API.md "Sale phases"): in increasing opensAt, not overlapping.
 bool valid_phases(const create_concert& c) {
-    const std::vector<sale_phase>& phases = c.options.sale.venue.plan.phases;
+    const std::vector<sale_phase>& phases = c.options.sale.venue->plan.phases;
     if (phases.empty()) return true;
     if (phases.size() > phases_max || c.options.sale.onsale_at != 0) return false;
     std::vector<std::string> names;
@@ -423,7 +423,7 @@ bool valid_phases(const create_concert& c) {
         if (p.closes_at != 0 && (p.closes_at <= p.opens_at || (i + 1 < phases.size() && p.closes_at > phases[i + 1].opens_at)))
             return false;
         for (std::size_t g = 0; g < p.grades.size(); ++g) {
-            if (p.grades[g] >= c.options.sale.venue.grades.size() || (g > 0 && p.grades[g] <= p.grades[g - 1])) return false;
+            if (p.grades[g] >= c.options.sale.venue->grades.size() || (g > 0 && p.grades[g] <= p.grades[g - 1])) return false;
         }
         if (p.max_tickets > max_tickets_per_user_max) return false;
         names.push_back(p.phase);
@@ -480,7 +480,7 @@ void init_dates(concert_state& c) {
         if (c.venue.has_layout()) {
             d.seats_per_row = 0;
             d.row_first = c.venue.row_first();
-            for (std::uint32_t g = 0; g < config.options.sale.venue.grades.size(); ++g)
+            for (std::uint32_t g = 0; g < config.options.sale.venue->grades.size(); ++g)
                 d.grade_price.push_back(grade_price_on(config, i, g));
             if (c.venue.has_standing()) {
                 d.zone_taken.assign(c.venue.sections(), 0);
@@ -534,8 +534,8 @@ void on(context& cx, const create_concert& body) {
     init_dates(c);
     // An onsaleAt still to come opens a pre-queue until then; one already past changes nothing.
     // Sale phases: the first one's pre-queue until it opens (at once when its opensAt is past).
-    if (body.options.sale.onsale_at > cx.now() || !body.options.sale.venue.plan.phases.empty()) c.on_sale = false;
-    c.phases.resize(body.options.sale.venue.plan.phases.size());
+    if (body.options.sale.onsale_at > cx.now() || !body.options.sale.venue->plan.phases.empty()) c.on_sale = false;
+    c.phases.resize(body.options.sale.venue->plan.phases.size());
     s.concert_index.emplace(body.concert, static_cast<std::uint32_t>(s.concerts.size() - 1));
     cx.answer(concert_created{body});
     concert_state& created = s.concerts.back();
@@ -1023,7 +1023,7 @@ void on(context& cx, const update_concert& body) {
     if (!valid_catalog(changed)) return cx.refuse(refusal::invalid_request);
     // New prices of the same grades (names and order kept).
     if ((set.set & concert_settings::grades_field) != 0) {
-        const auto& before = c->config.options.sale.venue.grades;
+        const auto& before = c->config.options.sale.venue->grades;
         if (set.grades.size() != before.size() || before.empty()) return cx.refuse(refusal::invalid_request);
         for (std::size_t g = 0; g < before.size(); ++g) {
             if (set.grades[g].grade != before[g].grade) return cx.refuse(refusal::invalid_request);
@@ -1282,7 +1282,7 @@ reservation to_reservation(const partition_state& state, const reservation_recor
     out.extra.more_seats = r.more_seats;
     out.extra.grades.by_grade = r.by_grade;
     if (r.places != 0)
-        out.extra.grades.standing = {{}, r.zone, c.config.options.sale.venue.sections[r.zone].section, r.places, r.entry_first};
+        out.extra.grades.standing = {{}, r.zone, c.config.options.sale.venue->sections[r.zone].section, r.places, r.entry_first};
     out.price = r.price;
     out.status = r.status;
     out.held_at = r.held_at;

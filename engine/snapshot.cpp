@@ -170,7 +170,7 @@ bool get_concert(byte_reader& r, concert_state& c) {
     c.paused = paused == 1;
     c.paused_at = r.get_int<time_ms>();
     c.phase = r.get_int<std::uint32_t>();
-    c.phases.resize(c.config.options.sale.venue.plan.phases.size());
+    c.phases.resize(c.config.options.sale.venue->plan.phases.size());
     if (c.phase > c.phases.size() || (c.on_sale && !c.phases.empty() && c.phase >= c.phases.size())) return false;
     for (phase_state& p : c.phases) {
         auto ids = r.get_int<std::uint64_t>();

@@ -48,6 +48,8 @@ public:
             assert(v.size() <= 0xFFFF);
             put_int(static_cast<std::uint16_t>(v.size()));
             for (const auto& item : v) put(item);
+        } else if constexpr (is_boxed<T>::value) {
+            put(v.get());
         } else if constexpr (std::is_base_of_v<record_tail, T>) {
             if (v != T{}) fields::each(const_cast<T&>(v), *this);
         } else {
@@ -90,6 +92,11 @@ public:
             if (n > remaining()) return fail("element count runs past the record");
             v.reserve(n);
             for (std::uint16_t i = 0; i < n && !failed(); ++i) get(v.emplace_back());
+        } else if constexpr (is_boxed<T>::value) {
+            v.reset();
+            if (at_end()) return;  // a tail not written: unset
+            get(v.mut());
+            if (!failed() && v.get() == std::remove_cvref_t<decltype(v.get())>{}) v.reset();
         } else if constexpr (std::is_base_of_v<record_tail, T>) {
             v = T{};
             if (at_end()) return;  // written before these fields existed

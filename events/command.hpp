@@ -7,6 +7,7 @@
 #include <variant>
 #include <vector>
 
+#include "events/boxed.hpp"
 #include "events/types.hpp"
 
 namespace encore {
@@ -98,7 +99,9 @@ struct sale_options : record_tail {
     // Orders the pre-queue at onsale_at. Drawn by the API when the concert is created, kept out of
     // every query and export (events/json.cpp leaves it out): only the raw log holds it.
     std::uint64_t queue_seed = 0;
-    venue_layout venue;  // later still: a tail of this tail
+    // Later still: a tail of this tail, kept out of line (most concerts have none, and every
+    // command object is as large as a catalog).
+    boxed<venue_layout> venue;
     auto operator<=>(const sale_options&) const = default;
 };
 

@@ -29,6 +29,8 @@ struct renderer {
     void operator()(const char* name, const T& v) {
         if constexpr (std::is_same_v<T, reservation_seats>) {
             return;  // rendered inside its reservation, as "seats"
+        } else if constexpr (is_boxed<T>::value) {
+            (*this)(name, v.get());
         } else if constexpr (std::is_base_of_v<record_tail, T>) {
             fields::each(const_cast<T&>(v), renderer{out});  // the later fields, beside the others
         } else {

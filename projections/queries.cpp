@@ -123,7 +123,7 @@ std::optional<std::vector<grade_count>> rocks_read_models::grade_counts(concert_
     const date_mirror* date = m ? m->find_date(d) : nullptr;
     if (date == nullptr) return std::nullopt;
     const venue_map venue(m->config);
-    std::vector<grade_count> out(m->config.options.sale.venue.grades.size());
+    std::vector<grade_count> out(m->config.options.sale.venue->grades.size());
     if (!venue.has_layout()) return out;
     for (std::size_t row = 0; row < venue.row_first().size(); ++row) {
         grade_count& g = out[venue.grade_of_section(venue.row_section(row))];
@@ -297,7 +297,7 @@ std::optional<queue_view> rocks_read_models::queue(concert_id c, user_id u, time
         return v;
     }
     // Sale phases: a pre-queue waits for its phase's opensAt.
-    const std::vector<sale_phase>& phases = m->config.options.sale.venue.plan.phases;
+    const std::vector<sale_phase>& phases = m->config.options.sale.venue->plan.phases;
     if (!phases.empty()) v.onsale_at = m->controls.phase < phases.size() ? phases[m->controls.phase].opens_at : 0;
     if (entry->status == queue_status::waiting && entry->place == 0) {
         // In the pre-queue: no place until onsaleAt; the wait is at least until then.
@@ -323,7 +323,7 @@ std::optional<phases_view> rocks_read_models::phases(concert_id c, user_id u) co
     phases_view v;
     v.current = m->controls.phase;
     v.open = m->controls.phase_open;
-    const std::size_t n = m->config.options.sale.venue.plan.phases.size();
+    const std::size_t n = m->config.options.sale.venue->plan.phases.size();
     for (std::uint32_t p = 0; p < n; ++p) v.claimed.push_back(u.value != 0 && read(keys::claim_key(c, p, u)).has_value());
     return v;
 }

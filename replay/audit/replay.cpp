@@ -437,7 +437,7 @@ private:
     void standing(const event& e, std::uint64_t event_offset, std::vector<failure>& failures) {
         if (const auto* c = std::get_if<concert_created>(&e.body)) {
             std::vector<std::uint32_t>& capacity = capacities_[c->concert.concert.value];
-            for (const section_layout& s : c->concert.options.sale.venue.sections) capacity.push_back(s.standing);
+            for (const section_layout& s : c->concert.options.sale.venue->sections) capacity.push_back(s.standing);
             return;
         }
         const reservation* r = nullptr;
@@ -487,8 +487,8 @@ private:
     };
     void phases(const event& e, std::uint64_t event_offset, std::vector<failure>& failures) {
         if (const auto* c = std::get_if<concert_created>(&e.body)) {
-            if (!c->concert.options.sale.venue.plan.phases.empty())
-                phased_[c->concert.concert.value].phases = c->concert.options.sale.venue.plan.phases;
+            if (!c->concert.options.sale.venue->plan.phases.empty())
+                phased_[c->concert.concert.value].phases = c->concert.options.sale.venue->plan.phases;
             return;
         }
         auto concert_of = [&](concert_id id) -> phased_concert* {

@@ -381,7 +381,7 @@ struct model::state {
             d.seats = s.seats;
             d.price = s.price;
             d.seats_per_row = seats_per_row_of(config, i);
-            for (std::uint32_t g = 0; g < config.options.sale.venue.grades.size(); ++g) d.grade_prices.push_back(grade_price_on(config, i, g));
+            for (std::uint32_t g = 0; g < config.options.sale.venue->grades.size(); ++g) d.grade_prices.push_back(grade_price_on(config, i, g));
             if (!d.grade_prices.empty()) d.seats_per_row.reset();  // rows are the layout's
             d.status.assign(s.seats, 0);
             d.holder.assign(s.seats, 0);

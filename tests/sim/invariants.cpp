@@ -185,7 +185,7 @@ void world::check_concert(const engine::partition_state& s, const engine::concer
     require(!c.paused || c.paused_at <= s.clock, "a pause that begins in the future");
     if (!c.on_sale) {
         // Before onsaleAt: nobody admitted, placed or in line; everyone who joined is in the pre-queue, once.
-        const auto& phases = c.config.options.sale.venue.plan.phases;
+        const auto& phases = c.config.options.sale.venue->plan.phases;
         if (phases.empty()) {
             require(s.clock < c.config.options.sale.onsale_at, "a pre-queue still closed past onsaleAt");
             require(c.admitted_through == 0, "someone admitted before onsaleAt");

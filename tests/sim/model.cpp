@@ -364,7 +364,7 @@ void world::judge_enqueue(const command& c, log_position at, const event& answer
     if (const auto* r = std::get_if<refused>(&answer.body)) {
         if (r->reason == refusal::not_eligible) {
             // The phase open (or next) is a LIST one the user claimed no id of, or none is left.
-            const auto& phases = concert->config.options.sale.venue.plan.phases;
+            const auto& phases = concert->config.options.sale.venue->plan.phases;
             require(concert != nullptr && !phases.empty(), "NOT_ELIGIBLE without phases");
             const bool none_left = concert->phase >= phases.size();
             require(none_left || (phases[concert->phase].list && !concert->phases[concert->phase].claims.contains(c.meta.user)),
@@ -382,7 +382,7 @@ void world::judge_enqueue(const command& c, log_position at, const event& answer
     require(joined->details.pre_queue == !concert->on_sale, "QueueJoined says pre-queue where it is not, or not where it is");
     if (!concert->phases.empty()) {
         // Only a user the phase admits joins it: an ALL phase, or a LIST phase the user claimed an id of.
-        const sale_phase& phase = concert->config.options.sale.venue.plan.phases.at(concert->phase);
+        const sale_phase& phase = concert->config.options.sale.venue->plan.phases.at(concert->phase);
         require(!joined->fresh || !phase.list || concert->phases[concert->phase].claims.contains(c.meta.user), "a join of a LIST phase without a claim");
         if (joined->fresh && phase.list) ++stats_["phase: a claimant joins a LIST phase"];
     }
@@ -780,7 +780,7 @@ void world::judge_organizer(const command& c, log_position at, const event& answ
         const create_concert changed = with_settings(was.config, u->settings);
         bool same_grades = true;
         if ((u->settings.set & concert_settings::grades_field) != 0) {
-            const auto& before = was.config.options.sale.venue.grades;
+            const auto& before = was.config.options.sale.venue->grades;
             same_grades = !before.empty() && u->settings.grades.size() == before.size();
             for (std::size_t g = 0; same_grades && g < before.size(); ++g) same_grades = u->settings.grades[g].grade == before[g].grade;
         }

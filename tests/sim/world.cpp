@@ -115,7 +115,7 @@ create_concert world::random_concert(std::uint64_t id) {
     if (chance(0.3)) {
         c.options.sale.onsale_at = now_ + between(1, 120) * 1000;
         c.options.sale.queue_seed = rng_();
-    } else if (!c.options.sale.venue.grades.empty() && chance(0.5)) {
+    } else if (!c.options.sale.venue->grades.empty() && chance(0.5)) {
         // Or in phases: a LIST presale (of the first grade when there are several, sometimes with
         // its own cap), then the general sale, which sometimes ends.
         venue_layout& v = c.options.sale.venue;
@@ -136,7 +136,7 @@ void world::create_catalog() {
         concerts_.push_back(random_concert(10 + i * 3 + below(3)));
         send(command{command_meta{now_, user_id{}, "", no_position}, concerts_.back()});
         // A presale's list: most of the ids users will try.
-        if (!concerts_.back().options.sale.venue.plan.phases.empty()) {
+        if (!concerts_.back().options.sale.venue->plan.phases.empty()) {
             add_eligible list{concerts_.back().concert, 0, {}};
             for (std::uint64_t n = 0; n + 2 < list_ids; ++n) list.keys.push_back(list_id(n));
             send(command{command_meta{now_, user_id{}, "", no_position}, list});
@@ -192,7 +192,7 @@ command world::random_client_command() {
     c.meta = command_meta{now_ - (chance(0.3) ? between(0, 2'000) : 0), user, "", no_position};
     const create_concert& concert = concerts_[below(concerts_.size())];
     auto roll = below(100);
-    if (!concert.options.sale.venue.plan.phases.empty() && chance(0.25)) {
+    if (!concert.options.sale.venue->plan.phases.empty() && chance(0.25)) {
         // A claim of a list id: mostly one of the list, sometimes a phase without one or that does not exist.
         c.body = claim_eligibility{concert.concert, chance(0.9) ? 0u : static_cast<std::uint32_t>(1 + below(2)), list_id(below(list_ids + 3)), false};
     } else if (roll < 45) {
@@ -321,7 +321,7 @@ command_body world::organizer_command(const create_concert& known) {
     const engine::concert_state* concert = engine::find_concert(s, known.concert);
     const create_concert& config = concert != nullptr ? concert->config : known;
     auto roll = below(100);
-    if (!config.options.sale.venue.plan.phases.empty() && roll < 25) {
+    if (!config.options.sale.venue->plan.phases.empty() && roll < 25) {
         // More ids for the list, or a claim freed (mostly one that was made).
         if (chance(0.4)) return random_list(config.concert, chance(0.9) ? 0u : 1u);
         list_key key = list_id(below(list_ids));
@@ -374,10 +374,10 @@ command_body world::organizer_command(const create_concert& known) {
             set.set |= concert_settings::refunds_until_field;
             set.refunds_until = chance(0.2) ? 0 : now_ + between(60, 3'600) * 1000;
         }
-        if (!config.options.sale.venue.grades.empty() && chance(0.4)) {
+        if (!config.options.sale.venue->grades.empty() && chance(0.4)) {
             // New prices for the grades; rarely a grade renamed, which is refused.
             set.set |= concert_settings::grades_field;
-            set.grades = config.options.sale.venue.grades;
+            set.grades = config.options.sale.venue->grades;
             for (grade_price& g : set.grades) g.price = chance(0.5) ? g.price : between(1, 9) * 10'000;
             if (chance(0.05)) set.grades.front().grade = "renamed";
         }

@@ -94,7 +94,7 @@ TEST_CASE("the waiting room admits for the phase that is open", "[engine][phases
          {"SeatHeld u2 2026-12-24/4"}},
         {"after the last phase closed nobody joins", {create([] {
               create_concert c = phased_catalog();
-              c.options.sale.venue.plan.phases[1].closes_at = start_time + 4 * hour_ms;
+              c.options.sale.venue->plan.phases[1].closes_at = start_time + 4 * hour_ms;
               return c;
           }()), after(5 * hour_ms / 1000, tick())},
          enqueue_as(u2), {"Refused NOT_ELIGIBLE"}},
@@ -139,7 +139,7 @@ TEST_CASE("phases and their lists survive a snapshot", "[engine][phases][snapsho
 TEST_CASE("sale phases that cannot be are refused", "[engine][phases]") {
     auto with = [](auto change) {
         create_concert c = phased_catalog();
-        change(c.options.sale.venue.plan.phases);
+        change(c.options.sale.venue->plan.phases);
         return create(c);
     };
     check_scenarios({

@@ -71,12 +71,12 @@ TEST_CASE("standing zones: places held all or nothing, at the zone's grade price
         {"a zone freed by a cancel", admitted() + std::vector{hold_places(u1, 1, 3, "FLOOR"), cancel(u1, held(1))},
          hold_places(u2, 2, 1, "FLOOR"), {"SeatHeld u2 2026-12-24/FLOORx1#0"}},
         {"a zone with a capacity over 100,000",
-         {}, create([] { create_concert c = standing_catalog(); c.options.sale.venue.sections[1].standing = 100'001; return c; }()),
+         {}, create([] { create_concert c = standing_catalog(); c.options.sale.venue->sections[1].standing = 100'001; return c; }()),
          {"Refused INVALID_REQUEST"}},
         {"a layout of standing zones only (dates of no seats)", {},
          create([] {
              create_concert c = standing_catalog();
-             c.options.sale.venue.sections.erase(c.options.sale.venue.sections.begin());
+             c.options.sale.venue->sections.erase(c.options.sale.venue->sections.begin());
              for (schedule& s : c.schedules) s.seats = 0;
              return c;
          }()),

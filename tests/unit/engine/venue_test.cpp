@@ -51,10 +51,10 @@ TEST_CASE("a venue: picks within a grade or a section, each seat at its grade's 
         {"a catalog whose dates do not have the layout's seats",
          {}, create([] { create_concert c = venue_catalog(); c.schedules[0].seats = 11; return c; }()), {"Refused INVALID_REQUEST"}},
         {"a section both seated and standing",
-         {}, create([] { create_concert c = venue_catalog(); c.options.sale.venue.sections[1].standing = 100; return c; }()),
+         {}, create([] { create_concert c = venue_catalog(); c.options.sale.venue->sections[1].standing = 100; return c; }()),
          {"Refused INVALID_REQUEST"}},
         {"a section of an unknown grade",
-         {}, create([] { create_concert c = venue_catalog(); c.options.sale.venue.sections[1].grade = 2; return c; }()),
+         {}, create([] { create_concert c = venue_catalog(); c.options.sale.venue->sections[1].grade = 2; return c; }()),
          {"Refused INVALID_REQUEST"}},
     });
     // Prices: the grade's on eve, VIP's override on christmas; a hold across grades adds them up.

@@ -177,6 +177,8 @@ public:
         } else if constexpr (requires { v.reserve(0); }) {
             v.resize(rng_() % 6);
             for (auto& item : v) fill(item);
+        } else if constexpr (is_boxed<T>::value) {
+            fill(v.mut());
         } else {
             fields::each(v, *this);
         }
