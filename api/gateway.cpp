@@ -39,6 +39,12 @@ std::uint64_t claim_limiter::retry_after(user_id user, std::int64_t now) {
 
 void claim_limiter::failed(user_id user, std::int64_t now) {
     std::lock_guard lock(mutex_);
+    // Users whose failures are all older than the window are forgotten, so the table holds only
+    // the last hour's failing users (swept each time it doubles past its last size).
+    if (failures_.size() >= sweep_at_) {
+        std::erase_if(failures_, [&](const auto& entry) { return entry.second.back() <= now - window_ms; });
+        sweep_at_ = std::max(sweep_min, 2 * failures_.size());
+    }
     std::deque<std::int64_t>& times = failures_[user];
     times.push_back(now);
     while (times.size() > failures_max) times.pop_front();

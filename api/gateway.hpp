@@ -54,7 +54,8 @@ struct gateway_config {
 // Failed claims of sale-phase list ids (NOT_ON_LIST), per user, over the last hour: after
 // `failures_max` of them the user's next claims get 429 until the oldest is an hour old. Kept by
 // each node in memory (a guess needs ~10^17 tries of a 12-character id; this only slows a
-// script down): a restart forgets them.
+// script down): a restart forgets them. Users whose failures are all over an hour old are
+// forgotten, so the table holds the last hour's failing users only.
 class claim_limiter {
 public:
     static constexpr std::size_t failures_max = 10;
@@ -64,8 +65,10 @@ public:
     void failed(user_id user, std::int64_t now);
 
 private:
+    static constexpr std::size_t sweep_min = 1024;
     std::mutex mutex_;
     std::map<user_id, std::deque<std::int64_t>> failures_;
+    std::size_t sweep_at_ = sweep_min;
 };
 
 class command_gateway {

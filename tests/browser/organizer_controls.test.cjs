@@ -17,11 +17,7 @@ t.serveAndBrowse((s, b) => {
 const PHONE = { width: 390, height: 844, deviceScaleFactor: 1, isMobile: true, hasTouch: true };
 
 async function openControls(page, concertId) {
-  await t.fill(page, '#admin-key', t.ADMIN_KEY);
-  await t.click(page, '#key-submit');
-  await page.waitForSelector('#desk:not([hidden])');
-  // The desk is open once the focus is on the form (the concerts are loaded by then).
-  await page.waitForFunction(() => document.activeElement && document.activeElement.id === 'create-h');
+  await t.signInOrganizer(page);
   await page.select('#concert-select', concertId);
   await page.waitForSelector('#controls:not([hidden])');
   await t.waitForText(page, '#sale-state', /On sale/);
@@ -133,12 +129,7 @@ test('the organizer pauses and resumes the sale, saves settings, and blocks seat
 test('the organizer creates a concert with a venue from its JSON, and the fans see its grades', async () => {
   const organizer = await t.newOrganizer(browser, server);
   const { page } = organizer;
-  await t.fill(page, '#admin-key', t.ADMIN_KEY);
-  await t.click(page, '#key-submit');
-  await page.waitForSelector('#desk:not([hidden])');
-  // Signed in, the page loads the concerts and then moves the focus to the form: typing before
-  // that would lose the keys that come after the move.
-  await page.waitForFunction(() => document.activeElement && document.activeElement.id === 'create-h');
+  await t.signInOrganizer(page);
   const title = 'Stadium ' + Date.now();
   await t.fill(page, '#c-title', title);
   await t.fill(page, '#schedules li:nth-child(1) input[name="date"]', t.DATE);

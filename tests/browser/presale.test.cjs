@@ -38,10 +38,7 @@ test('the organizer uploads a presale list from a CSV file, with progress', asyn
   const concert = await presaleConcert();
   const organizer = await t.newOrganizer(browser, server);
   const { page } = organizer;
-  await t.fill(page, '#admin-key', t.ADMIN_KEY);
-  await t.click(page, '#key-submit');
-  await page.waitForSelector('#desk:not([hidden])');
-  await page.waitForFunction(() => document.activeElement && document.activeElement.id === 'create-h');
+  await t.signInOrganizer(page);
   await page.select('#concert-select', concert.concertId);
   await page.waitForSelector('#phase-lists:not([hidden]) form.list-upload[data-phase="fanclub"]');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'encore-list-'));

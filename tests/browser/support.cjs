@@ -197,6 +197,16 @@ async function newFan(browser, server, options = {}) {
 // The organizer: the page at /admin, in a context of its own (its own sessionStorage).
 const newOrganizer = (browser, server, options = {}) => newFan(browser, server, { ...options, path: '/admin' });
 
+// Signs the organizer's page in with the admin key and waits until the desk is ready: the page
+// loads the concerts and then moves the focus to the create form; keys typed before that move
+// would go elsewhere.
+async function signInOrganizer(page) {
+  await fill(page, '#admin-key', ADMIN_KEY);
+  await click(page, '#key-submit');
+  await page.waitForSelector('#desk:not([hidden])');
+  await page.waitForFunction(() => document.activeElement && document.activeElement.id === 'create-h');
+}
+
 // Sets a form field's value as a user's input would (date and datetime-local fields included) and
 // fires its input and change events.
 async function fill(page, selector, value) {
@@ -336,6 +346,6 @@ async function screenshotOf(page, selector, name) {
 }
 
 module.exports = {
-  ADMIN_KEY, DATE, click, fill, http, startServer, launchBrowser, newFan, newOrganizer, sleep, textOf, waitForText, createAccount, charge, joinConcert, waitForTurn,
+  ADMIN_KEY, DATE, click, fill, http, signInOrganizer, startServer, launchBrowser, newFan, newOrganizer, sleep, textOf, waitForText, createAccount, charge, joinConcert, waitForTurn,
   serveAndBrowse, seatSelector, seatStatus, waitForSeat, holdSeats, smallControls, screenshot, screenshotOf, OUTPUT_DIR,
 };
