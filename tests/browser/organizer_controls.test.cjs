@@ -117,7 +117,12 @@ test('the organizer pauses and resumes the sale, saves settings, and blocks seat
   assert.deepEqual(log.changes.map((c) => c.type), ['PAUSED', 'RESUMED', 'UPDATED', 'UPDATED', 'SEATS_BLOCKED', 'SEATS_RELEASED']);
 
   // On a phone: the same controls, no sideways scroll of the page.
+  // A change of isMobile reloads the page (puppeteer's setViewport): the key kept in the tab
+  // signs it in again and it opens on the same concert; wait for that before measuring.
   await page.setViewport(PHONE);
+  await page.waitForSelector('#controls:not([hidden])');
+  await t.waitForText(page, '#sale-state', /On sale/);
+  await page.waitForSelector('#seat-grid button[data-seat="1"].blocked');
   await page.evaluate(() => document.getElementById('controls').scrollIntoView());
   const wide = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
   assert.ok(wide <= 0, 'the page scrolls sideways on a phone by ' + wide + ' px');

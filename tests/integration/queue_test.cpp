@@ -341,9 +341,11 @@ namespace encore::test {
 TEST_CASE("before onsaleAt joiners wait in a pre-queue without positions, and at it they are placed and admitted", "[queue][prequeue]") {
     server_process server;
     http_client client(server.host(), server.port());
-    // Everything up to the first stream event happens before onsaleAt: a dozen requests, given
-    // 10 s so that a loaded machine fits them in.
-    const std::int64_t onsale = now_ms() + 10'000;
+    // Everything up to the first stream event happens before onsaleAt: a dozen requests, each
+    // acknowledged after an fsync. They take well under a second here, but a CI machine running
+    // other tests' fsyncs beside them has taken over 10 s, so they are given 20.
+    const std::int64_t started = now_ms();
+    const std::int64_t onsale = started + 20'000;
     json body = concert_body(50, 100, 1, 600);
     body["onsaleAt"] = instant_text(onsale);
     const auto concert = create_concert(client, server, body);
@@ -382,9 +384,11 @@ TEST_CASE("before onsaleAt joiners wait in a pre-queue without positions, and at
     auto first_event = stream.next_event();
     REQUIRE(first_event.ok());
     CHECK(json::parse(first_event->data).at("preQueue") == true);
+    INFO("the requests before onsaleAt took " << now_ms() - started << " ms of their 20,000");
+    REQUIRE(now_ms() < onsale);
 
     // At onsaleAt, with no request needed: one ACTIVE (capacity 1), the others placed 1 and 2.
-    REQUIRE(eventually(std::chrono::seconds(40), [&] {
+    REQUIRE(eventually(std::chrono::seconds(60), [&] {
         for (const auto& q : early) {
             if (status_of(client, q.user, concert, q.token) == "ACTIVE") return true;
         }
