@@ -214,6 +214,8 @@ json other_parameters() {
             {"status", query_parameter("status", "only the seats of this status", schema_ref("SeatStatus"))},
             {"grade", query_parameter("grade", "with a venue: only the seats of this grade (400 for a grade it does not have)", {{"type", "string"}})},
             {"section", query_parameter("section", "with a venue: only the seats of this section (400 for a section it does not have)", {{"type", "string"}})},
+            {"overview", query_parameter("overview", "true: no seats, only `sections` with the seats or places left in each (what a large venue's page opens on, before it draws one section)",
+                                         {{"type", "boolean"}, {"default", false}})},
             {"bucketSeconds", query_parameter("bucketSeconds", "bucket size in seconds: a multiple of 10 from 10 to 86400; buckets are aligned to the epoch",
                                               {{"type", "integer"}, {"minimum", timeline_bucket_seconds_min}, {"maximum", timeline_bucket_seconds_max},
                                                {"multipleOf", 10}, {"default", timeline_bucket_seconds_default}})},

@@ -211,6 +211,10 @@ void seats(const query_env& env, request_context& rc) {
         if (!venue.section_named(*section)) return rc.fail(400, "INVALID_REQUEST", "section names none of the concert's sections");
         wanted.section = std::string(*section);
     }
+    if (auto overview = rc.query_param("overview")) {
+        if (*overview != "true" && *overview != "false") return rc.fail(400, "INVALID_REQUEST", "overview must be true or false");
+        wanted.overview = *overview == "true";
+    }
     auto day = parse_date(rc.segment(3));
     auto date = day ? std::find_if(concert->dates.begin(), concert->dates.end(), [&](const auto& d) { return d.date == *day; })
                     : concert->dates.end();

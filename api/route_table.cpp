@@ -118,7 +118,7 @@ std::vector<route> api_and_fixed_routes() {
         {http::verb::get, "/concerts/{concertId}/dates/{date}/seats", [](impl& s, request_context& rc) { queries::seats(s.queries, rc); },
          "getSeatMap", "catalog", access::queue,
          "The seat map, ascending by number (gzip with Accept-Encoding: gzip)", "", {{200, "the seats"}}, "SeatMap",
-         {not_admitted_403, not_admitted_429, {404, "CONCERT_NOT_FOUND DATE_NOT_FOUND"}, bad_query}, {"status", "grade", "section", "IfNoneMatch"}},
+         {not_admitted_403, not_admitted_429, {404, "CONCERT_NOT_FOUND DATE_NOT_FOUND"}, bad_query}, {"status", "grade", "section", "overview", "IfNoneMatch"}},
         {http::verb::post, "/concerts/{concertId}/queue", [](impl& s, request_context& rc) { commands::post_queue(s.commands, rc); },
          "joinQueue", "queue", access::user, "Enter the waiting room", "",
          {{201, "joined: a new queue token"}, {200, "this user already has a live token for the concert: that same token"}},

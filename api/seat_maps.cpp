@@ -42,7 +42,7 @@ std::string render(const create_concert& catalog, day_number date, const std::ve
             if (section && place.section != *section) continue;
             if (grade && venue.grade_of_section(place.section) != *grade) continue;
         }
-        if (filter.status && s.status != *filter.status) continue;
+        if (filter.overview || (filter.status && s.status != *filter.status)) continue;
         if (!first) body += ',';
         first = false;
         body += R"({"number":)";
@@ -175,7 +175,7 @@ std::optional<seat_map_body> seat_maps::get(const projections::read_models& mode
     const std::optional<seat_status> only = filter.status;
     auto version = models.seats_version(c, date);
     if (!version) return std::nullopt;
-    std::shared_ptr<entry> e = find({c.value, date, only ? static_cast<int>(*only) : -1, filter.grade, filter.section});
+    std::shared_ptr<entry> e = find({c.value, date, only ? static_cast<int>(*only) : -1, filter.grade, filter.section, filter.overview});
     std::ptrdiff_t added = 0;
     seat_map_body out;
     {
@@ -195,7 +195,7 @@ std::optional<seat_map_body> seat_maps::get(const projections::read_models& mode
         const std::string tag = "e" + std::to_string(epoch_) + "r" + std::to_string(e->revision) + "v" + std::to_string(e->version) +
                                 (only ? "s" + std::to_string(static_cast<int>(*only)) : "") +
                                 (filter.grade.empty() ? "" : "g" + filter.grade + ".") +
-                                (filter.section.empty() ? "" : "n" + filter.section + ".");
+                                (filter.section.empty() ? "" : "n" + filter.section + ".") + (filter.overview ? "o" : "");
         out.gzip = gzip && e->body->size() >= gzip_bytes_min;
         if (out.gzip && !e->gzip_body) {
             e->gzip_body = std::make_shared<const std::string>(compress(*e->body));

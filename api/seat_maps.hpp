@@ -29,10 +29,12 @@
 
 namespace encore::api {
 
-// What a seat map shows: the seats of one status, grade or section (each optional).
+// What a seat map shows: the seats of one status, grade or section (each optional), or none of
+// them (`overview`: the sections alone, what a large venue's page opens on).
 struct seat_filter {
     std::optional<seat_status> status;
     std::string grade, section;  // names of the venue's, checked by the caller; empty: all
+    bool overview = false;
     auto operator<=>(const seat_filter&) const = default;
 };
 
@@ -62,7 +64,7 @@ public:
     static bool matches(std::string_view if_none_match, std::string_view etag);
 
 private:
-    using key = std::tuple<std::uint64_t, day_number, int, std::string, std::string>;
+    using key = std::tuple<std::uint64_t, day_number, int, std::string, std::string, bool>;
     struct entry {
         std::mutex rendering;
         std::uint64_t version = UINT64_MAX;  // none yet

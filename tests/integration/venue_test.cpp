@@ -89,6 +89,15 @@ TEST_CASE("a venue of grades and sections: seat map, picks by grade or section, 
     CHECK_ERROR(pick(client, other, concert, {{"seats", {1, 2}}, {"grade", "R"}}), 400, "INVALID_REQUEST");
     CHECK_ERROR(pick(client, other, concert, {{"count", 1}, {"grade", "R"}, {"section", "B"}}), 400, "INVALID_REQUEST");
 
+    // The overview a large venue's page opens on: no seats, the sections with what the holds left.
+    const json overview = seat_map(client, fan, concert, concert_date, "?overview=true");
+    CHECK(overview.at("seats").empty());
+    CHECK(overview.at("sections").at(0).at("available") == 4);
+    CHECK(overview.at("sections").at(1).at("available") == 6);
+    CHECK(overview.at("sections") == seat_map(client, fan, concert, concert_date, "?section=C").at("sections"));
+    CHECK(seat_map(client, fan, concert, concert_date, "?overview=false").at("seats").size() == 20);
+    CHECK_ERROR(call(client, "GET", seats_path(concert) + "?overview=yes", {}, fan.headers()), 400, "INVALID_REQUEST");
+
     // The dates, per grade.
     auto dates = call(client, "GET", "/concerts/" + concert + "/dates", {}, fan.headers()).json().at("dates");
     INFO(dates.dump());
