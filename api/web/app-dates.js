@@ -6,6 +6,7 @@ import { applyQueue, dateOf, isActive, openStream, queueRefused, renderConcerts,
 import { renderMap, renderSelection } from './app-seats.js';
 
 const SEAT_POLL_MS = 2000;          // the server frees an expired hold within 2 s
+const LARGE_VENUE_SEATS = 2000;     // past this a venue opens on its overview, one section drawn at a time
 
 // ---- dates and the seat map ------------------------------------------------------------------
 export function showBooking() {
@@ -118,6 +119,7 @@ function selectDate(date, restoring) {
   if (changed) {
     S.selected.clear();
     S.map = null;
+    S.mapSection = null;
     S.focusSeat = null;
     renderSelection();
     renderMap();
@@ -139,15 +141,30 @@ function pollSeats() {
   S.seatPollTimer = setTimeout(tick, 0);
 }
 
+// A large venue (a layout of more than LARGE_VENUE_SEATS seats and places on that date) is shown
+// by section: GET .../seats?overview=true until the fan chooses one, then ?section=X, whose body
+// has the overview too. A date /dates does not list (sold out) is known large after one full map.
+function sectioned(concertId, date) {
+  const concert = S.concerts.find((c) => c.concertId === concertId);
+  if (!concert || !Array.isArray(concert.grades) || !concert.grades.length) return false;
+  if (S.map && S.map.concertId === concertId && S.map.date === date && S.map.sectioned) return true;
+  const info = S.availableDates && S.availableDates.get(date);
+  return !!info && info.totalSeats > LARGE_VENUE_SEATS;
+}
+
 export async function loadSeats() {
   const concertId = S.concertId;
   const date = S.date;
   const generation = S.generation;
   if (!concertId || !date) return false;
-  const same = S.map && S.map.concertId === concertId && S.map.date === date;
-  const r = await api('GET', '/concerts/' + enc(concertId) + '/dates/' + enc(date) + '/seats',
+  const large = sectioned(concertId, date);
+  const section = large ? S.mapSection : null;
+  const query = !large ? '' : section ? '?section=' + enc(section) : '?overview=true';
+  const same = S.map && S.map.concertId === concertId && S.map.date === date && S.map.query === query;
+  const r = await api('GET', '/concerts/' + enc(concertId) + '/dates/' + enc(date) + '/seats' + query,
     { queue: S.queueTokens[concertId], etag: same ? S.map.etag : null });
-  if (generation !== S.generation || date !== S.date) return false;
+  // A late answer: another concert, date or section was chosen meanwhile.
+  if (generation !== S.generation || date !== S.date || (large && S.mapSection !== section)) return false;
   if (r.status === 304) {
     S.map.asOf = Date.now();
     return true;
@@ -159,13 +176,17 @@ export async function loadSeats() {
   clearError('booking-error');
   const info = S.availableDates && S.availableDates.get(date);
   const perRow = Number(r.body.seatsPerRow) || Number(info && info.seatsPerRow) || SEATS_PER_ROW_DEFAULT;
-  S.map = { concertId, date, etag: r.etag, seats: r.body.seats || [], sections: r.body.sections || [], perRow, asOf: Date.now(), stale: false };
-  rememberPrices(concertId, S.map.seats);
+  const seats = r.body.seats || [];
+  const sections = r.body.sections || [];
+  S.map = { concertId, date, etag: r.etag, seats, sections, perRow, asOf: Date.now(), stale: false, query, section,
+    sectioned: large || (sections.length > 0 && seats.length > LARGE_VENUE_SEATS) };
+  rememberPrices(concertId, sections.length ? sections : seats);
   updateDateCount();
   renderMap();
   return true;
 }
 
+// The cheapest and dearest prices seen, for the concert's card: of its seats, or its sections.
 function rememberPrices(concertId, seats) {
   if (!seats.length) return;
   let min = Infinity;
@@ -185,12 +206,17 @@ function rememberPrices(concertId, seats) {
 
 function updateDateCount() {
   const m = S.map;
-  if (!m || !S.availableDates) return;
+  if (!m || !S.availableDates || (m.sectioned && !S.availableDates.has(m.date))) return;
   const info = S.availableDates.get(m.date) || { date: m.date, totalSeats: m.seats.length };
   // Standing places count as seats, as in GET /dates.
   const zones = (m.sections || []).filter((z) => z.standing);
-  info.availableSeats = m.seats.filter((s) => s.status === 'AVAILABLE').length + zones.reduce((n, z) => n + z.available, 0);
-  info.totalSeats = m.seats.length + zones.reduce((n, z) => n + z.standing, 0);
+  if (m.sectioned) {
+    // One section's seats are drawn: the sections say what is left; the total is /dates'.
+    info.availableSeats = m.sections.reduce((n, z) => n + z.available, 0);
+  } else {
+    info.availableSeats = m.seats.filter((s) => s.status === 'AVAILABLE').length + zones.reduce((n, z) => n + z.available, 0);
+    info.totalSeats = m.seats.length + zones.reduce((n, z) => n + z.standing, 0);
+  }
   S.availableDates.set(m.date, info);
   const b = $('dates').querySelector('button[data-date="' + CSS.escape(m.date) + '"] small');
   if (b) b.textContent = info.availableSeats + ' of ' + info.totalSeats + ' seats left';

@@ -3,6 +3,7 @@
 // handed out (POST /concerts/{c}/phases/{p}/claim).
 import { $, announce, busy, el, enc, formatInstant, setText } from './common.js';
 import { S, api, clearError, command, showError, words } from './app-state.js';
+import { renderMap } from './app-seats.js';
 
 // The concert's phases as GET /concerts lists them (none: a sale without phases).
 const phasesOf = (concertId) => ((S.concerts.find((c) => c.concertId === concertId) || {}).salePhases || []);
@@ -17,7 +18,18 @@ export async function loadPhases() {
   if (!r.ok) return showError('phases-error', r);
   clearError('phases-error');
   S.phases = r.body.phases || [];
+  S.phasesConcert = concertId;
   renderPhases();
+  // The grades on sale follow the open phase: the map greys out the others.
+  renderMap();
+}
+
+// The grades the open phase does not sell (none: every grade is on sale).
+export function offSaleGrades() {
+  const concert = S.concerts.find((c) => c.concertId === S.concertId) || {};
+  const open = S.phasesConcert === S.concertId ? (S.phases || []).find((p) => p.open) : null;
+  if (!open || !Array.isArray(open.grades) || !open.grades.length) return new Set();
+  return new Set((concert.grades || []).map((g) => g.grade).filter((g) => !open.grades.includes(g)));
 }
 
 function when(p) {

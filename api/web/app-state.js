@@ -30,7 +30,10 @@ export const S = {
   seatPollTimer: null,
   datesLoaded: false,
   availableDates: null,             // date -> {availableSeats, totalSeats, ...}
-  map: null,                        // {concertId, date, etag, seats, perRow, asOf, stale}
+  map: null,                        // {concertId, date, etag, seats, sections, perRow, asOf, stale, sectioned, section, query}
+  mapSection: null,                 // a large venue: the section drawn (null: its overview alone)
+  phases: null,                     // GET /concerts/{c}/phases of phasesConcert
+  phasesConcert: null,
   seatButtons: new Map(),
   seatRows: null,                   // the map's rows of seat numbers, for the keyboard (common.js)
   seatShown: new Map(),             // number -> what the button last showed
@@ -140,11 +143,13 @@ export function seatsText(r) {
   if (onMap || perRow) {
     const byRow = new Map();
     for (const n of seats) {
-      const row = onMap ? rowLabelOfNumber(n) : 'Row ' + Math.ceil(n / perRow);
+      const row = (onMap ? rowLabelOfNumber(n) : 'Row ' + Math.ceil(n / perRow)) || '';
       if (!byRow.has(row)) byRow.set(row, []);
       byRow.get(row).push(n);
     }
-    return [...byRow].map(([row, ns]) => row + ', ' + (ns.length === 1 ? 'seat ' : 'seats ') + ns.join(', ')).join('; ');
+    // A seat whose row is not known here (a large venue's section not drawn) goes by its number.
+    return [...byRow].map(([row, ns]) => (row ? row + ', ' + (ns.length === 1 ? 'seat ' : 'seats ') : (ns.length === 1 ? 'Seat ' : 'Seats ')) +
+      ns.join(', ')).join('; ');
   }
   return (seats.length === 1 ? 'Seat ' : 'Seats ') + seats.join(', ');
 }

@@ -8,7 +8,7 @@ import { S, focusHeading } from './app-state.js';
 import { accountLost, charge, createAccount, loadAccount, loadHistory, renderAccount } from './app-wallet.js';
 import { loadReservations, tickTimers } from './app-bookings.js';
 import { isFinal, joinQueue, loadConcerts, openStream, resumeQueue } from './app-queue.js';
-import { holdBest, holdPlaces, holdSelected, moveSeatFocus, renderMap, renderSelection, seatClick } from './app-seats.js';
+import { holdBest, holdPlaces, holdSelected, moveSeatFocus, overviewClick, renderMap, renderSelection, seatClick } from './app-seats.js';
 import { claimPlace, loadPhases } from './app-phases.js';
 
 // ---- start -----------------------------------------------------------------------------------
@@ -27,6 +27,7 @@ function bind() {
   });
   onSeatKeys($('seat-map'), () => S.seatRows || listedRows([]), moveSeatFocus);
   $('seat-map').addEventListener('click', seatClick);
+  $('overview-blocks').addEventListener('click', overviewClick);
   $('queue-rejoin').addEventListener('click', () => joinQueue(S.concertId, $('queue-rejoin')));
   $('history-more').addEventListener('click', () => busy($('history-more'), 'Loading…', () => loadHistory(false)));
   $('tickets-more').addEventListener('click', () => busy($('tickets-more'), 'Loading…', () => loadReservations(false)));

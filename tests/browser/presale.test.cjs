@@ -92,9 +92,12 @@ for (const [name, viewport] of [['1280', null], ['390', PHONE]]) {
     await t.click(page, '#hold-selected');
     await page.waitForSelector('#hold-list li.hold');
     await t.waitForText(page, '#hold-list', /Pay 150,000 won/);
+    // R is not on sale in the presale: its seats are greyed out, and choosing one says why.
+    await t.waitForSeat(page, 7, 'OFFSALE');
+    assert.match(await page.$eval(t.seatSelector(7), (b) => b.getAttribute('aria-label')), /, R, 90,000 won, not on sale now$/);
     await t.click(page, t.seatSelector(7));
-    await t.click(page, '#hold-selected');
-    await t.waitForText(page, '#booking-error', /not on sale in this part of the sale/);
+    await t.waitForText(page, '#selection-text', /Seat 7 is not on sale in this phase of the sale\./);
+    await t.waitForText(page, '#legend', /Not on sale now: R/);
     await t.screenshot(page, 'presale-3-holding-' + name);
     fan.check();
     await fan.close();
