@@ -2,6 +2,7 @@
 
 #include <zlib.h>
 
+#include <algorithm>
 #include <cassert>
 #include <cstdio>
 
@@ -169,6 +170,62 @@ void seat_maps::account(std::ptrdiff_t bytes) {
     }
 }
 
+std::shared_ptr<seat_maps::dated> seat_maps::find_date(concert_id c, day_number date) {
+    std::lock_guard lock(mutex_);
+    auto& d = dates_[{c.value, date}];
+    if (!d) d = std::make_shared<dated>();
+    return d;
+}
+
+void seat_maps::account_pieces(const std::shared_ptr<dated>& d, std::size_t bytes) {
+    std::lock_guard lock(mutex_);
+    auto it = std::find_if(dates_.begin(), dates_.end(), [&](const auto& kv) { return kv.second == d; });
+    if (it == dates_.end()) return;  // forgotten meanwhile: its bytes went with it
+    pieces_bytes_ = pieces_bytes_ - d->bytes + bytes;
+    d->bytes = bytes;
+    d->used = ++tick_;
+    // Forget the dates least recently used; a request holding one keeps it alive until done.
+    while (pieces_bytes_ > pieces_bytes_max && dates_.size() > 1) {
+        auto victim = std::min_element(dates_.begin(), dates_.end(), [](const auto& a, const auto& b) { return a.second->used < b.second->used; });
+        pieces_bytes_ -= victim->second->bytes;
+        dates_.erase(victim);
+    }
+}
+
+bool seat_maps::render_pieced(entry& e, std::ptrdiff_t& added, const projections::read_models& models, const create_concert& catalog,
+                              std::uint64_t revision, day_number date, std::uint64_t version, const seat_filter& filter, bool gzip) {
+    std::shared_ptr<dated> d = find_date(catalog.concert, date);
+    std::size_t bytes = 0;
+    {
+        std::lock_guard lock(d->updating);
+        seat_map_pieces& pieces = d->pieces;
+        // Another request may have brought the pieces past the version this one read: taken as they are.
+        if (!pieces.ready() || pieces.version() < version || pieces.revision() != revision) {
+            if (!pieces.update(models, catalog, revision, date, version)) return false;
+        }
+        map_shape shape{filter.overview, std::nullopt};
+        if (!filter.section.empty()) shape.section = venue_map(catalog).section_named(filter.section);
+        if (e.version != pieces.version() || e.revision != pieces.revision()) {
+            added -= static_cast<std::ptrdiff_t>((e.body ? e.body->size() : 0) + (e.gzip_body ? e.gzip_body->size() : 0));
+            e.body.reset();
+            e.gzip_body.reset();
+            e.version = pieces.version();
+            e.revision = pieces.revision();
+            e.raw_size = pieces.raw_size(shape);
+        }
+        if (gzip && e.raw_size >= gzip_bytes_min) {
+            e.gzip_body = std::make_shared<const std::string>(pieces.gzip(shape));
+            added += static_cast<std::ptrdiff_t>(e.gzip_body->size());
+        } else {
+            e.body = std::make_shared<const std::string>(pieces.body(shape));
+            added += static_cast<std::ptrdiff_t>(e.body->size());
+        }
+        bytes = pieces.bytes();
+    }
+    account_pieces(d, bytes);
+    return true;
+}
+
 std::optional<seat_map_body> seat_maps::get(const projections::read_models& models, const create_concert& catalog,
                                             std::uint64_t revision, day_number date, const seat_filter& filter, bool gzip) {
     const concert_id c = catalog.concert;
@@ -180,7 +237,15 @@ std::optional<seat_map_body> seat_maps::get(const projections::read_models& mode
     seat_map_body out;
     {
         std::lock_guard lock(e->rendering);
-        if (e->version != *version || e->revision != revision || !e->body) {
+        if (!only && filter.grade.empty()) {
+            // Every seat, a section's or none: from the date's pieces. Kept if as new as the
+            // version read (another request may have brought it further) and in the form asked.
+            const bool stale = e->version == UINT64_MAX || e->version < *version || e->revision != revision;
+            const bool zipped = gzip && e->raw_size >= gzip_bytes_min;
+            if ((stale || !(zipped ? e->gzip_body : e->body)) &&
+                !render_pieced(*e, added, models, catalog, revision, date, *version, filter, gzip))
+                return std::nullopt;
+        } else if (e->version != *version || e->revision != revision || !e->body) {
             auto seats = models.seats(c, date, false);
             auto zones = models.zone_counts(c, date);
             if (!seats || !zones) return std::nullopt;
@@ -189,6 +254,7 @@ std::optional<seat_map_body> seat_maps::get(const projections::read_models& mode
             e->gzip_body.reset();
             e->version = *version;
             e->revision = revision;
+            e->raw_size = e->body->size();
             added += static_cast<std::ptrdiff_t>(e->body->size());
         }
         // The filter's names are the venue's ([A-Za-z0-9_-]): safe inside a quoted tag.
@@ -196,7 +262,7 @@ std::optional<seat_map_body> seat_maps::get(const projections::read_models& mode
                                 (only ? "s" + std::to_string(static_cast<int>(*only)) : "") +
                                 (filter.grade.empty() ? "" : "g" + filter.grade + ".") +
                                 (filter.section.empty() ? "" : "n" + filter.section + ".") + (filter.overview ? "o" : "");
-        out.gzip = gzip && e->body->size() >= gzip_bytes_min;
+        out.gzip = gzip && e->raw_size >= gzip_bytes_min;
         if (out.gzip && !e->gzip_body) {
             e->gzip_body = std::make_shared<const std::string>(compress(*e->body));
             added += static_cast<std::ptrdiff_t>(e->gzip_body->size());

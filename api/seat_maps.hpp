@@ -11,9 +11,15 @@
 // answers 304 to a body it did not render), "s<status>" for a filtered map and a "z" for the gzip
 // form.
 //
-// Threads: any I/O thread; one mutex guards the table, one per entry its rendering, so a new
-// version is rendered once while other requests for it wait. The table holds at most
-// `bytes_max` of bodies; the least recently used entries go first.
+// The maps of every seat, of one section and the overview are assembled from the date's pieces
+// (seat_map_pieces.hpp): a change re-renders and recompresses only the pieces it touched, and a
+// request that waited for another's rendering takes it if it is as new as the version it read.
+// Maps filtered by status or grade are rendered whole.
+//
+// Threads: any I/O thread; one mutex guards the tables, one per entry its rendering and one per
+// date its pieces, so a new version is rendered once while other requests for it wait. The
+// entries hold at most `bytes_max` of bodies and the dates' pieces at most `pieces_bytes_max`;
+// the least recently used go first.
 
 #include <cstdint>
 #include <list>
@@ -24,6 +30,7 @@
 #include <string>
 #include <tuple>
 
+#include "api/seat_map_pieces.hpp"
 #include "events/types.hpp"
 #include "projections/read_models.hpp"
 
@@ -47,6 +54,7 @@ struct seat_map_body {
 class seat_maps {
 public:
     static constexpr std::size_t bytes_max = 64u << 20;
+    static constexpr std::size_t pieces_bytes_max = 128u << 20;
     // Bodies smaller than this are sent as they are: gzip would save less than it costs.
     static constexpr std::size_t gzip_bytes_min = 1024;
 
@@ -70,16 +78,31 @@ private:
         std::uint64_t version = UINT64_MAX;  // none yet
         std::uint64_t revision = 0;          // the concert's, when rendered
         std::shared_ptr<const std::string> body, gzip_body;
+        std::size_t raw_size = 0;            // of the body, whichever form is kept
         std::list<key>::iterator recency;
     };
+    struct dated {
+        std::mutex updating;
+        seat_map_pieces pieces;
+        std::size_t bytes = 0;     // as last accounted
+        std::uint64_t used = 0;    // the tick of its last use
+    };
     std::shared_ptr<entry> find(const key& k);
+    std::shared_ptr<dated> find_date(concert_id c, day_number date);
     void account(std::ptrdiff_t bytes);
+    void account_pieces(const std::shared_ptr<dated>& d, std::size_t bytes);
+    // Renders entry `e` (locked) from the date's pieces; false when the date is gone.
+    bool render_pieced(entry& e, std::ptrdiff_t& added, const projections::read_models& models, const create_concert& catalog,
+                       std::uint64_t revision, day_number date, std::uint64_t version, const seat_filter& filter, bool gzip);
 
     std::uint64_t epoch_;
     std::mutex mutex_;
     std::map<key, std::shared_ptr<entry>> entries_;
     std::list<key> recency_;  // front = most recently used
     std::size_t bytes_ = 0;
+    std::map<std::pair<std::uint64_t, day_number>, std::shared_ptr<dated>> dates_;
+    std::size_t pieces_bytes_ = 0;
+    std::uint64_t tick_ = 0;
 };
 
 }  // namespace encore::api
