@@ -55,6 +55,13 @@ struct onsale_bench_options {
     std::uint32_t dates = 10;
     unsigned connections = 128;
     unsigned streams = 16;
+    // Connections that only read a date's whole seat map over and over, as a browser that reloads
+    // it (gzip, If-None-Match), each as an admitted user of its own: the map's capacity while the
+    // seats change, apart from how fast the acting users move.
+    unsigned map_readers = 0;
+    // What they read: "whole" maps, or "sections" as the fan's page does for a large venue (the
+    // overview, then one section's map, in turn).
+    std::string map_view = "whole";
     std::uint32_t partitions = 4;
     std::uint32_t capacity = 1'000;  // the queue's activeCapacity
     unsigned seconds = 60;
@@ -66,6 +73,7 @@ struct onsale_bench_options {
 inline constexpr std::uint32_t onsale_users_max = 10'000'000;
 inline constexpr unsigned onsale_connections_max = 5'000;
 inline constexpr unsigned onsale_streams_max = 1'000;
+inline constexpr unsigned onsale_map_readers_max = 1'000;
 inline constexpr unsigned onsale_seconds_max = 3'600;
 int run_onsale_bench(const onsale_bench_options& options);
 

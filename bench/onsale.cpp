@@ -13,7 +13,10 @@
 //              connections acting for the admitted users they discover: seat map (gzip,
 //              If-None-Match once they have an ETag), hold (half of the picks aim at the best 2% of
 //              a date's seats, so users collide), then pay (90%: COMPLETED, which admits the next
-//              user) or cancel and walk away (10%);
+//              user) or cancel and walk away (10%); and --map-readers connections, each as one of
+//              the first users admitted, reloading a random date's whole seat map (gzip,
+//              If-None-Match) as fast as it comes, or (--map-view sections) the overview and
+//              one section's map in turn, as the fan's page does for a large venue;
 //  4. restart  node->stop(), start again on the same data dir, time until ready();
 //  5. check    every user who tried a hold reads their reservations from the restarted node: a
 //              (date, seat) CONFIRMED twice is a double sale; /metrics' checkpoint figures.
@@ -131,9 +134,10 @@ enum class phase : std::uint8_t {
     failed,     // an unexpected answer
 };
 
-enum route : std::size_t { r_register, r_charge, r_enqueue, r_poll, r_seat_map, r_hold, r_pay, r_cancel, r_reservations, r_pick, r_places, r_count };
+enum route : std::size_t { r_register, r_charge, r_enqueue, r_poll, r_seat_map, r_hold, r_pay, r_cancel, r_reservations, r_pick, r_places,
+                           r_map_read, r_count };
 const std::vector<std::string> route_names = {"register", "charge", "enqueue", "poll", "seat_map", "hold", "pay", "cancel", "reservations",
-                                              "pick_by_grade", "standing_places"};
+                                              "pick_by_grade", "standing_places", "map_read"};
 
 // The stadium layout (--layout stadium): 40 sections of 25 rows of 50 seats, ten of each grade,
 // VIP nearest the stage; two standing zones of VIP places. Prices under seat_price, so that a
@@ -179,6 +183,9 @@ struct onsale_state {
     // What the load generator knows of each date's seats: taken by someone (held or sold).
     std::vector<std::vector<std::uint8_t>> taken;
     std::deque<std::uint32_t> admitted;   // seen ACTIVE, not yet acted for
+    std::deque<std::uint32_t> readers;    // seen ACTIVE, for the map readers (the first ones admitted)
+    unsigned readers_wanted = 0;
+    std::uint64_t map_reads_not_modified = 0, map_read_bytes = 0;
     std::vector<std::uint32_t> tried;     // users that sent a hold: the double-sale check reads theirs
     std::uint64_t seen_active = 0, expired_unserved = 0, holds_placed = 0, seat_taken = 0, pays_confirmed = 0,
                   cancels = 0, gave_up = 0, hold_expired = 0, connection_errors = 0, unexpected = 0;
@@ -515,7 +522,12 @@ private:
         if (st_.phases[polled_] != phase::waiting) return;  // another connection learnt it meanwhile
         if (s == "ACTIVE") {
             st_.phases[polled_] = phase::active;
-            st_.admitted.push_back(polled_);
+            if (st_.readers_wanted > 0) {
+                --st_.readers_wanted;
+                st_.readers.push_back(polled_);
+            } else {
+                st_.admitted.push_back(polled_);
+            }
             ++st_.seen_active;
             if (auto it = st_.first_estimate.find(polled_); it != st_.first_estimate.end()) {
                 double waited = std::chrono::duration<double>(clock_type::now() - it->second.first).count();
@@ -819,6 +831,83 @@ private:
     clock_type::time_point opened_;
 };
 
+// A map reader (--map-readers): an admitted user's browser reloading one date's whole seat map,
+// gzip and If-None-Match with the ETag it last got, as fast as the answers come.
+class map_reader {
+public:
+    map_reader(asio::io_context& io, tcp::endpoint at, onsale_state& st, const onsale_clock& clock, std::uint64_t seed)
+        : http_(io, at), timer_(io), st_(st), clock_(clock), random_(seed) {}
+
+    void start() {
+        http_.connect([this](boost::system::error_code ec) {
+            if (ec) return broken();
+            next();
+        });
+    }
+
+private:
+    void next() {
+        if (clock_.over()) return;
+        if (user_ == no_user) {
+            if (st_.readers.empty()) {  // not yet admitted
+                timer_.expires_after(10ms);
+                timer_.async_wait([this](boost::system::error_code) { next(); });
+                return;
+            }
+            user_ = st_.readers.front();
+            st_.readers.pop_front();
+        }
+        const std::uint32_t date = static_cast<std::uint32_t>(random_() % st_.s.dates);
+        path_ = "/concerts/" + st_.concert + "/dates/" + st_.dates[date] + "/seats";
+        if (st_.s.map_view == "sections") {
+            // The fan's page: the overview, then a section's map.
+            if (++reads_ % 2 == 1) path_ += "?overview=true";
+            else path_ += "?section=S" + std::to_string(101 + random_() % stadium_sections);
+        }
+        std::string headers = st_.admission(user_) + "Accept-Encoding: gzip\r\n";
+        if (auto it = etags_.find(path_); it != etags_.end()) headers += "If-None-Match: " + it->second + "\r\n";
+        sent_ = clock_type::now();
+        http_.exchange(bench::get_request(path_, headers),
+                       [this](boost::system::error_code ec) {
+                           if (ec) return broken();
+                           read(bench::micros_since(sent_));
+                           next();
+                       });
+    }
+
+    void read(std::uint32_t us) {
+        const auto& r = http_.reply();
+        const unsigned status = r.result_int();
+        st_.stats[r_map_read].record(us, status);
+        if (status != 200 && status != 304) return st_.note_unexpected("map_read", status, r.body());
+        if (status == 304) ++st_.map_reads_not_modified;
+        st_.map_read_bytes += r.body().size();
+        if (auto e = r.find(http::field::etag); e != r.end()) etags_[path_] = std::string(e->value());
+    }
+
+    void broken() {
+        ++st_.connection_errors;
+        if (clock_.over() || ++errors_ > 20) return;
+        http_.connect([this](boost::system::error_code ec) {
+            if (ec) return broken();
+            next();
+        });
+    }
+
+    bench::http_connection http_;
+    asio::steady_timer timer_;
+    onsale_state& st_;
+    const onsale_clock& clock_;
+    std::mt19937_64 random_;
+    std::unordered_map<std::string, std::string> etags_;  // per path read
+    std::string path_;
+    std::uint64_t reads_ = 0;
+    static constexpr std::uint32_t no_user = UINT32_MAX;
+    std::uint32_t user_ = no_user;
+    unsigned errors_ = 0;
+    clock_type::time_point sent_;
+};
+
 double run_onsale(onsale_state& st, std::uint16_t port) {
     asio::io_context io;
     tcp::endpoint at(asio::ip::make_address("127.0.0.1"), port);
@@ -832,8 +921,12 @@ double run_onsale(onsale_state& st, std::uint16_t port) {
         clients.push_back(std::make_unique<onsale_client>(io, at, st, picker, clock, i < acting, st.s.seed * 1000 + i));
     std::vector<std::unique_ptr<stream_client>> streams;
     for (unsigned i = 0; i < st.s.streams; ++i) streams.push_back(std::make_unique<stream_client>(io, at, st, clock, i));
+    st.readers_wanted = st.s.map_readers;
+    std::vector<std::unique_ptr<map_reader>> readers;
+    for (unsigned i = 0; i < st.s.map_readers; ++i) readers.push_back(std::make_unique<map_reader>(io, at, st, clock, st.s.seed * 7000 + i));
     for (auto& c : clients) c->start();
     for (auto& c : streams) c->start();
+    for (auto& c : readers) c->start();
 
     // Progress, and the end: streams never end by themselves.
     asio::steady_timer timer(io);
@@ -1066,7 +1159,7 @@ int run_onsale_bench(const onsale_bench_options& s) {
 
     nlohmann::json routes = nlohmann::json::object();
     const double phase_seconds[r_count] = {setup_seconds, setup_seconds, burst_seconds, onsale_seconds, onsale_seconds,
-                                           onsale_seconds, onsale_seconds, onsale_seconds, 0, onsale_seconds, onsale_seconds};
+                                           onsale_seconds, onsale_seconds, onsale_seconds, 0, onsale_seconds, onsale_seconds, onsale_seconds};
     for (std::size_t i = 0; i < r_count; ++i) {
         if (!st.stats[i].latency_us.empty()) routes[route_names[i]] = bench::route_json(st.stats[i], phase_seconds[i]);
     }
@@ -1107,6 +1200,13 @@ int run_onsale_bench(const onsale_bench_options& s) {
         {"poll_p99_ms", p99(r_poll)},
         {"seat_map_per_second", per_second(r_seat_map)},
         {"seat_map_p99_ms", p99(r_seat_map)},
+        {"map_readers", s.map_readers},
+        {"map_view", s.map_view},
+        {"map_reads_per_second", per_second(r_map_read)},
+        {"map_reads_p99_ms", p99(r_map_read)},
+        {"map_reads_not_modified_share", st.stats[r_map_read].latency_us.empty() ? 0.0
+                                             : static_cast<double>(st.map_reads_not_modified) / static_cast<double>(st.stats[r_map_read].latency_us.size())},
+        {"map_read_megabytes_per_second", static_cast<double>(st.map_read_bytes) / 1e6 / onsale_seconds},
         {"hold_per_second", per_second(r_hold)},
         {"hold_p99_ms", p99(r_hold)},
         {"pay_per_second", per_second(r_pay)},

@@ -77,6 +77,14 @@ subcommand add_onsale(CLI::App& parent) {
                 bench::onsale_connections_max);
     number_flag(*app, "--streams", o->streams, "event streams kept open (connections of their own)", 0,
                 bench::onsale_streams_max);
+    number_flag(*app, "--map-readers", o->map_readers,
+                "connections that only reload a date's whole seat map (gzip, If-None-Match), each as an admitted user of its own",
+                0, bench::onsale_map_readers_max);
+    app->add_option("--map-view", o->map_view,
+                    "what the map readers read: whole maps, or (with --layout stadium) sections as the fan's page does: "
+                    "the overview, then one section's map, in turn")
+        ->check(CLI::IsMember({"whole", "sections"}))
+        ->capture_default_str();
     number_flag(*app, "--partitions", o->partitions, "partitions of the log", 1, partitions_max);
     number_flag(*app, "--capacity", o->capacity, "the queue's activeCapacity", 1, active_capacity_max);
     number_flag(*app, "--seconds", o->seconds, "how long the onsale phase runs", 1, bench::onsale_seconds_max);
@@ -90,7 +98,11 @@ subcommand add_onsale(CLI::App& parent) {
         "last tenth of the queue), then for --seconds polls positions, keeps --streams event streams open and acts "
         "for the users admitted (seat map with gzip and If-None-Match, hold, pay or cancel); then restarts the node "
         "with the queue full, checks that no seat was sold twice and reads the checkpoint figures from /metrics.");
-    return {app, [o] { return bench::run_onsale_bench(*o); }};
+    return {app, [o] {
+                if (o->map_view == "sections" && o->layout != "stadium")
+                    throw usage_error{"--map-view sections reads a venue's sections: it needs --layout stadium"};
+                return bench::run_onsale_bench(*o);
+            }};
 }
 
 subcommand add_kafka(CLI::App& parent) {

@@ -1,5 +1,5 @@
 // The organizer's page: the form that creates a concert with every field of POST /admin/concerts.
-import { $, announce, busy, el, sentOnce, setText } from './common.js';
+import { $, announce, busy, count, el, sentOnce, setText, won } from './common.js';
 import { SEATS_PER_ROW_DEFAULT, adminApi, clearError, showError, words } from './admin-state.js';
 import { loadConcerts } from './admin-live.js';
 
@@ -175,4 +175,62 @@ function resetCreateForm() {
   $('create-form').reset();
   $('schedules').replaceChildren();
   addSchedule();
+}
+
+// ---- the venue's preview ----------------------------------------------------------------------
+const TIER_CLASSES = 6;             // app.css has tier-0 .. tier-5
+
+// Draws the venue JSON as it is typed: the stage, then each section in layout order as a block in
+// its grade's colour (dearest first), sized by its rows and seats; standing zones dashed. Says in
+// words what it holds, or why nothing is drawn.
+export function previewLayout() {
+  const box = $('layout-preview');
+  const text = $('c-layout').value.trim();
+  const drawing = $('layout-drawing');
+  box.hidden = !text;
+  if (!text) return drawing.replaceChildren();
+  let venue;
+  try {
+    venue = JSON.parse(text);
+  } catch (_) {
+    drawing.replaceChildren();
+    return setText('layout-summary', 'The preview appears once the JSON is complete.');
+  }
+  const grades = venue && Array.isArray(venue.grades) ? venue.grades : [];
+  const sections = venue && venue.layout && Array.isArray(venue.layout.sections) ? venue.layout.sections : [];
+  if (!grades.length || !sections.length) {
+    drawing.replaceChildren();
+    return setText('layout-summary', 'The preview needs "grades" and "layout": {"sections": [...]}.');
+  }
+  const prices = new Map(grades.filter((g) => g && typeof g.grade === 'string').map((g) => [g.grade, Number(g.price) || 0]));
+  const order = [...new Set([...prices.values()])].sort((a, b) => b - a);
+  let seats = 0;
+  let places = 0;
+  const unknown = [];
+  const blocks = sections.map((z) => {
+    const name = String((z && z.section) || '?');
+    const price = prices.get(z && z.grade);
+    if (price === undefined) unknown.push(name);
+    const tier = price === undefined ? 0 : order.indexOf(price) % TIER_CLASSES;
+    if (z && z.standing) {
+      places += Number(z.standing) || 0;
+      return el('div', { class: 'zone-block standing tier-' + tier, 'data-section': name },
+        el('b', { text: name }), z.grade + ' · standing ' + count(Number(z.standing) || 0));
+    }
+    const rows = Array.isArray(z && z.rows) ? z.rows.map(Number) : Array.from({ length: Number(z && z.rows) || 0 }, () => Number(z.seatsPerRow) || 0);
+    const n = rows.reduce((a, b) => a + (b || 0), 0);
+    seats += n;
+    const widest = Math.max(0, ...rows);
+    const block = el('div', { class: 'zone-block tier-' + tier, 'data-section': name },
+      el('b', { text: name }), (z && z.grade) + ' · ' + count(rows.length) + (rows.length === 1 ? ' row, ' : ' rows, ') + count(n) + ' seats');
+    // Wider and taller with its rows, within bounds: a glance at the shape, not a seat plan.
+    block.style.width = Math.min(16, 4.5 + widest / 8) + 'rem';
+    block.style.minHeight = Math.min(8, 2.5 + rows.length / 5) + 'rem';
+    return block;
+  });
+  drawing.replaceChildren(el('div', { class: 'stage-line' }, el('div', { class: 'stage', 'aria-hidden': 'true', text: 'STAGE' })), ...blocks);
+  const gradeWords = grades.map((g) => g.grade + ' ' + won(Number(g.price) || 0)).join(', ');
+  setText('layout-summary', count(seats) + ' seats' + (places ? ' and ' + count(places) + ' standing places' : '') + ' in ' +
+    sections.length + (sections.length === 1 ? ' section' : ' sections') + '; grades ' + gradeWords + '.' +
+    (unknown.length ? ' Sections naming no grade of the list: ' + unknown.join(', ') + '.' : ''));
 }

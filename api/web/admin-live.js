@@ -74,6 +74,8 @@ export async function followConcert() {
   $('charts').replaceChildren();
   $('dates-body').replaceChildren();
   $('dates-foot').replaceChildren();
+  $('grades-body').replaceChildren();
+  $('grades-box').hidden = true;
   $('queue-figures').replaceChildren();
   for (const id of ['live-error', 'analytics-error', 'seats-error', 'controls-error', 'settings-error']) clearError(id);
   closeHistory();
@@ -309,6 +311,13 @@ function renderAnalytics() {
       ...DATE_COLUMNS.map(([field, format]) => el('td', { class: 'num', 'data-field': field,
         text: field === 'holdToPaymentConversion' ? '' : format(sum(field)) }))));
   }
+  // A venue's sales per grade and date.
+  const byGrade = dates.flatMap((d) => (d.grades || []).map((g) => el('tr', { 'data-date': d.date, 'data-grade': g.grade },
+    el('th', { scope: 'row', text: formatDate(d.date) }), el('td', { text: g.grade }),
+    ...[['seatsSold', count], ['seatsHeld', count], ['seatsAvailable', count], ['revenue', won]].map(([field, format]) =>
+      el('td', { class: 'num', 'data-field': field, 'data-value': g[field] ?? '', text: format(g[field] || 0) })))));
+  $('grades-box').hidden = byGrade.length === 0;
+  $('grades-body').replaceChildren(...byGrade);
   const q = (a && a.queue) || {};
   const figures = $('queue-figures');
   const add = (field, term, text) => figures.append(el('div', { 'data-field': field },

@@ -6,7 +6,7 @@
 import { $, announce, busy, onSeatKeys, setText } from './common.js';
 import { S, persist, showError, words } from './admin-state.js';
 import { checkKey, forgetKey, openDesk, signIn } from './admin-key.js';
-import { addSchedule, createConcert, scheduleClick } from './admin-create.js';
+import { addSchedule, createConcert, previewLayout, scheduleClick } from './admin-create.js';
 import { drawCharts, followConcert, loadConcerts, loadTimeline, refresh, scheduleRefresh, stopRefresh } from './admin-live.js';
 import { closeHistory, gridClick, gridRows, loadHistory, moveFocus, pageRows, renderGrid, seatFormSubmit } from './admin-seats.js';
 import { applyBlocks, saveSettings, setMode, toggleSale } from './admin-controls.js';
@@ -17,6 +17,7 @@ function bind() {
   $('key-form').addEventListener('submit', signIn);
   $('forget-key').addEventListener('click', forgetKey);
   $('create-form').addEventListener('submit', createConcert);
+  $('c-layout').addEventListener('input', previewLayout);
   $('schedules').addEventListener('click', scheduleClick);
   $('add-schedule').addEventListener('click', () => {
     const item = addSchedule();

@@ -140,19 +140,39 @@ test('the organizer creates a concert with a venue from its JSON, and the fans s
   await t.fill(page, '#schedules li:nth-child(1) input[name="date"]', t.DATE);
   // Not JSON: said in words, next to the box.
   await t.fill(page, '#c-layout', '{"grades": ');
+  await t.waitForText(page, '#layout-summary', /The preview appears once the JSON is complete/);
   await t.click(page, '#create-submit');
   await t.waitForText(page, '#create-error', /The venue is not valid JSON/);
   await t.fill(page, '#c-layout', JSON.stringify({
     grades: [{ grade: 'VIP', price: 198000 }, { grade: 'R', price: 165000 }],
-    layout: { sections: [{ section: 'A', grade: 'VIP', rows: 2, seatsPerRow: 10 }, { section: 'B', grade: 'R', rows: [8, 9] }] },
+    layout: { sections: [{ section: 'FLOOR', grade: 'VIP', standing: 500 }, { section: 'A', grade: 'VIP', rows: 2, seatsPerRow: 10 },
+      { section: 'B', grade: 'R', rows: [8, 9] }] },
   }));
+  // The preview: the sections drawn in layout order, and what they hold in words.
+  await t.waitForText(page, '#layout-summary', /^37 seats and 500 standing places in 3 sections; grades VIP 198,000 won, R 165,000 won\.$/);
+  assert.deepEqual(await page.$$eval('#layout-drawing .zone-block', (l) => l.map((b) => b.dataset.section + ':' + b.className)),
+    ['FLOOR:zone-block standing tier-0', 'A:zone-block tier-0', 'B:zone-block tier-1']);
+  await t.screenshotOf(page, '#layout-preview', 'controls-5-layout-preview');
   await t.click(page, '#create-submit');
   await t.waitForText(page, '#create-message', new RegExp('Created “' + title + '”'));
   const { concerts } = await t.http.admin(server, '/concerts');
   const concert = concerts.find((c) => c.title === title);
   assert.deepEqual(concert.grades, [{ grade: 'VIP', price: 198000 }, { grade: 'R', price: 165000 }]);
-  assert.equal(concert.schedules[0].seats, 37);
+  assert.equal(concert.schedules[0].seats, 537);  // standing places counted as seats, as in the dates
   await t.screenshotOf(page, '#create', 'controls-5-venue-created');
+
+  // Sales by grade: a fan buys a VIP seat; the page's table shows it against the grade.
+  const fan = await t.http.newUser(server, 'Grade fan');
+  await t.http.charge(server, fan, 500000);
+  assert.equal((await t.http.enqueue(server, fan, concert.concertId)).status, 'ACTIVE');
+  const held = await t.http.hold(server, fan, concert.concertId, t.DATE, 1);
+  await t.http.pay(server, fan, held.reservationId);
+  await page.waitForSelector('#grades-box:not([hidden])');
+  await t.waitForText(page, '#grades-body tr[data-grade="VIP"] td[data-field="seatsSold"]', /^1$/, 20000);
+  assert.equal(await t.textOf(page, '#grades-body tr[data-grade="VIP"] td[data-field="revenue"]'), '198,000 won');
+  assert.equal(await t.textOf(page, '#grades-body tr[data-grade="VIP"] td[data-field="seatsAvailable"]'), '519');
+  assert.equal(await t.textOf(page, '#grades-body tr[data-grade="R"] td[data-field="seatsSold"]'), '0');
+  await t.screenshotOf(page, '#analytics', 'controls-6-sales-by-grade');
   organizer.check();
   await organizer.close();
 });

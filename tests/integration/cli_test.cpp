@@ -46,7 +46,7 @@ TEST_CASE("a subcommand's --help shows its own flags, defaults and environment v
     CHECK(onsale.status == 0);
     CHECK(onsale.err.empty());
     CHECK_THAT(onsale.out, Catch::Contains("Usage: encore bench onsale"));
-    for (const char* flag : {"--users", "--seats-per-date", "--dates", "--connections", "--streams", "--partitions",
+    for (const char* flag : {"--users", "--seats-per-date", "--dates", "--connections", "--streams", "--map-readers", "--partitions",
                              "--capacity", "--seconds", "--seed"})
         CHECK_THAT(onsale.out, Catch::Contains(flag));
     CHECK_THAT(onsale.out, Catch::Contains("[default: 1000000]"));
