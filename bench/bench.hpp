@@ -33,6 +33,18 @@ struct picks_bench_options {
 inline constexpr std::uint32_t picks_sold_percent_max = 99;
 int run_picks_bench(const picks_bench_options& options);
 
+// `bench phases`: a stadium's sale phases on one partition, each apply timed: a fan club list of
+// `ids` uploaded in batches, `claims` claims and joins, the presale opened and closed, `users` in
+// the general sale's pre-queue, which then opens.
+struct phases_bench_options {
+    std::uint32_t ids = 100'000;
+    std::uint32_t claims = 50'000;
+    std::uint32_t users = 1'000'000;
+    std::uint32_t capacity = 1'000;  // the queue's activeCapacity
+    std::uint64_t seed = 11;
+};
+int run_phases_bench(const phases_bench_options& options);
+
 // `bench http`: a node on a temporary data dir (or `keep_data`) driven over loopback.
 struct http_bench_options {
     unsigned seconds = 10;

@@ -1,4 +1,4 @@
-// `encore bench engine|picks|http|onsale|kafka`: flags to the options of bench/bench.hpp, checked
+// `encore bench engine|picks|phases|http|onsale|kafka`: flags to the options of bench/bench.hpp, checked
 // against their limits, and the run.
 
 #include <filesystem>
@@ -34,6 +34,23 @@ subcommand add_picks(CLI::App& parent) {
     number_flag(*app, "--picks", o->picks, "picks of each size", 1);
     number_flag(*app, "--seed", o->seed, "seeds the seats taken");
     return {app, [o] { return bench::run_picks_bench(*o); }};
+}
+
+subcommand add_phases(CLI::App& parent) {
+    CLI::App* app = parent.add_subcommand(
+        "phases", "A stadium's sale phases on one partition, on one thread, each apply timed: a fan club list uploaded in "
+                  "batches of 10,000, claims and joins, the presale opened and closed, the general sale's pre-queue opened; "
+                  "the longest apply of each kind against 50 ms. Prints a JSON line.");
+    auto o = std::make_shared<bench::phases_bench_options>();
+    number_flag(*app, "--ids", o->ids, "ids on the fan club's list", 1, static_cast<std::uint32_t>(eligible_per_phase_max));
+    number_flag(*app, "--claims", o->claims, "ids claimed (a user each, who then joins the presale's pre-queue); at most --ids", 0);
+    number_flag(*app, "--users", o->users, "users in the general sale's pre-queue when it opens", 0, bench::onsale_users_max);
+    number_flag(*app, "--capacity", o->capacity, "the queue's activeCapacity", 1, active_capacity_max);
+    number_flag(*app, "--seed", o->seed, "seeds the ids");
+    return {app, [o] {
+                if (o->claims > o->ids) throw usage_error{"--claims cannot exceed --ids"};
+                return bench::run_phases_bench(*o);
+            }};
 }
 
 subcommand add_http(CLI::App& parent) {
@@ -127,7 +144,7 @@ std::vector<subcommand> add_bench(CLI::App& encore) {
         "bench", "Benchmarks: programs that print figures (JSON on stdout, progress on stderr). The figures and the "
                  "commands that produced them are in docs/BENCHMARKS.md.");
     bench->require_subcommand(1);
-    return {add_engine(*bench), add_picks(*bench), add_http(*bench), add_onsale(*bench), add_kafka(*bench)};
+    return {add_engine(*bench), add_picks(*bench), add_phases(*bench), add_http(*bench), add_onsale(*bench), add_kafka(*bench)};
 }
 
 }  // namespace encore::tools

@@ -70,6 +70,26 @@ TEST_CASE("a subcommand's --help shows its own flags, defaults and environment v
     CHECK_THAT(top.out, !Catch::Contains("--admin-key"));
 }
 
+TEST_CASE("bench phases times each kind of apply of a small stadium's phases", "[cli][bench]") {
+    const cli_run run = encore_cli("bench phases --ids 20000 --claims 100 --users 1000");
+    INFO(run.out << run.err);
+    REQUIRE(run.status == 0);
+    const json result = json::parse(run.out, nullptr, false);
+    REQUIRE(result.is_object());
+    // Two batches of 10,000 ids; a claim and a join per claimant; each tick one apply.
+    CHECK(result.at("list_upload").at("applies") == 2);
+    CHECK(result.at("claim").at("applies") == 100);
+    CHECK(result.at("presale_join").at("applies") == 100);
+    // The presale opens: PhaseOpened, each of the 100 placed and admitted (capacity 1,000).
+    CHECK(result.at("presale_open").at("events") == 201);
+    CHECK(result.at("presale_close").at("events") == 1);
+    // The general sale: 1,000 placed and 1,000 admitted.
+    CHECK(result.at("general_open").at("events") == 2001);
+    for (const char* kind : {"list_upload", "claim", "presale_join", "presale_open", "presale_close", "general_join", "general_open"})
+        CHECK(result.at(kind).at("longest_ms").get<double>() > 0);
+    CHECK(encore_cli("bench phases --ids 10 --claims 11").status == 2);
+}
+
 TEST_CASE("a bad command line exits 2 naming what is wrong", "[cli]") {
     const std::string dir = absent_dir();
     const std::string serve = "serve --data-dir " + dir + " --listen 127.0.0.1:0 --admin-key cli-admin-key";
