@@ -218,6 +218,8 @@ std::optional<std::string> read_instant(const json& value, const char* name, tim
 
 }  // namespace
 
+std::optional<std::string> read_phases(const json& body, create_concert& c);  // below
+
 std::variant<concert_settings, std::string> parse_settings(const json& body, const create_concert& current) {
     using f = concert_settings;
     concert_settings s;
@@ -288,13 +290,29 @@ std::variant<concert_settings, std::string> parse_settings(const json& body, con
                 s.grades.push_back({before[g].grade, static_cast<won>(item.at("price").get<std::uint64_t>())});
             }
             s.set |= f::grades_field;
-        } else if (name == "salePhases") {
-            return std::string("salePhases cannot be changed by PATCH in this version: create the concert with the phases it needs");
-        } else if (name == "grades" || name == "refundPolicy") {
+        } else if (name == "salePhases" && !current.options.sale.venue->plan.phases.empty()) {
+            // The whole list, in its creation shape: phases that have opened sent unchanged (the
+            // engine, which knows which have, refuses PHASE_STARTED otherwise), the others in
+            // their places, new ones after them.
+            if (value.is_null()) return std::string("salePhases cannot be removed: send the list of phases");
+            create_concert shaped;
+            shaped.options.sale.venue->grades = current.options.sale.venue->grades;
+            if (auto why = read_phases(json{{"salePhases", value}}, shaped)) return *why;
+            const auto& before = current.options.sale.venue->plan.phases;
+            auto& after = shaped.options.sale.venue->plan.phases;
+            for (std::size_t i = 0; i < before.size() && i < after.size(); ++i) {
+                if (after[i].phase != before[i].phase)
+                    return "salePhases: phase " + before[i].phase + " must stay in its place (phase " + std::to_string(i + 1) +
+                           "); new phases come after the existing ones";
+                after[i].queue_seed = before[i].queue_seed;  // kept; new ones get theirs from the API
+            }
+            s.phases.phases = std::move(after);
+            s.set |= f::phases_field;
+        } else if (name == "grades" || name == "refundPolicy" || name == "salePhases") {
             return name + ": this concert was created without it, so PATCH cannot change it";
         } else {
             return name + " is not a field PATCH can change (title, venue, holdTtlSeconds, maxHoldsPerUser, "
-                          "maxTicketsPerUser, refundsUntil, queue); new dates are added with POST /admin/concerts/{id}/dates";
+                          "maxTicketsPerUser, refundsUntil, queue, grades, salePhases); new dates are added with POST /admin/concerts/{id}/dates";
         }
     }
     if (s.set == 0) return std::string("the body changes nothing: name at least one field to change");

@@ -355,6 +355,11 @@ void patch_concert(const command_env& env, request_context& rc) {
     auto parsed = parse_settings(*body, call->concert.config);
     if (auto* why = std::get_if<std::string>(&parsed)) return rc.fail(400, "INVALID_REQUEST", *why);
     update_concert update{call->concert.config.concert, false, 0, std::get<concert_settings>(std::move(parsed))};
+    // A phase new to the concert gets its pre-queue seed here, as at creation (kept out of every query).
+    auto& phases = update.settings.phases.phases;
+    const std::size_t known = call->concert.config.options.sale.venue->plan.phases.size();
+    for (std::size_t i = known; i < phases.size(); ++i)
+        phases[i].queue_seed = env.tokens.derived_id("queue-seed", std::to_string(update.concert.value) + "/" + std::to_string(i) + "/" + phases[i].phase);
     if (const std::string_view if_match = rc.header("If-Match"); !if_match.empty()) {
         if (!seat_maps::matches(if_match, admin_concert_of(call->concert).etag))
             return rc.fail(412, "PRECONDITION_FAILED", "the concert changed since the ETag given in If-Match: read it again");

@@ -80,16 +80,19 @@ nlohmann::json layout_json(const venue_layout& venue) {
 }
 
 nlohmann::json phases_json(const create_concert& config) {
-    const venue_layout& venue = config.options.sale.venue;
+    return phases_json(config.options.sale.venue->plan.phases, config.options.sale.venue->grades);
+}
+
+nlohmann::json phases_json(const std::vector<sale_phase>& phases, const std::vector<grade_price>& venue_grades) {
     auto out = nlohmann::json::array();
-    for (const sale_phase& p : venue.plan.phases) {
+    for (const sale_phase& p : phases) {
         nlohmann::json grades = nlohmann::json::array();
-        for (std::uint32_t g = 0; g < venue.grades.size(); ++g) {
-            if (p.grades.empty() || std::binary_search(p.grades.begin(), p.grades.end(), g)) grades.push_back(venue.grades[g].grade);
+        for (std::uint32_t g = 0; g < venue_grades.size(); ++g) {
+            if (p.grades.empty() || std::binary_search(p.grades.begin(), p.grades.end(), g)) grades.push_back(venue_grades[g].grade);
         }
         nlohmann::json phase = {{"phase", p.phase}, {"name", p.name}, {"opensAt", format_instant(p.opens_at)},
                                 {"eligibility", p.list ? "LIST" : "ALL"}};
-        if (!venue.grades.empty()) phase["grades"] = std::move(grades);
+        if (!venue_grades.empty()) phase["grades"] = std::move(grades);
         if (p.closes_at != 0) phase["closesAt"] = format_instant(p.closes_at);
         if (p.max_tickets != 0) phase["maxTicketsPerUser"] = p.max_tickets;
         out.push_back(std::move(phase));
@@ -155,7 +158,7 @@ nlohmann::json schedules_json(const std::vector<schedule>& schedules, const std:
 }
 
 // The settings a PATCH set, in the creation shape.
-nlohmann::json settings_json(const concert_settings& s) {
+nlohmann::json settings_json(const concert_settings& s, const std::vector<grade_price>& venue_grades) {
     using f = concert_settings;
     nlohmann::json out = nlohmann::json::object();
     if (s.set & f::title_field) out["title"] = s.title;
@@ -176,12 +179,13 @@ nlohmann::json settings_json(const concert_settings& s) {
         if (s.claim_seconds == 0) out["queue"]["claimSeconds"] = nullptr;  // back to the active TTL
         else out["queue"]["claimSeconds"] = s.claim_seconds;
     }
+    if (s.set & f::phases_field) out["salePhases"] = phases_json(s.phases.phases, venue_grades);
     return out;
 }
 
 }  // namespace
 
-nlohmann::json change_json(const event& e) {
+nlohmann::json change_json(const event& e, const std::vector<grade_price>& venue_grades) {
     nlohmann::json fields = nlohmann::json::object();
     std::string_view type = "CHANGED";
     if (std::holds_alternative<sales_paused>(e.body)) {
@@ -198,7 +202,7 @@ nlohmann::json change_json(const event& e) {
         fields = {{"date", format_date(b->date)}, {"seats", b->seats}};
     } else if (const auto* u = std::get_if<concert_updated>(&e.body)) {
         type = "UPDATED";
-        fields = settings_json(u->settings);
+        fields = settings_json(u->settings, venue_grades);
     } else if (const auto* d = std::get_if<dates_added>(&e.body)) {
         type = "DATES_ADDED";
         fields = {{"schedules", schedules_json(d->schedules, d->seats_per_row)}};

@@ -22,6 +22,7 @@ std::size_t schedule_index(const create_concert& config, day_number day);
 // The venue's grades as API.md shows them: [{grade, price}].
 // A concert's sale phases in their creation shape (grades spelled out: all of them by default).
 nlohmann::json phases_json(const create_concert& config);
+nlohmann::json phases_json(const std::vector<sale_phase>& phases, const std::vector<grade_price>& venue_grades);
 nlohmann::json grades_json(const venue_layout& venue);
 // The layout as POST /admin/concerts takes it: {"sections": [...]}.
 nlohmann::json layout_json(const venue_layout& venue);
@@ -38,7 +39,8 @@ admin_concert_document admin_concert_of(const projections::concert_view& concert
 
 // One entry of GET /admin/concerts/{id}/changes, from the event that made the change:
 // {"at", "type", "fields": {the values set}}.
-nlohmann::json change_json(const event& e);
+// `venue_grades`: the concert's grades (names never change), for the sale phases' grades.
+nlohmann::json change_json(const event& e, const std::vector<grade_price>& venue_grades);
 
 // GET /openapi.json: an OpenAPI 3 description of every route.
 const std::string& openapi_document();

@@ -88,6 +88,7 @@ unsigned refusal_status(refusal r, command_kind kind) {
         case refusal::already_claimed: return 409;
         case refusal::already_eligible: return 409;
         case refusal::not_claimed: return 404;
+        case refusal::phase_started: return 409;
     }
     return 500;
 }
@@ -130,6 +131,8 @@ std::string_view refusal_message(refusal r) {
         case refusal::already_claimed: return "another user claimed that id: a claim is one id, one person";
         case refusal::already_eligible: return "you claimed another id of this phase already";
         case refusal::not_claimed: return "nobody claimed that id of the phase's list";
+        case refusal::phase_started: return "a sale phase that has opened must be sent unchanged, and in its place; a phase with a list "
+                                            "or with fans waiting for it cannot be removed";
     }
     return "refused";
 }

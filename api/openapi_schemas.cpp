@@ -241,7 +241,8 @@ void add_concert_request_schemas(json& s) {
                              {"eligibility", names({"ALL", "LIST"}, "LIST: only users who claimed an id of its list join; absent: ALL"), optional},
                              {"grades", described(array_of(text(), "the concert's grades"), "what it sells; absent: every grade (GRADE_NOT_ON_SALE for others)"), optional},
                              {"maxTicketsPerUser", integer(1, max_tickets_per_user_max, "seats a user may hold and own from holds placed in the phase (TICKET_LIMIT), under the concert's cap"), optional}});
-    json phases = array_of(schema_ref("SalePhase"), "in increasing opensAt, not overlapping; PATCH cannot change them in this version");
+    json phases = array_of(schema_ref("SalePhase"), "in increasing opensAt, not overlapping; by PATCH, the whole list: a phase that has "
+                                                    "opened unchanged (else 409 PHASE_STARTED), every phase in its place, new ones after them");
     phases["minItems"] = 1;
     phases["maxItems"] = phases_max;
     s["SalePhases"] = std::move(phases);
@@ -270,7 +271,11 @@ void add_concert_request_schemas(json& s) {
                                 {"queue", object({{"activeCapacity", integer(1, active_capacity_max, "at once: raised, it admits; lowered, it evicts nobody"), optional},
                                                   {"activeTtlSeconds", integer(1, ttl_seconds_max, "admissions from now on"), optional},
                                                   {"claimSeconds", nullable(integer(1, ttl_seconds_max, "at most activeTtlSeconds; null: activeTtlSeconds")), optional}}),
-                                 optional}},
+                                 optional},
+                                {"grades", {{"allOf", {schema_ref("Grades")}}, {"description", "a venue's: the same grades in the same order with new prices, for holds placed from now on"}}, optional},
+                                {"salePhases", {{"allOf", {schema_ref("SalePhases")}},
+                                                {"description", "a concert created with phases: the whole list. Users already in a phase's pre-queue "
+                                                                "keep their places; a phase with a list, or with users waiting for it, is not removed"}}, optional}},
                                "at least one field; any other field (a misspelt one, schedules, onsaleAt) is 400");
     s["ConcertPatch"]["additionalProperties"] = false;
     s["ConcertPatch"]["minProperties"] = 1;

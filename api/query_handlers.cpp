@@ -292,7 +292,10 @@ void concert_changes(const query_env& env, request_context& rc) {
     if (!page) return rc.send(storage_unavailable_response("the change log could not be read: " + page.err().message));
     if (!*page) return rc.fail(404, "CONCERT_NOT_FOUND", "no such concert");
     json changes = json::array();
-    for (const event& e : (*page)->items) changes.push_back(change_json(e));
+    const auto concert = env.models.concert(*c);
+    const std::vector<grade_price> no_grades;
+    const std::vector<grade_price>& grades = concert ? concert->config.options.sale.venue->grades : no_grades;
+    for (const event& e : (*page)->items) changes.push_back(change_json(e, grades));
     json body = {{"changes", std::move(changes)}};
     if (!(*page)->next.empty()) body["nextCursor"] = page_cursor((*page)->next);
     rc.reply(200, body);

@@ -72,7 +72,7 @@ std::vector<route> api_and_fixed_routes() {
          "it applies to the next hold or admission; a larger activeCapacity admits at once. With If-Match, only if "
          "the concert is still as that ETag says", "ConcertPatch",
          {{200, "the concert as GET /admin/concerts/{concertId} shows it, with its new ETag"}}, "AdminConcert",
-         {no_concert, {412, "PRECONDITION_FAILED"}}, {"IfMatch"}},
+         {no_concert, {409, "PHASE_STARTED"}, {412, "PRECONDITION_FAILED"}}, {"IfMatch"}},
         {http::verb::post, "/admin/concerts/{concertId}/dates", [](impl& s, request_context& rc) { commands::post_dates(s.commands, rc); },
          "addDates", "organizer", access::admin, "Add dates to the concert, in the creation shape of schedules", "NewDates",
          {{201, "the concert as GET /admin/concerts/{concertId} shows it"}}, "AdminConcert",

@@ -1013,6 +1013,23 @@ void on(context& cx, const block_seats& body) {
     cx.answer(seats_released{body.concert, c->revision, body.date, std::move(seats)});
 }
 
+// Whether the concert's sale phases may become `after` (API.md "Organizer operations"): each phase
+// keeps its place; one that has opened (or whose opensAt has passed: it opens at the next tick)
+// stays as it is; a phase removed (from the end) has no list and nobody in its pre-queue.
+bool phases_may_become(const context& cx, const concert_state& c, const std::vector<sale_phase>& after) {
+    const std::vector<sale_phase>& before = phases_of(c);
+    if (before.empty() || after.empty()) return false;
+    for (std::size_t i = 0; i < before.size(); ++i) {
+        const bool started = i < c.phase || (i == c.phase && c.on_sale) || before[i].opens_at <= cx.now();
+        if (i >= after.size()) {
+            if (started || !c.phases[i].ids.empty() || (i == c.phase && !c.pre_queue.empty())) return false;
+            continue;
+        }
+        if (after[i].phase != before[i].phase || (started && after[i] != before[i])) return false;
+    }
+    return true;
+}
+
 void on(context& cx, const update_concert& body) {
     concert_state* c = concert_of(cx.state, body.concert);
     if (c == nullptr) return cx.refuse(refusal::concert_not_found);
@@ -1029,9 +1046,12 @@ void on(context& cx, const update_concert& body) {
             if (set.grades[g].grade != before[g].grade) return cx.refuse(refusal::invalid_request);
         }
     }
+    if ((set.set & concert_settings::phases_field) != 0 && !phases_may_become(cx, *c, set.phases.phases))
+        return cx.refuse(refusal::phase_started);
     if (body.conditional && body.revision != c->revision) return cx.refuse(refusal::precondition_failed, c->revision);
     c->config = std::move(changed);
     ++c->revision;
+    c->phases.resize(phases_of(*c).size());
     // Each date's grade prices follow: holds placed from now on pay them (a hold keeps its price).
     for (date_state& d : c->dates) {
         const auto& all = c->config.schedules;
@@ -1042,6 +1062,11 @@ void on(context& cx, const update_concert& body) {
     cx.answer(concert_updated{body.concert, c->revision, set});
     // A larger capacity admits at once; a smaller one evicts nobody (admission waits).
     admit_waiting(cx, *c);
+    // Phases moved earlier open (or close) now if their time has come, else when it comes.
+    if ((set.set & concert_settings::phases_field) != 0) {
+        advance_sale(cx, *c);
+        if (time_ms t = next_transition(*c); t != 0) lower_deadline(cx.state, t);
+    }
 }
 
 void on(context& cx, const add_dates& body) {

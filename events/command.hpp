@@ -256,6 +256,13 @@ struct block_seats {
 
 // The settings PATCH may change after creation. `set` names the fields given (bits of
 // concert_settings::field); the others are left as they are.
+// The sale phases as PATCH sets them: the whole list (a tail of concert_settings, so settings
+// without it keep their bytes).
+struct settings_phases : record_tail {
+    std::vector<sale_phase> phases;
+    auto operator<=>(const settings_phases&) const = default;
+};
+
 struct concert_settings {
     enum field : std::uint32_t {
         title_field = 1u << 0,
@@ -268,8 +275,9 @@ struct concert_settings {
         active_ttl_field = 1u << 7,
         claim_seconds_field = 1u << 8,
         grades_field = 1u << 9,
+        phases_field = 1u << 10,
     };
-    static constexpr std::uint32_t all_fields = (1u << 10) - 1;
+    static constexpr std::uint32_t all_fields = (1u << 11) - 1;
     std::uint32_t set = 0;
     std::string title;
     std::string venue;
@@ -283,6 +291,9 @@ struct concert_settings {
     // The venue's grades with new prices (the same grades, in the same order): holds placed after
     // the change pay them; a date's own price for a grade stays.
     std::vector<grade_price> grades;
+    // The whole list of sale phases: those that have opened unchanged and in their places, the
+    // others changed, and new ones after them (the engine refuses PHASE_STARTED otherwise).
+    settings_phases phases;
     auto operator<=>(const concert_settings&) const = default;
 };
 // The catalog with the settings applied: the one merge, shared by the engine and the read models.

@@ -27,6 +27,7 @@ create_concert with_settings(create_concert c, const concert_settings& s) {
     if (s.set & f::active_ttl_field) c.queue.active_ttl_seconds = s.active_ttl_seconds;
     if (s.set & f::claim_seconds_field) c.options.claim_seconds = s.claim_seconds;
     if (s.set & f::grades_field) c.options.sale.venue->grades = s.grades;
+    if (s.set & f::phases_field) c.options.sale.venue->plan.phases = s.phases.phases;
     return c;
 }
 

@@ -73,7 +73,9 @@ template <class F> void each(concert_settings& s, F&& f) {
     ENCORE_FIELD(set); ENCORE_FIELD(title); ENCORE_FIELD(venue); ENCORE_FIELD(hold_ttl_seconds);
     ENCORE_FIELD(max_holds_per_user); ENCORE_FIELD(max_tickets_per_user); ENCORE_FIELD(refunds_until);
     ENCORE_FIELD(active_capacity); ENCORE_FIELD(active_ttl_seconds); ENCORE_FIELD(claim_seconds); ENCORE_FIELD(grades);
+    ENCORE_FIELD(phases);
 }
+template <class F> void each(settings_phases& s, F&& f) { ENCORE_FIELD(phases); }
 template <class F> void each(update_concert& s, F&& f) {
     ENCORE_FIELD(concert); ENCORE_FIELD(conditional); ENCORE_FIELD(revision); ENCORE_FIELD(settings);
 }

@@ -49,6 +49,7 @@ std::string_view refusal_code(refusal r) {
         case refusal::already_claimed: return "ALREADY_CLAIMED";
         case refusal::already_eligible: return "ALREADY_ELIGIBLE";
         case refusal::not_claimed: return "NOT_CLAIMED";
+        case refusal::phase_started: return "PHASE_STARTED";
     }
     return "UNKNOWN";
 }

@@ -143,8 +143,9 @@ enum class refusal : std::uint8_t {
     already_claimed = 33,         // ... of an id another user claimed
     already_eligible = 34,        // ... by a user who claimed another id of the phase
     not_claimed = 35,             // freeing a claim of an id nobody claimed
+    phase_started = 36,           // a change of a sale phase that has opened (or of the phases' order)
 };
-inline constexpr std::uint8_t refusal_max = 35;
+inline constexpr std::uint8_t refusal_max = 36;
 
 // Characters (code points) of UTF-8 text, counted by their lead bytes: names are limited in
 // characters, as people count them, not in bytes.

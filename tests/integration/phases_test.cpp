@@ -168,6 +168,64 @@ TEST_CASE("a fan club presale, then the general sale: lists, claims, eligibility
     CHECK(json::parse(audit.output, nullptr, false).value("passed", false) == true);
 }
 
+TEST_CASE("the organizer changes the sale phases by PATCH: the open one as it is, the others in their places", "[phases]") {
+    server_process server;
+    http_client client(server.host(), server.port());
+    const std::int64_t now = now_ms();
+    json body = phased_body(now);  // the presale open, the general sale to come
+    body["salePhases"][1]["opensAt"] = instant_text(now + 600'000);
+    const std::string concert = create_concert(client, server, body);
+    const header_list admin = admin_header(server.admin_key());
+    const std::string path = "/admin/concerts/" + concert;
+    const json before = call(client, "GET", path, {}, admin).json().at("salePhases");
+
+    // The general sale an hour later, and a resale for a list after it.
+    json later = before;
+    later[1]["opensAt"] = instant_text(now + 3'600'000);
+    later.push_back({{"phase", "resale"}, {"name", "Resale"}, {"opensAt", instant_text(now + 7'200'000)}, {"eligibility", "LIST"}});
+    auto patched = call(client, "PATCH", path, json{{"salePhases", later}}.dump(), admin);
+    REQUIRE_STATUS(patched, 200);
+    INFO(patched.body);
+    REQUIRE(patched.json().at("salePhases").size() == 3);
+    CHECK(patched.json().at("salePhases").at(1).at("opensAt") == later[1]["opensAt"]);
+    CHECK(patched.json().at("salePhases").at(2).at("grades") == json{"VIP", "R"});
+    CHECK(patched.json().dump().find("eed") == std::string::npos);  // no seed in any answer
+    // The new phase has a list of its own.
+    auto listed = call(client, "POST", path + "/phases/resale/eligible", json{{"ids", {"RESALE-000000001"}}}.dump(), admin);
+    REQUIRE_STATUS(listed, 200);
+    CHECK(listed.json() == json{{"added", 1}, {"total", 1}});
+    // A fan sees the three.
+    const user_account fan = new_user(client);
+    CHECK(phases_of(client, fan, concert).size() == 3);
+
+    // The open presale changed: 409 PHASE_STARTED, and nothing changes.
+    json changed = later;
+    changed[0]["maxTicketsPerUser"] = 4;
+    CHECK_ERROR(call(client, "PATCH", path, json{{"salePhases", changed}}.dump(), admin), 409, "PHASE_STARTED");
+    // A phase out of its place, or none at all: 400 with a reason.
+    json renamed = later;
+    renamed[1]["phase"] = "general-2";
+    auto moved = call(client, "PATCH", path, json{{"salePhases", renamed}}.dump(), admin);
+    CHECK_STATUS(moved, 400);
+    CHECK_THAT(moved.json().at("error").at("message").get<std::string>(), Catch::Contains("must stay in its place"));
+    CHECK_ERROR(call(client, "PATCH", path, json{{"salePhases", nullptr}}.dump(), admin), 400, "INVALID_REQUEST");
+    // The resale, which has a list now, cannot be removed.
+    json shorter = later;
+    shorter.erase(2);
+    CHECK_ERROR(call(client, "PATCH", path, json{{"salePhases", shorter}}.dump(), admin), 409, "PHASE_STARTED");
+    CHECK(call(client, "GET", path, {}, admin).json().at("salePhases") == patched.json().at("salePhases"));
+
+    // The change log says what was set, grades by name.
+    const json changes = call(client, "GET", path + "/changes", {}, admin).json().at("changes");
+    REQUIRE(changes.size() == 1);
+    CHECK(changes.at(0).at("type") == "UPDATED");
+    CHECK(changes.at(0).at("fields").at("salePhases") == patched.json().at("salePhases"));
+
+    // A concert created without phases has none to change.
+    const std::string plain = create_concert(client, server, concert_body());
+    CHECK_ERROR(call(client, "PATCH", "/admin/concerts/" + plain, json{{"salePhases", later}}.dump(), admin), 400, "INVALID_REQUEST");
+}
+
 TEST_CASE("sale phases that cannot be are refused with 400 and a reason", "[phases]") {
     server_process server;
     http_client client(server.host(), server.port());

@@ -5,6 +5,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <functional>
+
 #include "harness.hpp"
 
 namespace encore::test {
@@ -134,6 +136,63 @@ TEST_CASE("phases and their lists survive a snapshot", "[engine][phases][snapsho
     CHECK(c->phases[0].claims.at(u1) == id_a);
     CHECK(c->phases[0].bought.at(u1) == 1);
     CHECK(engine::find_reservation(*restored, w.hold_id(1))->phase == 1);
+}
+
+// PATCH of salePhases: the whole list, with `change` applied to the catalog's.
+step patch_phases(std::function<void(std::vector<sale_phase>&)> change) {
+    std::vector<sale_phase> phases = phased_catalog().options.sale.venue->plan.phases;
+    change(phases);
+    concert_settings s;
+    s.set = concert_settings::phases_field;
+    s.phases.phases = std::move(phases);
+    return update(iu, std::move(s));
+}
+
+TEST_CASE("the organizer changes the sale phases: those not yet open, in their places", "[engine][phases]") {
+    const time_ms to_presale = hour_ms / 1000;
+    const auto later_general = [](auto& p) { p[1].opens_at += hour_ms; };
+    check_scenarios({
+        {"before anything opens: the general sale an hour later", listed(), patch_phases(later_general), {"ConcertUpdated r1 fields 1024"}},
+        {"a third phase after them", listed(), patch_phases([](auto& p) {
+             p.push_back({"resale", "Resale", start_time + 5 * hour_ms, 0, false, {}, 0, 0x5e});
+         }),
+         {"ConcertUpdated r1 fields 1024"}},
+        {"the presale open: the general sale moved", listed() + std::vector{after(to_presale, tick())}, patch_phases(later_general),
+         {"ConcertUpdated r1 fields 1024"}},
+        {"… but the open presale changed", listed() + std::vector{after(to_presale, tick())},
+         patch_phases([](auto& p) { p[0].max_tickets = 4; }), {"Refused PHASE_STARTED"}},
+        {"a phase whose opensAt has passed counts as opened, tick or not", listed() + std::vector{after(to_presale, charge_as(u5, 1))},
+         patch_phases([](auto& p) { p[0].grades = {}; }), {"Refused PHASE_STARTED"}},
+        {"phases in another order", listed(), patch_phases([](auto& p) { std::swap(p[0].phase, p[1].phase); }), {"Refused PHASE_STARTED"}},
+        {"the presale removed: it has a list", listed(), patch_phases([](auto& p) {
+             p.erase(p.begin());
+         }),
+         {"Refused PHASE_STARTED"}},
+        {"the general sale removed: no list, nobody waiting", listed(), patch_phases([](auto& p) { p.pop_back(); }),
+         {"ConcertUpdated r1 fields 1024"}},
+        {"… but not with users in its pre-queue", listed() + std::vector{after(to_presale + hour_ms / 1000, tick()), enqueue_as(u2)},
+         patch_phases([](auto& p) { p.pop_back(); }), {"Refused PHASE_STARTED"}},
+        {"a plan that cannot be (overlapping)", listed(), patch_phases([](auto& p) { p[0].closes_at = p[1].opens_at + 1; }),
+         {"Refused INVALID_REQUEST"}},
+        {"the general sale moved to now: it opens at once", listed() + std::vector{after(to_presale + hour_ms / 1000, tick()), enqueue_as(u2)},
+         patch_phases([](auto& p) { p[1].opens_at = start_time + 2 * hour_ms; }),
+         {"ConcertUpdated r1 fields 1024", "PhaseOpened 1", "QueuePlaced u2 #1 at 1", "QueueAdmitted u2 #1"}},
+    });
+}
+
+TEST_CASE("phases added by PATCH are kept through a snapshot, with their lists", "[engine][phases][snapshot]") {
+    world w;
+    w.run_all(listed() + std::vector{patch_phases([](auto& p) {
+                  p.push_back({"resale", "Resale", start_time + 5 * hour_ms, 0, true, {}, 0, 0x5e});
+              }),
+                                      add_ids({id_c}, 2)});
+    auto restored = engine::restore(engine::snapshot(w.state()));
+    REQUIRE(restored);
+    CHECK(engine::snapshot(*restored) == engine::snapshot(w.state()));
+    const auto* c = engine::find_concert(*restored, iu);
+    REQUIRE(c->phases.size() == 3);
+    CHECK(c->phases[2].ids.size() == 1);
+    CHECK(c->config.options.sale.venue->plan.phases[2].phase == "resale");
 }
 
 TEST_CASE("sale phases that cannot be are refused", "[engine][phases]") {
