@@ -103,6 +103,8 @@ const char* const must_reach_also[] = {
     "phase: a hold in a LIST phase by a claimant",
     "phase: GRADE_NOT_ON_SALE",
     "phase: a phase closed",
+    "phase: the phases changed",
+    "phase: PHASE_STARTED",
     "list: ids added",
     "claim: an id claimed",
     "claim: ALREADY_CLAIMED",

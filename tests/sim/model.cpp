@@ -36,6 +36,24 @@ refusal reason_of(const event& e) {
     return refusal::none;
 }
 
+
+// API.md "Organizer operations", restated: the phases may become `after` when each keeps its
+// place by name, one that has opened (or whose opensAt has passed) comes unchanged, and one
+// removed from the end has no list and nobody in its pre-queue.
+bool phases_may_change(const engine::concert_state& was, const std::vector<sale_phase>& after, time_ms at) {
+    const std::vector<sale_phase>& before = was.config.options.sale.venue->plan.phases;
+    if (before.empty() || after.empty()) return false;
+    for (std::size_t i = 0; i < before.size(); ++i) {
+        const bool opened = i < was.phase || (i == was.phase && was.on_sale) || before[i].opens_at <= at;
+        if (i < after.size()) {
+            if (after[i].phase != before[i].phase || (opened && !(after[i] == before[i]))) return false;
+        } else if (opened || !was.phases[i].ids.empty() || (i == was.phase && !was.pre_queue.empty())) {
+            return false;
+        }
+    }
+    return true;
+}
+
 }  // namespace
 
 void world::count(const command& c, const std::vector<event>& events) {
@@ -786,11 +804,15 @@ void world::judge_organizer(const command& c, log_position at, const event& answ
         }
         if (u->settings.set == 0 || !engine::valid_catalog(changed) || !same_grades) {
             expected = refusal::invalid_request;
+        } else if ((u->settings.set & concert_settings::phases_field) != 0 && !phases_may_change(was, u->settings.phases.phases, c.meta.accepted_at)) {
+            expected = refusal::phase_started;
+            ++stats_["phase: PHASE_STARTED"];
         } else if (u->conditional && u->revision != was.revision) {
             expected = refusal::precondition_failed;
         } else {
             require(answer.type() == event_type::concert_updated && now.config == changed, "ConcertUpdated left another catalog");
             if ((u->settings.set & concert_settings::grades_field) != 0) ++stats_["price: a venue's grades repriced"];
+            if ((u->settings.set & concert_settings::phases_field) != 0) ++stats_["phase: the phases changed"];
         }
     } else if (const auto* a = std::get_if<add_dates>(&c.body)) {
         const bool exists = std::any_of(a->schedules.begin(), a->schedules.end(), [&](const schedule& d) {

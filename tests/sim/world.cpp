@@ -381,6 +381,33 @@ command_body world::organizer_command(const create_concert& known) {
             for (grade_price& g : set.grades) g.price = chance(0.5) ? g.price : between(1, 9) * 10'000;
             if (chance(0.05)) set.grades.front().grade = "renamed";
         }
+        if (!config.options.sale.venue->plan.phases.empty() && chance(0.3)) {
+            // The sale phases, the whole list with one change: a phase moved later (mostly one to
+            // come), a cap changed (PHASE_STARTED if it has opened), a phase added or the last one
+            // removed, or two names swapped (never allowed).
+            set.set |= concert_settings::phases_field;
+            std::vector<sale_phase>& phases = set.phases.phases;
+            phases = config.options.sale.venue->plan.phases;
+            const std::size_t i = below(phases.size());
+            const auto kind = below(100);
+            if (kind < 40) {
+                const time_ms by = between(1, 40) * 1000;
+                for (std::size_t j = i; j < phases.size(); ++j) {
+                    phases[j].opens_at += by;
+                    if (phases[j].closes_at != 0) phases[j].closes_at += by;
+                }
+            } else if (kind < 60) {
+                phases[i].max_tickets = static_cast<std::uint32_t>(below(4));
+            } else if (kind < 80 && phases.size() < phases_max) {
+                const sale_phase& last = phases.back();
+                const time_ms after = std::max(last.opens_at, last.closes_at) + between(5, 60) * 1000;
+                phases.push_back({"extra-" + std::to_string(phases.size()), "", after, 0, chance(0.3), {}, 0, below(1'000'000)});
+            } else if (kind < 93 && phases.size() > 1) {
+                phases.pop_back();
+            } else if (phases.size() > 1) {
+                std::swap(phases[0].phase, phases[1].phase);
+            }
+        }
         if (set.set == 0 || chance(0.2)) {
             set.set |= concert_settings::title_field;
             set.title = config.title + "!";
