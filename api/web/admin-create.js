@@ -66,7 +66,7 @@ export function wholeNumber(input) {
 }
 
 // datetime-local ("2030-12-24T19:00", in this browser's time zone) as an RFC 3339 UTC instant.
-function instantOf(input) {
+export function instantOf(input) {
   if (!input.value) return null;
   const t = new Date(input.value);
   return Number.isNaN(t.getTime()) ? NaN : t.toISOString();

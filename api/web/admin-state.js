@@ -52,6 +52,7 @@ export const ERROR_WORDS = {
   OVERLOADED: 'The server is very busy right now. Please try again in a moment.',
   NOT_READY: 'The server is starting up. Please try again in a moment.',
   PRECONDITION_FAILED: 'The concert was changed elsewhere since this page read it. Check it and try again.',
+  PHASE_STARTED: 'That phase has opened meanwhile: a phase that has opened stays as it is. The page now shows the phases as they are.',
   PAYLOAD_TOO_LARGE: 'That request was too large.',
   INTERNAL: 'Something went wrong on the server. Please try again.',
   NETWORK: 'The server could not be reached. Check the connection and try again.',

@@ -10,7 +10,7 @@ import { addSchedule, createConcert, previewLayout, scheduleClick } from './admi
 import { drawCharts, followConcert, loadConcerts, loadTimeline, refresh, scheduleRefresh, stopRefresh } from './admin-live.js';
 import { closeHistory, gridClick, gridRows, loadHistory, moveFocus, pageRows, renderGrid, seatFormSubmit } from './admin-seats.js';
 import { applyBlocks, saveSettings, setMode, toggleSale } from './admin-controls.js';
-import { uploadList } from './admin-phases.js';
+import { movePhase, uploadList } from './admin-phases.js';
 
 // ---- start -----------------------------------------------------------------------------------
 function bind() {
@@ -62,6 +62,7 @@ function bind() {
   $('seat-form').addEventListener('submit', seatFormSubmit);
   $('sale-toggle').addEventListener('click', () => busy($('sale-toggle'), null, toggleSale));
   $('phase-list-cards').addEventListener('submit', uploadList);
+  $('phase-list-cards').addEventListener('submit', movePhase);
   $('settings-form').addEventListener('submit', (event) => busy($('settings-submit'), 'Saving…', () => saveSettings(event)));
   $('settings-form').addEventListener('input', (event) => { event.target.dataset.edited = 'true'; });
   for (const radio of document.querySelectorAll('input[name="seat-mode"]')) {

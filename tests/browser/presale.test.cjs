@@ -57,6 +57,24 @@ test('the organizer uploads a presale list from a CSV file, with progress', asyn
   // Sent again: nothing new.
   await t.click(page, 'form.list-upload[data-phase="fanclub"] button');
   await t.waitForText(page, '#list-file-fanclub-progress', /Uploaded 3 ids: 0 new\. The list has 3 ids\./);
+
+  // The general sale, still to come, is moved a day later; the open presale has no such form.
+  assert.equal(await page.$('form.phase-times[data-phase="fanclub"]'), null);
+  const original = (await t.http.admin(server, '/admin/concerts/' + concert.concertId)).salePhases;
+  const later = new Date(Date.parse(original[1].opensAt) + 24 * HOUR_MS);
+  const pad = (n) => String(n).padStart(2, '0');
+  const local = later.getFullYear() + '-' + pad(later.getMonth() + 1) + '-' + pad(later.getDate()) + 'T' + pad(later.getHours()) + ':' + pad(later.getMinutes());
+  await t.fill(page, '#phase-opens-general', local);
+  await t.click(page, 'form.phase-times[data-phase="general"] button');
+  await page.waitForFunction((at) => document.querySelector('#phase-opens-general') &&
+    document.querySelector('#phase-opens-general').value === at && !document.querySelector('form.phase-times[data-phase="general"] button').disabled, {}, local);
+  const moved = (await t.http.admin(server, '/admin/concerts/' + concert.concertId)).salePhases;
+  assert.equal(Date.parse(moved[1].opensAt), Math.floor(later.getTime() / 60000) * 60000);
+  assert.deepEqual(moved[0], original[0]);
+  const log = await t.http.admin(server, '/admin/concerts/' + concert.concertId + '/changes');
+  assert.deepEqual(log.changes.map((c) => c.type), ['UPDATED']);
+  assert.equal(log.changes[0].fields.salePhases[1].opensAt, moved[1].opensAt);
+  await t.screenshotOf(page, '#phase-lists', 'presale-1b-phase-moved');
   organizer.check();
   await organizer.close();
 });
