@@ -93,36 +93,43 @@ void seat_map_pieces::reset(const create_concert& catalog, std::uint64_t revisio
     bytes_ = head_.raw.size() + head_.deflated.size() + comma_.raw.size() + comma_.deflated.size();
 }
 
+// Seat `n` as the map shows it: without a layout its row and the date's price, with one its
+// section, row, place in the row, grade and the grade's price on this date.
+void seat_map_pieces::append_seat(std::string& text, std::uint32_t n) const {
+    const seat_status status = status_[n - 1];
+    text += R"({"number":)";
+    append_number(text, n);
+    if (!venue_.has_layout()) {
+        text += R"(,"row":)";
+        append_number(text, (n - 1) / per_row_ + 1);
+        text += R"(,"status":")";
+        text += to_string(status);
+        text += R"(","price":)";
+        append_number(text, static_cast<std::uint64_t>(price_));
+        text += '}';
+        return;
+    }
+    const seat_place place = venue_.place_of(n);
+    const std::uint32_t g = venue_.grade_of_section(place.section);
+    text += R"(,"section":")" + section_names_[place.section] + R"(","row":)";
+    append_number(text, place.row);
+    text += R"(,"seatInRow":)";
+    append_number(text, place.seat_in_row);
+    text += R"(,"grade":")" + grade_names_[g] + R"(","status":")";
+    text += to_string(status);
+    text += R"(","price":)";
+    append_number(text, static_cast<std::uint64_t>(prices_[g]));
+    text += '}';
+}
+
 void seat_map_pieces::render_piece(std::size_t i) {
     std::string text;
     text.reserve((last_[i] >= first_[i] ? last_[i] - first_[i] + 1 : 0) * 96);
     std::uint32_t available = 0;
-    const std::string price_tail = R"(","price":)" + std::to_string(price_) + "}";
     for (std::uint32_t n = first_[i]; n <= last_[i]; ++n) {
-        const seat_status status = status_[n - 1];
-        if (status == seat_status::available) ++available;
+        if (status_[n - 1] == seat_status::available) ++available;
         if (n != first_[i]) text += ',';
-        text += R"({"number":)";
-        append_number(text, n);
-        if (!venue_.has_layout()) {
-            text += R"(,"row":)";
-            append_number(text, (n - 1) / per_row_ + 1);
-            text += R"(,"status":")";
-            text += to_string(status);
-            text += price_tail;
-            continue;
-        }
-        const seat_place place = venue_.place_of(n);
-        const std::uint32_t g = venue_.grade_of_section(place.section);
-        text += R"(,"section":")" + section_names_[place.section] + R"(","row":)";
-        append_number(text, place.row);
-        text += R"(,"seatInRow":)";
-        append_number(text, place.seat_in_row);
-        text += R"(,"grade":")" + grade_names_[g] + R"(","status":")";
-        text += to_string(status);
-        text += R"(","price":)";
-        append_number(text, static_cast<std::uint64_t>(prices_[g]));
-        text += '}';
+        append_seat(text, n);
     }
     available_[i] = available;
     bytes_ -= pieces_[i].raw.size() + pieces_[i].deflated.size();
@@ -202,6 +209,24 @@ void seat_map_pieces::each_piece(const map_shape& shape, F&& f) const {
         }
     }
     f(tail_);
+}
+
+std::string seat_map_pieces::filtered(std::optional<seat_status> status, std::optional<std::uint32_t> grade,
+                                      std::optional<std::uint32_t> section) const {
+    std::string out = head_.raw;
+    bool first = true;
+    for (std::size_t i = 0; i < first_.size(); ++i) {
+        if (section && *section != i) continue;
+        if (grade && venue_.grade_of_section(static_cast<std::uint32_t>(i)) != *grade) continue;
+        for (std::uint32_t n = first_[i]; n <= last_[i]; ++n) {
+            if (status && status_[n - 1] != *status) continue;
+            if (!first) out += ',';
+            first = false;
+            append_seat(out, n);
+        }
+    }
+    out += tail_.raw;
+    return out;
 }
 
 std::size_t seat_map_pieces::raw_size(const map_shape& shape) const {

@@ -47,6 +47,10 @@ public:
     std::size_t raw_size(const map_shape& shape) const;
     std::string body(const map_shape& shape) const;
     std::string gzip(const map_shape& shape) const;
+    // The map of the seats of one status, grade or section (each optional; grade and section
+    // with a layout only), rendered from the seats as they are kept; the sections as in any map.
+    std::string filtered(std::optional<seat_status> status, std::optional<std::uint32_t> grade,
+                         std::optional<std::uint32_t> section) const;
     // The bytes held (raw and compressed), for the cache's budget.
     std::size_t bytes() const { return bytes_; }
 
@@ -57,6 +61,7 @@ private:
         void set(std::string text);
     };
     void reset(const create_concert& catalog, std::uint64_t revision, day_number date, std::uint32_t seats);
+    void append_seat(std::string& text, std::uint32_t n) const;
     void render_piece(std::size_t i);
     void render_tail(const std::vector<projections::zone_count>& zones);
     template <typename F>

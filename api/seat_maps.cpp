@@ -4,94 +4,11 @@
 
 #include <algorithm>
 #include <cassert>
-#include <cstdio>
 
-#include "api/documents.hpp"
-#include "events/ids.hpp"
-#include "events/time.hpp"
 #include "events/venue.hpp"
 
 namespace encore::api {
 namespace {
-
-void append_number(std::string& body, std::uint64_t n) {
-    char number[24];
-    body.append(number, static_cast<std::size_t>(std::snprintf(number, sizeof number, "%llu", static_cast<unsigned long long>(n))));
-}
-
-std::string render(const create_concert& catalog, day_number date, const std::vector<projections::seat_view>& seats,
-                   const std::vector<projections::zone_count>& zones, const seat_filter& filter) {
-    std::string body = R"({"concertId":")" + to_text(catalog.concert) + R"(","date":")" + format_date(date) + R"(","seats":[)";
-    body.reserve(body.size() + seats.size() * 80);
-    std::size_t schedule = 0;
-    while (schedule + 1 < catalog.schedules.size() && catalog.schedules[schedule].date != date) ++schedule;
-    const venue_map venue(catalog);
-    const venue_layout& layout = catalog.options.sale.venue;
-    const std::optional<std::uint32_t> grade = filter.grade.empty() ? std::nullopt : venue.grade_named(filter.grade);
-    const std::optional<std::uint32_t> section = filter.section.empty() ? std::nullopt : venue.section_named(filter.section);
-    std::vector<won> prices;  // per grade, on this date
-    for (std::uint32_t g = 0; g < layout.grades.size(); ++g) prices.push_back(grade_price_on(catalog, schedule, g));
-    std::vector<std::uint32_t> available(layout.sections.size(), 0);
-    const std::uint32_t per_row = seats_per_row_of(catalog, date);
-    const std::string price_tail = R"(","price":)" + std::to_string(catalog.schedules[schedule].price) + "}";
-    bool first = true;
-    for (const auto& s : seats) {
-        seat_place place;
-        if (venue.has_layout()) {
-            place = venue.place_of(s.number);
-            if (s.status == seat_status::available) ++available[place.section];
-            if (section && place.section != *section) continue;
-            if (grade && venue.grade_of_section(place.section) != *grade) continue;
-        }
-        if (filter.overview || (filter.status && s.status != *filter.status)) continue;
-        if (!first) body += ',';
-        first = false;
-        body += R"({"number":)";
-        append_number(body, s.number);
-        if (!venue.has_layout()) {
-            body += R"(,"row":)";
-            append_number(body, (s.number - 1) / per_row + 1);
-            body += R"(,"status":")";
-            body += to_string(s.status);
-            body += price_tail;
-            continue;
-        }
-        const std::uint32_t g = venue.grade_of_section(place.section);
-        body += R"(,"section":")" + layout.sections[place.section].section + R"(","row":)";
-        append_number(body, place.row);
-        body += R"(,"seatInRow":)";
-        append_number(body, place.seat_in_row);
-        body += R"(,"grade":")" + layout.grades[g].grade + R"(","status":")";
-        body += to_string(s.status);
-        body += R"(","price":)";
-        append_number(body, static_cast<std::uint64_t>(prices[g]));
-        body += '}';
-    }
-    body += ']';
-    if (venue.has_layout()) {
-        // The sections, in layout order, with their grade's price on this date and the seats left.
-        body += R"(,"sections":[)";
-        for (std::size_t i = 0; i < layout.sections.size(); ++i) {
-            const section_layout& s = layout.sections[i];
-            if (i != 0) body += ',';
-            body += R"({"section":")" + s.section + R"(","grade":")" + layout.grades[s.grade].grade + R"(","price":)";
-            append_number(body, static_cast<std::uint64_t>(prices[s.grade]));
-            if (!s.gate.empty()) body += R"(,"gate":")" + s.gate + "\"";
-            if (s.standing != 0) {
-                // A standing zone: its capacity and the places left.
-                body += R"(,"standing":)";
-                append_number(body, s.standing);
-                available[i] = i < zones.size() ? zones[i].available() : s.standing;
-            }
-            body += R"(,"available":)";
-            append_number(body, available[i]);
-            body += '}';
-        }
-        body += ']';
-    }
-    body += '}';
-    return body;
-}
 
 // gzip (RFC 1952) at a low level: seat maps are repetitive, so level 1 already shrinks them ~15x
 // and costs a fraction of the default level's time.
@@ -192,8 +109,8 @@ void seat_maps::account_pieces(const std::shared_ptr<dated>& d, std::size_t byte
     }
 }
 
-bool seat_maps::render_pieced(entry& e, std::ptrdiff_t& added, const projections::read_models& models, const create_concert& catalog,
-                              std::uint64_t revision, day_number date, std::uint64_t version, const seat_filter& filter, bool gzip) {
+bool seat_maps::render(entry& e, std::ptrdiff_t& added, const projections::read_models& models, const create_concert& catalog,
+                       std::uint64_t revision, day_number date, std::uint64_t version, const seat_filter& filter, bool gzip) {
     std::shared_ptr<dated> d = find_date(catalog.concert, date);
     std::size_t bytes = 0;
     {
@@ -203,20 +120,30 @@ bool seat_maps::render_pieced(entry& e, std::ptrdiff_t& added, const projections
         if (!pieces.ready() || pieces.version() < version || pieces.revision() != revision) {
             if (!pieces.update(models, catalog, revision, date, version)) return false;
         }
-        map_shape shape{filter.overview, std::nullopt};
-        if (!filter.section.empty()) shape.section = venue_map(catalog).section_named(filter.section);
+        const venue_map venue(catalog);
+        const std::optional<std::uint32_t> section = filter.section.empty() ? std::nullopt : venue.section_named(filter.section);
+        const map_shape shape{filter.overview, section};
+        const bool assembled = pieced(filter);
         if (e.version != pieces.version() || e.revision != pieces.revision()) {
             added -= static_cast<std::ptrdiff_t>((e.body ? e.body->size() : 0) + (e.gzip_body ? e.gzip_body->size() : 0));
             e.body.reset();
             e.gzip_body.reset();
             e.version = pieces.version();
             e.revision = pieces.revision();
-            e.raw_size = pieces.raw_size(shape);
+            if (assembled) {
+                e.raw_size = pieces.raw_size(shape);
+            } else {
+                // Filtered by status or grade: rendered whole from the seats the pieces keep.
+                const std::optional<std::uint32_t> grade = filter.grade.empty() ? std::nullopt : venue.grade_named(filter.grade);
+                e.body = std::make_shared<const std::string>(pieces.filtered(filter.status, grade, section));
+                e.raw_size = e.body->size();
+                added += static_cast<std::ptrdiff_t>(e.body->size());
+            }
         }
-        if (gzip && e.raw_size >= gzip_bytes_min) {
+        if (assembled && gzip && e.raw_size >= gzip_bytes_min && !e.gzip_body) {
             e.gzip_body = std::make_shared<const std::string>(pieces.gzip(shape));
             added += static_cast<std::ptrdiff_t>(e.gzip_body->size());
-        } else {
+        } else if (assembled && !(gzip && e.raw_size >= gzip_bytes_min) && !e.body) {
             e.body = std::make_shared<const std::string>(pieces.body(shape));
             added += static_cast<std::ptrdiff_t>(e.body->size());
         }
@@ -237,26 +164,13 @@ std::optional<seat_map_body> seat_maps::get(const projections::read_models& mode
     seat_map_body out;
     {
         std::lock_guard lock(e->rendering);
-        if (!only && filter.grade.empty()) {
-            // Every seat, a section's or none: from the date's pieces. Kept if as new as the
-            // version read (another request may have brought it further) and in the form asked.
-            const bool stale = e->version == UINT64_MAX || e->version < *version || e->revision != revision;
-            const bool zipped = gzip && e->raw_size >= gzip_bytes_min;
-            if ((stale || !(zipped ? e->gzip_body : e->body)) &&
-                !render_pieced(*e, added, models, catalog, revision, date, *version, filter, gzip))
-                return std::nullopt;
-        } else if (e->version != *version || e->revision != revision || !e->body) {
-            auto seats = models.seats(c, date, false);
-            auto zones = models.zone_counts(c, date);
-            if (!seats || !zones) return std::nullopt;
-            added -= static_cast<std::ptrdiff_t>((e->body ? e->body->size() : 0) + (e->gzip_body ? e->gzip_body->size() : 0));
-            e->body = std::make_shared<const std::string>(render(catalog, date, *seats, *zones, filter));
-            e->gzip_body.reset();
-            e->version = *version;
-            e->revision = revision;
-            e->raw_size = e->body->size();
-            added += static_cast<std::ptrdiff_t>(e->body->size());
-        }
+        // Kept if as new as the version read (another request may have brought it further) and
+        // in the form asked: an assembled map in either form, a filtered one as its body (its
+        // gzip form is made from it below).
+        const bool stale = e->version == UINT64_MAX || e->version < *version || e->revision != revision;
+        const bool zipped = pieced(filter) && gzip && e->raw_size >= gzip_bytes_min;
+        if ((stale || !(zipped ? e->gzip_body : e->body)) && !render(*e, added, models, catalog, revision, date, *version, filter, gzip))
+            return std::nullopt;
         // The filter's names are the venue's ([A-Za-z0-9_-]): safe inside a quoted tag.
         const std::string tag = "e" + std::to_string(epoch_) + "r" + std::to_string(e->revision) + "v" + std::to_string(e->version) +
                                 (only ? "s" + std::to_string(static_cast<int>(*only)) : "") +

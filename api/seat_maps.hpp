@@ -11,10 +11,10 @@
 // answers 304 to a body it did not render), "s<status>" for a filtered map and a "z" for the gzip
 // form.
 //
-// The maps of every seat, of one section and the overview are assembled from the date's pieces
-// (seat_map_pieces.hpp): a change re-renders and recompresses only the pieces it touched, and a
-// request that waited for another's rendering takes it if it is as new as the version it read.
-// Maps filtered by status or grade are rendered whole.
+// Every map comes from the date's pieces (seat_map_pieces.hpp): those of every seat, of one
+// section and the overview are assembled from them, so a change re-renders and recompresses only
+// the pieces it touched; those filtered by status or grade are rendered from the seats they keep.
+// A request that waited for another's rendering takes it if it is as new as the version it read.
 //
 // Threads: any I/O thread; one mutex guards the tables, one per entry its rendering and one per
 // date its pieces, so a new version is rendered once while other requests for it wait. The
@@ -91,9 +91,12 @@ private:
     std::shared_ptr<dated> find_date(concert_id c, day_number date);
     void account(std::ptrdiff_t bytes);
     void account_pieces(const std::shared_ptr<dated>& d, std::size_t bytes);
+    // Every seat, a section's or none: assembled from the pieces (either form); by status or grade:
+    // rendered from the seats they keep.
+    static bool pieced(const seat_filter& f) { return !f.status && f.grade.empty(); }
     // Renders entry `e` (locked) from the date's pieces; false when the date is gone.
-    bool render_pieced(entry& e, std::ptrdiff_t& added, const projections::read_models& models, const create_concert& catalog,
-                       std::uint64_t revision, day_number date, std::uint64_t version, const seat_filter& filter, bool gzip);
+    bool render(entry& e, std::ptrdiff_t& added, const projections::read_models& models, const create_concert& catalog,
+                std::uint64_t revision, day_number date, std::uint64_t version, const seat_filter& filter, bool gzip);
 
     std::uint64_t epoch_;
     std::mutex mutex_;
