@@ -48,6 +48,8 @@ export function renderPhaseLists() {
   const key = (c ? c.concertId + '|' + c.revision : '') + '|' + JSON.stringify(phases) + '|' + phases.map((p) => Date.parse(p.opensAt) <= now).join(',');
   if (list.dataset.key === key) return;
   list.dataset.key = key;
+  // What an upload said survives the cards being drawn again (after a phase moved, say).
+  const said = new Map([...list.querySelectorAll('p.status[id]')].map((e) => [e.id, e.textContent]));
   list.replaceChildren(...phases.map((p) => {
     const id = 'list-file-' + p.phase;
     const opened = Date.parse(p.opensAt) <= now;
@@ -74,7 +76,7 @@ export function renderPhaseLists() {
           el('label', { for: id, text: 'Ids, one per line (CSV: the first column)' }),
           el('input', { id, type: 'file', accept: '.csv,.txt,text/csv,text/plain', required: true }),
           el('button', { type: 'submit', text: 'Upload the list' })),
-        el('p', { class: 'status', role: 'status', id: id + '-progress' }),
+        el('p', { class: 'status', role: 'status', id: id + '-progress', text: said.get(id + '-progress') || '' }),
         el('p', { class: 'error', role: 'alert', id: id + '-error' }));
     }
     return item;

@@ -74,6 +74,8 @@ test('the organizer uploads a presale list from a CSV file, with progress', asyn
   const log = await t.http.admin(server, '/admin/concerts/' + concert.concertId + '/changes');
   assert.deepEqual(log.changes.map((c) => c.type), ['UPDATED']);
   assert.equal(log.changes[0].fields.salePhases[1].opensAt, moved[1].opensAt);
+  // The cards were drawn again; what the upload said is still there.
+  assert.match(await t.textOf(page, '#list-file-fanclub-progress'), /Uploaded 3 ids: 0 new\. The list has 3 ids\./);
   await t.screenshotOf(page, '#phase-lists', 'presale-1b-phase-moved');
   organizer.check();
   await organizer.close();
