@@ -43,6 +43,8 @@ public:
     bool ready() const { return ready_; }
     std::uint64_t version() const { return version_; }
     std::uint64_t revision() const { return revision_; }
+    // The venue of the catalog the pieces were rendered from (once ready).
+    const venue_map& venue() const { return venue_; }
 
     std::size_t raw_size(const map_shape& shape) const;
     std::string body(const map_shape& shape) const;

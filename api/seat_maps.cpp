@@ -94,10 +94,10 @@ std::shared_ptr<seat_maps::dated> seat_maps::find_date(concert_id c, day_number 
     return d;
 }
 
-void seat_maps::account_pieces(const std::shared_ptr<dated>& d, std::size_t bytes) {
+void seat_maps::account_pieces(concert_id c, day_number date, const std::shared_ptr<dated>& d, std::size_t bytes) {
     std::lock_guard lock(mutex_);
-    auto it = std::find_if(dates_.begin(), dates_.end(), [&](const auto& kv) { return kv.second == d; });
-    if (it == dates_.end()) return;  // forgotten meanwhile: its bytes went with it
+    auto it = dates_.find({c.value, date});
+    if (it == dates_.end() || it->second != d) return;  // forgotten meanwhile: its bytes went with it
     pieces_bytes_ = pieces_bytes_ - d->bytes + bytes;
     d->bytes = bytes;
     d->used = ++tick_;
@@ -120,7 +120,7 @@ bool seat_maps::render(entry& e, std::ptrdiff_t& added, const projections::read_
         if (!pieces.ready() || pieces.version() < version || pieces.revision() != revision) {
             if (!pieces.update(models, catalog, revision, date, version)) return false;
         }
-        const venue_map venue(catalog);
+        const venue_map& venue = pieces.venue();
         const std::optional<std::uint32_t> section = filter.section.empty() ? std::nullopt : venue.section_named(filter.section);
         const map_shape shape{filter.overview, section};
         const bool assembled = pieced(filter);
@@ -149,7 +149,7 @@ bool seat_maps::render(entry& e, std::ptrdiff_t& added, const projections::read_
         }
         bytes = pieces.bytes();
     }
-    account_pieces(d, bytes);
+    account_pieces(catalog.concert, date, d, bytes);
     return true;
 }
 

@@ -90,7 +90,7 @@ private:
     std::shared_ptr<entry> find(const key& k);
     std::shared_ptr<dated> find_date(concert_id c, day_number date);
     void account(std::ptrdiff_t bytes);
-    void account_pieces(const std::shared_ptr<dated>& d, std::size_t bytes);
+    void account_pieces(concert_id c, day_number date, const std::shared_ptr<dated>& d, std::size_t bytes);
     // Every seat, a section's or none: assembled from the pieces (either form); by status or grade:
     // rendered from the seats they keep.
     static bool pieced(const seat_filter& f) { return !f.status && f.grade.empty(); }

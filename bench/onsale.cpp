@@ -447,24 +447,49 @@ private:
 
 // One keep-alive connection of the onsale: a poller, or (`acting`) one that acts for the admitted
 // users it is handed first and polls when there is none.
-class onsale_client {
+// A keep-alive connection of the onsale phase: connects, then runs `next()`; when the server
+// closes it, opens another and carries on (20 times at most in a row).
+class onsale_connection {
 public:
-    onsale_client(asio::io_context& io, tcp::endpoint at, onsale_state& st, poll_picker& picker, const onsale_clock& clock,
-                  bool acting, std::uint64_t seed)
-        : http_(io, at), timer_(io), st_(st), picker_(picker), clock_(clock), acting_(acting), random_(seed) {}
+    virtual ~onsale_connection() = default;
+    void start() { connect(); }
 
-    void start() {
+protected:
+    onsale_connection(asio::io_context& io, tcp::endpoint at, onsale_state& st, const onsale_clock& clock)
+        : http_(io, at), timer_(io), st_(st), clock_(clock) {}
+    virtual void next() = 0;
+    void broken() {
+        ++st_.connection_errors;
+        if (clock_.over() || ++errors_ > 20) return;
+        connect();
+    }
+
+    bench::http_connection http_;
+    asio::steady_timer timer_;
+    onsale_state& st_;
+    const onsale_clock& clock_;
+    unsigned errors_ = 0;
+
+private:
+    void connect() {
         http_.connect([this](boost::system::error_code ec) {
             if (ec) return broken();
             next();
         });
     }
+};
+
+class onsale_client : public onsale_connection {
+public:
+    onsale_client(asio::io_context& io, tcp::endpoint at, onsale_state& st, poll_picker& picker, const onsale_clock& clock,
+                  bool acting, std::uint64_t seed)
+        : onsale_connection(io, at, st, clock), picker_(picker), acting_(acting), random_(seed) {}
 
 private:
     enum class step { none, seat_map, hold, pick, places, pay, cancel };
     enum class kind { poll, act };
 
-    void next() {
+    void next() override {
         if (clock_.over()) return;
         if (acting_ && user_ == no_user && !st_.admitted.empty()) {
             user_ = st_.admitted.front();
@@ -501,15 +526,6 @@ private:
         });
     }
 
-    // A broken connection (the server closed it): open another and carry on.
-    void broken() {
-        ++st_.connection_errors;
-        if (clock_.over() || ++errors_ > 20) return;
-        http_.connect([this](boost::system::error_code ec) {
-            if (ec) return broken();
-            next();
-        });
-    }
 
     void polled(std::uint32_t us) {
         const auto& r = http_.reply();
@@ -737,14 +753,9 @@ private:
     }
 
     static constexpr std::uint32_t no_user = UINT32_MAX;
-    bench::http_connection http_;
-    asio::steady_timer timer_;
-    onsale_state& st_;
     poll_picker& picker_;
-    const onsale_clock& clock_;
     bool acting_;
     std::mt19937_64 random_;
-    unsigned errors_ = 0;
     kind kind_ = kind::poll;
     clock_type::time_point sent_;
     std::uint32_t polled_ = 0;
@@ -833,20 +844,13 @@ private:
 
 // A map reader (--map-readers): an admitted user's browser reloading one date's whole seat map,
 // gzip and If-None-Match with the ETag it last got, as fast as the answers come.
-class map_reader {
+class map_reader : public onsale_connection {
 public:
     map_reader(asio::io_context& io, tcp::endpoint at, onsale_state& st, const onsale_clock& clock, std::uint64_t seed)
-        : http_(io, at), timer_(io), st_(st), clock_(clock), random_(seed) {}
-
-    void start() {
-        http_.connect([this](boost::system::error_code ec) {
-            if (ec) return broken();
-            next();
-        });
-    }
+        : onsale_connection(io, at, st, clock), random_(seed) {}
 
 private:
-    void next() {
+    void next() override {
         if (clock_.over()) return;
         if (user_ == no_user) {
             if (st_.readers.empty()) {  // not yet admitted
@@ -885,26 +889,12 @@ private:
         if (auto e = r.find(http::field::etag); e != r.end()) etags_[path_] = std::string(e->value());
     }
 
-    void broken() {
-        ++st_.connection_errors;
-        if (clock_.over() || ++errors_ > 20) return;
-        http_.connect([this](boost::system::error_code ec) {
-            if (ec) return broken();
-            next();
-        });
-    }
-
-    bench::http_connection http_;
-    asio::steady_timer timer_;
-    onsale_state& st_;
-    const onsale_clock& clock_;
     std::mt19937_64 random_;
     std::unordered_map<std::string, std::string> etags_;  // per path read
     std::string path_;
     std::uint64_t reads_ = 0;
     static constexpr std::uint32_t no_user = UINT32_MAX;
     std::uint32_t user_ = no_user;
-    unsigned errors_ = 0;
     clock_type::time_point sent_;
 };
 

@@ -13,7 +13,7 @@ t.serveAndBrowse((s, b) => {
   [server, browser] = [s, b];
 });
 
-const PHONE = { width: 390, height: 844, deviceScaleFactor: 1, isMobile: true, hasTouch: true };
+const { PHONE } = t;
 const shots = [];
 const shot = async (page, name) => shots.push(await t.screenshot(page, 'admin-' + name));
 

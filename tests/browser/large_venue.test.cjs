@@ -15,7 +15,7 @@ t.serveAndBrowse((s, b) => {
   [server, browser] = [s, b];
 });
 
-const PHONE = { width: 390, height: 844, deviceScaleFactor: 1, isMobile: true, hasTouch: true };
+const { PHONE } = t;
 const USABLE_MS = 1000;
 const SECOND_DATE = '2030-12-25';
 

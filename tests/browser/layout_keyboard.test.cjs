@@ -12,7 +12,7 @@ t.serveAndBrowse((s, b) => {
   [server, browser] = [s, b];
 });
 
-const PHONE = { width: 390, height: 844, deviceScaleFactor: 1, isMobile: true, hasTouch: true };
+const { PHONE } = t;
 
 async function fitsTheScreen(page, step) {
   const { scroll, width } = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, width: window.innerWidth }));

@@ -14,7 +14,7 @@ t.serveAndBrowse((s, b) => {
   [server, browser] = [s, b];
 });
 
-const PHONE = { width: 390, height: 844, deviceScaleFactor: 1, isMobile: true, hasTouch: true };
+const { PHONE } = t;
 
 async function openControls(page, concertId) {
   await t.signInOrganizer(page);

@@ -17,7 +17,7 @@ t.serveAndBrowse((s, b) => {
   [server, browser] = [s, b];
 });
 
-const PHONE = { width: 390, height: 844, deviceScaleFactor: 1, isMobile: true, hasTouch: true };
+const { PHONE } = t;
 const HOUR_MS = 3600 * 1000;
 
 function presaleConcert() {

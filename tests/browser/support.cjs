@@ -345,7 +345,11 @@ async function screenshotOf(page, selector, name) {
   return file;
 }
 
+// A phone as the tests hold one: 390 px wide, touch. Set after the page is open, isMobile makes
+// puppeteer reload it.
+const PHONE = { width: 390, height: 844, deviceScaleFactor: 1, isMobile: true, hasTouch: true };
+
 module.exports = {
-  ADMIN_KEY, DATE, click, fill, http, signInOrganizer, startServer, launchBrowser, newFan, newOrganizer, sleep, textOf, waitForText, createAccount, charge, joinConcert, waitForTurn,
+  ADMIN_KEY, DATE, PHONE, click, fill, http, signInOrganizer, startServer, launchBrowser, newFan, newOrganizer, sleep, textOf, waitForText, createAccount, charge, joinConcert, waitForTurn,
   serveAndBrowse, seatSelector, seatStatus, waitForSeat, holdSeats, smallControls, screenshot, screenshotOf, OUTPUT_DIR,
 };
