@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <set>
 
+#include "events/refund_policy.hpp"
 #include "events/time.hpp"
 #include "events/venue.hpp"
 
@@ -216,6 +217,46 @@ std::optional<std::string> read_instant(const json& value, const char* name, tim
     return std::nullopt;
 }
 
+// refundPolicy (API.md "Refund fees"): {freeWithinHours?, fees: [{hoursBefore, won | percent}]},
+// the tiers by decreasing hoursBefore. null: no policy.
+std::optional<std::string> read_refund_policy(const json& value, refund_terms& out) {
+    out = {};
+    if (value.is_null()) return std::nullopt;
+    const std::string shape = "refundPolicy must be {\"freeWithinHours\"?, \"fees\": [{\"hoursBefore\", \"won\" or \"percent\"}, ...]} "
+                              "with 1 to " + std::to_string(refund_tiers_max) + " fees by decreasing hoursBefore";
+    if (!value.is_object()) return shape;
+    for (const auto& [name, v] : value.items()) {
+        if (name != "freeWithinHours" && name != "fees") return "refundPolicy." + name + " is not a field (freeWithinHours, fees)";
+    }
+    std::string why;
+    std::int64_t free_hours = 0;
+    if (!read_integer(value, "freeWithinHours", 0, refund_hours_max, free_hours, why)) return "refundPolicy." + why;
+    out.free_within_hours = static_cast<std::uint32_t>(free_hours);
+    auto fees = value.find("fees");
+    if (fees == value.end() || !fees->is_array() || fees->empty() || fees->size() > refund_tiers_max) return shape;
+    for (const json& f : *fees) {
+        if (!f.is_object()) return shape;
+        for (const auto& [name, v] : f.items()) {
+            if (name != "hoursBefore" && name != "won" && name != "percent")
+                return "refundPolicy.fees: " + name + " is not a field (hoursBefore, won, percent)";
+        }
+        refund_tier& tier = out.fees.emplace_back();
+        std::int64_t hours = -1, amount = -1, percent = -1;
+        if (!read_integer(f, "hoursBefore", 0, refund_hours_max, hours, why) || hours < 0)
+            return "refundPolicy.fees: hoursBefore is required, an integer from 0 to " + std::to_string(refund_hours_max);
+        const auto given = [&](const char* field) { return f.contains(field) && !f.at(field).is_null(); };
+        if (given("won") == given("percent")) return std::string("refundPolicy.fees: each fee has won (per ticket) or percent, one of them");
+        if (!read_integer(f, "won", 0, price_max, amount, why) || !read_integer(f, "percent", 0, 100, percent, why))
+            return "refundPolicy.fees: " + why;
+        tier.hours_before = static_cast<std::uint32_t>(hours);
+        tier.won_per_ticket = amount < 0 ? 0 : amount;
+        tier.percent = percent < 0 ? 0 : static_cast<std::uint32_t>(percent);
+        if (out.fees.size() > 1 && tier.hours_before >= out.fees[out.fees.size() - 2].hours_before)
+            return std::string("refundPolicy.fees must be listed by decreasing hoursBefore");
+    }
+    return std::nullopt;
+}
+
 }  // namespace
 
 std::optional<std::string> read_phases(const json& body, create_concert& c);  // below
@@ -308,11 +349,17 @@ std::variant<concert_settings, std::string> parse_settings(const json& body, con
             }
             s.phases.phases = std::move(after);
             s.set |= f::phases_field;
-        } else if (name == "grades" || name == "refundPolicy" || name == "salePhases") {
+        } else if (name == "refundPolicy" && !current.options.sale.venue->grades.empty()) {
+            // The whole policy, for payments from now on (a reservation keeps the one it was paid under).
+            if (auto why = read_refund_policy(value, s.phases.refund_policy)) return *why;
+            s.set |= f::refund_policy_field;
+        } else if (name == "refundPolicy") {
+            return std::string("refundPolicy: fees follow the dates' startsAt, which only a concert with a venue (grades and sections) has");
+        } else if (name == "grades" || name == "salePhases") {
             return name + ": this concert was created without it, so PATCH cannot change it";
         } else {
             return name + " is not a field PATCH can change (title, venue, holdTtlSeconds, maxHoldsPerUser, "
-                          "maxTicketsPerUser, refundsUntil, queue, grades, salePhases); new dates are added with POST /admin/concerts/{id}/dates";
+                          "maxTicketsPerUser, refundsUntil, refundPolicy, queue, grades, salePhases); new dates are added with POST /admin/concerts/{id}/dates";
         }
     }
     if (s.set == 0) return std::string("the body changes nothing: name at least one field to change");
@@ -482,6 +529,11 @@ std::variant<create_concert, std::string> parse_catalog(const json& body) {
         c.options.sale.onsale_at = *at;
     }
     if (auto why = read_phases(body, c)) return *why;
+    if (auto policy = body.find("refundPolicy"); policy != body.end() && !policy->is_null()) {
+        if (c.options.sale.venue->grades.empty())
+            return std::string("refundPolicy: fees follow the dates' startsAt, which only a concert with a venue (grades and sections) has");
+        if (auto why = read_refund_policy(*policy, c.options.sale.venue->plan.refunds)) return *why;
+    }
     std::int64_t hold_ttl = c.hold_ttl_seconds, max_holds = c.max_holds_per_user;
     if (!read_integer(body, "holdTtlSeconds", 1, ttl_seconds_max, hold_ttl, why) ||
         !read_integer(body, "maxHoldsPerUser", 1, max_holds_per_user_max, max_holds, why))

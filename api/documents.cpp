@@ -23,6 +23,10 @@ nlohmann::json reservation_json(const reservation& r) {
     if (r.paid_at != 0) j["paidAt"] = format_instant(r.paid_at);
     if (r.payment.value != 0) j["paymentId"] = payment_text(r.payment);
     if (r.extra.refunded_at != 0) j["refundedAt"] = format_instant(r.extra.refunded_at);
+    if (r.status == reservation_status::refunded) {
+        const won fee = r.extra.grades.standing.refund.fee;
+        j["refund"] = {{"amount", r.price - fee}, {"fee", fee}};
+    }
     if (is_standing(r)) {
         // Places of a standing zone: no seat numbers; entry numbers once paid.
         const reservation_standing& z = r.extra.grades.standing;
@@ -100,6 +104,18 @@ nlohmann::json phases_json(const std::vector<sale_phase>& phases, const std::vec
     return out;
 }
 
+nlohmann::json refund_policy_json(const refund_terms& terms) {
+    if (terms.fees.empty()) return nullptr;
+    auto fees = nlohmann::json::array();
+    for (const refund_tier& t : terms.fees) {
+        nlohmann::json tier = {{"hoursBefore", t.hours_before}};
+        if (t.percent != 0) tier["percent"] = t.percent;
+        else tier["won"] = t.won_per_ticket;
+        fees.push_back(std::move(tier));
+    }
+    return {{"freeWithinHours", terms.free_within_hours}, {"fees", std::move(fees)}};
+}
+
 admin_concert_document admin_concert_of(const projections::concert_view& concert) {
     using nlohmann::json;
     const create_concert& config = concert.config;
@@ -139,6 +155,7 @@ admin_concert_document admin_concert_of(const projections::concert_view& concert
         body["layout"] = layout_json(venue);
     }
     if (!venue.plan.phases.empty()) body["salePhases"] = phases_json(config);
+    if (!venue.plan.refunds.fees.empty()) body["refundPolicy"] = refund_policy_json(venue.plan.refunds);
     admin_concert_document out;
     out.body = body.dump();
     out.etag = "\"" + hex_u64(fnv1a_64(out.body)) + "\"";
@@ -180,6 +197,7 @@ nlohmann::json settings_json(const concert_settings& s, const std::vector<grade_
         else out["queue"]["claimSeconds"] = s.claim_seconds;
     }
     if (s.set & f::phases_field) out["salePhases"] = phases_json(s.phases.phases, venue_grades);
+    if (s.set & f::refund_policy_field) out["refundPolicy"] = refund_policy_json(s.phases.refund_policy);
     return out;
 }
 

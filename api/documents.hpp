@@ -22,6 +22,8 @@ std::size_t schedule_index(const create_concert& config, day_number day);
 // The venue's grades as API.md shows them: [{grade, price}].
 // A concert's sale phases in their creation shape (grades spelled out: all of them by default).
 nlohmann::json phases_json(const create_concert& config);
+// A refund policy in its creation shape; null when there is none (refundsUntil alone).
+nlohmann::json refund_policy_json(const refund_terms& terms);
 nlohmann::json phases_json(const std::vector<sale_phase>& phases, const std::vector<grade_price>& venue_grades);
 nlohmann::json grades_json(const venue_layout& venue);
 // The layout as POST /admin/concerts takes it: {"sections": [...]}.

@@ -89,6 +89,8 @@ unsigned refusal_status(refusal r, command_kind kind) {
         case refusal::already_eligible: return 409;
         case refusal::not_claimed: return 404;
         case refusal::phase_started: return 409;
+        case refusal::ticket_used: return 409;
+        case refusal::scanner_not_found: return 404;
     }
     return 500;
 }
@@ -117,7 +119,8 @@ std::string_view refusal_message(refusal r) {
         case refusal::ticket_limit: return "you would hold and own more seats of this concert than maxTicketsPerUser allows";
         case refusal::not_paid: return "only a paid (CONFIRMED) reservation can be refunded";
         case refusal::already_refunded: return "the reservation is refunded or its refund is in progress";
-        case refusal::refund_not_allowed: return "this concert takes no refunds, or its refund deadline has passed";
+        case refusal::refund_not_allowed: return "this reservation cannot be refunded now: its concert takes no refunds, its refund deadline has passed, "
+                                                 "or the show is nearer than the last tier of its refund policy";
         case refusal::no_adjacent_seats: return "no row of this date has that many available seats side by side";
         case refusal::sales_paused: return "the organizer has paused the sale: holds are refused until it resumes";
         case refusal::not_blocked: return "a seat named is not blocked: nothing was released";
@@ -133,6 +136,8 @@ std::string_view refusal_message(refusal r) {
         case refusal::not_claimed: return "nobody claimed that id of the phase's list";
         case refusal::phase_started: return "a sale phase that has opened must be sent unchanged, and in its place; a phase with a list "
                                             "or with fans waiting for it cannot be removed";
+        case refusal::ticket_used: return "a ticket of this reservation was admitted at the door: it cannot be refunded";
+        case refusal::scanner_not_found: return "the concert has no such scanner, or it was removed";
     }
     return "refused";
 }
@@ -239,6 +244,23 @@ http_response command_gateway::render(const waiter& w, const event& e) {
         auto concert = models.concert(f->concert);
         const auto& phases = concert ? concert->config.options.sale.venue->plan.phases : std::vector<sale_phase>{};
         return json_response(200, {{"phase", f->phase < phases.size() ? phases[f->phase].phase : ""}, {"freed", true}});
+    }
+    // The door: rendered as the events say; the door's handlers (door_handlers.cpp) shape the answers.
+    if (const auto* a = std::get_if<scanner_added>(&e.body)) {
+        json body = {{"scannerId", scanner_text(a->scanner)}, {"concertId", to_text(a->concert)}, {"name", a->name}};
+        if (!a->gate.empty()) body["gate"] = a->gate;
+        return json_response(201, body);
+    }
+    if (const auto* r = std::get_if<scanner_removed>(&e.body))
+        return json_response(200, {{"scannerId", scanner_text(r->scanner)}, {"removed", true}});
+    if (const auto* t = std::get_if<tickets_checked>(&e.body)) {
+        json outcomes = json::array();
+        for (const scan_outcome& o : t->outcomes) {
+            json one = {{"ticketId", ticket_text(o.reservation, o.ticket)}, {"result", to_string(o.result)}, {"again", o.again}};
+            if (o.first_at != 0) one["first"] = {{"at", format_instant(o.first_at)}, {"gate", o.first_gate}};
+            outcomes.push_back(std::move(one));
+        }
+        return json_response(200, {{"gate", t->gate}, {"outcomes", std::move(outcomes)}});
     }
     if (const auto* f = std::get_if<refund_failed>(&e.body))
         return error_response(422, refusal_code(f->reason), refusal_message(f->reason));

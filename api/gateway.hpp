@@ -41,7 +41,8 @@ inline constexpr std::chrono::milliseconds command_outcome_timeout{10'000};
 enum class command_kind {
     register_user, charge, create_concert, enqueue, hold, cancel, pay, refund,
     pause, block, update_concert, add_dates,  // the organizer's controls
-    add_eligible, claim                       // sale phases
+    add_eligible, claim,                      // sale phases
+    scanner, checkin                          // the door
 };
 
 struct gateway_config {

@@ -47,6 +47,7 @@ json security(access auth) {
         case access::user: return json::array({{{"userToken", none}}});
         case access::queue: return json::array({{{"userToken", none}, {"queueToken", none}}});
         case access::admin: return json::array({{{"adminKey", none}}});
+        case access::scanner: return json::array({{{"scannerKey", none}}, {{"adminKey", none}}});
         case access::stream:
             return json::array({{{"userToken", none}, {"queueToken", none}},
                                 {{"userTokenQuery", none}, {"queueTokenQuery", none}},
@@ -119,6 +120,7 @@ json success_content(const route& r) {
             assert(asset != nullptr && "a page /openapi.json lists is not embedded");
             return {{std::string(asset->content_type), {{"schema", {{"type", "string"}}}}}};
         }
+        case content::svg: return {{"image/svg+xml", {{"schema", {{"type", "string"}}}}}};
         case content::event_stream:
             return {{std::string(event_stream_content_type),
                      {{"schema", {{"type", "string"},
@@ -204,7 +206,9 @@ json path_parameters() {
             {"seat", path_parameter("seat", "a seat number, 1..seats of the date",
                                     {{"type", "integer"}, {"minimum", 1}, {"maximum", seats_per_date_max}})},
             {"reservationId", path_parameter("reservationId", "a reservation's id", {{"type", "string"}})},
-            {"phase", path_parameter("phase", "a sale phase's name (its `phase`)", {{"type", "string"}, {"minLength", 1}, {"maxLength", phase_name_length_max}})}};
+            {"phase", path_parameter("phase", "a sale phase's name (its `phase`)", {{"type", "string"}, {"minLength", 1}, {"maxLength", phase_name_length_max}})},
+            {"ticketId", path_parameter("ticketId", "a ticket's id, t-P-O-N: the N-th seat or place of a reservation", {{"type", "string"}})},
+            {"scannerId", path_parameter("scannerId", "a scanner's id, from POST /admin/concerts/{concertId}/scanners", {{"type", "string"}})}};
 }
 
 json other_parameters() {
@@ -223,6 +227,7 @@ json other_parameters() {
                                      {{"type", "string"}, {"format", "date-time"}})},
             {"to", query_parameter("to", "RFC 3339 instant, after from: the last bucket is the one holding the instant before it (default: the bucket of the latest event)",
                                    {{"type", "string"}, {"format", "date-time"}})},
+            {"gate", query_parameter("gate", "a gate of the venue: only the tickets of its sections (and those of no gate)", {{"type", "string"}})},
             {"token", query_parameter("token", "the user token, for clients that cannot send Authorization (EventSource)", token)},
             {"queueToken", query_parameter("queueToken", "the queue token, for clients that cannot send X-Queue-Token (EventSource)", token)},
             {"QueueTokenHeader", header_parameter("X-Queue-Token", true, "the queue token from POST /concerts/{concertId}/queue", token)},
@@ -253,7 +258,10 @@ json components() {
           {"userTokenQuery", {{"type", "apiKey"}, {"in", "query"}, {"name", "token"}, {"description", "the user token, on the event stream only"}}},
           {"queueToken", {{"type", "apiKey"}, {"in", "header"}, {"name", "X-Queue-Token"}, {"description", "the token of POST /concerts/{concertId}/queue, for one user and one concert"}}},
           {"queueTokenQuery", {{"type", "apiKey"}, {"in", "query"}, {"name", "queueToken"}, {"description", "the queue token, on the event stream only"}}},
-          {"adminKey", {{"type", "apiKey"}, {"in", "header"}, {"name", "X-Admin-Key"}, {"description", "the key given at start-up; wrong or missing: 401 UNAUTHORIZED"}}}}}};
+          {"adminKey", {{"type", "apiKey"}, {"in", "header"}, {"name", "X-Admin-Key"}, {"description", "the key given at start-up; wrong or missing: 401 UNAUTHORIZED"}}},
+          {"scannerKey", {{"type", "apiKey"}, {"in", "header"}, {"name", "X-Scanner-Key"},
+                          {"description", "the key of POST /admin/concerts/{concertId}/scanners: checks in tickets of that concert only, at the scanner's gate; "
+                                          "removed, it stops working at once (401 UNAUTHORIZED)"}}}}}};
 }
 
 // Connection limits, which API.md leaves to the server (http/server.hpp). The figures are
@@ -297,6 +305,8 @@ json tags() {
                         {{"name", "reservations"}, {"description", "Holds, payments, cancels and refunds"}},
                         {{"name", "organizer"}, {"description", "The organizer's controls: settings, dates, blocks, pause and the change log (admin key)"}},
                         {{"name", "analytics"}, {"description", "The organizer's figures (admin key)"}},
+                        {{"name", "tickets"}, {"description", "A paid reservation's tickets: signed codes (JWS, EdDSA), QR codes and the concert's public key"}},
+                        {{"name", "door"}, {"description", "Scanners and check-ins at the door (scanner key or admin key)"}},
                         {{"name", "operations"}, {"description", "Health, readiness, metrics and this document"}},
                         {{"name", "pages"}, {"description", "The web pages and their files"}}});
 }

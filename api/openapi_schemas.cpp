@@ -12,6 +12,7 @@
 #include "api/query_handlers.hpp"
 #include "api/requests.hpp"
 #include "events/command.hpp"
+#include "events/refund_policy.hpp"
 #include "events/types.hpp"
 
 namespace encore::api::openapi {
@@ -94,6 +95,12 @@ const std::vector<std::pair<std::string, std::string>>& server_codes() {
         {"DATE_NOT_FOUND", "the concert has no such date"},
         {"SEAT_NOT_FOUND", "the date has no such seat"},
         {"PHASE_NOT_FOUND", "the concert has no sale phase of that name"},
+        {"TICKET_NOT_FOUND", "the caller has no such ticket"},
+        {"INVALID_TICKET", "a ticket's code whose format or signature is wrong, or of another concert"},
+        {"ALREADY_ADMITTED", "the ticket was admitted before (admittedAt, gate say when and where)"},
+        {"WRONG_DATE", "the ticket is for another date than the door admits for"},
+        {"WRONG_GATE", "the ticket's section enters by another gate than the scanner's"},
+        {"TICKET_REVOKED", "the ticket's reservation was refunded"},
         {"RATE_LIMITED", "too many claims of ids not on a list within the hour: try again after Retry-After seconds"},
         {"NO_ADJACENT_SEATS", "best available: no row has that many adjacent available seats"},
         {"NOT_FOUND", "no such route"},
@@ -151,6 +158,9 @@ void add_reservation_schemas(json& s) {
                                {"paidAt", instant(), optional},
                                {"paymentId", text(), optional},
                                {"refundedAt", instant(), optional},
+                               {"refund", object({{"amount", integer(0, price_max * seats_per_hold_max, "won credited to the wallet: price - fee")},
+                                                  {"fee", integer(0, price_max * seats_per_hold_max, "won the organizer kept under the refund policy the reservation was paid under")}},
+                                                 "when REFUNDED"), optional},
                                {"standing", object({{"section", text("the standing zone")}, {"places", integer(1, seats_per_hold_max)}},
                                                    "places of a standing zone (then seat is null and seats empty); price is places × the zone's grade price"), optional},
                                {"entryNumbers", described(array_of(integer(1, standing_places_max * dates_per_concert_max), "ascending"),
@@ -230,9 +240,22 @@ void add_concert_request_schemas(json& s) {
                                   {"refundsUntil", instant("CONFIRMED reservations may be refunded until then; absent: no refunds"), optional},
                                   {"grades", schema_ref("Grades"), optional},
                                   {"layout", schema_ref("Layout"), optional},
-                                  {"salePhases", schema_ref("SalePhases"), optional}},
+                                  {"salePhases", schema_ref("SalePhases"), optional},
+                                  {"refundPolicy", schema_ref("RefundPolicy"), optional}},
                                  "grades and layout come together (the venue): then every date has the whole layout and a schedule has neither seats nor price; "
                                  "salePhases replaces onsaleAt (both: 400)");
+    json tiers = array_of(object({{"hoursBefore", integer(0, refund_hours_max, "the tier applies to refunds asked at least this many hours before startsAt")},
+                                  {"won", integer(0, price_max, "a fee per seat or standing place"), optional},
+                                  {"percent", integer(0, 100, "a fee of the reservation's price, rounded down to the won"), optional}},
+                                 "one of won and percent; a fee never exceeds the price"),
+                          "by decreasing hoursBefore (else 400); a refund pays the tier with the greatest hoursBefore at most the hours left, "
+                          "and under the last tier there is no refund (409 REFUND_NOT_ALLOWED)");
+    tiers["minItems"] = 1;
+    tiers["maxItems"] = refund_tiers_max;
+    s["RefundPolicy"] = object({{"freeWithinHours", with_default(integer(0, refund_hours_max, "a refund this soon after payment, while the first tier applies, is free"), 0), optional},
+                                {"fees", std::move(tiers)}},
+                               "a venue's dates with startsAt follow it (and ignore refundsUntil); a date without startsAt follows refundsUntil, fee-free. "
+                               "A reservation is refunded under the policy in force when it was paid");
     const json phase_name = {{"type", "string"}, {"minLength", 1}, {"maxLength", phase_name_length_max}};
     s["SalePhase"] = object({{"phase", described(phase_name, "distinct; names the phase in paths")},
                              {"name", {{"type", "string"}, {"maxLength", title_length_max}, {"description", "shown to fans"}}, optional},
@@ -268,6 +291,8 @@ void add_concert_request_schemas(json& s) {
                                 {"maxHoldsPerUser", integer(1, max_holds_per_user_max, "a lowered cap evicts nobody: it applies to the next hold"), optional},
                                 {"maxTicketsPerUser", integer(1, max_tickets_per_user_max, "a lowered cap evicts nobody: it applies to the next hold"), optional},
                                 {"refundsUntil", nullable(described(instant(), "null: no refunds from now on")), optional},
+                                {"refundPolicy", {{"type", "object"}, {"allOf", {schema_ref("RefundPolicy")}}, {"nullable", true},
+                                                  {"description", "a venue's: the whole policy, for payments from now on (reservations paid before keep theirs); null: none"}}, optional},
                                 {"queue", object({{"activeCapacity", integer(1, active_capacity_max, "at once: raised, it admits; lowered, it evicts nobody"), optional},
                                                   {"activeTtlSeconds", integer(1, ttl_seconds_max, "admissions from now on"), optional},
                                                   {"claimSeconds", nullable(integer(1, ttl_seconds_max, "at most activeTtlSeconds; null: activeTtlSeconds")), optional}}),
@@ -299,6 +324,58 @@ void add_concert_request_schemas(json& s) {
                                  {"fields", described({{"type", "object"}},
                                                       "the values set: PATCH's fields as sent (UPDATED), {date, seats, reason?} (SEATS_BLOCKED), "
                                                       "{date, seats} (SEATS_RELEASED), {schedules} (DATES_ADDED), {pausedSeconds} (RESUMED), {} (PAUSED)")}});
+    // Tickets and the door.
+    std::vector<field> ticket_fields = {{"ticketId", text("t-P-O-N")},
+                          {"reservationId", text()},
+                          {"concertId", text()},
+                          {"date", date()},
+                          {"seat", integer(1, seats_per_date_max), optional},
+                          {"section", text("the layout's section or standing zone"), optional},
+                          {"row", integer(1, rows_per_section_max, "within its section"), optional},
+                          {"seatInRow", integer(1, seats_per_section_row_max), optional},
+                          {"grade", text(), optional},
+                          {"entryNumber", integer(1, standing_places_max * dates_per_concert_max, "a standing place's 입장번호"), optional},
+                          {"gate", text("the gate its section enters by"), optional},
+                          {"holder", text("the user's name")},
+                          {"status", names({"VALID", "ADMITTED", "REVOKED"}, "ADMITTED once scanned at the door; REVOKED once its reservation is refunded")},
+                          {"admittedAt", instant(), optional},
+                          {"code", text("a compact JWS (RFC 7515) with {\"alg\":\"EdDSA\"} (RFC 8037) signed with the concert's key (GET /concerts/{concertId}/ticket-key); "
+                                        "its payload {tid, cid, date, seat?, sec?, gate?, en?, v}")}};
+    s["Ticket"] = object(std::move(ticket_fields));
+    s["TicketList"] = object({{"tickets", array_of(schema_ref("Ticket"), "one per seat or standing place, in the reservation's order")}});
+    s["TicketKey"] = object({{"alg", names({"Ed25519"}, "")}, {"publicKey", text("base64url of the raw 32-byte public key")}});
+    s["NewScanner"] = object({{"name", {{"type", "string"}, {"minLength", 1}, {"maxLength", scanner_name_length_max}}},
+                              {"gate", text("one of the venue's gates; absent: every gate"), optional}});
+    s["Scanner"] = object({{"scannerId", text()}, {"concertId", text(), optional}, {"name", text()}, {"gate", text(), optional},
+                           {"key", text("send it as X-Scanner-Key"), optional}, {"removed", {{"type", "boolean"}}, optional}});
+    s["ScannerList"] = object({{"scanners", array_of(schema_ref("Scanner"), "in the order added")}});
+    s["ScannerRemoved"] = object({{"scannerId", text()}, {"removed", {{"type", "boolean"}, {"enum", {true}}}}});
+    s["DateTicket"] = object({{"ticketId", text()}, {"holder", text()}, {"section", text()}, {"seat", integer(1, seats_per_date_max), optional},
+                              {"row", integer(1, rows_per_section_max), optional}, {"seatInRow", integer(1, seats_per_section_row_max), optional},
+                              {"entryNumber", integer(1, standing_places_max * dates_per_concert_max), optional}, {"gate", text(), optional},
+                              {"status", names({"VALID", "ADMITTED", "REVOKED"}, "")}});
+    s["DateTickets"] = object({{"tickets", array_of(schema_ref("DateTicket"), "by reservation")}, {"gate", text("the gate the list is for; absent: every gate"), optional},
+                               {"nextCursor", next_cursor(), optional}});
+    s["CheckIn"] = object({{"code", text("the ticket's code, as its QR code holds it")},
+                           {"date", date("the date the door admits for")},
+                           {"gate", text("the admin key's gate (a scanner's is its own)"), optional},
+                           {"scanId", {{"type", "string"}, {"minLength", 1}, {"maxLength", scan_id_length_max}, {"description", "per scanner: the same scan again answers its first result"}}, optional}});
+    s["CheckedIn"] = object({{"result", names({"ADMITTED"}, "")}, {"again", {{"type", "boolean"}, {"description", "the same scanId again: its first answer"}}, optional},
+                             {"ticket", schema_ref("Ticket")}});
+    json batch = array_of(object({{"code", text()}, {"date", date()}, {"gate", text(), optional}, {"scannedAt", instant("when the door scanned it: recorded, never the check-in's time"), optional},
+                                  {"scanId", {{"type", "string"}, {"minLength", 1}, {"maxLength", scan_id_length_max}}}}),
+                          "in the order scanned");
+    batch["minItems"] = 1;
+    batch["maxItems"] = checkins_per_batch_max;
+    s["CheckInBatch"] = object({{"scans", std::move(batch)}});
+    s["CheckInResults"] = object({{"results", array_of(object({{"scanId", text()}, {"ticketId", text(), optional},
+                                                                {"result", names({"ADMITTED", "DUPLICATE", "REVOKED", "INVALID", "WRONG_DATE"}, "INVALID: not a ticket of this concert")},
+                                                                {"again", {{"type", "boolean"}}, optional},
+                                                                {"first", object({{"at", instant()}, {"gate", text()}}, "DUPLICATE: the ticket's admission"), optional}}),
+                                                        "in the order uploaded")}});
+    s["Checkins"] = object({{"concertId", text()}, {"bucketSeconds", integer(10, 86'400)},
+                            {"gates", array_of(object({{"gate", text("empty: admitted with no gate named")}, {"admitted", count()}}), "by gate")},
+                            {"buckets", array_of(object({{"start", instant()}, {"gate", text()}, {"admitted", count()}}), "oldest first; buckets without admissions left out")}});
     s["ConcertChanges"] = object({{"changes", array_of(schema_ref("ConcertChange"), "oldest first")}, {"nextCursor", next_cursor(), optional}});
 }
 
@@ -319,7 +396,8 @@ void add_catalog_schemas(json& s) {
                            {"onsaleAt", instant(), optional},
                            {"refundsUntil", instant(), optional},
                            {"grades", schema_ref("Grades"), optional},
-                           {"salePhases", schema_ref("SalePhases"), optional}});
+                           {"salePhases", schema_ref("SalePhases"), optional},
+                           {"refundPolicy", schema_ref("RefundPolicy"), optional}});
     s["ConcertList"] = object({{"concerts", array_of(schema_ref("Concert"))}});
     s["AdminSchedule"] = object({{"date", date()}, {"seats", integer(1, seats_per_date_max), optional}, {"price", integer(0, price_max), optional},
                                  {"seatsPerRow", integer(1, seats_per_row_max), optional},
@@ -343,6 +421,7 @@ void add_catalog_schemas(json& s) {
                                 {"grades", schema_ref("Grades"), optional},
                                 {"layout", schema_ref("Layout"), optional},
                                 {"salePhases", schema_ref("SalePhases"), optional},
+                                {"refundPolicy", schema_ref("RefundPolicy"), optional},
                                 {"revision", count("one more for every change of the organizer's (pause, resume, blocks, PATCH, dates)")}});
     s["GradeAvailability"] = object({{"grade", text()}, {"price", integer(0, price_max, "on this date")}, {"availableSeats", count("standing places included")},
                                      {"totalSeats", count("standing places included")}});
@@ -388,10 +467,11 @@ void add_analytics_schemas(json& s) {
                                  {"seatsBlocked", count("taken off sale by the organizer")},
                                  {"grades", array_of(object({{"grade", text()}, {"seatsSold", count()}, {"seatsHeld", count()},
                                                               {"seatsAvailable", count()}, {"seatsBlocked", count()},
-                                                              {"revenue", count("won: its seats sold at the date's price of the grade")}}),
+                                                              {"revenue", count("won: its seats sold, each at the price it was held at (refunded seats not counted; their fees are in refundFees)")}}),
                                                      "per grade of the venue (empty without one)")},
-                                 {"revenue", count("won, net of refunds")},
+                                 {"revenue", count("won: payments less the amounts refunded (refund fees stay in it) = the grades' revenue + refundFees")},
                                  {"refunds", count(), optional},
+                                 {"refundFees", count("won kept by refunds under the refund policy"), optional},
                                  {"holdsPlaced", count()}, {"holdsExpired", count()}, {"holdsCancelled", count()},
                                  {"holdToPaymentConversion", described({{"type", "number"}, {"minimum", 0}}, "payments per hold placed; 0 before any hold")}});
     s["QueueAnalytics"] = object({{"waiting", count()}, {"active", count()}, {"admittedTotal", count()}, {"medianWaitSeconds", count()}});

@@ -164,6 +164,7 @@ void concerts(const query_env& env, request_context& rc) {
         if (o.sale.onsale_at != 0) concert["onsaleAt"] = format_instant(o.sale.onsale_at);
         if (!venue.grades.empty()) concert["grades"] = grades_json(venue);
         if (!venue.plan.phases.empty()) concert["salePhases"] = phases_json(c.config);
+        if (!venue.plan.refunds.fees.empty()) concert["refundPolicy"] = refund_policy_json(venue.plan.refunds);
         list.push_back(std::move(concert));
     }
     rc.reply(200, {{"concerts", std::move(list)}});
@@ -324,7 +325,7 @@ void analytics(const query_env& env, request_context& rc) {
         dates.push_back({{"date", format_date(d.date)}, {"grades", std::move(by_grade)}, {"seatsSold", d.sold}, {"seatsHeld", d.held},
                          {"seatsAvailable", d.available}, {"seatsBlocked", d.blocked}, {"revenue", d.revenue}, {"holdsPlaced", d.holds_placed},
                          {"holdsExpired", d.holds_expired}, {"holdsCancelled", d.holds_cancelled},
-                         {"refunds", d.refunds},
+                         {"refunds", d.refunds}, {"refundFees", d.refund_fees},
                          {"holdToPaymentConversion", d.holds_placed == 0 ? 0.0 : static_cast<double>(d.payments) / static_cast<double>(d.holds_placed)}});
     }
     rc.reply(200, {{"concertId", to_text(*c)},

@@ -19,10 +19,10 @@ struct request_context;
 
 // Who may call: `queue` is a user with the concert's queue token (X-Queue-Token); `stream` the
 // same, either also as a query parameter (EventSource sends no headers).
-enum class access { none, user, queue, stream, admin };
+enum class access { none, user, queue, stream, admin, scanner };  // scanner: X-Scanner-Key or X-Admin-Key
 // What a success sends: JSON of the row's schema, an embedded web file, the Prometheus text or
 // Server-Sent Events.
-enum class content { json, web_file, prometheus, event_stream };
+enum class content { json, web_file, prometheus, event_stream, svg };
 
 struct outcome {
     int status;

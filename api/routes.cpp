@@ -23,7 +23,7 @@ namespace {
 void set_page_security_headers(http_response& page) {
     page.set("Content-Security-Policy",
              "default-src 'none'; script-src 'self'; style-src 'self'; "
-             "connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'");
+             "connect-src 'self'; img-src 'self' data: blob:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'");
     page.set("X-Frame-Options", "DENY");
     page.set("X-Content-Type-Options", "nosniff");
     page.set("Referrer-Policy", "no-referrer");

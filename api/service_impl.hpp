@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "api/command_handlers.hpp"
+#include "api/door_handlers.hpp"
 #include "api/gateway.hpp"
 #include "api/query_handlers.hpp"
 #include "api/queue_streams.hpp"
@@ -24,6 +25,8 @@ struct service::impl {
     queue_streams streams;
     query_env queries;
     command_env commands;
+    ticket_signer ticket_codes;
+    door_env door;
 
     std::mutex housekeeping_mutex;
     std::condition_variable housekeeping_wake;
@@ -37,7 +40,9 @@ struct service::impl {
           gateway({config.partitions, config.clock, config.random_id, config.key_every_command}, l, m, t, reg),
           streams(m, t, config.clock),
           queries{m, t, seat_map_cache, config.clock, config.admin_key, config.partitions},
-          commands{gateway, m, t, config.admin_key, config.partitions, config.random_id, config.clock} {}
+          commands{gateway, m, t, config.admin_key, config.partitions, config.random_id, config.clock},
+          ticket_codes(t),
+          door{gateway, m, t, ticket_codes, config.admin_key, config.partitions} {}
 
     void route(request_context& rc);
     void run_housekeeping();

@@ -121,7 +121,8 @@ bool token_signer::open(std::string_view token, std::uint8_t* payload,
     return CRYPTO_memcmp(expected.data(), presented.data(), mac_bytes) == 0;
 }
 
-std::uint64_t token_signer::derived_id(std::string_view purpose, std::string_view text) const {
+std::array<std::uint8_t, 32> token_signer::derived_key(std::string_view purpose, std::string_view text) const {
+    static_assert(mac_bytes == 32);
     assert(key_ && "a moved-from token_signer is used");
     std::vector<std::uint8_t> payload{kind_derived, token_version};
     payload.insert(payload.end(), purpose.begin(), purpose.end());
@@ -130,6 +131,11 @@ std::uint64_t token_signer::derived_id(std::string_view purpose, std::string_vie
     std::array<std::uint8_t, mac_bytes> mac{};
     [[maybe_unused]] const bool ok = key_->compute(payload, mac);
     assert(ok && "HMAC computation failed");
+    return mac;
+}
+
+std::uint64_t token_signer::derived_id(std::string_view purpose, std::string_view text) const {
+    const auto mac = derived_key(purpose, text);
     std::uint64_t id = get_u64(mac.data());
     return id == 0 ? 1 : id;
 }

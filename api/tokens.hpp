@@ -11,6 +11,7 @@
 // Thread safety: a token_signer is immutable after construction; every member may be called from
 // any thread at once.
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -51,6 +52,9 @@ public:
     // the secret and unpredictable without it: the id of a user or concert created with an
     // Idempotency-Key, so that a repeat names the same one and lands in the same partition.
     std::uint64_t derived_id(std::string_view purpose, std::string_view text) const;
+    // 32 bytes derived the same way, whole: the seed of a key made from the secret (a concert's
+    // ticket signing key), the same on every node and never stored.
+    std::array<std::uint8_t, 32> derived_key(std::string_view purpose, std::string_view text) const;
 
 private:
     std::string sign(const std::uint8_t* payload, std::size_t payload_bytes) const;

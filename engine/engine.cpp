@@ -2,9 +2,12 @@
 
 #include <algorithm>
 #include <cassert>
+#include <variant>
 
+#include "events/binary.hpp"
 #include "events/codec.hpp"
 #include "events/ids.hpp"
+#include "events/refund_policy.hpp"
 
 namespace encore::engine {
 namespace {
@@ -460,6 +463,10 @@ bool valid_catalog(const create_concert& c) {
         if (s.date < date_min || s.date > date_max) return false;
     }
     if (!valid_venue(c) || !valid_phases(c)) return false;
+    // A refund policy follows the dates' startsAt, which only a venue's dates have.
+    if (const refund_terms& terms = c.options.sale.venue->plan.refunds; terms != refund_terms{} &&
+        (!valid_refund_terms(terms) || c.options.sale.venue->grades.empty()))
+        return false;
     auto sorted = c.schedules;
     std::sort(sorted.begin(), sorted.end());
     return std::adjacent_find(sorted.begin(), sorted.end(),
@@ -536,6 +543,7 @@ void on(context& cx, const create_concert& body) {
     // Sale phases: the first one's pre-queue until it opens (at once when its opensAt is past).
     if (body.options.sale.onsale_at > cx.now() || !body.options.sale.venue->plan.phases.empty()) c.on_sale = false;
     c.phases.resize(body.options.sale.venue->plan.phases.size());
+    c.refund_policies.push_back(body.options.sale.venue->plan.refunds);
     s.concert_index.emplace(body.concert, static_cast<std::uint32_t>(s.concerts.size() - 1));
     cx.answer(concert_created{body});
     concert_state& created = s.concerts.back();
@@ -896,6 +904,8 @@ void on(context& cx, const debit_result& body) {
     d.sold += n;
     r->status = reservation_status::confirmed;
     r->paid_at = cx.now();
+    // Refunded under the policy in force now, whatever later changes say.
+    if (!c.refund_policies.back().fees.empty()) r->refund_policy = static_cast<std::uint32_t>(c.refund_policies.size());
     // Standing places get the zone's next entry numbers, in the order payments are confirmed.
     if (r->places != 0) {
         r->entry_first = d.zone_entries[r->zone] + 1;
@@ -916,28 +926,43 @@ void on(context& cx, const debit_result& body) {
 // wallet partition credits the price, and the concert partition then frees the seat and answers.
 // Until the credit is known the reservation stays CONFIRMED (a second refund is ALREADY_REFUNDED).
 
-refusal check_refundable(const reservation_record* r, const concert_state* c, user_id user, time_ms now) {
+// A date with startsAt follows the policy the reservation was paid under (its fee tiers); any
+// other refund follows refundsUntil alone, fee-free. Returns the fee, or why there is no refund.
+std::variant<won, refusal> check_refundable(const reservation_record* r, const concert_state* c, user_id user, time_ms now) {
     if (r == nullptr || r->user != user) return refusal::reservation_not_found;
     if (r->status == reservation_status::refunded || r->refund_pending) return refusal::already_refunded;
     if (r->status != reservation_status::confirmed) return refusal::not_paid;
+    for (std::uint32_t t = 1; t <= seat_count(*r); ++t) {
+        if (c->admitted.contains(ticket_key(r->offset, t))) return refusal::ticket_used;
+    }
+    const time_ms starts = starts_at_of(c->config, c->dates[r->date_index].date);
+    if (r->refund_policy != 0 && starts != 0) {
+        const refund_terms& terms = c->refund_policies[r->refund_policy - 1];
+        const auto fee = refund_fee(terms, starts, r->paid_at, now, r->price, seat_count(*r));
+        if (!fee) return refusal::refund_not_allowed;
+        return *fee;
+    }
     const time_ms until = c->config.options.refunds_until;
     if (until == 0 || now >= until) return refusal::refund_not_allowed;
-    return refusal::none;
+    return won{0};
 }
 
 void on(context& cx, const refund& body) {
     partition_state& s = cx.state;
     reservation_record* r = reservation_of(s, body.reservation);
     const concert_state* c = r == nullptr ? nullptr : &s.concerts[r->concert_index];
-    if (refusal why = check_refundable(r, c, cx.cmd.meta.user, cx.now()); why != refusal::none) return cx.refuse(why);
+    const auto decided = check_refundable(r, c, cx.cmd.meta.user, cx.now());
+    if (const refusal* why = std::get_if<refusal>(&decided)) return cx.refuse(*why);
     assert(r->payment_offset != 0);
     r->refund_pending = true;
+    r->refund_fee = std::get<won>(decided);
+    const won amount = r->price - r->refund_fee;
     payment_id payment = payment_id::at({s.partition, r->payment_offset});
-    cx.emit(refund_started{payment, body.reservation, r->user, r->price});
+    cx.emit(refund_started{payment, body.reservation, r->user, amount});
     outbound_command& m = cx.out.messages.emplace_back();
     m.partition = partition_of(r->user, s.partitions);
     m.cmd.meta = command_meta{cx.now(), r->user, {}, cx.at};
-    m.cmd.body = credit_request{payment, body.reservation, r->price, cx.at.offset};
+    m.cmd.body = credit_request{payment, body.reservation, amount, cx.at.offset};
 }
 
 void on(context&, const tick&) {}
@@ -1052,6 +1077,8 @@ void on(context& cx, const update_concert& body) {
     c->config = std::move(changed);
     ++c->revision;
     c->phases.resize(phases_of(*c).size());
+    if (const refund_terms& terms = c->config.options.sale.venue->plan.refunds; terms != c->refund_policies.back())
+        c->refund_policies.push_back(terms);
     // Each date's grade prices follow: holds placed from now on pay them (a hold keeps its price).
     for (date_state& d : c->dates) {
         const auto& all = c->config.schedules;
@@ -1175,6 +1202,7 @@ void on(context& cx, const credit_result& body) {
     r->refund_pending = false;
     const log_position request{s.partition, body.request_offset};
     if (!body.credited) {
+        r->refund_fee = 0;
         return cx.emit(refund_failed{body.payment, body.reservation, r->user, refusal::balance_limit, body.balance}, request);
     }
     concert_state& c = s.concerts[r->concert_index];
@@ -1188,6 +1216,102 @@ void on(context& cx, const credit_result& body) {
     a.tickets -= n;
     unbuy(c, *r, n);
     cx.emit(reservation_refunded{to_reservation(s, *r), cx.now(), body.balance}, request);
+}
+
+// ---- the door ----------------------------------------------------------------------------------
+// Scanners and check-ins, in the concert's partition: whichever gate scans a ticket first admits
+// it, once. A scan names a ticket by its reservation and index (the API read them from a code whose
+// signature it verified); the engine decides from the reservation as it is now.
+
+void on(context& cx, const change_scanner& body) {
+    concert_state* c = concert_of(cx.state, body.concert);
+    if (c == nullptr) return cx.refuse(refusal::concert_not_found);
+    if (body.removed) {
+        auto it = std::find_if(c->scanners.begin(), c->scanners.end(), [&](const scanner_state& s) { return s.id == body.scanner.value; });
+        if (it == c->scanners.end() || it->removed) return cx.refuse(refusal::scanner_not_found);
+        it->removed = true;
+        return cx.answer(scanner_removed{body.concert, body.scanner});
+    }
+    const std::size_t name = utf8_characters(body.name);
+    const std::uint32_t gate = c->venue.gate_named(body.gate);
+    if (body.scanner.value != 0 || name < 1 || name > scanner_name_length_max || (!body.gate.empty() && gate == 0) ||
+        c->scanners.size() >= scanners_per_concert_max)
+        return cx.refuse(refusal::invalid_request);
+    const reservation_id id = reservation_id::at(cx.at);
+    c->scanners.push_back({id.value, static_cast<std::uint8_t>(gate), false});
+    cx.answer(scanner_added{body.concert, id, body.name, body.gate});
+}
+
+// A ticket's gate (of its seat's section, or of its zone), as venue_map::gate_of_section; 0: any.
+std::uint32_t ticket_gate(const concert_state& c, const reservation_record& r) {
+    if (!c.venue.has_layout()) return 0;
+    return c.venue.gate_of_section(r.places != 0 ? r.zone : c.venue.place_of(r.seat).section);
+}
+
+const std::string& gate_name(const concert_state& c, std::uint32_t gate) {
+    static const std::string none;
+    return gate == 0 ? none : c.venue.gates()[gate - 1];
+}
+
+void on(context& cx, const check_in& body) {
+    partition_state& s = cx.state;
+    concert_state* c = concert_of(s, body.concert);
+    if (c == nullptr) return cx.refuse(refusal::concert_not_found);
+    if (body.scans.empty() || body.scans.size() > checkins_per_command_max || (body.scanner.value != 0 && !body.gate.empty()))
+        return cx.refuse(refusal::invalid_request);
+    for (const ticket_scan& scan : body.scans) {
+        if (scan.scan_id.size() > scan_id_length_max || scan.ticket < 1 || scan.ticket > seats_per_hold_max)
+            return cx.refuse(refusal::invalid_request);
+    }
+    // The gate scanned at: the scanner's own, or the one the organizer names (one of the venue's).
+    std::uint32_t gate = c->venue.gate_named(body.gate);
+    if (!body.gate.empty() && gate == 0) return cx.refuse(refusal::invalid_request);
+    std::uint8_t scanner = 0;
+    if (body.scanner.value != 0) {
+        auto it = std::find_if(c->scanners.begin(), c->scanners.end(), [&](const scanner_state& x) { return x.id == body.scanner.value; });
+        if (it == c->scanners.end() || it->removed) return cx.refuse(refusal::scanner_not_found);
+        gate = it->gate;
+        scanner = static_cast<std::uint8_t>(it - c->scanners.begin() + 1);
+    }
+    const std::uint32_t index = s.concert_index.at(body.concert);
+    tickets_checked answer{body.concert, body.scanner, gate_name(*c, gate), body.offline, {}};
+    answer.outcomes.reserve(body.scans.size());
+    for (const ticket_scan& scan : body.scans) {
+        scan_outcome& o = answer.outcomes.emplace_back();
+        o.reservation = scan.reservation;
+        o.ticket = scan.ticket;
+        o.scan_id = scan.scan_id;
+        o.scanned_at = scan.scanned_at;
+        const reservation_record* r = reservation_of(s, scan.reservation);
+        if (r == nullptr || r->concert_index != index || scan.ticket > seat_count(*r) ||
+            (r->status != reservation_status::confirmed && r->status != reservation_status::refunded)) {
+            o.result = scan_result::unknown;
+            continue;
+        }
+        const std::uint64_t key = ticket_key(r->offset, scan.ticket);
+        const std::uint32_t hash = scan.scan_id.empty() ? 0 : scan_hash(scan.scan_id);
+        if (auto first = c->admitted.find(key); first != c->admitted.end()) {
+            const admission& a = first->second;
+            o.first_at = a.at;
+            o.first_gate = gate_name(*c, a.gate);
+            // The same scanner's scan again answers what it answered first.
+            o.again = hash != 0 && a.scanner == scanner && a.scan == hash;
+            o.result = o.again ? scan_result::admitted : scan_result::duplicate;
+            continue;
+        }
+        const std::uint32_t own = ticket_gate(*c, *r);
+        if (r->status == reservation_status::refunded || r->refund_pending) {
+            o.result = scan_result::revoked;
+        } else if (c->dates[r->date_index].date != scan.date) {
+            o.result = scan_result::wrong_date;
+        } else if (!body.offline && gate != 0 && own != 0 && own != gate) {
+            o.result = scan_result::wrong_gate;
+        } else {
+            o.result = scan_result::admitted;
+            c->admitted.emplace(key, admission{cx.now(), hash, static_cast<std::uint8_t>(gate), scanner});
+        }
+    }
+    cx.answer(std::move(answer));
 }
 
 // ---- idempotency -----------------------------------------------------------------------------
@@ -1288,6 +1412,11 @@ bool apply_record(partition_state& state, std::string_view bytes, log_position a
     return decoded.ok();
 }
 
+std::uint32_t scan_hash(std::string_view scan_id) {
+    const auto h = static_cast<std::uint32_t>(fnv1a_64(scan_id));
+    return h == 0 ? 1 : h;
+}
+
 const concert_state* find_concert(const partition_state& state, concert_id c) {
     return concert_of(const_cast<partition_state&>(state), c);
 }
@@ -1308,6 +1437,7 @@ reservation to_reservation(const partition_state& state, const reservation_recor
     out.extra.grades.by_grade = r.by_grade;
     if (r.places != 0)
         out.extra.grades.standing = {{}, r.zone, c.config.options.sale.venue->sections[r.zone].section, r.places, r.entry_first};
+    if (r.status == reservation_status::refunded) out.extra.grades.standing.refund.fee = r.refund_fee;
     out.price = r.price;
     out.status = r.status;
     out.held_at = r.held_at;

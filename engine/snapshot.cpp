@@ -7,6 +7,7 @@
 #include "events/binary.hpp"
 #include "events/chain.hpp"
 #include "events/codec.hpp"
+#include "events/refund_policy.hpp"
 
 namespace encore::engine {
 namespace {
@@ -14,7 +15,10 @@ namespace {
 constexpr std::uint32_t snapshot_magic = 0x534e4345;  // "ECNS"
 // 2: idempotency keys per caller; 3: tickets and claims; 4: several seats a hold, the pre-queue;
 // 5: wallets without the user's name; 6: the organizer's controls (revision, pause, blocked seats)
-constexpr std::uint8_t snapshot_version = 7;
+// 8: refund policies (each concert's history, each reservation's policy and fee); the door
+// (scanners, tickets admitted)
+constexpr std::uint8_t snapshot_version = 8;
+constexpr std::size_t admission_bytes = 8 + 8 + 4 + 1 + 1;  // key, at, scan, gate, scanner
 
 template <class Map>
 std::vector<typename Map::key_type> sorted_keys(const Map& m) {
@@ -105,6 +109,34 @@ void put_concert(byte_writer& w, const concert_state& c) {
             w.put_int(p.bought.at(u));
         }
     }
+    // The refund policies it has had, each as the record codec writes a catalog's (a command).
+    w.put_int(static_cast<std::uint32_t>(c.refund_policies.size()));
+    for (const refund_terms& terms : c.refund_policies) {
+        w.put_int(terms.free_within_hours);
+        w.put_int(static_cast<std::uint8_t>(terms.fees.size()));
+        for (const refund_tier& t : terms.fees) {
+            w.put_int(t.hours_before);
+            w.put_int(t.won_per_ticket);
+            w.put_int(t.percent);
+        }
+    }
+    // The door: scanners in the order added, then the admissions by ticket key.
+    w.put_int(static_cast<std::uint32_t>(c.scanners.size()));
+    for (const scanner_state& x : c.scanners) {
+        w.put_int(x.id);
+        w.put_int(x.gate);
+        w.put_int(static_cast<std::uint8_t>(x.removed ? 1 : 0));
+    }
+    auto keys = sorted_keys(c.admitted);
+    w.put_int(static_cast<std::uint64_t>(keys.size()));
+    for (std::uint64_t key : keys) {
+        const admission& a = c.admitted.at(key);
+        w.put_int(key);
+        w.put_int(a.at);
+        w.put_int(a.scan);
+        w.put_int(a.gate);
+        w.put_int(a.scanner);
+    }
 }
 
 bool get_concert(byte_reader& r, concert_state& c) {
@@ -191,13 +223,52 @@ bool get_concert(byte_reader& r, concert_state& c) {
             p.bought[u] = r.get_int<std::uint32_t>();
         }
     }
+    auto policies = r.get_int<std::uint32_t>();
+    if (policies == 0 || policies > r.remaining() / 5) return false;
+    for (std::uint32_t i = 0; i < policies && !r.failed(); ++i) {
+        refund_terms& terms = c.refund_policies.emplace_back();
+        terms.free_within_hours = r.get_int<std::uint32_t>();
+        auto tiers = r.get_int<std::uint8_t>();
+        if (tiers > refund_tiers_max) return false;
+        for (std::uint8_t t = 0; t < tiers; ++t) {
+            refund_tier& tier = terms.fees.emplace_back();
+            tier.hours_before = r.get_int<std::uint32_t>();
+            tier.won_per_ticket = r.get_int<won>();
+            tier.percent = r.get_int<std::uint32_t>();
+        }
+    }
+    // The last one is the catalog's.
+    if (r.failed() || c.refund_policies.back() != c.config.options.sale.venue->plan.refunds) return false;
+    auto scanners = r.get_int<std::uint32_t>();
+    if (scanners > scanners_per_concert_max) return false;
+    for (std::uint32_t i = 0; i < scanners && !r.failed(); ++i) {
+        scanner_state& x = c.scanners.emplace_back();
+        x.id = r.get_int<std::uint64_t>();
+        x.gate = r.get_int<std::uint8_t>();
+        auto removed = r.get_int<std::uint8_t>();
+        if (removed > 1 || x.gate > c.venue.gates().size()) return false;
+        x.removed = removed == 1;
+    }
+    auto admitted = r.get_int<std::uint64_t>();
+    if (admitted > r.remaining() / admission_bytes) return false;
+    c.admitted.reserve(admitted);
+    for (std::uint64_t i = 0; i < admitted && !r.failed(); ++i) {
+        const auto key = r.get_int<std::uint64_t>();
+        admission a;
+        a.at = r.get_int<time_ms>();
+        a.scan = r.get_int<std::uint32_t>();
+        a.gate = r.get_int<std::uint8_t>();
+        a.scanner = r.get_int<std::uint8_t>();
+        if (a.gate > c.venue.gates().size() || a.scanner > c.scanners.size() || !c.admitted.emplace(key, a).second) return false;
+    }
     return !r.failed();
 }
 
 // The bytes put_reservation writes for a single seat (more seats add 4 bytes each and share the
 // rest): with the seat's 4-byte cell, the most a sold seat costs a snapshot.
-constexpr std::size_t reservation_record_bytes = 8 + 8 + 4 + 4 + 4 + 2 + 8 + 8 + 8 + 8 + 8 + 1 + 1 + 1;
-static_assert(reservation_record_bytes + sizeof(std::uint32_t) <= snapshot_bytes_per_sold_seat);
+// An admitted ticket adds its admission.
+constexpr std::size_t reservation_record_bytes = 8 + 8 + 4 + 4 + 4 + 2 + 8 + 8 + 8 + 8 + 8 + 1 + 1 + 1 + 4;  // + its refund policy
+static_assert(reservation_record_bytes + sizeof(std::uint32_t) + admission_bytes <= snapshot_bytes_per_sold_seat);
 
 constexpr std::uint16_t standing_mark = 0x8000;
 constexpr int phase_shift = 11;
@@ -232,7 +303,11 @@ void put_reservation(byte_writer& w, const reservation_record& rec) {
     w.put_int(rec.paid_at);
     w.put_int(rec.payment_offset);
     w.put_int(static_cast<std::uint8_t>(rec.status));
-    w.put_int(static_cast<std::uint8_t>((rec.payment_pending ? 1 : 0) | (rec.refund_pending ? 2 : 0)));
+    // Bits 0, 1: a payment, a refund in flight; 2, 3: the refund policy, the refund's fee follow.
+    w.put_int(static_cast<std::uint8_t>((rec.payment_pending ? 1 : 0) | (rec.refund_pending ? 2 : 0) |
+                                        (rec.refund_policy != 0 ? 4 : 0) | (rec.refund_fee != 0 ? 8 : 0)));
+    if (rec.refund_policy != 0) w.put_int(rec.refund_policy);
+    if (rec.refund_fee != 0) w.put_int(rec.refund_fee);
 }
 
 bool get_reservation(byte_reader& r, reservation_record& rec, const partition_state& s) {
@@ -267,8 +342,11 @@ bool get_reservation(byte_reader& r, reservation_record& rec, const partition_st
     rec.payment_offset = r.get_int<std::uint64_t>();
     auto status = r.get_int<std::uint8_t>();
     auto pending = r.get_int<std::uint8_t>();
-    if (r.failed() || status > 4 || pending > 3 || rec.concert_index >= s.concerts.size()) return false;
+    if ((pending & 4) != 0) rec.refund_policy = r.get_int<std::uint32_t>();
+    if ((pending & 8) != 0) rec.refund_fee = r.get_int<won>();
+    if (r.failed() || status > 4 || pending > 15 || rec.concert_index >= s.concerts.size()) return false;
     const concert_state& c = s.concerts[rec.concert_index];
+    if (rec.refund_policy > c.refund_policies.size() || rec.refund_fee < 0 || rec.refund_fee > rec.price) return false;
     if (rec.date_index >= c.dates.size()) return false;
     if (rec.places != 0 && (rec.zone >= c.venue.sections() || c.venue.standing(rec.zone) == 0)) return false;
     if (rec.phase > c.phases.size()) return false;

@@ -10,6 +10,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -99,6 +100,26 @@ struct phase_state {
     flat_table<user_id, std::uint32_t> bought;
 };
 
+// The door: a scanner (its id, the position that added it; its gate, an index of the venue's
+// gates + 1, 0 for every gate), and a ticket's admission, 16 bytes: when, at which gate (0: none
+// named), by which scanner (its index + 1; 0: the organizer) and the scan id's hash (0: none).
+struct scanner_state {
+    std::uint64_t id = 0;
+    std::uint8_t gate = 0;
+    bool removed = false;
+};
+struct admission {
+    time_ms at = 0;
+    std::uint32_t scan = 0;
+    std::uint8_t gate = 0;
+    std::uint8_t scanner = 0;
+};
+static_assert(sizeof(admission) <= 16 && scanners_per_concert_max < 255 && sections_max < 255);
+// A scan id as an admission keeps it: a 32-bit hash, never 0 (0: no scan id).
+std::uint32_t scan_hash(std::string_view scan_id);
+// An admission's key: the reservation's offset and the ticket's index (1..seats_per_hold_max).
+inline std::uint64_t ticket_key(std::uint64_t offset, std::uint32_t ticket) { return offset << 7 | ticket; }
+
 struct deadline {
     time_ms at = 0;
     std::uint64_t subject = 0;  // hold: reservation slot; active token: ticket
@@ -138,6 +159,12 @@ struct concert_state {
     std::uint64_t revision = 0;
     bool paused = false;
     time_ms paused_at = 0;  // while paused: when the pause began
+    // Every refund policy the concert has had, the one in force last (a reservation is refunded
+    // under the one in force when it was paid): the catalog's, then one per change of it.
+    std::vector<refund_terms> refund_policies;
+    // The door: its scanners (in the order added) and the tickets admitted.
+    std::vector<scanner_state> scanners;
+    std::unordered_map<std::uint64_t, admission> admitted;
 };
 
 struct reservation_record {
@@ -155,6 +182,10 @@ struct reservation_record {
     std::uint32_t zone = 0;
     std::uint32_t entry_first = 0;
     std::uint8_t phase = 0;  // the sale phase it was placed in, + 1; 0 without phases
+    // The refund policy it was paid under (index + 1 into its concert's refund_policies; 0: none,
+    // refundsUntil alone), and the fee its refund keeps (set when the refund starts).
+    std::uint32_t refund_policy = 0;
+    won refund_fee = 0;
     time_ms held_at = 0;
     time_ms expires_at = 0;
     time_ms paid_at = 0;

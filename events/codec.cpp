@@ -16,6 +16,7 @@ template <> constexpr std::uint8_t enum_max<refusal> = refusal_max;
 template <> constexpr std::uint8_t enum_max<reservation_status> = 4;
 template <> constexpr std::uint8_t enum_max<queue_status> = 3;
 template <> constexpr std::uint8_t enum_max<command_type> = command_type_count - 1;
+template <> constexpr std::uint8_t enum_max<scan_result> = scan_result_max;
 
 template <class T> struct is_named : std::false_type {};
 template <class Tag, class T> struct is_named<named<Tag, T>> : std::true_type {};

@@ -72,9 +72,28 @@ struct sale_phase {
     auto operator<=>(const sale_phase&) const = default;
 };
 
+// A refund fee tier (API.md "Refund fees"): a refund asked at least `hours_before` hours before
+// the date's startsAt pays `won` per ticket, or `percent` of the reservation's price (one of them).
+struct refund_tier {
+    std::uint32_t hours_before = 0;
+    won won_per_ticket = 0;
+    std::uint32_t percent = 0;
+    auto operator<=>(const refund_tier&) const = default;
+};
+
+// The refund policy: fee tiers by decreasing hours_before, and a window after payment in which a
+// refund early enough is free. Without tiers there is no policy (refundsUntil alone, fee-free).
+// A tail of phase_plan, and of settings_phases for PATCH.
+struct refund_terms : record_tail {
+    std::uint32_t free_within_hours = 0;
+    std::vector<refund_tier> fees;  // 1..refund_tiers_max when set
+    auto operator<=>(const refund_terms&) const = default;
+};
+
 // The sale's phases, a tail of venue_layout (a concert without them keeps its bytes).
 struct phase_plan : record_tail {
     std::vector<sale_phase> phases;  // in increasing opens_at, not overlapping; empty: onsale_at
+    refund_terms refunds;            // later: a tail of this tail
     auto operator<=>(const phase_plan&) const = default;
 };
 
@@ -260,6 +279,7 @@ struct block_seats {
 // without it keep their bytes).
 struct settings_phases : record_tail {
     std::vector<sale_phase> phases;
+    refund_terms refund_policy;  // refund_policy_field; no tiers: the policy removed (a tail of this tail)
     auto operator<=>(const settings_phases&) const = default;
 };
 
@@ -276,8 +296,9 @@ struct concert_settings {
         claim_seconds_field = 1u << 8,
         grades_field = 1u << 9,
         phases_field = 1u << 10,
+        refund_policy_field = 1u << 11,
     };
-    static constexpr std::uint32_t all_fields = (1u << 11) - 1;
+    static constexpr std::uint32_t all_fields = (1u << 12) - 1;
     std::uint32_t set = 0;
     std::string title;
     std::string venue;
@@ -346,9 +367,45 @@ struct claim_eligibility {
     auto operator<=>(const claim_eligibility&) const = default;
 };
 
+// ---- tickets and the door ----
+
+// A scanner of the concert's door (its id: the position of the command that added it), or its
+// removal: its key stops working.
+struct change_scanner {
+    concert_id concert;
+    reservation_id scanner;  // 0: a new one, named by this command's position
+    std::string name;        // 1..64 characters
+    std::string gate;        // a gate of the venue's sections; empty: every gate
+    bool removed = false;
+    auto operator<=>(const change_scanner&) const = default;
+};
+
+// One scan of a ticket: the reservation's n-th seat or place, for a date.
+struct ticket_scan {
+    reservation_id reservation;
+    std::uint32_t ticket = 0;  // 1-based
+    day_number date = 0;
+    std::string scan_id;       // the scanner's id for the scan (idempotency); empty: none
+    time_ms scanned_at = 0;    // offline: when the door scanned it (recorded, never the command's time)
+    auto operator<=>(const ticket_scan&) const = default;
+};
+
+// Tickets scanned at a gate, decided in order: each is admitted once, whichever gate asks first.
+// Online, one scan; offline, a batch the scanner kept while the network was down (the door let
+// its people in, so a valid first scan admits even at another gate).
+struct check_in {
+    concert_id concert;
+    reservation_id scanner;  // 0: the organizer (admin key), at `gate`
+    std::string gate;        // the admin's gate; a scanner's is its own
+    bool offline = false;
+    std::vector<ticket_scan> scans;  // 1..checkins_per_command_max
+    auto operator<=>(const check_in&) const = default;
+};
+
 using command_body = std::variant<create_concert, register_user, enqueue, tick, hold_seat, cancel_hold, pay,
                                   charge, debit_request, debit_result, claim_key, refund, credit_request, credit_result,
-                                  pause_sales, block_seats, update_concert, add_dates, add_eligible, claim_eligibility>;
+                                  pause_sales, block_seats, update_concert, add_dates, add_eligible, claim_eligibility,
+                                  change_scanner, check_in>;
 
 enum class command_type : std::uint8_t {
     create_concert = 0,
@@ -371,8 +428,10 @@ enum class command_type : std::uint8_t {
     add_dates = 17,
     add_eligible = 18,
     claim_eligibility = 19,
+    change_scanner = 20,
+    check_in = 21,
 };
-inline constexpr std::uint8_t command_type_count = 20;
+inline constexpr std::uint8_t command_type_count = 22;
 
 struct command_meta {
     time_ms accepted_at = 0;        // when the API (or the partition owner) accepted it

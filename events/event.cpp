@@ -11,6 +11,18 @@ std::vector<std::uint32_t> seats_of(const reservation& r) {
     return seats;
 }
 
+std::string_view to_string(scan_result r) {
+    switch (r) {
+        case scan_result::admitted: return "ADMITTED";
+        case scan_result::duplicate: return "DUPLICATE";
+        case scan_result::revoked: return "REVOKED";
+        case scan_result::wrong_date: return "WRONG_DATE";
+        case scan_result::wrong_gate: return "WRONG_GATE";
+        case scan_result::unknown: return "UNKNOWN";
+    }
+    return "UNKNOWN";
+}
+
 std::uint32_t tickets_of(const reservation& r) {
     return is_standing(r) ? r.extra.grades.standing.places : 1 + static_cast<std::uint32_t>(r.extra.more_seats.size());
 }
@@ -28,6 +40,7 @@ create_concert with_settings(create_concert c, const concert_settings& s) {
     if (s.set & f::claim_seconds_field) c.options.claim_seconds = s.claim_seconds;
     if (s.set & f::grades_field) c.options.sale.venue->grades = s.grades;
     if (s.set & f::phases_field) c.options.sale.venue->plan.phases = s.phases.phases;
+    if (s.set & f::refund_policy_field) c.options.sale.venue->plan.refunds = s.phases.refund_policy;
     return c;
 }
 

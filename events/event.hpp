@@ -28,11 +28,18 @@ struct grade_amount {
 // `places` of the zone (`section` indexes the layout's sections; `name` is its name, so that a
 // response renders from the event alone). Its entry numbers (입장번호) are entry_first ..
 // entry_first + places - 1, given when its payment is confirmed (0 until then).
+// A refunded reservation's fee (API.md "Refund fees"): the organizer keeps it, the wallet was
+// credited price - fee. A tail of reservation_standing (a refund without a fee keeps its bytes).
+struct reservation_refund : record_tail {
+    won fee = 0;
+    auto operator<=>(const reservation_refund&) const = default;
+};
 struct reservation_standing : record_tail {
     std::uint32_t section = 0;
     std::string name;
     std::uint32_t places = 0;
     std::uint32_t entry_first = 0;
+    reservation_refund refund;  // later: a tail of this tail
     auto operator<=>(const reservation_standing&) const = default;
 };
 struct reservation_grades : record_tail {
@@ -360,13 +367,60 @@ struct claim_freed {
     auto operator<=>(const claim_freed&) const = default;
 };
 
+// ---- tickets and the door ----
+
+struct scanner_added {
+    concert_id concert;
+    reservation_id scanner;
+    std::string name;
+    std::string gate;
+    auto operator<=>(const scanner_added&) const = default;
+};
+
+struct scanner_removed {
+    concert_id concert;
+    reservation_id scanner;
+    auto operator<=>(const scanner_removed&) const = default;
+};
+
+// What one scan found: ADMITTED (first admission, or the same scanner's scan again: `again`),
+// DUPLICATE (admitted before: `first_at`, `first_gate`), REVOKED (refunded or being refunded),
+// WRONG_DATE, WRONG_GATE (online: the scanner's gate is not the ticket section's), UNKNOWN (no
+// such ticket of the concert in this partition).
+enum class scan_result : std::uint8_t { admitted = 0, duplicate = 1, revoked = 2, wrong_date = 3, wrong_gate = 4, unknown = 5 };
+inline constexpr std::uint8_t scan_result_max = 5;
+std::string_view to_string(scan_result r);  // "ADMITTED", "DUPLICATE"…
+
+struct scan_outcome {
+    reservation_id reservation;
+    std::uint32_t ticket = 0;
+    scan_result result = scan_result::admitted;
+    time_ms first_at = 0;        // ADMITTED again, DUPLICATE: the first admission's time
+    std::string first_gate;      // ... and gate
+    std::string scan_id;
+    time_ms scanned_at = 0;
+    bool again = false;          // the same scanner's scan id again: its first answer, not counted
+    auto operator<=>(const scan_outcome&) const = default;
+};
+
+// Answers a CheckIn: each scan's outcome, in order.
+struct tickets_checked {
+    concert_id concert;
+    reservation_id scanner;
+    std::string gate;
+    bool offline = false;
+    std::vector<scan_outcome> outcomes;
+    auto operator<=>(const tickets_checked&) const = default;
+};
+
 using event_body = std::variant<concert_created, user_registered, queue_joined, queue_admitted, queue_left, seat_held,
                                 hold_expired, hold_cancelled, payment_started, wallet_debited, debit_refused,
                                 payment_confirmed, payment_failed, charged, refused, idempotent_replay, key_claimed,
                                 refund_started, wallet_credited, credit_refused, reservation_refunded, refund_failed,
                                 queue_placed, sales_paused, sales_resumed, active_extended, seats_blocked,
                                 seats_released, concert_updated, dates_added, phase_opened, phase_closed,
-                                eligible_added, eligibility_claimed, claim_freed>;
+                                eligible_added, eligibility_claimed, claim_freed, scanner_added, scanner_removed,
+                                tickets_checked>;
 
 enum class event_type : std::uint8_t {
     concert_created = 0,
@@ -404,8 +458,11 @@ enum class event_type : std::uint8_t {
     eligible_added = 32,
     eligibility_claimed = 33,
     claim_freed = 34,
+    scanner_added = 35,
+    scanner_removed = 36,
+    tickets_checked = 37,
 };
-inline constexpr std::uint8_t event_type_count = 35;
+inline constexpr std::uint8_t event_type_count = 38;
 
 struct event {
     std::uint64_t sequence = 0;         // dense per partition: 0, 1, 2…

@@ -33,7 +33,9 @@ template <class F> void each(sale_phase& s, F&& f) {
     ENCORE_FIELD(phase); ENCORE_FIELD(name); ENCORE_FIELD(opens_at); ENCORE_FIELD(closes_at); ENCORE_FIELD(list);
     ENCORE_FIELD(grades); ENCORE_FIELD(max_tickets); ENCORE_FIELD(queue_seed);
 }
-template <class F> void each(phase_plan& s, F&& f) { ENCORE_FIELD(phases); }
+template <class F> void each(phase_plan& s, F&& f) { ENCORE_FIELD(phases); ENCORE_FIELD(refunds); }
+template <class F> void each(refund_tier& s, F&& f) { ENCORE_FIELD(hours_before); ENCORE_FIELD(won_per_ticket); ENCORE_FIELD(percent); }
+template <class F> void each(refund_terms& s, F&& f) { ENCORE_FIELD(free_within_hours); ENCORE_FIELD(fees); }
 template <class F> void each(list_key& s, F&& f) { ENCORE_FIELD(high); ENCORE_FIELD(low); }
 template <class F> void each(add_eligible& s, F&& f) { ENCORE_FIELD(concert); ENCORE_FIELD(phase); ENCORE_FIELD(keys); }
 template <class F> void each(claim_eligibility& s, F&& f) { ENCORE_FIELD(concert); ENCORE_FIELD(phase); ENCORE_FIELD(key); ENCORE_FIELD(freed); }
@@ -43,6 +45,24 @@ template <class F> void each(eligible_added& s, F&& f) { ENCORE_FIELD(concert); 
 template <class F> void each(eligibility_claimed& s, F&& f) { ENCORE_FIELD(concert); ENCORE_FIELD(phase); ENCORE_FIELD(user); ENCORE_FIELD(fresh); }
 template <class F> void each(claim_freed& s, F&& f) { ENCORE_FIELD(concert); ENCORE_FIELD(phase); ENCORE_FIELD(user); }
 template <class F> void each(pick_filter& s, F&& f) { ENCORE_FIELD(grade); ENCORE_FIELD(section); }
+template <class F> void each(change_scanner& s, F&& f) {
+    ENCORE_FIELD(concert); ENCORE_FIELD(scanner); ENCORE_FIELD(name); ENCORE_FIELD(gate); ENCORE_FIELD(removed);
+}
+template <class F> void each(ticket_scan& s, F&& f) {
+    ENCORE_FIELD(reservation); ENCORE_FIELD(ticket); ENCORE_FIELD(date); ENCORE_FIELD(scan_id); ENCORE_FIELD(scanned_at);
+}
+template <class F> void each(check_in& s, F&& f) {
+    ENCORE_FIELD(concert); ENCORE_FIELD(scanner); ENCORE_FIELD(gate); ENCORE_FIELD(offline); ENCORE_FIELD(scans);
+}
+template <class F> void each(scanner_added& s, F&& f) { ENCORE_FIELD(concert); ENCORE_FIELD(scanner); ENCORE_FIELD(name); ENCORE_FIELD(gate); }
+template <class F> void each(scanner_removed& s, F&& f) { ENCORE_FIELD(concert); ENCORE_FIELD(scanner); }
+template <class F> void each(scan_outcome& s, F&& f) {
+    ENCORE_FIELD(reservation); ENCORE_FIELD(ticket); ENCORE_FIELD(result); ENCORE_FIELD(first_at); ENCORE_FIELD(first_gate);
+    ENCORE_FIELD(scan_id); ENCORE_FIELD(scanned_at); ENCORE_FIELD(again);
+}
+template <class F> void each(tickets_checked& s, F&& f) {
+    ENCORE_FIELD(concert); ENCORE_FIELD(scanner); ENCORE_FIELD(gate); ENCORE_FIELD(offline); ENCORE_FIELD(outcomes);
+}
 template <class F> void each(register_user& s, F&& f) { ENCORE_FIELD(name); }
 template <class F> void each(enqueue& s, F&& f) { ENCORE_FIELD(concert); }
 template <class F> void each(tick&, F&&) {}
@@ -75,7 +95,7 @@ template <class F> void each(concert_settings& s, F&& f) {
     ENCORE_FIELD(active_capacity); ENCORE_FIELD(active_ttl_seconds); ENCORE_FIELD(claim_seconds); ENCORE_FIELD(grades);
     ENCORE_FIELD(phases);
 }
-template <class F> void each(settings_phases& s, F&& f) { ENCORE_FIELD(phases); }
+template <class F> void each(settings_phases& s, F&& f) { ENCORE_FIELD(phases); ENCORE_FIELD(refund_policy); }
 template <class F> void each(update_concert& s, F&& f) {
     ENCORE_FIELD(concert); ENCORE_FIELD(conditional); ENCORE_FIELD(revision); ENCORE_FIELD(settings);
 }
@@ -88,7 +108,10 @@ template <class F> void each(command_meta& s, F&& f) {
 // must end a record, so each event carrying a reservation lists them last (ENCORE_SEATS).
 template <class F> void each(reservation_seats& s, F&& f) { ENCORE_FIELD(more_seats); ENCORE_FIELD(refunded_at); ENCORE_FIELD(grades); }
 template <class F> void each(grade_amount& s, F&& f) { ENCORE_FIELD(grade); ENCORE_FIELD(amount); }
-template <class F> void each(reservation_standing& s, F&& f) { ENCORE_FIELD(section); ENCORE_FIELD(name); ENCORE_FIELD(places); ENCORE_FIELD(entry_first); }
+template <class F> void each(reservation_standing& s, F&& f) {
+    ENCORE_FIELD(section); ENCORE_FIELD(name); ENCORE_FIELD(places); ENCORE_FIELD(entry_first); ENCORE_FIELD(refund);
+}
+template <class F> void each(reservation_refund& s, F&& f) { ENCORE_FIELD(fee); }
 template <class F> void each(reservation_grades& s, F&& f) { ENCORE_FIELD(by_grade); ENCORE_FIELD(standing); }
 #define ENCORE_SEATS f("extra", s.reservation.extra)
 template <class F> void each(reservation& s, F&& f) {

@@ -65,6 +65,20 @@ std::optional<concert_id> parse_concert_id(std::string_view t) {
     return std::nullopt;
 }
 std::optional<reservation_id> parse_reservation_id(std::string_view t) { return parse_position_id('r', t); }
+
+std::string scanner_text(reservation_id s) { return position_id('s', s); }
+std::optional<reservation_id> parse_scanner_id(std::string_view t) { return parse_position_id('s', t); }
+
+std::string ticket_text(reservation_id r, std::uint32_t n) { return position_id('t', r) + "-" + std::to_string(n); }
+
+std::optional<std::pair<reservation_id, std::uint32_t>> parse_ticket_id(std::string_view t) {
+    const auto dash = t.rfind('-');
+    if (dash == std::string_view::npos) return std::nullopt;
+    auto reservation = parse_position_id('t', t.substr(0, dash));
+    auto n = parse_decimal(t.substr(dash + 1));
+    if (!reservation || !n || *n < 1 || *n > seats_per_hold_max) return std::nullopt;
+    return std::pair{*reservation, static_cast<std::uint32_t>(*n)};
+}
 std::optional<payment_id> parse_payment_id(std::string_view t) { return parse_position_id('p', t); }
 
 }  // namespace encore

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "events/types.hpp"
 
@@ -38,6 +39,12 @@ std::string payment_text(payment_id p);
 std::optional<user_id> parse_user_id(std::string_view text);
 std::optional<concert_id> parse_concert_id(std::string_view text);
 std::optional<reservation_id> parse_reservation_id(std::string_view text);
+// A scanner of a concert's door: "s-P-O", the position of the command that added it.
+std::string scanner_text(reservation_id s);
+std::optional<reservation_id> parse_scanner_id(std::string_view text);
+// A ticket: the n-th (1-based) seat or standing place of a reservation, "t-P-O-N".
+std::string ticket_text(reservation_id r, std::uint32_t n);
+std::optional<std::pair<reservation_id, std::uint32_t>> parse_ticket_id(std::string_view text);
 std::optional<payment_id> parse_payment_id(std::string_view text);
 
 }  // namespace encore

@@ -78,6 +78,7 @@ struct renderer {
                     for (const grade_amount& g : v.extra.grades.by_grade) grades.push_back({{"grade", g.grade}, {"amount", g.amount}});
                     o["price_by_grade"] = std::move(grades);
                 }
+                if (v.extra.grades.standing.refund.fee != 0) o["refund_fee"] = v.extra.grades.standing.refund.fee;
                 if (is_standing(v)) {
                     const reservation_standing& z = v.extra.grades.standing;
                     o["standing"] = {{"section", z.name}, {"places", z.places}, {"entry_first", z.entry_first}};

@@ -27,6 +27,8 @@ inline std::uint32_t route_of(const command& c, std::uint32_t partitions) {
         case command_type::add_dates: return partition_of(std::get<add_dates>(c.body).concert, partitions);
         case command_type::add_eligible: return partition_of(std::get<add_eligible>(c.body).concert, partitions);
         case command_type::claim_eligibility: return partition_of(std::get<claim_eligibility>(c.body).concert, partitions);
+        case command_type::change_scanner: return partition_of(std::get<change_scanner>(c.body).concert, partitions);
+        case command_type::check_in: return partition_of(std::get<check_in>(c.body).concert, partitions);
         case command_type::cancel_hold: return partition_of(std::get<cancel_hold>(c.body).reservation);
         case command_type::pay: return partition_of(std::get<pay>(c.body).reservation);
         case command_type::refund: return partition_of(std::get<refund>(c.body).reservation);

@@ -50,6 +50,8 @@ std::string_view refusal_code(refusal r) {
         case refusal::already_eligible: return "ALREADY_ELIGIBLE";
         case refusal::not_claimed: return "NOT_CLAIMED";
         case refusal::phase_started: return "PHASE_STARTED";
+        case refusal::ticket_used: return "TICKET_USED";
+        case refusal::scanner_not_found: return "SCANNER_NOT_FOUND";
     }
     return "UNKNOWN";
 }
@@ -107,6 +109,8 @@ std::string_view to_string(command_type t) {
         case command_type::add_dates: return "AddDates";
         case command_type::add_eligible: return "AddEligible";
         case command_type::claim_eligibility: return "ClaimEligibility";
+        case command_type::change_scanner: return "ChangeScanner";
+        case command_type::check_in: return "CheckIn";
     }
     return "Unknown";
 }
@@ -148,6 +152,9 @@ std::string_view to_string(event_type t) {
         case event_type::eligible_added: return "EligibleAdded";
         case event_type::eligibility_claimed: return "EligibilityClaimed";
         case event_type::claim_freed: return "ClaimFreed";
+        case event_type::scanner_added: return "ScannerAdded";
+        case event_type::scanner_removed: return "ScannerRemoved";
+        case event_type::tickets_checked: return "TicketsChecked";
     }
     return "Unknown";
 }

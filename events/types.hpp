@@ -72,11 +72,12 @@ inline constexpr won balance_max = 9'007'199'254'740'991;  // 2^53 - 1, exact in
 inline constexpr std::uint32_t seats_per_date_max = 100'000;
 inline constexpr std::uint32_t dates_per_concert_max = 366;
 // Seats of all dates of one concert. A sold seat costs a partition's snapshot at most
-// snapshot_bytes_per_sold_seat (its cell and its reservation record; engine/snapshot.cpp asserts
-// it), so one sold-out concert at this limit takes under a third of the smallest checkpoint limit
-// (Kafka's, 128 MiB; asserted in events/log/kafka_log.hpp).
+// snapshot_bytes_per_sold_seat (its cell, its reservation record and its admission at the door;
+// engine/snapshot.cpp asserts it), so one sold-out concert at this limit, every ticket admitted,
+// takes under half of the smallest checkpoint limit (Kafka's, 128 MiB; asserted in
+// events/log/kafka_log.hpp).
 inline constexpr std::uint64_t seats_per_concert_max = 500'000;
-inline constexpr std::uint64_t snapshot_bytes_per_sold_seat = 80;
+inline constexpr std::uint64_t snapshot_bytes_per_sold_seat = 110;
 inline constexpr std::size_t title_length_max = 200;
 inline constexpr std::size_t user_name_length_max = 64;
 inline constexpr std::size_t idempotency_key_length_max = 64;
@@ -104,6 +105,13 @@ inline constexpr std::uint32_t eligible_per_request_max = 10'000;
 inline constexpr std::uint64_t eligible_per_phase_max = 1'000'000;
 inline constexpr std::size_t list_id_length_min = 12;
 inline constexpr std::size_t list_id_length_max = 64;
+// The door (API.md "Tickets and the door"): scanners of a concert, scans a command decides (the
+// API splits a batch of 1,000 into such commands, in order), a scan id's and a scanner name's length.
+inline constexpr std::size_t scanners_per_concert_max = 200;
+inline constexpr std::size_t checkins_per_command_max = 200;
+inline constexpr std::size_t checkins_per_batch_max = 1'000;
+inline constexpr std::size_t scan_id_length_max = 64;
+inline constexpr std::size_t scanner_name_length_max = 64;
 
 // Domain refusals: stable codes, recorded in events, mapped to HTTP in one switch in api/.
 enum class refusal : std::uint8_t {
@@ -144,8 +152,10 @@ enum class refusal : std::uint8_t {
     already_eligible = 34,        // ... by a user who claimed another id of the phase
     not_claimed = 35,             // freeing a claim of an id nobody claimed
     phase_started = 36,           // a change of a sale phase that has opened (or of the phases' order)
+    ticket_used = 37,             // a refund of a reservation one of whose tickets was admitted
+    scanner_not_found = 38,       // a scanner the concert does not have (or removed): its key no longer works
 };
-inline constexpr std::uint8_t refusal_max = 36;
+inline constexpr std::uint8_t refusal_max = 38;
 
 // Characters (code points) of UTF-8 text, counted by their lead bytes: names are limited in
 // characters, as people count them, not in bytes.

@@ -10,6 +10,15 @@ venue_map::venue_map(const create_concert& catalog) {
     std::uint32_t next = 1;
     for (const section_layout& s : layout.sections) {
         section_names_.push_back(s.section);
+        std::uint32_t gate = 0;
+        if (!s.gate.empty()) {
+            gate = gate_named(s.gate);
+            if (gate == 0) {
+                gate_names_.push_back(s.gate);
+                gate = static_cast<std::uint32_t>(gate_names_.size());
+            }
+        }
+        section_gate_.push_back(gate);
         grade_.push_back(s.grade);
         standing_.push_back(s.standing);
         standing_places_ += s.standing;
@@ -39,6 +48,11 @@ std::optional<std::uint32_t> venue_map::section_named(std::string_view name) con
     auto it = std::find(section_names_.begin(), section_names_.end(), name);
     if (it == section_names_.end()) return std::nullopt;
     return static_cast<std::uint32_t>(it - section_names_.begin());
+}
+
+std::uint32_t venue_map::gate_named(std::string_view name) const {
+    auto it = std::find(gate_names_.begin(), gate_names_.end(), name);
+    return it == gate_names_.end() ? 0 : static_cast<std::uint32_t>(it - gate_names_.begin()) + 1;
 }
 
 std::optional<std::uint32_t> venue_map::grade_named(std::string_view name) const {

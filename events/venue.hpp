@@ -44,10 +44,16 @@ public:
     // The row (index into row_first) holding `seat`.
     std::size_t row_of(std::uint32_t seat) const;
     std::optional<std::uint32_t> section_named(std::string_view name) const;
+    // The venue's gates, each once, in the order its sections name them; a section's gate
+    // (an index into gates() + 1; 0 when it names none), and a gate's index + 1 (0: none of them).
+    const std::vector<std::string>& gates() const { return gate_names_; }
+    std::uint32_t gate_of_section(std::uint32_t section) const { return section_gate_[section]; }
+    std::uint32_t gate_named(std::string_view name) const;
     std::optional<std::uint32_t> grade_named(std::string_view name) const;
 
 private:
-    std::vector<std::string> section_names_, grade_names_;
+    std::vector<std::string> section_names_, grade_names_, gate_names_;
+    std::vector<std::uint32_t> section_gate_;
     std::uint32_t seats_ = 0;
     std::vector<std::uint32_t> sections_;       // per section: its first seat (0 for a standing zone)
     std::vector<std::uint32_t> section_row_;    // per section: the index of its first row

@@ -77,6 +77,10 @@ public:
     result<unit> operator()(const eligible_added&) { return unit{}; }  // the list is the engine's alone
     result<unit> operator()(const eligibility_claimed& body);
     result<unit> operator()(const claim_freed& body);
+    // The door.
+    result<unit> operator()(const scanner_added& body);
+    result<unit> operator()(const scanner_removed& body);
+    result<unit> operator()(const tickets_checked& body);
 
 private:
     // The record under `key`, which must exist (`what` names it in the error).
@@ -381,6 +385,7 @@ result<unit> stager::operator()(const payment_confirmed& body) {
     if (auto added = add_grade_revenue(r, 1); !added) return added;
     batch_.put(keys::date_key(r.concert, r.date), encode_record(*date));
     batch_.put(keys::reservation_key(r.id), encode_record(r));
+    batch_.put(keys::date_ticket_key(r.concert, r.date, r.id), std::string());
     return add_to_timeline(r.concert, [price = r.price, n = tickets_of(r)](timeline_record& t) {
         t.seats_sold += n;
         t.revenue += price;
@@ -436,20 +441,23 @@ result<unit> stager::operator()(const reservation_refunded& body) {
     r.extra.refunded_at = body.refunded_at;
     auto date = require<date_record>(keys::date_key(r.concert, r.date), decode_date_record, "date (unknown concert)");
     if (!date) return date.err();
-    if (date->revenue < r.price) return contradiction(event_, "refunds more than the date took");
+    const won fee = r.extra.grades.standing.refund.fee;
+    if (fee < 0 || fee > r.price) return contradiction(event_, "keeps a refund fee outside 0..price");
+    if (date->revenue < r.price - fee) return contradiction(event_, "refunds more than the date took");
     auto n = move_seats(r, *date, seat_status::sold, seat_status::available, seat_history_entry::kind::refunded,
                         "refunds a seat that is not sold");
     if (!n) return n.err();
     if (date->sold < *n) return contradiction(event_, "refunds more seats than are sold");
     date->sold -= *n;
-    date->revenue -= r.price;
+    date->revenue -= r.price - fee;
+    date->refund_fees += fee;
     date->refunds += 1;
     if (auto taken = add_grade_revenue(r, -1); !taken) return taken;
     batch_.put(keys::date_key(r.concert, r.date), encode_record(*date));
     batch_.put(keys::reservation_key(r.id), encode_record(r));
-    return add_to_timeline(r.concert, [price = r.price](timeline_record& t) {
+    return add_to_timeline(r.concert, [amount = r.price - fee](timeline_record& t) {
         t.refunds += 1;
-        t.revenue -= price;
+        t.revenue -= amount;
     });
 }
 
@@ -544,6 +552,35 @@ result<unit> stager::operator()(const phase_closed& body) {
 
 result<unit> stager::operator()(const eligibility_claimed& body) {
     batch_.put(keys::claim_key(body.concert, body.phase, body.user), std::string());
+    return unit{};
+}
+
+result<unit> stager::operator()(const scanner_added& body) {
+    batch_.put(keys::scanner_key(body.concert, body.scanner), encode_record(scanner_record{body.name, body.gate, false}));
+    return unit{};
+}
+
+result<unit> stager::operator()(const scanner_removed& body) {
+    const std::string key = keys::scanner_key(body.concert, body.scanner);
+    auto scanner = require<scanner_record>(key, decode_scanner_record, "scanner");
+    if (!scanner) return scanner.err();
+    scanner->removed = true;
+    batch_.put(key, encode_record(*scanner));
+    return unit{};
+}
+
+// Each first admission: the ticket's record, and one more at its gate in the event's bucket.
+result<unit> stager::operator()(const tickets_checked& body) {
+    for (const scan_outcome& o : body.outcomes) {
+        if (o.result != scan_result::admitted || o.again) continue;
+        const std::string key = keys::admission_key(o.reservation, o.ticket);
+        if (batch_.get(key)) return contradiction(event_, "admits a ticket admitted before");
+        batch_.put(key, encode_record(admission_record{event_.at, body.gate}));
+        std::string gate = keys::gate_checkins_key(body.concert, timeline_bucket_of(event_.at), body.gate);
+        auto count = counter(gate);
+        if (!count) return count.err();
+        batch_.put(std::move(gate), encode_u64(*count + 1));
+    }
     return unit{};
 }
 

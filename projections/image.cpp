@@ -15,7 +15,7 @@ namespace {
 
 bool scanned(char tag) {
     return tag == keys::concert || tag == keys::date || tag == keys::user_reservation || tag == keys::wait_bucket ||
-           tag == keys::timeline;
+           tag == keys::timeline || tag == keys::scanner || tag == keys::date_ticket || tag == keys::gate_checkins;
 }
 
 constexpr std::size_t entry_header = 1 + 4;  // key size, value size
@@ -118,6 +118,7 @@ bool image::holds(char tag) {
     case keys::concert: case keys::date: case keys::seat: case keys::user: case keys::reservation:
     case keys::user_reservation: case keys::balance: case keys::queue_entry: case keys::queue_counters:
     case keys::wait_bucket: case keys::timeline: case keys::concert_state: case keys::grade_revenue: case keys::zone: case keys::claim:
+    case keys::scanner: case keys::admission: case keys::date_ticket: case keys::gate_checkins:
         return true;
     default:
         return false;
@@ -133,6 +134,7 @@ std::optional<std::uint32_t> image::owner(std::string_view key) const {
     case keys::balance:
         return partition_of(user_id{id}, partitions());
     case keys::reservation:
+    case keys::admission:  // written by the reservation's (the concert's) partition
         return partition_of(reservation_id{id}) < partitions() ? std::optional(partition_of(reservation_id{id}))
                                                                : std::nullopt;
     case keys::user_reservation: {

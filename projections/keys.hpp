@@ -34,6 +34,10 @@ inline constexpr char change = 'g';           // g <concert> <sequence u64>     
 inline constexpr char grade_revenue = 'v';    // v <concert> <date> <grade u32>  -> revenue i64 of the grade's seats
 inline constexpr char claim = 'e';            // e <concert> <phase u32> <user u64> -> empty: the user claimed an id of the phase's list
 inline constexpr char zone = 'z';             // z <concert> <date> <section u32> -> standing zone record (places held, sold)
+inline constexpr char scanner = 'x';          // x <concert> <scanner u64>       -> scanner record (name, gate, removed)
+inline constexpr char admission = 'a';        // a <reservation> <ticket u32>    -> admission record (at, gate)
+inline constexpr char date_ticket = 'T';      // T <concert> <date> <reservation> -> empty: a paid reservation of the date
+inline constexpr char gate_checkins = 'G';    // G <concert> <start_ms i64> <gate> -> u64 admissions at the gate in the bucket
 
 inline constexpr std::string_view meta_layout = "layout";
 inline constexpr std::string_view meta_partitions = "partitions";
@@ -137,6 +141,17 @@ inline std::string claim_key(concert_id c, std::uint32_t phase, user_id u) {
 inline std::string zone_key(concert_id c, day_number d, std::uint32_t section) {
     return key_builder(zone).u64(c.value).i32(d).u32(section);
 }
+inline std::string scanner_key(concert_id c, reservation_id s) { return key_builder(scanner).u64(c.value).u64(s.value); }
+inline std::string scanner_prefix(concert_id c) { return key_builder(scanner).u64(c.value); }
+inline std::string admission_key(reservation_id r, std::uint32_t ticket) { return key_builder(admission).u64(r.value).u32(ticket); }
+inline std::string date_ticket_key(concert_id c, day_number d, reservation_id r) {
+    return key_builder(date_ticket).u64(c.value).i32(d).u64(r.value);
+}
+inline std::string date_ticket_prefix(concert_id c, day_number d) { return key_builder(date_ticket).u64(c.value).i32(d); }
+inline std::string gate_checkins_key(concert_id c, time_ms start_ms, std::string_view gate) {
+    return key_builder(gate_checkins).u64(c.value).i64(start_ms).text(gate);
+}
+inline std::string gate_checkins_prefix(concert_id c) { return key_builder(gate_checkins).u64(c.value); }
 // A concert's changes are ordered by the sequence of its partition, which wrote every one.
 inline std::string change_key(concert_id c, std::uint64_t sequence) { return key_builder(change).u64(c.value).u64(sequence); }
 inline std::string change_prefix(concert_id c) { return key_builder(change).u64(c.value); }

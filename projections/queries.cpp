@@ -363,6 +363,7 @@ std::optional<concert_analytics> rocks_read_models::analytics(concert_id c) cons
             a.available = d->seats - d->held - d->sold - d->blocked;
             a.blocked = d->blocked;
             a.revenue = d->revenue;
+            a.refund_fees = d->refund_fees;
             a.holds_placed = d->holds_placed;
             a.holds_expired = d->holds_expired;
             a.holds_cancelled = d->holds_cancelled;
@@ -569,6 +570,81 @@ result<std::optional<page<concert_change>>> rocks_read_models::changes_page(conc
     });
     if (!read) return read.err();
     return answer{std::move(read).value()};
+}
+
+// ---- the door ---------------------------------------------------------------------------------
+
+std::optional<std::string> rocks_read_models::user_name(user_id u) const { return read(keys::user_key(u)); }
+
+std::vector<scanner_view> rocks_read_models::scanners(concert_id c) const {
+    std::vector<scanner_view> out;
+    if (partition_of(c, options_.partitions) >= options_.partitions) return out;
+    const image::shard& shard = shard_of(c);
+    std::shared_lock lock(shard.mutex);
+    shard.scan(keys::scanner_prefix(c), [&](std::string_view k, std::string_view v) {
+        auto record = decode_scanner_record(v);
+        if (record && k.size() == 1 + 8 + 8)
+            out.push_back({reservation_id{keys::key_reader(k).u64(9)}, record->name, record->gate, record->removed});
+        return true;
+    });
+    return out;
+}
+
+std::optional<scanner_view> rocks_read_models::scanner(concert_id c, reservation_id s) const {
+    auto raw = read(keys::scanner_key(c, s));
+    auto record = raw ? decode_scanner_record(*raw) : std::nullopt;
+    if (!record) return std::nullopt;
+    return scanner_view{s, record->name, record->gate, record->removed};
+}
+
+std::optional<admission_view> rocks_read_models::admission(reservation_id r, std::uint32_t ticket) const {
+    if (partition_of(r) >= options_.partitions) return std::nullopt;
+    auto raw = read(keys::admission_key(r, ticket));
+    auto record = raw ? decode_admission_record(*raw) : std::nullopt;
+    if (!record) return std::nullopt;
+    return admission_view{record->at, record->gate};
+}
+
+page<reservation> rocks_read_models::date_tickets_page(concert_id c, day_number d, std::string_view after, std::size_t limit) const {
+    page<reservation> out;
+    if (limit == 0) return out;
+    const std::string prefix = keys::date_ticket_prefix(c, d);
+    std::vector<reservation_id> ids;
+    std::string last;
+    bool more = false;
+    {
+        const image::shard& shard = shard_of(c);
+        std::shared_lock lock(shard.mutex);
+        auto take = [&](std::string_view k, std::string_view) {
+            if (ids.size() == limit) {
+                more = true;
+                return false;
+            }
+            if (k.size() == prefix.size() + 8) ids.push_back(reservation_id{keys::key_reader(k).u64(prefix.size())});
+            last = std::string(k);
+            return true;
+        };
+        if (after.empty()) shard.scan(prefix, take); else shard.scan_after(prefix, prefix + std::string(after), take);
+    }
+    for (reservation_id id : ids) {
+        if (auto r = find_reservation(id)) out.items.push_back(std::move(*r));
+    }
+    if (more) out.next = last.substr(prefix.size());
+    return out;
+}
+
+std::vector<gate_checkins> rocks_read_models::checkins_by_gate(concert_id c) const {
+    std::vector<gate_checkins> out;
+    const std::string prefix = keys::gate_checkins_prefix(c);
+    const image::shard& shard = shard_of(c);
+    std::shared_lock lock(shard.mutex);
+    shard.scan(prefix, [&](std::string_view k, std::string_view v) {
+        auto count = decode_u64(v);
+        if (count && k.size() >= prefix.size() + 8)
+            out.push_back({keys::key_reader(k).i64(prefix.size()), std::string(k.substr(prefix.size() + 8)), *count});
+        return true;
+    });
+    return out;
 }
 
 }  // namespace encore::projections

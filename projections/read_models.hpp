@@ -108,7 +108,8 @@ struct phases_view {
 struct date_analytics {
     day_number date = 0;
     std::uint32_t sold = 0, held = 0, available = 0, blocked = 0;
-    won revenue = 0;
+    won revenue = 0;      // payments - refunded amounts
+    won refund_fees = 0;  // kept by refunds (in revenue)
     std::uint64_t holds_placed = 0, holds_expired = 0, holds_cancelled = 0, refunds = 0;
     std::uint64_t payments = 0;  // holds paid (a hold of several seats counts once)
 };
@@ -127,6 +128,23 @@ struct seat_history_entry {
     time_ms at = 0;
     reservation_id reservation;
     user_id user;
+};
+
+// The door: a scanner of a concert, a ticket's admission, admissions at a gate in a fine bucket.
+struct scanner_view {
+    reservation_id id;
+    std::string name;
+    std::string gate;
+    bool removed = false;
+};
+struct admission_view {
+    time_ms at = 0;
+    std::string gate;
+};
+struct gate_checkins {
+    time_ms start = 0;  // a fine timeline bucket's start
+    std::string gate;
+    std::uint64_t admitted = 0;
 };
 
 // The concert timeline is kept in fine buckets of this many milliseconds of partition time (the
@@ -230,6 +248,16 @@ public:
     // unknown concert.
     virtual result<std::optional<page<concert_change>>> changes_page(concert_id c, std::string_view after,
                                                                      std::size_t limit) const = 0;
+    // A registered user's name.
+    virtual std::optional<std::string> user_name(user_id u) const = 0;
+    // The door: a concert's scanners (in id order), one of them, a ticket's admission, the paid
+    // reservations of a date (a page of them, in id order; refunded ones included), and the
+    // admissions per gate in each fine bucket (oldest first).
+    virtual std::vector<scanner_view> scanners(concert_id c) const = 0;
+    virtual std::optional<scanner_view> scanner(concert_id c, reservation_id s) const = 0;
+    virtual std::optional<admission_view> admission(reservation_id r, std::uint32_t ticket) const = 0;
+    virtual page<reservation> date_tickets_page(concert_id c, day_number d, std::string_view after, std::size_t limit) const = 0;
+    virtual std::vector<gate_checkins> checkins_by_gate(concert_id c) const = 0;
 };
 
 }  // namespace encore::projections

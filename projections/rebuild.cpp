@@ -401,7 +401,8 @@ std::vector<key_range> ranges_of(std::uint32_t partitions, std::span<const rebui
                          keys::seat,        keys::user,        keys::reservation, keys::user_reservation,
                          keys::balance,     keys::history,     keys::queue_entry, keys::queue_counters,
                          keys::wait_bucket, keys::timeline,    keys::seat_history, keys::outcome,
-                         keys::concert_state, keys::change, keys::grade_revenue, keys::zone, keys::claim};
+                         keys::concert_state, keys::change, keys::grade_revenue, keys::zone, keys::claim,
+                         keys::scanner, keys::admission, keys::date_ticket, keys::gate_checkins};
     std::vector<std::string> bounds;
     for (char t : tags) {
         bounds.push_back(keys::tag_prefix(t));

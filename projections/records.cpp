@@ -41,6 +41,7 @@ std::string encode_record(const date_record& r) {
     w.put_int(r.refunds);
     w.put_int(r.payments);
     w.put_int(r.blocked);
+    w.put_int(r.refund_fees);
     return out;
 }
 
@@ -51,6 +52,38 @@ std::string encode_record(const zone_record& r) {
     w.put_int(r.sold);
     w.put_int(r.entries);
     return out;
+}
+
+std::string encode_record(const scanner_record& r) {
+    std::string out;
+    byte_writer w(out);
+    w.put_string(r.name);
+    w.put_string(r.gate);
+    w.put_int(static_cast<std::uint8_t>(r.removed ? 1 : 0));
+    return out;
+}
+
+std::optional<scanner_record> decode_scanner_record(std::string_view bytes) {
+    return decode_exactly<scanner_record>(bytes, [](byte_reader& in, scanner_record& r) {
+        r.name = in.get_string();
+        r.gate = in.get_string();
+        r.removed = in.get_int<std::uint8_t>() == 1;
+    });
+}
+
+std::string encode_record(const admission_record& r) {
+    std::string out;
+    byte_writer w(out);
+    w.put_int(r.at);
+    w.put_string(r.gate);
+    return out;
+}
+
+std::optional<admission_record> decode_admission_record(std::string_view bytes) {
+    return decode_exactly<admission_record>(bytes, [](byte_reader& in, admission_record& r) {
+        r.at = in.get_int<time_ms>();
+        r.gate = in.get_string();
+    });
 }
 
 std::optional<zone_record> decode_zone_record(std::string_view bytes) {
@@ -100,6 +133,7 @@ std::optional<date_record> decode_date_record(std::string_view bytes) {
         r.refunds = in.get_int<std::uint64_t>();
         r.payments = in.get_int<std::uint64_t>();
         r.blocked = in.get_int<std::uint32_t>();
+        r.refund_fees = in.get_int<won>();
     });
 }
 
@@ -170,6 +204,7 @@ std::string encode_record(const reservation& r) {
         w.put_int(z.entry_first);
     }
     w.put_int(r.extra.refunded_at);
+    w.put_int(r.extra.grades.standing.refund.fee);
     w.put_int(static_cast<std::uint8_t>(r.extra.grades.by_grade.size()));
     for (const grade_amount& g : r.extra.grades.by_grade) {
         w.put_int(g.grade);
@@ -205,6 +240,7 @@ std::optional<reservation> decode_reservation(std::string_view bytes) {
             if (z.places == 0) return in.fail("standing places");
         }
         r.extra.refunded_at = in.get_int<time_ms>();
+        r.extra.grades.standing.refund.fee = in.get_int<won>();
         auto grades = in.get_int<std::uint8_t>();
         if (grades > grades_max || grades > in.remaining() / 12) return in.fail("grade count");
         for (std::uint8_t i = 0; i < grades; ++i) {

@@ -17,7 +17,8 @@ namespace encore::projections {
 // 2: timelines (t) and seat histories (H); 3: several seats a reservation, queue places;
 // 4: the organizer's controls (blocked seats in date records, concert state, the change log)
 // 5: standing zones (z), sale phases (e; phases in concert state records)
-inline constexpr std::uint32_t layout_version = 5;
+// 6: refund fees (in date records and reservations); the door (x, a, T, G)
+inline constexpr std::uint32_t layout_version = 6;
 
 // Per (concert, date): the seat counters and the analytics counters, in one value.
 struct date_record {
@@ -27,10 +28,11 @@ struct date_record {
     std::uint64_t holds_placed = 0;
     std::uint64_t holds_expired = 0;
     std::uint64_t holds_cancelled = 0;
-    won revenue = 0;             // net of refunds
+    won revenue = 0;             // payments - refunded amounts (the fees kept count)
     std::uint64_t refunds = 0;   // reservations refunded
     std::uint64_t payments = 0;  // reservations paid (holds converted)
     std::uint32_t blocked = 0;   // seats BLOCKED by the organizer
+    won refund_fees = 0;         // what refunds kept (the organizer's)
     bool operator==(const date_record&) const = default;
 };
 
@@ -42,6 +44,25 @@ struct zone_record {
     bool operator==(const zone_record&) const = default;
 };
 std::string encode_record(const zone_record& r);
+
+// Per (concert, scanner): its name and gate, and whether it was removed (its key refused).
+struct scanner_record {
+    std::string name;
+    std::string gate;
+    bool removed = false;
+    bool operator==(const scanner_record&) const = default;
+};
+std::string encode_record(const scanner_record& r);
+std::optional<scanner_record> decode_scanner_record(std::string_view bytes);
+
+// Per ticket admitted: when, at which gate (empty: none named).
+struct admission_record {
+    time_ms at = 0;
+    std::string gate;
+    bool operator==(const admission_record&) const = default;
+};
+std::string encode_record(const admission_record& r);
+std::optional<admission_record> decode_admission_record(std::string_view bytes);
 std::optional<zone_record> decode_zone_record(std::string_view bytes);
 
 // Per concert: what the organizer's controls changed besides the catalog.

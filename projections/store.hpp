@@ -99,6 +99,12 @@ public:
     result<std::optional<page<seat_history_entry>>> seat_history_page(concert_id c, day_number d, std::uint32_t seat,
                                                                        std::string_view after,
                                                                        std::size_t limit) const override;
+    std::optional<std::string> user_name(user_id u) const override;
+    std::vector<scanner_view> scanners(concert_id c) const override;
+    std::optional<scanner_view> scanner(concert_id c, reservation_id s) const override;
+    std::optional<admission_view> admission(reservation_id r, std::uint32_t ticket) const override;
+    page<reservation> date_tickets_page(concert_id c, day_number d, std::string_view after, std::size_t limit) const override;
+    std::vector<gate_checkins> checkins_by_gate(concert_id c) const override;
     result<std::optional<page<concert_change>>> changes_page(concert_id c, std::string_view after,
                                                              std::size_t limit) const override;
 

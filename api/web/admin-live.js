@@ -59,6 +59,16 @@ function renderFacts(c) {
   if (c.maxHoldsPerUser) add('Holds per fan', count(c.maxHoldsPerUser));
   if (c.maxTicketsPerUser) add('Tickets per fan', count(c.maxTicketsPerUser));
   add('Refunds', c.refundsUntil ? 'until ' + formatInstant(c.refundsUntil, { year: true }) : 'none');
+  if (c.refundPolicy) add('Refund fees', refundPolicyText(c.refundPolicy));
+}
+
+// "free within 168 h of payment; ₩4,000 a ticket from 240 h before the show, 10% from 168 h…"
+export function refundPolicyText(policy) {
+  const tiers = policy.fees.map((t) => (t.percent !== undefined ? t.percent + '%' : won(t.won) + ' a ticket') +
+    ' from ' + t.hoursBefore + ' h before the show');
+  const last = policy.fees[policy.fees.length - 1];
+  const free = policy.freeWithinHours ? 'free within ' + policy.freeWithinHours + ' h of payment; ' : '';
+  return free + tiers.join(', ') + '; no refund under ' + last.hoursBefore + ' h (dates with a start time)';
 }
 
 export async function followConcert() {

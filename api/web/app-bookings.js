@@ -1,7 +1,7 @@
 // The fan's page: holds (a countdown each, pay, cancel) and bookings (refund), and the one ticker
 // of every countdown.
 import { $, announce, busy, clockTime, drawList, el, enc, formatClock, formatDate, formatInstant, setText, won } from './common.js';
-import { S, api, clearError, command, concertTitle, focusHeading, now, seatsOf, seatsText, shortRef, showError } from './app-state.js';
+import { S, api, clearError, command, concertTitle, focusHeading, now, refundQuote, seatsOf, seatsText, shortRef, showError } from './app-state.js';
 import { loadHistory, refreshBalance, showBalance } from './app-wallet.js';
 import { isActive } from './app-queue.js';
 import { loadSeats } from './app-dates.js';
@@ -97,6 +97,7 @@ export function renderTickets() {
     let when = '';
     if (r.status === 'CONFIRMED' && r.paidAt) when = ' · paid ' + formatInstant(r.paidAt);
     if (r.status === 'REFUNDED' && r.refundedAt) when = ' · refunded ' + formatInstant(r.refundedAt);
+    if (r.status === 'REFUNDED' && r.refund) when += ' · ' + won(r.refund.amount) + ' back' + (r.refund.fee ? ', fee ' + won(r.refund.fee) : '');
     return [r.reservationId, JSON.stringify([r.status, concertTitle(r.concertId), r.date, seatsText(r), r.price, when]), () => ticketCard(r, when)];
   }));
   $('tickets-empty').hidden = bookings.length > 0;
@@ -112,12 +113,70 @@ function ticketCard(r, when) {
     el('p', null, el('span', { class: 'badge ' + r.status, text: STATUS_WORDS[r.status] || r.status }),
       ' ' + won(r.price) + when, el('span', { class: 'muted', text: ' · booking ' + shortRef(r.reservationId) })));
   if (r.status === 'CONFIRMED') {
-    const refundButton = el('button', { type: 'button', class: 'danger', 'data-action': 'refund', text: 'Refund ' + won(r.price) });
+    // Under a refund policy the button says what would come back now, and the fee.
+    const quote = refundQuote(r);
+    const label = quote && quote.fee ? 'Refund ' + won(r.price - quote.fee) + ' (fee ' + won(quote.fee) + ')' : 'Refund ' + won(r.price);
+    const refundButton = el('button', { type: 'button', class: 'danger', 'data-action': 'refund', text: label });
     refundButton.addEventListener('click', () => refund(r, refundButton, error));
-    card.append(el('div', { class: 'actions' }, refundButton));
+    const showTickets = el('button', { type: 'button', class: 'secondary', 'data-action': 'tickets', 'aria-expanded': 'false', text: 'Show tickets' });
+    const passes = el('div', { class: 'passes', hidden: '' });
+    showTickets.addEventListener('click', () => toggleTickets(r, showTickets, passes, error));
+    const actions = el('div', { class: 'actions' }, showTickets, refundButton);
+    card.append(passes);
+    if (quote && quote.closed) {
+      refundButton.disabled = true;
+      actions.append(el('span', { class: 'muted', 'data-refund': 'closed', text: ' Refunds closed: the show is too near.' }));
+    }
+    card.append(actions);
   }
   card.append(error);
   return card;
+}
+
+// A paid booking's tickets, each with its QR code (fetched with the user's token and shown from a
+// blob), seat or zone, gate and entry number: what the fan shows at the door.
+async function toggleTickets(r, button, box, error) {
+  clearError(error);
+  if (!box.hidden) {
+    box.hidden = true;
+    button.setAttribute('aria-expanded', 'false');
+    button.textContent = 'Show tickets';
+    return;
+  }
+  const result = await busy(button, 'Loading…', () => api('GET', '/reservations/' + enc(r.reservationId) + '/tickets'));
+  if (!result.ok) return showError(error, result);
+  for (const img of box.querySelectorAll('img[src^="blob:"]')) URL.revokeObjectURL(img.src);
+  box.replaceChildren(...result.body.tickets.map(passCard));
+  box.hidden = false;
+  button.setAttribute('aria-expanded', 'true');
+  button.textContent = 'Hide tickets';
+  for (const pass of box.querySelectorAll('[data-ticket]')) loadQr(pass);
+}
+
+const PASS_WORDS = { VALID: 'Valid', ADMITTED: 'Admitted', REVOKED: 'Revoked — refunded' };
+
+function passCard(t) {
+  const where = [];
+  if (t.section) where.push(t.section);
+  if (t.row) where.push('row ' + t.row);
+  if (t.seatInRow) where.push('seat ' + t.seatInRow);
+  else if (t.seat) where.push('seat ' + t.seat);
+  if (t.entryNumber) where.push('entry no. ' + t.entryNumber);
+  const qr = el('img', { class: 'qr', alt: 'QR code of ticket ' + t.ticketId, width: '280', height: '280' });
+  return el('figure', { class: 'pass', 'data-ticket': t.ticketId, 'data-status': t.status },
+    qr,
+    el('figcaption', null,
+      el('strong', { text: where.join(', ') || 'General admission' }),
+      el('span', { text: formatDate(t.date) + (t.gate ? ' · gate ' + t.gate : '') }),
+      el('span', { class: 'badge ' + t.status, text: PASS_WORDS[t.status] || t.status }),
+      el('span', { class: 'muted', text: t.holder ? 'for ' + t.holder : '' })));
+}
+
+async function loadQr(pass) {
+  const id = pass.dataset.ticket;
+  const response = await fetch('/tickets/' + enc(id) + '/qr.svg', { headers: { Authorization: 'Bearer ' + S.token } });
+  if (!response.ok) return;
+  pass.querySelector('img.qr').src = URL.createObjectURL(await response.blob());
 }
 
 async function pay(r, button, error) {
@@ -173,8 +232,10 @@ async function refund(r, button, error) {
   setText('tickets-message', '');
   const result = await busy(button, 'Refunding…', () => command('POST', '/reservations/' + enc(r.reservationId) + '/refund'));
   if (!result.ok) return showError(error, result);
-  setText('tickets-message', 'Refunded ' + won(result.body.price ?? r.price) + ' to your wallet for ' + formatDate(r.date) + ' (' +
-    seatsText(r) + ').');
+  const back = result.body.refund ? result.body.refund.amount : r.price;
+  const fee = result.body.refund ? result.body.refund.fee : 0;
+  setText('tickets-message', 'Refunded ' + won(back) + ' to your wallet for ' + formatDate(r.date) + ' (' +
+    seatsText(r) + ')' + (fee ? '; the refund fee was ' + won(fee) : '') + '.');
   if (S.map && S.map.concertId === r.concertId && S.map.date === r.date) {
     for (const s of S.map.seats) if (seatsOf(r).includes(s.number)) s.status = 'AVAILABLE';
   }

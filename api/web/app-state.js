@@ -93,7 +93,7 @@ export const ERROR_WORDS = {
   RESERVATION_NOT_FOUND: 'We could not find this booking.',
   NOT_PAID: 'Only a paid booking can be refunded.',
   ALREADY_REFUNDED: 'This booking has already been refunded.',
-  REFUND_NOT_ALLOWED: 'This booking cannot be refunded: the concert allows no refunds, or the refund period is over.',
+  REFUND_NOT_ALLOWED: 'This booking cannot be refunded: the concert allows no refunds, the refund period is over, or the show is too near.',
   INVALID_AMOUNT: 'Please enter a whole amount from 1 to 1,000,000,000 won.',
   BALANCE_LIMIT: 'That would put more money in your wallet than it can hold.',
   IDEMPOTENCY_KEY_REUSED: 'This request clashed with an earlier one. Please try again.',
@@ -123,6 +123,26 @@ export function placesText(r) {
   const z = r.standing;
   const entries = r.entryNumbers && r.entryNumbers.length ? ' (entry no. ' + r.entryNumbers.join(', ') + ')' : '';
   return z.section + ', standing, ' + z.places + (z.places === 1 ? ' place' : ' places') + entries;
+}
+
+// What a refund of a CONFIRMED booking would keep now under its concert's refund policy (API.md
+// "Refund fees"): {fee} or {closed: true} under the last tier; null when its date has no startsAt
+// or the concert no policy (refundsUntil decides, fee-free). The policy is today's: a booking paid
+// before a change keeps its own, and the server's answer says what was kept.
+export function refundQuote(r) {
+  const c = S.concerts.find((x) => x.concertId === r.concertId);
+  const policy = c && c.refundPolicy;
+  const schedule = c && (c.schedules || []).find((d) => d && d.date === r.date);
+  if (!policy || !schedule || !schedule.startsAt) return null;
+  const hour = 3600 * 1000;
+  const left = Date.parse(schedule.startsAt) - now();
+  const index = policy.fees.findIndex((t) => left >= t.hoursBefore * hour);
+  if (index < 0) return { closed: true };
+  const tier = policy.fees[index];
+  const places = r.standing ? r.standing.places : seatsOf(r).length;
+  if (index === 0 && r.paidAt && now() - Date.parse(r.paidAt) < (policy.freeWithinHours || 0) * hour) return { fee: 0 };
+  const fee = tier.percent !== undefined ? Math.floor(r.price * tier.percent / 100) : tier.won * places;
+  return { fee: Math.min(fee, r.price) };
 }
 
 export function concertTitle(concertId) {

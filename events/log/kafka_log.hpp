@@ -56,7 +56,7 @@ inline constexpr std::size_t kafka_record_bytes_max = 256u << 10;
 // A checkpoint is one Kafka message. The snapshots topic's `max.message.bytes` must be at least
 // this on a real cluster (its default is 1 MB); the producer and the consumers allow it.
 inline constexpr std::size_t kafka_checkpoint_bytes_max = 128u << 20;
-static_assert(seats_per_concert_max * snapshot_bytes_per_sold_seat * 3 <= kafka_checkpoint_bytes_max,
+static_assert(seats_per_concert_max * snapshot_bytes_per_sold_seat * 2 <= kafka_checkpoint_bytes_max,
               "one sold-out concert at the catalog limit must fit in a checkpoint with room to spare");
 // One `read` returns at most this many records, whatever `max` asks.
 inline constexpr std::size_t kafka_read_records_max = 16384;

@@ -22,6 +22,7 @@
 #include "events/codec.hpp"
 #include "events/diagnostics.hpp"
 #include "events/ids.hpp"
+#include "events/refund_policy.hpp"
 #include "projections/rebuild.hpp"
 #include "replay/progress.hpp"
 
@@ -351,6 +352,8 @@ public:
     void add(const event& e, std::uint64_t event_offset, std::vector<failure>& failures) {
         standing(e, event_offset, failures);
         phases(e, event_offset, failures);
+        refund_fees(e, event_offset, failures);
+        door(e, event_offset, failures);
         if (const auto* c = std::get_if<charged>(&e.body)) {
             account& a = accounts_[c->user.value];
             a.charges += c->amount;
@@ -526,7 +529,105 @@ private:
         }
     }
 
+    // Refund fees: every refund credits the price less its fee, and a reservation paid under a
+    // refund policy, for a date with startsAt, keeps the fee that policy gives at the refund's time.
+    struct fee_terms {
+        refund_terms terms;
+        std::map<std::int32_t, time_ms> starts;  // per date with startsAt
+    };
+    struct paid_under {
+        refund_terms terms;
+        time_ms starts_at = 0, paid_at = 0;
+        won price = 0;
+        std::uint32_t tickets = 0;
+    };
+    void refund_fees(const event& e, std::uint64_t event_offset, std::vector<failure>& failures) {
+        if (const auto* c = std::get_if<concert_created>(&e.body)) {
+            const create_concert& cc = c->concert;
+            fee_terms& t = fee_terms_[cc.concert.value];
+            t.terms = cc.options.sale.venue->plan.refunds;
+            for (std::size_t i = 0; i < cc.schedules.size(); ++i) t.starts[cc.schedules[i].date] = starts_at_of(cc, cc.schedules[i].date);
+        } else if (const auto* u = std::get_if<concert_updated>(&e.body)) {
+            if ((u->settings.set & concert_settings::refund_policy_field) != 0) fee_terms_[u->concert.value].terms = u->settings.phases.refund_policy;
+        } else if (const auto* p = std::get_if<payment_confirmed>(&e.body)) {
+            const reservation& r = p->reservation;
+            auto t = fee_terms_.find(r.concert.value);
+            if (t == fee_terms_.end() || t->second.terms.fees.empty()) return;
+            auto starts = t->second.starts.find(r.date);
+            if (starts == t->second.starts.end() || starts->second == 0) return;
+            paid_under_[r.id.value] = {t->second.terms, starts->second, r.paid_at, r.price, tickets_of(r)};
+        } else if (const auto* s = std::get_if<refund_started>(&e.body)) {
+            refunding_[s->reservation.value] = s->amount;
+            auto paid = paid_under_.find(s->reservation.value);
+            if (paid == paid_under_.end()) return;
+            const paid_under& u = paid->second;
+            const auto fee = refund_fee(u.terms, u.starts_at, u.paid_at, e.at, u.price, u.tickets);
+            if (!fee || s->amount != u.price - *fee)
+                failures.push_back({"money", p_, event_offset, to_text(s->user),
+                                    "the refund of reservation " + reservation_text(s->reservation) + " credits " + std::to_string(s->amount) +
+                                        " where the policy it was paid under gives " +
+                                        (fee ? std::to_string(u.price - *fee) + " (fee " + std::to_string(*fee) + ")" : std::string("no refund"))});
+        } else if (const auto* f = std::get_if<refund_failed>(&e.body)) {
+            refunding_.erase(f->reservation.value);
+        } else if (const auto* r = std::get_if<reservation_refunded>(&e.body)) {
+            const reservation& x = r->reservation;
+            const won fee = x.extra.grades.standing.refund.fee;
+            auto started = refunding_.find(x.id.value);
+            if (started == refunding_.end() || fee < 0 || fee > x.price || started->second != x.price - fee)
+                failures.push_back({"money", p_, event_offset, to_text(x.user),
+                                    "reservation " + reservation_text(x.id) + " is refunded with a fee of " + std::to_string(fee) + " of its " +
+                                        std::to_string(x.price) + ", which is not what its refund credited"});
+            if (started != refunding_.end()) refunding_.erase(started);
+            paid_under_.erase(x.id.value);
+        }
+    }
+
+    // The door: a ticket is admitted once; later scans that find it admitted are listed.
+    void door(const event& e, std::uint64_t event_offset, std::vector<failure>& failures) {
+        const auto* checked = std::get_if<tickets_checked>(&e.body);
+        if (checked == nullptr) return;
+        for (const scan_outcome& o : checked->outcomes) {
+            if (o.again) continue;
+            const std::pair<std::uint64_t, std::uint32_t> key{o.reservation.value, o.ticket};
+            if (o.result == scan_result::admitted) {
+                ++door_.admitted;
+                if (!admitted_.emplace(key, checked->gate).second) {
+                    ++door_.admitted_twice;
+                    failures.push_back({"door", p_, event_offset, std::nullopt,
+                                        "ticket " + ticket_text(o.reservation, o.ticket) + " of " + to_text(checked->concert) + " is admitted again"});
+                }
+                scans_[key] += 1;
+            } else if (o.result == scan_result::duplicate) {
+                ++door_.duplicate_scans;
+                scans_[key] += 1;
+                if (!admitted_.contains(key))
+                    failures.push_back({"door", p_, event_offset, std::nullopt,
+                                        "ticket " + ticket_text(o.reservation, o.ticket) + " is a duplicate of an admission the log does not have"});
+            }
+        }
+    }
+
+public:
+    door_summary door_summary_of() const {
+        door_summary out = door_;
+        for (const auto& [key, scans] : scans_) {
+            if (scans < 2) continue;
+            auto first = admitted_.find(key);
+            out.rescanned.push_back({ticket_text(reservation_id{key.first}, key.second), scans,
+                                     first == admitted_.end() ? std::string() : first->second});
+        }
+        return out;
+    }
+
+private:
+    door_summary door_;
+    std::map<std::pair<std::uint64_t, std::uint32_t>, std::string> admitted_;  // ticket -> gate of its admission
+    std::map<std::pair<std::uint64_t, std::uint32_t>, std::uint64_t> scans_;
+
     const std::uint32_t p_;
+    std::unordered_map<std::uint64_t, fee_terms> fee_terms_;
+    std::unordered_map<std::uint64_t, paid_under> paid_under_;  // by reservation
+    std::unordered_map<std::uint64_t, won> refunding_;          // by reservation: the amount its refund credits
     std::unordered_map<std::uint64_t, phased_concert> phased_;
     std::unordered_map<std::uint64_t, std::vector<std::uint32_t>> capacities_;  // per concert, per section
     std::map<std::tuple<std::uint64_t, std::int32_t, std::uint32_t>, zone> zones_;
@@ -680,6 +781,7 @@ partition_outcome partition_audit::once(std::uint64_t command_end, std::uint64_t
     out.summary.wallet = at.wallets.close(state_, out.summary.events, out.failures);
     out.summary.seats_sold = at.wallets.seats_sold();
     out.summary.seats_sold_twice = at.wallets.seats_sold_twice();
+    out.summary.door = at.wallets.door_summary_of();
     finish(out, command_end, extra, extra_offset);
     return out;
 }
@@ -822,6 +924,10 @@ void add_up(std::vector<partition_outcome>& outcomes, report& r) {
         r.events += s.events;
         r.seats_sold += s.seats_sold;
         r.seats_sold_twice += s.seats_sold_twice;
+        r.door.admitted += s.door.admitted;
+        r.door.admitted_twice += s.door.admitted_twice;
+        r.door.duplicate_scans += s.door.duplicate_scans;
+        r.door.rescanned.insert(r.door.rescanned.end(), s.door.rescanned.begin(), s.door.rescanned.end());
         r.total.charges += s.wallet.charges;
         r.total.balances += s.wallet.balances;
         r.total.payments += s.wallet.payments;

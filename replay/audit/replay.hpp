@@ -55,7 +55,7 @@ struct options {
 };
 
 struct failure {
-    std::string check;  // events, chain, read_models, money, seats, phases, log (durable commands missing)
+    std::string check;  // events, chain, read_models, money, seats, phases, door, log (durable commands missing)
     std::uint32_t partition = 0;
     // events/chain: the event's offset in the event log; money/seats: the offset of the event
     // that shows it; read_models: the store's applied sequence of the partition.
@@ -66,6 +66,18 @@ struct failure {
 
 struct money {
     std::int64_t charges = 0, balances = 0, payments = 0, refunds = 0;
+};
+
+// The door: tickets admitted (each must be once), and every ticket scanned more than once (online
+// or in an offline batch; the same scanner's repeat of one scan is not a second scan).
+struct rescanned_ticket {
+    std::string ticket;       // "t-P-O-N"
+    std::uint64_t scans = 0;  // scans of it that found it admitted (or admitted it)
+    std::string first_gate;
+};
+struct door_summary {
+    std::uint64_t admitted = 0, admitted_twice = 0, duplicate_scans = 0;
+    std::vector<rescanned_ticket> rescanned;  // by ticket id
 };
 
 struct partition_summary {
@@ -82,6 +94,7 @@ struct partition_summary {
     std::string state_hash;
     money wallet;
     std::uint64_t seats_sold = 0, seats_sold_twice = 0;
+    door_summary door;
     std::optional<engine::partition_state> state;  // when options::keep_states
 };
 
@@ -90,6 +103,7 @@ struct report {
     std::vector<failure> failures;
     money total;
     std::uint64_t commands = 0, events = 0, seats_sold = 0, seats_sold_twice = 0;
+    door_summary door;
     bool models_compared = false;
     std::uint64_t model_keys = 0;  // keys of the rebuilt read models
     std::vector<std::string> notes;

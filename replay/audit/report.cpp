@@ -26,6 +26,14 @@ nlohmann::json failure_json(const failure& f) {
 
 }  // namespace
 
+nlohmann::json door_json(const door_summary& d) {
+    auto rescanned = nlohmann::json::array();
+    for (const rescanned_ticket& t : d.rescanned)
+        rescanned.push_back({{"ticket", t.ticket}, {"scans", t.scans}, {"first_gate", t.first_gate}});
+    return {{"admitted", d.admitted}, {"admitted_twice", d.admitted_twice}, {"duplicate_scans", d.duplicate_scans},
+            {"rescanned", std::move(rescanned)}};
+}
+
 nlohmann::json report_json(const report& r) {
     const double rate = r.seconds > 0 ? static_cast<double>(r.commands) / r.seconds : 0;
     nlohmann::json j = {{"passed", r.passed()},
@@ -44,6 +52,7 @@ nlohmann::json report_json(const report& r) {
                           {"refunds", r.total.refunds}}},
                         {"seats_sold", r.seats_sold},
                         {"seats_sold_twice", r.seats_sold_twice},
+                        {"door", door_json(r.door)},
                         {"read_models", {{"compared", r.models_compared}, {"keys", r.model_keys}}},
                         {"notes", r.notes},
                         {"per_partition", nlohmann::json::array()}};
@@ -75,6 +84,12 @@ void print_text(const report& r) {
                 static_cast<long long>(r.total.payments), static_cast<long long>(r.total.refunds));
     std::printf("seats: %llu sold, %llu sold twice\n", static_cast<unsigned long long>(r.seats_sold),
                 static_cast<unsigned long long>(r.seats_sold_twice));
+    std::printf("door: %llu tickets admitted, %llu admitted twice, %llu scans of tickets admitted before (%zu tickets scanned more than once)\n",
+                static_cast<unsigned long long>(r.door.admitted), static_cast<unsigned long long>(r.door.admitted_twice),
+                static_cast<unsigned long long>(r.door.duplicate_scans), r.door.rescanned.size());
+    for (std::size_t i = 0; i < r.door.rescanned.size() && i < failures_printed_max; ++i)
+        std::printf("  scanned %llu times: %s (admitted at %s)\n", static_cast<unsigned long long>(r.door.rescanned[i].scans),
+                    r.door.rescanned[i].ticket.c_str(), r.door.rescanned[i].first_gate.empty() ? "no gate" : r.door.rescanned[i].first_gate.c_str());
     for (const std::string& note : r.notes) std::printf("note: %s\n", note.c_str());
     for (std::size_t i = 0; i < r.failures.size() && i < failures_printed_max; ++i) {
         const failure& f = r.failures[i];

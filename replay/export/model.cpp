@@ -66,12 +66,13 @@ std::vector<table> make_tables() {
                   {"seats_available", ct::integer, "seats AVAILABLE"},
                   {"seats_held", ct::integer, "seats HELD"},
                   {"seats_sold", ct::integer, "seats SOLD"},
-                  {"revenue", ct::integer, "sum of confirmed payments less refunds, in won"},
+                  {"revenue", ct::integer, "sum of confirmed payments less the amounts refunded (refund fees stay in it), in won"},
                   {"holds_placed", ct::integer, "holds placed (reservations made)"},
                   {"holds_expired", ct::integer, "holds that expired unpaid"},
                   {"holds_cancelled", ct::integer, "holds cancelled by their user"},
                   {"refunds", ct::integer, "reservations refunded"},
-                  {"seats_blocked", ct::integer, "seats BLOCKED by the organizer (off sale)"}},
+                  {"seats_blocked", ct::integer, "seats BLOCKED by the organizer (off sale)"},
+                  {"refund_fees", ct::integer, "what refunds kept under the refund policy, in won (part of revenue)"}},
                  {"concert_id", "date"},
                  {}});
     t.push_back({"seats", "one row per seat of every date, in its status at the end of the log",
@@ -129,7 +130,8 @@ std::vector<table> make_tables() {
                   {"payment_id", ct::text, "the payment refunded"},
                   {"concert_id", ct::text, "concert id"},
                   {"user_id", ct::text, "the user credited"},
-                  {"amount", ct::integer, "in won"},
+                  {"amount", ct::integer, "credited to the wallet, in won: the price less the fee"},
+                  {"fee", ct::integer, "kept under the refund policy, in won (0 when free)"},
                   {"status", ct::text, "PENDING (in flight), REFUNDED or FAILED"},
                   {"started_at", ct::text, at},
                   {"credited_at", ct::text, "when the wallet was credited; NULL if it was not"},
@@ -263,7 +265,7 @@ struct model::state {
         won price = 0;
         std::optional<std::uint32_t> seats_per_row;
         std::uint64_t holds_placed = 0, holds_expired = 0, holds_cancelled = 0, refunds = 0;
-        won revenue = 0;
+        won revenue = 0, refund_fees = 0;
         // Per seat (index seat - 1): 0 AVAILABLE, 1 HELD, 2 SOLD, 3 BLOCKED, and the reservation holding it.
         std::vector<std::uint8_t> status;
         std::vector<std::uint64_t> holder;
@@ -296,7 +298,7 @@ struct model::state {
         payment_id payment;
         concert_id concert;
         user_id user;
-        won amount = 0;
+        won amount = 0, fee = 0;
         std::string status = "PENDING";
         time_ms started_at = 0, refunded_at = 0, failed_at = 0;
         std::string failure_reason;
@@ -569,7 +571,7 @@ struct model::state {
         auto r = reservations.find(f.reservation);
         if (r == reservations.end()) return false;
         refund_record& rec = refunds[e.cause];
-        rec = refund_record{f.reservation, f.payment, r->second.view.concert, f.user, f.amount};
+        rec = refund_record{f.reservation, f.payment, r->second.view.concert, f.user, f.amount, r->second.view.price - f.amount};
         rec.started_at = e.at;
         refund_of_payment[f.payment] = e.cause;
         return true;
@@ -589,7 +591,9 @@ struct model::state {
         if (rec == nullptr) return false;
         rec->refunded_at = f.refunded_at != 0 ? f.refunded_at : e.at;
         if (date_record* d = date_of(f.reservation)) {
-            d->revenue -= f.reservation.price;
+            const won fee = f.reservation.extra.grades.standing.refund.fee;
+            d->revenue -= f.reservation.price - fee;
+            d->refund_fees += fee;
             ++d->refunds;
         }
         set_seats(f.reservation, 0);
@@ -697,7 +701,7 @@ void model::write(sink& out, const std::function<void(const std::string&)>& writ
                  d.seats_per_row ? integer(*d.seats_per_row) : cell{}, integer(d.seats - held - sold - blocked), integer(held),
                  integer(sold), integer(d.revenue), integer(static_cast<std::int64_t>(d.holds_placed)),
                  integer(static_cast<std::int64_t>(d.holds_expired)), integer(static_cast<std::int64_t>(d.holds_cancelled)),
-                 integer(static_cast<std::int64_t>(d.refunds)), integer(blocked)};
+                 integer(static_cast<std::int64_t>(d.refunds)), integer(blocked), integer(d.refund_fees)};
             emit("dates");
         }
     }
@@ -773,7 +777,7 @@ void model::write(sink& out, const std::function<void(const std::string&)>& writ
         std::optional<won> balance_after = f.balance_after;
         if (!balance_after && credit != s.credits.end()) balance_after = credit->second.second;
         r = {cell{"f-" + std::to_string(at.partition) + "-" + std::to_string(at.offset)}, id_or_null(f.reservation),
-             payment_or_null(f.payment), cell{to_text(f.concert)}, user_or_null(f.user), integer(f.amount), cell{f.status},
+             payment_or_null(f.payment), cell{to_text(f.concert)}, user_or_null(f.user), integer(f.amount), integer(f.fee), cell{f.status},
              instant(f.started_at), instant(credited_at), instant(f.refunded_at), instant(f.failed_at),
              text_or_null(f.failure_reason), balance_after ? integer(*balance_after) : cell{}};
         emit("refunds");

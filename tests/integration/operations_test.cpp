@@ -164,6 +164,12 @@ TEST_CASE("the OpenAPI document lists every route, its parameters and every erro
             {"get", "/concerts/{concertId}/phases"}, {"post", "/concerts/{concertId}/phases/{phase}/claim"},
             {"post", "/admin/concerts/{concertId}/phases/{phase}/eligible"}, {"delete", "/admin/concerts/{concertId}/phases/{phase}/claims"},
             {"get", "/readyz"}, {"get", "/metrics"}, {"get", "/openapi.json"}, {"get", "/"}, {"get", "/admin"},
+            {"get", "/reservations/{reservationId}/tickets"}, {"get", "/tickets/{ticketId}/qr.svg"},
+            {"get", "/concerts/{concertId}/ticket-key"}, {"post", "/admin/concerts/{concertId}/scanners"},
+            {"delete", "/admin/concerts/{concertId}/scanners/{scannerId}"}, {"get", "/admin/concerts/{concertId}/dates/{date}/tickets"},
+            {"post", "/admin/concerts/{concertId}/checkins"}, {"post", "/admin/concerts/{concertId}/checkins/batch"}, {"get", "/scan"},
+            // Beyond API.md, for the organizer's page: the scanners with their keys, admissions per gate.
+            {"get", "/admin/concerts/{concertId}/scanners"}, {"get", "/admin/concerts/{concertId}/checkins"},
         };
         for (const std::string& path : web_script_and_style_paths()) rows.emplace_back("get", path);
         std::set<std::string> shapes;

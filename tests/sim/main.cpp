@@ -110,6 +110,16 @@ const char* const must_reach_also[] = {
     "claim: ALREADY_CLAIMED",
     "claim: freed by the organizer",
     "price: a venue's grades repriced",
+    "refund: a fee kept",
+    "refund: free under a fee policy",
+    "refund: the policy changed",
+    "door: a ticket admitted",
+    "door: the same scan again",
+    "door: a duplicate scan",
+    "door: WRONG_GATE",
+    "door: REVOKED",
+    "door: WRONG_DATE",
+    "door: an offline batch",
 };
 
 std::vector<std::string> must_reach() {

@@ -6,6 +6,7 @@
 
 #include "events/codec.hpp"
 #include "events/ids.hpp"
+#include "events/refund_policy.hpp"
 #include "sim.hpp"
 
 namespace encore::sim {
@@ -239,13 +240,29 @@ void world::record_money_event(std::uint32_t partition, const event& e) {
         }
         ++r.confirmed;
         confirmed_total_ += r.amount;
+        const engine::concert_state* concert = engine::find_concert(states_[partition], c->reservation.concert);
+        require(concert != nullptr, "PaymentConfirmed of a concert of another partition");
+        r.policy = concert->config.options.sale.venue->plan.refunds;
+        r.starts_at = starts_at_of(concert->config, c->reservation.date);
+        r.paid_at = c->reservation.paid_at;
+        r.tickets = tickets_of(c->reservation);
+        r.price = c->reservation.price;
         bought_.push_back({c->reservation.id, c->reservation.user});
         debits_in_flight_.erase(c->reservation.payment);
     }
     if (const auto* r = std::get_if<refund_started>(&e.body)) {
         payment_record& p = payments_[r->payment];
         require(p.confirmed == 1 && p.refunds_started == p.refunds_failed, "a refund of a payment not confirmed, or twice at once");
-        require(r->amount == p.amount, "a refund of another amount than the payment's");
+        // The price back, less the fee of the policy it was paid under (a date with startsAt).
+        won fee = 0;
+        if (!p.policy.fees.empty() && p.starts_at != 0) {
+            const auto due = refund_fee(p.policy, p.starts_at, p.paid_at, e.at, p.price, p.tickets);
+            require(due.has_value(), "a refund started under every tier of its policy");
+            fee = due.value_or(0);
+            ++stats_[fee != 0 ? "refund: a fee kept" : "refund: free under a fee policy"];
+        }
+        require(r->amount == p.amount - fee, "a refund of another amount than the price less its fee");
+        p.fee = fee;
         ++p.refunds_started;
     }
     if (const auto* c = std::get_if<wallet_credited>(&e.body)) {
@@ -267,6 +284,7 @@ void world::record_money_event(std::uint32_t partition, const event& e) {
         payment_record& p = payments_[r->reservation.payment];
         require(p.credited == 1 && p.refunded == 0, "refunded a payment not credited once");
         require(r->reservation.status == reservation_status::refunded, "ReservationRefunded of a reservation not REFUNDED");
+        require(r->reservation.extra.grades.standing.refund.fee == p.fee, "ReservationRefunded names another fee than its refund kept");
         ++p.refunded;
     }
     if (const auto* f = std::get_if<refund_failed>(&e.body)) {
@@ -306,6 +324,8 @@ void world::judge(const command& c, log_position at, const std::vector<event>& e
         case command_type::add_dates: return judge_organizer(c, at, *answer);
         case command_type::add_eligible:
         case command_type::claim_eligibility: return judge_list(c, at, *answer);
+        case command_type::change_scanner:
+        case command_type::check_in: return judge_door(c, at, *answer);
         case command_type::register_user: {
             bool valid = std::get<register_user>(c.body).name.size() <= user_name_length_max;
             return require(answer->type() == (valid ? event_type::user_registered : event_type::refused),
@@ -714,6 +734,12 @@ void world::judge_reservation(const command& c, log_position at, const event* an
             "CancelHold accepted wrongly");
 }
 
+// Whether the model saw a ticket of the reservation admitted.
+bool world::ticket_admitted(reservation_id r) const {
+    auto it = admitted_.lower_bound({r.value, 0});
+    return it != admitted_.end() && it->first.first == r.value;
+}
+
 // A refund is accepted (answered later, by its saga) only for the owner's CONFIRMED reservation,
 // once, before the concert's refundsUntil.
 void world::judge_refund(const command& c, log_position at, const event* answer) {
@@ -724,9 +750,18 @@ void world::judge_refund(const command& c, log_position at, const event* answer)
     else if (rec->status == reservation_status::refunded) expected = refusal::already_refunded;
     else if (rec->refund_pending && answer != nullptr) expected = refusal::already_refunded;
     else if (rec->status != reservation_status::confirmed) expected = refusal::not_paid;
+    else if (ticket_admitted(reservation_id::at({at.partition, rec->offset}))) expected = refusal::ticket_used;
     else {
-        const time_ms until = s.concerts[rec->concert_index].config.options.refunds_until;
-        if (until == 0 || s.clock >= until) expected = refusal::refund_not_allowed;
+        // The policy the model saw in force at its payment, with the date's startsAt: its tiers;
+        // otherwise refundsUntil.
+        const payment_record& paid = payments_.at(payment_id::at({at.partition, rec->payment_offset}));
+        if (!paid.policy.fees.empty() && paid.starts_at != 0) {
+            if (!refund_fee(paid.policy, paid.starts_at, paid.paid_at, s.clock, paid.price, paid.tickets))
+                expected = refusal::refund_not_allowed;
+        } else {
+            const time_ms until = s.concerts[rec->concert_index].config.options.refunds_until;
+            if (until == 0 || s.clock >= until) expected = refusal::refund_not_allowed;
+        }
     }
     if (answer == nullptr) {  // accepted: the saga answers it
         return require(expected == refusal::none && rec->refund_pending, "a Refund started where it should have been refused");
@@ -813,6 +848,7 @@ void world::judge_organizer(const command& c, log_position at, const event& answ
             require(answer.type() == event_type::concert_updated && now.config == changed, "ConcertUpdated left another catalog");
             if ((u->settings.set & concert_settings::grades_field) != 0) ++stats_["price: a venue's grades repriced"];
             if ((u->settings.set & concert_settings::phases_field) != 0) ++stats_["phase: the phases changed"];
+            if ((u->settings.set & concert_settings::refund_policy_field) != 0) ++stats_["refund: the policy changed"];
         }
     } else if (const auto* a = std::get_if<add_dates>(&c.body)) {
         const bool exists = std::any_of(a->schedules.begin(), a->schedules.end(), [&](const schedule& d) {
@@ -834,6 +870,90 @@ void world::judge_organizer(const command& c, log_position at, const event& answ
     }
     require(r == nullptr, name + " refused with " + std::string(r ? refusal_code(r->reason) : "") + " where nothing was due");
     require(now.revision == was.revision + (changes ? 1 : 0), name + " moved the revision wrongly");
+}
+
+// The door: scanners as the organizer added and removed them, and each scan judged against the
+// model's admissions (a ticket admitted once; the same scanner's scan id again answers ADMITTED
+// again, not counted) and the reservation as the partition has it.
+void world::judge_door(const command& c, log_position at, const event& answer) {
+    const engine::partition_state& s = states_[at.partition];
+    const auto* r = std::get_if<refused>(&answer.body);
+    const auto refusal_is = [&](refusal expected, const std::string& what) {
+        require(r != nullptr && r->reason == expected, what + ": refused with " + std::string(r ? refusal_code(r->reason) : "nothing") +
+                                                          ", expected " + std::string(refusal_code(expected)));
+    };
+    if (const auto* change = std::get_if<change_scanner>(&c.body)) {
+        const engine::concert_state* concert = engine::find_concert(s, change->concert);
+        auto& scanners = scanners_[change->concert.value];
+        if (change->removed) {
+            auto it = scanners.find(change->scanner.value);
+            if (it == scanners.end() || it->second.removed) return refusal_is(refusal::scanner_not_found, "a removal of no scanner");
+            require(answer.type() == event_type::scanner_removed, "a scanner's removal not answered ScannerRemoved");
+            it->second.removed = true;
+            return;
+        }
+        const bool gate_known = change->gate.empty() || concert->venue.gate_named(change->gate) != 0;
+        if (change->name.empty() || !gate_known || scanners.size() >= scanners_per_concert_max)
+            return refusal_is(refusal::invalid_request, "a scanner that cannot be");
+        const auto* added = std::get_if<scanner_added>(&answer.body);
+        require(added != nullptr && added->scanner == reservation_id::at(at) && added->gate == change->gate, "ScannerAdded names another scanner");
+        scanners[added->scanner.value] = {change->gate, false};
+        return;
+    }
+    const check_in& in = std::get<check_in>(c.body);
+    const engine::concert_state* concert = engine::find_concert(s, in.concert);
+    std::string gate = in.gate;
+    if (in.scanner.value != 0) {
+        auto& scanners = scanners_[in.concert.value];
+        auto it = scanners.find(in.scanner.value);
+        if (it == scanners.end() || it->second.removed) return refusal_is(refusal::scanner_not_found, "a scan by no scanner");
+        gate = it->second.gate;
+    } else if (!gate.empty() && concert->venue.gate_named(gate) == 0) {
+        return refusal_is(refusal::invalid_request, "a scan at a gate the venue does not have");
+    }
+    const auto* checked = std::get_if<tickets_checked>(&answer.body);
+    require(checked != nullptr && checked->outcomes.size() == in.scans.size() && checked->gate == gate, "CheckIn not answered scan by scan");
+    if (in.offline) ++stats_["door: an offline batch"];
+    const std::uint32_t index = s.concert_index.at(in.concert);
+    for (std::size_t i = 0; i < in.scans.size(); ++i) {
+        const ticket_scan& scan = in.scans[i];
+        const scan_outcome& got = checked->outcomes[i];
+        const engine::reservation_record* rec = engine::find_reservation(s, scan.reservation);
+        const std::pair<std::uint64_t, std::uint32_t> key{scan.reservation.value, scan.ticket};
+        scan_result expected = scan_result::admitted;
+        bool again = false;
+        std::string first_gate;
+        std::uint32_t tickets = 0;
+        if (rec != nullptr) tickets = rec->places != 0 ? rec->places : 1 + static_cast<std::uint32_t>(rec->more_seats.size());
+        if (rec == nullptr || rec->concert_index != index || scan.ticket > tickets ||
+            (rec->status != reservation_status::confirmed && rec->status != reservation_status::refunded)) {
+            expected = scan_result::unknown;
+        } else if (auto first = admitted_.find(key); first != admitted_.end()) {
+            again = !scan.scan_id.empty() && first->second.scanner == in.scanner.value && first->second.scan_id == scan.scan_id;
+            expected = again ? scan_result::admitted : scan_result::duplicate;
+            first_gate = first->second.gate;
+        } else if (rec->status == reservation_status::refunded || rec->refund_pending) {
+            expected = scan_result::revoked;
+        } else if (concert->dates[rec->date_index].date != scan.date) {
+            expected = scan_result::wrong_date;
+        } else {
+            const std::uint32_t own = !concert->venue.has_layout() ? 0
+                                      : concert->venue.gate_of_section(rec->places != 0 ? rec->zone : concert->venue.place_of(rec->seat).section);
+            if (!in.offline && !gate.empty() && own != 0 && concert->venue.gates()[own - 1] != gate) expected = scan_result::wrong_gate;
+        }
+        require(got.result == expected && got.again == again, "a scan found " + std::string(to_string(got.result)) + (got.again ? " again" : "") +
+                                                                 ", expected " + std::string(to_string(expected)) + (again ? " again" : ""));
+        if (expected == scan_result::duplicate) require(got.first_gate == first_gate, "a DUPLICATE names another first gate");
+        if (expected == scan_result::admitted && !again) {
+            require(admitted_.emplace(key, admitted_model{gate, in.scanner.value, scan.scan_id}).second, "a ticket admitted twice");
+            ++stats_["door: a ticket admitted"];
+        }
+        if (again) ++stats_["door: the same scan again"];
+        if (expected == scan_result::duplicate) ++stats_["door: a duplicate scan"];
+        if (expected == scan_result::wrong_gate) ++stats_["door: WRONG_GATE"];
+        if (expected == scan_result::revoked) ++stats_["door: REVOKED"];
+        if (expected == scan_result::wrong_date) ++stats_["door: WRONG_DATE"];
+    }
 }
 
 }  // namespace encore::sim

@@ -47,6 +47,14 @@ struct payment_record {
     int refunds_failed = 0;
     int credited = 0;
     int refunded = 0;
+    // At its confirmation: the refund policy in force, the date's startsAt, when, how many tickets.
+    refund_terms policy;
+    time_ms starts_at = 0;
+    time_ms paid_at = 0;
+    std::uint32_t tickets = 0;
+    won price = 0;
+    // The fee its refund started with (the reservation's refund must keep it).
+    won fee = 0;
 };
 
 // What a partition remembers of an idempotency key: its first request and what it asked for.
@@ -73,6 +81,7 @@ private:
     void open_wallets();
     void create_catalog();
     create_concert random_concert(std::uint64_t id);
+    refund_terms random_refund_policy();
     void step();
     void client_step();
     command random_client_command();
@@ -81,6 +90,7 @@ private:
     seat_choice random_seats(const schedule& date, std::uint32_t& seat);
     command_body pay_or_cancel(command_meta& meta);
     command_body organizer_command(const create_concert& concert);
+    command_body door_command();
     static constexpr std::uint64_t list_ids = 8;
     static list_key list_id(std::uint64_t n);
     add_eligible random_list(concert_id c, std::uint32_t phase);
@@ -115,6 +125,8 @@ private:
     void judge_reservation(const command& c, log_position at, const event* answer);
     void judge_refund(const command& c, log_position at, const event* answer);
     void judge_organizer(const command& c, log_position at, const event& answer);
+    void judge_door(const command& c, log_position at, const event& answer);
+    bool ticket_admitted(reservation_id r) const;
     // invariants.cpp
     void check_invariants();
     void check_partition(const engine::partition_state& s);
@@ -171,6 +183,19 @@ private:
     std::set<log_position> pays_in_flight_;    // accepted Pays not answered yet
     std::set<std::uint64_t> created_;          // concerts created
     std::map<reservation_id, won> hold_prices_;  // each reservation's price when it was placed
+    // The door, as the answers told it: each concert's scanners (gate, removed), and each ticket
+    // admitted (by reservation and index) with its gate, scanner and scan id.
+    struct scanner_model {
+        std::string gate;
+        bool removed = false;
+    };
+    std::map<std::uint64_t, std::map<std::uint64_t, scanner_model>> scanners_;
+    struct admitted_model {
+        std::string gate;
+        std::uint64_t scanner = 0;
+        std::string scan_id;
+    };
+    std::map<std::pair<std::uint64_t, std::uint32_t>, admitted_model> admitted_;
     // Per (concert, date, standing zone): the entry numbers given so far.
     std::map<std::tuple<std::uint64_t, day_number, std::uint32_t>, std::uint32_t> entries_;
     // Per concert, the loosest limits it has had (a cap the organizer lowered evicts nobody, so

@@ -79,6 +79,7 @@ create_concert world::random_concert(std::uint64_t id) {
             section_layout& out = v.sections.emplace_back();
             out.section = "S" + std::to_string(s);
             out.grade = static_cast<std::uint32_t>(below(grades));
+            if (s % 3 != 2) out.gate = "G" + std::to_string(s % 3);
             for (std::uint64_t r = 0, rows = 1 + below(3); r < rows; ++r) out.rows.push_back(static_cast<std::uint32_t>(1 + below(5)));
         }
         // Some have a standing zone, Z0: a few places, no seat numbers.
@@ -87,6 +88,7 @@ create_concert world::random_concert(std::uint64_t id) {
             zone.section = "Z0";
             zone.grade = static_cast<std::uint32_t>(below(grades));
             zone.standing = static_cast<std::uint32_t>(1 + below(6));
+            zone.gate = "GZ";
         }
         const auto seats = static_cast<std::uint32_t>(layout_seats(v));
         c.options.seats_per_row.clear();
@@ -103,6 +105,7 @@ create_concert world::random_concert(std::uint64_t id) {
         }
         if (chance(0.5)) {
             for (std::size_t i = 0; i < c.schedules.size(); ++i) v.starts_at.push_back(now_ + between(3'600, 86'400) * 1000);
+            if (chance(0.7)) v.plan.refunds = random_refund_policy();
         }
     }
     c.queue = {static_cast<std::uint32_t>(1 + below(4)), static_cast<std::uint32_t>(between(20, 300))};
@@ -128,6 +131,23 @@ create_concert world::random_concert(std::uint64_t id) {
         v.plan.phases = {presale, general};
     }
     return c;
+}
+
+// A refund policy of 1 to 3 tiers within the day before the show (dates start 1 to 24 hours
+// ahead, so refunds meet every tier, and none), won or percent, mostly without a free window.
+refund_terms world::random_refund_policy() {
+    refund_terms terms;
+    terms.free_within_hours = chance(0.6) ? 0 : static_cast<std::uint32_t>(1 + below(2));
+    std::uint32_t hours = static_cast<std::uint32_t>(between(2, 30));
+    for (std::uint64_t i = 0, n = 1 + below(3); i < n; ++i) {
+        refund_tier& t = terms.fees.emplace_back();
+        t.hours_before = hours;
+        if (chance(0.5)) t.won_per_ticket = between(0, 5) * 4'000;
+        else t.percent = static_cast<std::uint32_t>(between(0, 100));
+        if (hours == 0) break;
+        hours = static_cast<std::uint32_t>(below(hours));
+    }
+    return terms;
 }
 
 void world::create_catalog() {
@@ -195,6 +215,9 @@ command world::random_client_command() {
     if (!concert.options.sale.venue->plan.phases.empty() && chance(0.25)) {
         // A claim of a list id: mostly one of the list, sometimes a phase without one or that does not exist.
         c.body = claim_eligibility{concert.concert, chance(0.9) ? 0u : static_cast<std::uint32_t>(1 + below(2)), list_id(below(list_ids + 3)), false};
+    } else if (!bought_.empty() && chance(0.05)) {
+        c.meta.user = user_id{};
+        c.body = door_command();
     } else if (roll < 45) {
         c.body = queue_or_hold(user, concert);
     } else if (roll < 72 && !reservations_.empty()) {
@@ -315,6 +338,48 @@ add_eligible world::random_list(concert_id c, std::uint32_t phase) {
     return add;
 }
 
+// The door: a scanner added (at one of the venue's gates, at every gate, rarely at one it does not
+// have) or removed, or tickets of a paid reservation scanned by a scanner (rarely a removed or
+// unknown one) or the organizer, online or as an offline batch, with scan ids from a small pool
+// (so that some repeat), now and then a wrong date, a ticket index past the reservation's.
+command_body world::door_command() {
+    const auto [id, user] = bought_[below(bought_.size())];
+    const engine::partition_state& s = states_[id.position().partition];
+    const engine::reservation_record* r = engine::find_reservation(s, id);
+    const engine::concert_state& c = s.concerts[r->concert_index];
+    const concert_id concert = c.config.concert;
+    const auto& gates = c.venue.gates();
+    auto& scanners = scanners_[concert.value];
+    const auto roll = below(100);
+    if (roll < 15 || (roll < 40 && scanners.empty())) {
+        std::string gate = gates.empty() || chance(0.3) ? "" : gates[below(gates.size())];
+        if (chance(0.05)) gate = "W";
+        return change_scanner{concert, reservation_id{}, chance(0.03) ? "" : "door", gate, false};
+    }
+    if (roll < 22) {
+        reservation_id scanner = scanners.empty() || chance(0.2) ? reservation_id::at({0, 1}) : reservation_id{std::next(scanners.begin(), static_cast<std::ptrdiff_t>(below(scanners.size())))->first};
+        return change_scanner{concert, scanner, "", "", true};
+    }
+    check_in in{concert, reservation_id{}, "", chance(0.3), {}};
+    if (!scanners.empty() && chance(0.85)) {
+        in.scanner = reservation_id{std::next(scanners.begin(), static_cast<std::ptrdiff_t>(below(scanners.size())))->first};
+    } else if (!gates.empty() && chance(0.6)) {
+        in.gate = gates[below(gates.size())];
+    }
+    for (std::uint64_t n = 0, scans = in.offline ? 1 + below(4) : 1; n < scans; ++n) {
+        const auto [other, owner] = chance(0.7) ? bought_[below(bought_.size())] : std::pair{id, user};
+        const engine::reservation_record* x = engine::find_reservation(states_[other.position().partition], other);
+        ticket_scan& scan = in.scans.emplace_back();
+        scan.reservation = other;
+        scan.ticket = static_cast<std::uint32_t>(1 + below(x->places != 0 ? x->places + 1 : x->more_seats.size() + 2));
+        scan.date = states_[other.position().partition].concerts[x->concert_index].dates[x->date_index].date;
+        if (chance(0.05)) scan.date += 1;
+        if (chance(0.6)) scan.scan_id = "scan-" + std::to_string(below(6));
+        scan.scanned_at = now_ - between(0, 60'000);
+    }
+    return in;
+}
+
 command_body world::organizer_command(const create_concert& known) {
     // The concert as it is now (the organizer reads it before changing it, as GET /admin does).
     const engine::partition_state& s = states_[partition_of(known.concert, partitions_)];
@@ -373,6 +438,11 @@ command_body world::organizer_command(const create_concert& known) {
         if (chance(0.2)) {
             set.set |= concert_settings::refunds_until_field;
             set.refunds_until = chance(0.2) ? 0 : now_ + between(60, 3'600) * 1000;
+        }
+        if (chance(0.15)) {
+            // A new refund policy for later payments, or none (refused without a venue).
+            set.set |= concert_settings::refund_policy_field;
+            if (chance(0.8)) set.phases.refund_policy = random_refund_policy();
         }
         if (!config.options.sale.venue->grades.empty() && chance(0.4)) {
             // New prices for the grades; rarely a grade renamed, which is refused.

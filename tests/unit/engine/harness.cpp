@@ -109,7 +109,9 @@ struct describer {
         return "CreditRefused " + user_text(e.user) + " " + amount_and_balance(e.amount, e.balance);
     }
     std::string operator()(const reservation_refunded& e) const {
-        return reservation_line("ReservationRefunded", e.reservation) + " balance " + std::to_string(e.balance);
+        const won fee = e.reservation.extra.grades.standing.refund.fee;
+        return reservation_line("ReservationRefunded", e.reservation) + (fee != 0 ? " fee " + std::to_string(fee) : "") +
+               " balance " + std::to_string(e.balance);
     }
     std::string operator()(const refund_failed& e) const {
         return "RefundFailed " + user_text(e.user) + " " + std::string(refusal_code(e.reason));
@@ -129,6 +131,19 @@ struct describer {
         return "EligibilityClaimed " + std::to_string(e.phase) + " " + user_text(e.user) + (e.fresh ? "" : " again");
     }
     std::string operator()(const claim_freed& e) const { return "ClaimFreed " + std::to_string(e.phase) + " " + user_text(e.user); }
+    std::string operator()(const scanner_added& e) const { return "ScannerAdded " + e.name + (e.gate.empty() ? "" : " at " + e.gate); }
+    std::string operator()(const scanner_removed&) const { return "ScannerRemoved"; }
+    // "TicketsChecked N: 1 ADMITTED, 2 DUPLICATE (first at N)…": each scan's ticket index and result.
+    std::string operator()(const tickets_checked& e) const {
+        std::string out = "TicketsChecked" + (e.gate.empty() ? std::string() : " " + e.gate) + ":";
+        for (const scan_outcome& o : e.outcomes) {
+            out += " " + std::to_string(o.ticket) + " " + std::string(to_string(o.result)) + (o.again ? " again" : "");
+            if (o.result == scan_result::duplicate) out += " (first at " + (o.first_gate.empty() ? std::string("-") : o.first_gate) + ")";
+            out += ",";
+        }
+        out.pop_back();
+        return out;
+    }
 
     std::string operator()(const sales_paused& e) const {
         return "SalesPaused r" + std::to_string(e.revision) + " since " + format_instant(e.since);
@@ -204,6 +219,13 @@ step update(concert_id c, concert_settings settings, std::optional<std::uint64_t
     return client(admin, update_concert{c, if_revision.has_value(), if_revision.value_or(0), std::move(settings)});
 }
 step add_dates_to(concert_id c, std::vector<schedule> schedules) { return client(admin, add_dates{c, std::move(schedules), {}}); }
+step add_scanner(std::string name, std::string gate, concert_id c) {
+    return client(admin, change_scanner{c, reservation_id{}, std::move(name), std::move(gate), false});
+}
+step remove_scanner(reservation_id scanner, concert_id c) { return client(admin, change_scanner{c, scanner, "", "", true}); }
+step scan(reservation_id scanner, std::vector<ticket_scan> scans, bool offline, std::string admin_gate, concert_id c) {
+    return client(admin, check_in{c, scanner, std::move(admin_gate), offline, std::move(scans)});
+}
 step claim_for(step request) {
     request.cmd = command{request.cmd.meta, claim_key{request_fingerprint(request.cmd)}};
     return request;
@@ -257,6 +279,8 @@ command world::resolve(command c) const {
     if (auto* body = std::get_if<cancel_hold>(&c.body)) fix(body->reservation);
     if (auto* body = std::get_if<encore::pay>(&c.body)) fix(body->reservation);
     if (auto* body = std::get_if<encore::refund>(&c.body)) fix(body->reservation);
+    if (auto* body = std::get_if<check_in>(&c.body))
+        for (ticket_scan& scan : body->scans) fix(scan.reservation);
     return c;
 }
 

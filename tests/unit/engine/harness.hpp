@@ -57,6 +57,10 @@ step pause(concert_id c = iu, bool paused = true);
 step block(concert_id c, day_number date, std::vector<std::uint32_t> seats, bool blocked = true, std::string reason = "");
 step update(concert_id c, concert_settings settings, std::optional<std::uint64_t> if_revision = std::nullopt);
 step add_dates_to(concert_id c, std::vector<schedule> schedules);
+// The door: a scanner added (at `gate`) or removed, and scans of tickets (held(n) names the n-th hold).
+step add_scanner(std::string name, std::string gate = "", concert_id c = iu);
+step remove_scanner(reservation_id scanner, concert_id c = iu);
+step scan(reservation_id scanner, std::vector<ticket_scan> scans, bool offline = false, std::string admin_gate = "", concert_id c = iu);
 step after(time_ms seconds, step s);
 step after_ms(time_ms ms, step s);
 step with_key(std::string key, step s);

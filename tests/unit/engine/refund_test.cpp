@@ -131,3 +131,149 @@ TEST_CASE("a wallet that cannot take the credit fails the refund with BALANCE_LI
 }
 
 }  // namespace encore::test
+
+// ---- refund fees (API.md "Refund fees"): tiers before the date's startsAt, a free window after
+// payment, the policy in force at payment ----
+
+namespace encore::test {
+
+namespace {
+
+constexpr time_ms hour_ms = 3'600'000;
+
+refund_terms korean_policy() { return {{}, 168, {{240, 4'000, 0}, {168, 0, 10}, {72, 0, 20}, {24, 0, 30}}}; }
+
+// The eve starts 480 hours (20 days) after the story begins; Christmas has no startsAt and follows
+// refundsUntil. The Korean standard: ₩4,000 a ticket from D-10, then 10 / 20 / 30 %, free within
+// 7 days of payment while the first tier applies.
+create_concert with_fees(time_ms refunds_until = 0) {
+    create_concert c = catalog();
+    c.queue.active_capacity = 10;
+    c.options.refunds_until = refunds_until;
+    venue_layout& v = c.options.sale.venue;
+    v.grades = {{"R", eve_price}};
+    v.sections = {{"A", 0, {3}, 0, ""}};
+    for (schedule& s : c.schedules) {
+        s.seats = 3;
+        s.price = 0;
+    }
+    v.starts_at = {0, start_time + 480 * hour_ms};  // the catalog lists Christmas first
+    v.plan.refunds = korean_policy();
+    return c;
+}
+
+// u1 pays for seat 1 at the start; the refund comes `hours` later (`extra_ms` on top).
+std::vector<step> paid_then(time_ms hours, time_ms extra_ms, create_concert c = with_fees()) {
+    return {create(std::move(c)), enqueue_as(u1), enqueue_as(u2), charge_as(u1, 200'000), hold(u1, 1, 1), pay(u1, held(1)),
+            after_ms(hours * hour_ms + extra_ms, tick())};
+}
+
+}  // namespace
+
+TEST_CASE("refund fees follow the tier of the time left before startsAt", "[engine][refund][fees]") {
+    check_scenarios({
+        {"within the free window, before the first tier: free", paid_then(1, 0), refund_of(u1, held(1)),
+         {"RefundStarted u1 80000", "WalletCredited u1 80000 balance 200000", "ReservationRefunded u1 2026-12-24/1 balance 200000"}},
+        {"after the free window, D-12: 4,000 a ticket", paid_then(192, 0), refund_of(u1, held(1)),
+         {"RefundStarted u1 76000", "WalletCredited u1 76000 balance 196000",
+          "ReservationRefunded u1 2026-12-24/1 fee 4000 balance 196000"}},
+        {"exactly 168 hours left: 10%", paid_then(312, 0), refund_of(u1, held(1)),
+         {"RefundStarted u1 72000", "WalletCredited u1 72000 balance 192000",
+          "ReservationRefunded u1 2026-12-24/1 fee 8000 balance 192000"}},
+        {"a millisecond under 168 hours left: 20%", paid_then(312, 1), refund_of(u1, held(1)),
+         {"RefundStarted u1 64000", "WalletCredited u1 64000 balance 184000",
+          "ReservationRefunded u1 2026-12-24/1 fee 16000 balance 184000"}},
+        {"24 hours left: 30%", paid_then(456, 0), refund_of(u1, held(1)),
+         {"RefundStarted u1 56000", "WalletCredited u1 56000 balance 176000",
+          "ReservationRefunded u1 2026-12-24/1 fee 24000 balance 176000"}},
+        {"under every tier: no refund", paid_then(456, 1), refund_of(u1, held(1)), {"Refused REFUND_NOT_ALLOWED"}},
+        {"after the show began", paid_then(481, 0), refund_of(u1, held(1)), {"Refused REFUND_NOT_ALLOWED"}},
+    });
+}
+
+TEST_CASE("the free window covers the first tier only", "[engine][refund][fees]") {
+    // Paid 100 hours before the show (inside the 20% tier) and refunded at once: the window
+    // after payment does not waive a later tier's fee.
+    const std::vector<step> late = {create(with_fees()), after_ms(380 * hour_ms, tick()), enqueue_as(u1), charge_as(u1, 200'000),
+                                    hold(u1, 1, 1), pay(u1, held(1))};
+    check_scenarios({{"paid at D-4, refunded at once", late, refund_of(u1, held(1)),
+                      {"RefundStarted u1 64000", "WalletCredited u1 64000 balance 184000",
+                       "ReservationRefunded u1 2026-12-24/1 fee 16000 balance 184000"}}});
+}
+
+TEST_CASE("a won fee is per ticket and a fee never exceeds the price", "[engine][refund][fees]") {
+    create_concert c = with_fees();
+    c.options.sale.venue->plan.refunds = {{}, 0, {{240, 50'000, 0}, {0, 0, 100}}};
+    const std::vector<step> two = {create(c), enqueue_as(u1), charge_as(u1, 200'000), hold_seats(u1, 1, {1, 2}), pay(u1, held(1)),
+                                   after_ms(200 * hour_ms, tick())};
+    check_scenarios({
+        // Two tickets at 50,000 each would be 100,000 of a 160,000 reservation.
+        {"two seats, a won tier", two, refund_of(u1, held(1)),
+         {"RefundStarted u1 60000", "WalletCredited u1 60000 balance 100000",
+          "ReservationRefunded u1 2026-12-24/1,2 fee 100000 balance 100000"}},
+        {"100% at the last tier: nothing credited", two + std::vector{after_ms(100 * hour_ms, tick())}, refund_of(u1, held(1)),
+         {"RefundStarted u1 0", "WalletCredited u1 0 balance 40000",
+          "ReservationRefunded u1 2026-12-24/1,2 fee 160000 balance 40000"}},
+    });
+    c.options.sale.venue->plan.refunds = {{}, 0, {{240, 500'000, 0}}};
+    check_scenarios({{"a won fee above the price keeps the price", {create(c), enqueue_as(u1), charge_as(u1, 200'000),
+                                                                  hold(u1, 1, 1), pay(u1, held(1)), after_ms(200 * hour_ms, tick())},
+                      refund_of(u1, held(1)),
+                      {"RefundStarted u1 0", "WalletCredited u1 0 balance 120000",
+                       "ReservationRefunded u1 2026-12-24/1 fee 80000 balance 120000"}}});
+}
+
+TEST_CASE("a date without startsAt follows refundsUntil, fee-free", "[engine][refund][fees]") {
+    const std::vector<step> christmas_paid = {create(with_fees(start_time + 100 * hour_ms)), enqueue_as(u1), charge_as(u1, 200'000),
+                                              hold(u1, 1, 1, christmas), pay(u1, held(1)), after_ms(99 * hour_ms, tick())};
+    check_scenarios({
+        {"before refundsUntil", christmas_paid, refund_of(u1, held(1)),
+         {"RefundStarted u1 80000", "WalletCredited u1 80000 balance 200000", "ReservationRefunded u1 2026-12-25/1 balance 200000"}},
+        {"after it", christmas_paid + std::vector{after_ms(2 * hour_ms, tick())}, refund_of(u1, held(1)), {"Refused REFUND_NOT_ALLOWED"}},
+    });
+}
+
+TEST_CASE("a reservation is refunded under the policy in force when it was paid", "[engine][refund][fees]") {
+    world w;
+    w.run_all({create(with_fees()), enqueue_as(u1), enqueue_as(u2), charge_as(u1, 200'000), charge_as(u2, 200'000), hold(u1, 1, 1),
+               pay(u1, held(1))});
+    concert_settings flat;
+    flat.set = concert_settings::refund_policy_field;
+    flat.phases.refund_policy = {{}, 0, {{0, 0, 50}}};
+    REQUIRE(describe(w.run(update(iu, flat))).at(0).starts_with("ConcertUpdated"));
+    w.run_all({hold(u2, 2, 2), pay(u2, held(2)), after_ms(200 * hour_ms, tick())});
+    // 280 hours before the show: u1's policy (paid before the change) asks 4,000; u2's asks half.
+    CHECK(describe(w.run(refund_of(u1, held(1)))).at(0) == "RefundStarted u1 76000");
+    CHECK(describe(w.run(refund_of(u2, held(2)))).at(0) == "RefundStarted u2 40000");
+    CHECK(w.record(w.hold_id(1)).refund_fee == 4'000);
+    CHECK(w.record(w.hold_id(2)).refund_fee == 40'000);
+    // The state, snapshot and restored, keeps both policies and each reservation's.
+    auto restored = engine::restore(engine::snapshot(w.state()));
+    REQUIRE(restored);
+    CHECK(engine::snapshot(*restored) == engine::snapshot(w.state()));
+    CHECK(restored->concerts.at(0).refund_policies.size() == 2);
+    // Removing the policy: later payments follow refundsUntil (none here).
+    concert_settings none;
+    none.set = concert_settings::refund_policy_field;
+    REQUIRE(describe(w.run(update(iu, none))).at(0).starts_with("ConcertUpdated"));
+    w.run_all({enqueue_as(u1), hold(u1, 3, 3), pay(u1, held(3))});
+    CHECK(describe(w.run(refund_of(u1, held(3)))).at(0) == "Refused REFUND_NOT_ALLOWED");
+}
+
+TEST_CASE("refund policies the engine refuses", "[engine][refund][fees]") {
+    auto refused_catalog = [](refund_terms terms, bool venue = true) {
+        create_concert c = venue ? with_fees() : catalog();
+        c.options.sale.venue->plan.refunds = std::move(terms);
+        return describe(world().run(create(c)));
+    };
+    const std::vector<std::string> invalid{"Refused INVALID_REQUEST"};
+    CHECK(refused_catalog({{}, 0, {{24, 0, 10}, {72, 0, 20}}}) == invalid);        // not by decreasing hoursBefore
+    CHECK(refused_catalog({{}, 0, {{24, 0, 10}, {24, 0, 20}}}) == invalid);        // twice the same
+    CHECK(refused_catalog({{}, 0, {{24, 1'000, 10}}}) == invalid);                 // both a won fee and a percent
+    CHECK(refused_catalog({{}, 0, {{24, 0, 101}}}) == invalid);                    // over 100%
+    CHECK(refused_catalog({{}, 24, {}}) == invalid);                               // a window without tiers
+    CHECK(refused_catalog(korean_policy(), false) == invalid);                     // no venue, so no startsAt
+    CHECK(refused_catalog(korean_policy()).at(0).starts_with("ConcertCreated"));
+}
+
+}  // namespace encore::test

@@ -82,6 +82,9 @@ inline std::vector<command> sample_commands() {
         {admin, add_dates{concert_id{0xc0ffee}, {{sample_day + 7, 40, 70'000}}, {20}}},
         {admin, add_eligible{concert_id{0xc0ffee}, 1, {{0x1234, 0x5678}, {0x9abc, 0xdef0}}}},
         {client, claim_eligibility{concert_id{0xc0ffee}, 1, {0x1234, 0x5678}, false}},
+        {admin, change_scanner{concert_id{0xc0ffee}, reservation_id{}, "North door 1", "N", false}},
+        {admin, check_in{concert_id{0xc0ffee}, reservation_id::at({3, 1400}), "", true,
+                         {{reservation_id::at({3, 1234}), 2, sample_day, "scan-17", sample_time - 60'000}}}},
     };
 }
 
@@ -127,6 +130,11 @@ inline std::vector<event_body> sample_event_bodies() {
         eligible_added{c, 1, 2, 10'002},
         eligibility_claimed{c, 1, u, true},
         claim_freed{c, 1, u},
+        scanner_added{c, reservation_id::at({3, 1400}), "North door 1", "N"},
+        scanner_removed{c, reservation_id::at({3, 1400})},
+        tickets_checked{c, reservation_id::at({3, 1400}), "N", false,
+                        {{r.id, 1, scan_result::admitted, 0, "", "scan-17", sample_time - 60'000, false},
+                         {r.id, 2, scan_result::duplicate, sample_time - 90'000, "S", "scan-18", 0, false}}},
     };
 }
 
@@ -163,6 +171,8 @@ public:
             v = static_cast<T>(rng_() % 5);
         } else if constexpr (std::is_same_v<T, queue_status>) {
             v = static_cast<T>(rng_() % 4);
+        } else if constexpr (std::is_same_v<T, scan_result>) {
+            v = static_cast<T>(rng_() % (scan_result_max + 1));
         } else if constexpr (std::is_same_v<T, command_type>) {
             v = static_cast<T>(rng_() % command_type_count);
         } else if constexpr (std::is_integral_v<T>) {
