@@ -167,7 +167,7 @@ bool printable_id(const json& v, std::size_t max) {
 }
 
 // The answer of a check-in to its caller: ADMITTED with the ticket, or why not.
-http_response checkin_answer(const door_env& env, const json& outcome) {
+http_response checkin_answer(const door_env& env, const std::string& gate, const json& outcome) {
     const std::string result = outcome.at("result");
     const auto ticket = parse_ticket_id(outcome.at("ticketId").get<std::string>());
     if (result == "ADMITTED" && ticket) {
@@ -177,6 +177,7 @@ http_response checkin_answer(const door_env& env, const json& outcome) {
         json body = {{"result", "ADMITTED"},
                      {"ticket", ticket_json(env, *r, ticket->second, concert->config, venue_map(concert->config), holder_of(env, r->user))}};
         if (outcome.value("again", false)) body["again"] = true;
+        else env.admissions.with({gate}).increment();
         return json_response(200, body);
     }
     if (result == "DUPLICATE") {
@@ -252,6 +253,7 @@ void send_next_run(const std::shared_ptr<batch_run>& run) {
             s.result = {{"scanId", s.scan_id}, {"ticketId", o.at("ticketId")}, {"result", result}};
             if (result == "DUPLICATE") s.result["first"] = o.at("first");
             if (o.value("again", false)) s.result["again"] = true;
+            else if (result == "ADMITTED") run->env->admissions.with({body.value("gate", "")}).increment();
         }
         send_next_run(run);
     }), run->route);
@@ -433,7 +435,7 @@ void post_checkin(const door_env& env, request_context& rc) {
                        callback_responder([&env, respond = rc.respond, route = rc.route](http_response response, std::string_view) {
                            if (response.result_int() != 200) return respond.send(scanner_gone(std::move(response)), route);
                            const json body = json::parse(response.body(), nullptr, false);
-                           respond.send(checkin_answer(env, body.at("outcomes").at(0)), route);
+                           respond.send(checkin_answer(env, body.value("gate", ""), body.at("outcomes").at(0)), route);
                        }),
                        rc.route);
 }

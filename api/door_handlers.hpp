@@ -25,6 +25,8 @@ struct door_env {
     const ticket_signer& tickets;
     std::string admin_key;
     std::uint32_t partitions = 1;
+    // encore_admissions_total{gate}: tickets this node admitted (online and uploaded offline scans).
+    counter_family& admissions;
 };
 
 namespace door {

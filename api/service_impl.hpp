@@ -42,7 +42,8 @@ struct service::impl {
           queries{m, t, seat_map_cache, config.clock, config.admin_key, config.partitions},
           commands{gateway, m, t, config.admin_key, config.partitions, config.random_id, config.clock},
           ticket_codes(t),
-          door{gateway, m, t, ticket_codes, config.admin_key, config.partitions} {}
+          door{gateway, m, t, ticket_codes, config.admin_key, config.partitions,
+               reg.add_counter("encore_admissions_total", "Tickets admitted at the door through this node, by gate (empty: none named)", {"gate"})} {}
 
     void route(request_context& rc);
     void run_housekeeping();

@@ -45,6 +45,17 @@ struct phases_bench_options {
 };
 int run_phases_bench(const phases_bench_options& options);
 
+// `bench door`: `tickets` seats of one date sold, a scanner at each of `gates` gates checking its
+// gate's tickets in over HTTP at once, `duplicate_percent` of them scanned a second time.
+struct door_bench_options {
+    std::uint32_t tickets = 50'000;
+    unsigned gates = 20;
+    unsigned duplicate_percent = 5;
+    std::uint32_t partitions = 4;
+    std::uint64_t seed = 13;
+};
+int run_door_bench(const door_bench_options& options);
+
 // `bench http`: a node on a temporary data dir (or `keep_data`) driven over loopback.
 struct http_bench_options {
     unsigned seconds = 10;

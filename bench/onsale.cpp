@@ -79,7 +79,6 @@ constexpr unsigned setup_retries_max = 5;        // 503s (or broken connections)
 constexpr auto progress_every = 5s;
 constexpr auto estimate_after = 5s;  // wait estimates are compared from this far into the onsale
 
-double seconds_since(clock_type::time_point t) { return std::chrono::duration<double>(clock_type::now() - t).count(); }
 
 // VmRSS of this process, in bytes (0 if /proc is not there).
 std::uint64_t rss_bytes() {

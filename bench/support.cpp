@@ -103,6 +103,8 @@ void http_connection::close() {
     socket_.close(ignored);
 }
 
+double seconds_since(clock_type::time_point t) { return std::chrono::duration<double>(clock_type::now() - t).count(); }
+
 std::uint32_t micros_since(clock_type::time_point since) {
     auto us = std::chrono::duration_cast<std::chrono::microseconds>(clock_type::now() - since).count();
     return static_cast<std::uint32_t>(std::clamp<std::int64_t>(us, 0, UINT32_MAX));

@@ -96,6 +96,8 @@ struct route_stats {
     }
 };
 
+// Seconds from `t` to now.
+double seconds_since(clock_type::time_point t);
 // Microseconds from `since` to now, saturated to 32 bits.
 std::uint32_t micros_since(clock_type::time_point since);
 // The q-quantile of sorted latencies in ms (nearest rank below); 0 when there are none.

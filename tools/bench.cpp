@@ -1,4 +1,4 @@
-// `encore bench engine|picks|phases|http|onsale|kafka`: flags to the options of bench/bench.hpp, checked
+// `encore bench engine|picks|phases|http|onsale|kafka|door`: flags to the options of bench/bench.hpp, checked
 // against their limits, and the run.
 
 #include <filesystem>
@@ -122,6 +122,23 @@ subcommand add_onsale(CLI::App& parent) {
             }};
 }
 
+subcommand add_door(CLI::App& parent) {
+    CLI::App* app = parent.add_subcommand(
+        "door", "One date's tickets checked in at the door over HTTP: every seat sold, a scanner at each gate checking its "
+                "gate's tickets at once, a share of them scanned twice; check-ins per second, p99, and admitted twice "
+                "(must be 0). Prints a JSON line; exit 1 if the admissions are not one per ticket.");
+    auto o = std::make_shared<bench::door_bench_options>();
+    number_flag(*app, "--tickets", o->tickets, "seats of the date, sold and checked in (a multiple of --gates x 100)", 100, seats_per_date_max);
+    number_flag(*app, "--gates", o->gates, "gates, a section and a scanner each", 1, 100);
+    number_flag(*app, "--duplicates", o->duplicate_percent, "percent of the tickets scanned a second time", 0, 100);
+    number_flag(*app, "--partitions", o->partitions, "partitions of the node", 1, 64);
+    number_flag(*app, "--seed", o->seed, "seeds the scanning order");
+    return {app, [o] {
+                if (o->tickets % (o->gates * 100) != 0) throw usage_error{"--tickets must be a multiple of --gates x 100 (reservations of 100 seats)"};
+                return bench::run_door_bench(*o);
+            }};
+}
+
 subcommand add_kafka(CLI::App& parent) {
     CLI::App* app = parent.add_subcommand(
         "kafka", "What Kafka mode adds to a record: the envelope's rendering and unwrap against the plain codec (ns per "
@@ -144,7 +161,8 @@ std::vector<subcommand> add_bench(CLI::App& encore) {
         "bench", "Benchmarks: programs that print figures (JSON on stdout, progress on stderr). The figures and the "
                  "commands that produced them are in docs/BENCHMARKS.md.");
     bench->require_subcommand(1);
-    return {add_engine(*bench), add_picks(*bench), add_phases(*bench), add_http(*bench), add_onsale(*bench), add_kafka(*bench)};
+    return {add_engine(*bench), add_picks(*bench), add_phases(*bench), add_http(*bench), add_onsale(*bench), add_kafka(*bench),
+            add_door(*bench)};
 }
 
 }  // namespace encore::tools

@@ -90,6 +90,21 @@ TEST_CASE("bench phases times each kind of apply of a small stadium's phases", "
     CHECK(encore_cli("bench phases --ids 10 --claims 11").status == 2);
 }
 
+TEST_CASE("bench door checks a small date's tickets in at its gates, each once", "[cli][bench]") {
+    const cli_run run = encore_cli("bench door --tickets 800 --gates 4 --duplicates 10 --partitions 2");
+    INFO(run.out << run.err);
+    REQUIRE(run.status == 0);
+    const json result = json::parse(run.out, nullptr, false);
+    REQUIRE(result.is_object());
+    CHECK(result.at("admitted") == 800);
+    CHECK(result.at("admitted_twice") == 0);
+    CHECK(result.at("already_admitted") == 80);  // 10% of each gate's 200 scanned again
+    CHECK(result.at("admissions_recorded") == 800);
+    CHECK(result.at("checkins").at("requests") == 880);
+    CHECK(result.at("checkins").at("p99_ms").get<double>() > 0);
+    CHECK(encore_cli("bench door --tickets 850 --gates 4").status == 2);  // not a multiple of 4 x 100
+}
+
 TEST_CASE("a bad command line exits 2 naming what is wrong", "[cli]") {
     const std::string dir = absent_dir();
     const std::string serve = "serve --data-dir " + dir + " --listen 127.0.0.1:0 --admin-key cli-admin-key";

@@ -308,6 +308,8 @@ TEST_CASE("the door: scanners, two gates and one admission, offline batches, rev
     }
     CHECK(total == 4);
     REQUIRE_FALSE(checkins.at("buckets").empty());
+    const std::string metrics = call(client, "GET", "/metrics", {}).body;
+    CHECK(metrics.find("encore_admissions_total{gate=\"S\"} 1\n") != std::string::npos);
 
     // A removed scanner's key stops working at once.
     REQUIRE_STATUS(call(client, "DELETE", "/admin/concerts/" + concert + "/scanners/" + north.id, {}, admin), 200);
