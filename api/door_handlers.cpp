@@ -230,7 +230,9 @@ void finish_batch(const std::shared_ptr<batch_run>& run) {
 
 void send_next_run(const std::shared_ptr<batch_run>& run) {
     if (run->next == run->runs.size()) return finish_batch(run);
-    const auto [first, last] = run->runs[run->next++];
+    // Plain copies: a lambda captures no structured binding before C++20's, which clang 14 lacks.
+    const std::size_t first = run->runs[run->next].first, last = run->runs[run->next].second;
+    ++run->next;
     check_in in{run->concert, run->scanner, run->scanner.value == 0 ? run->scans[first].gate : "", true, {}};
     for (std::size_t i = first; i < last; ++i) {
         const batch_scan& s = run->scans[i];

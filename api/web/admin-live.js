@@ -4,6 +4,7 @@ import { $, clockTime, count, durationInWords, el, enc, formatDate, formatInstan
 import { S, adminApi, api, clearError, persist, showError } from './admin-state.js';
 import { closeHistory, renderGridRange, setupSeatDates } from './admin-seats.js';
 import { loadControls } from './admin-controls.js';
+import { loadDoor, setupDoor } from './admin-door.js';
 
 const REFRESH_MS = 5000;            // charts and analytics, while the tab is visible
 const WINDOW_BUCKETS = 60;          // the charts show the last 60 buckets up to now
@@ -78,7 +79,7 @@ export async function followConcert() {
   stopRefresh();
   const c = currentConcert();
   renderFacts(c);
-  for (const id of ['controls', 'live', 'analytics', 'seats']) $(id).hidden = !c;
+  for (const id of ['controls', 'live', 'analytics', 'door', 'seats']) $(id).hidden = !c;
   S.controls = { concert: null, etag: null, changes: [], blocked: new Map(), mode: S.controls.mode, selected: new Set() };
   $('changes').replaceChildren();
   $('charts').replaceChildren();
@@ -91,6 +92,7 @@ export async function followConcert() {
   closeHistory();
   if (!c) return;
   setupSeatDates(c);
+  setupDoor();
   await refresh();
   scheduleRefresh();
 }
@@ -115,7 +117,8 @@ export async function refresh() {
   if (S.refreshing || !S.key || !S.concertId) return;
   S.refreshing = true;
   try {
-    await Promise.all([loadTimeline(), loadAnalytics(), loadControls()]);
+    // The door after the controls: its gate choices come from the concert the controls read.
+    await Promise.all([loadTimeline(), loadAnalytics(), loadControls().then(loadDoor)]);
   } finally {
     S.refreshing = false;
   }

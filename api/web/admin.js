@@ -11,9 +11,11 @@ import { drawCharts, followConcert, loadConcerts, loadTimeline, refresh, schedul
 import { closeHistory, gridClick, gridRows, loadHistory, moveFocus, pageRows, renderGrid, seatFormSubmit } from './admin-seats.js';
 import { applyBlocks, saveSettings, setMode, toggleSale } from './admin-controls.js';
 import { movePhase, uploadList } from './admin-phases.js';
+import { bindDoor } from './admin-door.js';
 
 // ---- start -----------------------------------------------------------------------------------
 function bind() {
+  bindDoor();
   $('key-form').addEventListener('submit', signIn);
   $('forget-key').addEventListener('click', forgetKey);
   $('create-form').addEventListener('submit', createConcert);

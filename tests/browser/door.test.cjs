@@ -122,3 +122,41 @@ test('the door checks tickets in online, goes on offline and uploads its scans o
   door.check();
   await door.close();
 });
+
+test('the organizer adds a scanner at a gate, sees its key and the admissions per gate, and removes it', async () => {
+  const concert = await server.createConcert({
+    schedules: [{ date: t.DATE }],
+    grades: [{ grade: 'R', price: 50000 }],
+    layout: { sections: [{ section: 'A', grade: 'R', rows: 1, seatsPerRow: 6, gate: 'North' },
+      { section: 'B', grade: 'R', rows: 1, seatsPerRow: 6, gate: 'South' }] },
+  });
+  const tickets = await bought(concert, 'Minji', [1]);
+  const organizer = await t.newOrganizer(browser, server);
+  const { page } = organizer;
+  await t.signInOrganizer(page);
+  await page.select('#concert-select', concert.concertId);
+  await page.waitForSelector('#door:not([hidden])');
+  await page.waitForFunction(() => [...document.querySelectorAll('#scanner-gate option')].some((o) => o.value === 'South'));
+  await t.fill(page, '#scanner-name', 'North 1');
+  await page.select('#scanner-gate', 'North');
+  await t.click(page, '#scanner-add');
+  await t.waitForText(page, '#scanner-added', /Scanner "North 1" added/);
+  await t.waitForText(page, '#scanner-list', /North 1 · gate North · key s-/);
+  const key = await page.$eval('#scanner-list .scanner-key', (c) => c.textContent);
+
+  // The key works at the door; the admission shows at gate North.
+  const checkIn = () => fetch(server.url + '/admin/concerts/' + concert.concertId + '/checkins', {
+    method: 'POST', headers: { 'Content-Type': 'application/json', 'X-Scanner-Key': key }, body: JSON.stringify({ code: tickets[0].code, date: t.DATE }),
+  });
+  assert.equal((await checkIn()).status, 200, 'the scanner key the page shows checks a ticket in');
+  await t.waitForText(page, '#door-body tr[data-gate="North"]', /Gate North\s*1/, 20000);
+  await t.screenshotOf(page, '#door', 'door-4-organizer');
+
+  // Removed: gone from the list, and its key refused.
+  await t.click(page, '#scanner-list button[data-action="remove-scanner"]');
+  await t.waitForText(page, '#scanner-added', /removed: its key no longer works/);
+  await page.waitForSelector('#scanners-empty:not([hidden])');
+  assert.equal((await checkIn()).status, 401);
+  organizer.check();
+  await organizer.close();
+});

@@ -19,10 +19,12 @@ t.serveAndBrowse((s, b) => {
 });
 
 test('a paid booking shows its tickets with QR codes a decoder reads, at 1280 and 390 px', async () => {
+  // The show starts in 100 hours: a refund now keeps the 20% tier's fee.
   const concert = await server.createConcert({
-    schedules: [{ date: t.DATE }],
+    schedules: [{ date: t.DATE, startsAt: new Date(Date.now() + 100 * 3600 * 1000).toISOString() }],
     grades: [{ grade: 'R', price: 90000 }],
     layout: { sections: [{ section: 'A', grade: 'R', rows: 1, seatsPerRow: 6, gate: 'North' }] },
+    refundPolicy: { fees: [{ hoursBefore: 240, won: 4000 }, { hoursBefore: 72, percent: 20 }] },
   });
   const fan = await t.newFan(browser, server);
   const { page } = fan;
@@ -35,6 +37,8 @@ test('a paid booking shows its tickets with QR codes a decoder reads, at 1280 an
   await page.waitForSelector('#ticket-list li[data-status="CONFIRMED"] button[data-action="tickets"]');
   await t.waitForText(page, '#map-note:not([hidden])', /turn ended when you paid/);
 
+  // The refund button says what would come back now, and the fee.
+  await t.waitForText(page, '#ticket-list li[data-status="CONFIRMED"] button[data-action="refund"]', /^Refund 144,000 won \(fee 36,000 won\)$/);
   await t.click(page, '#ticket-list li[data-status="CONFIRMED"] button[data-action="tickets"]');
   await page.waitForFunction(() => {
     const images = [...document.querySelectorAll('.pass img.qr')];
