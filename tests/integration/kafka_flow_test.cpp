@@ -172,6 +172,45 @@ TEST_CASE("a venue with a fan club presale through two processes: the list on on
     }));
 }
 
+TEST_CASE("the door through two processes: a ticket bought on one, its code and a scanner key made on one work on the other, admitted once", "[kafka][door]") {
+    kafka_cluster cluster(2);
+    http_client a(cluster.server(0).host(), cluster.server(0).port());
+    const header_list admin = admin_header(cluster.options().admin_key);
+    json body = concert_body();
+    body.erase("schedules");
+    body["grades"] = json::array({{{"grade", "R"}, {"price", 50'000}}});
+    body["layout"] = {{"sections", json::array({{{"section", "A"}, {"grade", "R"}, {"rows", 1}, {"seatsPerRow", 4}, {"gate", "N"}}})}};
+    body["schedules"] = json::array({{{"date", concert_date}}});
+    const std::string concert = create_concert_on(a, cluster.options().admin_key, body);
+    const guest fan = admitted_guest(a, concert);
+    REQUIRE_STATUS(charge(a, fan.user, 100'000), 200);
+    auto held = hold(a, fan, concert, 2);
+    REQUIRE_STATUS(held, 201);
+    REQUIRE_STATUS(pay(a, fan.user, held.json().at("reservationId")), 201);
+    auto tickets = call(a, "GET", "/reservations/" + held.json().at("reservationId").get<std::string>() + "/tickets", {}, bearer(fan.user.token));
+    REQUIRE_STATUS(tickets, 200);
+    const std::string code = tickets.json().at("tickets").at(0).at("code");
+    auto scanner = call(a, "POST", "/admin/concerts/" + concert + "/scanners", json{{"name", "North 1"}, {"gate", "N"}}.dump(), admin);
+    REQUIRE_STATUS(scanner, 201);
+    const header_list key = {{"X-Scanner-Key", scanner.json().at("key").get<std::string>()}};
+    // B derives the same concert key (the code verifies there) and knows the scanner.
+    http_client b(cluster.server(1).host(), cluster.server(1).port());
+    CHECK(eventually_shows("B gives the same public key", [&] {
+        auto k = call(b, "GET", "/concerts/" + concert + "/ticket-key", {});
+        return k.status == 200 && k.json() == call(a, "GET", "/concerts/" + concert + "/ticket-key", {}).json();
+    }));
+    const json scan = {{"code", code}, {"date", concert_date}};
+    http_reply first;
+    REQUIRE(eventually_shows("B admits with A's scanner key", [&] {
+        first = call(b, "POST", "/admin/concerts/" + concert + "/checkins", scan.dump(), key);
+        return first.status != 401;  // until B's read models show the scanner
+    }));
+    REQUIRE_STATUS(first, 200);
+    CHECK(first.json().at("ticket").at("status") == "ADMITTED");
+    // The same ticket through A: the partition's owner decided once.
+    CHECK_ERROR(call(a, "POST", "/admin/concerts/" + concert + "/checkins", scan.dump(), key), 409, "ALREADY_ADMITTED");
+}
+
 TEST_CASE("kcat reads the events a real process wrote, as JSON", "[kafka][kcat]") {
     kafka_cluster cluster(1);
     http_client client(cluster.server(0).host(), cluster.server(0).port());
