@@ -905,7 +905,8 @@ void on(context& cx, const debit_result& body) {
     r->status = reservation_status::confirmed;
     r->paid_at = cx.now();
     // Refunded under the policy in force now, whatever later changes say.
-    if (!c.refund_policies.back().fees.empty()) r->refund_policy = static_cast<std::uint32_t>(c.refund_policies.size());
+    if (const refund_terms& now = c.config.options.sale.venue->plan.refunds; !now.fees.empty())
+        r->refund_policy = static_cast<std::uint32_t>(std::find(c.refund_policies.begin(), c.refund_policies.end(), now) - c.refund_policies.begin()) + 1;
     // Standing places get the zone's next entry numbers, in the order payments are confirmed.
     if (r->places != 0) {
         r->entry_first = d.zone_entries[r->zone] + 1;
@@ -1071,13 +1072,19 @@ void on(context& cx, const update_concert& body) {
             if (set.grades[g].grade != before[g].grade) return cx.refuse(refusal::invalid_request);
         }
     }
+    // The policies a concert has had are kept once each, and at most refund_policies_max of them.
+    const auto& policies = c->refund_policies;
+    if ((set.set & concert_settings::refund_policy_field) != 0 && policies.size() >= refund_policies_max &&
+        std::find(policies.begin(), policies.end(), set.phases.refund_policy) == policies.end())
+        return cx.refuse(refusal::invalid_request);
     if ((set.set & concert_settings::phases_field) != 0 && !phases_may_become(cx, *c, set.phases.phases))
         return cx.refuse(refusal::phase_started);
     if (body.conditional && body.revision != c->revision) return cx.refuse(refusal::precondition_failed, c->revision);
     c->config = std::move(changed);
     ++c->revision;
     c->phases.resize(phases_of(*c).size());
-    if (const refund_terms& terms = c->config.options.sale.venue->plan.refunds; terms != c->refund_policies.back())
+    if (const refund_terms& terms = c->config.options.sale.venue->plan.refunds;
+        std::find(c->refund_policies.begin(), c->refund_policies.end(), terms) == c->refund_policies.end())
         c->refund_policies.push_back(terms);
     // Each date's grade prices follow: holds placed from now on pay them (a hold keeps its price).
     for (date_state& d : c->dates) {

@@ -224,7 +224,7 @@ bool get_concert(byte_reader& r, concert_state& c) {
         }
     }
     auto policies = r.get_int<std::uint32_t>();
-    if (policies == 0 || policies > r.remaining() / 5) return false;
+    if (policies == 0 || policies > refund_policies_max || policies > r.remaining() / 5) return false;
     for (std::uint32_t i = 0; i < policies && !r.failed(); ++i) {
         refund_terms& terms = c.refund_policies.emplace_back();
         terms.free_within_hours = r.get_int<std::uint32_t>();
@@ -237,8 +237,13 @@ bool get_concert(byte_reader& r, concert_state& c) {
             tier.percent = r.get_int<std::uint32_t>();
         }
     }
-    // The last one is the catalog's.
-    if (r.failed() || c.refund_policies.back() != c.config.options.sale.venue->plan.refunds) return false;
+    // The catalog's is one of them, and each is there once.
+    const auto& policies_had = c.refund_policies;
+    if (r.failed() || std::find(policies_had.begin(), policies_had.end(), c.config.options.sale.venue->plan.refunds) == policies_had.end())
+        return false;
+    for (std::size_t i = 0; i < policies_had.size(); ++i) {
+        if (std::find(policies_had.begin() + static_cast<std::ptrdiff_t>(i) + 1, policies_had.end(), policies_had[i]) != policies_had.end()) return false;
+    }
     auto scanners = r.get_int<std::uint32_t>();
     if (scanners > scanners_per_concert_max) return false;
     for (std::uint32_t i = 0; i < scanners && !r.failed(); ++i) {

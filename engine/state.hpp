@@ -159,8 +159,9 @@ struct concert_state {
     std::uint64_t revision = 0;
     bool paused = false;
     time_ms paused_at = 0;  // while paused: when the pause began
-    // Every refund policy the concert has had, the one in force last (a reservation is refunded
-    // under the one in force when it was paid): the catalog's, then one per change of it.
+    // Every refund policy the concert has had, each once, in the order first set (a reservation is
+    // refunded under the one in force when it was paid, which it names by index): the catalog's,
+    // then each new one a change set; at most refund_policies_max.
     std::vector<refund_terms> refund_policies;
     // The door: its scanners (in the order added) and the tickets admitted.
     std::vector<scanner_state> scanners;

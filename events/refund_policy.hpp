@@ -11,6 +11,8 @@ namespace encore {
 
 inline constexpr std::size_t refund_tiers_max = 10;
 inline constexpr std::uint32_t refund_hours_max = 24 * 366;
+// Distinct policies one concert may have had (a change back to an earlier one reuses it).
+inline constexpr std::size_t refund_policies_max = 100;
 
 // Tiers 1..refund_tiers_max by strictly decreasing hours_before (each at most a year), each a won
 // fee (per ticket, up to price_max) or a percent (0..100); the free window at most a year.

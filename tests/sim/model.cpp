@@ -837,7 +837,10 @@ void world::judge_organizer(const command& c, log_position at, const event& answ
             same_grades = !before.empty() && u->settings.grades.size() == before.size();
             for (std::size_t g = 0; same_grades && g < before.size(); ++g) same_grades = u->settings.grades[g].grade == before[g].grade;
         }
-        if (u->settings.set == 0 || !engine::valid_catalog(changed) || !same_grades) {
+        const auto& policies = was.refund_policies;
+        const bool too_many_policies = (u->settings.set & concert_settings::refund_policy_field) != 0 && policies.size() >= refund_policies_max &&
+                                       std::find(policies.begin(), policies.end(), u->settings.phases.refund_policy) == policies.end();
+        if (u->settings.set == 0 || !engine::valid_catalog(changed) || !same_grades || too_many_policies) {
             expected = refusal::invalid_request;
         } else if ((u->settings.set & concert_settings::phases_field) != 0 && !phases_may_change(was, u->settings.phases.phases, c.meta.accepted_at)) {
             expected = refusal::phase_started;

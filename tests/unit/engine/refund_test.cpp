@@ -4,6 +4,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "events/refund_policy.hpp"
 #include "harness.hpp"
 
 namespace encore::test {
@@ -258,6 +259,31 @@ TEST_CASE("a reservation is refunded under the policy in force when it was paid"
     REQUIRE(describe(w.run(update(iu, none))).at(0).starts_with("ConcertUpdated"));
     w.run_all({enqueue_as(u1), hold(u1, 3, 3), pay(u1, held(3))});
     CHECK(describe(w.run(refund_of(u1, held(3)))).at(0) == "Refused REFUND_NOT_ALLOWED");
+}
+
+TEST_CASE("the policies a concert has had are kept once each, at most 100", "[engine][refund][fees]") {
+    world w;
+    w.run(create(with_fees()));
+    auto patch = [&](refund_terms terms) {
+        concert_settings set;
+        set.set = concert_settings::refund_policy_field;
+        set.phases.refund_policy = std::move(terms);
+        return describe(w.run(update(iu, set))).at(0);
+    };
+    // Back and forth between two policies: two kept.
+    for (int i = 0; i < 5; ++i) {
+        REQUIRE(patch({{}, 0, {{24, 0, 50}}}).starts_with("ConcertUpdated"));
+        REQUIRE(patch(korean_policy()).starts_with("ConcertUpdated"));
+    }
+    CHECK(w.state().concerts.at(0).refund_policies.size() == 2);
+    for (std::uint32_t n = 0; w.state().concerts.at(0).refund_policies.size() < refund_policies_max; ++n)
+        REQUIRE(patch({{}, 0, {{n, 0, 10}}}).starts_with("ConcertUpdated"));
+    // A new one past the limit is refused; one had before is not.
+    CHECK(patch({{}, 0, {{24, 0, 99}}}) == "Refused INVALID_REQUEST");
+    CHECK(patch({{}, 0, {{24, 0, 50}}}).starts_with("ConcertUpdated"));
+    auto restored = engine::restore(engine::snapshot(w.state()));
+    REQUIRE(restored);
+    CHECK(restored->concerts.at(0).refund_policies.size() == refund_policies_max);
 }
 
 TEST_CASE("refund policies the engine refuses", "[engine][refund][fees]") {
